@@ -1,0 +1,239 @@
+"""The `judgescope` command. Exit codes: 0 success, 1 user error (one line on stderr), 2 bug."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .errors import UserError
+from .filters import Filter
+
+FILTER_HELP = ("query string selecting judgments, the same syntax as dashboard links, e.g. "
+               "'judge=GPT-4&template=Swap_CoT&score_max=3&meta.subset=LLMBar/Natural'")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors are user errors: exit 1, one line
+        raise UserError(f"{self.prog}: {message}")
+
+
+def _workspace(args, read_only: bool = False):
+    from .workspace import Workspace
+
+    return Workspace(args.workspace, read_only=read_only)
+
+
+def _filter(args) -> Filter:
+    return Filter.parse(getattr(args, "filter", None))[0]
+
+
+def _print_table(rows: list[dict], columns: list[str], out=sys.stdout) -> None:
+    if not rows:
+        print("  (none)", file=out)
+        return
+    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns}
+    widths = {c: min(w, 60) for c, w in widths.items()}
+    print("  " + "  ".join(c.ljust(widths[c]) for c in columns), file=out)
+    for r in rows:
+        print("  " + "  ".join(_cell(r.get(c))[: widths[c]].ljust(widths[c]) for c in columns), file=out)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value).replace("\n", " ")
+
+
+# ---- commands ------------------------------------------------------------------------------------
+def cmd_ingest(args) -> int:
+    from .ingest.mapping import load_mapping
+
+    ws = _workspace(args)
+    map_file = next((m for m in args.map if "=" not in m), None)
+    pairs = [m for m in args.map if "=" in m]
+    mapping = load_mapping(map_file, pairs)
+    for pair in args.set:
+        if "=" not in pair:
+            raise UserError(f"--set {pair!r}: expected ROLE=VALUE")
+        role, value = pair.split("=", 1)
+        mapping.constants[role.strip()] = value
+    if args.scale:
+        from .ingest.mapping import parse_scale
+
+        mapping.scale = parse_scale(args.scale)
+    total_rejected = 0
+    results = []
+    for path in args.paths:
+        result = ws.ingest(path, format=args.format, mapping=mapping, strict=args.strict, dataset=args.dataset)
+        results.append(result)
+        total_rejected += result.n_rejected
+        if args.json:
+            continue
+        for note in result.notes:
+            print(f"note: {note}")
+        print(f"{path}: {result.summary()}")
+        if result.n_rejected and not result.already_imported:
+            for r in result.rejects[:5]:
+                print(f"  rejected {r.describe()}")
+            more = len(result.rejects) - 5
+            if more > 0:
+                print(f"  … and {more:,} more")
+            print(f"  see them all with: judgescope rejects --run {result.run_id}"
+                  + (f" --workspace {args.workspace}" if args.workspace else ""))
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+    return 0
+
+
+def cmd_info(args) -> int:
+    ws = _workspace(args, read_only=True)
+    info = ws.info()
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    print(f"workspace {info['workspace']} (schema {info['schema_version']})")
+    print("  " + ", ".join(f"{t} {n:,}" for t, n in info["counts"].items()))
+    print("  parse status: " + ", ".join(f"{k} {v:,}" for k, v in info["parse_status"].items()))
+    print("runs:")
+    _print_table(info["runs"], ["run_id", "name", "source_format", "n_ingested", "n_rejected", "created_at"])
+    print("judges:")
+    _print_table(info["judges"], ["judge", "protocol", "judgments"])
+    print(f"models ({len(info['models'])}):")
+    _print_table(info["models"], ["model", "responses"])
+    print(f"criteria ({info['n_criteria']} named, top {len(info['criteria'])}):")
+    _print_table(info["criteria"][:10], ["criterion", "judgments"])
+    print("rejects by reason:")
+    _print_table(info["rejects_by_reason"][:20], ["reason", "n"])
+    return 0
+
+
+def cmd_rejects(args) -> int:
+    ws = _workspace(args, read_only=True)
+    frame = ws.rejects(run=args.run, limit=args.limit)
+    if args.json:
+        print(json.dumps(frame.to_dicts(), indent=2, default=str))
+        return 0
+    if frame.height == 0:
+        print("no rejected rows")
+        return 0
+    for r in frame.iter_rows(named=True):
+        where = r["source"] + (f":{r['line']}" if r["line"] is not None else "")
+        col = f" column {r['column']!r}" if r["column"] else ""
+        print(f"{where}{col}: {r['reason']}")
+    return 0
+
+
+def cmd_judgments(args) -> int:
+    ws = _workspace(args, read_only=True)
+    frame = ws.judgments(_filter(args), limit=args.limit)
+    if args.output:
+        out = Path(args.output)
+        if out.suffix == ".parquet":
+            frame.write_parquet(out)
+        elif out.suffix == ".csv":
+            frame.write_csv(out)
+        else:
+            raise UserError(f"{out}: write .csv or .parquet")
+        print(f"wrote {frame.height:,} judgments to {out}")
+    else:
+        print(json.dumps(frame.to_dicts(), indent=1, default=str) if args.json else frame)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import build_demo
+
+    path = Path(args.workspace or "demo.duckdb")
+    build_demo(path, data_dir=Path(args.data) if args.data else None, rebuild=args.rebuild, echo=print)
+    if args.no_serve:
+        return 0
+    from .serve import serve_foreground
+
+    return serve_foreground(path, port=args.port)
+
+
+def cmd_dashboard(args) -> int:
+    from . import store
+    from .serve import serve_foreground
+
+    path = Path(args.workspace or store.DEFAULT_WORKSPACE)
+    if not path.exists():
+        raise UserError(f"workspace {path} does not exist; run `judgescope ingest` or `judgescope demo` first")
+    return serve_foreground(path, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="judgescope", description="Error analysis for LLM-as-a-judge feedback.")
+    parser.add_argument("--version", action="version", version=f"judgescope {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add(name: str, help: str, func, workspace_help: str = "workspace file (default judgescope.duckdb)"):
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("--workspace", "-w", help=workspace_help)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("ingest", "import judge feedback files or directories into the workspace", cmd_ingest)
+    p.add_argument("paths", nargs="+", help="file(s) or directory(ies)")
+    p.add_argument("--format", "-f", help="format name (detected when left out): llmbar, pandalm, fastchat, "
+                   "fastchat-single, fastchat-pair, prometheus, arena-hard, judgebench, alpaca-eval, clear, generic")
+    p.add_argument("--map", "-m", action="append", default=[], metavar="FILE|ROLE=COLUMN",
+                   help="a mapping TOML file, or ROLE=COLUMN (repeatable), e.g. --map score=rating")
+    p.add_argument("--set", action="append", default=[], metavar="ROLE=VALUE",
+                   help="a value for every row, e.g. --set judge=gpt-4o")
+    p.add_argument("--scale", help="score scale, e.g. 1-10")
+    p.add_argument("--dataset", help="dataset name (part of every id; defaults to the format's or file's name)")
+    p.add_argument("--strict", action="store_true", help="abort on the first rejected row; the store stays unchanged")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = add("info", "counts, runs, judges, models, criteria and rejects of a workspace", cmd_info)
+    p.add_argument("--json", action="store_true")
+
+    p = add("rejects", "list rejected source rows with file, line, column and reason", cmd_rejects)
+    p.add_argument("--run", help="only this run id")
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--json", action="store_true")
+
+    p = add("judgments", "print or export the judgments a filter selects", cmd_judgments)
+    p.add_argument("--filter", help=FILTER_HELP)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--output", "-o", help="write .csv or .parquet instead of printing")
+    p.add_argument("--json", action="store_true")
+
+    p = add("demo", "build the demo workspace from data/demo and serve the dashboard", cmd_demo,
+            workspace_help="demo workspace file (default demo.duckdb)")
+    p.add_argument("--data", help="demo data directory (default: the project's data/demo)")
+    p.add_argument("--rebuild", action="store_true", help="delete and rebuild the demo workspace")
+    p.add_argument("--no-serve", action="store_true", help="build only")
+    p.add_argument("--port", type=int, default=8501)
+
+    p = add("dashboard", "serve the dashboard for a workspace on 127.0.0.1", cmd_dashboard)
+    p.add_argument("--port", type=int, default=8501)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except UserError as exc:
+        print(f"judgescope: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # a bug: show everything
+        traceback.print_exc()
+        print("judgescope: internal error (a bug); please report it with the traceback above", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""One Filter value for the CLI (--filter), notebooks and dashboard links.
+
+It compiles to a parameterised WHERE clause over `judgment_view` and round-trips to a URL query
+string, e.g. `judge=GPT-4&template=Swap_CoT&score_max=3&meta.subset=LLMBar/Natural`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from .errors import UserError
+
+LIST_KEYS = ("model", "judge", "criterion", "template", "dataset", "run", "protocol", "status", "category")
+NUMBER_KEYS = ("score_min", "score_max")
+TEXT_KEYS = ("q",)
+OVERALL = "overall"  # the criterion value for whole-response judgments (criterion IS NULL)
+# filter key -> column of judgment_view
+COLUMNS = {"judge": "judge", "template": "template", "dataset": "dataset", "run": "run_id", "protocol": "protocol",
+           "status": "parse_status", "category": "category"}
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which judgments to look at. Empty fields select everything."""
+
+    model: tuple[str, ...] = ()
+    judge: tuple[str, ...] = ()
+    criterion: tuple[str, ...] = ()
+    template: tuple[str, ...] = ()
+    dataset: tuple[str, ...] = ()
+    run: tuple[str, ...] = ()
+    protocol: tuple[str, ...] = ()
+    status: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    score_min: float | None = None
+    score_max: float | None = None
+    q: str | None = None
+    meta: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+
+    # ---- construction -------------------------------------------------------------------------
+    @classmethod
+    def make(cls, **kwargs: Any) -> "Filter":
+        """Filter.make(judge="GPT-4", model=["a", "b"], meta={"subset": "LLMBar/Natural"}, score_max=3)."""
+        values: dict[str, Any] = {}
+        for key, value in kwargs.items():
+            if value is None:
+                continue
+            if key in LIST_KEYS:
+                values[key] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+            elif key in NUMBER_KEYS:
+                values[key] = float(value)
+            elif key == "q":
+                values[key] = str(value) or None
+            elif key == "meta":
+                values[key] = tuple(sorted((str(k), (v,) if isinstance(v, str) else tuple(str(x) for x in v))
+                                           for k, v in dict(value).items()))
+            else:
+                raise UserError(f"unknown filter field {key!r}; fields are {', '.join(_field_names())}")
+        return cls(**values)
+
+    @classmethod
+    def parse(cls, query: str | None, strict: bool = True) -> tuple["Filter", list[str]]:
+        """Parse a query string. strict: raise UserError on the first bad key or value; otherwise
+        skip bad parts and return one warning per part skipped."""
+        if isinstance(query, Filter):
+            return query, []
+        pairs = parse_qsl((query or "").lstrip("?"), keep_blank_values=False)
+        return cls.from_pairs(pairs, strict=strict)
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, str]], strict: bool = True,
+                   ignore: tuple[str, ...] = ()) -> tuple["Filter", list[str]]:
+        lists: dict[str, list[str]] = {}
+        meta: dict[str, list[str]] = {}
+        numbers: dict[str, float] = {}
+        text: dict[str, str] = {}
+        warnings: list[str] = []
+
+        def bad(msg: str) -> None:
+            if strict:
+                raise UserError(msg)
+            warnings.append(msg)
+
+        for key, value in pairs:
+            key = key.strip()
+            if key in ignore:
+                continue
+            if key in LIST_KEYS:
+                lists.setdefault(key, []).append(value)
+            elif key.startswith("meta.") and len(key) > 5:
+                meta.setdefault(key[5:], []).append(value)
+            elif key in NUMBER_KEYS:
+                try:
+                    number = float(value)
+                except ValueError:
+                    bad(f"filter {key}={value!r}: not a number")
+                    continue
+                if not math.isfinite(number):
+                    bad(f"filter {key}={value!r}: not a finite number")
+                    continue
+                numbers[key] = number
+            elif key in TEXT_KEYS:
+                text[key] = value
+            else:
+                bad(f"unknown filter key {key!r}; keys are {', '.join(_field_names())} and meta.<name>")
+        if "score_min" in numbers and "score_max" in numbers and numbers["score_min"] > numbers["score_max"]:
+            bad(f"filter score_min={numbers['score_min']:g} is above score_max={numbers['score_max']:g}")
+            numbers.pop("score_min")
+            numbers.pop("score_max")
+        f = cls(**{k: tuple(dict.fromkeys(v)) for k, v in lists.items()}, **numbers, **text,
+                meta=tuple(sorted((k, tuple(dict.fromkeys(v))) for k, v in meta.items())))
+        return f, warnings
+
+    # ---- round trip ---------------------------------------------------------------------------
+    def to_pairs(self) -> list[tuple[str, str]]:
+        pairs: list[tuple[str, str]] = []
+        for key in LIST_KEYS:
+            pairs.extend((key, v) for v in getattr(self, key))
+        for key, values in self.meta:
+            pairs.extend((f"meta.{key}", v) for v in values)
+        for key in NUMBER_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                pairs.append((key, f"{value:g}"))
+        if self.q:
+            pairs.append(("q", self.q))
+        return pairs
+
+    def to_query(self) -> str:
+        return urlencode(self.to_pairs())
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """Query parameters as lists, the shape of st.query_params.from_dict."""
+        out: dict[str, list[str]] = {}
+        for k, v in self.to_pairs():
+            out.setdefault(k, []).append(v)
+        return out
+
+    def with_(self, **changes: Any) -> "Filter":
+        norm = Filter.make(**{k: v for k, v in changes.items() if v is not None})
+        return replace(self, **{k: getattr(norm, k) for k in changes if changes[k] is not None},
+                       **{k: () if k in LIST_KEYS or k == "meta" else None for k, v in changes.items() if v is None})
+
+    def is_empty(self) -> bool:
+        return not self.to_pairs()
+
+    def __str__(self) -> str:
+        return self.to_query() or "(everything)"
+
+    # ---- SQL ----------------------------------------------------------------------------------
+    def where(self, alias: str = "j") -> tuple[str, list[Any]]:
+        """A WHERE clause body over judgment_view (as `alias`) and its parameters."""
+        a = alias + "."
+        clauses: list[str] = []
+        params: list[Any] = []
+
+        def placeholders(values: tuple[str, ...]) -> str:
+            params.extend(values)
+            return ", ".join("?" for _ in values)
+
+        if self.model:
+            ph = placeholders(self.model)
+            clauses.append(f"({a}model IN ({ph}) OR {a}model_a IN ({placeholders(self.model)}) "
+                           f"OR {a}model_b IN ({placeholders(self.model)}))")
+        for key, column in COLUMNS.items():
+            values = getattr(self, key)
+            if values:
+                clauses.append(f"{a}{column} IN ({placeholders(values)})")
+        if self.criterion:
+            named = tuple(v for v in self.criterion if v != OVERALL)
+            parts = []
+            if named:
+                parts.append(f"{a}criterion IN ({placeholders(named)})")
+            if OVERALL in self.criterion:
+                parts.append(f"{a}criterion IS NULL")
+            clauses.append("(" + " OR ".join(parts) + ")")
+        if self.score_min is not None:
+            clauses.append(f"{a}score >= ?")
+            params.append(self.score_min)
+        if self.score_max is not None:
+            clauses.append(f"{a}score <= ?")
+            params.append(self.score_max)
+        for key, values in self.meta:
+            path = '$."' + key.replace('"', '\\"') + '"'
+            clauses.append(
+                f"coalesce(json_extract_string({a}meta, ?), json_extract_string({a}item_meta, ?)) IN ({', '.join('?' for _ in values)})"
+            )
+            params.extend([path, path, *values])
+        if self.q:
+            pattern = "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append(
+                f"({a}critique ILIKE ? ESCAPE '\\' OR {a}prompt ILIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM responses rs "
+                f"WHERE rs.response_id IN ({a}response_id, {a}response_a, {a}response_b) AND rs.text ILIKE ? ESCAPE '\\'))"
+            )
+            params.extend([pattern, pattern, pattern])
+        return (" AND ".join(clauses) or "TRUE"), params
+
+
+def _field_names() -> list[str]:
+    return [f.name for f in fields(Filter) if f.name != "meta"]
+
+
+def as_filter(value: "Filter | str | dict | None") -> Filter:
+    """Accept a Filter, a query string or keyword dict wherever a filter is taken."""
+    if value is None:
+        return Filter()
+    if isinstance(value, Filter):
+        return value
+    if isinstance(value, str):
+        return Filter.parse(value)[0]
+    if isinstance(value, dict):
+        return Filter.make(**value)
+    raise UserError(f"a filter must be a Filter, a query string or a dict, not {type(value).__name__}")

@@ -1,0 +1,257 @@
+"""Every source format -> the canonical tables, in one transaction per import.
+
+`ingest(con, path, format=None, mapping=None)` detects the format when it is not given, reads the
+source into flat batches, validates every row, and writes what passed plus a `rejects` row for what
+did not. Importing the same source twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from ..errors import UserError
+from . import alpaca_eval, arena_hard, clear, fastchat, generic, llmbar, pandalm, prometheus
+from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, conform
+from .mapping import Mapping, load_mapping
+from .readers import SUFFIXES, file_kind
+from .validate import JUDGMENT_CHECKS, LABEL_CHECKS, split_valid
+from .writer import write_flat, write_rejects, write_run
+
+__all__ = ["FORMATS", "IngestResult", "detect_format", "ingest"]
+
+# format name -> (reader, default dataset name, what it reads)
+FORMATS: dict[str, tuple[Callable[..., list[SourceBatch]], Callable[[Path], str], str]] = {
+    "llmbar": (lambda p, m: llmbar.read(p), lambda p: "llmbar", "LLMBar directory (instances.jsonl + judgments.parquet)"),
+    "pandalm": (lambda p, m: pandalm.read(p), lambda p: "pandalm", "PandaLM directory (testset-v1.jsonl + <judge>-testset-v1.jsonl)"),
+    "fastchat": (lambda p, m: fastchat.read_dir(p), lambda p: p.name,
+                 "FastChat bench directory, e.g. arena-bench v1 (question.jsonl, answers, judgments)"),
+    "fastchat-single": (lambda p, m: fastchat.read_single(p), lambda p: p.stem, "FastChat single-answer grading file"),
+    "fastchat-pair": (lambda p, m: fastchat.read_pair(p), lambda p: p.stem, "FastChat / MT-Bench pairwise file"),
+    "prometheus": (lambda p, m: prometheus.read(p), lambda p: "prometheus", "Prometheus rubric grading file"),
+    "arena-hard": (lambda p, m: arena_hard.read_arena_hard(p, **_opts(m, "baseline")), lambda p: p.stem,
+                   "Arena-Hard pairwise judgments (games with A>>B scores)"),
+    "judgebench": (lambda p, m: arena_hard.read_judgebench(p), lambda p: p.stem, "JudgeBench output file"),
+    "alpaca-eval": (lambda p, m: alpaca_eval.read(p), lambda p: p.stem, "AlpacaEval annotations"),
+    "clear": (lambda p, m: clear.read(p), lambda p: p.stem, "IBM CLEAR results zip"),
+    "generic": (lambda p, m: [generic.read_generic(p, m)], lambda p: p.stem, "JSONL / CSV / Parquet with a column mapping"),
+}
+ALIASES = {"arena-bench-v1": "fastchat", "arena-bench": "fastchat", "mt-bench": "fastchat-single",
+           "mt-bench-pair": "fastchat-pair", "alpacaeval": "alpaca-eval", "jsonl": "generic", "csv": "generic",
+           "parquet": "generic"}
+
+
+def _opts(mapping: Mapping, *names: str) -> dict:
+    return {n: mapping.constants[n] for n in names if n in mapping.constants}
+
+
+@dataclass
+class IngestResult:
+    run_id: str
+    format: str
+    dataset: str
+    source: str
+    n_source_rows: int = 0
+    n_ingested: int = 0
+    n_rejected: int = 0
+    n_already_present: int = 0
+    n_judgments_new: int = 0
+    n_labels_new: int = 0
+    n_items_new: int = 0
+    n_responses_new: int = 0
+    already_imported: bool = False
+    notes: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+    def summary(self) -> str:
+        line = f"ingested {self.n_ingested:,}, rejected {self.n_rejected:,}"
+        if self.already_imported:
+            return line + f" ({self.source} was already imported as run {self.run_id}; nothing added)"
+        line += (f" ({self.format}: {self.n_judgments_new:,} new judgments, {self.n_labels_new:,} labels, "
+                 f"{self.n_items_new:,} items, {self.n_responses_new:,} responses")
+        if self.n_already_present:
+            line += f"; {self.n_already_present:,} judgments already present"
+        return line + ")"
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "rejects"}
+        d["rejects"] = [r.__dict__ for r in self.rejects[:100]]
+        return d
+
+
+def _first_record_keys(path: Path) -> set[str]:
+    kind = file_kind(path)
+    try:
+        if kind == "parquet":
+            return set(pl.read_parquet_schema(path))
+        if kind == "csv":
+            with open(path, encoding="utf-8-sig", errors="replace") as fh:
+                return {h.strip() for h in fh.readline().split("\t" if path.suffix == ".tsv" else ",")}
+        with open(path, "rb") as fh:
+            for raw in fh:
+                raw = raw.strip()
+                if not raw:
+                    continue
+                if kind == "json" and raw.startswith(b"["):
+                    break
+                try:
+                    value = json.loads(raw.decode("utf-8", errors="replace"))
+                except json.JSONDecodeError:
+                    return set()
+                return set(value) if isinstance(value, dict) else set()
+        if kind == "json":
+            data = json.loads(path.read_bytes())
+            first = data[0] if isinstance(data, list) and data else data
+            return set(first) if isinstance(first, dict) else set()
+    except (OSError, ValueError, UnicodeDecodeError):
+        return set()
+    return set()
+
+
+def detect_format(path: str | Path) -> str:
+    """The format of a file or directory, or 'generic' when no known layout matches."""
+    path = Path(path)
+    if path.is_dir():
+        for name, test in (("llmbar", llmbar.detect), ("pandalm", pandalm.detect), ("fastchat", fastchat.detect_dir)):
+            if test(path):
+                return name
+        return "generic"
+    if path.suffix.lower() == ".zip":
+        if clear.detect(path):
+            return "clear"
+        raise UserError(f"{path}: a zip that is not a CLEAR results archive (results.parquet/csv + metadata.json)")
+    keys = _first_record_keys(path)
+    if prometheus.KEYS <= keys:
+        return "prometheus"
+    if fastchat.PAIR_KEYS <= keys:
+        return "fastchat-pair"
+    if arena_hard.ARENA_KEYS <= keys:
+        return "arena-hard"
+    if arena_hard.JUDGEBENCH_KEYS <= keys:
+        return "judgebench"
+    if alpaca_eval.KEYS <= keys and ("generator_1" in keys or "referenced_models" in keys):
+        return "alpaca-eval"
+    if fastchat.SINGLE_KEYS <= keys and "judge" in keys and "turn" in keys:
+        return "fastchat-single"
+    return "generic"
+
+
+def _sources(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return [path]
+
+
+def _sha256(paths: list[Path], root: Path) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(str(p.relative_to(root) if root.is_dir() else p.name).encode())
+        with open(p, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+DIR_FORMATS = ("llmbar", "pandalm", "fastchat")
+
+
+def _data_files(path: Path) -> list[Path]:
+    return [p for p in _sources(path) if p.suffix.lower() in SUFFIXES or p.suffix.lower() == ".zip"]
+
+
+def _read(path: Path, fmt: str, mapping: Mapping, explicit: bool) -> list[SourceBatch]:
+    if path.is_dir() and fmt not in DIR_FORMATS:
+        files = _data_files(path)
+        if not files:
+            raise UserError(f"{path}: no .jsonl, .json, .csv, .parquet or .zip files in this directory")
+        batches = []
+        for p in files:
+            batches.extend(FORMATS[fmt if explicit else detect_format(p)][0](p, mapping))
+        return batches
+    return FORMATS[fmt][0](path, mapping)
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    format: str | None = None,
+    mapping: Mapping | dict | str | Path | None = None,
+    strict: bool = False,
+    dataset: str | None = None,
+    map_pairs: list[str] | None = None,
+) -> IngestResult:
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise UserError(f"{path} does not exist")
+    mapping = load_mapping(mapping, map_pairs)
+    explicit = (format or mapping.format or "").strip().lower()
+    fmt = ALIASES.get(explicit, explicit) or detect_format(path)
+    if not explicit and fmt == "generic" and path.is_dir():
+        kinds = {detect_format(p) for p in _data_files(path)}
+        fmt = kinds.pop() if len(kinds) == 1 else "generic"
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    if path.is_file() and path.stat().st_size == 0:
+        raise UserError(f"{path} is empty; nothing to ingest")
+    dataset = dataset or mapping.dataset or FORMATS[fmt][1](path)
+    files = _sources(path)
+    sha = _sha256(files, path)
+    params = {"format": fmt, "dataset": dataset, "mapping": mapping.to_dict(), "strict": strict}
+    run_id = hashlib.md5(json.dumps([fmt, dataset, sha, mapping.to_dict()], sort_keys=True).encode()).hexdigest()[:16]
+    result = IngestResult(run_id=run_id, format=fmt, dataset=dataset, source=str(path))
+    rows = con.execute("SELECT n_source_rows, n_ingested, n_rejected FROM runs WHERE run_id = ?", [run_id]).fetchall()
+    prior = rows[0] if rows else None
+    if prior:
+        result.already_imported = True
+        result.n_source_rows, result.n_already_present, result.n_rejected = prior[0], prior[1], prior[2]
+        return result
+
+    batches = _read(path, fmt, mapping, explicit=bool(explicit))
+    rejects: list[Reject] = []
+    for b in batches:
+        rejects.extend(b.rejects)
+        result.notes.extend(b.notes)
+        result.n_source_rows += b.n_source_rows
+    if result.n_source_rows == 0:
+        raise UserError(f"{path}: no rows to ingest (the file or directory is empty)")
+    if strict and rejects:
+        raise UserError(f"--strict: {rejects[0].describe()} (nothing was ingested)")
+    validated = []
+    for b in batches:
+        good_j, bad_j = split_valid(conform(b.judgments, JUDGMENT_SCHEMA), JUDGMENT_CHECKS)
+        good_l, bad_l = split_valid(conform(b.labels, LABEL_SCHEMA), LABEL_CHECKS)
+        rejects.extend(bad_j + bad_l)
+        validated.append((b, good_j, good_l))
+    if strict and rejects:
+        raise UserError(f"--strict: {rejects[0].describe()} (nothing was ingested)")
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for b, good_j, good_l in validated:
+            stats = write_flat(con, run_id, dataset, good_j, good_l, b.criteria, b.responses)
+            rejects.extend(stats.rejects)
+            result.n_already_present += stats.n_judgments_present
+            result.n_judgments_new += stats.n_judgments_new
+            result.n_labels_new += stats.n_labels_new
+            result.n_items_new += stats.n_items_new
+            result.n_responses_new += stats.n_responses_new
+        if strict and rejects:
+            raise UserError(f"--strict: {rejects[0].describe()} (nothing was ingested)")
+        rejected_rows = {(r.source, r.line) if r.line is not None else (r.source, id(r)) for r in rejects}
+        result.n_rejected = len(rejected_rows)
+        result.n_ingested = result.n_source_rows - result.n_rejected
+        result.rejects = rejects
+        write_rejects(con, run_id, rejects)
+        write_run(con, run_id, dataset, fmt, str(path.resolve()), sha, result.n_source_rows, result.n_ingested,
+                  result.n_already_present, result.n_rejected, params)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result

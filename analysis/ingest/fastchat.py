@@ -1,0 +1,246 @@
+"""FastChat / MT-Bench LLM-judge files, and directories laid out like FastChat's `data/<bench>/`.
+
+- single-answer grading: question_id, model, judge, judgment, score, turn (score -1 = no rating found)
+- pairwise: question_id, model_1, model_2, g1_winner, g2_winner, g1_judgment, g2_judgment, judge, turn;
+  game 2 showed the answers swapped, and both winners are already written as model_1 / model_2 / tie / error
+- a directory with question.jsonl, model answers, reference answers and model judgments (arena-bench v1
+  as published, or its flattened copy with model_answer.parquet and model_judgment.parquet)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..errors import UserError
+from .batch import Reject, SourceBatch, clip_raw, to_json
+from .readers import Records, read_records
+from .values import parse_bracket_rating
+
+SINGLE_KEYS = {"question_id", "model", "judgment", "score"}
+PAIR_KEYS = {"question_id", "model_1", "model_2", "g1_winner", "g2_winner"}
+WINNERS = {"model_1": "a", "model_2": "b", "tie": "tie", "tie (inconsistent)": "tie"}
+
+
+def detect_dir(path: Path) -> bool:
+    return path.is_dir() and (path / "question.jsonl").exists() and (
+        (path / "model_judgment.parquet").exists() or (path / "model_judgment").is_dir())
+
+
+def _judge(value: Any, default: str) -> tuple[str, str | None]:
+    """FastChat writes judge as [model, prompt name]; return (judge, template)."""
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            pass
+    if isinstance(value, (list, tuple)) and value:
+        return str(value[0]), (str(value[1]) if len(value) > 1 else None)
+    if value:
+        return str(value), None
+    return default, None
+
+
+def _turn(value: Any) -> int:
+    try:
+        t = int(float(value))
+    except (TypeError, ValueError):
+        return 1
+    return t if t >= 1 else 1
+
+
+def _item(qid: str, turn: int) -> str:
+    return qid if turn == 1 else f"{qid}#turn{turn}"
+
+
+class Context:
+    """Questions, answers and reference answers by id, for filling in the judge's inputs."""
+
+    def __init__(self) -> None:
+        self.questions: dict[str, dict] = {}
+        self.answers: dict[tuple[str, str], list[str]] = {}
+        self.references: dict[str, list[str]] = {}
+
+    def prompt(self, qid: str, turn: int) -> str | None:
+        q = self.questions.get(qid)
+        turns = (q or {}).get("turns") or []
+        return turns[turn - 1] if len(turns) >= turn else None
+
+    def category(self, qid: str) -> str | None:
+        return (self.questions.get(qid) or {}).get("category")
+
+    def answer(self, qid: str, model: str, turn: int) -> str | None:
+        turns = self.answers.get((qid, model)) or []
+        return turns[turn - 1] if len(turns) >= turn else None
+
+    def reference(self, qid: str, turn: int) -> str | None:
+        turns = self.references.get(qid) or []
+        return turns[turn - 1] if len(turns) >= turn else None
+
+
+def _answer_turns(row: dict) -> list[str]:
+    if row.get("answer") is not None:
+        return [row["answer"]]
+    choices = row.get("choices")
+    if isinstance(choices, str):
+        choices = json.loads(choices)
+    if choices:
+        return list(choices[0].get("turns") or [])
+    return []
+
+
+def load_context(path: Path, batches: list[SourceBatch]) -> Context:
+    ctx = Context()
+    q = read_records(path / "question.jsonl")
+    items = []
+    for line, row in zip(q.lines, q.rows):
+        qid = str(row.get("question_id"))
+        ctx.questions[qid] = row
+    answer_rows: list[dict] = []
+    answer_files = [path / "model_answer.parquet"] if (path / "model_answer.parquet").exists() else \
+        sorted((path / "model_answer").glob("*.jsonl")) if (path / "model_answer").is_dir() else []
+    ref_files = sorted(path.glob("reference_answer*.jsonl")) + (
+        sorted((path / "reference_answer").glob("*.jsonl")) if (path / "reference_answer").is_dir() else [])
+    for files, target in ((ref_files, None), (answer_files, ctx.answers)):
+        for f in files:
+            recs = read_records(f)
+            for row in recs.rows:
+                qid = str(row.get("question_id"))
+                turns = _answer_turns(row)
+                if target is None:
+                    ctx.references.setdefault(qid, turns)
+                else:
+                    model = str(row.get("model_id") or row.get("model") or f.stem)
+                    target[(qid, model)] = turns
+                    for t, text in enumerate(turns, start=1):
+                        answer_rows.append({**_item_fields(ctx, qid, t), "model": model, "response": text,
+                                            "source": recs.source})
+            batches.append(SourceBatch(recs.source, recs.n_source_rows, rejects=recs.rejects, notes=recs.notes))
+    for line, row in zip(q.lines, q.rows):
+        qid = str(row.get("question_id"))
+        for t in range(1, max(1, len(row.get("turns") or [])) + 1):
+            items.append({**_item_fields(ctx, qid, t), "source": q.source, "source_line": line})
+    qbatch = SourceBatch(q.source, q.n_source_rows, rejects=q.rejects, notes=q.notes)
+    qbatch.responses = pl.DataFrame(items + answer_rows, infer_schema_length=None) if items or answer_rows else None
+    batches.insert(0, qbatch)
+    return ctx
+
+
+def _item_fields(ctx: Context, qid: str, turn: int) -> dict:
+    return {"item_key": _item(qid, turn), "prompt": ctx.prompt(qid, turn), "reference": ctx.reference(qid, turn),
+            "category": ctx.category(qid), "item_meta": to_json({"question_id": qid, "turn": turn})}
+
+
+def _config_judge(path: Path) -> str | None:
+    for cfg in sorted(path.glob("*config*.yaml")) + sorted(path.parent.glob("*config*.yaml")):
+        m = re.search(r"^judge_model:\s*['\"]?([^'\"\s#]+)", cfg.read_text(encoding="utf-8", errors="replace"), re.M)
+        if m:
+            return m.group(1)
+    return None
+
+
+def read_dir(path: Path) -> list[SourceBatch]:
+    batches: list[SourceBatch] = []
+    ctx = load_context(path, batches)
+    default_judge = _config_judge(path) or "unknown-judge"
+    judgment_files = [path / "model_judgment.parquet"] if (path / "model_judgment.parquet").exists() else \
+        sorted((path / "model_judgment").glob("*.jsonl"))
+    for f in judgment_files:
+        recs = read_records(f)
+        keys = set().union(*(r.keys() for r in recs.rows)) if recs.rows else set()
+        if PAIR_KEYS <= keys:
+            batches.append(pair_batch(recs, ctx, default_judge))
+        else:
+            batches.append(single_batch(recs, ctx, default_judge))
+    return batches
+
+
+def single_batch(recs: Records, ctx: Context | None = None, default_judge: str = "unknown-judge") -> SourceBatch:
+    ctx = ctx or Context()
+    rows, rejects = [], list(recs.rejects)
+    for line, r in zip(recs.lines, recs.rows):
+        qid, model = r.get("question_id"), r.get("model")
+        if qid is None or model is None:
+            rejects.append(Reject(recs.source, line, "question_id" if qid is None else "model",
+                                  "missing question_id or model", clip_raw(r)))
+            continue
+        qid, model = str(qid), str(model)
+        turn = _turn(r.get("turn"))
+        judge, template = _judge(r.get("judge"), default_judge)
+        text = r.get("judgment")
+        score = r.get("score")
+        try:
+            score = float(score) if score is not None else parse_bracket_rating(text)
+        except (TypeError, ValueError):
+            rejects.append(Reject(recs.source, line, "score", f"score {score!r} is not a number", clip_raw(r)))
+            continue
+        ok = score is not None and 1 <= score <= 10
+        rows.append({
+            **_item_fields(ctx, qid, turn),
+            "protocol": "pointwise", "judge": judge, "template": template, "model": model,
+            "response": ctx.answer(qid, model, turn), "score": score if ok else None, "scale_min": 1.0,
+            "scale_max": 10.0, "critique": text, "raw_output": text,
+            "parse_status": "ok" if ok else ("unparsed" if text else "missing"),
+            "judgment_key": "\x1f".join([qid, str(turn), model, judge, template or ""]),
+            "source": recs.source, "source_line": line,
+            "meta": to_json({"tstamp": r.get("tstamp"), "raw_score": r.get("score")}),
+        })
+    return SourceBatch(recs.source, recs.n_source_rows, judgments=pl.DataFrame(rows, infer_schema_length=None)
+                       if rows else None, rejects=rejects, notes=recs.notes)
+
+
+def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = "unknown-judge") -> SourceBatch:
+    ctx = ctx or Context()
+    rows, rejects = [], list(recs.rejects)
+    for line, r in zip(recs.lines, recs.rows):
+        qid, m1, m2 = r.get("question_id"), r.get("model_1"), r.get("model_2")
+        if qid is None or m1 is None or m2 is None:
+            rejects.append(Reject(recs.source, line, "question_id", "missing question_id, model_1 or model_2", clip_raw(r)))
+            continue
+        qid, m1, m2 = str(qid), str(m1), str(m2)
+        turn = _turn(r.get("turn"))
+        judge, template = _judge(r.get("judge"), default_judge)
+        for game, shown in (("g1", "a"), ("g2", "b")):
+            winner = r.get(f"{game}_winner")
+            text = r.get(f"{game}_judgment")
+            if winner is None and text is None:
+                continue
+            verdict = WINNERS.get(str(winner).strip().lower()) if winner is not None else None
+            rows.append({
+                **_item_fields(ctx, qid, turn),
+                "protocol": "pairwise", "judge": judge, "template": template,
+                "model_a": m1, "response_a": ctx.answer(qid, m1, turn),
+                "model_b": m2, "response_b": ctx.answer(qid, m2, turn),
+                "shown_first": shown, "verdict": verdict, "critique": text, "raw_output": text,
+                "parse_status": "ok" if verdict else ("unparsed" if winner is not None or text else "missing"),
+                "judgment_key": "\x1f".join([qid, str(turn), m1, m2, judge, template or "", game]),
+                "source": recs.source, "source_line": line,
+                "meta": to_json({"game": game, "winner": winner, "tstamp": r.get("tstamp")}),
+            })
+    return SourceBatch(recs.source, recs.n_source_rows, judgments=pl.DataFrame(rows, infer_schema_length=None)
+                       if rows else None, rejects=rejects, notes=recs.notes)
+
+
+def read_single(path: Path) -> list[SourceBatch]:
+    return [single_batch(read_records(path), _sibling_context(path), _config_judge(path.parent) or "unknown-judge")]
+
+
+def read_pair(path: Path) -> list[SourceBatch]:
+    return [pair_batch(read_records(path), _sibling_context(path), _config_judge(path.parent) or "unknown-judge")]
+
+
+def _sibling_context(path: Path) -> Context | None:
+    """A judgment file inside FastChat's layout (<bench>/model_judgment/x.jsonl) gets its questions and answers."""
+    bench = path.parent.parent if path.parent.name == "model_judgment" else None
+    if bench is not None and (bench / "question.jsonl").exists():
+        return load_context(bench, [])
+    return None
+
+
+def check_keys(keys: set[str], need: set[str], path: Path) -> None:
+    if missing := need - keys:
+        raise UserError(f"{path}: missing column(s) {', '.join(sorted(missing))}")

@@ -1,0 +1,228 @@
+"""Generic JSONL / CSV / Parquet judge feedback, with a column mapping (given or guessed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from ..errors import UserError
+from .batch import Reject, SourceBatch, clip_raw
+from .mapping import Mapping, resolve
+from .readers import file_kind, read_csv, read_json_array, read_jsonl, read_parquet_frame, records_to_frame
+from .values import guess_scale, position_expr, verdict_expr
+
+TEXT_ROLES = ["item_id", "judgment_id", "prompt", "reference", "category", "model", "response", "judge", "critique",
+              "raw_output", "criterion", "template", "model_a", "model_b", "response_a", "response_b", "annotator"]
+NUMERIC_ROLES = ["score", "scale_min", "scale_max", "label_score", "sample"]
+
+
+def load_frame(path: Path) -> tuple[pl.DataFrame, int, list[Reject], list[str], str]:
+    """(frame with _line, source rows, rejects, notes, unit) for one generic file."""
+    kind = file_kind(path)
+    if kind == "parquet":
+        frame = read_parquet_frame(path)
+        frame = frame.with_row_index("_line", offset=1).with_columns(pl.col("_line").cast(pl.Int64))
+        return frame, frame.height, [], [], "row"
+    reader = {"jsonl": read_jsonl, "json": read_json_array, "csv": read_csv}[kind]
+    recs = reader(path)
+    return records_to_frame(recs.rows, recs.lines), recs.n_source_rows, recs.rejects, recs.notes, recs.unit
+
+
+def _numeric(frame: pl.DataFrame, col: str, role: str, source: str) -> tuple[pl.Expr, list[Reject]]:
+    """Cast a column to float; a non-null value that is not a number becomes a reject."""
+    dtype = frame.schema[col]
+    if dtype.is_numeric():
+        return pl.col(col).cast(pl.Float64), []
+    if dtype == pl.Boolean:
+        return pl.col(col).cast(pl.Float64), []
+    as_text = pl.col(col).cast(pl.String).str.strip_chars()
+    cast = as_text.cast(pl.Float64, strict=False)
+    bad = frame.filter(as_text.is_not_null() & (as_text != "") & cast.is_null()).select("_line", col)
+    rejects = [Reject(source, line, col, f"{role} {value!r} is not a number", clip_raw(value))
+               for line, value in bad.iter_rows()]
+    return cast, rejects
+
+
+def read_generic(path: Path, mapping: Mapping) -> SourceBatch:
+    source = str(path)
+    frame, n_rows, rejects, notes, unit = load_frame(path)
+    batch = SourceBatch(source=source, n_source_rows=n_rows, rejects=rejects, notes=notes)
+    if frame.height == 0:
+        return batch
+    columns = [c for c in frame.columns if c != "_line"]
+    missing_crit = [c for c in mapping.criteria + list(mapping.criteria_critiques.values()) if c not in columns]
+    if missing_crit:
+        raise UserError(f"{path}: criterion column(s) {', '.join(missing_crit)} not in the file; columns: {', '.join(columns)}")
+    roles, guessed = resolve(mapping, columns)
+    if guessed:
+        batch.notes.append(f"{path.name}: guessed columns " + ", ".join(f"{r}←{c}" for r, c in guessed.items()))
+    pairwise = ("response_a" in roles or "model_a" in roles) and ("response_b" in roles or "model_b" in roles)
+    if not pairwise:
+        for r in ("response_a", "response_b", "model_a", "model_b", "shown_first"):
+            roles.pop(r, None)
+    if "judge" not in roles and "judge" not in mapping.constants:
+        raise UserError(f"{path}: no judge column (looked for {', '.join(['judge', 'judge_model', 'evaluator', 'grader'])}); "
+                        f"map one with --map judge=COLUMN or name the judge with --set judge=NAME")
+    if pairwise:
+        if "verdict" not in roles and "verdict" not in mapping.constants and "score" not in roles:
+            raise UserError(f"{path}: pairwise columns found but no verdict column; map one with --map verdict=COLUMN")
+    elif "score" not in roles and "critique" not in roles and not mapping.criteria:
+        raise UserError(f"{path}: no score, critique or criterion columns (columns: {', '.join(columns)}); "
+                        f"map them with --map score=COLUMN or --map critique=COLUMN")
+    if "item_id" not in roles and "prompt" not in roles and "item_id" not in mapping.constants:
+        raise UserError(f"{path}: no item id or prompt column to tell items apart; map one with --map item_id=COLUMN")
+
+    def col(role: str, dtype=pl.String) -> pl.Expr:
+        if role in roles:
+            return pl.col(roles[role]).cast(dtype, strict=False) if dtype != pl.String else _text(frame, roles[role])
+        if role in mapping.constants:
+            return pl.lit(mapping.constants[role]).cast(dtype)
+        return pl.lit(None, dtype=dtype)
+
+    numeric: dict[str, pl.Expr] = {}
+    for role in NUMERIC_ROLES:
+        if role in roles:
+            expr, bad = _numeric(frame, roles[role], role, source)
+            numeric[role] = expr
+            batch.rejects.extend(bad)
+        elif role in mapping.constants:
+            numeric[role] = pl.lit(float(mapping.constants[role]))
+        else:
+            numeric[role] = pl.lit(None, dtype=pl.Float64)
+    crit_exprs: dict[str, pl.Expr] = {}
+    for c in mapping.criteria:
+        expr, bad = _numeric(frame, c, f"criterion {c!r} score", source)
+        crit_exprs[c] = expr
+        batch.rejects.extend(bad)
+    bad_lines = {r.line for r in batch.rejects if r.source == source and r.line is not None}
+    if bad_lines:
+        frame = frame.filter(~pl.col("_line").is_in(list(bad_lines)))
+
+    # scale: given, per-row columns, or guessed from the scores
+    lo, hi = numeric["scale_min"], numeric["scale_max"]
+    if mapping.scale:
+        lo, hi = pl.lit(mapping.scale[0]), pl.lit(mapping.scale[1])
+    elif "scale_min" not in roles and "scale_max" not in roles:
+        observed = frame.select(pl.concat([numeric["score"].alias("s")] +
+                                          [e.alias("s") for e in crit_exprs.values()], how="vertical")
+                                if crit_exprs else numeric["score"].alias("s")).to_series()
+        scale = guess_scale(observed)
+        if scale:
+            lo, hi = pl.lit(scale[0]), pl.lit(scale[1])
+            batch.notes.append(f"{path.name}: no scale given; scores fit {scale[0]:g}–{scale[1]:g}, used as the scale "
+                               f"(set it with --scale MIN-MAX)")
+        elif observed.drop_nulls().len():
+            batch.notes.append(f"{path.name}: no scale given and scores fit no usual scale; score_norm left empty")
+
+    used = set(roles.values()) | set(mapping.criteria) | set(mapping.criteria_critiques.values())
+    extra = [c for c in columns if c not in used]
+    meta = pl.struct([pl.col(c) for c in extra]).struct.json_encode() if extra else pl.lit(None, dtype=pl.String)
+    item_key = col("item_id") if ("item_id" in roles or "item_id" in mapping.constants) else col("prompt")
+    verdict_raw = col("verdict")
+    verdict = verdict_expr(verdict_raw)
+    shown = position_expr(col("shown_first")) if "shown_first" in roles or "shown_first" in mapping.constants \
+        else pl.lit(None, dtype=pl.String)
+    if pairwise and mapping.verdict_frame == "position":
+        flip = {"a": "b", "b": "a", "tie": "tie"}
+        verdict = pl.when(shown == "b").then(verdict.replace_strict(flip, default=None)).otherwise(verdict)
+    status = pl.when(verdict_raw.is_not_null() & verdict.is_null()).then(pl.lit("unparsed")).otherwise(pl.lit(None))
+
+    base = frame.select(
+        item_key.alias("item_key"),
+        col("prompt").alias("prompt"),
+        col("reference").alias("reference"),
+        col("category").alias("category"),
+        col("judge").alias("judge"),
+        col("model").alias("model"),
+        col("response").alias("response"),
+        col("model_a").alias("model_a"),
+        col("response_a").alias("response_a"),
+        col("model_b").alias("model_b"),
+        col("response_b").alias("response_b"),
+        shown.alias("shown_first"),
+        (verdict if pairwise else pl.lit(None, dtype=pl.String)).alias("verdict"),
+        (status if pairwise else pl.lit(None, dtype=pl.String)).alias("parse_status"),
+        lo.alias("scale_min"),
+        hi.alias("scale_max"),
+        numeric["score"].alias("score"),
+        col("critique").alias("critique"),
+        col("raw_output").alias("raw_output"),
+        col("criterion").alias("criterion"),
+        col("template").alias("template"),
+        numeric["sample"].cast(pl.Int32, strict=False).alias("sample"),
+        col("judgment_id").alias("judgment_id"),
+        col("annotator").alias("annotator"),
+        numeric["label_score"].alias("label_score"),
+        verdict_expr(col("label_verdict")).alias("label_verdict"),
+        meta.alias("meta"),
+        pl.col("_line").alias("source_line"),
+    ).with_columns(
+        pl.lit("pairwise" if pairwise else "pointwise").alias("protocol"),
+        pl.lit(source).alias("source"),
+        pl.when(verdict_raw.is_not_null() & verdict.is_null()).then(verdict_raw).otherwise(None).alias("raw_verdict")
+        if pairwise else pl.lit(None, dtype=pl.String).alias("raw_verdict"),
+    )
+    base = base.with_columns(
+        pl.when(pl.col("raw_output").is_null() & pl.col("raw_verdict").is_not_null())
+        .then(pl.col("raw_verdict")).otherwise(pl.col("raw_output")).alias("raw_output")
+    )
+    # the natural key of a judgment when the file has no id for it
+    identity = [pl.col("item_key"), pl.col("judge"), pl.col("criterion"), pl.col("template"),
+                pl.col("sample").cast(pl.String), pl.col("shown_first")]
+    if pairwise:
+        identity += [pl.coalesce(pl.col("model_a"), pl.col("response_a")), pl.coalesce(pl.col("model_b"), pl.col("response_b"))]
+    else:
+        identity += [pl.coalesce(pl.col("model"), pl.col("response"))]
+    natural = pl.concat_str([e.fill_null("\x00") for e in identity], separator="\x1f")
+    base = base.with_columns(pl.coalesce(pl.col("judgment_id"), natural).alias("judgment_key"))
+
+    parts = []
+    has_overall = "score" in roles or "score" in mapping.constants or "critique" in roles or pairwise or not crit_exprs
+    if has_overall:
+        parts.append(base)
+    for c, expr in crit_exprs.items():
+        crit_frame = frame.select(expr.alias("_crit_score"),
+                                  (_text(frame, mapping.criteria_critiques[c]) if c in mapping.criteria_critiques
+                                   else pl.lit(None, dtype=pl.String)).alias("_crit_critique"))
+        parts.append(base.with_columns(
+            pl.lit(c).alias("criterion"),
+            crit_frame["_crit_score"].alias("score"),
+            crit_frame["_crit_critique"].alias("critique"),
+            pl.concat_str([pl.col("judgment_key"), pl.lit("\x1fcriterion\x1f" + c)]).alias("judgment_key"),
+            pl.lit(None, dtype=pl.String).alias("raw_output"),
+        ))
+    judgments = pl.concat(parts) if len(parts) > 1 else parts[0]
+    batch.judgments = judgments
+    if mapping.criteria:
+        batch.criteria = pl.DataFrame({"criterion": mapping.criteria})
+        lo_v = mapping.scale[0] if mapping.scale else None
+        hi_v = mapping.scale[1] if mapping.scale else None
+        batch.criteria = batch.criteria.with_columns(pl.lit(lo_v, dtype=pl.Float64).alias("scale_min"),
+                                                     pl.lit(hi_v, dtype=pl.Float64).alias("scale_max"))
+
+    if "label_score" in roles or "label_verdict" in roles:
+        labels = base.filter(pl.col("label_score").is_not_null() | pl.col("label_verdict").is_not_null())
+        labels = labels.select(
+            "item_key", "prompt", "reference", "category", "model", "response", "model_a", "response_a", "model_b",
+            "response_b", "criterion", "scale_min", "scale_max", "source", "source_line",
+            pl.col("label_score").alias("score"), pl.col("label_verdict").alias("verdict"),
+            pl.coalesce(pl.col("annotator"), pl.lit("human")).alias("annotator"),
+            pl.lit(mapping.label_kind).alias("kind"),
+            pl.concat_str([pl.col("judgment_key"), pl.lit("\x1flabel\x1f"),
+                           pl.coalesce(pl.col("annotator"), pl.lit("human"))]).alias("label_key"),
+        )
+        batch.labels = labels
+    return batch
+
+
+def _text(frame: pl.DataFrame, column: str) -> pl.Expr:
+    dtype = frame.schema[column]
+    if dtype == pl.String:
+        return pl.col(column)
+    if dtype in (pl.Float64, pl.Float32):  # 3.0 -> "3", for ids written as floats
+        return pl.when(pl.col(column) == pl.col(column).round(0)).then(
+            pl.col(column).cast(pl.Int64, strict=False).cast(pl.String)).otherwise(pl.col(column).cast(pl.String))
+    if dtype.is_nested() or isinstance(dtype, pl.Struct):
+        return pl.col(column).cast(pl.String, strict=False)
+    return pl.col(column).cast(pl.String)

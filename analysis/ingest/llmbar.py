@@ -1,0 +1,130 @@
+"""LLMBar (princeton-nlp/LLMBar): 1,200 curated pairs, six judges, every pair shown in both orders.
+
+Files: `instances.jsonl` (subset, idx, input, output_1, output_2, label) and `judgments.parquet`
+(subset, idx, judge, strategy, stage, swap, completion, finish_reason, winner, label, score_1, score_2,
+generated_metrics, generated_reference). `winner` is already about the outputs, not the positions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from ..errors import UserError
+from .batch import Reject, SourceBatch
+from .readers import read_jsonl, read_parquet_frame, records_to_frame
+
+DATASET = "llmbar"
+JUDGE_MODELS = {  # LLMBar's evaluator names -> the model each one is (LLMEvaluator/evaluators/config)
+    "GPT-4": "gpt-4", "ChatGPT": "gpt-35-turbo-0613", "ChatGPT-0301": "gpt-35-turbo-0301",
+    "LLaMA2": "Llama-2-70b-chat-hf", "PaLM2": "text-bison-001", "Falcon": "falcon-180B-chat",
+}
+
+
+def detect(path: Path) -> bool:
+    return path.is_dir() and (path / "instances.jsonl").exists() and (path / "judgments.parquet").exists()
+
+
+def read(path: Path) -> list[SourceBatch]:
+    inst_path, judg_path = path / "instances.jsonl", path / "judgments.parquet"
+    recs = read_jsonl(inst_path)
+    inst = records_to_frame(recs.rows, recs.lines)
+    need = {"subset", "idx", "input", "output_1", "output_2", "label"}
+    if missing := need - set(inst.columns):
+        raise UserError(f"{inst_path}: missing column(s) {', '.join(sorted(missing))}")
+    inst = inst.with_columns(
+        pl.concat_str([pl.col("subset"), pl.col("idx").cast(pl.String)], separator="/").alias("item_key"),
+        pl.col("label").cast(pl.Int64, strict=False).alias("label"),
+    )
+    items = inst.select(
+        "item_key", "subset", "idx", "_line",
+        pl.col("input").alias("prompt"),
+        pl.col("subset").str.split("/").list.first().alias("category"),
+        pl.struct(pl.col("subset"), pl.col("idx")).struct.json_encode().alias("item_meta"),
+        pl.col("output_1").alias("response_a"),
+        pl.col("output_2").alias("response_b"),
+        pl.col("label"),
+    )
+    inst_rejects = list(recs.rejects) + [
+        Reject(str(inst_path), line, "label", "label must be 1 or 2")
+        for line in inst.filter(~pl.col("label").is_in([1, 2]) | pl.col("label").is_null())["_line"]
+    ]
+    gold = items.filter(pl.col("label").is_in([1, 2])).select(
+        "item_key", "prompt", "category", "item_meta", "response_a", "response_b",
+        pl.when(pl.col("label") == 1).then(pl.lit("a")).otherwise(pl.lit("b")).alias("verdict"),
+        pl.when(pl.col("subset") == "Processed/MT-Bench").then(pl.lit("mt-bench-human-majority"))
+        .otherwise(pl.lit("llmbar-gold")).alias("annotator"),
+        pl.lit("gold").alias("kind"),
+        pl.concat_str([pl.col("item_key"), pl.lit("gold")], separator="\x1f").alias("label_key"),
+        pl.lit(str(inst_path)).alias("source"),
+        pl.col("_line").alias("source_line"),
+    )
+    inst_batch = SourceBatch(str(inst_path), recs.n_source_rows, labels=gold, rejects=inst_rejects, notes=recs.notes)
+
+    jd = read_parquet_frame(judg_path).with_row_index("_line", offset=1).with_columns(pl.col("_line").cast(pl.Int64))
+    need = {"subset", "idx", "judge", "strategy", "stage", "swap", "winner"}
+    if missing := need - set(jd.columns):
+        raise UserError(f"{judg_path}: missing column(s) {', '.join(sorted(missing))}")
+    for optional in ("completion", "finish_reason", "score_1", "score_2", "generated_metrics", "generated_reference"):
+        if optional not in jd.columns:
+            jd = jd.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
+    jd = jd.with_columns(
+        pl.concat_str([pl.col("subset"), pl.col("idx").cast(pl.String)], separator="/").alias("item_key")
+    )
+    joined = jd.join(items.drop("label", "_line", "subset", "idx"), on="item_key", how="left")
+    orphan = joined.filter(pl.col("prompt").is_null())
+    rejects = [Reject(str(judg_path), line, "idx", f"no instance {key} in instances.jsonl")
+               for line, key in orphan.select("_line", "item_key").iter_rows()]
+    joined = joined.filter(pl.col("prompt").is_not_null())
+    key = pl.concat_str([pl.col("item_key"), pl.col("judge"), pl.col("strategy"), pl.col("stage").cast(pl.String),
+                         pl.col("swap").cast(pl.String)], separator="\x1f")
+    meta = pl.struct(
+        pl.col("strategy"), pl.col("stage"), pl.col("swap"), pl.col("finish_reason"),
+        pl.col("judge").replace_strict(JUDGE_MODELS, default=None).alias("judge_model"),
+        pl.col("generated_metrics"), pl.col("generated_reference"),
+    ).struct.json_encode()
+    common = [
+        pl.col("item_key"), pl.col("prompt"), pl.col("category"), pl.col("item_meta"),
+        pl.col("judge"),
+        # stage 1 of Swap/Swap_CoT re-judges after reading both stage-0 rationales: another prompt
+        pl.when(pl.col("stage") == 0).then(pl.col("strategy"))
+        .otherwise(pl.concat_str([pl.col("strategy"), pl.lit(":stage"), pl.col("stage").cast(pl.String)]))
+        .alias("template"),
+        pl.lit(str(judg_path)).alias("source"), pl.col("_line").alias("source_line"),
+        meta.alias("meta"),
+    ]
+    pairwise = joined.select(
+        *common,
+        pl.lit("pairwise").alias("protocol"),
+        pl.col("response_a"), pl.col("response_b"),
+        pl.when(pl.col("swap")).then(pl.lit("b")).otherwise(pl.lit("a")).alias("shown_first"),
+        pl.col("winner").replace_strict({"1": "a", "2": "b"}, default=None).alias("verdict"),
+        pl.col("completion").alias("critique"),
+        pl.col("completion").alias("raw_output"),
+        pl.when(pl.col("winner").is_in(["1", "2"])).then(pl.lit("ok")).otherwise(pl.lit("unparsed")).alias("parse_status"),
+        key.alias("judgment_key"),
+    )
+    # the Rating strategies also gave each output a 1-10 score: one pointwise judgment per output
+    rating = joined.filter(pl.col("strategy").str.starts_with("Rating"))
+    scored = []
+    for slot, col, resp in (("1", "score_1", "response_a"), ("2", "score_2", "response_b")):
+        s = pl.col(col).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        ok = s.is_not_null() & (s >= 1) & (s <= 10)
+        scored.append(rating.select(
+            *common[:-1],
+            pl.struct(pl.col("strategy"), pl.col("stage"), pl.col("swap"), pl.lit(int(slot)).alias("output"),
+                      pl.when(pl.col("swap")).then(pl.lit(3 - int(slot))).otherwise(pl.lit(int(slot))).alias("position"),
+                      pl.col("judge").replace_strict(JUDGE_MODELS, default=None).alias("judge_model"))
+            .struct.json_encode().alias("meta"),
+            pl.lit("pointwise").alias("protocol"),
+            pl.col(resp).alias("response"),
+            pl.when(ok).then(s).otherwise(None).alias("score"),
+            pl.lit(1.0).alias("scale_min"), pl.lit(10.0).alias("scale_max"),
+            pl.concat_str([pl.lit(f"{col}="), pl.col(col).cast(pl.String)]).alias("raw_output"),
+            pl.when(ok).then(pl.lit("ok")).otherwise(pl.lit("unparsed")).alias("parse_status"),
+            pl.concat_str([key, pl.lit("score_" + slot)], separator="\x1f").alias("judgment_key"),
+        ))
+    judgments = pl.concat([pairwise, *scored], how="diagonal_relaxed")
+    jbatch = SourceBatch(str(judg_path), jd.height, judgments=judgments, rejects=rejects)
+    return [inst_batch, jbatch]

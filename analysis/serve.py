@@ -1,0 +1,82 @@
+"""Starting the Streamlit dashboard for a workspace, in the foreground (CLI) or in the background."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from importlib import resources
+from pathlib import Path
+
+from .errors import UserError
+
+
+def app_path() -> Path:
+    return Path(str(resources.files("dashboard").joinpath("app.py")))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def command(port: int) -> list[str]:
+    return [sys.executable, "-m", "streamlit", "run", str(app_path()),
+            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+
+
+def _env(workspace: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["JUDGESCOPE_WORKSPACE"] = str(Path(workspace).resolve())
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    return env
+
+
+def serve_foreground(workspace: Path, port: int = 8501) -> int:
+    print(f"judgescope dashboard for {workspace}: http://127.0.0.1:{port}/  (Ctrl+C stops it)", flush=True)
+    try:
+        return subprocess.call(command(port), env=_env(workspace), cwd=str(app_path().parent.parent))
+    except KeyboardInterrupt:
+        return 0
+
+
+class DashboardServer:
+    """A dashboard running in the background; `.url`, `.stop()`; shows inline in Jupyter."""
+
+    def __init__(self, workspace: Path, port: int | None = None, timeout_s: float = 60.0):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.process = subprocess.Popen(command(self.port), env=_env(workspace), cwd=str(app_path().parent.parent),
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                out = self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+                raise UserError(f"the dashboard exited at start: {out.strip().splitlines()[-1] if out.strip() else '?'}")
+            try:
+                with urllib.request.urlopen(self.url + "_stcore/health", timeout=1) as r:
+                    if r.read().strip() == b"ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise UserError(f"the dashboard did not answer on {self.url} within {timeout_s:.0f} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def _repr_html_(self) -> str:
+        return f'<iframe src="{self.url}" width="100%" height="800" style="border:1px solid #ddd"></iframe>'
+
+    def __repr__(self) -> str:
+        return f"DashboardServer({self.url})"

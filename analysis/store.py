@@ -1,0 +1,130 @@
+"""The DuckDB workspace: schema, versioning, read-only opening, one connection per process."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from .errors import UserError, WorkspaceLocked
+
+SCHEMA_VERSION = 1
+DEFAULT_WORKSPACE = "judgescope.duckdb"
+
+# Migrations from version N to N+1, applied in order inside one transaction.
+MIGRATIONS: dict[int, list[str]] = {}
+
+_connections: dict[tuple[str, bool], duckdb.DuckDBPyConnection] = {}
+_lock = threading.Lock()
+
+
+def _schema_sql() -> str:
+    return resources.files("analysis").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set lock" in text)
+
+
+def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10.0) -> duckdb.DuckDBPyConnection:
+    """Open (and create or migrate, when writable) the workspace at `path`.
+
+    One connection per (path, mode) per process is kept and reused. When another process holds
+    the write lock, retry for `wait_s` seconds, then raise WorkspaceLocked.
+    """
+    resolved = str(Path(path).expanduser().resolve())
+    key = (resolved, read_only)
+    with _lock:
+        con = _connections.get(key)
+        if con is not None:
+            return con
+        if read_only and not Path(resolved).exists():
+            raise UserError(f"workspace {path} does not exist; create it with `judgescope ingest` or `judgescope demo`")
+        deadline = time.monotonic() + wait_s
+        delay = 0.1
+        while True:
+            try:
+                con = duckdb.connect(resolved, read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc):
+                    raise UserError(f"cannot open workspace {path}: {str(exc).splitlines()[0]}") from None
+                if time.monotonic() >= deadline:
+                    raise WorkspaceLocked(
+                        f"workspace {path} is locked by another process (a running ingest or dashboard "
+                        f"with write access); waited {wait_s:.0f} s"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            except duckdb.Error as exc:
+                raise UserError(f"{path} is not a judgescope workspace: {str(exc).splitlines()[0]}") from None
+        con.execute("SET enable_progress_bar = false")
+        try:
+            _prepare(con, path, read_only)
+        except BaseException:
+            con.close()
+            raise
+        _connections[key] = con
+        return con
+
+
+def close(path: str | os.PathLike) -> None:
+    """Close this process's connections to `path` (both modes)."""
+    resolved = str(Path(path).expanduser().resolve())
+    with _lock:
+        for mode in (False, True):
+            con = _connections.pop((resolved, mode), None)
+            if con is not None:
+                con.close()
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    has_meta = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'workspace_meta'"
+    ).fetchall()[0][0]
+    if not has_meta:
+        return None
+    rows = con.execute("SELECT value FROM workspace_meta WHERE key = 'schema_version'").fetchall()
+    row = rows[0] if rows else None
+    return int(row[0]) if row else None
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, path, read_only: bool) -> None:
+    version = schema_version(con)
+    if version is None:
+        n_tables = con.execute("SELECT count(*) FROM information_schema.tables").fetchall()[0][0]
+        if n_tables:
+            raise UserError(f"{path} is a DuckDB file but not a judgescope workspace (no schema version)")
+        if read_only:
+            raise UserError(f"workspace {path} is empty; ingest data first")
+        con.execute("BEGIN")
+        con.execute(_schema_sql())
+        con.execute(
+            "INSERT INTO workspace_meta VALUES ('schema_version', ?), ('created_by', 'judgescope')",
+            [str(SCHEMA_VERSION)],
+        )
+        con.execute("COMMIT")
+        return
+    if version > SCHEMA_VERSION:
+        raise UserError(
+            f"workspace {path} has schema version {version}, newer than this judgescope knows "
+            f"({SCHEMA_VERSION}); upgrade judgescope to open it"
+        )
+    if version < SCHEMA_VERSION:
+        if read_only:
+            raise UserError(
+                f"workspace {path} has schema version {version}; open it once with write access to migrate it "
+                f"to {SCHEMA_VERSION}"
+            )
+        con.execute("BEGIN")
+        for v in range(version, SCHEMA_VERSION):
+            for stmt in MIGRATIONS.get(v, []):
+                con.execute(stmt)
+        con.execute(_schema_sql())
+        con.execute("UPDATE workspace_meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+        con.execute("COMMIT")

@@ -1,0 +1,251 @@
+"""`Workspace`: the notebook API over one DuckDB workspace file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import plotly.graph_objects as go
+import polars as pl
+
+from . import plots, store
+from .errors import UserError
+from .filters import Filter, as_filter
+from .ingest import IngestResult, ingest
+from .ingest.mapping import Mapping
+
+GROUPS = {  # score_distribution(by=...) -> SQL expression over judgment_view j
+    "model": "j.model",
+    "judge": "j.judge",
+    "criterion": "coalesce(j.criterion, '(overall)')",
+    "template": "coalesce(j.template, '(none)')",
+    "dataset": "j.dataset",
+    "category": "coalesce(j.category, '(none)')",
+    "run": "j.run_id",
+}
+TABLES = ("runs", "items", "responses", "judgments", "labels", "criteria", "rejects")
+JUDGMENT_COLUMNS = ("judgment_id, run_id, dataset, item_id, judge, protocol, criterion, model, model_a, model_b, "
+                    "response_id, response_a, response_b, shown_first, verdict, score, scale_min, scale_max, "
+                    "score_norm, critique, parse_status, template, sample, probe, category, source_key, source_line, "
+                    "meta, item_meta")
+
+
+class Workspace:
+    """A judgescope workspace: one DuckDB file holding judgments, labels and everything derived.
+
+    >>> ws = Workspace("judgescope.duckdb")
+    >>> ws.ingest("data/demo/llmbar")
+    >>> ws.judgments("judge=GPT-4&template=Swap_CoT")
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False):
+        self.path = Path(path or os.environ.get("JUDGESCOPE_WORKSPACE", store.DEFAULT_WORKSPACE))
+        self.read_only = read_only
+        self.con: duckdb.DuckDBPyConnection = store.connect(self.path, read_only=read_only)
+
+    def __repr__(self) -> str:
+        counts = self._counts()
+        return (f"Workspace({str(self.path)!r}: {counts['judgments']:,} judgments, {counts['items']:,} items, "
+                f"{counts['labels']:,} labels, {counts['runs']:,} runs)")
+
+    def close(self) -> None:
+        store.close(self.path)
+
+    # ---- ingest -------------------------------------------------------------------------------
+    def ingest(self, path: str | os.PathLike, format: str | None = None,
+               mapping: Mapping | dict | str | os.PathLike | None = None, strict: bool = False,
+               dataset: str | None = None) -> IngestResult:
+        """Import a file or directory (format detected unless given). See docs/ingest.md."""
+        if self.read_only:
+            raise UserError(f"workspace {self.path} is open read-only")
+        return ingest(self.con, path, format=format, mapping=mapping, strict=strict, dataset=dataset)
+
+    # ---- queries ------------------------------------------------------------------------------
+    def _sql(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        cur = self.con.cursor()  # one cursor per query: safe across the dashboard's threads
+        try:
+            return cur.sql(sql, params=params or None).pl()
+        finally:
+            cur.close()
+
+    def _rows(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        cur = self.con.cursor()
+        try:
+            return cur.execute(sql, params or []).fetchall()
+        finally:
+            cur.close()
+
+    def judgments(self, filter: Filter | str | dict | None = None, limit: int | None = None, offset: int = 0,
+                  columns: str = JUDGMENT_COLUMNS) -> pl.DataFrame:
+        """Judgments matching `filter`, with item, model and dataset columns joined in."""
+        where, params = as_filter(filter).where("j")
+        sql = f"SELECT {columns} FROM judgment_view j WHERE {where} ORDER BY j.run_id, j.source_line, j.judgment_id"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params = [*params, int(limit), int(offset)]
+        return self._sql(sql, params)
+
+    def count(self, filter: Filter | str | dict | None = None) -> int:
+        where, params = as_filter(filter).where("j")
+        return self._rows(f"SELECT count(*) FROM judgment_view j WHERE {where}", params)[0][0]
+
+    def _counts(self) -> dict[str, int]:
+        sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in TABLES)
+        return dict(self._rows(sql))
+
+    def summary(self) -> pl.DataFrame:
+        """One row per table with its row count, plus judgments by protocol and parse status."""
+        counts = self._counts()
+        rows = [{"what": t, "rows": counts[t]} for t in TABLES]
+        for protocol, status, n in self._rows(
+                "SELECT protocol, parse_status, count(*) FROM judgments GROUP BY ALL ORDER BY ALL"):
+            rows.append({"what": f"judgments: {protocol}, {status}", "rows": n})
+        return pl.DataFrame(rows)
+
+    def runs(self) -> pl.DataFrame:
+        return self._sql("SELECT run_id, name, source_format, source_path, created_at, n_source_rows, n_ingested, "
+                         "n_already_present, n_rejected FROM runs ORDER BY created_at")
+
+    def rejects(self, run: str | None = None, limit: int | None = 1000) -> pl.DataFrame:
+        """Rejected source rows: where (source, line, column) and why."""
+        sql = 'SELECT run_id, source, line, "column", reason, raw FROM rejects'
+        params: list[Any] = []
+        if run:
+            sql += " WHERE run_id = ?"
+            params.append(run)
+        sql += " ORDER BY source, line"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return self._sql(sql, params)
+
+    def reject_reasons(self) -> pl.DataFrame:
+        """Rejects grouped by reason (numbers in reasons are kept: they say which value was wrong)."""
+        return self._sql("SELECT reason, count(*) AS n FROM rejects GROUP BY reason ORDER BY n DESC, reason")
+
+    def values(self, field: str, filter: Filter | str | dict | None = None) -> list[str]:
+        """Distinct values of a filter field (model, judge, criterion, template, dataset, run, category)."""
+        where, params = as_filter(filter).where("j")
+        if field == "model":
+            sql = (f"SELECT DISTINCT m FROM (SELECT unnest([j.model, j.model_a, j.model_b]) AS m FROM judgment_view j "
+                   f"WHERE {where}) WHERE m IS NOT NULL ORDER BY m")
+        else:
+            expr = {"criterion": "coalesce(j.criterion, 'overall')", "run": "j.run_id", "status": "j.parse_status"}.get(
+                field, f"j.{field}")
+            if field not in ("judge", "criterion", "template", "dataset", "run", "category", "protocol", "status"):
+                raise UserError(f"no values for {field!r}")
+            sql = f"SELECT DISTINCT {expr} AS v FROM judgment_view j WHERE {where} AND {expr} IS NOT NULL ORDER BY v"
+        return [r[0] for r in self._rows(sql, params)]
+
+    def meta_keys(self) -> list[str]:
+        """Metadata facet names found on judgments and items (usable as meta.<name> in filters)."""
+        sql = """
+            SELECT DISTINCT k FROM (
+                SELECT unnest(json_keys(meta)) AS k FROM (SELECT meta FROM judgments WHERE meta IS NOT NULL USING SAMPLE 20000)
+                UNION ALL
+                SELECT unnest(json_keys(meta)) FROM items WHERE meta IS NOT NULL
+            ) ORDER BY k"""
+        return [r[0] for r in self._rows(sql)]
+
+    def info(self) -> dict[str, Any]:
+        """Everything `judgescope info --json` prints."""
+        return {
+            "workspace": str(self.path),
+            "schema_version": store.schema_version(self.con),
+            "counts": self._counts(),
+            "runs": self.runs().with_columns(pl.col("created_at").cast(pl.String)).to_dicts(),
+            "judges": self._sql("SELECT judge, protocol, count(*) AS judgments FROM judgments GROUP BY ALL "
+                                "ORDER BY judge, protocol").to_dicts(),
+            "models": self._sql("SELECT model, count(*) AS responses FROM responses WHERE model IS NOT NULL "
+                                "GROUP BY model ORDER BY model").to_dicts(),
+            "criteria": self._sql("SELECT coalesce(criterion, 'overall') AS criterion, count(*) AS judgments "
+                                  "FROM judgments GROUP BY ALL ORDER BY judgments DESC, criterion LIMIT 50").to_dicts(),
+            "n_criteria": self._rows("SELECT count(DISTINCT criterion) FROM judgments")[0][0],
+            "parse_status": dict(self._rows(
+                "SELECT parse_status, count(*) FROM judgments GROUP BY 1 ORDER BY 1")),
+            "rejects_by_reason": self.reject_reasons().to_dicts(),
+        }
+
+    # ---- distributions ------------------------------------------------------------------------
+    def score_stats(self, by: str = "model", filter: Filter | str | dict | None = None) -> pl.DataFrame:
+        """Per group: judgments, scored, unparsed, mean raw score, mean normalised score."""
+        group = _group(by)
+        where, params = as_filter(filter).where("j")
+        return self._sql(
+            f"""
+            SELECT {group} AS "{by}", count(*) AS judgments, count(j.score) AS scored,
+                   count(*) FILTER (WHERE j.parse_status <> 'ok') AS not_parsed,
+                   avg(j.score) AS mean_score, avg(j.score_norm) AS mean_score_norm,
+                   min(j.scale_min) AS scale_min, max(j.scale_max) AS scale_max
+            FROM judgment_view j
+            WHERE {where} AND j.protocol = 'pointwise' AND {group} IS NOT NULL
+            GROUP BY 1 ORDER BY mean_score_norm DESC NULLS LAST
+            """, params)
+
+    def score_distribution_table(self, by: str = "model", filter: Filter | str | dict | None = None) -> pl.DataFrame:
+        """Counts of scores per group and score value (one shared scale) or per tenth of the normalised score."""
+        group = _group(by)
+        where, params = as_filter(filter).where("j")
+        base = f"FROM judgment_view j WHERE {where} AND j.score IS NOT NULL AND {group} IS NOT NULL"
+        scales = self._rows(f"SELECT DISTINCT j.scale_min, j.scale_max {base}", params)
+        one_scale = len(scales) == 1 and None not in scales[0] and scales[0][1] - scales[0][0] <= 20
+        if one_scale:
+            bucket, label = "j.score", "CAST(j.score AS VARCHAR)"
+            mean = "avg(j.score)"
+        else:
+            bucket = "least(floor(j.score_norm * 10), 9)"
+            label = "printf('%.1f–%.1f', least(floor(j.score_norm * 10), 9) / 10, least(floor(j.score_norm * 10), 9) / 10 + 0.1)"
+            mean = "avg(j.score_norm)"
+        frame = self._sql(
+            f"""
+            WITH d AS (SELECT {group} AS grp, {bucket} AS bucket, {label} AS label, j.score, j.score_norm {base})
+            SELECT grp AS "group", bucket, any_value(label) AS label, count(*) AS n FROM d GROUP BY ALL
+            """, params)
+        means = self._sql(
+            f"SELECT {group} AS \"group\", count(*) AS group_n, {mean} AS group_mean {base} GROUP BY 1", params)
+        if frame.height == 0:
+            return frame
+        frame = frame.join(means, on="group").with_columns((pl.col("n") / pl.col("group_n")).alias("share"))
+        frame = frame.with_columns(pl.col("label").str.replace(r"\.0$", ""))
+        return frame.with_columns(pl.lit(one_scale).alias("raw_scale"))
+
+    def score_distribution(self, by: str = "model", filter: Filter | str | dict | None = None) -> go.Figure:
+        """Heatmap of score distributions per model / judge / criterion / template / dataset."""
+        dist = self.score_distribution_table(by, filter)
+        raw = dist.height > 0 and dist["raw_scale"][0]
+        x_title = "score" if raw else "normalised score (scales differ)"
+        n = int(dist.select(pl.col("n").sum()).item()) if dist.height else 0
+        return plots.score_heatmap(dist, by, x_title, f"Score distribution by {by} ({n:,} scored judgments)")
+
+    def verdict_outcomes(self, by: str = "judge", filter: Filter | str | dict | None = None) -> pl.DataFrame:
+        """Pairwise outcomes per group: first-shown won, second-shown won, tie, order unknown, no verdict."""
+        group = _group(by)
+        where, params = as_filter(filter).where("j")
+        frame = self._sql(
+            f"""
+            SELECT {group} AS "group",
+                CASE WHEN j.verdict IS NULL THEN 'no verdict'
+                     WHEN j.verdict = 'tie' THEN 'tie'
+                     WHEN j.shown_first IS NULL THEN 'order unknown'
+                     WHEN j.verdict = j.shown_first THEN 'first shown won'
+                     ELSE 'second shown won' END AS outcome,
+                count(*) AS n
+            FROM judgment_view j WHERE {where} AND j.protocol = 'pairwise' AND {group} IS NOT NULL
+            GROUP BY ALL
+            """, params)
+        if frame.height == 0:
+            return frame
+        return frame.with_columns((pl.col("n") / pl.col("n").sum().over("group")).alias("share")).sort("group", "outcome")
+
+    def verdict_distribution(self, by: str = "judge", filter: Filter | str | dict | None = None) -> go.Figure:
+        frame = self.verdict_outcomes(by, filter)
+        n = int(frame["n"].sum()) if frame.height else 0
+        return plots.verdict_bars(frame, by, f"Pairwise verdicts by {by}, by the position shown ({n:,} judgments)")
+
+
+def _group(by: str) -> str:
+    if by not in GROUPS:
+        raise UserError(f"cannot group by {by!r}; choose one of {', '.join(GROUPS)}")
+    return GROUPS[by]
