@@ -63,8 +63,9 @@ def cmd_ingest(args) -> int:
     for pair in args.set:
         if "=" not in pair:
             raise UserError(f"--set {pair!r}: expected ROLE=VALUE")
-        role, value = pair.split("=", 1)
-        mapping.constants[role.strip()] = value
+        role, value = (x.strip() for x in pair.split("=", 1))
+        load_mapping({"constants": {role: value}})  # validates the role
+        mapping.constants[role] = value
     if args.scale:
         from .ingest.mapping import parse_scale
 

@@ -151,7 +151,9 @@ def clip_raw(value: Any) -> str | None:
 
 
 def to_json(value: Any) -> str | None:
-    """JSON text of a metadata dict; None for an empty one."""
+    """JSON text of a metadata dict without its null entries; None when nothing is left."""
+    if isinstance(value, dict):
+        value = {k: v for k, v in value.items() if v is not None}
     if not value:
         return None
     return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)

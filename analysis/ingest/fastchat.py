@@ -172,9 +172,11 @@ def single_batch(recs: Records, ctx: Context | None = None, default_judge: str =
         turn = _turn(r.get("turn"))
         judge, template = _judge(r.get("judge"), default_judge)
         text = r.get("judgment")
-        score = r.get("score")
+        # the file's own score is the authority (FastChat writes -1, arena-bench null, for no rating);
+        # only a file without a score field has its rating parsed out of the text
+        score = r.get("score") if "score" in r else parse_bracket_rating(text)
         try:
-            score = float(score) if score is not None else parse_bracket_rating(text)
+            score = float(score) if score is not None else None
         except (TypeError, ValueError):
             rejects.append(Reject(recs.source, line, "score", f"score {score!r} is not a number", clip_raw(r)))
             continue
@@ -187,7 +189,8 @@ def single_batch(recs: Records, ctx: Context | None = None, default_judge: str =
             "parse_status": "ok" if ok else ("unparsed" if text else "missing"),
             "judgment_key": "\x1f".join([qid, str(turn), model, judge, template or ""]),
             "source": recs.source, "source_line": line,
-            "meta": to_json({"tstamp": r.get("tstamp"), "raw_score": r.get("score")}),
+            "meta": to_json({"tstamp": r.get("tstamp"), "raw_score": r.get("score"),
+                             "rating_in_text": parse_bracket_rating(text) if not ok else None}),
         })
     return SourceBatch(recs.source, recs.n_source_rows, judgments=pl.DataFrame(rows, infer_schema_length=None)
                        if rows else None, rejects=rejects, notes=recs.notes)

@@ -39,6 +39,7 @@ GUESSES: dict[str, list[str]] = {
     "annotator": ["annotator", "rater", "labeler"],
 }
 ROLES = list(GUESSES)
+FORMAT_OPTIONS = {"baseline": "arena-hard: the model shown as A in game 1 (default gpt-4-0314)"}
 OPTIONS = {"dataset", "scale", "verdict_frame", "label_kind", "format", "criteria", "criteria_critiques", "columns",
            "constants", "labels"}
 
@@ -132,7 +133,8 @@ def _from_dict(data: dict[str, Any], where: str) -> Mapping:
         _check_role(role, where)
         m.columns[role] = str(col)
     for role, value in dict(data.get("constants", {})).items():
-        _check_role(role, f"{where} [constants]")
+        if role not in FORMAT_OPTIONS:
+            _check_role(role, f"{where} [constants]")
         m.constants[role] = value
     if "scale" in data:
         m.scale = parse_scale(data["scale"])

@@ -223,8 +223,8 @@ def write_flat(
             {"run_id": run_id},
         )
         con.unregister("stage_c_df")
-    con.execute("DROP VIEW IF EXISTS sj_new")
-    for t in ("sj", "sj_new", "sl", "sr"):
+    con.execute("DROP TABLE IF EXISTS sj_new" if (n_dup_keys or n_existing) else "DROP VIEW IF EXISTS sj_new")
+    for t in ("sj", "sl", "sr"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     for t in ("stage_j", "stage_l", "stage_r"):
         con.unregister(t)

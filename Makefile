@@ -1,0 +1,33 @@
+# judgescope: `make demo`, `make test`, `make bench`. Everything installs into .venv from a bare Python 3.11+.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("judgescope needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" if sys.version_info < (3, 11) else 0)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# CPU torch first: with it in place nothing pulls the CUDA build (see docs/install.md)
+	$(BIN)/pip install --quiet "torch==2.13.0"
+	$(BIN)/pip install --quiet -e ".[test]"
+	@if $(BIN)/pip list 2>/dev/null | grep -Ei '^(nvidia-|triton )'; then \
+		echo "error: CUDA packages were installed into $(VENV); see docs/install.md" >&2; exit 1; fi
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/judgescope demo
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache test-output

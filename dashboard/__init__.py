@@ -1,0 +1,1 @@
+"""The judgescope Streamlit dashboard: a thin view over `analysis`."""

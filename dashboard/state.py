@@ -1,0 +1,130 @@
+"""Dashboard state: the workspace, the Filter and page in the URL, and the sidebar that edits them.
+
+The URL query string is the source of truth when a session starts (so a copied link reopens the
+same view); after that the widgets drive it and every change is written back to the URL.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import streamlit as st
+
+from analysis import Filter, UserError, Workspace
+from analysis.filters import LIST_KEYS
+
+NON_FILTER_KEYS = ("page",)
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md_escape(text: str) -> str:
+    """Text that Streamlit's markdown shows literally (no links, images, HTML or formatting)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+@st.cache_resource(show_spinner=False)
+def _open(path: str) -> Workspace:
+    return Workspace(path, read_only=True)
+
+
+def workspace() -> Workspace:
+    path = os.environ.get("JUDGESCOPE_WORKSPACE", "judgescope.duckdb")
+    try:
+        return _open(path)
+    except UserError as exc:
+        st.error(md_escape(str(exc)))
+        if st.button("Retry"):
+            st.rerun()
+        st.stop()
+
+
+@dataclass
+class View:
+    page: str
+    filter: Filter
+    warnings: list[str]
+
+
+def _url_pairs() -> list[tuple[str, str]]:
+    return [(k, v) for k in st.query_params.keys() for v in st.query_params.get_all(k)]
+
+
+def read_url(pages: list[str]) -> View:
+    pairs = _url_pairs()
+    flt, warnings = Filter.from_pairs(pairs, strict=False, ignore=NON_FILTER_KEYS)
+    page = st.query_params.get("page", pages[0])
+    if page not in pages:
+        warnings.append(f"unknown page {page!r}; showing {pages[0]}")
+        page = pages[0]
+    return View(page, flt, warnings)
+
+
+def write_url(view: View) -> None:
+    params = {"page": view.page, **view.filter.to_dict()}
+    current = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    wanted = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
+    if current != wanted:
+        st.query_params.from_dict(params)
+
+
+def _known(ws: Workspace, field: str, chosen: tuple[str, ...], warnings: list[str]) -> list[str]:
+    options = ws.values(field)
+    unknown = [v for v in chosen if v not in options]
+    for v in unknown:
+        warnings.append(f"{field} {v!r} is not in this workspace; ignored")
+    return [v for v in chosen if v in options]
+
+
+def sidebar(ws: Workspace, pages: dict[str, str], view: View) -> View:
+    """Draw the page picker and filters; return the view they select."""
+    first = "js_init" not in st.session_state
+    warnings = list(view.warnings)
+    if first:
+        st.session_state["js_init"] = True
+        st.session_state["js_page"] = view.page
+        for field in ("model", "judge", "dataset", "template", "criterion"):
+            st.session_state[f"js_{field}"] = _known(ws, field, getattr(view.filter, field), warnings)
+        st.session_state["js_q"] = view.filter.q or ""
+        st.session_state["js_score_min"] = view.filter.score_min
+        st.session_state["js_score_max"] = view.filter.score_max
+        st.session_state["js_meta"] = view.filter.meta
+        st.session_state["js_extra"] = {k: getattr(view.filter, k) for k in ("run", "protocol", "status", "category")}
+        st.session_state["js_warnings"] = warnings
+    with st.sidebar:
+        st.title("judgescope")
+        page = st.radio("Page", list(pages), format_func=lambda p: pages[p], key="js_page")
+        st.subheader("Filters")
+        st.multiselect("Judges", ws.values("judge"), key="js_judge")
+        st.multiselect("Models", ws.values("model"), key="js_model")
+        st.multiselect("Datasets", ws.values("dataset"), key="js_dataset")
+        st.multiselect("Templates / strategies", ws.values("template"), key="js_template")
+        st.multiselect("Criteria", ws.values("criterion"), key="js_criterion")
+        c1, c2 = st.columns(2)
+        c1.number_input("Score ≥", value=None, key="js_score_min", step=1.0)
+        c2.number_input("Score ≤", value=None, key="js_score_max", step=1.0)
+        st.text_input("Search critiques, prompts, responses", key="js_q")
+        meta = st.session_state.get("js_meta") or ()
+        if meta:
+            st.caption("Metadata filters from the link: " + md_escape("; ".join(f"{k} = {', '.join(v)}" for k, v in meta)))
+            if st.button("Clear metadata filters"):
+                st.session_state["js_meta"] = ()
+                st.rerun()
+    lo, hi = st.session_state.get("js_score_min"), st.session_state.get("js_score_max")
+    if lo is not None and hi is not None and lo > hi:
+        warnings.append("score minimum is above the maximum; score range ignored")
+        lo = hi = None
+    values = {f: tuple(st.session_state.get(f"js_{f}") or ()) for f in ("model", "judge", "dataset", "template", "criterion")}
+    flt = Filter(**values, **st.session_state.get("js_extra", {}), score_min=lo, score_max=hi,
+                 q=(st.session_state.get("js_q") or None), meta=tuple(st.session_state.get("js_meta") or ()))
+    return View(page, flt, st.session_state.get("js_warnings", []) + [w for w in warnings if w not in
+                                                                     st.session_state.get("js_warnings", [])])
+
+
+def show_warnings(view: View) -> None:
+    for w in view.warnings:
+        st.warning(md_escape(w), icon="⚠️")
+
+
+__all__ = ["LIST_KEYS", "View", "md_escape", "read_url", "sidebar", "show_warnings", "workspace", "write_url"]
