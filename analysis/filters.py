@@ -150,6 +150,15 @@ class Filter:
     def __str__(self) -> str:
         return self.to_query() or "(everything)"
 
+    def describe(self) -> str:
+        """Readable, decoded: 'judge = GPT-4, Falcon; score ≤ 3'."""
+        parts = []
+        grouped = self.to_dict()
+        for key, values in grouped.items():
+            label = {"score_min": "score ≥", "score_max": "score ≤", "q": "text contains"}.get(key, key + " =")
+            parts.append(f"{label} {', '.join(values)}")
+        return "; ".join(parts) or "everything"
+
     # ---- SQL ----------------------------------------------------------------------------------
     def where(self, alias: str = "j") -> tuple[str, list[Any]]:
         """A WHERE clause body over judgment_view (as `alias`) and its parameters."""

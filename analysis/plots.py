@@ -86,7 +86,9 @@ def verdict_bars(outcomes: pl.DataFrame, by: str, title: str) -> go.Figure:
             textposition="inside",
             hovertemplate=f"{by}: %{{y}}<br>{outcome}: %{{x:.1%}} (%{{customdata:,}})<extra></extra>",
         )
-    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.15))
+    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, traceorder="normal"))
     fig.update_xaxes(tickformat=".0%", range=[0, 1])
     fig.update_yaxes(automargin=True)
-    return _layout(fig, title, 160 + 30 * len(groups))
+    fig = _layout(fig, title, 170 + 30 * len(groups))
+    fig.update_layout(margin=dict(t=80))
+    return fig

@@ -40,8 +40,8 @@ def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10
     resolved = str(Path(path).expanduser().resolve())
     key = (resolved, read_only)
     with _lock:
-        con = _connections.get(key)
-        if con is not None:
+        con = _connections.get(key) or (_connections.get((resolved, False)) if read_only else None)
+        if con is not None:  # a writable connection serves readers too (DuckDB allows one mode per file)
             return con
         if read_only and not Path(resolved).exists():
             raise UserError(f"workspace {path} does not exist; create it with `judgescope ingest` or `judgescope demo`")
@@ -63,7 +63,10 @@ def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10
                 delay = min(delay * 2, 1.0)
             except duckdb.Error as exc:
                 raise UserError(f"{path} is not a judgescope workspace: {str(exc).splitlines()[0]}") from None
-        con.execute("SET enable_progress_bar = false")
+        try:
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:  # under Jupyter without ipywidgets DuckDB refuses to touch the setting
+            pass
         try:
             _prepare(con, path, read_only)
         except BaseException:

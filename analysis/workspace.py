@@ -28,7 +28,7 @@ GROUPS = {  # score_distribution(by=...) -> SQL expression over judgment_view j
 TABLES = ("runs", "items", "responses", "judgments", "labels", "criteria", "rejects")
 JUDGMENT_COLUMNS = ("judgment_id, run_id, dataset, item_id, judge, protocol, criterion, model, model_a, model_b, "
                     "response_id, response_a, response_b, shown_first, verdict, score, scale_min, scale_max, "
-                    "score_norm, critique, parse_status, template, sample, probe, category, source_key, source_line, "
+                    "score_norm, critique, raw_output, parse_status, template, sample, probe, category, source_key, source_line, "
                     "meta, item_meta")
 
 
@@ -90,6 +90,19 @@ class Workspace:
     def count(self, filter: Filter | str | dict | None = None) -> int:
         where, params = as_filter(filter).where("j")
         return self._rows(f"SELECT count(*) FROM judgment_view j WHERE {where}", params)[0][0]
+
+    def filtered_counts(self, filter: Filter | str | dict | None = None) -> dict[str, int]:
+        """Judgments, items, models, judges and labels within a filter (one query)."""
+        where, params = as_filter(filter).where("j")
+        row = self._rows(
+            f"""
+            WITH f AS (SELECT j.item_id, j.judge, j.model, j.model_a, j.model_b FROM judgment_view j WHERE {where})
+            SELECT (SELECT count(*) FROM f), (SELECT count(DISTINCT item_id) FROM f),
+                   (SELECT count(DISTINCT m) FROM (SELECT unnest([model, model_a, model_b]) AS m FROM f)),
+                   (SELECT count(DISTINCT judge) FROM f),
+                   (SELECT count(*) FROM labels WHERE item_id IN (SELECT item_id FROM f))
+            """, params)[0]
+        return dict(zip(("judgments", "items", "models", "judges", "labels"), row))
 
     def _counts(self) -> dict[str, int]:
         sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in TABLES)

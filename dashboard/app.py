@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import state
-from dashboard.pages import overview
+from dashboard.views import overview
 
 PAGES = {"overview": "Overview"}
 RENDER = {"overview": overview.render}

@@ -157,11 +157,11 @@ def read_generic(path: Path, mapping: Mapping) -> SourceBatch:
         verdict_expr(col("label_verdict")).alias("label_verdict"),
         meta.alias("meta"),
         pl.col("_line").alias("source_line"),
+        (pl.when(verdict_raw.is_not_null() & verdict.is_null()).then(verdict_raw.cast(pl.String)).otherwise(None)
+         if pairwise else pl.lit(None, dtype=pl.String)).alias("raw_verdict"),
     ).with_columns(
         pl.lit("pairwise" if pairwise else "pointwise").alias("protocol"),
         pl.lit(source).alias("source"),
-        pl.when(verdict_raw.is_not_null() & verdict.is_null()).then(verdict_raw).otherwise(None).alias("raw_verdict")
-        if pairwise else pl.lit(None, dtype=pl.String).alias("raw_verdict"),
     )
     base = base.with_columns(
         pl.when(pl.col("raw_output").is_null() & pl.col("raw_verdict").is_not_null())

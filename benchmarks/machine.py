@@ -1,0 +1,36 @@
+"""A description of the machine, stored with every benchmark result."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+
+
+def describe() -> dict:
+    mem_gb = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    mem_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import duckdb
+    import polars
+
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem_gb, "os": platform.platform(),
+        "python": sys.version.split()[0], "duckdb": duckdb.__version__, "polars": polars.__version__,
+        "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+    }

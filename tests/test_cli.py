@@ -1,0 +1,73 @@
+"""The judgescope command: output, exit codes (0 ok, 1 user error, 2 bug), JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import DEMO
+
+EXE = str(Path(sys.executable).parent / "judgescope")
+
+
+def run(*args, cwd=None):
+    return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_ingest_info_rejects_round_trip(tmp_path):
+    ws = tmp_path / "w.duckdb"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question_id": "q1", "model": "m", "judge": "j", "score": 3}\n{"question_id": \n'
+                   '{"question_id": "q3", "model": "m", "judge": "j", "score": 9}\n')
+    r = run("ingest", bad, "--workspace", ws, "--scale", "1-5")
+    assert r.returncode == 0, r.stderr
+    assert "ingested 1, rejected 2" in r.stdout
+    assert "bad.jsonl:2: invalid JSON" in r.stdout and "score 9 is outside the scale 1–5" in r.stdout
+    assert "judgescope rejects --run" in r.stdout
+    r = run("rejects", "--workspace", ws)
+    assert r.returncode == 0 and r.stdout.count("bad.jsonl:") == 2
+    r = run("info", "--workspace", ws, "--json")
+    info = json.loads(r.stdout)
+    assert info["counts"]["judgments"] == 1 and info["counts"]["rejects"] == 2
+    assert {x["reason"] for x in info["rejects_by_reason"]} >= {"score 9 is outside the scale 1–5"}
+
+
+def test_ingest_real_llmbar_and_filter_export(tmp_path):
+    ws = tmp_path / "w.duckdb"
+    r = run("ingest", DEMO / "pandalm", "-w", ws)
+    assert r.returncode == 0 and "ingested 2,997, rejected 0" in r.stdout
+    r = run("ingest", DEMO / "pandalm", "-w", ws)
+    assert "already imported" in r.stdout
+    out = tmp_path / "x.parquet"
+    r = run("judgments", "-w", ws, "--filter", "judge=PandaLM-7B&meta.motivation_app=Grammarly", "-o", out)
+    assert r.returncode == 0, r.stderr
+    import polars as pl
+
+    frame = pl.read_parquet(out)
+    assert frame.height > 0 and set(frame["judge"]) == {"PandaLM-7B"}
+
+
+def test_user_errors_exit_1_with_one_line(tmp_path):
+    cases = [
+        ("ingest", tmp_path / "missing.jsonl", "-w", tmp_path / "w.duckdb"),
+        ("info", "-w", tmp_path / "nope.duckdb"),
+        ("judgments", "-w", tmp_path / "w.duckdb", "--filter", "bogus=1"),
+        ("ingest", "--format", "nonsense", DEMO / "pandalm", "-w", tmp_path / "w.duckdb"),
+        ("frobnicate",),
+    ]
+    for args in cases:
+        r = run(*args)
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("judgescope: error: "), (args, r.stderr)
+
+
+def test_demo_builds_from_shipped_data(tmp_path):
+    r = run("demo", "--no-serve", "-w", tmp_path / "demo.duckdb")
+    assert r.returncode == 0, r.stderr
+    assert "ready in" in r.stdout and "109,062 judgments" in r.stdout
+    # a second run finds every source already imported
+    r = run("demo", "--no-serve", "-w", tmp_path / "demo.duckdb")
+    assert r.stdout.count("already imported") == 4

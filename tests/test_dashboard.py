@@ -1,0 +1,76 @@
+"""The dashboard's overview page under Streamlit's AppTest: filters from query parameters, bad
+parameters, and user text kept as text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import Workspace
+
+from .conftest import ROOT
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+def app(monkeypatch, path, **params) -> AppTest:
+    monkeypatch.setenv("JUDGESCOPE_WORKSPACE", str(path))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_overview_counts(monkeypatch, demo_path):
+    at = app(monkeypatch, demo_path)
+    m = metrics(at)
+    assert m["Judgments"] == "109,062" and m["Items"] == "2,659" and m["Rejected rows"] == "0"
+    assert len(at.get("plotly_chart")) == 4
+    assert at.query_params["page"] in ("overview", ["overview"])
+
+
+def test_filters_from_query_params(monkeypatch, demo_path):
+    at = app(monkeypatch, demo_path, judge=["GPT-4"], template="Swap_CoT", **{"meta.subset": "LLMBar/Natural"})
+    assert metrics(at)["Judgments"] == "200"
+    assert at.sidebar.multiselect(key="js_judge").value == ["GPT-4"]
+    # the URL keeps the filter
+    assert at.query_params["judge"] in ("GPT-4", ["GPT-4"])
+    assert at.query_params["meta.subset"] in ("LLMBar/Natural", ["LLMBar/Natural"])
+    # changing a widget changes the URL and the counts
+    at.sidebar.multiselect(key="js_judge").set_value(["GPT-4", "Falcon"]).run()
+    assert metrics(at)["Judgments"] == "400"
+    assert at.query_params["judge"] == ["GPT-4", "Falcon"]
+
+
+def test_bad_query_params_warn_and_fall_back(monkeypatch, demo_path):
+    at = app(monkeypatch, demo_path, judge=["GPT-4", "no-such-judge"], score_min="high", colour="red", page="nope")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "no\\-such\\-judge" in warnings and "not a number" in warnings and "unknown filter key" in warnings
+    assert "unknown page" in warnings
+    assert metrics(at)["Judgments"] == f"{Workspace(demo_path, read_only=True).count('judge=GPT-4'):,}"
+
+
+def test_user_text_is_not_rendered_as_markup(monkeypatch, tmp_path):
+    path = tmp_path / "x.duckdb"
+    ws = Workspace(path)
+    evil = "<script>alert(1)</script>[click](javascript:alert(2))"
+    src = tmp_path / "evil.jsonl"
+    src.write_text(json.dumps({"question_id": "q", "model": evil, "judge": "<img src=x onerror=alert(3)>",
+                               "score": 3, "critique": evil}) + "\n")
+    ws.ingest(src, mapping={"scale": "1-5"})
+    ws.close()
+    at = app(monkeypatch, path, judge="<img src=x onerror=alert(3)>")
+    # the judge filter from the link applies and no markdown element carries the raw text unescaped
+    assert metrics(at)["Judgments"] == "1"
+    for md in at.markdown:
+        assert "<script>" not in md.value and "](javascript:" not in md.value
+    caption = " ".join(c.value for c in at.caption)
+    assert "\\<img" in caption  # escaped when shown as part of the filter description

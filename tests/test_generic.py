@@ -1,0 +1,135 @@
+"""Generic files with a column mapping: JSONL, CSV, Parquet and directories; guessed columns;
+wide and long criteria; pairwise verdicts in either frame; human labels; metadata facets."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from analysis import UserError
+
+from .test_real_datasets import one
+
+ROWS = [
+    {"qid": "q1", "question": "2+2?", "generator": "m1", "answer": "4", "grader": "g", "rating": 9,
+     "why": "Correct.", "helpfulness": 4, "accuracy": 5, "topic": "math", "human": 8},
+    {"qid": "q1", "question": "2+2?", "generator": "m2", "answer": "5", "grader": "g", "rating": 2,
+     "why": "Wrong sum.", "helpfulness": 2, "accuracy": 1, "topic": "math", "human": 1},
+    {"qid": "q2", "question": "Capital of France?", "generator": "m1", "answer": "Paris", "grader": "g",
+     "rating": 10, "why": "Right.", "helpfulness": 5, "accuracy": 5, "topic": "geo", "human": None},
+]
+TOML = """
+dataset = "toy"
+scale = "1-10"
+criteria = ["helpfulness", "accuracy"]
+
+[columns]
+item_id = "qid"
+prompt = "question"
+model = "generator"
+response = "answer"
+judge = "grader"
+score = "rating"
+critique = "why"
+label_score = "human"
+"""
+
+
+def write_all(tmp_path):
+    frame = pl.DataFrame(ROWS)
+    (tmp_path / "f.jsonl").write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
+    frame.write_csv(tmp_path / "f.csv")
+    frame.write_parquet(tmp_path / "f.parquet")
+    (tmp_path / "map.toml").write_text(TOML)
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv", "parquet"])
+def test_mapping_file_same_result_for_each_format(tmp_path, ws, suffix):
+    write_all(tmp_path)
+    result = ws.ingest(tmp_path / f"f.{suffix}", mapping=tmp_path / "map.toml")
+    assert (result.n_source_rows, result.n_ingested, result.n_rejected) == (3, 3, 0)
+    j = ws.judgments().sort("model", "criterion", "score")
+    # one overall judgment per row plus one per wide criterion; criterion scores guessed nothing
+    assert j.height == 9
+    overall = j.filter(pl.col("criterion").is_null())
+    assert overall["score_norm"].sort().to_list() == pytest.approx([1 / 9, 8 / 9, 1.0])
+    assert sorted(overall["critique"].to_list()) == ["Correct.", "Right.", "Wrong sum."]
+    crit = j.filter(pl.col("criterion") == "accuracy")
+    assert sorted(crit["score"].to_list()) == [1, 5, 5]
+    assert one(ws, "SELECT count(*) FROM labels WHERE kind = 'human'")[0] == 2
+    assert one(ws, "SELECT count(*) FROM items")[0] == 2
+    # unmapped columns are metadata facets
+    assert ws.count("meta.topic=math") == 6
+    assert {r[0] for r in ws.con.execute("SELECT criterion FROM criteria").fetchall()} == {"helpfulness", "accuracy"}
+
+
+def test_guessed_columns_are_reported(tmp_path, ws):
+    path = tmp_path / "g.jsonl"
+    path.write_text(json.dumps({"question_id": "a", "prompt": "p", "model": "m", "response": "r",
+                                "judge": "j", "score": 3, "feedback": "meh", "extra": 1}) + "\n")
+    result = ws.ingest(path)
+    note = next(n for n in result.notes if "guessed columns" in n)
+    for part in ("item_id←question_id", "prompt←prompt", "score←score", "critique←feedback", "judge←judge"):
+        assert part in note
+    assert any("scores fit 1–5" in n for n in result.notes)
+    assert ws.judgments()["meta"][0] == '{"extra":1}'
+
+
+def test_long_criteria_and_pairwise_position_frame(tmp_path, ws):
+    rows = [
+        # the verdict names the slot that won; shown_first says which response sat in slot 1
+        {"id": "p1", "prompt": "x", "model_a": "A", "model_b": "B", "response_a": "ra", "response_b": "rb",
+         "judge": "j", "winner": "1", "shown_first": "a", "criterion": "helpful"},
+        {"id": "p1", "prompt": "x", "model_a": "A", "model_b": "B", "response_a": "ra", "response_b": "rb",
+         "judge": "j", "winner": "1", "shown_first": "b", "criterion": "helpful"},
+        {"id": "p1", "prompt": "x", "model_a": "A", "model_b": "B", "response_a": "ra", "response_b": "rb",
+         "judge": "j", "winner": "tie", "shown_first": "a", "criterion": "safe"},
+        {"id": "p1", "prompt": "x", "model_a": "A", "model_b": "B", "response_a": "ra", "response_b": "rb",
+         "judge": "j", "winner": "dunno", "shown_first": "b", "criterion": "safe"},
+    ]
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    ws.ingest(path, mapping={"columns": {"item_id": "id"}, "verdict_frame": "position"})
+    j = ws.judgments().sort("source_line")
+    assert j["protocol"].unique().to_list() == ["pairwise"]
+    assert j["verdict"].to_list() == ["a", "b", "tie", None]
+    assert j["parse_status"].to_list() == ["ok", "ok", "ok", "unparsed"]
+    assert j["raw_output"][3] == "dunno"
+    assert j["criterion"].to_list() == ["helpful", "helpful", "safe", "safe"]
+    assert ws.count("model=B") == 4 and ws.count("criterion=safe") == 2
+
+
+def test_directory_of_files(tmp_path, ws):
+    d = tmp_path / "dir"
+    d.mkdir()
+    for i in range(3):
+        (d / f"part{i}.jsonl").write_text(json.dumps({"question_id": f"q{i}", "model": "m", "judge": "j",
+                                                      "score": i + 1, "response": "r"}) + "\n")
+    (d / "README.txt").write_text("not data")
+    result = ws.ingest(d, mapping={"scale": "1-5"})
+    assert (result.n_source_rows, result.n_ingested) == (3, 3)
+    assert ws.count() == 3
+
+
+def test_cli_style_map_pairs_and_errors(tmp_path, ws):
+    path = tmp_path / "c.csv"
+    path.write_text("k,ans,s,who\n1,hello,0.5,bob\n")
+    from analysis.ingest.mapping import load_mapping
+
+    m = load_mapping(None, ["item_id=k", "response=ans", "score=s", "scale=0-1"])
+    m.constants["judge"] = "judge-x"
+    m.constants["model"] = "model-y"
+    result = ws.ingest(path, mapping=m)
+    assert result.n_ingested == 1
+    r = ws.judgments().row(0, named=True)
+    assert (r["judge"], r["model"], r["score_norm"]) == ("judge-x", "model-y", 0.5)
+    with pytest.raises(UserError, match="unknown role 'scroe'"):
+        load_mapping(None, ["scroe=s"])
+    with pytest.raises(UserError, match="must look like 1-10"):
+        load_mapping(None, ["scale=ten"])
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[columns\nscore=1")
+    with pytest.raises(UserError, match="invalid TOML"):
+        load_mapping(bad)
