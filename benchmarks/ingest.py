@@ -2,7 +2,7 @@
 from JSONL and from Parquet, each in a fresh process; rows per second and peak memory.
 
 Synthetic because no public set has a million judgments; the text is built from critique-like
-sentences so lengths and compressibility resemble real critiques (arena-bench v1: ~600 characters).
+sentences so lengths resemble real critiques and answers (arena-bench v1: ~1,400 and ~1,600 characters).
 
     python benchmarks/ingest.py [--rows 1000000]   -> benchmarks/results/ingest.json
 """
@@ -40,22 +40,23 @@ WORDS = "model answer code list value step result function user request example 
 
 
 def make_rows(n: int, seed: int = 0) -> pl.DataFrame:
+    """n judgments; critiques and responses drawn from a pool of 20,000 texts each, made unique per row.
+    Lengths match arena-bench v1 (critiques ~1,400 characters, answers ~1,600)."""
     rng = random.Random(seed)
     models = [f"model-{i}" for i in range(12)]
     judges = ["gpt-4o", "claude-3.5-sonnet", "llama-3-70b"]
-    critiques, responses = [], []
-    for _ in range(n):
-        k = rng.randint(3, 7)
-        critiques.append(" ".join(rng.choice(SENTENCES) for _ in range(k)) + f" Rating: [[{rng.randint(1, 10)}]]")
-        responses.append(" ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 120))))
+    pool = 20_000
+    critique_pool = [" ".join(rng.choice(SENTENCES) for _ in range(rng.randint(10, 22))) for _ in range(pool)]
+    response_pool = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(120, 380))) for _ in range(pool)]
+    picks = [rng.randrange(pool) for _ in range(n)]
     return pl.DataFrame({
-        "question_id": [f"q{rng.randrange(n // 20 or 1)}" for _ in range(n)],
-        "prompt": [f"Question number {i % 50000}: explain the {rng.choice(WORDS)}." for i in range(n)],
+        "question_id": [f"q{rng.randrange(max(n // 20, 1))}" for _ in range(n)],
+        "prompt": [f"Question number {i % 50000}: explain the {WORDS[i % len(WORDS)]}." for i in range(n)],
         "model": [rng.choice(models) for _ in range(n)],
         "judge": [rng.choice(judges) for _ in range(n)],
-        "response": responses,
+        "response": [response_pool[p] + f" (answer {i})" for i, p in enumerate(picks)],
         "score": [rng.randint(1, 10) for _ in range(n)],
-        "critique": critiques,
+        "critique": [critique_pool[(p * 7) % pool] + f" Rating: [[{1 + i % 10}]]" for i, p in enumerate(picks)],
         "judgment_id": [f"j{i}" for i in range(n)],
         "category": [rng.choice(["coding", "math", "writing", "reasoning"]) for _ in range(n)],
     })
@@ -102,13 +103,14 @@ def main() -> None:
     frame.write_parquet(pq)
     frame.write_ndjson(jl)
     avg_critique = frame["critique"].str.len_chars().mean()
+    avg_response = frame["response"].str.len_chars().mean()
     del frame
     results = {"parquet": run_one(pq, work), "jsonl": run_one(jl, work)}
     demo_t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "analysis.cli", "demo", "--no-serve", "--rebuild", "-w",
                     str(work / "demo.duckdb")], check=True, capture_output=True)
     report = {
-        "benchmark": "ingest", "rows": args.rows, "avg_critique_chars": round(avg_critique),
+        "benchmark": "ingest", "rows": args.rows, "avg_critique_chars": round(avg_critique), "avg_response_chars": round(avg_response),
         "generate_seconds": round(gen, 1), "results": results,
         "jsonl_vs_parquet_time_ratio": round(results["jsonl"]["seconds"] / results["parquet"]["seconds"], 2),
         "demo_build_seconds": round(time.perf_counter() - demo_t, 1),

@@ -133,3 +133,28 @@ def test_cli_style_map_pairs_and_errors(tmp_path, ws):
     bad.write_text("[columns\nscore=1")
     with pytest.raises(UserError, match="invalid TOML"):
         load_mapping(bad)
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_large_files_are_read_in_pieces(tmp_path, ws, monkeypatch, suffix):
+    """Pieces of 7 rows: the same rows, rejects and duplicates as one piece would give."""
+    from analysis.ingest import readers
+
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 7)
+    rows = [{"judgment_id": f"j{i}", "question_id": f"q{i % 5}", "model": "m", "judge": "j", "score": 1 + i % 5,
+             "critique": f"c{i}"} for i in range(30)]
+    rows[20] = {**rows[3], "score": 5 if rows[3]["score"] != 5 else 4}   # same id as row 4, other content
+    rows[25] = dict(rows[10])                                            # identical repeat
+    rows[12] = {**rows[12], "score": "n/a"}                               # wrong type
+    path = tmp_path / f"big.{suffix}"
+    if suffix == "jsonl":
+        path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    else:
+        pl.DataFrame([{**r, "score": str(r["score"])} for r in rows]).write_parquet(path, row_group_size=4)
+    result = ws.ingest(path)
+    assert (result.n_source_rows, result.n_rejected) == (30, 2)
+    assert result.n_already_present == 1
+    assert ws.count() == 27
+    assert sorted(r["line"] for r in ws.rejects().to_dicts()) == [13, 21]
+    assert sum("guessed columns" in n for n in result.notes) == 1
+    assert ws.judgments()["scale_max"].unique().to_list() == [5.0]

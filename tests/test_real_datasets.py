@@ -15,6 +15,12 @@ from analysis import Workspace
 from .conftest import DEMO
 
 
+def ingested(tmp_path_factory, source: str) -> tuple[Workspace, object]:
+    """A fresh workspace holding one shipped dataset, and the import's result."""
+    ws = Workspace(tmp_path_factory.mktemp(source) / "ws.duckdb")
+    return ws, ws.ingest(DEMO / source)
+
+
 def one(ws: Workspace, sql: str, params=None):
     return ws.con.execute(sql, params or []).fetchall()[0]
 
@@ -39,9 +45,7 @@ def swap_pairs(ws: Workspace, template: str) -> pl.DataFrame:
 # ---- LLMBar ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def llmbar(tmp_path_factory):
-    ws = Workspace(tmp_path_factory.mktemp("llmbar") / "ws.duckdb")
-    result = ws.ingest(DEMO / "llmbar")
-    return ws, result
+    return ingested(tmp_path_factory, "llmbar")
 
 
 def test_llmbar_row_accounting(llmbar):
@@ -129,8 +133,7 @@ def test_reimport_adds_nothing(llmbar):
 # ---- PandaLM --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def pandalm(tmp_path_factory):
-    ws = Workspace(tmp_path_factory.mktemp("pandalm") / "ws.duckdb")
-    return ws, ws.ingest(DEMO / "pandalm")
+    return ingested(tmp_path_factory, "pandalm")
 
 
 def test_pandalm_accounting_and_labels(pandalm):
@@ -164,8 +167,7 @@ def test_pandalm_agreement_with_human_majority(pandalm):
 # ---- arena-bench v1 -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def arena(tmp_path_factory):
-    ws = Workspace(tmp_path_factory.mktemp("arena") / "ws.duckdb")
-    return ws, ws.ingest(DEMO / "arena_bench_v1")
+    return ingested(tmp_path_factory, "arena_bench_v1")
 
 
 def test_arena_counts(arena):
@@ -193,8 +195,7 @@ def test_arena_mean_scores(arena):
 # ---- Prometheus -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
-    ws = Workspace(tmp_path_factory.mktemp("prometheus") / "ws.duckdb")
-    return ws, ws.ingest(DEMO / "prometheus")
+    return ingested(tmp_path_factory, "prometheus")
 
 
 def test_prometheus_rubrics_and_samples(prometheus):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from .writer import write_flat, write_rejects, write_run
 __all__ = ["FORMATS", "IngestResult", "detect_format", "ingest"]
 
 # format name -> (reader, default dataset name, what it reads)
-FORMATS: dict[str, tuple[Callable[..., list[SourceBatch]], Callable[[Path], str], str]] = {
+FORMATS: dict[str, tuple[Callable[..., Iterable[SourceBatch]], Callable[[Path], str], str]] = {
     "llmbar": (lambda p, m: llmbar.read(p), lambda p: "llmbar", "LLMBar directory (instances.jsonl + judgments.parquet)"),
     "pandalm": (lambda p, m: pandalm.read(p), lambda p: "pandalm", "PandaLM directory (testset-v1.jsonl + <judge>-testset-v1.jsonl)"),
     "fastchat": (lambda p, m: fastchat.read_dir(p), lambda p: p.name,
@@ -40,7 +40,7 @@ FORMATS: dict[str, tuple[Callable[..., list[SourceBatch]], Callable[[Path], str]
     "judgebench": (lambda p, m: arena_hard.read_judgebench(p), lambda p: p.stem, "JudgeBench output file"),
     "alpaca-eval": (lambda p, m: alpaca_eval.read(p), lambda p: p.stem, "AlpacaEval annotations"),
     "clear": (lambda p, m: clear.read(p), lambda p: p.stem, "IBM CLEAR results zip"),
-    "generic": (lambda p, m: [generic.read_generic(p, m)], lambda p: p.stem, "JSONL / CSV / Parquet with a column mapping"),
+    "generic": (generic.read_generic, lambda p: p.stem, "JSONL / CSV / Parquet with a column mapping"),
 }
 ALIASES = {"arena-bench-v1": "fastchat", "arena-bench": "fastchat", "mt-bench": "fastchat-single",
            "mt-bench-pair": "fastchat-pair", "alpacaeval": "alpaca-eval", "jsonl": "generic", "csv": "generic",
@@ -165,16 +165,15 @@ def _data_files(path: Path) -> list[Path]:
     return [p for p in _sources(path) if p.suffix.lower() in SUFFIXES or p.suffix.lower() == ".zip"]
 
 
-def _read(path: Path, fmt: str, mapping: Mapping, explicit: bool) -> list[SourceBatch]:
+def _read(path: Path, fmt: str, mapping: Mapping, explicit: bool) -> Iterator[SourceBatch]:
     if path.is_dir() and fmt not in DIR_FORMATS:
         files = _data_files(path)
         if not files:
             raise UserError(f"{path}: no .jsonl, .json, .csv, .parquet or .zip files in this directory")
-        batches = []
         for p in files:
-            batches.extend(FORMATS[fmt if explicit else detect_format(p)][0](p, mapping))
-        return batches
-    return FORMATS[fmt][0](path, mapping)
+            yield from FORMATS[fmt if explicit else detect_format(p)][0](p, mapping)
+        return
+    yield from FORMATS[fmt][0](path, mapping)
 
 
 def ingest(
@@ -212,37 +211,34 @@ def ingest(
         result.n_source_rows, result.n_already_present, result.n_rejected = prior[0], prior[1], prior[2]
         return result
 
-    batches = _read(path, fmt, mapping, explicit=bool(explicit))
     rejects: list[Reject] = []
-    for b in batches:
-        rejects.extend(b.rejects)
-        result.notes.extend(b.notes)
-        result.n_source_rows += b.n_source_rows
-    if result.n_source_rows == 0:
-        raise UserError(f"{path}: no rows to ingest (the file or directory is empty)")
-    if strict and rejects:
-        raise UserError(f"--strict: {rejects[0].describe()} (nothing was ingested)")
-    validated = []
-    for b in batches:
-        good_j, bad_j = split_valid(conform(b.judgments, JUDGMENT_SCHEMA), JUDGMENT_CHECKS)
-        good_l, bad_l = split_valid(conform(b.labels, LABEL_SCHEMA), LABEL_CHECKS)
-        rejects.extend(bad_j + bad_l)
-        validated.append((b, good_j, good_l))
-    if strict and rejects:
-        raise UserError(f"--strict: {rejects[0].describe()} (nothing was ingested)")
+
+    def stop_if_strict() -> None:
+        if strict and rejects:
+            raise UserError(f"--strict: {rejects[0].describe()} (nothing was ingested)")
 
     con.execute("BEGIN TRANSACTION")
     try:
-        for b, good_j, good_l in validated:
+        # batches are read, checked and written one at a time: a large file never sits in memory whole
+        for b in _read(path, fmt, mapping, explicit=bool(explicit)):
+            rejects.extend(b.rejects)
+            result.notes.extend(b.notes)
+            result.n_source_rows += b.n_source_rows
+            stop_if_strict()
+            good_j, bad_j = split_valid(conform(b.judgments, JUDGMENT_SCHEMA), JUDGMENT_CHECKS)
+            good_l, bad_l = split_valid(conform(b.labels, LABEL_SCHEMA), LABEL_CHECKS)
+            rejects.extend(bad_j + bad_l)
+            stop_if_strict()
             stats = write_flat(con, run_id, dataset, good_j, good_l, b.criteria, b.responses)
             rejects.extend(stats.rejects)
+            stop_if_strict()
             result.n_already_present += stats.n_judgments_present
             result.n_judgments_new += stats.n_judgments_new
             result.n_labels_new += stats.n_labels_new
             result.n_items_new += stats.n_items_new
             result.n_responses_new += stats.n_responses_new
-        if strict and rejects:
-            raise UserError(f"--strict: {rejects[0].describe()} (nothing was ingested)")
+        if result.n_source_rows == 0:
+            raise UserError(f"{path}: no rows to ingest (the file or directory is empty)")
         rejected_rows = {(r.source, r.line) if r.line is not None else (r.source, id(r)) for r in rejects}
         result.n_rejected = len(rejected_rows)
         result.n_ingested = result.n_source_rows - result.n_rejected

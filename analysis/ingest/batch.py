@@ -14,83 +14,30 @@ from typing import Any
 
 import polars as pl
 
+S, F = pl.String, pl.Float64
+# What identifies and describes the item a row is about; every flat frame starts with these.
+ITEM_FIELDS: dict[str, pl.DataType] = {"item_key": S, "prompt": S, "reference": S, "category": S, "item_meta": S}
+# The response(s) a row is about: one (pointwise) or a pair.
+RESPONSE_FIELDS: dict[str, pl.DataType] = {"model": S, "response": S, "model_a": S, "response_a": S, "model_b": S,
+                                           "response_b": S}
+# Where the row came from.
+SOURCE_FIELDS: dict[str, pl.DataType] = {"source": S, "source_line": pl.Int64}
+
 # Columns of a flat judgment row, with their types. Adapters fill what they have.
 JUDGMENT_SCHEMA: dict[str, pl.DataType] = {
-    "item_key": pl.String,
-    "prompt": pl.String,
-    "reference": pl.String,
-    "category": pl.String,
-    "item_meta": pl.String,
-    "protocol": pl.String,
-    "judge": pl.String,
-    "criterion": pl.String,
-    "model": pl.String,
-    "response": pl.String,
-    "model_a": pl.String,
-    "response_a": pl.String,
-    "model_b": pl.String,
-    "response_b": pl.String,
-    "shown_first": pl.String,
-    "verdict": pl.String,
-    "score": pl.Float64,
-    "scale_min": pl.Float64,
-    "scale_max": pl.Float64,
-    "critique": pl.String,
-    "raw_output": pl.String,
-    "parse_status": pl.String,
-    "template": pl.String,
-    "sample": pl.Int32,
-    "probe": pl.String,
-    "judgment_key": pl.String,
-    "source": pl.String,
-    "source_line": pl.Int64,
-    "meta": pl.String,
+    **ITEM_FIELDS, "protocol": S, "judge": S, "criterion": S, **RESPONSE_FIELDS, "shown_first": S, "verdict": S,
+    "score": F, "scale_min": F, "scale_max": F, "critique": S, "raw_output": S, "parse_status": S, "template": S,
+    "sample": pl.Int32, "probe": S, "judgment_key": S, **SOURCE_FIELDS, "meta": S,
 }
-
+# A flat human/gold label row.
 LABEL_SCHEMA: dict[str, pl.DataType] = {
-    "item_key": pl.String,
-    "prompt": pl.String,
-    "reference": pl.String,
-    "category": pl.String,
-    "item_meta": pl.String,
-    "model": pl.String,
-    "response": pl.String,
-    "model_a": pl.String,
-    "response_a": pl.String,
-    "model_b": pl.String,
-    "response_b": pl.String,
-    "annotator": pl.String,
-    "kind": pl.String,
-    "criterion": pl.String,
-    "score": pl.Float64,
-    "scale_min": pl.Float64,
-    "scale_max": pl.Float64,
-    "verdict": pl.String,
-    "label_key": pl.String,
-    "source": pl.String,
-    "source_line": pl.Int64,
-    "meta": pl.String,
+    **ITEM_FIELDS, **RESPONSE_FIELDS, "annotator": S, "kind": S, "criterion": S, "score": F, "scale_min": F,
+    "scale_max": F, "verdict": S, "label_key": S, **SOURCE_FIELDS, "meta": S,
 }
+# Items and responses that arrive without a judgment (all answers of a bench, say).
+RESPONSE_SCHEMA: dict[str, pl.DataType] = {**ITEM_FIELDS, "model": S, "response": S, **SOURCE_FIELDS}
 
-RESPONSE_SCHEMA: dict[str, pl.DataType] = {
-    "item_key": pl.String,
-    "prompt": pl.String,
-    "reference": pl.String,
-    "category": pl.String,
-    "item_meta": pl.String,
-    "model": pl.String,
-    "response": pl.String,
-    "source": pl.String,
-    "source_line": pl.Int64,
-}
-
-CRITERIA_SCHEMA: dict[str, pl.DataType] = {
-    "criterion": pl.String,
-    "description": pl.String,
-    "scale_min": pl.Float64,
-    "scale_max": pl.Float64,
-    "levels": pl.String,
-}
+CRITERIA_SCHEMA: dict[str, pl.DataType] = {"criterion": S, "description": S, "scale_min": F, "scale_max": F, "levels": S}
 
 RAW_LIMIT = 4000  # characters of a rejected row kept in `rejects.raw`
 

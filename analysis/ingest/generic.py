@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from ..errors import UserError
 from .batch import Reject, SourceBatch, clip_raw
 from .mapping import Mapping, resolve
-from .readers import file_kind, read_csv, read_json_array, read_jsonl, read_parquet_frame, records_to_frame
+from . import readers
+from .readers import file_kind, iter_jsonl, read_csv, read_json_array, records_to_frame
 from .values import guess_scale, position_expr, verdict_expr
 
 TEXT_ROLES = ["item_id", "judgment_id", "prompt", "reference", "category", "model", "response", "judge", "critique",
@@ -17,16 +21,43 @@ TEXT_ROLES = ["item_id", "judgment_id", "prompt", "reference", "category", "mode
 NUMERIC_ROLES = ["score", "scale_min", "scale_max", "label_score", "sample"]
 
 
-def load_frame(path: Path) -> tuple[pl.DataFrame, int, list[Reject], list[str], str]:
-    """(frame with _line, source rows, rejects, notes, unit) for one generic file."""
+def load_frames(path: Path) -> Iterator[tuple[pl.DataFrame, int, list[Reject], list[str]]]:
+    """(frame with _line, source rows, rejects, notes) for each piece of one generic file; large
+    Parquet and JSONL files come in pieces of CHUNK_ROWS rows so memory stays bounded."""
     kind = file_kind(path)
     if kind == "parquet":
-        frame = read_parquet_frame(path)
-        frame = frame.with_row_index("_line", offset=1).with_columns(pl.col("_line").cast(pl.Int64))
-        return frame, frame.height, [], [], "row"
-    reader = {"jsonl": read_jsonl, "json": read_json_array, "csv": read_csv}[kind]
-    recs = reader(path)
-    return records_to_frame(recs.rows, recs.lines), recs.n_source_rows, recs.rejects, recs.notes, recs.unit
+        try:
+            pf = pq.ParquetFile(path)
+        except Exception as exc:
+            raise UserError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+        offset = 1
+        for batch in pf.iter_batches(batch_size=readers.CHUNK_ROWS):
+            frame = pl.from_arrow(batch)
+            frame = frame.with_row_index("_line", offset=offset).with_columns(pl.col("_line").cast(pl.Int64))
+            offset += frame.height
+            yield frame, frame.height, [], []
+        return
+    if kind == "jsonl":
+        for recs in iter_jsonl(path):
+            yield records_to_frame(recs.rows, recs.lines), recs.n_source_rows, recs.rejects, recs.notes
+        return
+    recs = (read_json_array if kind == "json" else read_csv)(path)
+    yield records_to_frame(recs.rows, recs.lines), recs.n_source_rows, recs.rejects, recs.notes
+
+
+def read_generic(path: Path, mapping: Mapping) -> Iterator[SourceBatch]:
+    """Batches of one generic file. The first piece settles the columns and, when no scale is given,
+    the guessed scale; later pieces use the same ones (a column a piece lacks is read as empty)."""
+    settled: Mapping | None = None
+    for frame, n_rows, rejects, notes in load_frames(path):
+        if settled is not None:
+            wanted = set(settled.columns.values()) | set(settled.criteria) | set(settled.criteria_critiques.values())
+            missing = [c for c in wanted if c not in frame.columns]
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
+        batch, effective = _read_frame(path, frame, n_rows, rejects, notes, settled or mapping,
+                                       quiet=settled is not None)
+        settled = settled or effective
+        yield batch
 
 
 def _numeric(frame: pl.DataFrame, col: str, role: str, source: str) -> tuple[pl.Expr, list[Reject]]:
@@ -44,18 +75,19 @@ def _numeric(frame: pl.DataFrame, col: str, role: str, source: str) -> tuple[pl.
     return cast, rejects
 
 
-def read_generic(path: Path, mapping: Mapping) -> SourceBatch:
+def _read_frame(path: Path, frame: pl.DataFrame, n_rows: int, rejects: list[Reject], notes: list[str],
+                mapping: Mapping, quiet: bool = False) -> tuple[SourceBatch, Mapping | None]:
+    """One piece of a generic file -> a batch, and the mapping it settled on (columns and scale)."""
     source = str(path)
-    frame, n_rows, rejects, notes, unit = load_frame(path)
     batch = SourceBatch(source=source, n_source_rows=n_rows, rejects=rejects, notes=notes)
     if frame.height == 0:
-        return batch
+        return batch, None
     columns = [c for c in frame.columns if c != "_line"]
     missing_crit = [c for c in mapping.criteria + list(mapping.criteria_critiques.values()) if c not in columns]
     if missing_crit:
         raise UserError(f"{path}: criterion column(s) {', '.join(missing_crit)} not in the file; columns: {', '.join(columns)}")
     roles, guessed = resolve(mapping, columns)
-    if guessed:
+    if guessed and not quiet:
         batch.notes.append(f"{path.name}: guessed columns " + ", ".join(f"{r}←{c}" for r, c in guessed.items()))
     pairwise = ("response_a" in roles or "model_a" in roles) and ("response_b" in roles or "model_b" in roles)
     if not pairwise:
@@ -101,6 +133,7 @@ def read_generic(path: Path, mapping: Mapping) -> SourceBatch:
 
     # scale: given, per-row columns, or guessed from the scores
     lo, hi = numeric["scale_min"], numeric["scale_max"]
+    guessed_scale = None
     if mapping.scale:
         lo, hi = pl.lit(mapping.scale[0]), pl.lit(mapping.scale[1])
     elif "scale_min" not in roles and "scale_max" not in roles:
@@ -108,6 +141,7 @@ def read_generic(path: Path, mapping: Mapping) -> SourceBatch:
                                           [e.alias("s") for e in crit_exprs.values()], how="vertical")
                                 if crit_exprs else numeric["score"].alias("s")).to_series()
         scale = guess_scale(observed)
+        guessed_scale = scale
         if scale:
             lo, hi = pl.lit(scale[0]), pl.lit(scale[1])
             batch.notes.append(f"{path.name}: no scale given; scores fit {scale[0]:g}–{scale[1]:g}, used as the scale "
@@ -115,6 +149,8 @@ def read_generic(path: Path, mapping: Mapping) -> SourceBatch:
         elif observed.drop_nulls().len():
             batch.notes.append(f"{path.name}: no scale given and scores fit no usual scale; score_norm left empty")
 
+    effective = replace(mapping, columns=dict(roles), constants=dict(mapping.constants),
+                        scale=mapping.scale or guessed_scale)
     used = set(roles.values()) | set(mapping.criteria) | set(mapping.criteria_critiques.values())
     extra = [c for c in columns if c not in used]
     meta = pl.struct([pl.col(c) for c in extra]).struct.json_encode() if extra else pl.lit(None, dtype=pl.String)
@@ -213,7 +249,7 @@ def read_generic(path: Path, mapping: Mapping) -> SourceBatch:
                            pl.coalesce(pl.col("annotator"), pl.lit("human"))]).alias("label_key"),
         )
         batch.labels = labels
-    return batch
+    return batch, effective
 
 
 def _text(frame: pl.DataFrame, column: str) -> pl.Expr:

@@ -95,7 +95,12 @@ class _Overlong(bytes):
         return obj
 
 
-def read_jsonl(path: Path) -> Records:
+CHUNK_ROWS = 200_000  # rows per batch when a large file is read in pieces
+
+
+def iter_jsonl(path: Path, chunk_rows: int | None = None) -> Iterator[Records]:
+    """JSONL as Records of at most `chunk_rows` (default CHUNK_ROWS) rows each; rejected lines count too."""
+    chunk_rows = chunk_rows or CHUNK_ROWS
     source = str(path)
     recs = Records(source, [], [], 0)
     try:
@@ -103,7 +108,8 @@ def read_jsonl(path: Path) -> Records:
     except _BinaryFile:
         recs.rejects.append(Reject(source, None, None, "binary file (NUL bytes), not JSONL text"))
         recs.n_source_rows = 1
-        return recs
+        yield recs
+        return
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = path.read_bytes().decode("utf-16")
         lines: Iterator[tuple[int, bytes]] = ((i + 1, ln.encode("utf-8")) for i, ln in enumerate(text.splitlines()))
@@ -112,6 +118,9 @@ def read_jsonl(path: Path) -> Records:
         lines = _jsonl_lines(path)
     cp1252 = [0]
     for lineno, raw in lines:
+        if recs.n_source_rows >= chunk_rows:
+            yield recs
+            recs = Records(source, [], [], 0)
         if isinstance(raw, _Overlong):
             recs.n_source_rows += 1
             recs.rejects.append(Reject(source, lineno, None,
@@ -138,7 +147,13 @@ def read_jsonl(path: Path) -> Records:
         recs.lines.append(lineno)
     if cp1252[0]:
         recs.notes.append(f"{path.name}: {cp1252[0]} line(s) were not UTF-8 and were decoded as Windows-1252")
-    return recs
+    yield recs
+
+
+def read_jsonl(path: Path) -> Records:
+    """A whole JSONL file as one Records (formats that need every row at once)."""
+    chunks = list(iter_jsonl(path, chunk_rows=1 << 62))
+    return chunks[0]
 
 
 def read_json_array(path: Path) -> Records:
