@@ -7,7 +7,7 @@ string, e.g. `judge=GPT-4&template=Swap_CoT&score_max=3&meta.subset=LLMBar/Natur
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -138,11 +138,6 @@ class Filter:
         for k, v in self.to_pairs():
             out.setdefault(k, []).append(v)
         return out
-
-    def with_(self, **changes: Any) -> "Filter":
-        norm = Filter.make(**{k: v for k, v in changes.items() if v is not None})
-        return replace(self, **{k: getattr(norm, k) for k in changes if changes[k] is not None},
-                       **{k: () if k in LIST_KEYS or k == "meta" else None for k, v in changes.items() if v is None})
 
     def is_empty(self) -> bool:
         return not self.to_pairs()

@@ -64,7 +64,6 @@ CREATE TABLE IF NOT EXISTS judgments (
     parent_judgment_id VARCHAR,
     source_key VARCHAR NOT NULL,
     source_line BIGINT,
-    content_hash VARCHAR NOT NULL,
     meta JSON
 );
 

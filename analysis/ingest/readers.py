@@ -95,7 +95,7 @@ class _Overlong(bytes):
         return obj
 
 
-CHUNK_ROWS = 200_000  # rows per batch when a large file is read in pieces
+CHUNK_ROWS = 100_000  # rows per batch when a large file is read in pieces
 
 
 def iter_jsonl(path: Path, chunk_rows: int | None = None) -> Iterator[Records]:

@@ -1,4 +1,9 @@
-"""Write validated flat batches into the canonical tables, in one transaction, with deterministic ids."""
+"""Write validated flat batches into the canonical tables, in one transaction, with deterministic ids.
+
+The flat frames are registered with DuckDB through Arrow (no copy). Ids are computed into a narrow
+side table keyed by row number; the wide text columns move once, from Arrow into the final tables.
+Content is compared only where an id collides (a duplicate in the batch, or a row already stored).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,22 @@ import polars as pl
 
 from .batch import CRITERIA_SCHEMA, JUDGMENT_SCHEMA, LABEL_SCHEMA, RESPONSE_SCHEMA, Reject, conform
 
-SEP = "chr(31)"
+# what makes two judgments with the same id the same judgment
+CONTENT = ["item_id", "judge", "protocol", "criterion", "response_id", "response_a", "response_b", "shown_first",
+           "verdict", "score", "scale_min", "scale_max", "critique", "raw_output", "template", "sample", "probe", "meta"]
 
 
 def _id(*parts: str) -> str:
     """SQL for a deterministic id: md5 of the parts, NULL-safe."""
-    return "md5(concat_ws(" + SEP + ", " + ", ".join(f"coalesce(CAST({p} AS VARCHAR), chr(0))" for p in parts) + "))"
+    return "md5(concat_ws(chr(31), " + ", ".join(f"coalesce(CAST({p} AS VARCHAR), chr(0))" for p in parts) + "))"
+
+
+def _same(a: str, b: str) -> str:
+    """SQL: judgment rows a and b (stage rows joined with their ids, or stored rows) hold the same content."""
+    def col(t: str, c: str) -> str:
+        return f"coalesce({t}.sample, 0)" if c == "sample" else f"{t}.{c}"  # stored rows hold 0 for no sample
+
+    return " AND ".join(f"{col(a, c)} IS NOT DISTINCT FROM {col(b, c)}" for c in CONTENT)
 
 
 @dataclass
@@ -29,9 +44,8 @@ class WriteStats:
     rejects: list[Reject] = field(default_factory=list)
 
 
-def _stage(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame) -> None:
-    """Make a polars frame queryable as `name` (zero-copy through Arrow)."""
-    con.register(name, df.to_arrow())
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> int:
+    return con.execute(sql, params or {}).fetchall()[0][0]
 
 
 def write_flat(
@@ -45,190 +59,171 @@ def write_flat(
 ) -> WriteStats:
     """Insert one dataset's validated rows. The caller owns the transaction."""
     stats = WriteStats()
-    judgments = conform(judgments, JUDGMENT_SCHEMA)
-    labels = conform(labels, LABEL_SCHEMA)
-    criteria = conform(criteria, CRITERIA_SCHEMA)
-    _stage(con, "stage_j", judgments)
-    _stage(con, "stage_l", labels)
-    _stage(con, "stage_r", conform(responses, RESPONSE_SCHEMA))
+    con.register("stage_j", conform(judgments, JUDGMENT_SCHEMA).with_row_index("_ord").to_arrow())
+    con.register("stage_l", conform(labels, LABEL_SCHEMA).to_arrow())
+    con.register("stage_r", conform(responses, RESPONSE_SCHEMA).to_arrow())
+    d = {"dataset": dataset}
+    rd = {"dataset": dataset, "run_id": run_id}
+    r = {"run_id": run_id}
     item_id = _id("'item'", "$dataset", "item_key")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE sj AS
-        WITH ids AS (
-            SELECT *, {item_id} AS item_id, {_id("'judgment'", "$dataset", "judgment_key")} AS judgment_id
-            FROM stage_j
-        ), withr AS (
+    try:
+        # ---- judgment ids (narrow) --------------------------------------------------------------------
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE jid AS
+            WITH i AS (SELECT _ord, protocol, model, response, model_a, response_a, model_b, response_b,
+                              judgment_key, source, source_line, prompt IS NOT NULL AS has_prompt,
+                              {item_id} AS item_id FROM stage_j)
+            SELECT _ord, item_id, has_prompt, judgment_key, source, source_line,
+                   {_id("'judgment'", "$dataset", "judgment_key")} AS judgment_id,
+                   CASE WHEN protocol = 'pointwise' THEN {_id("item_id", "model", "response")} END AS response_id,
+                   CASE WHEN protocol = 'pairwise' THEN {_id("item_id", "model_a", "response_a")} END AS rid_a,
+                   CASE WHEN protocol = 'pairwise' THEN {_id("item_id", "model_b", "response_b")} END AS rid_b
+            FROM i
+            """, d)
+        # stage rows with their ids under the stored column names, for content comparisons
+        con.execute("""
+            CREATE OR REPLACE TEMP VIEW sjv AS
+            SELECT s.* EXCLUDE (response_a, response_b), d.item_id, d.judgment_id, d.response_id,
+                   d.rid_a AS response_a, d.rid_b AS response_b
+            FROM stage_j s JOIN jid d USING (_ord)""")
+        n_dup = _count(con, "SELECT count(*) - count(DISTINCT judgment_id) FROM jid")
+        n_existing = _count(con, "SELECT count(*) FROM jid SEMI JOIN judgments USING (judgment_id)")
+        if n_dup:
+            rows = con.execute(f"""
+                WITH d AS (
+                    SELECT _ord, judgment_id, source, source_line,
+                           first_value(_ord) OVER w AS first_ord, first_value(source_line) OVER w AS first_line,
+                           row_number() OVER w AS rn
+                    FROM jid WINDOW w AS (PARTITION BY judgment_id ORDER BY source, source_line, _ord))
+                SELECT d.source, d.source_line, d.first_line, {_same('a', 'b')} AS same
+                FROM d JOIN sjv a ON a._ord = d._ord JOIN sjv b ON b._ord = d.first_ord
+                WHERE d.rn > 1""").fetchall()
+            for source, line, first_line, same in rows:
+                if same:
+                    stats.n_judgments_present += 1
+                else:
+                    stats.rejects.append(Reject(source, line, "judgment_key",
+                                                f"same key as line {first_line} but different content "
+                                                f"(map a judgment id or sample column to keep both)"))
+        if n_existing:
+            rows = con.execute(f"""
+                SELECT a.source, a.source_line, j.run_id, {_same('a', 'j')} AS same
+                FROM sjv a JOIN judgments j USING (judgment_id)
+                QUALIFY row_number() OVER (PARTITION BY a.judgment_id ORDER BY a.source, a.source_line, a._ord) = 1
+                """).fetchall()
+            for source, line, other_run, same in rows:
+                if same:
+                    stats.n_judgments_present += 1
+                else:
+                    stats.rejects.append(Reject(source, line, "judgment_key",
+                                                f"already in the workspace (run {other_run}) with different content"))
+        keep = "TRUE"
+        if n_dup or n_existing:
+            con.execute("""
+                CREATE OR REPLACE TEMP TABLE keep AS
+                SELECT _ord FROM jid WHERE judgment_id NOT IN (SELECT judgment_id FROM judgments)
+                QUALIFY row_number() OVER (PARTITION BY judgment_id ORDER BY source, source_line, _ord) = 1""")
+            keep = "_ord IN (SELECT _ord FROM keep)"
+
+        # ---- items: one row each, from the first judgment that names it (one with a prompt if any) -----
+        stats.n_items_new = _count(con, f"""
+            INSERT INTO items
+            SELECT d.item_id, $run_id, $dataset, s.item_key, s.prompt, s.reference, s.category, s.item_meta
+            FROM (SELECT item_id, arg_min(_ord, (NOT has_prompt, _ord)) AS _ord FROM jid
+                  WHERE {keep} AND item_id NOT IN (SELECT item_id FROM items) GROUP BY item_id) d
+            JOIN stage_j s USING (_ord)""", rd)
+        # ---- responses: pointwise and both sides of pairs ---------------------------------------------
+        for rid, model, text in (("response_id", "model", "response"), ("rid_a", "model_a", "response_a"),
+                                 ("rid_b", "model_b", "response_b")):
+            stats.n_responses_new += _count(con, f"""
+                INSERT INTO responses
+                SELECT d.rid, d.item_id, s.{model}, s.{text}, length(s.{text})
+                FROM (SELECT {rid} AS rid, any_value(item_id) AS item_id, min(_ord) AS _ord FROM jid
+                      WHERE {keep} AND {rid} IS NOT NULL AND {rid} NOT IN (SELECT response_id FROM responses)
+                      GROUP BY {rid}) d
+                JOIN stage_j s USING (_ord)""")
+        # ---- judgments ----------------------------------------------------------------------------------
+        stats.n_judgments_new = _count(con, f"""
+            INSERT INTO judgments
+            SELECT d.judgment_id, $run_id, d.item_id, s.judge, s.protocol, s.criterion, d.response_id, d.rid_a, d.rid_b,
+                   s.shown_first, s.verdict, s.score, s.scale_min, s.scale_max,
+                   CASE WHEN s.scale_max > s.scale_min THEN (s.score - s.scale_min) / (s.scale_max - s.scale_min) END,
+                   s.critique, s.raw_output,
+                   coalesce(s.parse_status,
+                            CASE WHEN (s.protocol = 'pointwise' AND s.score IS NULL)
+                                   OR (s.protocol = 'pairwise' AND s.verdict IS NULL) THEN 'missing' ELSE 'ok' END),
+                   s.template, coalesce(s.sample, 0), s.probe, NULL, s.judgment_key, s.source_line, s.meta
+            FROM stage_j s JOIN jid d USING (_ord) WHERE {'TRUE' if keep == 'TRUE' else 'd.' + keep}""", r)
+
+        # ---- labels, and items/responses that come without a judgment (small frames) ------------------
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE sl AS
+            WITH ids AS (SELECT *, {item_id} AS item_id FROM stage_l)
             SELECT *,
-                CASE WHEN protocol = 'pointwise' THEN {_id("item_id", "model", "response")} END AS response_id,
-                CASE WHEN protocol = 'pairwise' THEN {_id("item_id", "model_a", "response_a")} END AS rid_a,
-                CASE WHEN protocol = 'pairwise' THEN {_id("item_id", "model_b", "response_b")} END AS rid_b
+                CASE WHEN response IS NOT NULL OR model IS NOT NULL THEN {_id("item_id", "model", "response")} END AS response_id,
+                CASE WHEN model_a IS NOT NULL OR response_a IS NOT NULL THEN {_id("item_id", "model_a", "response_a")} END AS rid_a,
+                CASE WHEN model_b IS NOT NULL OR response_b IS NOT NULL THEN {_id("item_id", "model_b", "response_b")} END AS rid_b,
+                {_id("'label'", "$dataset", "label_key")} AS label_id
             FROM ids
-        )
-        SELECT *,
-            md5(CAST(to_json(struct_pack(item_id, judge, protocol, criterion, response_id, rid_a, rid_b,
-                shown_first, verdict, score, scale_min, scale_max, critique, raw_output, template, sample,
-                probe, meta)) AS VARCHAR)) AS content_hash
-        FROM withr
-        """,
-        {"dataset": dataset},
-    )
-    n_dup_keys = con.execute("SELECT count(*) - count(DISTINCT judgment_id) FROM sj").fetchall()[0][0]
-    n_existing = con.execute("SELECT count(*) FROM sj SEMI JOIN judgments USING (judgment_id)").fetchall()[0][0]
-    if n_dup_keys:
-        # duplicates inside the batch: identical ones collapse, different ones are rejected
-        dup_rows = con.execute(
-            """
-            WITH r AS (
-                SELECT judgment_id, judgment_key, source, source_line, content_hash,
-                       first_value(content_hash) OVER w AS first_hash,
-                       first_value(source_line) OVER w AS first_line,
-                       row_number() OVER w AS rn
-                FROM sj WINDOW w AS (PARTITION BY judgment_id ORDER BY source, source_line)
-            )
-            SELECT source, source_line, judgment_key, first_line, content_hash = first_hash AS same
-            FROM r WHERE rn > 1
-            """
-        ).fetchall()
-        for source, line, key, first_line, same in dup_rows:
-            if same:
-                stats.n_judgments_present += 1
-            else:
-                stats.rejects.append(Reject(source, line, "judgment_key",
-                                            f"same key as line {first_line} but different content "
-                                            f"(map a judgment id or sample column to keep both)"))
-    if n_existing:
-        conflicts = con.execute(
-            """
-            WITH first AS (
-                SELECT * FROM sj QUALIFY row_number() OVER (PARTITION BY judgment_id ORDER BY source, source_line) = 1
-            )
-            SELECT f.source, f.source_line, j.run_id, f.content_hash = j.content_hash AS same
-            FROM first f JOIN judgments j USING (judgment_id)
-            """
-        ).fetchall()
-        for source, line, other_run, same in conflicts:
-            if same:
-                stats.n_judgments_present += 1
-            else:
-                stats.rejects.append(Reject(source, line, "judgment_key",
-                                            f"already in the workspace (run {other_run}) with different content"))
-    if n_dup_keys or n_existing:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE sj_new AS
-            SELECT * FROM sj
-            WHERE judgment_id NOT IN (SELECT judgment_id FROM judgments)
-            QUALIFY row_number() OVER (PARTITION BY judgment_id ORDER BY source, source_line) = 1
-            """
-        )
-    else:
-        con.execute("CREATE OR REPLACE TEMP VIEW sj_new AS SELECT * FROM sj")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE sl AS
-        WITH ids AS (SELECT *, {item_id} AS item_id FROM stage_l)
-        SELECT *,
-            CASE WHEN response IS NOT NULL OR model IS NOT NULL THEN {_id("item_id", "model", "response")} END AS response_id,
-            CASE WHEN model_a IS NOT NULL OR response_a IS NOT NULL THEN {_id("item_id", "model_a", "response_a")} END AS rid_a,
-            CASE WHEN model_b IS NOT NULL OR response_b IS NOT NULL THEN {_id("item_id", "model_b", "response_b")} END AS rid_b,
-            {_id("'label'", "$dataset", "label_key")} AS label_id
-        FROM ids
-        QUALIFY row_number() OVER (PARTITION BY label_id ORDER BY source, source_line) = 1
-        """,
-        {"dataset": dataset},
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE sr AS
-        WITH ids AS (SELECT *, {item_id} AS item_id FROM stage_r)
-        SELECT *, CASE WHEN response IS NOT NULL OR model IS NOT NULL THEN {_id("item_id", "model", "response")} END
-                  AS response_id
-        FROM ids
-        """,
-        {"dataset": dataset},
-    )
-    # items: from new judgments and labels; the first row of each item gives its text
-    stats.n_items_new = con.execute(
-        """
-        INSERT INTO items
-        SELECT item_id, $run_id, $dataset, arg_min(item_key, ord),
-               arg_min(prompt, ord) FILTER (WHERE prompt IS NOT NULL),
-               arg_min(reference, ord) FILTER (WHERE reference IS NOT NULL),
-               arg_min(category, ord) FILTER (WHERE category IS NOT NULL),
-               arg_min(item_meta, ord) FILTER (WHERE item_meta IS NOT NULL)
-        FROM (
-            SELECT item_id, item_key, prompt, reference, category, item_meta, 0 AS grp, coalesce(source_line, 0) AS ord FROM sj_new
-            UNION ALL
-            SELECT item_id, item_key, prompt, reference, category, item_meta, 1, coalesce(source_line, 0) FROM sl
-            UNION ALL
-            SELECT item_id, item_key, prompt, reference, category, item_meta, 2, coalesce(source_line, 0) FROM sr
-        )
-        WHERE item_id NOT IN (SELECT item_id FROM items)
-        GROUP BY item_id
-        """,
-        {"run_id": run_id, "dataset": dataset},
-    ).fetchall()[0][0]
-    stats.n_responses_new = con.execute(
-        """
-        INSERT INTO responses
-        SELECT response_id, any_value(item_id), any_value(model), any_value(text), any_value(length(text))
-        FROM (
-            SELECT response_id, item_id, model, response AS text FROM sj_new WHERE response_id IS NOT NULL
-            UNION ALL SELECT rid_a, item_id, model_a, response_a FROM sj_new WHERE rid_a IS NOT NULL
-            UNION ALL SELECT rid_b, item_id, model_b, response_b FROM sj_new WHERE rid_b IS NOT NULL
-            UNION ALL SELECT response_id, item_id, model, response FROM sl WHERE response_id IS NOT NULL
-            UNION ALL SELECT rid_a, item_id, model_a, response_a FROM sl WHERE rid_a IS NOT NULL
-            UNION ALL SELECT rid_b, item_id, model_b, response_b FROM sl WHERE rid_b IS NOT NULL
-            UNION ALL SELECT response_id, item_id, model, response FROM sr WHERE response_id IS NOT NULL
-        )
-        WHERE response_id NOT IN (SELECT response_id FROM responses)
-        GROUP BY response_id
-        """
-    ).fetchall()[0][0]
-    stats.n_judgments_new = con.execute(
-        """
-        INSERT INTO judgments
-        SELECT judgment_id, $run_id, item_id, judge, protocol, criterion, response_id, rid_a, rid_b,
-               shown_first, verdict, score, scale_min, scale_max,
-               CASE WHEN scale_max > scale_min THEN (score - scale_min) / (scale_max - scale_min) END,
-               critique, raw_output,
-               coalesce(parse_status,
-                        CASE WHEN (protocol = 'pointwise' AND score IS NULL) OR (protocol = 'pairwise' AND verdict IS NULL)
-                             THEN 'missing' ELSE 'ok' END),
-               template, coalesce(sample, 0), probe, NULL, judgment_key, source_line, content_hash, meta
-        FROM sj_new
-        """,
-        {"run_id": run_id},
-    ).fetchall()[0][0]
-    stats.n_labels_new = con.execute(
-        """
-        INSERT INTO labels
-        SELECT label_id, $run_id, item_id, response_id, rid_a, rid_b, annotator, kind, criterion, score,
-               scale_min, scale_max,
-               CASE WHEN scale_max > scale_min THEN (score - scale_min) / (scale_max - scale_min) END,
-               verdict, meta
-        FROM sl WHERE label_id NOT IN (SELECT label_id FROM labels)
-        """,
-        {"run_id": run_id},
-    ).fetchall()[0][0]
-    if criteria.height:
-        con.register("stage_c_df", criteria.unique(subset=["criterion"], keep="first", maintain_order=True).to_arrow())
-        con.execute(
-            """
-            INSERT INTO criteria
-            SELECT $run_id, criterion, description, scale_min, scale_max, CAST(levels AS JSON) FROM stage_c_df
-            WHERE criterion NOT IN (SELECT criterion FROM criteria WHERE run_id = $run_id)
-            """,
-            {"run_id": run_id},
-        )
-        con.unregister("stage_c_df")
-    con.execute("DROP TABLE IF EXISTS sj_new" if (n_dup_keys or n_existing) else "DROP VIEW IF EXISTS sj_new")
-    for t in ("sj", "sl", "sr"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
+            QUALIFY row_number() OVER (PARTITION BY label_id ORDER BY source, source_line) = 1""", d)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE sr AS
+            WITH ids AS (SELECT *, {item_id} AS item_id FROM stage_r)
+            SELECT *, CASE WHEN response IS NOT NULL OR model IS NOT NULL
+                           THEN {_id("item_id", "model", "response")} END AS response_id
+            FROM ids""", d)
+        stats.n_items_new += _count(con, """
+            INSERT INTO items
+            SELECT item_id, $run_id, $dataset, arg_min(item_key, ord),
+                   arg_min(prompt, ord) FILTER (WHERE prompt IS NOT NULL),
+                   arg_min(reference, ord) FILTER (WHERE reference IS NOT NULL),
+                   arg_min(category, ord) FILTER (WHERE category IS NOT NULL),
+                   arg_min(item_meta, ord) FILTER (WHERE item_meta IS NOT NULL)
+            FROM (SELECT item_id, item_key, prompt, reference, category, item_meta, coalesce(source_line, 0) AS ord FROM sl
+                  UNION ALL
+                  SELECT item_id, item_key, prompt, reference, category, item_meta, coalesce(source_line, 0) FROM sr)
+            WHERE item_id NOT IN (SELECT item_id FROM items)
+            GROUP BY item_id""", rd)
+        stats.n_responses_new += _count(con, """
+            INSERT INTO responses
+            SELECT response_id, any_value(item_id), any_value(model), any_value(text), any_value(length(text))
+            FROM (SELECT response_id, item_id, model, response AS text FROM sl WHERE response_id IS NOT NULL
+                  UNION ALL SELECT rid_a, item_id, model_a, response_a FROM sl WHERE rid_a IS NOT NULL
+                  UNION ALL SELECT rid_b, item_id, model_b, response_b FROM sl WHERE rid_b IS NOT NULL
+                  UNION ALL SELECT response_id, item_id, model, response FROM sr WHERE response_id IS NOT NULL)
+            WHERE response_id NOT IN (SELECT response_id FROM responses)
+            GROUP BY response_id""")
+        stats.n_labels_new = _count(con, """
+            INSERT INTO labels
+            SELECT label_id, $run_id, item_id, response_id, rid_a, rid_b, annotator, kind, criterion, score,
+                   scale_min, scale_max,
+                   CASE WHEN scale_max > scale_min THEN (score - scale_min) / (scale_max - scale_min) END,
+                   verdict, meta
+            FROM sl WHERE label_id NOT IN (SELECT label_id FROM labels)""", r)
+        criteria = conform(criteria, CRITERIA_SCHEMA)
+        if criteria.height:
+            con.register("stage_c", criteria.unique(subset=["criterion"], keep="first", maintain_order=True).to_arrow())
+            con.execute("""
+                INSERT INTO criteria
+                SELECT $run_id, criterion, description, scale_min, scale_max, CAST(levels AS JSON) FROM stage_c
+                WHERE criterion NOT IN (SELECT criterion FROM criteria WHERE run_id = $run_id)""", {"run_id": run_id})
+            con.unregister("stage_c")
+    finally:
+        _cleanup(con)
+    return stats
+
+
+def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the staging objects; after a failed statement the caller's ROLLBACK drops the temp ones."""
     for t in ("stage_j", "stage_l", "stage_r"):
         con.unregister(t)
-    return stats
+    try:
+        con.execute("DROP VIEW IF EXISTS sjv")
+        for t in ("jid", "keep", "sl", "sr"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+    except duckdb.TransactionException:
+        pass
 
 
 def write_rejects(con: duckdb.DuckDBPyConnection, run_id: str, rejects: list[Reject]) -> None:
@@ -244,17 +239,17 @@ def write_rejects(con: duckdb.DuckDBPyConnection, run_id: str, rejects: list[Rej
         },
         schema={"source": pl.String, "line": pl.Int64, "column": pl.String, "reason": pl.String, "raw": pl.String},
     )
-    con.register("stage_r_df", frame.to_arrow())
+    con.register("stage_rejects", frame.to_arrow())
     con.execute(
         f"""
         INSERT INTO rejects
         SELECT {_id("$run_id", "source", "line", '"column"', "reason", "row_number() OVER ()")}, $run_id,
                source, line, "column", reason, raw
-        FROM stage_r_df
+        FROM stage_rejects
         """,
         {"run_id": run_id},
     )
-    con.unregister("stage_r_df")
+    con.unregister("stage_rejects")
 
 
 def write_run(con, run_id: str, name: str, fmt: str, path: str, sha: str, n_source: int, n_ingested: int,
