@@ -43,6 +43,9 @@ def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10
         con = _connections.get(key) or (_connections.get((resolved, False)) if read_only else None)
         if con is not None:  # a writable connection serves readers too (DuckDB allows one mode per file)
             return con
+        if not read_only and (resolved, True) in _connections:
+            # DuckDB allows one mode per file and process: the writable connection replaces the read-only one
+            _connections.pop((resolved, True)).close()
         if read_only and not Path(resolved).exists():
             raise UserError(f"workspace {path} does not exist; create it with `judgescope ingest` or `judgescope demo`")
         deadline = time.monotonic() + wait_s

@@ -43,7 +43,12 @@ class Workspace:
     def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False):
         self.path = Path(path or os.environ.get("JUDGESCOPE_WORKSPACE", store.DEFAULT_WORKSPACE))
         self.read_only = read_only
-        self.con: duckdb.DuckDBPyConnection = store.connect(self.path, read_only=read_only)
+        store.connect(self.path, read_only=read_only)  # open (create, migrate) now: errors surface here
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """This process's connection to the workspace (reopened if it was closed)."""
+        return store.connect(self.path, read_only=self.read_only)
 
     def __repr__(self) -> str:
         counts = self._counts()

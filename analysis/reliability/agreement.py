@@ -1,0 +1,228 @@
+"""Agreement of judges with human and gold labels, between annotators, and between judges."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import polars as pl
+from scipy import stats as sps
+
+from .common import bootstrap_ratio, bootstrap_stat, row, unavailable
+from .context import AuditContext
+from .stats import cohen_kappa, fisher_ci, krippendorff_alpha, weighted_kappa
+
+HUMANS = "(humans)"
+
+
+def _category(winner: str | None, r_lo: str, r_hi: str) -> str:
+    if winner is None:
+        return "none"
+    if winner == "tie":
+        return "tie"
+    return "lo" if winner == r_lo else "hi"
+
+
+def _pair_rows(ctx: AuditContext, kind: str) -> pl.DataFrame:
+    """Every unprobed pairwise judgment on a pair with a reference label of `kind`, with that reference."""
+    return ctx.frame(f"""
+        WITH pw AS ({ctx.pairwise_sql()}), ref AS ({ctx.pair_labels_sql(kind)})
+        SELECT pw.jkey, pw.item_id, pw.r_lo, pw.r_hi, pw.winner, ref.ref
+        FROM pw JOIN ref USING (item_id, r_lo, r_hi)""")
+
+
+def _kappa_of(frame: pl.DataFrame) -> tuple[float | None, tuple]:
+    cats_j = [_category(w, lo, hi) for w, lo, hi in frame.select("winner", "r_lo", "r_hi").iter_rows()]
+    cats_r = [_category(w, lo, hi) for w, lo, hi in frame.select("ref", "r_lo", "r_hi").iter_rows()]
+    value = cohen_kappa(cats_j, cats_r)
+    items = frame["item_id"].to_numpy()
+    uniq, inv = np.unique(items, return_inverse=True)
+    cj, cr = np.array(cats_j, dtype=object), np.array(cats_r, dtype=object)
+    by_item = [np.flatnonzero(inv == i) for i in range(len(uniq))]
+
+    def stat(idx_groups):
+        sel = np.concatenate([by_item[i] for i in idx_groups[0]]) if len(idx_groups[0]) else np.array([], int)
+        return cohen_kappa(list(cj[sel]), list(cr[sel]))
+
+    ci = bootstrap_stat([np.arange(len(uniq))], stat, n_boot=200) if len(uniq) >= 3 else (None, None)
+    return value, ci
+
+
+def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> list[dict]:
+    """agreement_<suffix> and kappa_<suffix> per judge against the `kind` reference."""
+    frame = _pair_rows(ctx, kind)
+    judges = ctx.pairwise_judges()
+    label = "human majority (strict majority of the annotators of each pair)" if kind == "human" else "gold label"
+    if frame.height == 0:
+        why = f"no pairwise judgment on a pair with a {label}"
+        return [unavailable(j, m, why) for j in judges or [None] for m in (f"agreement_{suffix}", f"kappa_{suffix}")]
+    out = []
+    for (jkey,), g in frame.group_by(["jkey"], maintain_order=True):
+        per_item = g.group_by("item_id").agg(n=pl.len(), agree=(pl.col("winner") == pl.col("ref")).fill_null(False).sum())
+        value = float(per_item["agree"].sum() / per_item["n"].sum())
+        out.append(row(jkey, f"agreement_{suffix}", value,
+                       bootstrap_ratio(per_item["agree"].to_numpy(), per_item["n"].to_numpy()), int(per_item["n"].sum()),
+                       f"95% CI: bootstrap over items; against the {label}; an unparsed verdict counts as disagreement"))
+        kappa, ci = _kappa_of(g)
+        out.append(row(jkey, f"kappa_{suffix}", kappa, ci, g.height,
+                       "Cohen's kappa over {first, second, tie, no verdict}; 95% CI: bootstrap over items"))
+    return out
+
+
+def annotator_metrics(ctx: AuditContext) -> list[dict]:
+    """Each judge against each human annotator, and the annotators among themselves (the ceiling)."""
+    frame = ctx.frame(f"""
+        WITH pw AS ({ctx.pairwise_sql()}),
+        l AS (SELECT item_id, least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi, annotator,
+                     CASE verdict WHEN 'a' THEN response_a WHEN 'b' THEN response_b ELSE 'tie' END AS ref
+              FROM labels WHERE kind = 'human' AND verdict IS NOT NULL AND response_a IS NOT NULL
+                AND item_id IN (SELECT item_id FROM aj))
+        SELECT 'judge' AS who, pw.jkey, pw.item_id, pw.r_lo, pw.r_hi, pw.winner, l.annotator, l.ref
+        FROM pw JOIN l USING (item_id, r_lo, r_hi)""")
+    labels = ctx.frame("""
+        SELECT item_id, least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi, annotator,
+               CASE verdict WHEN 'a' THEN response_a WHEN 'b' THEN response_b ELSE 'tie' END AS ref
+        FROM labels WHERE kind = 'human' AND verdict IS NOT NULL AND response_a IS NOT NULL
+          AND item_id IN (SELECT item_id FROM aj)""")
+    out = []
+    for (jkey, annotator), g in frame.group_by(["jkey", "annotator"], maintain_order=True):
+        agree = (g["winner"] == g["ref"]).fill_null(False)
+        per_item = g.with_columns(agree.alias("a")).group_by("item_id").agg(n=pl.len(), a=pl.col("a").sum())
+        out.append(row(jkey, f"agreement_with:{annotator}", float(agree.mean()),
+                       bootstrap_ratio(per_item["a"].to_numpy(), per_item["n"].to_numpy()), g.height,
+                       "95% CI: bootstrap over items; unparsed counts as disagreement"))
+    if labels.height:
+        wide = labels.with_columns(pl.concat_str(["item_id", "r_lo", "r_hi"], separator="|").alias("unit"))
+        units = [list(g["ref"]) for _, g in wide.group_by("unit")]
+        n_units = sum(1 for u in units if len(u) >= 2)
+        cats = {}
+        for unit, r_lo, ref, ann in wide.select("unit", "r_lo", "ref", "annotator").iter_rows():
+            cats.setdefault(ann, {})[unit] = "tie" if ref == "tie" else ("lo" if ref == r_lo else "hi")
+        coded = [[("tie" if r == "tie" else ("lo" if r == lo else "hi")) for r, lo in zip(g["ref"], g["r_lo"])]
+                 for _, g in wide.group_by("unit")]
+        alpha = krippendorff_alpha(coded, "nominal")
+        if alpha is not None:
+            rng = np.random.default_rng(0)
+            boots = []
+            for _ in range(200):
+                pick = rng.integers(0, len(coded), len(coded))
+                a = krippendorff_alpha([coded[i] for i in pick], "nominal")
+                if a is not None:
+                    boots.append(a)
+            ci = (float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))) if boots else (None, None)
+            out.append(row(HUMANS, "alpha_humans", alpha, ci, n_units,
+                           "Krippendorff's alpha (nominal) across the human annotators; 95% CI: bootstrap over pairs"))
+        else:
+            out.append(unavailable(HUMANS, "alpha_humans", "fewer than two annotators on any pair"))
+        agreements, kappas, n_shared = [], [], 0
+        for x, y in combinations(sorted(cats), 2):
+            shared = sorted(set(cats[x]) & set(cats[y]))
+            if not shared:
+                continue
+            a = [cats[x][u] for u in shared]
+            b = [cats[y][u] for u in shared]
+            agreements.append(np.mean([p == q for p, q in zip(a, b)]))
+            kappas.append(cohen_kappa(a, b))
+            n_shared += len(shared)
+        if agreements:
+            out.append(row(HUMANS, "agreement_human_human", float(np.mean(agreements)), n=n_shared,
+                           note=f"mean percent agreement over {len(agreements)} annotator pair(s): the ceiling for judges"))
+            out.append(row(HUMANS, "kappa_human_human", float(np.mean([k for k in kappas if k is not None])),
+                           n=n_shared, note="mean pairwise Cohen's kappa between annotators"))
+    else:
+        out.append(unavailable(HUMANS, "alpha_humans", "no human pairwise labels"))
+    return out
+
+
+def score_metrics(ctx: AuditContext) -> list[dict]:
+    """Pointwise judges against human scores: Spearman, Kendall, weighted kappa, leniency, false positive rate."""
+    frame = ctx.frame("""
+        WITH h AS (
+            SELECT response_id, criterion, avg(score_norm) AS human, any_value(scale_min) AS lo,
+                   any_value(scale_max) AS hi, avg(score) AS human_raw, count(*) AS n_h
+            FROM labels WHERE kind = 'human' AND response_id IS NOT NULL AND score_norm IS NOT NULL
+              AND item_id IN (SELECT item_id FROM aj)
+            GROUP BY response_id, criterion
+        )
+        SELECT a.jkey, a.item_id, a.score_norm AS judge, h.human, a.score AS judge_raw, h.human_raw,
+               a.scale_min, a.scale_max, h.lo, h.hi, h.n_h
+        FROM aj a JOIN h ON h.response_id = a.response_id AND h.criterion IS NOT DISTINCT FROM a.criterion
+        WHERE a.protocol = 'pointwise' AND a.probe IS NULL AND a.score_norm IS NOT NULL""")
+    judges = ctx.pointwise_judges()
+    names = ("spearman_human", "kendall_human", "weighted_kappa_human", "leniency", "false_positive_rate")
+    if frame.height == 0:
+        return [unavailable(j, m, "no pointwise judgment of a response with a human score")
+                for j in judges or [None] for m in names]
+    out = []
+    for (jkey,), g in frame.group_by(["jkey"], maintain_order=True):
+        x, y = g["judge"].to_numpy(), g["human"].to_numpy()
+        n = len(x)
+        if n >= 3 and np.std(x) > 0 and np.std(y) > 0:
+            rho = float(sps.spearmanr(x, y).statistic)
+            tau = float(sps.kendalltau(x, y).statistic)
+            out.append(row(jkey, "spearman_human", rho, fisher_ci(rho, n, 1.06), n, "95% CI: Fisher z, se 1.06/√(n−3)"))
+            out.append(row(jkey, "kendall_human", tau, fisher_ci(tau, n, 1.0), n,
+                           "Kendall tau-b; 95% CI: Fisher z (approximate)"))
+        else:
+            out += [unavailable(jkey, m, "fewer than 3 scored responses or no variation", n)
+                    for m in ("spearman_human", "kendall_human")]
+        same_scale = (g["scale_min"] == g["lo"]).all() and (g["scale_max"] == g["hi"]).all()
+        jr, hr = g["judge_raw"].to_numpy(), g["human_raw"].to_numpy()
+        if same_scale and np.all(jr == np.round(jr)) and np.all(hr == np.round(hr)):
+            levels = list(np.arange(g["scale_min"][0], g["scale_max"][0] + 1))
+            wk = weighted_kappa(list(jr), list(hr), levels)
+            ci = bootstrap_stat([jr, hr], lambda a: weighted_kappa(list(a[0]), list(a[1]), levels), n_boot=200)
+            out.append(row(jkey, "weighted_kappa_human", wk, ci, n,
+                           "quadratic weights on the shared integer scale (human = mean of annotators); 95% CI: bootstrap"))
+        else:
+            out.append(unavailable(jkey, "weighted_kappa_human", "judge and human scores are not on one integer scale", n))
+        diff = x - y
+        per_item = g.with_columns((pl.col("judge") - pl.col("human")).alias("d")).group_by("item_id").agg(
+            s=pl.col("d").sum(), n=pl.len())
+        out.append(row(jkey, "leniency", float(diff.mean()),
+                       bootstrap_ratio(per_item["s"].to_numpy(), per_item["n"].to_numpy()), n,
+                       "mean normalised judge score minus human score (0 = calibrated, >0 = lenient); 95% CI: bootstrap over items"))
+        binary = set(np.unique(y)) <= {0.0, 1.0} and set(np.unique(x)) <= {0.0, 1.0}
+        if binary and (y == 0).any():
+            neg = y == 0
+            fp = float((x[neg] == 1).sum())
+            out.append(row(jkey, "false_positive_rate", fp / neg.sum(), _wilson(fp, int(neg.sum())), int(neg.sum()),
+                           "P(judge passes | human fails); 95% CI: Wilson"))
+        else:
+            out.append(unavailable(jkey, "false_positive_rate", "labels are not binary pass/fail", n))
+    return out
+
+
+def _wilson(k: float, n: int):
+    from .common import wilson
+
+    return wilson(k, n)
+
+
+def agreement_matrix(ctx: AuditContext) -> pl.DataFrame:
+    """Judge × judge agreement on the same pair shown in the same order (pairwise) or the same
+    response and criterion (pointwise, exact normalised score)."""
+    pair = ctx.frame(f"""
+        WITH pw AS ({ctx.pairwise_sql()}),
+        one AS (SELECT jkey, item_id, r_lo, r_hi, first_rid, criterion, template, any_value(winner) AS winner
+                FROM pw GROUP BY ALL)
+        SELECT a.jkey AS judge_a, b.jkey AS judge_b, count(*) AS n,
+               avg(CASE WHEN a.winner IS NOT DISTINCT FROM b.winner THEN 1.0 ELSE 0.0 END) AS agreement
+        FROM one a JOIN one b ON a.item_id = b.item_id AND a.r_lo = b.r_lo AND a.r_hi = b.r_hi
+             AND a.first_rid IS NOT DISTINCT FROM b.first_rid AND a.criterion IS NOT DISTINCT FROM b.criterion
+             AND a.jkey < b.jkey
+        GROUP BY 1, 2""")
+    point = ctx.frame("""
+        WITH p AS (SELECT jkey, response_id, criterion, avg(score_norm) AS s FROM aj
+                   WHERE protocol = 'pointwise' AND probe IS NULL AND score_norm IS NOT NULL GROUP BY ALL)
+        SELECT a.jkey AS judge_a, b.jkey AS judge_b, count(*) AS n,
+               avg(CASE WHEN a.s = b.s THEN 1.0 ELSE 0.0 END) AS agreement, corr(a.s, b.s) AS pearson
+        FROM p a JOIN p b ON a.response_id = b.response_id AND a.criterion IS NOT DISTINCT FROM b.criterion
+             AND a.jkey < b.jkey
+        GROUP BY 1, 2""")
+    frames = [f.with_columns(pl.lit(kind).alias("protocol")) for f, kind in ((pair, "pairwise"), (point, "pointwise"))
+              if f.height]
+    if not frames:
+        return pl.DataFrame(schema={"judge_a": pl.String, "judge_b": pl.String, "n": pl.Int64,
+                                    "agreement": pl.Float64, "protocol": pl.String})
+    return pl.concat(frames, how="diagonal_relaxed").sort("protocol", "judge_a", "judge_b")

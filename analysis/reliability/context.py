@@ -1,0 +1,86 @@
+"""The selection an audit works on: the filtered judgments, copied once into a narrow temp table on
+a private cursor, so every metric is a plain query and concurrent audits do not see each other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from ..filters import Filter
+from .common import judge_key, unavailable
+
+COLUMNS = ("judgment_id, item_id, judge, protocol, criterion, template, sample, probe, parent_judgment_id, "
+           "response_id, response_a, response_b, shown_first, verdict, score, score_norm, scale_min, scale_max, "
+           "parse_status, model, model_a, model_b, n_chars, n_chars_a, n_chars_b")
+
+
+class AuditContext:
+    def __init__(self, con, flt: Filter, by: str = "judge"):
+        self.by = by
+        self.cur = con.cursor()
+        where, params = flt.where("j")
+        cols = ", ".join(f"j.{c.strip()}" for c in COLUMNS.split(","))
+        self.cur.execute(f"CREATE OR REPLACE TEMP TABLE aj AS SELECT {judge_key(by)} AS jkey, {cols} "
+                         f"FROM judgment_view j WHERE {where}", params)
+
+    def close(self) -> None:
+        self.cur.close()
+
+    def __enter__(self) -> "AuditContext":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- queries ------------------------------------------------------------------------------
+    def frame(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        return self.cur.sql(sql, params=params or None).pl()
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        return self.cur.execute(sql, params or []).fetchall()
+
+    def judges(self, protocol: str | None = None) -> list[str]:
+        cond = f"WHERE protocol = '{protocol}'" if protocol in ("pointwise", "pairwise") else ""
+        return [r[0] for r in self.rows(f"SELECT DISTINCT jkey FROM aj {cond} ORDER BY 1")]
+
+    def pairwise_judges(self) -> list[str]:
+        return self.judges("pairwise")
+
+    def pointwise_judges(self) -> list[str]:
+        return self.judges("pointwise")
+
+    def none(self, judge: str | None, metric: str, why: str) -> dict:
+        return unavailable(judge, metric, why)
+
+    # ---- building blocks ------------------------------------------------------------------------
+    @staticmethod
+    def pairwise_sql() -> str:
+        """Unprobed pairwise judgments with the pair as (r_lo, r_hi) and the first-shown and winning response ids."""
+        return """
+            SELECT jkey, judgment_id, judge, item_id, template, criterion, sample, parse_status,
+                   least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi,
+                   CASE shown_first WHEN 'a' THEN response_a WHEN 'b' THEN response_b END AS first_rid,
+                   CASE verdict WHEN 'a' THEN response_a WHEN 'b' THEN response_b WHEN 'tie' THEN 'tie' END AS winner,
+                   CASE WHEN n_chars_a IS NULL OR n_chars_b IS NULL OR n_chars_a = n_chars_b THEN NULL
+                        WHEN n_chars_a > n_chars_b THEN response_a ELSE response_b END AS longer_rid,
+                   model_a, model_b, response_a, response_b
+            FROM aj WHERE protocol = 'pairwise' AND probe IS NULL"""
+
+    @staticmethod
+    def pair_labels_sql(kind: str) -> str:
+        """Per labelled pair: the reference winner (strict majority of the annotators of `kind`, 'tie' allowed),
+        the number of annotators, and whether they all agreed."""
+        return f"""
+            WITH l AS (
+                SELECT item_id, least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi,
+                       annotator,
+                       CASE verdict WHEN 'a' THEN response_a WHEN 'b' THEN response_b ELSE 'tie' END AS winner
+                FROM labels WHERE kind = '{kind}' AND verdict IS NOT NULL AND response_a IS NOT NULL
+                  AND item_id IN (SELECT item_id FROM aj)
+            ), votes AS (
+                SELECT item_id, r_lo, r_hi, winner, count(*) AS v,
+                       sum(count(*)) OVER (PARTITION BY item_id, r_lo, r_hi) AS total
+                FROM l GROUP BY ALL
+            )
+            SELECT item_id, r_lo, r_hi, winner AS ref, total AS n_annotators FROM votes WHERE v * 2 > total"""

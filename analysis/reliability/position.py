@@ -1,0 +1,63 @@
+"""Position bias: swap consistency, first-slot rate among inconsistent swaps, P(first shown wins)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .common import ratio_rows
+from .context import AuditContext
+
+NOTE_BOOT = "95% CI: bootstrap over items"
+
+
+def _swap_pairs_sql(ctx: AuditContext) -> str:
+    """Per judge and item: swap pairs (same pair, template, criterion and sample, both orders shown)."""
+    return f"""
+        WITH pw AS ({ctx.pairwise_sql()}),
+        pairs AS (
+            SELECT jkey, item_id, r_lo, r_hi,
+                   max(winner) FILTER (WHERE first_rid = r_lo) AS w1,
+                   max(winner) FILTER (WHERE first_rid = r_hi) AS w2,
+                   bool_or(parse_status <> 'ok') AS any_unparsed
+            FROM pw WHERE first_rid IS NOT NULL
+            GROUP BY jkey, item_id, template, criterion, sample, r_lo, r_hi
+            HAVING count(DISTINCT first_rid) = 2
+        )
+        SELECT jkey, item_id,
+               count(*) AS pairs,
+               count(*) FILTER (WHERE w1 IS NOT NULL AND w2 IS NOT NULL) AS both_parsed,
+               count(*) FILTER (WHERE w1 = w2) AS consistent,
+               count(*) FILTER (WHERE w1 <> w2 AND w1 <> 'tie' AND w2 <> 'tie') AS flipped,
+               count(*) FILTER (WHERE w1 = r_lo AND w2 = r_hi) AS first_twice
+        FROM pairs GROUP BY jkey, item_id
+    """
+
+
+def position_metrics(ctx: AuditContext) -> list[dict]:
+    per_item = ctx.frame(_swap_pairs_sql(ctx))
+    judges = ctx.pairwise_judges()
+    rows = []
+    if per_item.height == 0:
+        why = "no pair was judged in both orders" if judges else "no pairwise judgments"
+        rows += [ctx.none(j, m, why) for j in judges or [None] for m in ("swap_consistency", "first_slot_rate")]
+    else:
+        n_pairs = dict(per_item.group_by("jkey").agg(p=pl.col("pairs").sum()).iter_rows())
+        for r in ratio_rows(per_item, "swap_consistency", "consistent", "both_parsed",
+                            "", judges, "no pair was judged in both orders"):
+            if r["value"] is not None:
+                unparsed = n_pairs.get(r["judge"], 0) - r["n"]
+                r["note"] = (f"{NOTE_BOOT}; over swap pairs with both verdicts parsed ({unparsed} pair(s) with an "
+                             f"unparsed verdict left out); 1 = never flips")
+            rows.append(r)
+        rows += ratio_rows(per_item, "first_slot_rate", "first_twice", "flipped",
+                           f"{NOTE_BOOT}; among swap pairs whose verdict followed the position (no ties): share "
+                           f"won by the first slot; 0.5 = unbiased", judges, "no inconsistent swap pair")
+    first = ctx.frame(f"""
+        WITH pw AS ({ctx.pairwise_sql()})
+        SELECT jkey, item_id, count(*) AS n, count(*) FILTER (WHERE winner = first_rid) AS first_wins
+        FROM pw WHERE first_rid IS NOT NULL AND winner IS NOT NULL AND winner <> 'tie'
+        GROUP BY jkey, item_id""")
+    rows += ratio_rows(first, "p_first_shown_wins", "first_wins", "n",
+                       f"{NOTE_BOOT}; parsed verdicts with a known order, ties left out; 0.5 = unbiased",
+                       judges, "no parsed pairwise verdict with a known order")
+    return rows

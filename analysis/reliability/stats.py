@@ -1,0 +1,93 @@
+"""Agreement statistics on small in-memory arrays (aggregated by DuckDB first)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def percent_agreement(a: Sequence, b: Sequence) -> float | None:
+    if len(a) == 0:
+        return None
+    return float(np.mean([x == y for x, y in zip(a, b)]))
+
+
+def cohen_kappa(a: Sequence, b: Sequence) -> float | None:
+    """Cohen's kappa of two raters over the same units (any hashable categories, None is a category)."""
+    n = len(a)
+    if n == 0:
+        return None
+    po = sum(x == y for x, y in zip(a, b)) / n
+    ca, cb = Counter(a), Counter(b)
+    pe = sum(ca[k] * cb.get(k, 0) for k in ca) / (n * n)
+    if pe >= 1:
+        return None
+    return (po - pe) / (1 - pe)
+
+
+def weighted_kappa(a: Sequence[float], b: Sequence[float], levels: Sequence[float]) -> float | None:
+    """Quadratically weighted kappa for ordinal scores on the given levels."""
+    n = len(a)
+    k = len(levels)
+    if n == 0 or k < 2:
+        return None
+    index = {v: i for i, v in enumerate(levels)}
+    obs = np.zeros((k, k))
+    for x, y in zip(a, b):
+        if x not in index or y not in index:
+            return None
+        obs[index[x], index[y]] += 1
+    obs /= n
+    exp = np.outer(obs.sum(axis=1), obs.sum(axis=0))
+    i, j = np.indices((k, k))
+    w = ((i - j) ** 2) / ((k - 1) ** 2)
+    denom = (w * exp).sum()
+    if denom == 0:
+        return None
+    return float(1 - (w * obs).sum() / denom)
+
+
+def krippendorff_alpha(units: Sequence[Sequence], metric: str = "nominal") -> float | None:
+    """Krippendorff's alpha over units (each a list of the values the coders gave; missing values left out).
+
+    metric: 'nominal' or 'interval'."""
+    units = [[v for v in u if v is not None] for u in units]
+    units = [u for u in units if len(u) >= 2]
+    if not units:
+        return None
+    values = sorted({v for u in units for v in u}, key=lambda x: (str(type(x)), x))
+    if len(values) < 2:
+        return None
+    idx = {v: i for i, v in enumerate(values)}
+    o = np.zeros((len(values), len(values)))
+    for u in units:
+        m = len(u)
+        for x, y in itertools.permutations(range(m), 2):
+            o[idx[u[x]], idx[u[y]]] += 1.0 / (m - 1)
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    if metric == "nominal":
+        delta = 1.0 - np.eye(len(values))
+    elif metric == "interval":
+        v = np.array(values, dtype=float)
+        delta = (v[:, None] - v[None, :]) ** 2
+    else:
+        raise ValueError(metric)
+    d_o = (o * delta).sum() / n
+    d_e = (np.outer(n_c, n_c) * delta).sum() / (n * (n - 1))
+    if d_e == 0:
+        return None
+    return float(1 - d_o / d_e)
+
+
+def fisher_ci(r: float, n: int, se_scale: float = 1.0) -> tuple[float | None, float | None]:
+    """95% interval of a correlation by Fisher's z (se_scale 1.06 for Spearman, per Fieller et al.)."""
+    if r is None or n is None or n <= 3 or not np.isfinite(r):
+        return None, None
+    r = min(max(r, -0.999999), 0.999999)
+    z = np.arctanh(r)
+    se = se_scale / np.sqrt(n - 3)
+    return float(np.tanh(z - 1.959964 * se)), float(np.tanh(z + 1.959964 * se))
