@@ -149,6 +149,65 @@ def cmd_judgments(args) -> int:
     return 0
 
 
+def audit_markdown(frame) -> str:
+    """The audit as GitHub Markdown: computed metrics, then what could not be computed and why."""
+    import polars as pl
+
+    done = frame.filter(pl.col("value").is_not_null())
+    lines = ["| judge | metric | value | 95% CI | n |", "|---|---|---:|---|---:|"]
+    for r in done.iter_rows(named=True):
+        ci = f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if r["ci_low"] is not None else ""
+        lines.append(f"| {_md(r['judge'])} | {r['metric']} | {r['value']:.3f} | {ci} | {r['n'] or 0:,} |")
+    missing = frame.filter(pl.col("value").is_null()).group_by("metric", "note").agg(pl.col("judge").drop_nulls())
+    if missing.height:
+        lines += ["", "Not computed:", ""]
+        for r in missing.sort("metric").iter_rows(named=True):
+            who = ", ".join(_md(j) for j in r["judge"]) or "all"
+            lines.append(f"- {r['metric']} ({who}): {_md(r['note'].removeprefix('not computed: '))}")
+    return "\n".join(lines) + "\n"
+
+
+def _md(text) -> str:
+    """User text in a Markdown table cell, shown literally."""
+    import re
+
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~])", r"\\\1", str(text or ""))
+
+
+def cmd_audit(args) -> int:
+    import polars as pl
+
+    ws = _workspace(args, read_only=True)
+    frame = ws.audit(_filter(args), by=args.by)
+    if args.output:
+        out = Path(args.output)
+        if out.suffix == ".json":
+            out.write_text(json.dumps(frame.to_dicts(), indent=2, default=str))
+        elif out.suffix == ".md":
+            out.write_text(audit_markdown(frame))
+        elif out.suffix == ".csv":
+            frame.write_csv(out)
+        elif out.suffix == ".parquet":
+            frame.write_parquet(out)
+        else:
+            raise UserError(f"{out}: write .json, .md, .csv or .parquet")
+        print(f"wrote {frame.height} metric rows to {out}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(frame.to_dicts(), indent=2, default=str))
+    elif args.markdown:
+        print(audit_markdown(frame), end="")
+    elif not args.output:
+        done = frame.filter(pl.col("value").is_not_null())
+        rows = [{"judge": r["judge"], "metric": r["metric"], "value": r["value"],
+                 "95% CI": f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if r["ci_low"] is not None else "",
+                 "n": r["n"]} for r in done.iter_rows(named=True)]
+        _print_table(rows, ["judge", "metric", "value", "95% CI", "n"])
+        n_missing = frame.height - done.height
+        if n_missing:
+            print(f"{n_missing} metric(s) not computed for lack of data; --markdown or --json lists why")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import build_demo
 
@@ -208,6 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--output", "-o", help="write .csv or .parquet instead of printing")
     p.add_argument("--json", action="store_true")
+
+    p = add("audit", "judge reliability: position, length and self-preference bias, agreement, consistency", cmd_audit)
+    p.add_argument("--filter", help=FILTER_HELP)
+    p.add_argument("--by", choices=["judge", "judge_template"], default="judge",
+                   help="one row group per judge, or per judge and template (strategy)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the metric rows as JSON records")
+    fmt.add_argument("--markdown", action="store_true", help="print a GitHub Markdown table")
+    p.add_argument("--output", "-o", help="also write .json, .md, .csv or .parquet")
 
     p = add("demo", "build the demo workspace from data/demo and serve the dashboard", cmd_demo,
             workspace_help="demo workspace file (default demo.duckdb)")

@@ -92,3 +92,129 @@ def verdict_bars(outcomes: pl.DataFrame, by: str, title: str) -> go.Figure:
     fig = _layout(fig, title, 170 + 30 * len(groups))
     fig.update_layout(margin=dict(t=80))
     return fig
+
+
+def _fmt(v: float | None, digits: int = 2) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def bias_heatmap(audit: pl.DataFrame, metrics: dict[str, tuple[float, str]], title: str = "Judge bias") -> go.Figure:
+    """Judges × bias metrics; colour = deviation from the unbiased value (diverging, centred on 0), each
+    cell annotated with its value; hover shows the interval and n; grey cells could not be computed."""
+    frame = audit.filter(pl.col("metric").is_in(list(metrics)) & (pl.col("judge") != "(humans)")
+                         & pl.col("judge").is_not_null())
+    if frame.height == 0:
+        return empty_figure("No bias metric applies to these judgments.", title)
+    cols = [m for m in metrics if m in set(frame["metric"])]
+    judges = sorted(set(frame["judge"]))
+    cell = {(r["judge"], r["metric"]): r for r in frame.iter_rows(named=True)}
+    z, text, hover = [], [], []
+    for j in judges:
+        zr, tr, hr = [], [], []
+        for m in cols:
+            r = cell.get((j, m))
+            ideal, what = metrics[m]
+            if r is None or r["value"] is None:
+                zr.append(None)
+                tr.append("n/a")
+                why = (r or {}).get("note") or "not computed for this judge"
+                hr.append(f"<b>{j}</b><br>{m}: {what}<br>{why}")
+            else:
+                zr.append(r["value"] - ideal)
+                tr.append(_fmt(r["value"]))
+                ci = f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
+                hr.append(f"<b>{j}</b><br>{m}: {what}<br>value {_fmt(r['value'], 3)} {ci} (unbiased: {ideal:g})"
+                          f"<br>n = {r['n']:,}")
+            # plotly escapes nothing in hover text: user-given judge names go through html escaping here
+        z.append(zr)
+        text.append(tr)
+        hover.append([_escape_html(h, keep_tags=("b", "br")) for h in hr])
+    span = max([abs(v) for row in z for v in row if v is not None] + [0.1])
+    fig = go.Figure(go.Heatmap(
+        z=z, x=cols, y=judges, text=text, texttemplate="%{text}", customdata=hover,
+        hovertemplate="%{customdata}<extra></extra>", colorscale="RdBu", zmid=0, zmin=-min(span, 1), zmax=min(span, 1),
+        colorbar=dict(title="deviation<br>from unbiased"), hoverongaps=True, xgap=2, ygap=2,
+    ))
+    fig.update_layout(plot_bgcolor="#d9d9d9")
+    fig.update_xaxes(tickangle=-30, side="top", automargin=True)
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig = _layout(fig, title, 220 + 34 * len(judges))
+    fig.update_layout(margin=dict(t=150), title=dict(y=0.98, yanchor="top"))
+    return fig
+
+
+def _escape_html(text: str, keep_tags: tuple[str, ...] = ()) -> str:
+    import html
+    import re
+
+    escaped = html.escape(text, quote=False)
+    for tag in keep_tags:
+        escaped = re.sub(rf"&lt;(/?){tag}&gt;", rf"<\1{tag}>", escaped)
+    return escaped
+
+
+def matrix_heatmap(frame: pl.DataFrame, row: str, col: str, value: str, title: str, zmin: float = 0.0,
+                   zmax: float = 1.0, colorscale: str = "Viridis", symmetric: bool = False, n_col: str | None = "n",
+                   value_label: str = "value") -> go.Figure:
+    """A generic annotated heatmap of `value` over `row` × `col` (symmetric mirrors a triangle)."""
+    if frame.height == 0:
+        return empty_figure("Nothing to show for this filter.", title)
+    data = frame
+    if symmetric:
+        data = pl.concat([frame, frame.rename({row: col, col: row}).select(frame.columns)])
+    rows = sorted(set(data[row]))
+    cols = sorted(set(data[col])) if not symmetric else rows
+    cell = {(r[row], r[col]): r for r in data.iter_rows(named=True)}
+    z = [[(cell.get((a, b)) or {}).get(value) if not (symmetric and a == b) else (1.0 if zmax == 1.0 else None)
+          for b in cols] for a in rows]
+    hover = [[_escape_html(f"{a} × {b}<br>{value_label}: {_fmt((cell.get((a, b)) or {}).get(value), 3)}"
+                           + (f"<br>n = {(cell.get((a, b)) or {}).get(n_col) or 0:,}" if n_col else ""), ("br",))
+              for b in cols] for a in rows]
+    text = [[_fmt(v) if v is not None else "" for v in r] for r in z]
+    fig = go.Figure(go.Heatmap(z=z, x=cols, y=rows, text=text, texttemplate="%{text}", customdata=hover,
+                               hovertemplate="%{customdata}<extra></extra>", colorscale=colorscale, zmin=zmin,
+                               zmax=zmax, xgap=1, ygap=1, colorbar=dict(title=value_label)))
+    fig.update_xaxes(tickangle=-30, automargin=True)
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _layout(fig, title, 200 + 26 * len(rows))
+
+
+def agreement_bars(frame: pl.DataFrame, ceiling: float | None, title: str) -> go.Figure:
+    """Judge vs human agreement with intervals, and the human-to-human agreement as a ceiling line."""
+    if frame.height == 0:
+        return empty_figure("No judge has human-labelled judgments here.", title)
+    f = frame.sort("value")
+    fig = go.Figure(go.Bar(
+        x=f["value"].to_list(), y=f["judge"].to_list(), orientation="h", marker_color="#3b6fb6",
+        error_x=dict(type="data", symmetric=False, array=(f["ci_high"] - f["value"]).fill_null(0).to_list(),
+                     arrayminus=(f["value"] - f["ci_low"]).fill_null(0).to_list()),
+        text=[_fmt(v) for v in f["value"]], textposition="inside", insidetextanchor="start",
+        customdata=f["n"].to_list(), hovertemplate="%{y}: %{x:.3f} (n=%{customdata:,})<extra></extra>",
+    ))
+    if ceiling is not None:
+        fig.add_vline(x=ceiling, line_dash="dash", line_color="#d62728",
+                      annotation_text=f"humans agree with each other: {ceiling:.2f}", annotation_position="top")
+    fig.update_xaxes(range=[0, 1], title="agreement")
+    fig.update_yaxes(automargin=True)
+    return _layout(fig, title, 180 + 36 * f.height)
+
+
+def length_scatter(sample: pl.DataFrame, bins: pl.DataFrame, title: str) -> go.Figure:
+    """Response length against normalised score: a sample of judgments and each judge's mean per length decile."""
+    if sample.height == 0:
+        return empty_figure("No scored responses of known length.", title)
+    fig = go.Figure()
+    palette = ["#3b6fb6", "#e07b39", "#5a9e4b", "#a05195", "#d62728", "#8c6d31"]
+    for i, judge in enumerate(sorted(set(sample["judge"]))):
+        s = sample.filter(pl.col("judge") == judge)
+        b = bins.filter(pl.col("judge") == judge)
+        c = palette[i % len(palette)]
+        fig.add_scatter(x=s["n_chars"].to_list(), y=s["score_norm"].to_list(), mode="markers", name=f"{judge}",
+                        marker=dict(size=4, opacity=0.25, color=c), legendgroup=judge,
+                        customdata=s["model"].to_list(),
+                        hovertemplate="length %{x:,} chars<br>score %{y:.2f}<br>model %{customdata}<extra></extra>")
+        fig.add_scatter(x=b["n_chars"].to_list(), y=b["mean_score"].to_list(), mode="lines+markers",
+                        name=f"{judge}: mean by length decile", line=dict(color=c, width=3), legendgroup=judge)
+    fig.update_xaxes(type="log", title="response length (characters, log scale)")
+    fig.update_yaxes(title="normalised score", range=[-0.05, 1.05])
+    return _layout(fig, title, 460)

@@ -263,6 +263,127 @@ class Workspace:
         return plots.verdict_bars(frame, by, f"Pairwise verdicts by {by}, by the position shown ({n:,} judgments)")
 
 
+    # ---- judge reliability (docs/reliability.md) -------------------------------------------------
+    def audit(self, filter: Filter | str | dict | None = None, by: str = "judge",
+              family_map: dict[str, str] | None = None) -> pl.DataFrame:
+        """Every reliability metric per judge: judge, metric, value, ci_low, ci_high, n, note.
+
+        by="judge_template" audits each judge and template (strategy) separately."""
+        from .reliability import run_audit
+
+        return run_audit(self.con, as_filter(filter), by=by, family_map=family_map)
+
+    def bias_heatmap(self, filter: Filter | str | dict | None = None, audit: pl.DataFrame | None = None,
+                     by: str = "judge") -> go.Figure:
+        """Judges × bias metrics, coloured by the deviation from an unbiased judge."""
+        from .reliability import BIAS_METRICS
+
+        frame = audit if audit is not None else self.audit(filter, by=by)
+        return plots.bias_heatmap(frame, BIAS_METRICS, "Judge bias: deviation from an unbiased judge")
+
+    def agreement(self, judge: str | None = None, against: str = "human",
+                  filter: Filter | str | dict | None = None, audit: pl.DataFrame | None = None) -> pl.DataFrame:
+        """Agreement rows of the audit: against='human' (majority, each annotator, the human ceiling) or 'gold'."""
+        frame = audit if audit is not None else self.audit(filter)
+        if against == "human":
+            keep = pl.col("metric").str.contains("human") | pl.col("metric").str.starts_with("agreement_with:")
+        elif against == "gold":
+            keep = pl.col("metric").is_in(["agreement_gold", "kappa_gold"])
+        else:
+            raise UserError("against must be 'human' or 'gold'")
+        frame = frame.filter(keep)
+        if judge is not None:
+            frame = frame.filter(pl.col("judge").is_in([judge, "(humans)"]))
+        return frame
+
+    def agreement_chart(self, against: str = "human", filter: Filter | str | dict | None = None,
+                        audit: pl.DataFrame | None = None) -> go.Figure:
+        """Bars of each judge's agreement with the human majority (or gold), with the human ceiling."""
+        frame = self.agreement(against=against, filter=filter, audit=audit)
+        metric = "agreement_human_majority" if against == "human" else "agreement_gold"
+        bars = frame.filter((pl.col("metric") == metric) & pl.col("value").is_not_null())
+        ceiling = frame.filter(pl.col("metric") == "agreement_human_human")["value"]
+        who = "the human majority" if against == "human" else "the gold labels"
+        return plots.agreement_bars(bars, ceiling[0] if len(ceiling) else None, f"Agreement with {who}")
+
+    def agreement_matrix(self, filter: Filter | str | dict | None = None) -> pl.DataFrame:
+        """Judge × judge agreement on the same pairs in the same order, or the same scored responses."""
+        from .reliability.agreement import agreement_matrix
+
+        with self._audit_context(filter) as ctx:
+            return agreement_matrix(ctx)
+
+    def agreement_heatmap(self, filter: Filter | str | dict | None = None) -> go.Figure:
+        frame = self.agreement_matrix(filter)
+        return plots.matrix_heatmap(frame, "judge_a", "judge_b", "agreement", "Judge × judge agreement",
+                                    symmetric=True, value_label="agreement")
+
+    def model_judge_heatmap(self, filter: Filter | str | dict | None = None) -> go.Figure:
+        """Mean normalised score of each model by each judge (self-preference shows on the diagonal of families)."""
+        where, params = as_filter(filter).where("j")
+        frame = self._sql(f"""
+            SELECT j.model, j.judge, avg(j.score_norm) AS mean_score, count(*) AS n FROM judgment_view j
+            WHERE {where} AND j.protocol = 'pointwise' AND j.score_norm IS NOT NULL AND j.model IS NOT NULL
+            GROUP BY 1, 2""", params)
+        return plots.matrix_heatmap(frame, "model", "judge", "mean_score", "Mean normalised score: model × judge",
+                                    value_label="mean score")
+
+    def criteria_breakdown(self, by: str = "model", filter: Filter | str | dict | None = None) -> pl.DataFrame:
+        """Mean normalised score per criterion × model (or judge), with a normal 95% interval."""
+        from .reliability.rubrics import criteria_breakdown
+
+        if by not in ("model", "judge"):
+            raise UserError("criteria_breakdown: by must be 'model' or 'judge'")
+        with self._audit_context(filter) as ctx:
+            return criteria_breakdown(ctx, by)
+
+    def criteria_heatmap(self, by: str = "model", filter: Filter | str | dict | None = None) -> go.Figure:
+        frame = self.criteria_breakdown(by, filter)
+        return plots.matrix_heatmap(frame, "criterion", by, "mean_score", f"Mean normalised score: criterion × {by}",
+                                    value_label="mean score")
+
+    def criterion_correlation(self, filter: Filter | str | dict | None = None) -> pl.DataFrame:
+        """Spearman between criteria over the same responses; `redundant` marks |rho| ≥ 0.9."""
+        from .reliability.rubrics import criterion_correlation
+
+        with self._audit_context(filter) as ctx:
+            return criterion_correlation(ctx)
+
+    def criterion_correlation_heatmap(self, filter: Filter | str | dict | None = None) -> go.Figure:
+        frame = self.criterion_correlation(filter)
+        return plots.matrix_heatmap(frame, "criterion_a", "criterion_b", "spearman", "Criterion × criterion Spearman",
+                                    zmin=-1, zmax=1, colorscale="RdBu", symmetric=True, value_label="Spearman")
+
+    def criterion_offsets(self, filter: Filter | str | dict | None = None) -> pl.DataFrame:
+        """Per judge and criterion: mean judge score minus human score (normalised)."""
+        from .reliability.rubrics import criterion_offsets
+
+        with self._audit_context(filter) as ctx:
+            return criterion_offsets(ctx)
+
+    def length_score_chart(self, filter: Filter | str | dict | None = None) -> go.Figure:
+        """Score against response length: a sample of judgments plus each judge's mean by length decile."""
+        from .reliability.length import length_score_points
+
+        with self._audit_context(filter) as ctx:
+            sample, bins = length_score_points(ctx)
+        return plots.length_scatter(sample, bins, "Score versus response length")
+
+    def length_correlation(self, by: str = "model", filter: Filter | str | dict | None = None) -> pl.DataFrame:
+        """Spearman of score with response length per model (or judge), with Fisher-z intervals."""
+        from .reliability.length import length_correlation
+
+        if by not in ("model", "judge"):
+            raise UserError("length_correlation: by must be 'model' or 'judge'")
+        with self._audit_context(filter) as ctx:
+            return length_correlation(ctx, by)
+
+    def _audit_context(self, filter):
+        from .reliability import AuditContext
+
+        return AuditContext(self.con, as_filter(filter))
+
+
 def _group(by: str) -> str:
     if by not in GROUPS:
         raise UserError(f"cannot group by {by!r}; choose one of {', '.join(GROUPS)}")

@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 from scipy import stats as sps
 
-from .common import bootstrap_ratio, bootstrap_stat, row, unavailable
+from .common import bootstrap_ratio, bootstrap_stat, row, unavailable, wilson
 from .context import AuditContext
-from .stats import cohen_kappa, fisher_ci, krippendorff_alpha, weighted_kappa
+from .stats import alpha_from_coincidence, coincidences, cohen_kappa, fisher_ci, weighted_kappa
 
 HUMANS = "(humans)"
 
@@ -31,20 +31,38 @@ def _pair_rows(ctx: AuditContext, kind: str) -> pl.DataFrame:
         FROM pw JOIN ref USING (item_id, r_lo, r_hi)""")
 
 
+CATS = {"lo": 0, "hi": 1, "tie": 2, "none": 3}
+
+
+def kappa_from_confusion(m: np.ndarray) -> float | None:
+    """Cohen's kappa from a confusion matrix of counts."""
+    n = m.sum()
+    if n == 0:
+        return None
+    po = np.trace(m) / n
+    pe = (m.sum(axis=1) @ m.sum(axis=0)) / (n * n)
+    return None if pe >= 1 else float((po - pe) / (1 - pe))
+
+
 def _kappa_of(frame: pl.DataFrame) -> tuple[float | None, tuple]:
-    cats_j = [_category(w, lo, hi) for w, lo, hi in frame.select("winner", "r_lo", "r_hi").iter_rows()]
-    cats_r = [_category(w, lo, hi) for w, lo, hi in frame.select("ref", "r_lo", "r_hi").iter_rows()]
-    value = cohen_kappa(cats_j, cats_r)
-    items = frame["item_id"].to_numpy()
-    uniq, inv = np.unique(items, return_inverse=True)
-    cj, cr = np.array(cats_j, dtype=object), np.array(cats_r, dtype=object)
-    by_item = [np.flatnonzero(inv == i) for i in range(len(uniq))]
-
-    def stat(idx_groups):
-        sel = np.concatenate([by_item[i] for i in idx_groups[0]]) if len(idx_groups[0]) else np.array([], int)
-        return cohen_kappa(list(cj[sel]), list(cr[sel]))
-
-    ci = bootstrap_stat([np.arange(len(uniq))], stat, n_boot=200) if len(uniq) >= 3 else (None, None)
+    """Cohen's kappa of judge against reference, and a bootstrap-over-items interval (per-item confusion counts)."""
+    cj = np.array([CATS[_category(w, lo, hi)] for w, lo, hi in frame.select("winner", "r_lo", "r_hi").iter_rows()])
+    cr = np.array([CATS[_category(w, lo, hi)] for w, lo, hi in frame.select("ref", "r_lo", "r_hi").iter_rows()])
+    _, inv = np.unique(frame["item_id"].to_numpy(), return_inverse=True)
+    k = inv.max() + 1
+    per_item = np.zeros((k, 16))
+    np.add.at(per_item, (inv, cj * 4 + cr), 1)
+    value = kappa_from_confusion(per_item.sum(axis=0).reshape(4, 4))
+    if k < 3:
+        return value, (None, None)
+    rng = np.random.default_rng(0)
+    boots = []
+    for _ in range(1000):
+        m = per_item[rng.integers(0, k, k)].sum(axis=0).reshape(4, 4)
+        v = kappa_from_confusion(m)
+        if v is not None:
+            boots.append(v)
+    ci = (float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))) if len(boots) > 500 else (None, None)
     return value, ci
 
 
@@ -100,13 +118,13 @@ def annotator_metrics(ctx: AuditContext) -> list[dict]:
             cats.setdefault(ann, {})[unit] = "tie" if ref == "tie" else ("lo" if ref == r_lo else "hi")
         coded = [[("tie" if r == "tie" else ("lo" if r == lo else "hi")) for r, lo in zip(g["ref"], g["r_lo"])]
                  for _, g in wide.group_by("unit")]
-        alpha = krippendorff_alpha(coded, "nominal")
+        per_unit, values = coincidences(coded)
+        alpha = alpha_from_coincidence(per_unit.sum(axis=0), values) if len(per_unit) else None
         if alpha is not None:
             rng = np.random.default_rng(0)
             boots = []
-            for _ in range(200):
-                pick = rng.integers(0, len(coded), len(coded))
-                a = krippendorff_alpha([coded[i] for i in pick], "nominal")
+            for _ in range(1000):
+                a = alpha_from_coincidence(per_unit[rng.integers(0, len(per_unit), len(per_unit))].sum(axis=0), values)
                 if a is not None:
                     boots.append(a)
             ci = (float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))) if boots else (None, None)
@@ -186,17 +204,11 @@ def score_metrics(ctx: AuditContext) -> list[dict]:
         if binary and (y == 0).any():
             neg = y == 0
             fp = float((x[neg] == 1).sum())
-            out.append(row(jkey, "false_positive_rate", fp / neg.sum(), _wilson(fp, int(neg.sum())), int(neg.sum()),
+            out.append(row(jkey, "false_positive_rate", fp / neg.sum(), wilson(fp, int(neg.sum())), int(neg.sum()),
                            "P(judge passes | human fails); 95% CI: Wilson"))
         else:
             out.append(unavailable(jkey, "false_positive_rate", "labels are not binary pass/fail", n))
     return out
-
-
-def _wilson(k: float, n: int):
-    from .common import wilson
-
-    return wilson(k, n)
 
 
 def agreement_matrix(ctx: AuditContext) -> pl.DataFrame:

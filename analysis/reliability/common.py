@@ -55,15 +55,21 @@ def bootstrap_ratio(num: np.ndarray, den: np.ndarray, n_boot: int = N_BOOT, seed
     if k < 2:
         return None, None
     rng = np.random.default_rng(seed)
-    stats = np.empty(n_boot)
-    for b in range(n_boot):
-        idx = rng.integers(0, k, k)
-        d = den[idx].sum()
-        stats[b] = num[idx].sum() / d if d else np.nan
-    stats = stats[np.isfinite(stats)]
-    if len(stats) < n_boot / 2:
+    block = max(1, min(n_boot, 4_000_000 // k))  # replicates drawn at once, bounded memory
+    stats = []
+    done = 0
+    while done < n_boot:
+        b = min(block, n_boot - done)
+        idx = rng.integers(0, k, (b, k))
+        d = den[idx].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            stats.append(num[idx].sum(axis=1) / d)
+        done += b
+    values = np.concatenate(stats)
+    values = values[np.isfinite(values)]
+    if len(values) < n_boot / 2:
         return None, None
-    return float(np.quantile(stats, 0.025)), float(np.quantile(stats, 0.975))
+    return float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))
 
 
 def bootstrap_stat(groups: Sequence[np.ndarray], stat: Callable[[list[np.ndarray]], float], n_boot: int = 400,

@@ -56,7 +56,8 @@ class AuditContext:
     # ---- building blocks ------------------------------------------------------------------------
     @staticmethod
     def pairwise_sql() -> str:
-        """Unprobed pairwise judgments with the pair as (r_lo, r_hi) and the first-shown and winning response ids."""
+        """Unprobed pairwise judgments with the pair as (r_lo, r_hi) and the first-shown and winning response ids.
+        Pairs of two identical responses (same model and text) are left out: any verdict on them is arbitrary."""
         return """
             SELECT jkey, judgment_id, judge, item_id, template, criterion, sample, parse_status,
                    least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi,
@@ -65,7 +66,8 @@ class AuditContext:
                    CASE WHEN n_chars_a IS NULL OR n_chars_b IS NULL OR n_chars_a = n_chars_b THEN NULL
                         WHEN n_chars_a > n_chars_b THEN response_a ELSE response_b END AS longer_rid,
                    model_a, model_b, response_a, response_b
-            FROM aj WHERE protocol = 'pairwise' AND probe IS NULL"""
+            FROM aj WHERE protocol = 'pairwise' AND probe IS NULL
+              AND response_a IS DISTINCT FROM response_b /* two identical responses are no comparison */"""
 
     @staticmethod
     def pair_labels_sql(kind: str) -> str:
@@ -81,6 +83,6 @@ class AuditContext:
             ), votes AS (
                 SELECT item_id, r_lo, r_hi, winner, count(*) AS v,
                        sum(count(*)) OVER (PARTITION BY item_id, r_lo, r_hi) AS total
-                FROM l GROUP BY ALL
+                FROM l GROUP BY item_id, r_lo, r_hi, winner
             )
             SELECT item_id, r_lo, r_hi, winner AS ref, total AS n_annotators FROM votes WHERE v * 2 > total"""

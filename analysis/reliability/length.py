@@ -9,6 +9,12 @@ from .stats import fisher_ci
 NOTE = "95% CI: bootstrap over items"
 
 
+def avg_rank(partition: str, column: str) -> str:
+    """SQL: the rank of `column` within `partition`, ties sharing their average rank (as Spearman wants)."""
+    return (f"(rank() OVER (PARTITION BY {partition} ORDER BY {column}) "
+            f"+ (count(*) OVER (PARTITION BY {partition}, {column}) - 1) / 2.0)")
+
+
 def length_metrics(ctx: AuditContext) -> list[dict]:
     out = []
     judges = ctx.pairwise_judges()
@@ -46,15 +52,14 @@ def length_metrics(ctx: AuditContext) -> list[dict]:
                 for m in ("error_rate_gold_shorter", "error_rate_gold_longer")]
     # pointwise: Spearman of score with length, overall and within items
     pj = ctx.pointwise_judges()
-    overall = {r[0]: r[1:] for r in ctx.rows("""
-        WITH p AS (SELECT jkey, rank() OVER (PARTITION BY jkey ORDER BY n_chars) AS rl,
-                          rank() OVER (PARTITION BY jkey ORDER BY score) AS rs
+    overall = {r[0]: r[1:] for r in ctx.rows(f"""
+        WITH p AS (SELECT jkey, {avg_rank("jkey", "n_chars")} AS rl, {avg_rank("jkey", "score")} AS rs
                    FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL AND n_chars IS NOT NULL)
         SELECT jkey, corr(rl, rs), count(*) FROM p GROUP BY jkey""")}
-    within = {r[0]: r[1:] for r in ctx.rows("""
+    within = {r[0]: r[1:] for r in ctx.rows(f"""
         WITH p AS (SELECT jkey, item_id,
-                          rank() OVER (PARTITION BY jkey, item_id ORDER BY n_chars) AS rl,
-                          rank() OVER (PARTITION BY jkey, item_id ORDER BY score) AS rs,
+                          {avg_rank("jkey, item_id", "n_chars")} AS rl,
+                          {avg_rank("jkey, item_id", "score")} AS rs,
                           count(*) OVER (PARTITION BY jkey, item_id) AS k
                    FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL AND n_chars IS NOT NULL),
         c AS (SELECT jkey, item_id, rl - avg(rl) OVER (PARTITION BY jkey, item_id) AS dl,
@@ -88,3 +93,18 @@ def length_score_points(ctx: AuditContext, limit: int = 3000):
         SELECT jkey AS judge, b AS decile, median(n_chars) AS n_chars, avg(score_norm) AS mean_score, count(*) AS n
         FROM p GROUP BY 1, 2 ORDER BY 1, 2""")
     return sample, bins
+
+
+def length_correlation(ctx: AuditContext, by: str = "model") -> "pl.DataFrame":
+    """Spearman of score with response length per model (or judge), over the filtered pointwise judgments."""
+    import polars as pl
+
+    group = {"model": "model", "judge": "jkey"}[by]
+    frame = ctx.frame(f"""
+        WITH p AS (SELECT {group} AS g, {avg_rank(group, "n_chars")} AS rl, {avg_rank(group, "score")} AS rs
+                   FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL
+                     AND n_chars IS NOT NULL AND {group} IS NOT NULL)
+        SELECT g AS "{by}", corr(rl, rs) AS spearman, count(*) AS n FROM p GROUP BY g ORDER BY g""")
+    cis = [fisher_ci(r, n, 1.06) if r is not None else (None, None) for r, n in frame.select("spearman", "n").iter_rows()]
+    return frame.with_columns(pl.Series("ci_low", [c[0] for c in cis], dtype=pl.Float64),
+                              pl.Series("ci_high", [c[1] for c in cis], dtype=pl.Float64))

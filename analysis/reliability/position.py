@@ -57,7 +57,13 @@ def position_metrics(ctx: AuditContext) -> list[dict]:
         SELECT jkey, item_id, count(*) AS n, count(*) FILTER (WHERE winner = first_rid) AS first_wins
         FROM pw WHERE first_rid IS NOT NULL AND winner IS NOT NULL AND winner <> 'tie'
         GROUP BY jkey, item_id""")
-    rows += ratio_rows(first, "p_first_shown_wins", "first_wins", "n",
-                       f"{NOTE_BOOT}; parsed verdicts with a known order, ties left out; 0.5 = unbiased",
-                       judges, "no parsed pairwise verdict with a known order")
+    fixed = {j for j, k in ctx.rows("SELECT jkey, count(DISTINCT shown_first) FROM aj WHERE protocol = 'pairwise' "
+                                     "AND shown_first IS NOT NULL GROUP BY jkey") if k == 1}
+    for r in ratio_rows(first, "p_first_shown_wins", "first_wins", "n",
+                        f"{NOTE_BOOT}; parsed verdicts with a known order, ties left out; 0.5 = unbiased",
+                        judges, "no parsed pairwise verdict with a known order"):
+        if r["judge"] in fixed and r["value"] is not None:
+            r["note"] += ("; every pair was shown in the same order, so position and response identity are "
+                          "confounded: read it as a position effect only if that order was random")
+        rows.append(r)
     return rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -37,8 +38,13 @@ def family_of(name: str | None, families: list[tuple[str, list[str]]] | None = N
     """The model family a model or judge name belongs to, by the first matching pattern."""
     if not name:
         return None
+    return _family(name, tuple((f, tuple(p)) for f, p in (families or DEFAULT_FAMILIES)))
+
+
+@lru_cache(maxsize=65536)
+def _family(name: str, families: tuple[tuple[str, tuple[str, ...]], ...]) -> str | None:
     text = name.lower()
-    for family, patterns in families or DEFAULT_FAMILIES:
+    for family, patterns in families:
         for p in patterns:
             if re.search(r"(^|[/_\-\s.])" + re.escape(p), text) or text.startswith(p):
                 return family
@@ -76,7 +82,7 @@ def self_preference_metrics(ctx: AuditContext, family_map: dict[str, str] | None
             out.append(unavailable(j, "self_preference_offset", f"no responses from both its own family ({fam}) and others"))
             continue
         s = g["score_norm"].to_numpy()
-        h = g["human"].to_numpy(dtype=float)
+        h = g["human"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
         has_h = ~np.isnan(h)
         items = g["item_id"].to_numpy()
         if has_h[own].any() and has_h[~own].any():

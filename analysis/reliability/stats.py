@@ -50,25 +50,24 @@ def weighted_kappa(a: Sequence[float], b: Sequence[float], levels: Sequence[floa
     return float(1 - (w * obs).sum() / denom)
 
 
-def krippendorff_alpha(units: Sequence[Sequence], metric: str = "nominal") -> float | None:
-    """Krippendorff's alpha over units (each a list of the values the coders gave; missing values left out).
-
-    metric: 'nominal' or 'interval'."""
+def coincidences(units: Sequence[Sequence], values: list | None = None) -> tuple[np.ndarray, list]:
+    """Per-unit coincidence matrices (units × V × V) for Krippendorff's alpha, and the value order."""
     units = [[v for v in u if v is not None] for u in units]
     units = [u for u in units if len(u) >= 2]
-    if not units:
-        return None
-    values = sorted({v for u in units for v in u}, key=lambda x: (str(type(x)), x))
+    values = values or sorted({v for u in units for v in u}, key=lambda x: (str(type(x)), x))
+    idx = {v: i for i, v in enumerate(values)}
+    o = np.zeros((len(units), len(values), len(values)))
+    for k, u in enumerate(units):
+        m = len(u)
+        codes = [idx[v] for v in u]
+        for x, y in itertools.permutations(range(m), 2):
+            o[k, codes[x], codes[y]] += 1.0 / (m - 1)
+    return o, values
+
+
+def alpha_from_coincidence(o: np.ndarray, values: list, metric: str = "nominal") -> float | None:
     if len(values) < 2:
         return None
-    idx = {v: i for i, v in enumerate(values)}
-    o = np.zeros((len(values), len(values)))
-    for u in units:
-        m = len(u)
-        for x, y in itertools.permutations(range(m), 2):
-            o[idx[u[x]], idx[u[y]]] += 1.0 / (m - 1)
-    n_c = o.sum(axis=1)
-    n = n_c.sum()
     if metric == "nominal":
         delta = 1.0 - np.eye(len(values))
     elif metric == "interval":
@@ -76,11 +75,23 @@ def krippendorff_alpha(units: Sequence[Sequence], metric: str = "nominal") -> fl
         delta = (v[:, None] - v[None, :]) ** 2
     else:
         raise ValueError(metric)
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    if n <= 1:
+        return None
     d_o = (o * delta).sum() / n
     d_e = (np.outer(n_c, n_c) * delta).sum() / (n * (n - 1))
-    if d_e == 0:
+    return None if d_e == 0 else float(1 - d_o / d_e)
+
+
+def krippendorff_alpha(units: Sequence[Sequence], metric: str = "nominal") -> float | None:
+    """Krippendorff's alpha over units (each a list of the values the coders gave; missing values left out).
+
+    metric: 'nominal' or 'interval'."""
+    o, values = coincidences(units)
+    if len(o) == 0:
         return None
-    return float(1 - d_o / d_e)
+    return alpha_from_coincidence(o.sum(axis=0), values, metric)
 
 
 def fisher_ci(r: float, n: int, se_scale: float = 1.0) -> tuple[float | None, float | None]:
