@@ -6,10 +6,10 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import state
-from dashboard.views import overview
+from dashboard.views import judges, overview, rubrics
 
-PAGES = {"overview": "Overview"}
-RENDER = {"overview": overview.render}
+PAGES = {"overview": "Overview", "judges": "Judges", "rubrics": "Rubrics"}
+RENDER = {"overview": overview.render, "judges": judges.render, "rubrics": rubrics.render}
 
 st.set_page_config(page_title="judgescope", page_icon="🔎", layout="wide")
 ws = state.workspace()

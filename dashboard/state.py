@@ -29,6 +29,12 @@ def _open(path: str) -> Workspace:
     return Workspace(path, read_only=True)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_audit(path: str, query: str, by: str):
+    """The audit of a filter, computed once per workspace, filter and grouping."""
+    return _open(path).audit(query, by=by)
+
+
 def workspace() -> Workspace:
     path = os.environ.get("JUDGESCOPE_WORKSPACE", "judgescope.duckdb")
     try:

@@ -74,3 +74,19 @@ def test_user_text_is_not_rendered_as_markup(monkeypatch, tmp_path):
         assert "<script>" not in md.value and "](javascript:" not in md.value
     caption = " ".join(c.value for c in at.caption)
     assert "\\<img" in caption  # escaped when shown as part of the filter description
+
+
+def test_judges_page(monkeypatch, demo_path):
+    at = app(monkeypatch, demo_path, page="judges", template="Swap_CoT")
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 4
+    frames = [d.value for d in at.dataframe]
+    audit = next(f for f in frames if "metric" in f.columns)
+    falcon = audit[(audit["judge"] == "Falcon") & (audit["metric"] == "swap_consistency")]["value"].iloc[0]
+    assert abs(falcon - 0.152) < 0.0015
+
+
+def test_rubrics_page(monkeypatch, demo_path):
+    at = app(monkeypatch, demo_path, page="rubrics", dataset="prometheus")
+    assert len(at.get("plotly_chart")) >= 2
+    assert any("No two criteria" in c.value for c in at.caption)
