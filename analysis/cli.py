@@ -208,6 +208,73 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_issues(args) -> int:
+    if args.list:
+        ws = _workspace(args, read_only=True)
+        _print_table(ws.issue_sets().with_columns(pl_cast_str("created_at")).to_dicts(),
+                     ["issue_set_id", "name", "filter", "issues", "judgments", "coverage", "created_at"])
+        return 0
+    if args.show:
+        ws = _workspace(args, read_only=True)
+        iset = ws.issue_set(args.show)
+    else:
+        ws = _workspace(args)
+        taxonomy = None
+        if args.taxonomy:
+            taxonomy = _read_taxonomy(Path(args.taxonomy))
+        iset = ws.discover_issues(_filter(args), min_size=args.min_size, seed=args.seed,
+                                  embedding_model=args.embedding_model, name_with=args.name_with, taxonomy=taxonomy,
+                                  name=args.name)
+    table = iset.table()
+    prev = iset.prevalence("model")
+    by_model: dict[str, dict[str, float]] = {}
+    for r in prev.iter_rows(named=True):
+        by_model.setdefault(r["issue_id"], {})[r["model"]] = r["share"]
+    if args.json:
+        records = []
+        for r in table.iter_rows(named=True):
+            records.append({"issue_id": r["issue_id"], "title": r["title"], "keywords": r["keywords"],
+                            "n_instances": r["n_instances"], "n_segments": r["n_segments"], "n_items": r["n_items"],
+                            "max_item_share": r["max_item_share"], "severity": r["severity"],
+                            "prevalence": r["prevalence"], "prevalence_by_model": by_model.get(r["issue_id"], {})})
+        print(json.dumps(records, indent=2, default=str))
+        return 0
+    print(repr(iset))
+    rows = []
+    for r in table.iter_rows(named=True):
+        models = by_model.get(r["issue_id"], {})
+        top = sorted(models.items(), key=lambda kv: -kv[1])[:3]
+        rows.append({"id": r["issue_id"], "title": r["title"], "keywords": ", ".join((r["keywords"] or [])[:5]),
+                     "instances": r["n_instances"], "items": r["n_items"],
+                     "severity": r["severity"], "most prevalent in": "; ".join(f"{m} {v:.0%}" for m, v in top)})
+    _print_table(rows, ["id", "title", "keywords", "instances", "items", "severity", "most prevalent in"])
+    print(f"{iset.no_issue():,} of {iset.n_instances():,} instances have no issue; "
+          f"`judgescope issues --show {iset.id} --json` prints every field")
+    return 0
+
+
+def pl_cast_str(col: str):
+    import polars as pl
+
+    return pl.col(col).cast(pl.String)
+
+
+def _read_taxonomy(path: Path) -> list[dict]:
+    """Known issues from JSON ([{"title", "description"}] or {"title": "description"}) or text (one title a line)."""
+    if not path.exists():
+        raise UserError(f"taxonomy file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}") from None
+        if isinstance(data, dict):
+            return [{"title": k, "description": v} for k, v in data.items()]
+        return [x if isinstance(x, dict) else {"title": str(x)} for x in data]
+    return [{"title": line.strip()} for line in text.splitlines() if line.strip()]
+
+
 def cmd_demo(args) -> int:
     from .demo import build_demo
 
@@ -276,6 +343,19 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="print the metric rows as JSON records")
     fmt.add_argument("--markdown", action="store_true", help="print a GitHub Markdown table")
     p.add_argument("--output", "-o", help="also write .json, .md, .csv or .parquet")
+
+    p = add("issues", "discover recurring issues in critiques (or list / show stored issue sets)", cmd_issues)
+    p.add_argument("--filter", help=FILTER_HELP)
+    p.add_argument("--min-size", type=int, help="smallest issue, in segments (default grows with the data)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--embedding-model", help="sentence-transformers model path or name, or openai:<model> "
+                   "(default all-MiniLM-L6-v2 from the installed package)")
+    p.add_argument("--name-with", metavar="MODEL", help="title issues with this model at OPENAI_BASE_URL")
+    p.add_argument("--taxonomy", help="known issues: JSON list/dict or a text file with one title per line")
+    p.add_argument("--name", help="a name for the issue set")
+    p.add_argument("--list", action="store_true", help="list the stored issue sets")
+    p.add_argument("--show", metavar="ID", help="print a stored issue set")
+    p.add_argument("--json", action="store_true", help="print the issue table as JSON records")
 
     p = add("demo", "build the demo workspace from data/demo and serve the dashboard", cmd_demo,
             workspace_help="demo workspace file (default demo.duckdb)")

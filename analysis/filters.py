@@ -13,9 +13,11 @@ from urllib.parse import parse_qsl, urlencode
 
 from .errors import UserError
 
-LIST_KEYS = ("model", "judge", "criterion", "template", "dataset", "run", "protocol", "status", "category")
+LIST_KEYS = ("model", "judge", "criterion", "template", "dataset", "run", "protocol", "status", "category",
+             "issue", "issue_all", "issue_none", "issue_only")
+ISSUE_KEYS = ("issue", "issue_all", "issue_none", "issue_only")
 NUMBER_KEYS = ("score_min", "score_max")
-TEXT_KEYS = ("q",)
+TEXT_KEYS = ("q", "issue_set")
 OVERALL = "overall"  # the criterion value for whole-response judgments (criterion IS NULL)
 # filter key -> column of judgment_view
 COLUMNS = {"judge": "judge", "template": "template", "dataset": "dataset", "run": "run_id", "protocol": "protocol",
@@ -35,6 +37,11 @@ class Filter:
     protocol: tuple[str, ...] = ()
     status: tuple[str, ...] = ()
     category: tuple[str, ...] = ()
+    issue: tuple[str, ...] = ()        # has any of these issues (CLEAR's OR)
+    issue_all: tuple[str, ...] = ()    # has all of them (AND)
+    issue_none: tuple[str, ...] = ()   # has none of them (NOT)
+    issue_only: tuple[str, ...] = ()   # has at least one issue, and no issue outside these
+    issue_set: str | None = None       # which issue set the issue ids belong to (default: the newest)
     score_min: float | None = None
     score_max: float | None = None
     q: str | None = None
@@ -52,7 +59,7 @@ class Filter:
                 values[key] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
             elif key in NUMBER_KEYS:
                 values[key] = float(value)
-            elif key == "q":
+            elif key in TEXT_KEYS:
                 values[key] = str(value) or None
             elif key == "meta":
                 values[key] = tuple(sorted((str(k), (v,) if isinstance(v, str) else tuple(str(x) for x in v))
@@ -125,8 +132,9 @@ class Filter:
             value = getattr(self, key)
             if value is not None:
                 pairs.append((key, f"{value:g}"))
-        if self.q:
-            pairs.append(("q", self.q))
+        for key in TEXT_KEYS:
+            if getattr(self, key):
+                pairs.append((key, getattr(self, key)))
         return pairs
 
     def to_query(self) -> str:
@@ -150,7 +158,9 @@ class Filter:
         parts = []
         grouped = self.to_dict()
         for key, values in grouped.items():
-            label = {"score_min": "score ≥", "score_max": "score ≤", "q": "text contains"}.get(key, key + " =")
+            label = {"score_min": "score ≥", "score_max": "score ≤", "q": "text contains", "issue": "any issue of",
+                     "issue_all": "all issues of", "issue_none": "no issue of", "issue_only": "only issues of",
+                     "issue_set": "issue set"}.get(key, key + " =")
             parts.append(f"{label} {', '.join(values)}")
         return "; ".join(parts) or "everything"
 
@@ -193,6 +203,8 @@ class Filter:
                 f"coalesce(json_extract_string({a}meta, ?), json_extract_string({a}item_meta, ?)) IN ({', '.join('?' for _ in values)})"
             )
             params.extend([path, path, *values])
+        if any(getattr(self, k) for k in ISSUE_KEYS):
+            clauses.append(self._issue_sql(a, params))
         if self.q:
             pattern = "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             clauses.append(
@@ -201,6 +213,39 @@ class Filter:
             )
             params.extend([pattern, pattern, pattern])
         return (" AND ".join(clauses) or "TRUE"), params
+
+
+    def _issue_sql(self, a: str, params: list[Any]) -> str:
+        """Issue conditions over the segments of each judgment in one issue set."""
+        if self.issue_set:
+            set_sql = "?"
+            set_params = [self.issue_set]
+        else:
+            set_sql = "(SELECT issue_set_id FROM issue_sets ORDER BY created_at DESC LIMIT 1)"
+            set_params = []
+
+        def has(ids: tuple[str, ...] | None, negate_ids: bool = False) -> str:
+            cond = ""
+            if ids is not None:
+                cond = f" AND si.issue_id {'NOT ' if negate_ids else ''}IN ({', '.join('?' for _ in ids)})"
+            params.extend(set_params)
+            if ids is not None:
+                params.extend(ids)
+            return (f"EXISTS (SELECT 1 FROM segment_issues si JOIN segments sg USING (issue_set_id, segment_id) "
+                    f"JOIN issues iss ON iss.issue_set_id = si.issue_set_id AND iss.issue_id = si.issue_id "
+                    f"AND iss.status = 'active' WHERE si.issue_set_id = {set_sql} AND sg.judgment_id = {a}judgment_id{cond})")
+
+        parts = []
+        if self.issue:
+            parts.append(has(self.issue))
+        for one in self.issue_all:
+            parts.append(has((one,)))
+        if self.issue_none:
+            parts.append("NOT " + has(self.issue_none))
+        if self.issue_only:
+            parts.append(has(self.issue_only))
+            parts.append("NOT " + has(self.issue_only, negate_ids=True))
+        return "(" + " AND ".join(parts) + ")"
 
 
 def _field_names() -> list[str]:

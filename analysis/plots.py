@@ -218,3 +218,52 @@ def length_scatter(sample: pl.DataFrame, bins: pl.DataFrame, title: str) -> go.F
     fig.update_xaxes(type="log", title="response length (characters, log scale)")
     fig.update_yaxes(title="normalised score", range=[-0.05, 1.05])
     return _layout(fig, title, 460)
+
+
+def issue_map(frame: pl.DataFrame, title: str) -> go.Figure:
+    """Scatter of segment coordinates coloured by issue; segments with no issue in light grey."""
+    if frame.height == 0:
+        return empty_figure("No map: the issue set has no coordinates.", title)
+    import html
+    import textwrap
+
+    fig = go.Figure()
+    order = (frame.group_by("issue").len().sort("len", descending=True)["issue"].to_list())
+    palette = ["#3b6fb6", "#e07b39", "#5a9e4b", "#a05195", "#d62728", "#8c6d31", "#17becf", "#7f7f7f", "#bcbd22",
+               "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"]
+    colour_i = 0
+    for issue in order:
+        sub = frame.filter(pl.col("issue") == issue)
+        none = issue == "(no issue)"
+        colour = "#d0d0d0" if none else palette[colour_i % len(palette)]
+        colour_i += 0 if none else 1
+        hover = ["<br>".join(textwrap.wrap(html.escape(t), 80)[:4]) for t in sub["text"].to_list()]
+        fig.add_scattergl(x=sub["x"].to_list(), y=sub["y"].to_list(), mode="markers",
+                          name=html.escape(issue[:60]), marker=dict(size=4, color=colour, opacity=0.35 if none else 0.7),
+                          customdata=hover, hovertemplate="%{customdata}<extra>" + html.escape(issue[:40]) + "</extra>")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(legend=dict(font=dict(size=10)))
+    return _layout(fig, title, 620)
+
+
+def prevalence_heatmap(frame: pl.DataFrame, by: str, issue_order: list[str], title: str) -> go.Figure:
+    """Issues × groups: share of each group's instances with the issue, annotated; hover shows the interval."""
+    if frame.height == 0:
+        return empty_figure("No issue instances in these groups.", title)
+    groups = sorted(set(frame[by]))
+    titles = dict(zip(frame["issue_id"], frame["title"]))
+    rows = [i for i in issue_order if i in titles]
+    cell = {(r["issue_id"], r[by]): r for r in frame.iter_rows(named=True)}
+    z = [[(cell.get((i, g)) or {}).get("share") for g in groups] for i in rows]
+    hover = [[_escape_html(f"{titles[i]}<br>{by}: {g}<br>" + (
+        f"{c['share']:.1%} [{c['ci_low']:.1%}, {c['ci_high']:.1%}] of {c['n_group']:,}" if (c := cell.get((i, g)))
+        else "none"), ("br",)) for g in groups] for i in rows]
+    text = [[f"{v:.0%}" if v is not None else "" for v in r] for r in z]
+    labels = [f"{i}. {titles[i][:60]}" for i in rows]
+    fig = go.Figure(go.Heatmap(z=z, x=groups, y=labels, text=text, texttemplate="%{text}", customdata=hover,
+                               hovertemplate="%{customdata}<extra></extra>", colorscale="Reds", zmin=0,
+                               colorbar=dict(title="share", tickformat=".0%"), xgap=1, ygap=1))
+    fig.update_xaxes(tickangle=-30, automargin=True)
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _layout(fig, title, 220 + 26 * len(rows))

@@ -1,4 +1,4 @@
--- judgescope workspace schema, version 1. See docs/data-model.md.
+-- judgescope workspace schema, version 2. See docs/data-model.md.
 -- Ids are deterministic md5 hashes; uniqueness is kept by the writer's anti-joins rather than
 -- PRIMARY KEY indexes, which made a million-row import several times slower.
 CREATE TABLE IF NOT EXISTS workspace_meta (
@@ -126,3 +126,80 @@ JOIN items it USING (item_id)
 LEFT JOIN responses r ON r.response_id = jd.response_id
 LEFT JOIN responses ra ON ra.response_id = jd.response_a
 LEFT JOIN responses rb ON rb.response_id = jd.response_b;
+
+-- ---- derived: issue discovery (schema version 2) -------------------------------------------------
+CREATE TABLE IF NOT EXISTS embeddings (
+    text_hash VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    vector FLOAT[] NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS issue_sets (
+    issue_set_id VARCHAR PRIMARY KEY,
+    name VARCHAR,
+    filter VARCHAR NOT NULL,
+    params JSON NOT NULL,
+    stats JSON,
+    created_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS issue_set_members (  -- the judgments an issue set looked at (its instances)
+    issue_set_id VARCHAR NOT NULL,
+    judgment_id VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS segments (
+    issue_set_id VARCHAR NOT NULL,
+    segment_id VARCHAR NOT NULL,
+    judgment_id VARCHAR NOT NULL,
+    ord INTEGER NOT NULL,
+    text VARCHAR NOT NULL,
+    masked VARCHAR,
+    kind VARCHAR NOT NULL,          -- problem, praise, verdict, neutral
+    used BOOLEAN NOT NULL            -- clustered (a problem statement, unless the user chose otherwise)
+);
+
+CREATE TABLE IF NOT EXISTS issues (
+    issue_set_id VARCHAR NOT NULL,
+    issue_id VARCHAR NOT NULL,
+    title VARCHAR NOT NULL,
+    keywords VARCHAR[],
+    description VARCHAR,
+    origin VARCHAR NOT NULL,         -- cluster, taxonomy, merge, split
+    status VARCHAR NOT NULL,         -- active, merged, dropped
+    rank INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS segment_issues (
+    issue_set_id VARCHAR NOT NULL,
+    segment_id VARCHAR NOT NULL,
+    issue_id VARCHAR NOT NULL,
+    similarity DOUBLE,
+    how VARCHAR NOT NULL             -- cluster, reassigned, taxonomy
+);
+
+CREATE TABLE IF NOT EXISTS coords (
+    issue_set_id VARCHAR NOT NULL,
+    segment_id VARCHAR NOT NULL,
+    x DOUBLE NOT NULL,
+    y DOUBLE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS issue_events (
+    issue_set_id VARCHAR NOT NULL,
+    seq INTEGER NOT NULL,
+    happened_at TIMESTAMP NOT NULL,
+    action VARCHAR NOT NULL,         -- created, auto-merge, rename, merge, split, drop
+    detail JSON
+);
+
+CREATE TABLE IF NOT EXISTS llm_calls (
+    request_hash VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    request JSON NOT NULL,
+    response JSON,
+    tokens_in INTEGER,
+    tokens_out INTEGER,
+    latency_s DOUBLE,
+    created_at TIMESTAMP NOT NULL
+);

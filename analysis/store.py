@@ -12,11 +12,11 @@ import duckdb
 
 from .errors import UserError, WorkspaceLocked
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_WORKSPACE = "judgescope.duckdb"
 
 # Migrations from version N to N+1, applied in order inside one transaction.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {1: []}  # 1 -> 2 only adds tables (schema.sql creates them)
 
 _connections: dict[tuple[str, bool], duckdb.DuckDBPyConnection] = {}
 _lock = threading.Lock()
@@ -121,6 +121,9 @@ def _prepare(con: duckdb.DuckDBPyConnection, path, read_only: bool) -> None:
             f"workspace {path} has schema version {version}, newer than this judgescope knows "
             f"({SCHEMA_VERSION}); upgrade judgescope to open it"
         )
+    if version == SCHEMA_VERSION and not read_only:
+        con.execute(_schema_sql())  # idempotent: creates anything missing, refreshes the views
+        return
     if version < SCHEMA_VERSION:
         if read_only:
             raise UserError(

@@ -263,6 +263,44 @@ class Workspace:
         return plots.verdict_bars(frame, by, f"Pairwise verdicts by {by}, by the position shown ({n:,} judgments)")
 
 
+    # ---- issue discovery (docs/issues.md) ------------------------------------------------------------
+    def discover_issues(self, filter: Filter | str | dict | None = None, *, min_size: int | None = None,
+                        seed: int = 0, embedding_model: str | None = None, name_with: str | None = None,
+                        taxonomy: list[dict] | None = None, problems_only: bool = True, mask: bool = True,
+                        contrast: float = 0.5, reassign: float | None = 0.45, merge: float = 0.85,
+                        name: str | None = None):
+        """Cluster the critiques `filter` selects into recurring issues and store them as an issue set.
+
+        taxonomy: known issues as [{"title": ..., "description": ...}]; segments close to one join it, the
+        rest is still clustered. name_with: an OpenAI-compatible model that titles each issue."""
+        from .issues import Params, discover
+
+        params = Params(seed=seed, min_size=min_size, problems_only=problems_only, mask=mask, contrast=contrast,
+                        reassign=reassign, merge=merge)
+        if embedding_model:
+            params.embedding_model = embedding_model
+        if taxonomy is not None:
+            taxonomy = [t if isinstance(t, dict) else {"title": str(t)} for t in taxonomy]
+            if any(not t.get("title") for t in taxonomy):
+                raise UserError("every known issue needs a title")
+        return discover(self, as_filter(filter), params, taxonomy=taxonomy, name_with=name_with, name=name)
+
+    def issue_set(self, issue_set_id: str | None = None):
+        """A stored issue set (the newest when no id is given)."""
+        from .issues import IssueSet
+
+        if issue_set_id is None:
+            rows = self._rows("SELECT issue_set_id FROM issue_sets ORDER BY created_at DESC LIMIT 1")
+            if not rows:
+                raise UserError(f"no issue set in {self.path}; run `judgescope issues` or ws.discover_issues() first")
+            issue_set_id = rows[0][0]
+        return IssueSet(self, issue_set_id)
+
+    def issue_sets(self) -> pl.DataFrame:
+        from .issues import list_sets
+
+        return list_sets(self)
+
     # ---- judge reliability (docs/reliability.md) -------------------------------------------------
     def audit(self, filter: Filter | str | dict | None = None, by: str = "judge",
               family_map: dict[str, str] | None = None) -> pl.DataFrame:

@@ -96,7 +96,8 @@ def sidebar(ws: Workspace, pages: dict[str, str], view: View) -> View:
         st.session_state["js_score_min"] = view.filter.score_min
         st.session_state["js_score_max"] = view.filter.score_max
         st.session_state["js_meta"] = view.filter.meta
-        st.session_state["js_extra"] = {k: getattr(view.filter, k) for k in ("run", "protocol", "status", "category")}
+        st.session_state["js_extra"] = {k: getattr(view.filter, k) for k in ("run", "protocol", "status", "category", "issue",
+                                                                             "issue_all", "issue_none", "issue_only", "issue_set")}
         st.session_state["js_warnings"] = warnings
     with st.sidebar:
         st.title("judgescope")

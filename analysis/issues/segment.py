@@ -1,0 +1,134 @@
+"""Split critiques into sentence or clause segments and decide which ones state a problem.
+
+No model and no download: rules written for judge critiques (markdown, bullet lists, code blocks,
+"Rating: [[3]]" lines, quoted model output, and the "Corrected answer:" rewrites some judges append).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# everything after one of these is the judge's own rewrite of the answer, not critique
+_REWRITE = re.compile(
+    r"(?im)^\s*(?:#+\s*)?(?:\*\*)?(?:here\s+is\s+(?:a|the)\s+corrected|corrected\s+(?:assistant'?s?\s+)?(?:answer|response|"
+    r"version|code)|the\s+correct(?:ed)?\s+(?:answer|response)\s+(?:should|would)\s+be\s*:|revised\s+(?:answer|response))")
+_CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
+_RATING_LINE = re.compile(r"(?im)^.*(?:\[\[\s*\d+(?:\.\d+)?\s*\]\]|^\s*(?:rating|score)\s*:\s*\d+(?:\.\d+)?\s*(?:/\s*\d+)?\s*$).*$")
+_QUOTE_LINE = re.compile(r"(?m)^\s*>.*$")
+_LONG_QUOTE = re.compile(r"[\"“]([^\"”]{80,})[\"”]")
+_BULLET = re.compile(r"(?m)^\s*(?:[-*•]|\d+[.)])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREV = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Dr|St|approx|U\.S|No|Fig)\.$", re.I)
+_CLAUSE = re.compile(r"(?:,|;)\s+(?=(?:but|however|yet|though|whereas)\b)|;\s+", re.I)
+MIN_WORDS, MAX_WORDS = 4, 60
+
+NEGATIVE = re.compile(r"""\b(?:
+    not|no|never|nor|n't|cannot|without|
+    fail(?:s|ed|ing|ure)?|miss(?:es|ed|ing)?|lack(?:s|ed|ing)?|omi(?:ts?|tted|tting|ssion)|
+    incorrect(?:ly)?|wrong(?:ly)?|errors?|erroneous(?:ly)?|mistak(?:e|es|en(?:ly)?)|inaccura(?:te|cy|cies)|
+    incomplete|irrelevant|unnecessar(?:y|ily)|verbose|repetitive|repeats?|redundan(?:t|cy)|
+    confus(?:ing|ed|es)|unclear|vague|misleading|misunderst(?:ands?|ood|anding)|misinterpret(?:s|ed|ing)?|
+    ignor(?:es|ed|ing)|only|too|could\s+(?:have|be\s+improved|be\s+more)|should\s+have|should\s+be|
+    would\s+(?:have\s+been|be\s+better|benefit)|instead|rather\s+than|however|but|unfortunately|
+    problems?|issues?|bugs?|flaw(?:s|ed)?|contradict(?:s|ed|ory|ion)?|hallucinat\w*|fabricat\w*|made\s+up|
+    nonsens\w*|off-topic|deviat(?:es|ed|ion)|unhelpful|poor(?:ly)?|weak|insufficient(?:ly)?|limited|overly|
+    excessive(?:ly)?|unsafe|harmful|refus(?:es|ed|al)|truncated|cut\s+off|unfinished|outdated|invalid|
+    does\s+n[o']t|doesn't|didn't|isn't|wasn't|aren't|won't|neglect(?:s|ed)?|overlook(?:s|ed)?|forg(?:ets|ot)|
+    misspell\w*|typos?|grammatical|inconsisten(?:t|cy)|ambiguous|assum(?:es|ed|ption)|unsupported|unverified
+)\b""", re.X | re.I)
+# a sentence that only passes verdict on the whole answer carries no failure type
+_VERDICT_WORDS = {
+    "the", "assistant", "assistant's", "assistants", "answer", "answers", "response", "responses", "it", "its", "this",
+    "that", "is", "was", "are", "were", "be", "not", "and", "or", "nor", "very", "quite", "entirely", "completely",
+    "fully", "partially", "somewhat", "also", "therefore", "thus", "so", "overall", "hence", "in", "conclusion",
+    "correct", "incorrect", "helpful", "unhelpful", "accurate", "inaccurate", "relevant", "irrelevant", "wrong",
+    "useful", "satisfactory", "unsatisfactory", "good", "bad", "right", "neither", "nor", "as", "a", "an", "well",
+    "output", "model", "provided", "given", "user's", "question", "to", "of", "for", "nor", "does", "did", "answer's",
+}
+_PRAISE_LEAD = re.compile(r"^(?:despite|although|even\s+though|nevertheless|nonetheless|overall|in\s+summary)\b", re.I)
+_PRAISE = re.compile(r"\b(?:still|very|quite|generally|overall)\s+(?:\w+\s+)?(?:informative|helpful|good|accurate|"
+                     r"useful|correct|comprehensive|relevant)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Segment:
+    ord: int
+    text: str
+    kind: str  # "problem", "praise", "verdict", "neutral"
+
+    @property
+    def is_problem(self) -> bool:
+        return self.kind == "problem"
+
+
+def clean(critique: str) -> str:
+    """The critique without code blocks, quoted output, rating lines and the judge's own rewrite."""
+    text = critique or ""
+    m = _REWRITE.search(text)
+    if m:
+        text = text[: m.start()]
+    text = _CODE_BLOCK.sub(" ", text)
+    text = _QUOTE_LINE.sub(" ", text)
+    text = _RATING_LINE.sub(" ", text)
+    text = _LONG_QUOTE.sub('"…"', text)
+    text = re.sub(r"[*_#`]{1,3}", "", text)  # markdown emphasis and headings
+    return text
+
+
+def split(critique: str) -> list[str]:
+    """Sentences and clauses of a critique, in order."""
+    text = clean(critique)
+    parts: list[str] = []
+    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)", text):
+        block = _BULLET.sub("", block).replace("\n", " ").strip()
+        if not block:
+            continue
+        sentences: list[str] = []
+        for piece in _SENTENCE_END.split(block):
+            if sentences and _ABBREV.search(sentences[-1]):
+                sentences[-1] += " " + piece
+            else:
+                sentences.append(piece)
+        for sentence in sentences:
+            for clause in _CLAUSE.split(sentence):
+                clause = clause.strip(" ,;:-")
+                words = clause.split()
+                if len(words) < MIN_WORDS:
+                    continue
+                if len(words) > MAX_WORDS:
+                    clause = " ".join(words[:MAX_WORDS]) + " …"
+                parts.append(clause)
+    return parts
+
+
+_DISCOURSE = re.compile(r"\b(?:but|however|yet|though|although|while|whereas)\b|\bnot\s+only\b", re.I)
+_POSITIVE = re.compile(r"\b(?:correct(?:ly)?|valid|accurate(?:ly)?|helpful|useful|good|great|clear(?:ly)?|well|works?|"
+                       r"fine|appropriate|relevant|comprehensive|detailed|same\s+result|equally|just\s+as)\b", re.I)
+
+
+_BENIGN = re.compile(r"\b(?:does\s+not|doesn't|did\s+not|didn't|won't|will\s+not|should\s+not|shouldn't)\s+"
+                     r"(?:affect|impact|change|detract|alter|harm)\b|\bnot\s+(?:a\s+)?(?:significant|major|big|serious)\s+"
+                     r"(?:issue|problem|error|concern)|\b(?:no|without\s+any)\s+(?:errors?|mistakes?|issues?|problems?)\b",
+                     re.I)
+
+
+def classify(sentence: str) -> str:
+    """problem, praise, verdict (a bare judgement of the whole answer) or neutral."""
+    words = re.findall(r"[a-z']+", sentence.lower())
+    if words and all(w in _VERDICT_WORDS for w in words):
+        return "verdict"
+    if not NEGATIVE.search(sentence):
+        return "neutral"
+    if _BENIGN.search(sentence):
+        return "praise" if _POSITIVE.search(sentence) else "neutral"
+    # "but"/"however" only turn the argument; what follows must itself state a problem
+    if not NEGATIVE.search(_DISCOURSE.sub(" ", sentence)):
+        return "praise" if _POSITIVE.search(sentence) else "neutral"
+    if _PRAISE_LEAD.search(sentence) and _PRAISE.search(sentence):
+        return "praise"
+    return "problem"
+
+
+def segment(critique: str) -> list[Segment]:
+    return [Segment(i, s, classify(s)) for i, s in enumerate(split(critique))]
