@@ -28,6 +28,8 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/audit.py
+	$(BIN)/python benchmarks/issues.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache test-output
+	rm -rf $(VENV) *.egg-info .pytest_cache test-output benchmarks/work

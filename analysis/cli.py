@@ -214,7 +214,18 @@ def cmd_issues(args) -> int:
         _print_table(ws.issue_sets().with_columns(pl_cast_str("created_at")).to_dicts(),
                      ["issue_set_id", "name", "filter", "issues", "judgments", "coverage", "created_at"])
         return 0
-    if args.show:
+    if args.rename or args.merge or args.split or args.drop:
+        ws = _workspace(args)
+        iset = ws.issue_set(args.show)
+        if args.rename:
+            iset.rename(args.rename[0], args.rename[1])
+        if args.merge:
+            print(f"merged into issue {iset.merge(args.merge, title=args.title)}")
+        if args.split:
+            print(f"split into issues {', '.join(iset.split(args.split, args.parts))}")
+        if args.drop:
+            iset.drop(args.drop)
+    elif args.show:
         ws = _workspace(args, read_only=True)
         iset = ws.issue_set(args.show)
     else:
@@ -279,7 +290,8 @@ def cmd_demo(args) -> int:
     from .demo import build_demo
 
     path = Path(args.workspace or "demo.duckdb")
-    build_demo(path, data_dir=Path(args.data) if args.data else None, rebuild=args.rebuild, echo=print)
+    build_demo(path, data_dir=Path(args.data) if args.data else None, rebuild=args.rebuild, echo=print,
+               issues=not args.no_issues)
     if args.no_serve:
         return 0
     from .serve import serve_foreground
@@ -356,12 +368,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the stored issue sets")
     p.add_argument("--show", metavar="ID", help="print a stored issue set")
     p.add_argument("--json", action="store_true", help="print the issue table as JSON records")
+    p.add_argument("--rename", nargs=2, metavar=("ISSUE", "TITLE"), help="rename an issue (of --show SET, or the newest)")
+    p.add_argument("--merge", nargs="+", metavar="ISSUE", help="merge issues into a new one (--title names it)")
+    p.add_argument("--title", help="title for --merge")
+    p.add_argument("--split", metavar="ISSUE", help="split an issue by k-means on its segments")
+    p.add_argument("--parts", type=int, default=2, help="how many issues --split makes")
+    p.add_argument("--drop", metavar="ISSUE", help="drop an issue")
 
     p = add("demo", "build the demo workspace from data/demo and serve the dashboard", cmd_demo,
             workspace_help="demo workspace file (default demo.duckdb)")
     p.add_argument("--data", help="demo data directory (default: the project's data/demo)")
     p.add_argument("--rebuild", action="store_true", help="delete and rebuild the demo workspace")
     p.add_argument("--no-serve", action="store_true", help="build only")
+    p.add_argument("--no-issues", action="store_true", help="skip issue discovery on the arena-bench critiques")
     p.add_argument("--port", type=int, default=8501)
 
     p = add("dashboard", "serve the dashboard for a workspace on 127.0.0.1", cmd_dashboard)

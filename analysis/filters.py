@@ -17,7 +17,8 @@ LIST_KEYS = ("model", "judge", "criterion", "template", "dataset", "run", "proto
              "issue", "issue_all", "issue_none", "issue_only")
 ISSUE_KEYS = ("issue", "issue_all", "issue_none", "issue_only")
 NUMBER_KEYS = ("score_min", "score_max")
-TEXT_KEYS = ("q", "issue_set")
+TEXT_KEYS = ("q", "issue_set", "label")
+LABEL_VALUES = ("any", "none", "disagree")
 OVERALL = "overall"  # the criterion value for whole-response judgments (criterion IS NULL)
 # filter key -> column of judgment_view
 COLUMNS = {"judge": "judge", "template": "template", "dataset": "dataset", "run": "run_id", "protocol": "protocol",
@@ -42,6 +43,7 @@ class Filter:
     issue_none: tuple[str, ...] = ()   # has none of them (NOT)
     issue_only: tuple[str, ...] = ()   # has at least one issue, and no issue outside these
     issue_set: str | None = None       # which issue set the issue ids belong to (default: the newest)
+    label: str | None = None           # human/gold label: any (present), none (absent), disagree (with the judge)
     score_min: float | None = None
     score_max: float | None = None
     q: str | None = None
@@ -109,6 +111,8 @@ class Filter:
                     bad(f"filter {key}={value!r}: not a finite number")
                     continue
                 numbers[key] = number
+            elif key == "label" and value not in LABEL_VALUES:
+                bad(f"filter label={value!r}: expected any, none or disagree")
             elif key in TEXT_KEYS:
                 text[key] = value
             else:
@@ -160,7 +164,7 @@ class Filter:
         for key, values in grouped.items():
             label = {"score_min": "score ≥", "score_max": "score ≤", "q": "text contains", "issue": "any issue of",
                      "issue_all": "all issues of", "issue_none": "no issue of", "issue_only": "only issues of",
-                     "issue_set": "issue set"}.get(key, key + " =")
+                     "issue_set": "issue set", "label": "human or gold label:"}.get(key, key + " =")
             parts.append(f"{label} {', '.join(values)}")
         return "; ".join(parts) or "everything"
 
@@ -203,6 +207,8 @@ class Filter:
                 f"coalesce(json_extract_string({a}meta, ?), json_extract_string({a}item_meta, ?)) IN ({', '.join('?' for _ in values)})"
             )
             params.extend([path, path, *values])
+        if self.label:
+            clauses.append(_label_sql(a, self.label))
         if any(getattr(self, k) for k in ISSUE_KEYS):
             clauses.append(self._issue_sql(a, params))
         if self.q:
@@ -246,6 +252,23 @@ class Filter:
             parts.append(has(self.issue_only))
             parts.append("NOT " + has(self.issue_only, negate_ids=True))
         return "(" + " AND ".join(parts) + ")"
+
+
+def _label_sql(a: str, mode: str) -> str:
+    """Labels on the judgment's own response (pointwise) or pair (pairwise, in either order)."""
+    same = (f"l.item_id = {a}item_id AND ((l.response_id IS NOT NULL AND l.response_id = {a}response_id) OR "
+            f"(l.response_a IS NOT NULL AND least(l.response_a, l.response_b) = least({a}response_a, {a}response_b) "
+            f"AND greatest(l.response_a, l.response_b) = greatest({a}response_a, {a}response_b)))")
+    if mode == "any":
+        return f"EXISTS (SELECT 1 FROM labels l WHERE {same})"
+    if mode == "none":
+        return f"NOT EXISTS (SELECT 1 FROM labels l WHERE {same})"
+    # disagree: a label whose verdict names another response (or tie), or whose score is 0.25+ away
+    return (f"EXISTS (SELECT 1 FROM labels l WHERE {same} AND ("
+            f"(l.verdict IS NOT NULL AND (CASE l.verdict WHEN 'a' THEN l.response_a WHEN 'b' THEN l.response_b "
+            f"ELSE 'tie' END) IS DISTINCT FROM (CASE {a}verdict WHEN 'a' THEN {a}response_a WHEN 'b' THEN "
+            f"{a}response_b WHEN 'tie' THEN 'tie' END)) OR "
+            f"(l.score_norm IS NOT NULL AND abs(l.score_norm - {a}score_norm) >= 0.25)))")
 
 
 def _field_names() -> list[str]:

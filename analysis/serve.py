@@ -67,6 +67,8 @@ class DashboardServer:
         self.stop()
         raise UserError(f"the dashboard did not answer on {self.url} within {timeout_s:.0f} s")
 
+    on_stop = None
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -74,6 +76,8 @@ class DashboardServer:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if self.on_stop:
+            self.on_stop()
 
     def _repr_html_(self) -> str:
         return f'<iframe src="{self.url}" width="100%" height="800" style="border:1px solid #ddd"></iframe>'

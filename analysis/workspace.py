@@ -301,6 +301,50 @@ class Workspace:
 
         return list_sets(self)
 
+    # ---- instances, comparisons, reports, the dashboard ---------------------------------------------
+    def instance(self, judgment_id: str, issue_set: str | None = None) -> dict[str, Any]:
+        """One judgment in full: item, response(s), labels, the item's other judgments, the swapped judgment,
+        and the critique's segments with their issues."""
+        from .instances import instance
+
+        return instance(self, judgment_id, issue_set)
+
+    def compare(self, a: str, b: str, by: str = "model", issue_set: str | None = None) -> pl.DataFrame:
+        """Issue prevalence of a versus b (two models or judges), the difference and its 95% interval."""
+        from .instances import compare_issues
+
+        return compare_issues(self, a, b, by, issue_set)
+
+    def compare_instances(self, a: str, b: str, by: str = "model", filter: Filter | str | dict | None = None,
+                          limit: int = 50) -> pl.DataFrame:
+        """Items where a and b got the most different mean normalised scores."""
+        from .instances import compare_instances
+
+        return compare_instances(self, a, b, by, as_filter(filter), limit)
+
+    def report(self, format: str = "md", path: str | os.PathLike | None = None, issue_set: str | None = None,
+               filter: Filter | str | dict | None = None, by: str = "model") -> str:
+        """The issue summary (titles, keywords, prevalence per model with intervals, severity, three trimmed
+        examples each) and the judge audit, as md, html (one offline file), csv or json."""
+        from .report import render
+
+        text = render(self, format, issue_set, as_filter(filter), by=by)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def dashboard(self, port: int | None = None):
+        """Serve the dashboard for this workspace on 127.0.0.1 in the background. In Jupyter the returned
+        object shows the app inline; it has .url and .stop(). While it runs this Workspace is read-only
+        (DuckDB lets one process write, or many read)."""
+        from .serve import DashboardServer
+
+        store.close(self.path)
+        self.read_only = True
+        server = DashboardServer(self.path, port=port)
+        server.on_stop = lambda: setattr(self, "read_only", False)
+        return server
+
     # ---- judge reliability (docs/reliability.md) -------------------------------------------------
     def audit(self, filter: Filter | str | dict | None = None, by: str = "judge",
               family_map: dict[str, str] | None = None) -> pl.DataFrame:

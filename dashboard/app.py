@@ -6,14 +6,20 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import state
-from dashboard.views import judges, overview, rubrics
+from dashboard.views import compare, export, instances, issues, judges, overview, rubrics
 
-PAGES = {"overview": "Overview", "judges": "Judges", "rubrics": "Rubrics"}
-RENDER = {"overview": overview.render, "judges": judges.render, "rubrics": rubrics.render}
+PAGES = {"overview": "Overview", "issues": "Issues", "instances": "Instances", "judges": "Judges",
+         "rubrics": "Rubrics", "compare": "Compare", "export": "Export"}
+RENDER = {"overview": lambda ws, v: overview.render(ws, v.filter), "issues": lambda ws, v: issues.render(ws, v.filter),
+          "instances": lambda ws, v: instances.render(ws, v.filter, v.instance),
+          "judges": lambda ws, v: judges.render(ws, v.filter), "rubrics": lambda ws, v: rubrics.render(ws, v.filter),
+          "compare": lambda ws, v: compare.render(ws, v.filter, v.compare[:2], v.compare[2]),
+          "export": lambda ws, v: export.render(ws, v.filter)}
 
 st.set_page_config(page_title="judgescope", page_icon="🔎", layout="wide")
 ws = state.workspace()
 view = state.sidebar(ws, PAGES, state.read_url(list(PAGES)))
 state.write_url(view)
+state.share_link(view)
 state.show_warnings(view)
-RENDER[view.page](ws, view.filter)
+RENDER[view.page](ws, view)

@@ -15,7 +15,7 @@ import streamlit as st
 from analysis import Filter, UserError, Workspace
 from analysis.filters import LIST_KEYS
 
-NON_FILTER_KEYS = ("page",)
+NON_FILTER_KEYS = ("page", "instance", "compare_a", "compare_b", "compare_by")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -51,6 +51,16 @@ class View:
     page: str
     filter: Filter
     warnings: list[str]
+    instance: str | None = None
+    compare: tuple[str | None, str | None, str] = (None, None, "model")
+
+
+def set_instance(judgment_id: str | None) -> None:
+    st.session_state["js_instance"] = judgment_id
+
+
+def set_compare(a: str | None, b: str | None, by: str) -> None:
+    st.session_state["js_compare"] = (a, b, by)
 
 
 def _url_pairs() -> list[tuple[str, str]]:
@@ -64,11 +74,21 @@ def read_url(pages: list[str]) -> View:
     if page not in pages:
         warnings.append(f"unknown page {page!r}; showing {pages[0]}")
         page = pages[0]
-    return View(page, flt, warnings)
+    by = st.query_params.get("compare_by", "model")
+    if by not in ("model", "judge"):
+        warnings.append(f"compare_by must be model or judge, not {by!r}")
+        by = "model"
+    return View(page, flt, warnings, st.query_params.get("instance"),
+                (st.query_params.get("compare_a"), st.query_params.get("compare_b"), by))
 
 
 def write_url(view: View) -> None:
     params = {"page": view.page, **view.filter.to_dict()}
+    if view.instance:
+        params["instance"] = view.instance
+    a, b, by = view.compare
+    if a and b:
+        params.update({"compare_a": a, "compare_b": b, "compare_by": by})
     current = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
     wanted = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
     if current != wanted:
@@ -99,6 +119,8 @@ def sidebar(ws: Workspace, pages: dict[str, str], view: View) -> View:
         st.session_state["js_extra"] = {k: getattr(view.filter, k) for k in ("run", "protocol", "status", "category", "issue",
                                                                              "issue_all", "issue_none", "issue_only", "issue_set")}
         st.session_state["js_warnings"] = warnings
+        st.session_state["js_instance"] = view.instance
+        st.session_state["js_compare"] = view.compare
     with st.sidebar:
         st.title("judgescope")
         page = st.radio("Page", list(pages), format_func=lambda p: pages[p], key="js_page")
@@ -126,7 +148,24 @@ def sidebar(ws: Workspace, pages: dict[str, str], view: View) -> View:
     flt = Filter(**values, **st.session_state.get("js_extra", {}), score_min=lo, score_max=hi,
                  q=(st.session_state.get("js_q") or None), meta=tuple(st.session_state.get("js_meta") or ()))
     return View(page, flt, st.session_state.get("js_warnings", []) + [w for w in warnings if w not in
-                                                                     st.session_state.get("js_warnings", [])])
+                                                                     st.session_state.get("js_warnings", [])],
+                st.session_state.get("js_instance"), st.session_state.get("js_compare", (None, None, "model")))
+
+
+def share_link(view: View) -> None:
+    """The link to this exact view, with a copy button (st.code has one)."""
+    from urllib.parse import urlencode
+
+    params = [(k, v) for k in st.query_params.keys() for v in st.query_params.get_all(k)]
+    host = ""
+    try:
+        host = st.context.headers.get("Host", "")
+    except Exception:  # outside a browser session (tests)
+        pass
+    base = f"http://{host}/" if host else "/"
+    with st.sidebar:
+        st.caption("Link to this view")
+        st.code(base + "?" + urlencode(params), language=None, wrap_lines=True)
 
 
 def show_warnings(view: View) -> None:

@@ -65,9 +65,9 @@ def test_user_errors_exit_1_with_one_line(tmp_path):
 
 
 def test_demo_builds_from_shipped_data(tmp_path):
-    r = run("demo", "--no-serve", "-w", tmp_path / "demo.duckdb")
+    r = run("demo", "--no-serve", "--no-issues", "-w", tmp_path / "demo.duckdb")
     assert r.returncode == 0, r.stderr
     assert "ready in" in r.stdout and "109,062 judgments" in r.stdout
     # a second run finds every source already imported
-    r = run("demo", "--no-serve", "-w", tmp_path / "demo.duckdb")
+    r = run("demo", "--no-serve", "--no-issues", "-w", tmp_path / "demo.duckdb")
     assert r.stdout.count("already imported") == 4

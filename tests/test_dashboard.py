@@ -90,3 +90,31 @@ def test_rubrics_page(monkeypatch, demo_path):
     at = app(monkeypatch, demo_path, page="rubrics", dataset="prometheus")
     assert len(at.get("plotly_chart")) >= 2
     assert any("No two criteria" in c.value for c in at.caption)
+
+
+def test_every_page_renders_on_the_demo(monkeypatch, demo_path):
+    ws = Workspace(demo_path, read_only=True)
+    iset = ws.issue_set()
+    for page in ("overview", "issues", "instances", "judges", "rubrics", "compare", "export"):
+        at = app(monkeypatch, demo_path, page=page, dataset="arena_bench_v1")
+        assert at.query_params["page"] in (page, [page])
+        assert not at.error, [e.value for e in at.error]
+    # the demo's issue set is on the Issues page
+    at = app(monkeypatch, demo_path, page="issues", issue_set=iset.id)
+    assert at.dataframe[0].value.shape[0] == iset.table().height
+
+
+def test_instance_and_compare_from_the_link(monkeypatch, demo_path):
+    ws = Workspace(demo_path, read_only=True)
+    jid = ws.judgments("judge=Falcon&template=Swap_CoT", limit=1)["judgment_id"][0]
+    at = app(monkeypatch, demo_path, page="instances", instance=jid, judge="Falcon", template="Swap_CoT")
+    assert any("Swapped order" in i.value for i in at.info)
+    texts = " ".join(t.value for t in at.text)
+    row = ws.instance(jid)["judgment"]
+    assert row["prompt"][:60] in texts
+    at = app(monkeypatch, demo_path, page="compare", compare_a="llama-13b", compare_b="gpt-4-1106-preview",
+             compare_by="model", dataset="arena_bench_v1")
+    frames = [d.value for d in at.dataframe]
+    diff = next(f for f in frames if "difference" in f.columns)
+    assert len(diff) == ws.issue_set().table().height
+    assert at.query_params["compare_a"] in ("llama-13b", ["llama-13b"])

@@ -103,8 +103,8 @@ def test_arena_length_and_self_preference(demo_ws):
 def test_prometheus_sample_agreement(demo_ws):
     audit = demo_ws.audit("dataset=prometheus")
     r = value(audit, "gpt-4", "sample_agreement")
-    rows = [json.loads(x) for f in ("mt_bench_eval", "vicuna_eval")
-            for x in open(f"data/demo/prometheus/{f}.jsonl", encoding="utf-8")]
+    rows = [r for f in ("mt_bench_eval", "vicuna_eval")
+            for r in pl.read_parquet(f"data/demo/prometheus/{f}.parquet").to_dicts()]
     same = sum((s[0] == s[1]) + (s[0] == s[2]) + (s[1] == s[2]) for s in (r_["gpt4_score"] for r_ in rows))
     assert r["value"] == pytest.approx(same / (3 * len(rows)), abs=1e-12) and r["n"] == 3 * 640
 

@@ -29,7 +29,7 @@ class Params:
     n_neighbors: int = 15
     reassign: float = 0.45               # noise joins a cluster at this cosine or more (None: never)
     merge: float = 0.85                  # clusters with centroid cosine ≥ this are merged
-    taxonomy_threshold: float = 0.5      # a segment joins a known issue at this cosine or more
+    taxonomy_threshold: float = 0.4      # a segment joins a known issue at this cosine or more
     coords: bool = True                  # 2-D map
 
     def to_dict(self) -> dict:
