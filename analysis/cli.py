@@ -286,6 +286,16 @@ def _read_taxonomy(path: Path) -> list[dict]:
     return [{"title": line.strip()} for line in text.splitlines() if line.strip()]
 
 
+def cmd_report(args) -> int:
+    ws = _workspace(args, read_only=True)
+    text = ws.report(args.format, path=args.output, issue_set=args.issue_set, filter=_filter(args), by=args.by)
+    if args.output:
+        print(f"wrote the {args.format} report to {args.output}", file=sys.stderr)
+    else:
+        print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import build_demo
 
@@ -374,6 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", metavar="ISSUE", help="split an issue by k-means on its segments")
     p.add_argument("--parts", type=int, default=2, help="how many issues --split makes")
     p.add_argument("--drop", metavar="ISSUE", help="drop an issue")
+
+    p = add("report", "issue summary and judge audit as Markdown, HTML, CSV or JSON", cmd_report)
+    p.add_argument("--filter", help=FILTER_HELP + " (for the audit)")
+    p.add_argument("--issue-set", help="issue set id (default: the newest)")
+    p.add_argument("--format", choices=["md", "html", "csv", "json"], default="md")
+    p.add_argument("--by", default="model", help="prevalence by: model, judge, criterion, template, dataset, category")
+    p.add_argument("--output", "-o", help="write to this file instead of printing")
 
     p = add("demo", "build the demo workspace from data/demo and serve the dashboard", cmd_demo,
             workspace_help="demo workspace file (default demo.duckdb)")

@@ -339,10 +339,11 @@ class Workspace:
         (DuckDB lets one process write, or many read)."""
         from .serve import DashboardServer
 
+        was_read_only = self.read_only
         store.close(self.path)
         self.read_only = True
         server = DashboardServer(self.path, port=port)
-        server.on_stop = lambda: setattr(self, "read_only", False)
+        server.on_stop = lambda: (store.close(self.path), setattr(self, "read_only", was_read_only))
         return server
 
     # ---- judge reliability (docs/reliability.md) -------------------------------------------------

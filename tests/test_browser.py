@@ -72,8 +72,8 @@ def test_overview_filter_link_round_trip(server, browser, output_dir):
     wait_idle(page)
     filtered = metric(page, "Judgments")
     assert filtered == "14,002"
-    link = page.url
-    assert re.search(r"[?&]judge=Falcon", link) and "page=overview" in link
+    link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text().strip()
+    assert re.search(r"[?&]judge=Falcon", link) and "page=overview" in link and link.startswith("http://127.0.0.1")
     page.get_by_role("tab", name="Pairwise verdicts by judge").click()
     wait_idle(page)
     page.screenshot(path=str(output_dir / "overview-falcon.png"))
@@ -85,3 +85,49 @@ def test_overview_filter_link_round_trip(server, browser, output_dir):
     assert "Falcon" in fresh.locator('[data-testid="stMultiSelect"]').filter(has_text="Judges").inner_text()
     wait_idle(fresh)
     fresh.screenshot(path=str(output_dir / "overview-from-link.png"))
+
+
+def test_every_page_and_the_markdown_export(server, browser, output_dir, demo_path):
+    from analysis import Workspace
+
+    iset = Workspace(demo_path, read_only=True).issue_set()
+    title = iset.table()["title"][0]
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+    page = ctx.new_page()
+    for name in ("issues", "instances", "judges", "rubrics", "compare"):
+        page.goto(server.url + f"?page={name}&dataset=arena_bench_v1")
+        page.locator('[data-testid="stHeading"]').first.wait_for(timeout=60_000)
+        wait_idle(page)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(output_dir / f"page-{name}.png"))
+        assert not page.locator('[data-testid="stException"]').count()
+    page.goto(server.url + "?page=export&dataset=arena_bench_v1")
+    page.get_by_role("button", name="Build the report").click()
+    with page.expect_download(timeout=300_000) as dl:
+        page.get_by_role("button", name="Download report.md").click()
+    text = open(dl.value.path(), encoding="utf-8").read()
+    page.screenshot(path=str(output_dir / "page-export.png"))
+    assert text.startswith("# judgescope report")
+    assert "## Issues" in text and "## Judge audit" in text
+    from analysis.report import md
+
+    assert md(title) in text
+    assert "| gpt-4 | length_score_spearman |" in text
+
+
+def test_notebook_dashboard_handle(demo_path):
+    from urllib.request import urlopen
+
+    from analysis import Workspace
+
+    ws = Workspace(demo_path, read_only=True)
+    srv = ws.dashboard()
+    try:
+        assert srv.url.startswith("http://127.0.0.1:")
+        assert f'src="{srv.url}"' in srv._repr_html_()
+        with urlopen(srv.url + "_stcore/health", timeout=10) as r:
+            assert r.read() == b"ok"
+        assert ws.count() == 109_062  # the notebook keeps reading while the app runs
+    finally:
+        srv.stop()
+    assert srv.process.poll() is not None

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
+import pyarrow as pa
 
 from ..errors import UserError
 
@@ -93,14 +93,19 @@ def embed(con, texts: list[str], model: str = DEFAULT_MODEL) -> tuple[np.ndarray
     for h, t in zip(hashes, texts):
         unique.setdefault(h, t)
     stats.n_unique = len(unique)
-    con.register("want_hashes", pl.DataFrame({"text_hash": list(unique)}).to_arrow())
+    con.register("want_hashes", pa.table({"text_hash": list(unique)}))
     try:
-        cached = con.execute(
+        cached = con.sql(
             "SELECT e.text_hash, e.vector FROM embeddings e JOIN want_hashes w USING (text_hash) WHERE e.model = ?",
-            [model]).fetchall()
+            params=[model]).to_arrow_table()
     finally:
         con.unregister("want_hashes")
-    vectors: dict[str, np.ndarray] = {h: np.asarray(v, dtype=np.float32) for h, v in cached}
+    vectors: dict[str, np.ndarray] = {}
+    if cached.num_rows:
+        col = cached.column("vector").combine_chunks()
+        flat = col.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+        mat = flat.reshape(cached.num_rows, -1)
+        vectors = dict(zip(cached.column("text_hash").to_pylist(), mat))
     stats.n_cached = len(vectors)
     missing = [h for h in unique if h not in vectors]
     if missing:
@@ -108,9 +113,11 @@ def embed(con, texts: list[str], model: str = DEFAULT_MODEL) -> tuple[np.ndarray
         stats.n_embedded = len(missing)
         for h, v in zip(missing, new):
             vectors[h] = v
-        frame = pl.DataFrame({"text_hash": missing, "model": [model] * len(missing),
-                              "vector": pl.Series(new.tolist(), dtype=pl.List(pl.Float32))})
-        con.register("new_vectors", frame.to_arrow())
+        values = pa.array(np.ascontiguousarray(new, dtype=np.float32).ravel())
+        rows = pa.table({"text_hash": missing, "model": [model] * len(missing),
+                         "vector": pa.ListArray.from_arrays(
+                             pa.array(np.arange(0, len(missing) + 1) * new.shape[1], type=pa.int32()), values)})
+        con.register("new_vectors", rows)
         try:
             con.execute("INSERT INTO embeddings SELECT text_hash, model, vector FROM new_vectors "
                         "WHERE (text_hash, model) NOT IN (SELECT text_hash, model FROM embeddings)")

@@ -1,0 +1,86 @@
+"""Reports: Markdown, HTML, CSV, JSON; user text escaped everywhere (and in the app's instance view)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from analysis import Workspace
+
+EVIL = "<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javascript:alert(3)) ![i](http://x/y.png)"
+
+
+@pytest.fixture(scope="module")
+def evil_ws(tmp_path_factory):
+    path = tmp_path_factory.mktemp("evil") / "ws.duckdb"
+    ws = Workspace(path)
+    src = path.parent / "evil.jsonl"
+    rows = []
+    words = ["first", "second", "final", "key", "main", "middle", "last", "early", "core", "hard"]
+    for i in range(60):
+        for m in ("good-model", "<b>bad</b>-model"):
+            w = words[i % len(words)]
+            bad = (f"The response does not explain the {w} step of the derivation. {EVIL} "
+                   f"It also ignores the {w} constraint that the user gave. The answer is wrong about the {w} fact.")
+            rows.append({"question_id": f"q{i}", "prompt": f"Question {i} about topic {i * 7}", "model": m,
+                         "response": f"answer {i} {m}", "judge": "judge<script>", "score": 2 if "bad" in m else 8,
+                         "critique": bad if "bad" in m else "The response is correct and helpful."})
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    ws.ingest(src, mapping={"scale": "1-10"})
+    ws.discover_issues(min_size=5)
+    return ws
+
+
+def test_markdown_and_html_escape_user_text(evil_ws):
+    md_text = evil_ws.report("md")
+    # every angle bracket and link bracket of user text is escaped: GitHub shows it literally
+    assert not re.search(r"(?<!\\)[<>]", md_text) and "](javascript:" not in md_text and "![i](" not in md_text
+    assert "\\<script\\>alert" in md_text and "\\<b\\>bad\\</b\\>-model" in md_text
+    html_text = evil_ws.report("html")
+    assert "<script>alert" not in html_text and "<img src=x" not in html_text
+    assert "judge&lt;script&gt;" in html_text
+    assert "plotly" in html_text.lower() and 'src="https://cdn.plot.ly' not in html_text  # plotly.js inlined
+
+
+def test_csv_and_json_reports(evil_ws):
+    data = json.loads(evil_ws.report("json"))
+    assert data["issue_set"]["instances"] == 120 and data["audit"] and data["issues"]
+    rows = list(csv.DictReader(io.StringIO(evil_ws.report("csv"))))
+    assert {r["section"] for r in rows} >= {"issue", "issue_prevalence", "audit"}
+
+
+def test_app_shows_user_text_literally(evil_ws, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from .conftest import ROOT
+
+    jid = evil_ws.judgments("model=<b>bad</b>-model", limit=1)["judgment_id"][0]
+    monkeypatch.setenv("JUDGESCOPE_WORKSPACE", str(evil_ws.path))
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
+    at.query_params["page"] = "instances"
+    at.query_params["instance"] = jid
+    at.run()
+    assert not at.exception, at.exception
+    assert any(EVIL in t.value for t in at.text)  # st.text: shown as typed, never as markup
+    for m in at.markdown:
+        assert "<script>" not in m.value and "](javascript:" not in m.value and "<img" not in m.value
+
+
+def test_cli_report(evil_ws, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from analysis import store
+
+    store.close(evil_ws.path)
+    out = tmp_path / "r.html"
+    exe = str(Path(sys.executable).parent / "judgescope")
+    r = subprocess.run([exe, "report", "-w", str(evil_ws.path), "--format", "html", "-o", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert out.read_text().startswith("<!doctype html>")
