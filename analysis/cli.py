@@ -132,17 +132,25 @@ def cmd_rejects(args) -> int:
     return 0
 
 
+def _write_frame(frame, out: Path, text_formats: dict | None = None) -> None:
+    """Write a frame as .csv or .parquet, or one of the extra text formats given as {suffix: render()}."""
+    text_formats = text_formats or {}
+    if out.suffix == ".parquet":
+        frame.write_parquet(out)
+    elif out.suffix == ".csv":
+        frame.write_csv(out)
+    elif out.suffix in text_formats:
+        out.write_text(text_formats[out.suffix](), encoding="utf-8")
+    else:
+        raise UserError(f"{out}: write {', '.join(sorted({'.csv', '.parquet', *text_formats}))}")
+
+
 def cmd_judgments(args) -> int:
     ws = _workspace(args, read_only=True)
     frame = ws.judgments(_filter(args), limit=args.limit)
     if args.output:
         out = Path(args.output)
-        if out.suffix == ".parquet":
-            frame.write_parquet(out)
-        elif out.suffix == ".csv":
-            frame.write_csv(out)
-        else:
-            raise UserError(f"{out}: write .csv or .parquet")
+        _write_frame(frame, out)
         print(f"wrote {frame.height:,} judgments to {out}")
     else:
         print(json.dumps(frame.to_dicts(), indent=1, default=str) if args.json else frame)
@@ -152,6 +160,8 @@ def cmd_judgments(args) -> int:
 def audit_markdown(frame) -> str:
     """The audit as GitHub Markdown: computed metrics, then what could not be computed and why."""
     import polars as pl
+
+    from .report import md as _md
 
     done = frame.filter(pl.col("value").is_not_null())
     lines = ["| judge | metric | value | 95% CI | n |", "|---|---|---:|---|---:|"]
@@ -167,13 +177,6 @@ def audit_markdown(frame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _md(text) -> str:
-    """User text in a Markdown table cell, shown literally."""
-    import re
-
-    return re.sub(r"([\\`*_{}\[\]()#+!|<>~])", r"\\\1", str(text or ""))
-
-
 def cmd_audit(args) -> int:
     import polars as pl
 
@@ -181,16 +184,8 @@ def cmd_audit(args) -> int:
     frame = ws.audit(_filter(args), by=args.by)
     if args.output:
         out = Path(args.output)
-        if out.suffix == ".json":
-            out.write_text(json.dumps(frame.to_dicts(), indent=2, default=str))
-        elif out.suffix == ".md":
-            out.write_text(audit_markdown(frame))
-        elif out.suffix == ".csv":
-            frame.write_csv(out)
-        elif out.suffix == ".parquet":
-            frame.write_parquet(out)
-        else:
-            raise UserError(f"{out}: write .json, .md, .csv or .parquet")
+        _write_frame(frame, out, {".json": lambda: json.dumps(frame.to_dicts(), indent=2, default=str),
+                                  ".md": lambda: audit_markdown(frame)})
         print(f"wrote {frame.height} metric rows to {out}", file=sys.stderr)
     if args.json:
         print(json.dumps(frame.to_dicts(), indent=2, default=str))
