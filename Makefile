@@ -29,6 +29,7 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/audit.py
+	$(BIN)/python benchmarks/dashboard_speed.py
 	$(BIN)/python benchmarks/issues.py
 
 clean:

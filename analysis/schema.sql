@@ -64,7 +64,17 @@ CREATE TABLE IF NOT EXISTS judgments (
     parent_judgment_id VARCHAR,
     source_key VARCHAR NOT NULL,
     source_line BIGINT,
-    meta JSON
+    meta JSON,
+    -- copied from the item and the response(s) at import (write-once), so that filters and aggregates
+    -- over judgments need no join
+    dataset VARCHAR,
+    category VARCHAR,
+    model VARCHAR,
+    model_a VARCHAR,
+    model_b VARCHAR,
+    n_chars INTEGER,
+    n_chars_a INTEGER,
+    n_chars_b INTEGER
 );
 
 CREATE TABLE IF NOT EXISTS labels (
@@ -105,27 +115,12 @@ CREATE TABLE IF NOT EXISTS rejects (
     raw VARCHAR
 );
 
--- One row per judgment with the item, the evaluated response(s) and their models joined in.
--- Every filter compiles to a WHERE clause over this view (alias j).
+-- One row per judgment with its item's text joined in. Every filter compiles to a WHERE clause over
+-- this view (alias j).
 CREATE OR REPLACE VIEW judgment_view AS
-SELECT
-    jd.*,
-    it.dataset,
-    it.category,
-    it.prompt,
-    it.reference,
-    it.meta AS item_meta,
-    r.model AS model,
-    ra.model AS model_a,
-    rb.model AS model_b,
-    r.n_chars AS n_chars,
-    ra.n_chars AS n_chars_a,
-    rb.n_chars AS n_chars_b
+SELECT jd.*, it.prompt, it.reference, it.meta AS item_meta
 FROM judgments jd
-JOIN items it USING (item_id)
-LEFT JOIN responses r ON r.response_id = jd.response_id
-LEFT JOIN responses ra ON ra.response_id = jd.response_a
-LEFT JOIN responses rb ON rb.response_id = jd.response_b;
+JOIN items it USING (item_id);
 
 -- ---- derived: issue discovery (schema version 2) -------------------------------------------------
 CREATE TABLE IF NOT EXISTS embeddings (

@@ -16,7 +16,23 @@ SCHEMA_VERSION = 2
 DEFAULT_WORKSPACE = "judgescope.duckdb"
 
 # Migrations from version N to N+1, applied in order inside one transaction.
-MIGRATIONS: dict[int, list[str]] = {1: []}  # 1 -> 2 only adds tables (schema.sql creates them)
+MIGRATIONS: dict[int, list[str]] = {
+    # 1 -> 2: judgments carry their item's dataset and category and their responses' models and lengths
+    # (no join for filters); content_hash goes (content is compared only when ids collide); the issue
+    # tables are added by schema.sql
+    1: [
+        "DROP VIEW IF EXISTS judgment_view",
+        "ALTER TABLE judgments DROP COLUMN content_hash",
+        *[f"ALTER TABLE judgments ADD COLUMN {c}" for c in (
+            "dataset VARCHAR", "category VARCHAR", "model VARCHAR", "model_a VARCHAR", "model_b VARCHAR",
+            "n_chars INTEGER", "n_chars_a INTEGER", "n_chars_b INTEGER")],
+        "UPDATE judgments SET dataset = it.dataset, category = it.category FROM items it "
+        "WHERE it.item_id = judgments.item_id",
+        "UPDATE judgments SET model = r.model, n_chars = r.n_chars FROM responses r WHERE r.response_id = judgments.response_id",
+        "UPDATE judgments SET model_a = r.model, n_chars_a = r.n_chars FROM responses r WHERE r.response_id = judgments.response_a",
+        "UPDATE judgments SET model_b = r.model, n_chars_b = r.n_chars FROM responses r WHERE r.response_id = judgments.response_b",
+    ],
+}
 
 _connections: dict[tuple[str, bool], duckdb.DuckDBPyConnection] = {}
 _lock = threading.Lock()

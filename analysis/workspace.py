@@ -167,6 +167,15 @@ class Workspace:
             ) ORDER BY k"""
         return [r[0] for r in self._rows(sql)]
 
+    def meta_values(self, key: str, limit: int = 200) -> list[str]:
+        """The most common values of a metadata facet (judgment or item), for filter widgets."""
+        path = '$."' + key.replace('"', '\\"') + '"'
+        rows = self._rows(f"""
+            SELECT v, count(*) AS n FROM (
+                SELECT coalesce(json_extract_string(meta, ?), json_extract_string(item_meta, ?)) AS v FROM judgment_view)
+            WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT {int(limit)}""", [path, path])
+        return [r[0] for r in rows]
+
     def info(self) -> dict[str, Any]:
         """Everything `judgescope info --json` prints."""
         return {

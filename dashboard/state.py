@@ -117,7 +117,8 @@ def sidebar(ws: Workspace, pages: dict[str, str], view: View) -> View:
         st.session_state["js_score_max"] = view.filter.score_max
         st.session_state["js_meta"] = view.filter.meta
         st.session_state["js_extra"] = {k: getattr(view.filter, k) for k in ("run", "protocol", "status", "category", "issue",
-                                                                             "issue_all", "issue_none", "issue_only", "issue_set")}
+                                                                             "issue_all", "issue_none", "issue_only", "issue_set",
+                                                                             "label")}
         st.session_state["js_warnings"] = warnings
         st.session_state["js_instance"] = view.instance
         st.session_state["js_compare"] = view.compare
@@ -134,12 +135,18 @@ def sidebar(ws: Workspace, pages: dict[str, str], view: View) -> View:
         c1.number_input("Score ≥", value=None, key="js_score_min", step=1.0)
         c2.number_input("Score ≤", value=None, key="js_score_max", step=1.0)
         st.text_input("Search critiques, prompts, responses", key="js_q")
-        meta = st.session_state.get("js_meta") or ()
-        if meta:
-            st.caption("Metadata filters from the link: " + md_escape("; ".join(f"{k} = {', '.join(v)}" for k, v in meta)))
-            if st.button("Clear metadata filters"):
-                st.session_state["js_meta"] = ()
-                st.rerun()
+        extra = st.session_state.setdefault("js_extra", {})
+        runs = ws.values("run")
+        picked_runs = st.multiselect("Runs (imports)", runs, default=[r for r in extra.get("run", ()) if r in runs],
+                                     key="js_runs_widget")
+        extra["run"] = tuple(picked_runs)
+        label = st.selectbox("Human or gold label", ["", "any", "none", "disagree"],
+                             index=["", "any", "none", "disagree"].index(extra.get("label") or ""),
+                             format_func=lambda v: {"": "(no condition)", "any": "has a label", "none": "has no label",
+                                                    "disagree": "a label disagrees with the judge"}[v],
+                             key="js_label_widget")
+        extra["label"] = label or None
+        _meta_widget(ws)
     lo, hi = st.session_state.get("js_score_min"), st.session_state.get("js_score_max")
     if lo is not None and hi is not None and lo > hi:
         warnings.append("score minimum is above the maximum; score range ignored")
@@ -166,6 +173,27 @@ def share_link(view: View) -> None:
     with st.sidebar:
         st.caption("Link to this view")
         st.code(base + "?" + urlencode(params), language=None, wrap_lines=True)
+
+
+def _meta_widget(ws: Workspace) -> None:
+    """Metadata facets: pick a facet, then its values; facets from a link show up here too."""
+    meta = dict(st.session_state.get("js_meta") or ())
+    with st.expander("Metadata facets" + (f" ({len(meta)})" if meta else "")):
+        keys = ws.meta_keys()
+        key = st.selectbox("Facet", [""] + keys, format_func=lambda k: k or "(choose a facet)", key="js_meta_key")
+        if key:
+            options = ws.meta_values(key)
+            chosen = st.multiselect(f"{key} is any of", options, default=[v for v in meta.get(key, ()) if v in options],
+                                    key=f"js_meta_values_{key}")
+            if chosen:
+                meta[key] = tuple(chosen)
+            else:
+                meta.pop(key, None)
+        for k, v in meta.items():
+            st.caption(md_escape(f"{k} = {', '.join(v)}"))
+        if meta and st.button("Clear metadata filters"):
+            meta = {}
+    st.session_state["js_meta"] = tuple(sorted(meta.items()))
 
 
 def show_warnings(view: View) -> None:

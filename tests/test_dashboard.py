@@ -118,3 +118,24 @@ def test_instance_and_compare_from_the_link(monkeypatch, demo_path):
     diff = next(f for f in frames if "difference" in f.columns)
     assert len(diff) == ws.issue_set().table().height
     assert at.query_params["compare_a"] in ("llama-13b", ["llama-13b"])
+
+
+def test_judges_cell_opens_its_instances(monkeypatch, demo_path):
+    at = app(monkeypatch, demo_path, page="judges", template="Swap_CoT")
+    at.selectbox(key="js_cell_judge").set_value("Falcon")
+    at.selectbox(key="js_cell_metric").set_value("swap_consistency")
+    at.button(key="js_cell_go").click().run()
+    assert not at.exception, at.exception
+    assert at.query_params["page"] in ("instances", ["instances"])
+    assert at.query_params["judge"] in ("Falcon", ["Falcon"])
+    assert at.query_params["protocol"] in ("pairwise", ["pairwise"])
+    assert any("1,468 judgments match" in c.value.replace("\\", "") for c in at.caption)
+
+
+def test_sidebar_meta_and_label_widgets(monkeypatch, demo_path):
+    at = app(monkeypatch, demo_path, page="overview", **{"meta.subset": "LLMBar/Natural"}, label="disagree",
+             judge="GPT-4", template="Swap_CoT")
+    ws = Workspace(demo_path, read_only=True)
+    expected = ws.count("meta.subset=LLMBar/Natural&label=disagree&judge=GPT-4&template=Swap_CoT")
+    assert {m.label: m.value for m in at.metric}["Judgments"] == f"{expected:,}"
+    assert at.query_params["label"] in ("disagree", ["disagree"])

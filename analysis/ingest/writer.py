@@ -153,8 +153,13 @@ def write_flat(
                    coalesce(s.parse_status,
                             CASE WHEN (s.protocol = 'pointwise' AND s.score IS NULL)
                                    OR (s.protocol = 'pairwise' AND s.verdict IS NULL) THEN 'missing' ELSE 'ok' END),
-                   s.template, coalesce(s.sample, 0), s.probe, NULL, s.judgment_key, s.source_line, s.meta
-            FROM stage_j s JOIN jid d USING (_ord) WHERE {'TRUE' if keep == 'TRUE' else 'd.' + keep}""", r)
+                   s.template, coalesce(s.sample, 0), s.probe, NULL, s.judgment_key, s.source_line, s.meta,
+                   $dataset, s.category, r.model, ra.model, rb.model, r.n_chars, ra.n_chars, rb.n_chars
+            FROM stage_j s JOIN jid d USING (_ord)
+            LEFT JOIN responses r ON r.response_id = d.response_id
+            LEFT JOIN responses ra ON ra.response_id = d.rid_a
+            LEFT JOIN responses rb ON rb.response_id = d.rid_b
+            WHERE {'TRUE' if keep == 'TRUE' else 'd.' + keep}""", rd)
 
         # ---- labels, and items/responses that come without a judgment (small frames) ------------------
         con.execute(f"""

@@ -1,7 +1,7 @@
 """Dashboard speed on a 1,000,000-judgment workspace (synthetic, from benchmarks/audit.py's generator):
 the median time of the DuckDB queries behind each page, and each page's full rerun under AppTest.
 
-    python benchmarks/dashboard.py [--items 50000]   -> benchmarks/results/dashboard.json
+    python benchmarks/dashboard_speed.py [--items 50000]   -> benchmarks/results/dashboard.json
 """
 
 from __future__ import annotations
@@ -76,8 +76,10 @@ def main() -> None:
         at = AppTest.from_file(app, default_timeout=600)
         at.query_params["page"] = page
         at.run()  # first run: opens the workspace (and, on Judges, computes and caches the audit)
+        assert not at.exception, at.exception
         t = time.perf_counter()
         at.run()
+        assert not at.exception, at.exception
         rerun_s[page] = round(time.perf_counter() - t, 2)
     report = {"benchmark": "dashboard", "judgments": n, "query_median_ms": query_ms,
               "audit_seconds_uncached": round(audit_s, 1), "page_rerun_seconds": rerun_s,
