@@ -146,6 +146,7 @@ def sidebar(ws: Workspace, pages: dict[str, str], view: View) -> View:
                                                     "disagree": "a label disagrees with the judge"}[v],
                              key="js_label_widget")
         extra["label"] = label or None
+        _issue_widget(ws)
         _meta_widget(ws)
     lo, hi = st.session_state.get("js_score_min"), st.session_state.get("js_score_max")
     if lo is not None and hi is not None and lo > hi:
@@ -173,6 +174,33 @@ def share_link(view: View) -> None:
     with st.sidebar:
         st.caption("Link to this view")
         st.code(base + "?" + urlencode(params), language=None, wrap_lines=True)
+
+
+ISSUE_MODES = {"issue": "has any of", "issue_all": "has all of", "issue_none": "has none of",
+               "issue_only": "has only these"}
+
+
+def _issue_widget(ws: Workspace) -> None:
+    """Issue conditions of the chosen (or newest) issue set: any / all / none / only these."""
+    extra = st.session_state.setdefault("js_extra", {})
+    sets = ws.issue_sets()
+    if sets.height == 0:
+        return
+    set_id = extra.get("issue_set") if extra.get("issue_set") in sets["issue_set_id"].to_list() else sets["issue_set_id"][0]
+    table = ws.issue_set(set_id).table()
+    titles = dict(zip(table["issue_id"], table["title"]))
+    if "js_issue_mode" not in st.session_state:  # first run: from the link
+        mode0, ids0 = next(((k, extra.get(k)) for k in ISSUE_MODES if extra.get(k)), ("issue", ()))
+        st.session_state["js_issue_mode"] = mode0
+        st.session_state["js_issue_ids"] = [i for i in ids0 if i in titles]
+    st.session_state["js_issue_ids"] = [i for i in st.session_state["js_issue_ids"] if i in titles]
+    n = len(st.session_state["js_issue_ids"])
+    with st.expander("Issues" + (f" ({n})" if n else "")):
+        mode = st.radio("Judgments that", list(ISSUE_MODES), format_func=ISSUE_MODES.get, key="js_issue_mode")
+        chosen = st.multiselect("Issues", list(titles), format_func=lambda i: f"{i}. {titles[i][:50]}",
+                                key="js_issue_ids")
+    for k in ISSUE_MODES:
+        extra[k] = tuple(chosen) if k == mode else ()
 
 
 def _meta_widget(ws: Workspace) -> None:

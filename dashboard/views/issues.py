@@ -28,12 +28,10 @@ def render(ws: Workspace, flt: Filter) -> None:
     chosen = flt.issue_set if flt.issue_set in ids else ids[0]
     labels = {r["issue_set_id"]: f"{r['name'] or r['issue_set_id']} · {r['issues']} issues · {r['filter'] or 'everything'}"
               for r in sets.iter_rows(named=True)}
-    set_id = st.selectbox("Issue set", ids, index=ids.index(chosen), format_func=lambda i: labels[i], key="js_issue_set_pick")
-    extra = st.session_state.setdefault("js_extra", {})
-    if set_id != flt.issue_set:  # the set goes into the link, so the view reopens the same
-        extra["issue_set"] = set_id
-        if flt.issue_set is not None or flt.issue:
-            extra["issue"] = ()
+    set_id = st.selectbox("Issue set", ids, index=ids.index(chosen), format_func=lambda i: labels[i],
+                          key="js_issue_set_pick", on_change=_pick_set)
+    if flt.issue_set != set_id:  # the set goes into the link, so the view reopens the same
+        st.session_state.setdefault("js_extra", {})["issue_set"] = set_id
         st.rerun()
     iset = ws.issue_set(set_id)
     stats = iset.stats
@@ -52,11 +50,8 @@ def render(ws: Workspace, flt: Filter) -> None:
     titles = dict(zip(table["issue_id"], table["title"]))
     current = flt.issue[0] if len(flt.issue) == 1 and flt.issue[0] in titles else "(all issues)"
     picked = st.selectbox("Select an issue (filters every page)", options, index=options.index(current),
-                          format_func=lambda i: i if i == "(all issues)" else f"{i}. {titles[i]}", key="js_issue_pick")
-    wanted = () if picked == "(all issues)" else (picked,)
-    if wanted != flt.issue:
-        extra["issue"] = wanted
-        st.rerun()
+                          format_func=lambda i: i if i == "(all issues)" else f"{i}. {titles[i]}", key="js_issue_pick",
+                          on_change=_pick_issue)
     tabs = st.tabs(["Prevalence", "Map", "Examples", "Co-occurrence", "Curate", "History"])
     with tabs[0]:
         by = st.selectbox("Prevalence by", FACETS + [f"meta.{k}" for k in ws.meta_keys()], key="js_issue_by")
@@ -80,6 +75,18 @@ def render(ws: Workspace, flt: Filter) -> None:
         _curate(ws, iset, table)
     with tabs[5]:
         st.dataframe(iset.history(), hide_index=True, width="stretch")
+
+
+def _pick_set() -> None:
+    st.session_state.setdefault("js_extra", {})["issue_set"] = st.session_state["js_issue_set_pick"]
+    st.session_state["js_issue_ids"] = []
+
+
+def _pick_issue() -> None:
+    """Selecting an issue here sets the sidebar's issue filter (a callback may, before the rerun)."""
+    v = st.session_state["js_issue_pick"]
+    st.session_state["js_issue_mode"] = "issue"
+    st.session_state["js_issue_ids"] = [] if v == "(all issues)" else [v]
 
 
 def _curate(ws: Workspace, iset, table: pl.DataFrame) -> None:
