@@ -70,12 +70,10 @@ def cmd_ingest(args) -> int:
         from .ingest.mapping import parse_scale
 
         mapping.scale = parse_scale(args.scale)
-    total_rejected = 0
     results = []
     for path in args.paths:
         result = ws.ingest(path, format=args.format, mapping=mapping, strict=args.strict, dataset=args.dataset)
         results.append(result)
-        total_rejected += result.n_rejected
         if args.json:
             continue
         for note in result.notes:

@@ -88,7 +88,7 @@ def _pct(x) -> str:
 
 
 def _markdown(d: dict) -> str:
-    lines = [f"# judgescope report", "", f"Workspace `{md(d['workspace'])}`, generated {d['generated']}.", ""]
+    lines = ["# judgescope report", "", f"Workspace `{md(d['workspace'])}`, generated {d['generated']}.", ""]
     if d["issue_set"]:
         s = d["issue_set"]
         lines += [f"## Issues (set {s['id']}, {s['instances']:,} instances, {s['no_issue']:,} with no issue)", ""]
@@ -139,7 +139,7 @@ def _html(ws, d: dict, issue_set_id, filter) -> str:
         figs.append(ws.issue_set(issue_set_id).prevalence_chart(d["issues"][0]["by"] if d["issues"] else "model"))
     figs.append(ws.bias_heatmap(audit=ws.audit(filter)))
     charts = [pio.to_html(f, include_plotlyjs=(i == 0), full_html=False) for i, f in enumerate(figs)]
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>judgescope report</title>"
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>judgescope report</title>"
              "<style>body{font-family:Inter,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;"
              "color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:3px 8px;"
              "font-size:13px}th{background:#f4f4f4}.ex{color:#444;font-size:13px}.kw{color:#666}</style></head><body>",

@@ -63,7 +63,7 @@ def main() -> None:
     }
     query_ms = {k: median_ms(fn) for k, fn in queries.items()}
     t = time.perf_counter()
-    audit = ws.audit()
+    ws.audit()
     audit_s = time.perf_counter() - t
     # full page reruns in Streamlit's test harness
     from streamlit.testing.v1 import AppTest

@@ -10,7 +10,6 @@ import zipfile
 import polars as pl
 import pytest
 
-from analysis import Workspace
 from analysis.ingest import detect_format
 
 from .conftest import DEMO

@@ -9,7 +9,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analysis import Workspace
 from analysis.reliability import family_of
 from analysis.reliability.stats import cohen_kappa, krippendorff_alpha, weighted_kappa
 

@@ -8,7 +8,6 @@ read. `validate` and `writer.write_batches` do the rest, identically for every f
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,11 +103,3 @@ def to_json(value: Any) -> str | None:
     if not value:
         return None
     return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
-
-
-def finite_or_none(value: Any) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None

@@ -16,7 +16,6 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import UserError
 from .batch import Reject, SourceBatch, clip_raw, to_json
 from .readers import Records, read_records
 from .values import parse_bracket_rating
@@ -242,8 +241,3 @@ def _sibling_context(path: Path) -> Context | None:
     if bench is not None and (bench / "question.jsonl").exists():
         return load_context(bench, [])
     return None
-
-
-def check_keys(keys: set[str], need: set[str], path: Path) -> None:
-    if missing := need - keys:
-        raise UserError(f"{path}: missing column(s) {', '.join(sorted(missing))}")

@@ -16,8 +16,6 @@ from . import readers
 from .readers import file_kind, iter_jsonl, read_csv, read_json_array, records_to_frame
 from .values import guess_scale, position_expr, verdict_expr
 
-TEXT_ROLES = ["item_id", "judgment_id", "prompt", "reference", "category", "model", "response", "judge", "critique",
-              "raw_output", "criterion", "template", "model_a", "model_b", "response_a", "response_b", "annotator"]
 NUMERIC_ROLES = ["score", "scale_min", "scale_max", "label_score", "sample"]
 
 

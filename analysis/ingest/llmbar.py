@@ -15,7 +15,6 @@ from ..errors import UserError
 from .batch import Reject, SourceBatch
 from .readers import read_jsonl, read_parquet_frame, records_to_frame
 
-DATASET = "llmbar"
 JUDGE_MODELS = {  # LLMBar's evaluator names -> the model each one is (LLMEvaluator/evaluators/config)
     "GPT-4": "gpt-4", "ChatGPT": "gpt-35-turbo-0613", "ChatGPT-0301": "gpt-35-turbo-0301",
     "LLaMA2": "Llama-2-70b-chat-hf", "PaLM2": "text-bison-001", "Falcon": "falcon-180B-chat",

@@ -15,7 +15,6 @@ from ..errors import UserError
 from .batch import Reject, SourceBatch, clip_raw, to_json
 from .readers import read_jsonl
 
-DATASET = "pandalm"
 JUDGE_NAMES = {"gpt-3.5-turbo": "gpt-3.5-turbo", "pandalm-7b": "PandaLM-7B"}
 RESULT = {"1": "a", "2": "b", "0": "tie", "tie": "tie"}
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -43,7 +42,7 @@ def file_kind(path: Path) -> str:
     return kind
 
 
-def _decode(raw: bytes, source: str, lineno: int, notes_counter: list[int]) -> str:
+def _decode(raw: bytes, notes_counter: list[int]) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -131,7 +130,7 @@ def iter_jsonl(path: Path, chunk_rows: int | None = None) -> Iterator[Records]:
         if not raw.strip():
             continue
         recs.n_source_rows += 1
-        text = _decode(raw, source, lineno, cp1252)
+        text = _decode(raw, cp1252)
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -283,7 +282,3 @@ def records_to_frame(rows: list[dict[str, Any]], lines: list[int]) -> pl.DataFra
         else:
             cols[key] = pl.Series(key, [None if v is None else _cell(v) for v in values], dtype=pl.String)
     return pl.DataFrame(cols)
-
-
-def is_nan_or_inf(value: Any) -> bool:
-    return isinstance(value, float) and not math.isfinite(value)

@@ -120,16 +120,16 @@ def run(con, judgments: list[tuple[str, str, str]], item_texts: dict[str, list[s
     t0 = time.perf_counter()
     lab = cl.cluster(reduced, min_size) if len(rest) else np.zeros(0, int)
     if params.reassign is not None and len(rest):
-        lab2, own = cl.reassign_noise(work[rest], lab, params.reassign)
+        lab2, _ = cl.reassign_noise(work[rest], lab, params.reassign)
     else:
-        lab2, own = lab, np.zeros(len(rest))
+        lab2 = lab
     lab3, merges = cl.merge_duplicates(work[rest], lab2, params.merge) if len(rest) else (lab2, [])
     t["cluster"] = time.perf_counter() - t0
     # renumber clusters by size, after the taxonomy issues
     sizes = {k: int((lab3 == k).sum()) for k in set(lab3) - {-1}}
     order = sorted(sizes, key=lambda k: (-sizes[k], k))
     number = {k: n_tax + r for r, k in enumerate(order)}
-    for pos, (r, l0, l3) in enumerate(zip(rest, lab, lab3)):
+    for r, l0, l3 in zip(rest, lab, lab3):
         if l3 != -1:
             local[r] = number[l3]
             local_how[r] = "cluster" if l0 != -1 else "reassigned"

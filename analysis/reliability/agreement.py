@@ -15,7 +15,7 @@ from .stats import alpha_from_coincidence, coincidences, cohen_kappa, fisher_ci,
 HUMANS = "(humans)"
 
 
-def _category(winner: str | None, r_lo: str, r_hi: str) -> str:
+def _category(winner: str | None, r_lo: str) -> str:
     if winner is None:
         return "none"
     if winner == "tie":
@@ -46,8 +46,8 @@ def kappa_from_confusion(m: np.ndarray) -> float | None:
 
 def _kappa_of(frame: pl.DataFrame) -> tuple[float | None, tuple]:
     """Cohen's kappa of judge against reference, and a bootstrap-over-items interval (per-item confusion counts)."""
-    cj = np.array([CATS[_category(w, lo, hi)] for w, lo, hi in frame.select("winner", "r_lo", "r_hi").iter_rows()])
-    cr = np.array([CATS[_category(w, lo, hi)] for w, lo, hi in frame.select("ref", "r_lo", "r_hi").iter_rows()])
+    cj = np.array([CATS[_category(w, lo)] for w, lo in frame.select("winner", "r_lo").iter_rows()])
+    cr = np.array([CATS[_category(w, lo)] for w, lo in frame.select("ref", "r_lo").iter_rows()])
     _, inv = np.unique(frame["item_id"].to_numpy(), return_inverse=True)
     k = inv.max() + 1
     per_item = np.zeros((k, 16))
@@ -89,19 +89,11 @@ def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> lis
 
 def annotator_metrics(ctx: AuditContext) -> list[dict]:
     """Each judge against each human annotator, and the annotators among themselves (the ceiling)."""
+    labels = ctx.frame(ctx.annotator_labels_sql("human"))
     frame = ctx.frame(f"""
-        WITH pw AS ({ctx.pairwise_sql()}),
-        l AS (SELECT item_id, least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi, annotator,
-                     CASE verdict WHEN 'a' THEN response_a WHEN 'b' THEN response_b ELSE 'tie' END AS ref
-              FROM labels WHERE kind = 'human' AND verdict IS NOT NULL AND response_a IS NOT NULL
-                AND item_id IN (SELECT item_id FROM aj))
-        SELECT 'judge' AS who, pw.jkey, pw.item_id, pw.r_lo, pw.r_hi, pw.winner, l.annotator, l.ref
-        FROM pw JOIN l USING (item_id, r_lo, r_hi)""")
-    labels = ctx.frame("""
-        SELECT item_id, least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi, annotator,
-               CASE verdict WHEN 'a' THEN response_a WHEN 'b' THEN response_b ELSE 'tie' END AS ref
-        FROM labels WHERE kind = 'human' AND verdict IS NOT NULL AND response_a IS NOT NULL
-          AND item_id IN (SELECT item_id FROM aj)""")
+        WITH pw AS ({ctx.pairwise_sql()})
+        SELECT pw.jkey, pw.item_id, pw.winner, l.annotator, l.ref
+        FROM pw JOIN ({ctx.annotator_labels_sql("human")}) l USING (item_id, r_lo, r_hi)""")
     out = []
     for (jkey, annotator), g in frame.group_by(["jkey", "annotator"], maintain_order=True):
         agree = (g["winner"] == g["ref"]).fill_null(False)
@@ -110,14 +102,15 @@ def annotator_metrics(ctx: AuditContext) -> list[dict]:
                        bootstrap_ratio(per_item["a"].to_numpy(), per_item["n"].to_numpy()), g.height,
                        "95% CI: bootstrap over items; unparsed counts as disagreement"))
     if labels.height:
-        wide = labels.with_columns(pl.concat_str(["item_id", "r_lo", "r_hi"], separator="|").alias("unit"))
-        units = [list(g["ref"]) for _, g in wide.group_by("unit")]
-        n_units = sum(1 for u in units if len(u) >= 2)
-        cats = {}
-        for unit, r_lo, ref, ann in wide.select("unit", "r_lo", "ref", "annotator").iter_rows():
-            cats.setdefault(ann, {})[unit] = "tie" if ref == "tie" else ("lo" if ref == r_lo else "hi")
-        coded = [[("tie" if r == "tie" else ("lo" if r == lo else "hi")) for r, lo in zip(g["ref"], g["r_lo"])]
-                 for _, g in wide.group_by("unit")]
+        wide = labels.with_columns(
+            pl.concat_str(["item_id", "r_lo", "r_hi"], separator="|").alias("unit"),
+            pl.when(pl.col("ref") == "tie").then(pl.lit("tie"))
+            .when(pl.col("ref") == pl.col("r_lo")).then(pl.lit("lo")).otherwise(pl.lit("hi")).alias("code"))
+        coded = [list(g["code"]) for _, g in wide.group_by("unit", maintain_order=True)]
+        n_units = sum(1 for u in coded if len(u) >= 2)
+        cats: dict[str, dict[str, str]] = {}
+        for unit, code, ann in wide.select("unit", "code", "annotator").iter_rows():
+            cats.setdefault(ann, {})[unit] = code
         per_unit, values = coincidences(coded)
         alpha = alpha_from_coincidence(per_unit.sum(axis=0), values) if len(per_unit) else None
         if alpha is not None:

@@ -70,19 +70,23 @@ class AuditContext:
               AND response_a IS DISTINCT FROM response_b /* two identical responses are no comparison */"""
 
     @staticmethod
-    def pair_labels_sql(kind: str) -> str:
+    def annotator_labels_sql(kind: str) -> str:
+        """Every `kind` label on a pair of the selection: annotator, the pair as (r_lo, r_hi) and the winning
+        response id (or 'tie')."""
+        return f"""
+            SELECT item_id, least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi,
+                   annotator, CASE verdict WHEN 'a' THEN response_a WHEN 'b' THEN response_b ELSE 'tie' END AS ref
+            FROM labels WHERE kind = '{kind}' AND verdict IS NOT NULL AND response_a IS NOT NULL
+              AND item_id IN (SELECT item_id FROM aj)"""
+
+    @classmethod
+    def pair_labels_sql(cls, kind: str) -> str:
         """Per labelled pair: the reference winner (strict majority of the annotators of `kind`, 'tie' allowed),
         the number of annotators, and whether they all agreed."""
         return f"""
-            WITH l AS (
-                SELECT item_id, least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi,
-                       annotator,
-                       CASE verdict WHEN 'a' THEN response_a WHEN 'b' THEN response_b ELSE 'tie' END AS winner
-                FROM labels WHERE kind = '{kind}' AND verdict IS NOT NULL AND response_a IS NOT NULL
-                  AND item_id IN (SELECT item_id FROM aj)
-            ), votes AS (
-                SELECT item_id, r_lo, r_hi, winner, count(*) AS v,
+            WITH votes AS (
+                SELECT item_id, r_lo, r_hi, ref, count(*) AS v,
                        sum(count(*)) OVER (PARTITION BY item_id, r_lo, r_hi) AS total
-                FROM l GROUP BY item_id, r_lo, r_hi, winner
+                FROM ({cls.annotator_labels_sql(kind)}) GROUP BY item_id, r_lo, r_hi, ref
             )
-            SELECT item_id, r_lo, r_hi, winner AS ref, total AS n_annotators FROM votes WHERE v * 2 > total"""
+            SELECT item_id, r_lo, r_hi, ref, total AS n_annotators FROM votes WHERE v * 2 > total"""

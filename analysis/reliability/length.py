@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from .common import ratio_rows, row, unavailable
 from .context import AuditContext
 from .stats import fisher_ci
@@ -95,10 +97,8 @@ def length_score_points(ctx: AuditContext, limit: int = 3000):
     return sample, bins
 
 
-def length_correlation(ctx: AuditContext, by: str = "model") -> "pl.DataFrame":
+def length_correlation(ctx: AuditContext, by: str = "model") -> pl.DataFrame:
     """Spearman of score with response length per model (or judge), over the filtered pointwise judgments."""
-    import polars as pl
-
     group = {"model": "model", "judge": "jkey"}[by]
     frame = ctx.frame(f"""
         WITH p AS (SELECT {group} AS g, {avg_rank(group, "n_chars")} AS rl, {avg_rank(group, "score")} AS rs

@@ -9,12 +9,6 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def percent_agreement(a: Sequence, b: Sequence) -> float | None:
-    if len(a) == 0:
-        return None
-    return float(np.mean([x == y for x, y in zip(a, b)]))
-
-
 def cohen_kappa(a: Sequence, b: Sequence) -> float | None:
     """Cohen's kappa of two raters over the same units (any hashable categories, None is a category)."""
     n = len(a)

@@ -21,8 +21,8 @@ def _cell_to_instances(audit: pl.DataFrame, flt: Filter) -> None:
     if not judges or not metrics:
         return
     c1, c2, c3 = st.columns([2, 2, 1])
-    judge = c1.selectbox("Judge", judges, key="js_cell_judge")
-    metric = c2.selectbox("Metric", metrics, key="js_cell_metric")
+    c1.selectbox("Judge", judges, key="js_cell_judge")
+    c2.selectbox("Metric", metrics, key="js_cell_metric")
     c3.button("Show its instances", key="js_cell_go", on_click=_open_instances)
 
 
