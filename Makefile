@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench bench-bertopic clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("judgescope needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" if sys.version_info < (3, 11) else 0)'
@@ -31,6 +31,11 @@ bench: install
 	$(BIN)/python benchmarks/audit.py
 	$(BIN)/python benchmarks/dashboard_speed.py
 	$(BIN)/python benchmarks/issues.py
+	$(BIN)/python benchmarks/issues_scale.py
+	$(BIN)/python benchmarks/judge.py
+
+bench-bertopic: install
+	$(BIN)/python benchmarks/bertopic_compare.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache test-output benchmarks/work

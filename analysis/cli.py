@@ -279,6 +279,56 @@ def _read_taxonomy(path: Path) -> list[dict]:
     return [{"title": line.strip()} for line in text.splitlines() if line.strip()]
 
 
+def _judge_options(args) -> dict:
+    import os
+
+    opts = {"concurrency": args.concurrency, "timeout": args.timeout, "max_tries": args.max_tries,
+            "temperature": args.temperature, "max_tokens": args.max_tokens, "json_mode": args.json_mode,
+            "logprobs": args.logprobs, "price_in": args.price_in, "price_out": args.price_out,
+            "budget": args.budget, "progress": not args.quiet}
+    key = os.environ.get(args.api_key_env) if args.api_key_env else None
+    if args.api_key_env and args.api_key_env != "OPENAI_API_KEY" and key is None:
+        raise UserError(f"--api-key-env {args.api_key_env}: that environment variable is not set")
+    return {"model": args.model, "base_url": args.base_url, "api_key": key, "judge_name": args.judge_name,
+            "limit": args.limit, "name": args.name, **opts}
+
+
+def _judge_report(result, args) -> int:
+    summary = result.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        s = result.stats
+        print(f"run {result.run_id}: {result.planned:,} requests ({s.called:,} called, {s.cached:,} from the cache, "
+              f"{s.failed:,} failed after retries, {s.retries:,} retries); {result.written:,} judgments written, "
+              f"{result.already_present:,} already present; parse status {summary['parse_status']}; "
+              f"tokens {s.tokens_in:,} in + {s.tokens_out:,} out, ${s.cost:.4f}")
+        for why, n in (result.skipped or {}).items():
+            print(f"  skipped {n:,}: {why}")
+        if s.failed:
+            print(f"  {s.failed:,} request(s) failed ({', '.join(f'{k}: {v}' for k, v in s.errors.items())}); "
+                  f"re-run the same command to retry them")
+    if result.stats.stopped == "budget":
+        raise UserError(f"stopped at the budget of ${args.budget:g} after {result.stats.called:,} calls; "
+                        f"{result.stats.skipped_budget:,} request(s) not sent (re-run with a larger --budget to finish)")
+    return 0
+
+
+def cmd_judge(args) -> int:
+    ws = _workspace(args)
+    criteria = [c.strip() for c in args.criteria.split(",") if c.strip()] if args.criteria else None
+    result = ws.judge(_filter(args), template=args.template, criteria=criteria, per_criterion=args.per_criterion,
+                      both_orders=not args.one_order, pairs=args.pairs, baseline=args.baseline,
+                      reference="off" if args.no_reference else "auto", samples=args.samples, **_judge_options(args))
+    return _judge_report(result, args)
+
+
+def cmd_probe(args) -> int:
+    ws = _workspace(args)
+    result = ws.probe(_filter(args), probes=args.probes, template=args.template, **_judge_options(args))
+    return _judge_report(result, args)
+
+
 def cmd_report(args) -> int:
     ws = _workspace(args, read_only=True)
     text = ws.report(args.format, path=args.output, issue_set=args.issue_set, filter=_filter(args), by=args.by)
@@ -377,6 +427,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", metavar="ISSUE", help="split an issue by k-means on its segments")
     p.add_argument("--parts", type=int, default=2, help="how many issues --split makes")
     p.add_argument("--drop", metavar="ISSUE", help="drop an issue")
+
+    def judge_args(p) -> None:
+        p.add_argument("--model", required=True, help="the judge model's name at the endpoint")
+        p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI)")
+        p.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
+                       help="environment variable holding the API key (never a flag: keys in argv leak)")
+        p.add_argument("--filter", help=FILTER_HELP)
+        p.add_argument("--judge-name", help="store the judgments under this judge name (default: the model)")
+        p.add_argument("--limit", type=int, help="at most this many responses, pairs or judgments")
+        p.add_argument("--concurrency", type=int, default=8)
+        p.add_argument("--timeout", type=float, default=60.0, help="seconds per attempt")
+        p.add_argument("--max-tries", type=int, default=5, help="attempts per request before it is recorded as failed")
+        p.add_argument("--temperature", type=float, default=0.0)
+        p.add_argument("--max-tokens", type=int, default=1024)
+        p.add_argument("--json-mode", choices=["auto", "on", "off"], default="auto",
+                       help="ask for JSON output (auto: falls back to text when the endpoint refuses)")
+        p.add_argument("--logprobs", action="store_true", help="ask for token logprobs: an expected score beside the score")
+        p.add_argument("--price-in", type=float, default=0.0, help="USD per million prompt tokens")
+        p.add_argument("--price-out", type=float, default=0.0, help="USD per million completion tokens")
+        p.add_argument("--budget", type=float, help="USD: send no new request once this much is spent")
+        p.add_argument("--name", help="a name for the run")
+        p.add_argument("--quiet", action="store_true", help="no progress line")
+        p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+
+    p = add("judge", "run an LLM judge through an OpenAI-compatible endpoint; judgments land in the workspace",
+            cmd_judge)
+    judge_args(p)
+    p.add_argument("--template", default="rubric", help="rubric, prometheus, pairwise, or a TOML template file")
+    p.add_argument("--criteria", help="comma-separated rubric criteria (descriptions from imported rubrics)")
+    p.add_argument("--per-criterion", action="store_true", help="one call per criterion instead of one for all")
+    p.add_argument("--pairs", choices=["auto", "existing", "baseline", "all"], default="auto",
+                   help="pairwise: which pairs (auto: --baseline if given, else pairs already judged, else all)")
+    p.add_argument("--baseline", metavar="MODEL", help="pairwise: compare every selected response with this model's")
+    p.add_argument("--one-order", action="store_true", help="pairwise: judge each pair in one order only")
+    p.add_argument("--no-reference", action="store_true", help="do not show reference answers")
+    p.add_argument("--samples", type=int, default=1, help="judge each request this many times (sample index in the cache key)")
+
+    p = add("probe", "bias probes: re-judge selected judgments with controlled perturbations", cmd_probe)
+    judge_args(p)
+    p.add_argument("--probes", default="all", help="comma-separated: swap, verbosity, authority, bandwagon, "
+                   "reflection, one-token (default all)")
+    p.add_argument("--template", help="default: pairwise for pairwise judgments, else rubric")
 
     p = add("report", "issue summary and judge audit as Markdown, HTML, CSV or JSON", cmd_report)
     p.add_argument("--filter", help=FILTER_HELP + " (for the audit)")

@@ -198,3 +198,12 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     latency_s DOUBLE,
     created_at TIMESTAMP NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS llm_failures (     -- requests a judge run gave up on (retried again on a re-run)
+    request_hash VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    error VARCHAR NOT NULL,          -- never holds the API key
+    attempts INTEGER NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);

@@ -277,7 +277,7 @@ class Workspace:
                         seed: int = 0, embedding_model: str | None = None, name_with: str | None = None,
                         taxonomy: list[dict] | None = None, problems_only: bool = True, mask: bool = True,
                         contrast: float = 0.5, reassign: float | None = 0.45, merge: float = 0.85,
-                        name: str | None = None):
+                        merge_terms: float | None = 0.75, name: str | None = None):
         """Cluster the critiques `filter` selects into recurring issues and store them as an issue set.
 
         taxonomy: known issues as [{"title": ..., "description": ...}]; segments close to one join it, the
@@ -285,7 +285,7 @@ class Workspace:
         from .issues import Params, discover
 
         params = Params(seed=seed, min_size=min_size, problems_only=problems_only, mask=mask, contrast=contrast,
-                        reassign=reassign, merge=merge)
+                        reassign=reassign, merge=merge, merge_terms=merge_terms)
         if embedding_model:
             params.embedding_model = embedding_model
         if taxonomy is not None:
@@ -293,6 +293,69 @@ class Workspace:
             if any(not t.get("title") for t in taxonomy):
                 raise UserError("every known issue needs a title")
         return discover(self, as_filter(filter), params, taxonomy=taxonomy, name_with=name_with, name=name)
+
+    # ---- running judges (docs/judging.md) ----------------------------------------------------------
+    def judge(self, filter: Filter | str | dict | None = None, *, model: str, template: str = "rubric",
+              base_url: str | None = None, api_key: str | None = None, criteria: list[str] | dict[str, str] | None = None,
+              per_criterion: bool = False, both_orders: bool = True, pairs: str = "auto", baseline: str | None = None,
+              reference: str = "auto", samples: int = 1, judge_name: str | None = None, limit: int | None = None,
+              name: str | None = None, **options):
+        """Judge the responses (pointwise templates) or pairs (pairwise templates) `filter` selects with `model`
+        at an OpenAI-compatible endpoint (base_url / api_key, else OPENAI_BASE_URL / OPENAI_API_KEY); the
+        judgments land in this workspace. options: concurrency, timeout, max_tries, backoff, temperature,
+        max_tokens, json_mode, logprobs, price_in, price_out, budget, progress (see CallOptions)."""
+        from .judge import runner
+
+        return runner.judge(self, as_filter(filter), *self._judge_setup(model, template, base_url, api_key, criteria,
+                                                                        per_criterion, both_orders, pairs, baseline,
+                                                                        reference, samples, judge_name, limit, options),
+                            name=name)
+
+    def probe(self, filter: Filter | str | dict | None = None, *, model: str, probes: str | list[str] = "all",
+              template: str | None = None, base_url: str | None = None, api_key: str | None = None,
+              judge_name: str | None = None, limit: int | None = None, name: str | None = None, **options):
+        """Bias probes: re-judge the judgments `filter` selects with `model` (the baseline) and controlled
+        variants of them (swap, verbosity, authority, bandwagon, reflection, one-token), stored with `probe`
+        and `parent_judgment_id`. The template defaults to `pairwise` for pairwise judgments, else `rubric`."""
+        from .judge import runner
+        from .judge.probes import parse_probes
+
+        flt = as_filter(filter)
+        if template is None:
+            where, params = flt.where("j")
+            protos = [r[0] for r in self.con.execute(
+                f"SELECT protocol, count(*) FROM judgment_view j WHERE {where} AND probe IS NULL GROUP BY 1 ORDER BY 2 DESC",
+                params).fetchall()]
+            template = "pairwise" if protos[:1] == ["pairwise"] else "rubric"
+        setup = self._judge_setup(model, template, base_url, api_key, None, False, True, "auto", None, "auto", 1,
+                                  judge_name, limit, options)
+        return runner.probe(self, flt, *setup, parse_probes(probes), name=name)
+
+    def _judge_setup(self, model, template, base_url, api_key, criteria, per_criterion, both_orders, pairs, baseline,
+                     reference, samples, judge_name, limit, options):
+        import dataclasses
+
+        from .judge import CallOptions, Endpoint, JudgeSpec, load_template
+
+        if self.read_only:
+            raise UserError(f"judging writes to the workspace; {self.path} is open read-only")
+        known = {f.name for f in dataclasses.fields(CallOptions)}
+        bad = sorted(set(options) - known)
+        if bad:
+            raise UserError(f"unknown judge option(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
+        endpoint = Endpoint(model=model, base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
+                            api_key=api_key or os.environ.get("OPENAI_API_KEY"))
+        if isinstance(criteria, (list, tuple)):
+            criteria = {c: "" for c in criteria}
+        spec = JudgeSpec(load_template(template), criteria=criteria or None, per_criterion=per_criterion,
+                         both_orders=both_orders, pairs=pairs, baseline=baseline, reference=reference, samples=samples,
+                         judge_name=judge_name, limit=limit)
+        return endpoint, spec, CallOptions(**options)
+
+    def judge_failures(self, run_id: str | None = None) -> pl.DataFrame:
+        """Requests judge runs gave up on (retried on a re-run)."""
+        return self._sql("SELECT run_id, request_hash, model, error, attempts, created_at FROM llm_failures "
+                         + ("WHERE run_id = ? " if run_id else "") + "ORDER BY created_at", [run_id] if run_id else None)
 
     def issue_set(self, issue_set_id: str | None = None):
         """A stored issue set (the newest when no id is given)."""

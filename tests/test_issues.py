@@ -232,3 +232,21 @@ def test_dashboard_issues_page(arena, monkeypatch):
     at2.run()
     n = int({m.label: m.value for m in at2.metric}["Judgments"].replace(",", ""))
     assert n == ws.count(f"issue_set={iset.id}&issue={first}")
+
+
+def test_merge_by_terms_joins_restatements_only():
+    import numpy as np
+
+    from analysis.issues.cluster import merge_by_terms
+    from analysis.issues.naming import _OPENER, content_words
+
+    texts = {0: ["The assistant's code does not correctly implement the function.",
+                 "However, the code does not correctly handle the input."],
+             1: ["The code does not correctly implement the request.", "Its code does not handle the input correctly."],
+             2: ["The answer is too verbose and repeats itself.", "It repeats the same point at length."]}
+    labels = np.array([k for k, v in texts.items() for _ in v] + [-1])
+    tokens = [content_words(t) for v in texts.values() for t in v] + [set()]
+    merged, merges = merge_by_terms(labels, tokens, 0.75)
+    assert len(merges) == 1 and {merges[0][0], merges[0][1]} == {0, 1} and merges[0][2] >= 0.75
+    assert len(set(merged[:4])) == 1 and set(merged[4:6]) == {2} and merged[6] == -1
+    assert _OPENER.sub("", "However, the code is wrong.") == "the code is wrong."

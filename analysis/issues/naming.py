@@ -16,12 +16,24 @@ CRITIQUE_STOP = STOP | set("""assistant assistant's assistants answer answers re
 provided provide provides providing x does did also however but would could should may might well still however
 overall therefore thus given question asked request requested requests""".split())
 _TRAILING = re.compile(r"[\s,;:]+$")
+# openers that carry no content: "However, ", "Therefore, ", "In summary, ", "But ", "Firstly, " ...
+_OPENER = re.compile(r"^(?:(?:however|therefore|thus|overall|additionally|also|moreover|furthermore|firstly|secondly|"
+                     r"finally|lastly|unfortunately|in (?:summary|conclusion|addition)|on the other hand|but|and|so|"
+                     r"while this is true)\b[,:]?\s+)+", re.IGNORECASE)
+
+
+def content_list(text: str) -> list[str]:
+    """The words of a segment that can name a failure: no stop-words, no critique boilerplate, no masks."""
+    return [t for t in tokens(text) if t not in CRITIQUE_STOP and len(t) > 2 and t != "x"]
+
+
+def content_words(text: str) -> set[str]:
+    return set(content_list(text))
 
 
 def ctfidf_keywords(docs_by_issue: dict[int, list[str]], top: int = 8) -> dict[int, list[str]]:
     """c-TF-IDF: term frequency within the issue × log(1 + mean words per issue / frequency over all issues)."""
-    counts = {k: Counter(t for d in docs for t in tokens(d) if t not in CRITIQUE_STOP and len(t) > 2 and t != "x")
-              for k, docs in docs_by_issue.items()}
+    counts = {k: Counter(t for d in docs for t in content_list(d)) for k, docs in docs_by_issue.items()}
     total = Counter()
     for c in counts.values():
         total.update(c)
@@ -46,7 +58,7 @@ def title_from_segments(texts: list[str], sims: np.ndarray, keywords: list[str],
         return sims[i] + 0.02 * hits - 0.004 * max(0, len(words) - max_words)
 
     best = max(order, key=score) if len(order) else 0
-    text = texts[best] if texts else ""
+    text = _OPENER.sub("", texts[best]) if texts else ""
     words = text.split()
     short = " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")
     short = _TRAILING.sub("", short)

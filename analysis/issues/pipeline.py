@@ -13,7 +13,7 @@ import numpy as np
 from . import cluster as cl
 from .embed import DEFAULT_MODEL, embed
 from .mask import TaskMasker
-from .naming import ctfidf_keywords, title_from_segments
+from .naming import content_words, ctfidf_keywords, title_from_segments
 from .segment import segment
 
 
@@ -29,6 +29,7 @@ class Params:
     n_neighbors: int = 15
     reassign: float = 0.45               # noise joins a cluster at this cosine or more (None: never)
     merge: float = 0.85                  # clusters with centroid cosine ≥ this are merged
+    merge_terms: float | None = 0.75     # ... and clusters whose content-word profiles have cosine ≥ this
     taxonomy_threshold: float = 0.4      # a segment joins a known issue at this cosine or more
     coords: bool = True                  # 2-D map
 
@@ -124,6 +125,9 @@ def run(con, judgments: list[tuple[str, str, str]], item_texts: dict[str, list[s
     else:
         lab2 = lab
     lab3, merges = cl.merge_duplicates(work[rest], lab2, params.merge) if len(rest) else (lab2, [])
+    if params.merge_terms is not None and len(rest):
+        lab3, more = cl.merge_by_terms(lab3, [content_words(masked[idx[r]]) for r in rest], params.merge_terms)
+        merges += more
     t["cluster"] = time.perf_counter() - t0
     # renumber clusters by size, after the taxonomy issues
     sizes = {k: int((lab3 == k).sum()) for k in set(lab3) - {-1}}

@@ -6,7 +6,7 @@ import duckdb
 import polars as pl
 
 from ..filters import Filter
-from . import agreement, consistency, length, position, self_preference
+from . import agreement, consistency, length, position, probes, self_preference
 from .common import rows_frame, unavailable
 from .context import AuditContext
 
@@ -22,6 +22,7 @@ BIAS_METRICS: dict[str, tuple[float, str]] = {
     "score_pairwise_inconsistency": (0.0, "scores contradict verdicts"),
     "transitivity_violation_rate": (0.0, "cyclic preferences"),
     "sample_agreement": (1.0, "repeated samples agree"),
+    **probes.METRIC_HELP,               # bias probes: columns appear when probe judgments exist
 }
 
 
@@ -41,6 +42,7 @@ def run_audit(con: duckdb.DuckDBPyConnection, flt: Filter, by: str = "judge",
         rows += consistency.transitivity(ctx)
         rows += consistency.sample_agreement(ctx)
         rows += consistency.corrected_accuracy(ctx)
+        rows += probes.probe_metrics(ctx)
         judges = ctx.judges()
     return rows_frame(_complete(rows, judges)).sort("judge", "metric", nulls_last=True)
 

@@ -1,0 +1,386 @@
+"""Calling an OpenAI-compatible chat endpoint many times, robustly, through the `openai` client.
+
+- concurrency limited by a semaphore (asyncio, one event loop);
+- retries with exponential backoff and full jitter on 429, 5xx, timeouts, dropped connections and
+  unreadable bodies; `Retry-After` / `retry-after-ms` respected on 429; a per-request timeout; after
+  `max_tries` the failure is recorded (`llm_failures`) and the run goes on;
+- every reply is written to the workspace cache (`llm_calls`, keyed by a hash of endpoint, model,
+  messages and parameters) before anything uses it: a re-run costs nothing, and a run killed at any point
+  resumes by re-running it (replies are committed in small groups as they arrive);
+- tokens and cost counted, a budget cap that stops launching requests, a progress line with rate and ETA;
+- the API key is only handed to the client: it is never stored, logged or put in an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import urlsplit, urlunsplit
+
+import pyarrow as pa
+
+from ..errors import UserError
+
+FATAL_STATUS = {401: "authentication failed", 403: "permission denied", 404: "model or URL not found"}
+
+
+@dataclass
+class Endpoint:
+    model: str
+    base_url: str | None = None
+    api_key: str | None = None
+
+    def label(self) -> str:
+        """The base URL without credentials or query: safe to store and print."""
+        if not self.base_url:
+            return "https://api.openai.com/v1"
+        p = urlsplit(self.base_url)
+        host = p.hostname or ""
+        if p.port:
+            host += f":{p.port}"
+        return urlunsplit((p.scheme, host, p.path.rstrip("/"), "", ""))
+
+    def scrub(self, text: str) -> str:
+        """An error message with the key (and anything that looks like a key) taken out."""
+        if self.api_key:
+            text = text.replace(self.api_key, "***")
+        text = re.sub(r"\b(sk-|key-|Bearer\s+)[A-Za-z0-9_\-*.]{4,}", r"\1***", text)
+        if self.base_url and self.base_url != self.label():
+            text = text.replace(self.base_url, self.label())
+        return text
+
+
+@dataclass
+class CallOptions:
+    concurrency: int = 8
+    timeout: float = 60.0            # seconds per attempt
+    max_tries: int = 5
+    backoff: float = 1.0             # first retry waits up to this (full jitter), doubling each time
+    backoff_cap: float = 60.0
+    max_retry_after: float = 120.0   # a longer Retry-After is capped at this
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    json_mode: str = "auto"          # auto (ask, fall back when refused) | on | off
+    logprobs: bool = False
+    top_logprobs: int = 5
+    price_in: float = 0.0            # USD per million prompt tokens
+    price_out: float = 0.0           # USD per million completion tokens
+    budget: float | None = None      # USD; no new request once spent
+    progress: bool = True
+
+    def logical_params(self) -> dict:
+        """What makes two requests the same request (hashed with the messages)."""
+        p = {"temperature": self.temperature, "max_tokens": self.max_tokens, "json_mode": self.json_mode}
+        if self.logprobs:
+            p.update(logprobs=True, top_logprobs=self.top_logprobs)
+        return p
+
+
+@dataclass
+class Request:
+    key: str
+    messages: list[dict]
+    params: dict
+
+
+@dataclass
+class CallStats:
+    planned: int = 0
+    cached: int = 0
+    called: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    retries: int = 0
+    skipped_budget: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)
+    stopped: str | None = None
+
+
+def request_key(endpoint: Endpoint, messages: list[dict], params: dict) -> str:
+    body = json.dumps({"endpoint": endpoint.label(), "model": endpoint.model, "messages": messages, "params": params},
+                      sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
+
+
+def make_request(endpoint: Endpoint, opts: CallOptions, messages: list[dict], sample: int = 0) -> Request:
+    params = opts.logical_params()
+    if sample:
+        params["sample"] = sample
+    return Request(request_key(endpoint, messages, params), messages, params)
+
+
+def cached_replies(con, keys: list[str]) -> dict[str, dict]:
+    """The cached replies among `keys` (one query)."""
+    if not keys:
+        return {}
+    cur = con.cursor()
+    try:
+        cur.register("wanted_keys", pa.table({"request_hash": list(dict.fromkeys(keys))}))
+        rows = cur.execute("SELECT c.request_hash, any_value(c.response) FROM llm_calls c "
+                           "SEMI JOIN wanted_keys w ON w.request_hash = c.request_hash "
+                           "WHERE c.response IS NOT NULL GROUP BY c.request_hash").fetchall()
+    finally:
+        cur.close()
+    return {k: json.loads(v) for k, v in rows}
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool, label: str = "judge"):
+        self.total, self.enabled, self.label = total, enabled and total > 0, label
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.tty = sys.stderr.isatty()
+
+    def show(self, done: int, stats: CallStats, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not final and now - self.last < (0.5 if self.tty else 10.0):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        eta = (self.total - done) / rate if rate > 0 else float("inf")
+        line = (f"{self.label}: {done:,}/{self.total:,} ({done / self.total:.0%}) {rate:.1f} req/s, "
+                f"ETA {'-' if eta == float('inf') else f'{eta:.0f} s'}, retries {stats.retries}, "
+                f"failed {stats.failed}, tokens {stats.tokens_in + stats.tokens_out:,}, ${stats.cost:.4f}")
+        sys.stderr.write(("\r" + line + ("\n" if final else "")) if self.tty else line + "\n")
+        sys.stderr.flush()
+
+
+class Caller:
+    """Runs requests against one endpoint and model, writing each reply to `llm_calls` before returning."""
+
+    def __init__(self, con, endpoint: Endpoint, opts: CallOptions, run_id: str):
+        self.con, self.endpoint, self.opts, self.run_id = con, endpoint, opts, run_id
+        self.stats = CallStats()
+        self._json_ok = opts.json_mode != "off"
+        self._pending: list[tuple] = []
+        self._failures: list[tuple] = []
+        self._waiting: list[asyncio.Future] = []
+        self._fatal: str | None = None
+
+    # ---- public ------------------------------------------------------------------------------
+    def run(self, requests: list[Request]) -> dict[str, dict]:
+        """Replies for `requests` (cached or fetched now); missing keys failed or were not sent."""
+        unique = list({r.key: r for r in requests}.values())
+        self.stats.planned += len(unique)
+        have = cached_replies(self.con, [r.key for r in unique])
+        self.stats.cached += len(have)
+        todo = [r for r in unique if r.key not in have]
+        if todo:
+            t = time.perf_counter()
+            fresh = asyncio.run(self._call_all(todo))
+            self.stats.seconds += time.perf_counter() - t
+            have.update(fresh)
+        if self._fatal:
+            raise UserError(self._fatal)
+        return have
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _client(self):
+        from openai import AsyncOpenAI
+
+        return AsyncOpenAI(base_url=self.endpoint.base_url, api_key=self.endpoint.api_key or "not-needed",
+                           max_retries=0, timeout=self.opts.timeout)
+
+    async def _call_all(self, todo: list[Request]) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        sem = asyncio.Semaphore(max(1, self.opts.concurrency))
+        progress = _Progress(len(todo), self.opts.progress)
+        done = 0
+        client = self._client()
+        flusher_stop = asyncio.Event()
+        self._wake = asyncio.Event()
+
+        async def flusher():
+            # commit whatever arrived since the last commit as soon as anything arrives (group commit)
+            while not (flusher_stop.is_set() and not self._pending and not self._failures):
+                await self._wake.wait()
+                self._wake.clear()
+                waiting, self._waiting = self._waiting, []
+                try:
+                    self._flush()
+                except Exception as exc:  # noqa: BLE001 — stop the run; the caller raises it
+                    self._fatal = f"cannot write replies to the workspace: {_message(exc)}"
+                    self._pending, self._failures = [], []
+                for f in waiting:
+                    if not f.done():
+                        f.set_result(None)
+
+        async def one(req: Request):
+            nonlocal done
+            async with sem:
+                if self._fatal:
+                    return
+                if self.opts.budget is not None and self.stats.cost >= self.opts.budget:
+                    self.stats.skipped_budget += 1
+                    self.stats.stopped = "budget"
+                    return
+                reply = await self._call_one(client, req)
+                # hold the slot until the reply is committed: at most `concurrency` calls are ever unsaved
+                done_flag = asyncio.get_running_loop().create_future()
+                self._waiting.append(done_flag)
+                self._wake.set()
+                await done_flag
+            if reply is not None:
+                out[req.key] = reply
+            done += 1
+            progress.show(done, self.stats)
+
+        flush_task = asyncio.create_task(flusher())
+        try:
+            await asyncio.gather(*(one(r) for r in todo))
+        finally:
+            flusher_stop.set()
+            self._wake.set()
+            await flush_task
+            self._flush()
+            await client.close()
+        progress.show(done, self.stats, final=True)
+        return out
+
+    async def _call_one(self, client, req: Request) -> dict | None:
+        import openai
+
+        opts = self.opts
+        attempt = 0
+        last_error = ""
+        while attempt < opts.max_tries and not self._fatal:
+            attempt += 1
+            kwargs: dict = {"model": self.endpoint.model, "messages": req.messages, "temperature": opts.temperature,
+                            "max_tokens": opts.max_tokens}
+            if self._json_ok:
+                kwargs["response_format"] = {"type": "json_object"}
+            if opts.logprobs:
+                kwargs.update(logprobs=True, top_logprobs=opts.top_logprobs)
+            if req.params.get("sample"):
+                kwargs["seed"] = int(req.params["sample"])
+            t0 = time.perf_counter()
+            wait = None
+            self.stats.called += 1 if attempt == 1 else 0
+            try:
+                resp = await asyncio.wait_for(client.chat.completions.create(**kwargs), opts.timeout * 1.5 + 1)
+                reply = self._reply(resp, attempt, time.perf_counter() - t0)
+                self._pending.append((req, reply))
+                self.stats.succeeded += 1
+                return reply
+            except openai.RateLimitError as exc:
+                last_error = "HTTP 429 rate limited"
+                wait = _retry_after(exc.response.headers if exc.response is not None else {}, opts.max_retry_after)
+            except openai.BadRequestError as exc:
+                if self._json_ok and opts.json_mode == "auto" and "response_format" in str(exc):
+                    self._json_ok = False        # the endpoint has no JSON mode: ask in text from now on
+                    attempt -= 1
+                    continue
+                last_error = f"HTTP 400 {self.endpoint.scrub(_message(exc))}"
+                break
+            except openai.APIStatusError as exc:
+                status = exc.status_code
+                if status in FATAL_STATUS:
+                    self._fatal = (f"{self.endpoint.label()}: {FATAL_STATUS[status]} (HTTP {status}) for model "
+                                   f"{self.endpoint.model!r}" + ("; check OPENAI_API_KEY" if status in (401, 403) else ""))
+                    last_error = f"HTTP {status}"
+                    break
+                last_error = f"HTTP {status}"
+                if status < 500 and status not in (408, 409, 425):
+                    break
+            except (openai.APITimeoutError, asyncio.TimeoutError):
+                last_error = f"timeout after {opts.timeout:g} s"
+            except openai.APIConnectionError as exc:
+                last_error = f"connection error: {self.endpoint.scrub(_message(exc))}"
+            except Exception as exc:  # noqa: BLE001 — an unreadable body, a broken proxy: retry, then record
+                last_error = f"bad response: {self.endpoint.scrub(type(exc).__name__ + ': ' + _message(exc))}"
+            if attempt < opts.max_tries and not self._fatal:
+                self.stats.retries += 1
+                backoff = random.uniform(0, min(opts.backoff_cap, opts.backoff * 2 ** (attempt - 1)))
+                await asyncio.sleep(max(wait or 0.0, backoff))
+        self.stats.failed += 1
+        kind = last_error.split(":")[0]
+        self.stats.errors[kind] = self.stats.errors.get(kind, 0) + 1
+        self._failures.append((req.key, self.run_id, self.endpoint.model, last_error[:500], attempt))
+        return None
+
+    def _reply(self, resp, attempt: int, latency: float) -> dict:
+        choice = resp.choices[0] if resp.choices else None
+        content = choice.message.content if choice is not None and choice.message is not None else None
+        logprobs = None
+        if choice is not None and getattr(choice, "logprobs", None) is not None and choice.logprobs.content:
+            logprobs = [{"token": t.token, "logprob": t.logprob,
+                         "top_logprobs": [{"token": a.token, "logprob": a.logprob} for a in (t.top_logprobs or [])]}
+                        for t in choice.logprobs.content]
+        usage = resp.usage
+        tin = int(getattr(usage, "prompt_tokens", 0) or 0) if usage else 0
+        tout = int(getattr(usage, "completion_tokens", 0) or 0) if usage else 0
+        self.stats.tokens_in += tin
+        self.stats.tokens_out += tout
+        self.stats.cost += (tin * self.opts.price_in + tout * self.opts.price_out) / 1e6
+        return {"content": content, "finish_reason": getattr(choice, "finish_reason", None), "logprobs": logprobs,
+                "model": getattr(resp, "model", None), "tokens_in": tin, "tokens_out": tout, "attempts": attempt,
+                "json_mode": self._json_ok, "latency_s": round(latency, 4)}
+
+    def _flush(self) -> None:
+        """Commit the replies received since the last flush (one transaction)."""
+        pending, self._pending = self._pending, []
+        failures, self._failures = self._failures, []
+        if not pending and not failures:
+            return
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        cur = self.con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            if pending:
+                cur.register("new_calls", pa.table({
+                    "request_hash": [r.key for r, _ in pending],
+                    "model": [self.endpoint.model] * len(pending),
+                    "request": [json.dumps({"endpoint": self.endpoint.label(), "messages": r.messages, "params": r.params},
+                                           ensure_ascii=False) for r, _ in pending],
+                    "response": [json.dumps(x, ensure_ascii=False) for _, x in pending],
+                    "tokens_in": pa.array([x["tokens_in"] for _, x in pending], pa.int32()),
+                    "tokens_out": pa.array([x["tokens_out"] for _, x in pending], pa.int32()),
+                    "latency_s": [x["latency_s"] for _, x in pending]}))
+                cur.execute("INSERT INTO llm_calls SELECT n.*, ? FROM new_calls n ANTI JOIN llm_calls c "
+                            "ON c.request_hash = n.request_hash AND c.response IS NOT NULL", [now])
+                cur.unregister("new_calls")
+            for key, run_id, model, error, attempts in failures:
+                cur.execute("INSERT INTO llm_failures VALUES (?, ?, ?, ?, ?, ?)", [key, run_id, model, error, attempts, now])
+            cur.execute("COMMIT")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
+        finally:
+            cur.close()
+
+
+def _message(exc: Exception) -> str:
+    return (str(exc).splitlines() or [""])[0][:300]
+
+
+def _retry_after(headers, cap: float) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or an HTTP date)."""
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return min(cap, max(0.0, float(ms) / 1000))
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return min(cap, max(0.0, float(value)))
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            when = parsedate_to_datetime(value)
+            return min(cap, max(0.0, (when - datetime.now(when.tzinfo)).total_seconds()))
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,429 @@
+"""A judge run: select what to judge, render requests, get replies (cached or called), parse them and write
+judgments into the same tables imports fill, so every analysis and the dashboard work on them unchanged.
+
+Ids are deterministic: a run's id hashes its endpoint, model, template, selection and options; a judgment's id
+hashes its request and criterion. Re-running a command (after a crash, a SIGKILL or a budget stop) therefore
+finds the replies it already has in the cache and adds each missing judgment exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import polars as pl
+
+from ..errors import UserError
+from ..filters import Filter
+from . import probes as pr
+from . import targets
+from .client import CallOptions, Caller, CallStats, Endpoint, Request, make_request
+from .parse import Parsed, expected_score, parse_criteria, parse_score, parse_verdict
+from .templates import ONE_SCORE, PER_CRITERION, Template
+
+OVERALL = ("overall quality", "How well the answer serves the user: correct, helpful, complete, relevant and clear.")
+
+
+@dataclass
+class JudgeSpec:
+    template: Template
+    criteria: dict[str, str] | None = None   # name -> description (empty: from the workspace's rubrics)
+    per_criterion: bool = False              # one call per criterion instead of one call for all
+    both_orders: bool = True                 # pairwise: judge every pair in both orders
+    pairs: str = "auto"                      # auto | existing | baseline | all
+    baseline: str | None = None
+    reference: str = "auto"                  # auto (when the item has one) | off
+    samples: int = 1
+    judge_name: str | None = None            # stored as the judge (default: the model name)
+    limit: int | None = None
+
+
+@dataclass
+class Unit:
+    request: Request
+    kind: str                                # pointwise | criteria | pairwise
+    stubs: list[dict]                        # judgment rows before the reply (one per criterion)
+    scale: tuple[float, float] = (1, 10)
+
+
+@dataclass
+class JudgeResult:
+    run_id: str
+    planned: int
+    written: int
+    already_present: int
+    stats: CallStats
+    by_status: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        s = self.stats
+        return (f"JudgeResult(run {self.run_id}: {self.written} judgments written, {self.already_present} already "
+                f"present, {s.called} called, {s.cached} cached, {s.failed} failed, {s.retries} retries, "
+                f"tokens {s.tokens_in}+{s.tokens_out}, ${s.cost:.4f}" + (f", stopped: {s.stopped}" if s.stopped else "") + ")")
+
+    def summary(self) -> dict[str, Any]:
+        s = self.stats
+        return {"run_id": self.run_id, "requests": self.planned, "judgments_written": self.written,
+                "judgments_already_present": self.already_present, "called": s.called, "cached": s.cached,
+                "failed": s.failed, "retries": s.retries, "skipped_budget": s.skipped_budget,
+                "tokens_in": s.tokens_in, "tokens_out": s.tokens_out, "cost_usd": round(s.cost, 6),
+                "seconds": round(s.seconds, 2), "stopped": s.stopped, "errors": s.errors,
+                "parse_status": self.by_status, "skipped": self.skipped}
+
+
+# ---- requests --------------------------------------------------------------------------------------
+def _judgment_id(key: str, criterion: str | None, probe: str | None = None) -> str:
+    """A probe's variant can repeat a plain request (swap = the other order): the probe keeps them apart."""
+    return hashlib.md5(f"judge|{key}|{criterion or ''}|{probe or ''}".encode()).hexdigest()
+
+
+def _levels_text(levels: dict) -> str:
+    return "\n".join(f"Score {k}: {v}" for k, v in sorted(levels.items(), key=lambda kv: float(kv[0])))
+
+
+class Planner:
+    """Renders units for one endpoint, template and options."""
+
+    def __init__(self, con, endpoint: Endpoint, opts: CallOptions, spec: JudgeSpec, run_id: str):
+        self.con, self.endpoint, self.opts, self.spec, self.run_id = con, endpoint, opts, spec, run_id
+        t = spec.template
+        self.judge = spec.judge_name or endpoint.model
+        names = list(spec.criteria or [])
+        info = targets.criteria_info(con, names)
+        self.criteria = {n: ((spec.criteria or {}).get(n) or info.get(n, ("", {}))[0], info.get(n, ("", {}))[1])
+                         for n in names}
+        # a template without {criteria_list} and {output_format} (prometheus) scores one criterion per call
+        self.per_criterion = spec.per_criterion or not {"output_format", "criteria_list"} <= t.fields()
+
+    def _ref(self, reference: str | None) -> str | None:
+        return reference if self.spec.reference != "off" and reference else None
+
+    def _base(self, row: dict, protocol: str, criterion: str | None, sample: int) -> dict:
+        t = self.spec.template
+        return {"item_id": row["item_id"], "judge": self.judge, "protocol": protocol, "criterion": criterion,
+                "template": t.name, "sample": sample, "probe": None, "parent_judgment_id": None,
+                "dataset": row.get("dataset"), "category": row.get("category"), "meta": {},
+                "scale_min": float(t.scale[0]) if protocol == "pointwise" else None,
+                "scale_max": float(t.scale[1]) if protocol == "pointwise" else None}
+
+    def pointwise(self, row: dict, text: str | None = None, criterion: str | None = None, sample: int = 0,
+                  all_criteria: bool = False, extra: str = "") -> Unit:
+        """One request about one response (`text` overrides its text, for probes)."""
+        t = self.spec.template
+        lo, hi = (str(int(x)) if float(x).is_integer() else str(x) for x in t.scale)
+        names = list(self.criteria) if all_criteria else ([criterion] if criterion else [])
+        if len(names) > 1:
+            clist = "Criteria (score each):\n" + "".join(f"- {n}: {self.criteria[n][0]}\n" for n in names) + "\n"
+            fmt = PER_CRITERION
+            cname, cdesc, levels = "", "", {}
+        else:
+            cname = names[0] if names else OVERALL[0]
+            cdesc = self.criteria.get(cname, ("", {}))[0] if names else OVERALL[1]
+            levels = self.criteria.get(cname, ("", {}))[1] if names else {}
+            clist = f"Criterion: {cname}: {cdesc}\n\n" if cdesc else f"Criterion: {cname}\n\n"
+            fmt = ONE_SCORE
+        values = {"prompt": row.get("prompt") or "", "response": row["text"] if text is None else text,
+                  "reference": self._ref(row.get("reference")), "criterion": cname, "criterion_description": cdesc,
+                  "rubric": _levels_text(levels or t.levels), "criteria_list": clist,
+                  "output_format": fmt.replace("{lo}", lo).replace("{hi}", hi)}
+        messages = t.render(values)
+        if extra:
+            messages[-1]["content"] += extra
+        req = make_request(self.endpoint, self.opts, messages, sample)
+        stubs = []
+        for n in names or [None]:
+            s = self._base(row, "pointwise", n, sample)
+            s.update(response_id=row["response_id"], model=row.get("model"),
+                     n_chars=len(values["response"]), response_a=None, response_b=None, shown_first=None,
+                     model_a=None, model_b=None, n_chars_a=None, n_chars_b=None)
+            s["judgment_id"] = _judgment_id(req.key, n)
+            stubs.append(s)
+        return Unit(req, "criteria" if len(names) > 1 else "pointwise", stubs, t.scale)
+
+    def pairwise(self, row: dict, shown_first: str, criterion: str | None = None, sample: int = 0,
+                 texts: dict[str, str] | None = None, extra: str = "") -> Unit:
+        """One request about a pair, `shown_first` ('a' or 'b') shown as Assistant A."""
+        t = self.spec.template
+        text = {"a": row["text_a"], "b": row["text_b"], **(texts or {})}
+        first, second = ("a", "b") if shown_first == "a" else ("b", "a")
+        cdesc = self.criteria.get(criterion, ("", {}))[0] if criterion else ""
+        values = {"prompt": row.get("prompt") or "", "response_a": text[first], "response_b": text[second],
+                  "reference": self._ref(row.get("reference")), "criterion": criterion or OVERALL[0],
+                  "criterion_description": cdesc or ("" if criterion else OVERALL[1]),
+                  "criteria_list": f"Compare the answers on this criterion only: {criterion}"
+                                   f"{': ' + cdesc if cdesc else ''}\n\n" if criterion else ""}
+        messages = t.render(values)
+        if extra:
+            messages[-1]["content"] += extra
+        req = make_request(self.endpoint, self.opts, messages, sample)
+        s = self._base(row, "pairwise", criterion, sample)
+        s.update(response_id=None, model=None, n_chars=None, response_a=row["response_a"], response_b=row["response_b"],
+                 shown_first=shown_first, model_a=row.get("model_a"), model_b=row.get("model_b"),
+                 n_chars_a=len(text["a"]), n_chars_b=len(text["b"]), judgment_id=_judgment_id(req.key, criterion))
+        return Unit(req, "pairwise", [s])
+
+    def units(self, flt: Filter) -> list[Unit]:
+        spec, t = self.spec, self.spec.template
+        out: list[Unit] = []
+        samples = range(max(1, spec.samples))
+        names = list(self.criteria)
+        if t.protocol == "pointwise":
+            frame = targets.responses(self.con, flt, spec.limit)
+            for row in frame.iter_rows(named=True):
+                for k in samples:
+                    if len(names) > 1 and not self.per_criterion:
+                        out.append(self.pointwise(row, sample=k, all_criteria=True))
+                    else:
+                        out += [self.pointwise(row, criterion=c, sample=k) for c in (names or [None])]
+        else:
+            frame = targets.pairs(self.con, flt, spec.pairs, spec.baseline, spec.limit)
+            orders = ("a", "b") if spec.both_orders else ("a",)
+            for row in frame.iter_rows(named=True):
+                for k in samples:
+                    for c in names or [None]:
+                        out += [self.pairwise(row, o, c, k) for o in orders]
+        return out
+
+
+# ---- replies -> judgments ----------------------------------------------------------------------------
+def _fill(unit: Unit, reply: dict) -> list[dict]:
+    content = reply.get("content")
+    rows = []
+    meta_common = {"request_hash": unit.request.key, "attempts": reply.get("attempts"),
+                   "finish_reason": reply.get("finish_reason")}
+    if unit.kind == "pairwise":
+        p = parse_verdict(content)
+        s = dict(unit.stubs[0])
+        first = s["shown_first"]
+        s["verdict"] = {"first": first, "second": "b" if first == "a" else "a", "tie": "tie"}.get(p.verdict)
+        s["score"] = None
+        _common(s, p, content, meta_common)
+        if p.strength is not None:
+            s["meta"]["strength"] = p.strength
+        rows.append(s)
+    elif unit.kind == "criteria":
+        parsed = parse_criteria(content, [s["criterion"] for s in unit.stubs], unit.scale)
+        for stub in unit.stubs:
+            p = parsed.criteria[stub["criterion"]]
+            s = dict(stub)
+            s["verdict"], s["score"] = None, p.score
+            _common(s, p, content, meta_common)
+            rows.append(s)
+    else:
+        p = parse_score(content, unit.scale)
+        s = dict(unit.stubs[0])
+        s["verdict"], s["score"] = None, p.score
+        _common(s, p, content, meta_common)
+        if p.status == "ok":
+            exp, probs = expected_score(reply.get("logprobs"), p.span, unit.scale)
+            if exp is not None:
+                s["meta"].update(score_expected=round(exp, 4), score_probs=probs)
+        rows.append(s)
+    return rows
+
+
+def _common(s: dict, p: Parsed, content: str | None, meta: dict) -> None:
+    s["meta"] = {**s["meta"], **{k: v for k, v in meta.items() if v is not None}}
+    s["parse_status"] = p.status
+    s["critique"] = p.critique
+    s["raw_output"] = content
+    if p.how:
+        s["meta"]["parsed_from"] = p.how
+    if p.reason:
+        s["meta"]["unparsed_reason"] = p.reason
+    lo, hi = s.get("scale_min"), s.get("scale_max")
+    s["score_norm"] = (s["score"] - lo) / (hi - lo) if s.get("score") is not None and hi is not None and hi > lo else None
+
+
+COLUMNS = ["judgment_id", "run_id", "item_id", "judge", "protocol", "criterion", "response_id", "response_a",
+           "response_b", "shown_first", "verdict", "score", "scale_min", "scale_max", "score_norm", "critique",
+           "raw_output", "parse_status", "template", "sample", "probe", "parent_judgment_id", "source_key",
+           "source_line", "meta", "dataset", "category", "model", "model_a", "model_b", "n_chars", "n_chars_a",
+           "n_chars_b"]
+_SCHEMA = {"score": pl.Float64, "scale_min": pl.Float64, "scale_max": pl.Float64, "score_norm": pl.Float64,
+           "sample": pl.Int32, "source_line": pl.Int64, "n_chars": pl.Int32, "n_chars_a": pl.Int32, "n_chars_b": pl.Int32}
+
+
+def write_judgments(con, run_id: str, rows: list[dict]) -> tuple[int, int]:
+    """Insert judgments not present yet (by id); returns (written, already present)."""
+    if not rows:
+        return 0, 0
+    data = {c: [] for c in COLUMNS}
+    for r in rows:
+        r = {**r, "run_id": run_id, "source_key": r["meta"].get("request_hash", ""), "source_line": None,
+             "meta": json.dumps(r["meta"], ensure_ascii=False, sort_keys=True)}
+        for c in COLUMNS:
+            data[c].append(r.get(c))
+    frame = pl.DataFrame(data, schema={c: _SCHEMA.get(c, pl.String) for c in COLUMNS})
+    cur = con.cursor()
+    try:
+        cur.register("new_judgments", frame.to_arrow())
+        before = cur.execute("SELECT count(*) FROM judgments").fetchall()[0][0]
+        cur.execute(f"INSERT INTO judgments ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM new_judgments n "
+                    f"WHERE n.judgment_id NOT IN (SELECT judgment_id FROM judgments)")
+        after = cur.execute("SELECT count(*) FROM judgments").fetchall()[0][0]
+        cur.unregister("new_judgments")
+    finally:
+        cur.close()
+    return after - before, len(rows) - (after - before)
+
+
+def run_id_for(endpoint: Endpoint, opts: CallOptions, spec: JudgeSpec, flt: Filter, kind: str, extra: Any = None) -> str:
+    key = json.dumps({"kind": kind, "endpoint": endpoint.label(), "model": endpoint.model, "judge": spec.judge_name,
+                      "template": [spec.template.name, spec.template.system, spec.template.user, list(spec.template.scale)],
+                      "criteria": spec.criteria, "per_criterion": spec.per_criterion, "both_orders": spec.both_orders,
+                      "pairs": spec.pairs, "baseline": spec.baseline, "reference": spec.reference, "samples": spec.samples,
+                      "limit": spec.limit, "filter": flt.to_query(), "params": opts.logical_params(), "extra": extra},
+                     sort_keys=True, default=str)
+    return "judge-" + hashlib.md5(key.encode()).hexdigest()[:12]
+
+
+def _record_run(con, run_id: str, name: str, endpoint: Endpoint, planned: int, written: int, present: int,
+                failed: int, params: dict) -> None:
+    """One runs row per judge run; a re-run (resume) updates its counters."""
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        old = cur.execute("SELECT created_at, n_ingested FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        created = old[0][0] if old else datetime.now(timezone.utc).replace(tzinfo=None)
+        total = (old[0][1] if old else 0) + written
+        cur.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
+        cur.execute("INSERT INTO runs VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+                    [run_id, name, "judge", endpoint.label(), created, planned, total, present, failed,
+                     json.dumps(params, default=str, sort_keys=True)])
+        cur.execute("COMMIT")
+    except Exception:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+
+
+def execute(con, units: list[Unit], caller: Caller) -> tuple[list[dict], dict[str, int]]:
+    """Replies for every unit (cache first), parsed into judgment rows; the count per parse status."""
+    replies = caller.run([u.request for u in units])
+    rows, status = [], {}
+    for u in units:
+        reply = replies.get(u.request.key)
+        if reply is None:
+            continue
+        for r in _fill(u, reply):
+            status[r["parse_status"]] = status.get(r["parse_status"], 0) + 1
+            rows.append(r)
+    return rows, status
+
+
+def judge(ws, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions, name: str | None = None) -> JudgeResult:
+    con = ws.con
+    run_id = run_id_for(endpoint, opts, spec, flt, "judge")
+    caller = Caller(con, endpoint, opts, run_id)
+    units = Planner(con, endpoint, opts, spec, run_id).units(flt)
+    if not units:
+        raise UserError(f"nothing to judge: no {'response' if spec.template.protocol == 'pointwise' else 'pair'} "
+                        f"matches {flt.describe()}")
+    rows, status = execute(con, units, caller)
+    written, present = write_judgments(con, run_id, rows)
+    result = JudgeResult(run_id, len({u.request.key for u in units}), written, present, caller.stats, status)
+    _record_run(con, run_id, name or f"judge {endpoint.model} / {spec.template.name}", endpoint, result.planned,
+                written, present, caller.stats.failed,
+                {"model": endpoint.model, "template": spec.template.name, "filter": flt.to_query(), **result.summary()})
+    return result
+
+
+# ---- probes -----------------------------------------------------------------------------------------
+def probe(ws, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions, names: list[str],
+          name: str | None = None) -> JudgeResult:
+    """Judge each selected judgment's unit again with this judge (the baseline), then each probe's variant
+    of it, stored with probe = the probe's name and parent_judgment_id = the baseline."""
+    con = ws.con
+    run_id = run_id_for(endpoint, opts, spec, flt, "probe", names)
+    caller = Caller(con, endpoint, opts, run_id)
+    planner = Planner(con, endpoint, opts, spec, run_id)
+    parents = targets.parents(con, flt, spec.limit)
+    t = spec.template
+    parents = parents.filter(pl.col("protocol") == t.protocol)
+    if parents.height == 0:
+        raise UserError(f"nothing to probe: no parsed {t.protocol} judgment (the template's protocol) matches "
+                        f"{flt.describe()}")
+    # one baseline per distinct unit (several imported judges may have judged the same pair)
+    rows_by_unit: dict[str, dict] = {}
+    base_units: dict[str, Unit] = {}
+    for row in parents.iter_rows(named=True):
+        if t.protocol == "pointwise":
+            u = planner.pointwise(row, criterion=row["criterion"])
+        else:
+            u = planner.pairwise(row, row["shown_first"], row["criterion"])
+        base_units.setdefault(u.request.key, u)
+        rows_by_unit.setdefault(u.request.key, row)
+    base_rows, status = execute(con, list(base_units.values()), caller)
+    baseline = {r["meta"]["request_hash"]: r for r in base_rows}
+    skipped: dict[str, int] = {}
+    variants: list[Unit] = []
+    for key, u in base_units.items():
+        b = baseline.get(key)
+        if b is None or b["parse_status"] != "ok":
+            skipped["baseline unparsed or failed"] = skipped.get("baseline unparsed or failed", 0) + len(names)
+            continue
+        variants += _variants(planner, rows_by_unit[key], b, names, skipped)
+    var_rows, var_status = execute(con, variants, caller)
+    for k, v in var_status.items():
+        status[k] = status.get(k, 0) + v
+    written, present = write_judgments(con, run_id, base_rows + var_rows)
+    result = JudgeResult(run_id, len(base_units) + len({u.request.key for u in variants}), written, present,
+                         caller.stats, status, skipped)
+    _record_run(con, run_id, name or f"probe {endpoint.model} / {t.name}: {','.join(names)}", endpoint, result.planned,
+                written, present, caller.stats.failed,
+                {"model": endpoint.model, "template": t.name, "probes": names, "filter": flt.to_query(), **result.summary()})
+    return result
+
+
+def _variants(planner: Planner, row: dict, base: dict, names: list[str], skipped: dict[str, int]) -> list[Unit]:
+    out: list[Unit] = []
+    crit = row["criterion"]
+
+    def skip(why: str) -> None:
+        skipped[why] = skipped.get(why, 0) + 1
+
+    def tag(u: Unit, probe: str, **meta) -> Unit:
+        for s in u.stubs:
+            s["probe"], s["parent_judgment_id"] = probe, base["judgment_id"]
+            s["judgment_id"] = _judgment_id(u.request.key, s["criterion"], probe)
+            s["meta"].update({k: v for k, v in meta.items() if v is not None})
+        return u
+
+    if base["protocol"] == "pointwise":
+        for p in names:
+            if p in pr.PAIRWISE_ONLY:
+                skip(f"{p}: pairwise only")
+            elif p == "one-token":
+                out += [tag(planner.pointwise(row, text=a, criterion=crit), p, probe_text=a) for a in pr.ONE_TOKEN_ANSWERS]
+            else:
+                out.append(tag(planner.pointwise(row, text=pr.TRANSFORMS[p](row["text"]), criterion=crit), p))
+        return out
+    shown = base["shown_first"]
+    gold = row.get("gold_winner")
+    winner = ("a" if gold == row["response_a"] else "b") if gold in (row["response_a"], row["response_b"]) else \
+        (base["verdict"] if base["verdict"] in ("a", "b") else None)
+    weaker = {"a": "b", "b": "a"}.get(winner)
+    for p in names:
+        if p == "swap":
+            out.append(tag(planner.pairwise(row, "b" if shown == "a" else "a", crit), p))
+            continue
+        if weaker is None:
+            skip(f"{p}: tie and no label, no weaker answer")
+            continue
+        text = row["text_a"] if weaker == "a" else row["text_b"]
+        if p == "bandwagon":
+            letter = "A" if weaker == shown else "B"
+            out.append(tag(planner.pairwise(row, shown, crit, extra=pr.bandwagon_note(letter)), p, probe_target=weaker))
+        elif p == "one-token":
+            out += [tag(planner.pairwise(row, shown, crit, texts={weaker: a}), p, probe_target=weaker, probe_text=a)
+                    for a in pr.ONE_TOKEN_ANSWERS]
+        else:
+            out.append(tag(planner.pairwise(row, shown, crit, texts={weaker: pr.TRANSFORMS[p](text)}), p,
+                           probe_target=weaker))
+    return out

@@ -1,0 +1,97 @@
+"""Bias probes (analysis/judge/probes.py): how often a controlled, content-free change moved the judge.
+
+Each probe judgment is compared with its parent (the same judge on the unperturbed input):
+- pairwise `probe_<name>`: the share of variants whose verdict moved to the perturbed (target) answer
+  among parents that had not already chosen it; for swap, the share whose verdict (about the responses)
+  changed when only the order changed; for one-token, the share in which the content-free answer won.
+- pointwise `probe_<name>_shift`: the mean change of the normalised score (variant - parent);
+  for one-token, `probe_one_token_pass`: the share of content-free answers scored in the upper half.
+Rates get Wilson intervals, shifts a bootstrap over items.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from .common import bootstrap_ratio, row, unavailable, wilson
+from .context import AuditContext
+
+PAIRWISE_METRICS = {"swap": "probe_swap", "verbosity": "probe_verbosity", "authority": "probe_authority",
+                    "bandwagon": "probe_bandwagon", "reflection": "probe_reflection", "one-token": "probe_one_token"}
+POINTWISE_METRICS = {"verbosity": "probe_verbosity_shift", "authority": "probe_authority_shift",
+                     "reflection": "probe_reflection_shift", "one-token": "probe_one_token_pass"}
+METRIC_HELP = {
+    "probe_swap": (0.0, "verdict flips when only the order is swapped"),
+    "probe_verbosity": (0.0, "padding the weaker answer wins it the verdict"),
+    "probe_authority": (0.0, "a fake citation wins the verdict"),
+    "probe_bandwagon": (0.0, "'most reviewers preferred' wins the verdict"),
+    "probe_reflection": (0.0, "empty 'let me think' phrases win the verdict"),
+    "probe_one_token": (0.0, "a content-free answer wins"),
+    "probe_verbosity_shift": (0.0, "score change from padding"),
+    "probe_authority_shift": (0.0, "score change from a fake citation"),
+    "probe_reflection_shift": (0.0, "score change from empty reflection"),
+    "probe_one_token_pass": (0.0, "content-free answers scored in the upper half"),
+}
+
+
+def probe_metrics(ctx: AuditContext) -> list[dict]:
+    pairs = ctx.frame("""
+        SELECT v.jkey, v.item_id, v.probe, v.protocol, v.verdict AS v_verdict, p.verdict AS p_verdict,
+               v.score_norm AS v_score, p.score_norm AS p_score, v.response_a, v.response_b,
+               json_extract_string(vm.meta, '$.probe_target') AS target
+        FROM aj v JOIN judgments p ON p.judgment_id = v.parent_judgment_id
+        JOIN judgments vm ON vm.judgment_id = v.judgment_id
+        WHERE v.probe IS NOT NULL AND v.parse_status = 'ok' AND p.parse_status = 'ok'""") if _has_probes(ctx) else None
+    if pairs is None or pairs.height == 0:
+        return []
+    rows = []
+    for (jkey, probe, protocol), g in pairs.group_by(["jkey", "probe", "protocol"], maintain_order=True):
+        if protocol == "pairwise" and probe in PAIRWISE_METRICS:
+            rows.append(_pairwise(jkey, probe, g))
+        elif protocol == "pointwise" and probe in POINTWISE_METRICS:
+            rows.append(_pointwise(jkey, probe, g))
+    judges = {r["judge"] for r in rows}
+    names = {r["metric"] for r in rows}
+    for j in ctx.judges():
+        for m in names:
+            if j not in judges or not any(r["judge"] == j and r["metric"] == m for r in rows):
+                rows.append(unavailable(j, m, "this judge has no such probe here"))
+    return rows
+
+
+def _has_probes(ctx: AuditContext) -> bool:
+    return bool(ctx.rows("SELECT count(*) FROM aj WHERE probe IS NOT NULL")[0][0])
+
+
+def _pairwise(jkey: str, probe: str, g: pl.DataFrame) -> dict:
+    metric = PAIRWISE_METRICS[probe]
+    if probe == "swap":
+        n, k = g.height, int((g["v_verdict"] != g["p_verdict"]).sum())
+        note = "Wilson 95% CI; share of swapped-order variants whose verdict about the responses changed"
+    elif probe == "one-token":
+        n, k = g.height, int((g["v_verdict"] == g["target"]).sum())
+        note = "Wilson 95% CI; share of comparisons won by the content-free answer"
+    else:
+        eligible = g.filter(pl.col("p_verdict") != pl.col("target"))
+        n, k = eligible.height, int((eligible["v_verdict"] == eligible["target"]).sum())
+        note = "Wilson 95% CI; among pairs the parent did not give to the perturbed answer, share that moved to it"
+    if n == 0:
+        return unavailable(jkey, metric, "no eligible probe pair")
+    return row(jkey, metric, k / n, wilson(k, n), n, note)
+
+
+def _pointwise(jkey: str, probe: str, g: pl.DataFrame) -> dict:
+    metric = POINTWISE_METRICS[probe]
+    g = g.drop_nulls(["v_score", "p_score"])
+    if g.height == 0:
+        return unavailable(jkey, metric, "no scored probe pair")
+    if probe == "one-token":
+        k = int((g["v_score"] >= 0.5).sum())
+        return row(jkey, metric, k / g.height, wilson(k, g.height), g.height,
+                   "Wilson 95% CI; share of content-free answers scored at or above the scale's midpoint")
+    per_item = g.group_by("item_id").agg(d=(pl.col("v_score") - pl.col("p_score")).sum(), n=pl.len())
+    value = float(per_item["d"].sum() / per_item["n"].sum())
+    ci = bootstrap_ratio(per_item["d"].to_numpy().astype(np.float64), per_item["n"].to_numpy().astype(np.float64))
+    return row(jkey, metric, value, ci, g.height, "95% CI: bootstrap over items; mean change of the normalised score "
+                                                   "(variant minus parent)")
