@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import threading
 import time
@@ -153,3 +155,19 @@ def _prepare(con: duckdb.DuckDBPyConnection, path, read_only: bool) -> None:
         con.execute(_schema_sql())
         con.execute("UPDATE workspace_meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
         con.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """A private cursor inside BEGIN ... COMMIT (ROLLBACK when the block raises)."""
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+    finally:
+        cur.close()

@@ -116,6 +116,7 @@ def _tokens(content: str, score: int | None, lo: int = 1, hi: int = 10, top: int
 
 
 class _QuietServer(ThreadingHTTPServer):
+    request_queue_size = 512   # the default backlog of 5 drops connections at high concurrency
     def handle_error(self, request, client_address) -> None:  # clients that time out and hang up are expected
         pass
 

@@ -146,6 +146,7 @@ def test_sigkill_mid_run_resumes_exactly_once(ws, tmp_path):
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        time.sleep(0.5)                       # the server finishes the replies it was writing to the dead client
         first_run = llm.served()
         after_kill = Workspace(path, read_only=True)
         persisted = {fake_hash_of(r[0]) for r in after_kill.con.execute(
@@ -294,3 +295,41 @@ def test_probes_stored_linked_and_audited(ws):
     # probe judgments stay out of the plain metrics
     assert ws.count("judge=fake-judge&protocol=pairwise") == ws._sql(
         "SELECT count(*) AS n FROM judgments WHERE judge = 'fake-judge' AND protocol = 'pairwise'")["n"][0]
+
+
+def test_outputs_without_judgments_then_judged(tmp_path):
+    """A user with model outputs and no critiques: import them, judge pointwise and against a baseline."""
+    q = pl.read_ndjson(DEMO / "arena_bench_v1" / "question.jsonl").head(6)
+    answers = (pl.read_parquet(DEMO / "arena_bench_v1" / "model_answer.parquet")
+               .filter(pl.col("question_id").is_in(q["question_id"].to_list())
+                       & pl.col("model_id").is_in(["gpt-4-0314", "Llama-2-70b-chat", "vicuna-33b-v1.3"])))
+    rows = answers.join(q.select("question_id", pl.col("turns").list.first().alias("prompt")), on="question_id")
+    rows.select("question_id", "prompt", pl.col("model_id").alias("model"), pl.col("answer").alias("response")) \
+        .write_ndjson(tmp_path / "outputs.jsonl")
+    ws = Workspace(tmp_path / "o.duckdb")
+    res = ws.ingest(tmp_path / "outputs.jsonl")
+    assert res.n_responses_new == rows.height == 18 and res.n_judgments_new == 0
+    assert any("without judgments" in n for n in res.notes)
+    with FakeLLM() as llm:
+        point = ws.judge(None, model="fake", base_url=llm.base_url, api_key="k", **FAST)
+        pair = ws.judge("model=Llama-2-70b-chat&model=vicuna-33b-v1.3", model="fake", template="pairwise",
+                        baseline="gpt-4-0314", base_url=llm.base_url, api_key="k", **FAST)
+    assert point.written == 18 and pair.written == 2 * 12          # 12 answers vs the baseline, both orders
+    got = ws._sql("SELECT model_a, model_b, count(DISTINCT shown_first) AS orders FROM judgments "
+                  "WHERE protocol = 'pairwise' GROUP BY ALL")
+    assert set(got["model_a"]) == {"gpt-4-0314"} and set(got["orders"]) == {2}
+    assert ws.audit("judge=fake").filter(pl.col("metric") == "swap_consistency")["n"][0] == 12
+    with pytest.raises(UserError, match="no response by the baseline model 'nobody'"):
+        ws.judge(None, model="fake", template="pairwise", baseline="nobody")
+
+
+def test_judge_from_a_running_event_loop(ws):
+    """Jupyter runs cells inside an event loop: ws.judge must work there too."""
+    import asyncio
+
+    async def cell():
+        with FakeLLM() as llm:
+            return ws.judge("dataset=arena_bench_v1&model=llama-13b", model="fake-nb", base_url=llm.base_url,
+                            api_key="k", limit=5, **FAST)
+
+    assert asyncio.run(cell()).written == 5

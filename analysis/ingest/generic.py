@@ -91,6 +91,10 @@ def _read_frame(path: Path, frame: pl.DataFrame, n_rows: int, rejects: list[Reje
     if not pairwise:
         for r in ("response_a", "response_b", "model_a", "model_b", "shown_first"):
             roles.pop(r, None)
+    judged = ({"judge", "score", "critique", "verdict", "label_score", "label_verdict"} & (set(roles) | set(mapping.constants))
+              or mapping.criteria)
+    if not judged and not pairwise and "response" in roles:
+        return _outputs_only(path, frame, roles, mapping, batch), replace(mapping, columns=dict(roles))
     if "judge" not in roles and "judge" not in mapping.constants:
         raise UserError(f"{path}: no judge column (looked for {', '.join(['judge', 'judge_model', 'evaluator', 'grader'])}); "
                         f"map one with --map judge=COLUMN or name the judge with --set judge=NAME")
@@ -248,6 +252,31 @@ def _read_frame(path: Path, frame: pl.DataFrame, n_rows: int, rejects: list[Reje
         )
         batch.labels = labels
     return batch, effective
+
+
+def _outputs_only(path: Path, frame: pl.DataFrame, roles: dict[str, str], mapping: Mapping,
+                  batch: SourceBatch) -> SourceBatch:
+    """Model outputs with no judgment yet (to be judged with `judgescope judge`): items and responses only."""
+    if "item_id" not in roles and "prompt" not in roles and "item_id" not in mapping.constants:
+        raise UserError(f"{path}: no item id or prompt column to tell items apart; map one with --map item_id=COLUMN")
+    if "model" not in roles and "model" not in mapping.constants:
+        raise UserError(f"{path}: model outputs need a model column; map one with --map model=COLUMN or --set model=NAME")
+
+    def col(role: str) -> pl.Expr:
+        if role in roles:
+            return _text(frame, roles[role])
+        if role in mapping.constants:
+            return pl.lit(str(mapping.constants[role]))
+        return pl.lit(None, dtype=pl.String)
+
+    item_key = col("item_id") if ("item_id" in roles or "item_id" in mapping.constants) else col("prompt")
+    batch.responses = frame.select(item_key.alias("item_key"), col("prompt").alias("prompt"),
+                                   col("reference").alias("reference"), col("category").alias("category"),
+                                   col("model").alias("model"), col("response").alias("response"),
+                                   pl.lit(str(path)).alias("source"), pl.col("_line").alias("source_line"))
+    batch.notes.append(f"{path.name}: no judge, score, verdict or critique columns: {frame.height:,} model outputs "
+                       f"imported without judgments (judge them with `judgescope judge`)")
+    return batch
 
 
 def _text(frame: pl.DataFrame, column: str) -> pl.Expr:

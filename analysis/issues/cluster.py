@@ -15,8 +15,10 @@ def min_cluster_size(n: int) -> int:
     return int(max(10, min(400, round(n / 150))))
 
 
-def reduce(vectors: np.ndarray, n_components: int, seed: int, n_neighbors: int = 15) -> np.ndarray:
-    """UMAP to a few dimensions (cosine, seeded: deterministic, single-threaded)."""
+def reduce(vectors: np.ndarray, n_components: int, seed: int, n_neighbors: int = 15,
+           knn: tuple | None = None, n_epochs: int | None = None) -> tuple[np.ndarray, tuple | None]:
+    """UMAP to a few dimensions (cosine, seeded: deterministic, single-threaded). Returns the layout and the
+    nearest-neighbour graph it built, which a second layout of the same vectors can reuse (`knn`)."""
     os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "judgescope-numba"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -24,10 +26,26 @@ def reduce(vectors: np.ndarray, n_components: int, seed: int, n_neighbors: int =
 
         n = len(vectors)
         if n <= n_components + 2:
-            return np.zeros((n, n_components), dtype=np.float32)
+            return np.zeros((n, n_components), dtype=np.float32), None
+        extra = {"precomputed_knn": knn} if knn is not None else {}
         reducer = umap.UMAP(n_components=n_components, n_neighbors=min(n_neighbors, n - 1), min_dist=0.0,
-                            metric="cosine", random_state=seed, low_memory=True, init="spectral" if n > 50 else "random")
-        return reducer.fit_transform(vectors).astype(np.float32)
+                            metric="cosine", random_state=seed, low_memory=True, init=_init(n), n_epochs=n_epochs,
+                            **extra)
+        layout = reducer.fit_transform(vectors).astype(np.float32)
+        graph = getattr(reducer, "_knn_indices", None)
+        return layout, ((graph, reducer._knn_dists, getattr(reducer, "_knn_search_index", None))
+                        if graph is not None else None)
+
+
+SPECTRAL_MAX = 20_000
+
+
+def _init(n: int) -> str:
+    """UMAP's start layout. Spectral is best but its eigensolver crawls on large graphs that fall apart into many
+    components (tens of thousands of critique sentences with many near-repeats do): PCA above SPECTRAL_MAX."""
+    if n <= 50:
+        return "random"
+    return "spectral" if n <= SPECTRAL_MAX else "pca"
 
 
 def cluster(reduced: np.ndarray, min_size: int) -> np.ndarray:
@@ -37,7 +55,7 @@ def cluster(reduced: np.ndarray, min_size: int) -> np.ndarray:
     if len(reduced) < 2 * min_size:
         return np.full(len(reduced), -1)
     # "leaf" keeps the fine clusters: on critique embeddings "eom" tends to return one cluster for everything
-    model = HDBSCAN(min_cluster_size=min_size, min_samples=10, copy=True, cluster_selection_method="leaf")
+    model = HDBSCAN(min_cluster_size=min_size, min_samples=10, copy=True, cluster_selection_method="leaf", n_jobs=-1)
     return model.fit_predict(reduced)
 
 

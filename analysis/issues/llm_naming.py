@@ -3,11 +3,8 @@ temperature 0, one call per issue, cached in the workspace's llm_calls table by 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import time
-from datetime import datetime, timezone
 
 from ..errors import UserError
 
@@ -21,14 +18,16 @@ Sentences:
 
 
 def make_namer(con, model: str, base_url: str | None = None, api_key: str | None = None, timeout: float = 60.0):
-    """A callable(issues, examples) that sets each issue's title and description from the model."""
-    from openai import OpenAI
+    """A callable(issues, examples) that sets each issue's title and description from the model. The calls go
+    through the judge runner's client (analysis/judge/client.py): concurrent, retried, cached, key never kept."""
+    from ..judge.client import CallOptions, Caller, Endpoint, make_request
 
-    base_url = base_url or os.environ.get("OPENAI_BASE_URL")
-    key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
-    client = OpenAI(base_url=base_url, api_key=key, max_retries=3, timeout=timeout)
+    endpoint = Endpoint(model=model, base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
+                        api_key=api_key or os.environ.get("OPENAI_API_KEY"))
+    opts = CallOptions(concurrency=4, timeout=timeout, max_tries=4, json_mode="on", max_tokens=200, progress=False)
 
     def name(issues: list[dict], examples: dict[int, list[str]]) -> None:
+        todo = []
         for issue in issues:
             if issue.get("origin") == "taxonomy":
                 continue
@@ -36,29 +35,14 @@ def make_namer(con, model: str, base_url: str | None = None, api_key: str | None
             messages = [{"role": "user", "content": PROMPT.format(
                 keywords=", ".join(issue.get("keywords") or []),
                 examples="\n".join(f"- {e[:300]}" for e in ex))}]
-            request = {"model": model, "messages": messages, "temperature": 0,
-                       "response_format": {"type": "json_object"}, "base_url": str(client.base_url)}
-            h = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
-            row = con.execute("SELECT response FROM llm_calls WHERE request_hash = ?", [h]).fetchall()
-            if row:
-                reply = json.loads(row[0][0])
-            else:
-                t0 = time.perf_counter()
-                try:
-                    resp = client.chat.completions.create(model=model, messages=messages, temperature=0,
-                                                          response_format={"type": "json_object"})
-                except Exception as exc:  # the endpoint's fault, said in one line, naming no key
-                    raise UserError(f"naming issues with {model} at {client.base_url} failed: "
-                                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
-                content = resp.choices[0].message.content or ""
-                reply = {"content": content}
-                usage = resp.usage
-                request_stored = {k: v for k, v in request.items()}
-                con.execute("INSERT INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            [h, model, json.dumps(request_stored), json.dumps(reply),
-                             getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None),
-                             time.perf_counter() - t0, datetime.now(timezone.utc).replace(tzinfo=None)])
-            parsed = _parse(reply.get("content", ""))
+            todo.append((issue, make_request(endpoint, opts, messages)))
+        caller = Caller(con, endpoint, opts, run_id="issue-naming")
+        replies = caller.run([r for _, r in todo])
+        if caller.stats.failed:
+            raise UserError(f"naming issues with {model} at {endpoint.label()} failed for {caller.stats.failed} of "
+                            f"{len(todo)} issues ({', '.join(caller.stats.errors)}); re-run to retry")
+        for issue, req in todo:
+            parsed = _parse((replies.get(req.key) or {}).get("content") or "")
             if parsed:
                 issue["title"] = parsed["title"][:120]
                 issue["description"] = parsed.get("description")

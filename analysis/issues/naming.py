@@ -18,6 +18,7 @@ overall therefore thus given question asked request requested requests""".split(
 _TRAILING = re.compile(r"[\s,;:]+$")
 # openers that carry no content: "However, ", "Therefore, ", "In summary, ", "But ", "Firstly, " ...
 _OPENER = re.compile(r"^(?:(?:however|therefore|thus|overall|additionally|also|moreover|furthermore|firstly|secondly|"
+                     r"indeed|notably|clearly|admittedly|evidently|importantly|again|"
                      r"finally|lastly|unfortunately|in (?:summary|conclusion|addition)|on the other hand|but|and|so|"
                      r"while this is true)\b[,:]?\s+)+", re.IGNORECASE)
 

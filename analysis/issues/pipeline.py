@@ -116,7 +116,8 @@ def run(con, judgments: list[tuple[str, str, str]], item_texts: dict[str, list[s
     rest = np.flatnonzero(local == -1)
     t0 = time.perf_counter()
     min_size = params.min_size or cl.min_cluster_size(len(rest))
-    reduced = cl.reduce(work[rest], params.n_components, params.seed, params.n_neighbors) if len(rest) else np.zeros((0, 1))
+    reduced, knn = (cl.reduce(work[rest], params.n_components, params.seed, params.n_neighbors) if len(rest)
+                    else (np.zeros((0, 1)), None))
     t["reduce"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     lab = cl.cluster(reduced, min_size) if len(rest) else np.zeros(0, int)
@@ -167,7 +168,11 @@ def run(con, judgments: list[tuple[str, str, str]], item_texts: dict[str, list[s
         sims[i] = local_sim[pos]
     if params.coords and len(idx) > 3:
         t0 = time.perf_counter()
-        result.coords = cl.reduce(work, 2, params.seed, params.n_neighbors)
+        # large sets: the map reuses the clustering layout's neighbour graph and trains half as long (it is for
+        # looking at; measured in benchmarks/issues_scale.py)
+        big = len(idx) > cl.SPECTRAL_MAX and len(rest) == len(idx)
+        result.coords, _ = cl.reduce(work, 2, params.seed, params.n_neighbors, knn=knn if big else None,
+                                     n_epochs=100 if big else None)
         t["coords"] = time.perf_counter() - t0
     result.timings = t
     return result

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 
 from ..errors import UserError
+from ..store import transaction
 
 FATAL_STATUS = {401: "authentication failed", 403: "permission denied", 404: "model or URL not found"}
 
@@ -180,7 +181,7 @@ class Caller:
         todo = [r for r in unique if r.key not in have]
         if todo:
             t = time.perf_counter()
-            fresh = asyncio.run(self._call_all(todo))
+            fresh = _run_sync(self._call_all(todo))
             self.stats.seconds += time.perf_counter() - t
             have.update(fresh)
         if self._fatal:
@@ -336,9 +337,7 @@ class Caller:
         if not pending and not failures:
             return
         now = datetime.now(timezone.utc).replace(tzinfo=None)
-        cur = self.con.cursor()
-        try:
-            cur.execute("BEGIN TRANSACTION")
+        with transaction(self.con) as cur:
             if pending:
                 cur.register("new_calls", pa.table({
                     "request_hash": [r.key for r, _ in pending],
@@ -354,12 +353,18 @@ class Caller:
                 cur.unregister("new_calls")
             for key, run_id, model, error, attempts in failures:
                 cur.execute("INSERT INTO llm_failures VALUES (?, ?, ?, ?, ?, ?)", [key, run_id, model, error, attempts, now])
-            cur.execute("COMMIT")
-        except Exception:
-            cur.execute("ROLLBACK")
-            raise
-        finally:
-            cur.close()
+
+
+def _run_sync(coro):
+    """asyncio.run, also from inside a running event loop (a Jupyter kernel): then in a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _message(exc: Exception) -> str:

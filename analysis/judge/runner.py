@@ -18,6 +18,7 @@ import polars as pl
 
 from ..errors import UserError
 from ..filters import Filter
+from ..store import transaction
 from . import probes as pr
 from . import targets
 from .client import CallOptions, Caller, CallStats, Endpoint, Request, make_request
@@ -285,9 +286,7 @@ def run_id_for(endpoint: Endpoint, opts: CallOptions, spec: JudgeSpec, flt: Filt
 def _record_run(con, run_id: str, name: str, endpoint: Endpoint, planned: int, written: int, present: int,
                 failed: int, params: dict) -> None:
     """One runs row per judge run; a re-run (resume) updates its counters."""
-    cur = con.cursor()
-    try:
-        cur.execute("BEGIN TRANSACTION")
+    with transaction(con) as cur:
         old = cur.execute("SELECT created_at, n_ingested FROM runs WHERE run_id = ?", [run_id]).fetchall()
         created = old[0][0] if old else datetime.now(timezone.utc).replace(tzinfo=None)
         total = (old[0][1] if old else 0) + written
@@ -295,12 +294,6 @@ def _record_run(con, run_id: str, name: str, endpoint: Endpoint, planned: int, w
         cur.execute("INSERT INTO runs VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
                     [run_id, name, "judge", endpoint.label(), created, planned, total, present, failed,
                      json.dumps(params, default=str, sort_keys=True)])
-        cur.execute("COMMIT")
-    except Exception:
-        cur.execute("ROLLBACK")
-        raise
-    finally:
-        cur.close()
 
 
 def execute(con, units: list[Unit], caller: Caller) -> tuple[list[dict], dict[str, int]]:
