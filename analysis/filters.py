@@ -14,12 +14,13 @@ from urllib.parse import parse_qsl, urlencode
 from .errors import UserError
 
 LIST_KEYS = ("model", "judge", "criterion", "template", "dataset", "run", "protocol", "status", "category",
-             "issue", "issue_all", "issue_none", "issue_only")
+             "issue", "issue_all", "issue_none", "issue_only", "probe")
 ISSUE_KEYS = ("issue", "issue_all", "issue_none", "issue_only")
 NUMBER_KEYS = ("score_min", "score_max")
 TEXT_KEYS = ("q", "issue_set", "label")
 LABEL_VALUES = ("any", "none", "disagree")
 OVERALL = "overall"  # the criterion value for whole-response judgments (criterion IS NULL)
+ANY_PROBE = "any"    # probe=any: probe variants and plain judgments alike (default: plain judgments only)
 # filter key -> column of judgment_view
 COLUMNS = {"judge": "judge", "template": "template", "dataset": "dataset", "run": "run_id", "protocol": "protocol",
            "status": "parse_status", "category": "category"}
@@ -42,6 +43,7 @@ class Filter:
     issue_all: tuple[str, ...] = ()    # has all of them (AND)
     issue_none: tuple[str, ...] = ()   # has none of them (NOT)
     issue_only: tuple[str, ...] = ()   # has at least one issue, and no issue outside these
+    probe: tuple[str, ...] = ()        # bias-probe variants: none (default), these probes, or "any" (everything)
     issue_set: str | None = None       # which issue set the issue ids belong to (default: the newest)
     label: str | None = None           # human/gold label: any (present), none (absent), disagree (with the judge)
     score_min: float | None = None
@@ -195,6 +197,10 @@ class Filter:
             if OVERALL in self.criterion:
                 parts.append(f"{a}criterion IS NULL")
             clauses.append("(" + " OR ".join(parts) + ")")
+        if not self.probe:
+            clauses.append(f"{a}probe IS NULL")   # a perturbed input is no judgment of the model's answer
+        elif ANY_PROBE not in self.probe:
+            clauses.append(f"{a}probe IN ({placeholders(self.probe)})")
         if self.score_min is not None:
             clauses.append(f"{a}score >= ?")
             params.append(self.score_min)

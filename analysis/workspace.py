@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -144,15 +145,18 @@ class Workspace:
         return self._sql("SELECT reason, count(*) AS n FROM rejects GROUP BY reason ORDER BY n DESC, reason")
 
     def values(self, field: str, filter: Filter | str | dict | None = None) -> list[str]:
-        """Distinct values of a filter field (model, judge, criterion, template, dataset, run, category)."""
-        where, params = as_filter(filter).where("j")
+        """Distinct values of a filter field (model, judge, criterion, template, dataset, run, category, probe)."""
+        flt = as_filter(filter)
+        if field == "probe" and not flt.probe:
+            flt = dataclasses.replace(flt, probe=("any",))
+        where, params = flt.where("j")
         if field == "model":
             sql = (f"SELECT DISTINCT m FROM (SELECT unnest([j.model, j.model_a, j.model_b]) AS m FROM judgment_view j "
                    f"WHERE {where}) WHERE m IS NOT NULL ORDER BY m")
         else:
             expr = {"criterion": "coalesce(j.criterion, 'overall')", "run": "j.run_id", "status": "j.parse_status"}.get(
                 field, f"j.{field}")
-            if field not in ("judge", "criterion", "template", "dataset", "run", "category", "protocol", "status"):
+            if field not in ("judge", "criterion", "template", "dataset", "run", "category", "protocol", "status", "probe"):
                 raise UserError(f"no values for {field!r}")
             sql = f"SELECT DISTINCT {expr} AS v FROM judgment_view j WHERE {where} AND {expr} IS NOT NULL ORDER BY v"
         return [r[0] for r in self._rows(sql, params)]

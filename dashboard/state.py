@@ -118,7 +118,7 @@ def sidebar(ws: Workspace, pages: dict[str, str], view: View) -> View:
         st.session_state["js_meta"] = view.filter.meta
         st.session_state["js_extra"] = {k: getattr(view.filter, k) for k in ("run", "protocol", "status", "category", "issue",
                                                                              "issue_all", "issue_none", "issue_only", "issue_set",
-                                                                             "label")}
+                                                                             "label", "probe")}
         st.session_state["js_warnings"] = warnings
         st.session_state["js_instance"] = view.instance
         st.session_state["js_compare"] = view.compare
@@ -146,6 +146,12 @@ def sidebar(ws: Workspace, pages: dict[str, str], view: View) -> View:
                                                     "disagree": "a label disagrees with the judge"}[v],
                              key="js_label_widget")
         extra["label"] = label or None
+        probes = ws.values("probe")
+        if probes or extra.get("probe"):
+            options = ["any", *probes]
+            picked = st.multiselect("Bias-probe variants (left out unless chosen)", options,
+                                    default=[p for p in extra.get("probe", ()) if p in options], key="js_probe_widget")
+            extra["probe"] = tuple(picked)
         _issue_widget(ws)
         _meta_widget(ws)
     lo, hi = st.session_state.get("js_score_min"), st.session_state.get("js_score_max")

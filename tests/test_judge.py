@@ -292,9 +292,27 @@ def test_probes_stored_linked_and_audited(ws):
         assert v[m]["ci_low"] <= v[m]["value"] <= v[m]["ci_high"] and v[m]["n"] > 0
     cols = set(ws.bias_heatmap("judge=fake-judge").data[0].x)
     assert {"probe_swap", "probe_verbosity", "probe_bandwagon", "probe_one_token_pass"} <= cols
-    # probe judgments stay out of the plain metrics
-    assert ws.count("judge=fake-judge&protocol=pairwise") == ws._sql(
-        "SELECT count(*) AS n FROM judgments WHERE judge = 'fake-judge' AND protocol = 'pairwise'")["n"][0]
+    # the dashboard: probe columns on the Judges page, variants selectable from a link
+    from .test_dashboard import app
+
+    ws.close()
+    mp = pytest.MonkeyPatch()
+    try:
+        at = app(mp, ws.path, page="judges", judge="fake-judge")
+        heat = [c for c in at.get("plotly_chart") if "probe_swap" in c.proto.spec]
+        assert heat, "the bias heatmap shows the probe columns"
+        at = app(mp, ws.path, page="overview", judge="fake-judge", probe="authority")
+        assert at.sidebar.multiselect(key="js_probe_widget").value == ["authority"]
+        n_auth = ws._sql("SELECT count(*) AS n FROM judgments WHERE probe = 'authority'")["n"][0]
+        assert at.get("metric")[0].value == f"{n_auth:,}"
+    finally:
+        mp.undo()
+    # probe variants stay out of plain selections unless asked for
+    n = ws._sql("SELECT count(*) FILTER (WHERE probe IS NULL) AS plain, count(*) FILTER (WHERE probe = 'swap') AS swap, "
+                "count(*) AS total FROM judgments WHERE judge = 'fake-judge' AND protocol = 'pairwise'").row(0)
+    assert ws.count("judge=fake-judge&protocol=pairwise") == n[0]
+    assert ws.count("judge=fake-judge&protocol=pairwise&probe=swap") == n[1] > 0
+    assert ws.count("judge=fake-judge&protocol=pairwise&probe=any") == n[2] > n[0]
 
 
 def test_outputs_without_judgments_then_judged(tmp_path):

@@ -3,6 +3,7 @@ a private cursor, so every metric is a plain query and concurrent audits do not 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import polars as pl
@@ -19,7 +20,8 @@ class AuditContext:
     def __init__(self, con, flt: Filter, by: str = "judge"):
         self.by = by
         self.cur = con.cursor()
-        where, params = flt.where("j")
+        # the audit compares probe variants with their baselines: it needs both (plain metrics skip probes)
+        where, params = (flt if flt.probe else dataclasses.replace(flt, probe=("any",))).where("j")
         cols = ", ".join(f"j.{c.strip()}" for c in COLUMNS.split(","))
         self.cur.execute(f"CREATE OR REPLACE TEMP TABLE aj AS SELECT {judge_key(by)} AS jkey, {cols} "
                          f"FROM judgment_view j WHERE {where}", params)
