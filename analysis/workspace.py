@@ -337,8 +337,6 @@ class Workspace:
 
     def _judge_setup(self, model, template, base_url, api_key, criteria, per_criterion, both_orders, pairs, baseline,
                      reference, samples, judge_name, limit, options):
-        import dataclasses
-
         from .judge import CallOptions, Endpoint, JudgeSpec, load_template
 
         if self.read_only:

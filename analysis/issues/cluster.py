@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
@@ -85,16 +86,17 @@ def reassign_noise(vectors: np.ndarray, labels: np.ndarray, threshold: float) ->
     return out, own
 
 
-def merge_duplicates(vectors: np.ndarray, labels: np.ndarray, threshold: float) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
-    """Merge clusters whose centroids have cosine ≥ threshold (the smaller into the larger), repeatedly."""
+def _merge_closest(labels: np.ndarray, threshold: float,
+                   profiles: Callable[[np.ndarray], tuple[list[int], np.ndarray]],
+                   merged: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+    """Repeatedly merge the two clusters whose unit profiles (`profiles(labels)` -> cluster ids, one row each)
+    have the highest cosine, the smaller into the larger, while that cosine is ≥ threshold."""
     merges = []
     labels = labels.copy()
     while True:
-        cents = centroids(vectors, labels)
-        keys = list(cents)
+        keys, mat = profiles(labels)
         if len(keys) < 2:
             break
-        mat = np.stack([cents[k] for k in keys])
         sims = mat @ mat.T
         np.fill_diagonal(sims, -1)
         i, j = np.unravel_index(sims.argmax(), sims.shape)
@@ -103,8 +105,20 @@ def merge_duplicates(vectors: np.ndarray, labels: np.ndarray, threshold: float) 
         a, b = keys[i], keys[j]
         big, small = (a, b) if (labels == a).sum() >= (labels == b).sum() else (b, a)
         labels[labels == small] = big
+        if merged is not None:
+            merged(big, small)
         merges.append((int(small), int(big), float(sims[i, j])))
     return labels, merges
+
+
+def merge_duplicates(vectors: np.ndarray, labels: np.ndarray, threshold: float) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+    """Merge clusters whose centroids have cosine ≥ threshold (the smaller into the larger), repeatedly."""
+    def profiles(current: np.ndarray) -> tuple[list[int], np.ndarray]:
+        cents = centroids(vectors, current)
+        keys = list(cents)
+        return keys, (np.stack([cents[k] for k in keys]) if keys else np.zeros((0, vectors.shape[1])))
+
+    return _merge_closest(labels, threshold, profiles)
 
 
 def merge_by_terms(labels: np.ndarray, token_sets: list[set[str]], threshold: float) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
@@ -115,31 +129,24 @@ def merge_by_terms(labels: np.ndarray, token_sets: list[set[str]], threshold: fl
     boilerplate ("the assistant's answer ... not ..."), so unrelated issues sit at 0.85-0.92 while two halves
     of "the code does not correctly implement ..." split by task can sit lower. Content words do: measured
     on arena-bench, the pairs at ≥ 0.75 are all restatements of one failure (docs/issues.md)."""
-    labels = labels.copy()
     counts: dict[int, Counter] = {}
     sizes: Counter = Counter()
     for lab, toks in zip(labels.tolist(), token_sets):
         if lab != -1:
             counts.setdefault(lab, Counter()).update(toks)
             sizes[lab] += 1
-    merges = []
-    while len(counts) > 1:
+
+    def profiles(_: np.ndarray) -> tuple[list[int], np.ndarray]:
         keys = sorted(counts)
-        vocab = {w: i for i, w in enumerate(sorted(set().union(*counts.values())))}
+        vocab = {w: i for i, w in enumerate(sorted(set().union(*counts.values())))} if counts else {}
         mat = np.zeros((len(keys), max(len(vocab), 1)))
         for r, k in enumerate(keys):
             for w, f in counts[k].items():
                 mat[r, vocab[w]] = f / sizes[k]
-        mat /= np.linalg.norm(mat, axis=1, keepdims=True).clip(1e-12)
-        sims = mat @ mat.T
-        np.fill_diagonal(sims, -1)
-        i, j = np.unravel_index(sims.argmax(), sims.shape)
-        if sims[i, j] < threshold:
-            break
-        a, b = keys[i], keys[j]
-        big, small = (a, b) if sizes[a] >= sizes[b] else (b, a)
-        labels[labels == small] = big
+        return keys, mat / np.linalg.norm(mat, axis=1, keepdims=True).clip(1e-12)
+
+    def merged(big: int, small: int) -> None:
         counts[big].update(counts.pop(small))
         sizes[big] += sizes.pop(small)
-        merges.append((int(small), int(big), float(sims[i, j])))
-    return labels, merges
+
+    return _merge_closest(labels, threshold, profiles, merged)

@@ -89,8 +89,8 @@ def _levels_text(levels: dict) -> str:
 class Planner:
     """Renders units for one endpoint, template and options."""
 
-    def __init__(self, con, endpoint: Endpoint, opts: CallOptions, spec: JudgeSpec, run_id: str):
-        self.con, self.endpoint, self.opts, self.spec, self.run_id = con, endpoint, opts, spec, run_id
+    def __init__(self, con, endpoint: Endpoint, opts: CallOptions, spec: JudgeSpec):
+        self.con, self.endpoint, self.opts, self.spec = con, endpoint, opts, spec
         t = spec.template
         self.judge = spec.judge_name or endpoint.model
         names = list(spec.criteria or [])
@@ -314,7 +314,7 @@ def judge(ws, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOption
     con = ws.con
     run_id = run_id_for(endpoint, opts, spec, flt, "judge")
     caller = Caller(con, endpoint, opts, run_id)
-    units = Planner(con, endpoint, opts, spec, run_id).units(flt)
+    units = Planner(con, endpoint, opts, spec).units(flt)
     if not units:
         raise UserError(f"nothing to judge: no {'response' if spec.template.protocol == 'pointwise' else 'pair'} "
                         f"matches {flt.describe()}")
@@ -335,7 +335,7 @@ def probe(ws, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOption
     con = ws.con
     run_id = run_id_for(endpoint, opts, spec, flt, "probe", names)
     caller = Caller(con, endpoint, opts, run_id)
-    planner = Planner(con, endpoint, opts, spec, run_id)
+    planner = Planner(con, endpoint, opts, spec)
     parents = targets.parents(con, flt, spec.limit)
     t = spec.template
     parents = parents.filter(pl.col("protocol") == t.protocol)

@@ -6,6 +6,8 @@ A Filter's response-level fields (model, dataset, category) select responses dir
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 
 from ..errors import UserError
@@ -116,6 +118,4 @@ def criteria_info(con, names: list[str]) -> dict[str, tuple[str, dict]]:
         return {}
     rows = con.execute("SELECT criterion, any_value(description), any_value(levels) FROM criteria "
                        f"WHERE criterion IN ({', '.join('?' * len(names))}) GROUP BY criterion", names).fetchall()
-    import json
-
     return {c: (d or "", json.loads(lv) if isinstance(lv, str) else (lv or {})) for c, d, lv in rows}
