@@ -72,7 +72,8 @@ def cmd_ingest(args) -> int:
         mapping.scale = parse_scale(args.scale)
     results = []
     for path in args.paths:
-        result = ws.ingest(path, format=args.format, mapping=mapping, strict=args.strict, dataset=args.dataset)
+        result = ws.ingest(path, format=args.format, mapping=mapping, strict=args.strict, dataset=args.dataset,
+                           aliases=args.aliases)
         results.append(result)
         if args.json:
             continue
@@ -136,7 +137,9 @@ def _write_frame(frame, out: Path, text_formats: dict | None = None) -> None:
     if out.suffix == ".parquet":
         frame.write_parquet(out)
     elif out.suffix == ".csv":
-        frame.write_csv(out)
+        from .export import write_csv
+
+        write_csv(frame, out)  # text cells a spreadsheet would read as a formula get a leading '
     elif out.suffix in text_formats:
         out.write_text(text_formats[out.suffix](), encoding="utf-8")
     else:
@@ -205,7 +208,7 @@ def cmd_issues(args) -> int:
     if args.list:
         ws = _workspace(args, read_only=True)
         _print_table(ws.issue_sets().with_columns(pl_cast_str("created_at")).to_dicts(),
-                     ["issue_set_id", "name", "filter", "issues", "judgments", "coverage", "created_at"])
+                     ["issue_set_id", "name", "filter", "issues", "strengths", "judgments", "signal", "created_at"])
         return 0
     if args.rename or args.merge or args.split or args.drop:
         ws = _workspace(args)
@@ -222,39 +225,72 @@ def cmd_issues(args) -> int:
         ws = _workspace(args, read_only=True)
         iset = ws.issue_set(args.show)
     else:
+        from .issues import Pipeline
+
         ws = _workspace(args)
-        taxonomy = None
-        if args.taxonomy:
-            taxonomy = _read_taxonomy(Path(args.taxonomy))
-        iset = ws.discover_issues(_filter(args), min_size=args.min_size, seed=args.seed,
-                                  embedding_model=args.embedding_model, name_with=args.name_with, taxonomy=taxonomy,
-                                  name=args.name)
-    table = iset.table()
-    prev = iset.prevalence("model")
+        taxonomy = _read_taxonomy(Path(args.taxonomy)) if args.taxonomy else None
+        options = {key: getattr(args, _dest(key)) for key in Pipeline.options()
+                   if getattr(args, _dest(key)) is not None}
+        iset = ws.discover_issues(_filter(args), seed=args.seed, name_with=args.name_with, taxonomy=taxonomy,
+                                  name=args.name, **options)
+    table = iset.table(kind=None)
+    prev = iset.prevalence("model", kind="issue")
+    prev_s = iset.prevalence("model", kind="strength")
     by_model: dict[str, dict[str, float]] = {}
-    for r in prev.iter_rows(named=True):
+    for r in pl_concat(prev, prev_s).iter_rows(named=True):
         by_model.setdefault(r["issue_id"], {})[r["model"]] = r["share"]
     if args.json:
-        records = []
-        for r in table.iter_rows(named=True):
-            records.append({"issue_id": r["issue_id"], "title": r["title"], "keywords": r["keywords"],
-                            "n_instances": r["n_instances"], "n_segments": r["n_segments"], "n_items": r["n_items"],
-                            "max_item_share": r["max_item_share"], "severity": r["severity"],
-                            "prevalence": r["prevalence"], "prevalence_by_model": by_model.get(r["issue_id"], {})})
+        keep = ("issue_id", "title", "kind", "category", "category_title", "description", "keywords", "named_by",
+                "n_instances", "n_units", "n_segments", "n_items", "max_item_share", "prevalence", "prevalence_ci_low",
+                "prevalence_ci_high", "p_fail", "p_pass", "lift", "lift_ci_low", "lift_ci_high", "severity",
+                "mean_outcome")
+        records = [{**{k: r[k] for k in keep}, "prevalence_by_model": by_model.get(r["issue_id"], {})}
+                   for r in table.iter_rows(named=True)]
         print(json.dumps(records, indent=2, default=str))
         return 0
     print(repr(iset))
-    rows = []
-    for r in table.iter_rows(named=True):
-        models = by_model.get(r["issue_id"], {})
-        top = sorted(models.items(), key=lambda kv: -kv[1])[:3]
-        rows.append({"id": r["issue_id"], "title": r["title"], "keywords": ", ".join((r["keywords"] or [])[:5]),
-                     "instances": r["n_instances"], "items": r["n_items"],
-                     "severity": r["severity"], "most prevalent in": "; ".join(f"{m} {v:.0%}" for m, v in top)})
-    _print_table(rows, ["id", "title", "keywords", "instances", "items", "severity", "most prevalent in"])
-    print(f"{iset.no_issue():,} of {iset.n_instances():,} instances have no issue; "
+    for kind, heading in (("issue", "Issues"), ("strength", "Strengths")):
+        tree = iset.tree(kind=kind, by=None)
+        if tree.height == 0:
+            print(f"{heading}: none")
+            continue
+        print(f"{heading} (share of judged responses; lift = prevalence among failing / passing responses):")
+        rows = []
+        for r in tree.iter_rows(named=True):
+            if r["level"] == "category":
+                rows.append({"id": "", "title": r["title"].upper(), "prevalence": f"{r['prevalence']:.1%}"})
+                continue
+            row = table.filter(pl_col("issue_id") == r["issue_id"]).row(0, named=True)
+            models = sorted(by_model.get(r["issue_id"], {}).items(), key=lambda kv: -kv[1])[:2]
+            rows.append({"id": r["issue_id"], "title": "  " + r["title"], "prevalence": f"{r['prevalence']:.1%}",
+                         "lift": _interval(row["lift"], row["lift_ci_low"], row["lift_ci_high"]),
+                         "severity": row["severity"], "most in": "; ".join(f"{m} {v:.0%}" for m, v in models)})
+        _print_table(rows, ["id", "title", "prevalence", "lift", "severity", "most in"])
+    print(f"{iset.no_issue():,} of {iset.n_instances():,} judgments have no issue; severity = mean outcome of the "
+          f"responses with it (all: {_cell(table['mean_outcome'][0]) if table.height else '–'}); "
           f"`judgescope issues --show {iset.id} --json` prints every field")
     return 0
+
+
+def _interval(value, lo, hi) -> str:
+    return "" if value is None else f"{value:.1f} [{lo:.1f}, {hi:.1f}]"
+
+
+def _dest(option: str) -> str:
+    return "pipeline_" + option.replace(".", "_")
+
+
+def pl_concat(*frames):
+    import polars as pl
+
+    return pl.concat([f for f in frames if f.height], how="diagonal_relaxed") if any(f.height for f in frames) \
+        else frames[0]
+
+
+def pl_col(name: str):
+    import polars as pl
+
+    return pl.col(name)
 
 
 def pl_cast_str(col: str):
@@ -343,8 +379,11 @@ def cmd_demo(args) -> int:
     from .demo import build_demo
 
     path = Path(args.workspace or "demo.duckdb")
+    from . import store
+
     build_demo(path, data_dir=Path(args.data) if args.data else None, rebuild=args.rebuild, echo=print,
                issues=not args.no_issues)
+    store.close(path)  # the dashboard opens the file in its own process: let go of it first
     if args.no_serve:
         return 0
     from .serve import serve_foreground
@@ -362,6 +401,25 @@ def cmd_dashboard(args) -> int:
     return serve_foreground(path, port=args.port)
 
 
+def _pipeline_args(p) -> None:
+    """One option per field of the issue pipeline's stages (analysis/issues/pipeline.py), e.g.
+    --clusterer-per-cluster 60; the defaults are the stages' own."""
+    from .issues.pipeline import Pipeline
+
+    group = p.add_argument_group("pipeline stages (defaults in analysis/issues/pipeline.py; see docs/issues.md)")
+    for key, (stage, default, kind) in Pipeline.options().items():
+        flag = "--" + key.replace(".", "-").replace("_", "-")
+        flags = [flag, "--embedding-model"] if key == "embedder.model" else [flag]
+        kind = str(kind)
+        if kind == "bool":
+            group.add_argument(*flags, dest=_dest(key), action=argparse.BooleanOptionalAction, default=None,
+                               help=f"(default {'on' if default else 'off'})")
+        else:
+            typ = int if kind == "int" else float if kind.startswith("float") else str
+            group.add_argument(*flags, dest=_dest(key), type=typ, default=None, metavar=typ.__name__.upper(),
+                               help=f"(default {default})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="judgescope", description="Error analysis for LLM-as-a-judge feedback.")
     parser.add_argument("--version", action="version", version=f"judgescope {__version__}")
@@ -376,7 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("ingest", "import judge feedback files or directories into the workspace", cmd_ingest)
     p.add_argument("paths", nargs="+", help="file(s) or directory(ies)")
     p.add_argument("--format", "-f", help="format name (detected when left out): llmbar, pandalm, fastchat, "
-                   "fastchat-single, fastchat-pair, prometheus, arena-hard, judgebench, alpaca-eval, clear, generic")
+                   "fastchat-single, fastchat-pair, prometheus, arena-hard, judgebench, alpaca-eval, clear, inspect, "
+                   "promptfoo, generic")
     p.add_argument("--map", "-m", action="append", default=[], metavar="FILE|ROLE=COLUMN",
                    help="a mapping TOML file, or ROLE=COLUMN (repeatable), e.g. --map score=rating")
     p.add_argument("--set", action="append", default=[], metavar="ROLE=VALUE",
@@ -384,6 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", help="score scale, e.g. 1-10")
     p.add_argument("--dataset", help="dataset name (part of every id; defaults to the format's or file's name)")
     p.add_argument("--strict", action="store_true", help="abort on the first rejected row; the store stays unchanged")
+    p.add_argument("--aliases", metavar="FILE", help="judge/model alias TOML (default: judgescope.aliases.toml "
+                   "beside the workspace, when it exists); see analysis/identities.py")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = add("info", "counts, runs, judges, models, criteria and rejects of a workspace", cmd_info)
@@ -409,13 +470,12 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="print a GitHub Markdown table")
     p.add_argument("--output", "-o", help="also write .json, .md, .csv or .parquet")
 
-    p = add("issues", "discover recurring issues in critiques (or list / show stored issue sets)", cmd_issues)
+    p = add("issues", "discover recurring issues and strengths in critiques (or list / show stored issue sets)",
+            cmd_issues)
     p.add_argument("--filter", help=FILTER_HELP)
-    p.add_argument("--min-size", type=int, help="smallest issue, in segments (default grows with the data)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--embedding-model", help="sentence-transformers model path or name, or openai:<model> "
-                   "(default all-MiniLM-L6-v2 from the installed package)")
-    p.add_argument("--name-with", metavar="MODEL", help="title issues with this model at OPENAI_BASE_URL")
+    _pipeline_args(p)
+    p.add_argument("--name-with", metavar="MODEL", help="name issues with this model at OPENAI_BASE_URL")
     p.add_argument("--taxonomy", help="known issues: JSON list/dict or a text file with one title per line")
     p.add_argument("--name", help="a name for the issue set")
     p.add_argument("--list", action="store_true", help="list the stored issue sets")

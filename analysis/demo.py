@@ -9,17 +9,26 @@ from pathlib import Path
 from . import store
 from .errors import UserError
 
-# (directory under data/demo, format) in import order
+# (directory under data/demo, format) in import order. LLMBar comes first: judge and model names that differ
+# only in case or separators are one identity, spelt as first stored (analysis/identities.py), so the
+# demo's GPT-4 and ChatGPT keep LLMBar's spelling and arena-bench's and Prometheus' "gpt-4" join them.
 DEMO_SOURCES = [
+    ("llmbar", "llmbar"),
     ("arena_bench_v1", "fastchat"),
     ("prometheus", "prometheus"),
     ("pandalm", "pandalm"),
-    ("llmbar", "llmbar"),
 ]
 
 
-DEMO_ISSUES_FILTER = "dataset=arena_bench_v1"
-CACHE = Path("embeddings") / "arena_minilm.parquet"
+# the issue sets the demo discovers (name, filter): one per dataset with critiques, their vectors shipped
+DEMO_ISSUE_SETS = [
+    ("arena-bench v1: GPT-4 grading 15 models", "dataset=arena_bench_v1"),
+    ("LLMBar: GPT-4's Swap_CoT rationales", "dataset=llmbar&judge=GPT-4&template=Swap_CoT"),
+    ("PandaLM: reasons of two judges", "dataset=pandalm"),
+    ("Prometheus: rubric feedback", "dataset=prometheus"),
+]
+DEMO_ISSUES_FILTER = DEMO_ISSUE_SETS[0][1]
+CACHE = Path("embeddings") / "minilm.parquet"
 
 
 def default_data_dir() -> Path:
@@ -53,10 +62,14 @@ def build_demo(path: str | Path = "demo.duckdb", data_dir: Path | None = None, r
     if issues and ws.issue_sets().height == 0:
         t = time.perf_counter()
         loaded = load_embedding_cache(ws, data_dir / CACHE)
-        iset = ws.discover_issues(DEMO_ISSUES_FILTER, seed=0, name="arena-bench v1 critiques")
         if echo:
-            echo(f"issues: {iset!r} ({loaded:,} cached vectors, {iset.stats['embedding']['n_embedded']:,} embedded) "
-                 f"[{time.perf_counter() - t:.1f} s]")
+            echo(f"embedding cache: {loaded:,} vectors [{time.perf_counter() - t:.1f} s]")
+        for name, query in DEMO_ISSUE_SETS:
+            t = time.perf_counter()
+            iset = ws.discover_issues(query, seed=0, name=name)
+            if echo:
+                echo(f"issues, {name}: {iset!r} ({iset.stats['embedding']['n_embedded']:,} texts embedded) "
+                     f"[{time.perf_counter() - t:.1f} s]")
     if echo:
         echo(f"demo workspace {path} ready in {time.perf_counter() - start:.1f} s: {ws!r}")
     return ws
@@ -69,13 +82,18 @@ def load_embedding_cache(ws, path: Path) -> int:
 
     if not path.exists():
         return 0
+    import pyarrow as pa
+
     frame = pl.read_parquet(path)
-    q = np.array(frame["q"].to_list(), dtype=np.float32) * frame["scale"].to_numpy()[:, None]
+    dim = frame["q"].list.len()[0] if frame.height else 0
+    q = frame["q"].explode().to_numpy().astype(np.float32).reshape(frame.height, dim)
+    q *= frame["scale"].to_numpy()[:, None]
     q /= np.linalg.norm(q, axis=1, keepdims=True).clip(1e-12)
-    vectors = pl.DataFrame({"text_hash": frame["text_hash"], "model": frame["model"],
-                            "vector": pl.Series(q.tolist(), dtype=pl.List(pl.Float32))})
+    vectors = pa.table({"text_hash": frame["text_hash"].to_arrow(), "model": frame["model"].to_arrow(),
+                        "vector": pa.ListArray.from_arrays(pa.array(np.arange(frame.height + 1) * dim, pa.int32()),
+                                                           pa.array(q.ravel()))})
     con = ws.con
-    con.register("cache_rows", vectors.to_arrow())
+    con.register("cache_rows", vectors)
     try:
         con.execute("INSERT INTO embeddings SELECT text_hash, model, vector FROM cache_rows "
                     "WHERE (text_hash, model) NOT IN (SELECT text_hash, model FROM embeddings)")

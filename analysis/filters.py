@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from .errors import UserError
+from .sql import json_path, placeholders
 
 LIST_KEYS = ("model", "judge", "criterion", "template", "dataset", "run", "protocol", "status", "category",
              "issue", "issue_all", "issue_none", "issue_only", "probe")
@@ -20,6 +21,8 @@ NUMBER_KEYS = ("score_min", "score_max")
 TEXT_KEYS = ("q", "issue_set", "label")
 LABEL_VALUES = ("any", "none", "disagree")
 OVERALL = "overall"  # the criterion value for whole-response judgments (criterion IS NULL)
+NONE = "(none)"      # the value of a missing template or category (IS NULL), as group labels show it
+NULLABLE = ("template", "category")
 ANY_PROBE = "any"    # probe=any: probe variants and plain judgments alike (default: plain judgments only)
 # filter key -> column of judgment_view
 COLUMNS = {"judge": "judge", "template": "template", "dataset": "dataset", "run": "run_id", "protocol": "protocol",
@@ -177,30 +180,34 @@ class Filter:
         clauses: list[str] = []
         params: list[Any] = []
 
-        def placeholders(values: tuple[str, ...]) -> str:
+        def marks(values: tuple[str, ...]) -> str:
             params.extend(values)
-            return ", ".join("?" for _ in values)
+            return placeholders(len(values))
 
         if self.model:
-            ph = placeholders(self.model)
-            clauses.append(f"({a}model IN ({ph}) OR {a}model_a IN ({placeholders(self.model)}) "
-                           f"OR {a}model_b IN ({placeholders(self.model)}))")
+            clauses.append(f"({a}model IN ({marks(self.model)}) OR {a}model_a IN ({marks(self.model)}) "
+                           f"OR {a}model_b IN ({marks(self.model)}))")
         for key, column in COLUMNS.items():
             values = getattr(self, key)
-            if values:
-                clauses.append(f"{a}{column} IN ({placeholders(values)})")
+            if not values:
+                continue
+            named = tuple(v for v in values if not (key in NULLABLE and v == NONE))
+            parts = [f"{a}{column} IN ({marks(named)})"] if named else []
+            if len(named) < len(values):
+                parts.append(f"{a}{column} IS NULL")
+            clauses.append("(" + " OR ".join(parts) + ")")
         if self.criterion:
             named = tuple(v for v in self.criterion if v != OVERALL)
             parts = []
             if named:
-                parts.append(f"{a}criterion IN ({placeholders(named)})")
+                parts.append(f"{a}criterion IN ({marks(named)})")
             if OVERALL in self.criterion:
                 parts.append(f"{a}criterion IS NULL")
             clauses.append("(" + " OR ".join(parts) + ")")
         if not self.probe:
             clauses.append(f"{a}probe IS NULL")   # a perturbed input is no judgment of the model's answer
         elif ANY_PROBE not in self.probe:
-            clauses.append(f"{a}probe IN ({placeholders(self.probe)})")
+            clauses.append(f"{a}probe IN ({marks(self.probe)})")
         if self.score_min is not None:
             clauses.append(f"{a}score >= ?")
             params.append(self.score_min)
@@ -208,10 +215,9 @@ class Filter:
             clauses.append(f"{a}score <= ?")
             params.append(self.score_max)
         for key, values in self.meta:
-            path = '$."' + key.replace('"', '\\"') + '"'
-            clauses.append(
-                f"coalesce(json_extract_string({a}meta, ?), json_extract_string({a}item_meta, ?)) IN ({', '.join('?' for _ in values)})"
-            )
+            path = json_path(key)
+            clauses.append(f"coalesce(json_extract_string({a}meta, ?), json_extract_string({a}item_meta, ?)) "
+                           f"IN ({placeholders(len(values))})")
             params.extend([path, path, *values])
         if self.label:
             clauses.append(_label_sql(a, self.label))

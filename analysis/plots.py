@@ -1,7 +1,13 @@
 """Plotly figure builders shared by notebooks, the dashboard and HTML export.
 
-Builders take small, already-aggregated polars frames (the aggregation happens in DuckDB) and
-never touch user text as HTML: hover text passes through plotly's own escaping.
+Builders take small, already-aggregated polars frames (the aggregation happens in DuckDB).
+
+Plotly renders a subset of HTML (`<a href>`, `<b>`, `<br>`, `<span style>`, entities) in tick labels,
+legend names, titles, hover text, text and annotations, and does not escape anything itself. So every
+string from data that reaches a figure goes through `inert()` first; the `<br>` and `<b>` a builder
+adds are put around already inert text. Categories from data (judge, model, criterion, group names)
+are used in their inert form both as the data key and as the label: escaping is one-to-one, so two
+different names stay two categories, and plotly shows the escaped form as the original text.
 """
 
 from __future__ import annotations
@@ -12,9 +18,27 @@ import polars as pl
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 
 
+def inert(text: object) -> str:
+    """`text` (from data) as plotly pseudo-HTML that shows it literally: `&`, `<` and `>` escaped, so no
+    tag is interpreted and no entity decoded. None becomes ""."""
+    if text is None:
+        return ""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _template(text: object) -> str:
+    """`inert(text)` for the literal part of a hovertemplate: `%` is escaped too, so `%{...}` in data
+    is no placeholder."""
+    return inert(text).replace("%", "&#37;")
+
+
+def _inert_list(values) -> list[str]:
+    return [inert(v) for v in values]
+
+
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=15)),
+        title=dict(text=inert(title), x=0, xanchor="left", font=dict(size=15)),
         font=dict(family=FONT, size=12),
         margin=dict(l=10, r=10, t=48, b=10),
         height=height,
@@ -25,7 +49,7 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
 
 def empty_figure(message: str, title: str = "") -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+    fig.add_annotation(text=inert(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                        font=dict(size=14, color="#666"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -49,17 +73,21 @@ def score_heatmap(dist: pl.DataFrame, by: str, x_title: str, title: str) -> go.F
         gi, bi = g_index[row["group"]], b_index[row["bucket"]]
         z[gi][bi] = row["share"]
         counts[gi][bi] = row["n"]
-    y_labels = [f"{g}  (n={n:,}, mean {m:.2f})" if m is not None else f"{g}  (n={n:,})"
+    # the category is the (inert) group name; the tick label adds n and the mean
+    y_keys = _inert_list(groups["group"].to_list())
+    y_labels = [f"{inert(g)}  (n={n:,}, mean {m:.2f})" if m is not None else f"{inert(g)}  (n={n:,})"
                 for g, m, n in groups.select("group", "group_mean", "group_n").iter_rows()]
     text = [[f"{v:.0%}" if v >= 0.005 else "" for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
-        z=z, x=buckets["label"].to_list(), y=y_labels, text=text, texttemplate="%{text}",
+        z=z, x=_inert_list(buckets["label"].to_list()), y=y_keys, text=text, texttemplate="%{text}",
         customdata=counts, colorscale="Blues", zmin=0, zmax=max(max(r) for r in z) or 1,
-        hovertemplate=f"{by}: %{{y}}<br>{x_title}: %{{x}}<br>share: %{{z:.1%}}<br>judgments: %{{customdata:,}}<extra></extra>",
+        hovertemplate=f"{_template(by)}: %{{y}}<br>{_template(x_title)}: %{{x}}<br>share: %{{z:.1%}}"
+                      "<br>judgments: %{customdata:,}<extra></extra>",
         colorbar=dict(title="share", tickformat=".0%"),
     ))
-    fig.update_xaxes(title=x_title, type="category")
-    fig.update_yaxes(title=None, automargin=True)
+    fig.update_xaxes(title=inert(x_title), type="category")
+    fig.update_yaxes(title=None, automargin=True, type="category", tickmode="array", tickvals=y_keys,
+                     ticktext=y_labels)
     return _layout(fig, title, 140 + 28 * len(g_index))
 
 
@@ -80,15 +108,15 @@ def verdict_bars(outcomes: pl.DataFrame, by: str, title: str) -> go.Figure:
             continue
         lookup = {g: (s, n) for g, s, n in sub.select("group", "share", "n").iter_rows()}
         fig.add_bar(
-            name=outcome, orientation="h", y=groups, x=[lookup.get(g, (0, 0))[0] for g in groups],
+            name=inert(outcome), orientation="h", y=_inert_list(groups), x=[lookup.get(g, (0, 0))[0] for g in groups],
             customdata=[lookup.get(g, (0, 0))[1] for g in groups], marker_color=colors[outcome],
             text=[f"{lookup[g][0]:.0%}" if g in lookup and lookup[g][0] >= 0.06 else "" for g in groups],
             textposition="inside",
-            hovertemplate=f"{by}: %{{y}}<br>{outcome}: %{{x:.1%}} (%{{customdata:,}})<extra></extra>",
+            hovertemplate=f"{_template(by)}: %{{y}}<br>{_template(outcome)}: %{{x:.1%}} (%{{customdata:,}})<extra></extra>",
         )
     fig.update_layout(barmode="stack", legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, traceorder="normal"))
     fig.update_xaxes(tickformat=".0%", range=[0, 1])
-    fig.update_yaxes(automargin=True)
+    fig.update_yaxes(automargin=True, type="category", categoryorder="array", categoryarray=_inert_list(groups))
     fig = _layout(fig, title, 170 + 30 * len(groups))
     fig.update_layout(margin=dict(t=80))
     return fig
@@ -114,43 +142,33 @@ def bias_heatmap(audit: pl.DataFrame, metrics: dict[str, tuple[float, str]], tit
         for m in cols:
             r = cell.get((j, m))
             ideal, what = metrics[m]
+            # plotly escapes nothing in hover text: every piece from data is made inert, then tagged
             if r is None or r["value"] is None:
                 zr.append(None)
                 tr.append("n/a")
                 why = (r or {}).get("note") or "not computed for this judge"
-                hr.append(f"<b>{j}</b><br>{m}: {what}<br>{why}")
+                hr.append(f"<b>{inert(j)}</b><br>{inert(m)}: {inert(what)}<br>{inert(why)}")
             else:
                 zr.append(r["value"] - ideal)
                 tr.append(_fmt(r["value"]))
                 ci = f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
-                hr.append(f"<b>{j}</b><br>{m}: {what}<br>value {_fmt(r['value'], 3)} {ci} (unbiased: {ideal:g})"
-                          f"<br>n = {r['n']:,}")
-            # plotly escapes nothing in hover text: user-given judge names go through html escaping here
+                hr.append(f"<b>{inert(j)}</b><br>{inert(m)}: {inert(what)}<br>value {_fmt(r['value'], 3)} {ci} "
+                          f"(unbiased: {ideal:g})<br>n = {r['n'] or 0:,}")
         z.append(zr)
         text.append(tr)
-        hover.append([_escape_html(h, keep_tags=("b", "br")) for h in hr])
+        hover.append(hr)
     span = max([abs(v) for row in z for v in row if v is not None] + [0.1])
     fig = go.Figure(go.Heatmap(
-        z=z, x=cols, y=judges, text=text, texttemplate="%{text}", customdata=hover,
+        z=z, x=_inert_list(cols), y=_inert_list(judges), text=text, texttemplate="%{text}", customdata=hover,
         hovertemplate="%{customdata}<extra></extra>", colorscale="RdBu", zmid=0, zmin=-min(span, 1), zmax=min(span, 1),
         colorbar=dict(title="deviation<br>from unbiased"), hoverongaps=True, xgap=2, ygap=2,
     ))
     fig.update_layout(plot_bgcolor="#d9d9d9")
-    fig.update_xaxes(tickangle=-30, side="top", automargin=True)
-    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(tickangle=-30, side="top", automargin=True, type="category")
+    fig.update_yaxes(autorange="reversed", automargin=True, type="category")
     fig = _layout(fig, title, 220 + 34 * len(judges))
     fig.update_layout(margin=dict(t=150), title=dict(y=0.98, yanchor="top"))
     return fig
-
-
-def _escape_html(text: str, keep_tags: tuple[str, ...] = ()) -> str:
-    import html
-    import re
-
-    escaped = html.escape(text, quote=False)
-    for tag in keep_tags:
-        escaped = re.sub(rf"&lt;(/?){tag}&gt;", rf"<\1{tag}>", escaped)
-    return escaped
 
 
 def matrix_heatmap(frame: pl.DataFrame, row: str, col: str, value: str, title: str, zmin: float = 0.0,
@@ -167,15 +185,15 @@ def matrix_heatmap(frame: pl.DataFrame, row: str, col: str, value: str, title: s
     cell = {(r[row], r[col]): r for r in data.iter_rows(named=True)}
     z = [[(cell.get((a, b)) or {}).get(value) if not (symmetric and a == b) else (1.0 if zmax == 1.0 else None)
           for b in cols] for a in rows]
-    hover = [[_escape_html(f"{a} × {b}<br>{value_label}: {_fmt((cell.get((a, b)) or {}).get(value), 3)}"
-                           + (f"<br>n = {(cell.get((a, b)) or {}).get(n_col) or 0:,}" if n_col else ""), ("br",))
+    hover = [[f"{inert(a)} × {inert(b)}<br>{inert(value_label)}: {_fmt((cell.get((a, b)) or {}).get(value), 3)}"
+              + (f"<br>n = {(cell.get((a, b)) or {}).get(n_col) or 0:,}" if n_col else "")
               for b in cols] for a in rows]
     text = [[_fmt(v) if v is not None else "" for v in r] for r in z]
-    fig = go.Figure(go.Heatmap(z=z, x=cols, y=rows, text=text, texttemplate="%{text}", customdata=hover,
-                               hovertemplate="%{customdata}<extra></extra>", colorscale=colorscale, zmin=zmin,
-                               zmax=zmax, xgap=1, ygap=1, colorbar=dict(title=value_label)))
-    fig.update_xaxes(tickangle=-30, automargin=True)
-    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig = go.Figure(go.Heatmap(z=z, x=_inert_list(cols), y=_inert_list(rows), text=text, texttemplate="%{text}",
+                               customdata=hover, hovertemplate="%{customdata}<extra></extra>", colorscale=colorscale,
+                               zmin=zmin, zmax=zmax, xgap=1, ygap=1, colorbar=dict(title=inert(value_label))))
+    fig.update_xaxes(tickangle=-30, automargin=True, type="category")
+    fig.update_yaxes(autorange="reversed", automargin=True, type="category")
     return _layout(fig, title, 200 + 26 * len(rows))
 
 
@@ -185,7 +203,7 @@ def agreement_bars(frame: pl.DataFrame, ceiling: float | None, title: str) -> go
         return empty_figure("No judge has human-labelled judgments here.", title)
     f = frame.sort("value")
     fig = go.Figure(go.Bar(
-        x=f["value"].to_list(), y=f["judge"].to_list(), orientation="h", marker_color="#3b6fb6",
+        x=f["value"].to_list(), y=_inert_list(f["judge"].to_list()), orientation="h", marker_color="#3b6fb6",
         error_x=dict(type="data", symmetric=False, array=(f["ci_high"] - f["value"]).fill_null(0).to_list(),
                      arrayminus=(f["value"] - f["ci_low"]).fill_null(0).to_list()),
         text=[_fmt(v) for v in f["value"]], textposition="inside", insidetextanchor="start",
@@ -195,7 +213,7 @@ def agreement_bars(frame: pl.DataFrame, ceiling: float | None, title: str) -> go
         fig.add_vline(x=ceiling, line_dash="dash", line_color="#d62728",
                       annotation_text=f"humans agree with each other: {ceiling:.2f}", annotation_position="top")
     fig.update_xaxes(range=[0, 1], title="agreement")
-    fig.update_yaxes(automargin=True)
+    fig.update_yaxes(automargin=True, type="category")
     return _layout(fig, title, 180 + 36 * f.height)
 
 
@@ -209,41 +227,53 @@ def length_scatter(sample: pl.DataFrame, bins: pl.DataFrame, title: str) -> go.F
         s = sample.filter(pl.col("judge") == judge)
         b = bins.filter(pl.col("judge") == judge)
         c = palette[i % len(palette)]
-        fig.add_scatter(x=s["n_chars"].to_list(), y=s["score_norm"].to_list(), mode="markers", name=f"{judge}",
-                        marker=dict(size=4, opacity=0.25, color=c), legendgroup=judge,
-                        customdata=s["model"].to_list(),
+        fig.add_scatter(x=s["n_chars"].to_list(), y=s["score_norm"].to_list(), mode="markers", name=inert(judge),
+                        marker=dict(size=4, opacity=0.25, color=c), legendgroup=inert(judge),
+                        customdata=_inert_list(s["model"].to_list()),
                         hovertemplate="length %{x:,} chars<br>score %{y:.2f}<br>model %{customdata}<extra></extra>")
         fig.add_scatter(x=b["n_chars"].to_list(), y=b["mean_score"].to_list(), mode="lines+markers",
-                        name=f"{judge}: mean by length decile", line=dict(color=c, width=3), legendgroup=judge)
+                        name=f"{inert(judge)}: mean by length decile", line=dict(color=c, width=3),
+                        legendgroup=inert(judge))
     fig.update_xaxes(type="log", title="response length (characters, log scale)")
     fig.update_yaxes(title="normalised score", range=[-0.05, 1.05])
     return _layout(fig, title, 460)
 
 
-def issue_map(frame: pl.DataFrame, title: str) -> go.Figure:
-    """Scatter of segment coordinates coloured by issue; segments with no issue in light grey."""
+def issue_map(frame: pl.DataFrame, highlight: list[str], title: str) -> go.Figure:
+    """Scatter of segment coordinates: the issues in `highlight` (ids, biggest first) each in a colour, every
+    other issue in one grey, strengths in a light green, unassigned segments in light grey. Each point carries
+    its judgment id and issue id (customdata) so a click can open them."""
     if frame.height == 0:
         return empty_figure("No map: the issue set has no coordinates.", title)
-    import html
     import textwrap
 
+    palette = ["#3b6fb6", "#e07b39", "#5a9e4b", "#a05195", "#d62728", "#8c6d31", "#17becf", "#bcbd22", "#1f77b4",
+               "#ff7f0e", "#9467bd", "#e377c2"]
+    frame = frame.with_columns(pl.col("issue_id").fill_null(""), pl.col("kind").fill_null("none"))
+    groups: list[tuple[str, pl.DataFrame, str, float]] = []
+    for n, issue_id in enumerate(highlight):
+        sub = frame.filter(pl.col("issue_id") == issue_id)
+        if sub.height:
+            groups.append((f"{issue_id}. {sub['issue'][0][:50]}", sub, palette[n % len(palette)], 0.75))
+    rest = frame.filter(~pl.col("issue_id").is_in(highlight))
+    for label, cond, colour, alpha in (("other issues", pl.col("kind") == "issue", "#8c8c8c", 0.45),
+                                       ("strengths", pl.col("kind") == "strength", "#b7d7a8", 0.45),
+                                       ("no issue", pl.col("kind") == "none", "#dcdcdc", 0.35)):
+        sub = rest.filter(cond)
+        if sub.height:
+            groups.append((label, sub, colour, alpha))
     fig = go.Figure()
-    order = (frame.group_by("issue").len().sort("len", descending=True)["issue"].to_list())
-    palette = ["#3b6fb6", "#e07b39", "#5a9e4b", "#a05195", "#d62728", "#8c6d31", "#17becf", "#7f7f7f", "#bcbd22",
-               "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"]
-    colour_i = 0
-    for issue in order:
-        sub = frame.filter(pl.col("issue") == issue)
-        none = issue == "(no issue)"
-        colour = "#d0d0d0" if none else palette[colour_i % len(palette)]
-        colour_i += 0 if none else 1
-        hover = ["<br>".join(textwrap.wrap(html.escape(t), 80)[:4]) for t in sub["text"].to_list()]
-        fig.add_scattergl(x=sub["x"].to_list(), y=sub["y"].to_list(), mode="markers",
-                          name=html.escape(issue[:60]), marker=dict(size=4, color=colour, opacity=0.35 if none else 0.7),
-                          customdata=hover, hovertemplate="%{customdata}<extra>" + html.escape(issue[:40]) + "</extra>")
+    for label, sub, colour, alpha in groups:
+        # wrapped first, then made inert (wrapping escaped text could cut an entity in two)
+        hover = ["<br>".join(inert(line) for line in textwrap.wrap(t or "", 80)[:4]) + "<br><b>" + inert(i[:60]) + "</b>"
+                 for t, i in zip(sub["text"].to_list(), sub["issue"].to_list())]
+        fig.add_scattergl(x=sub["x"].to_list(), y=sub["y"].to_list(), mode="markers", name=inert(label),
+                          marker=dict(size=5, color=colour, opacity=alpha),
+                          customdata=list(zip(hover, sub["judgment_id"].to_list(), sub["issue_id"].to_list())),
+                          hovertemplate="%{customdata[0]}<extra></extra>")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(legend=dict(font=dict(size=10)))
+    fig.update_layout(legend=dict(font=dict(size=10)), clickmode="event+select")
     return _layout(fig, title, 620)
 
 
@@ -256,14 +286,14 @@ def prevalence_heatmap(frame: pl.DataFrame, by: str, issue_order: list[str], tit
     rows = [i for i in issue_order if i in titles]
     cell = {(r["issue_id"], r[by]): r for r in frame.iter_rows(named=True)}
     z = [[(cell.get((i, g)) or {}).get("share") for g in groups] for i in rows]
-    hover = [[_escape_html(f"{titles[i]}<br>{by}: {g}<br>" + (
+    hover = [[f"{inert(titles[i])}<br>{inert(by)}: {inert(g)}<br>" + (
         f"{c['share']:.1%} [{c['ci_low']:.1%}, {c['ci_high']:.1%}] of {c['n_group']:,}" if (c := cell.get((i, g)))
-        else "none"), ("br",)) for g in groups] for i in rows]
+        else "none") for g in groups] for i in rows]
     text = [[f"{v:.0%}" if v is not None else "" for v in r] for r in z]
-    labels = [f"{i}. {titles[i][:60]}" for i in rows]
-    fig = go.Figure(go.Heatmap(z=z, x=groups, y=labels, text=text, texttemplate="%{text}", customdata=hover,
-                               hovertemplate="%{customdata}<extra></extra>", colorscale="Reds", zmin=0,
-                               colorbar=dict(title="share", tickformat=".0%"), xgap=1, ygap=1))
-    fig.update_xaxes(tickangle=-30, automargin=True)
-    fig.update_yaxes(autorange="reversed", automargin=True)
+    labels = [inert(f"{i}. {(titles[i] or '')[:60]}") for i in rows]
+    fig = go.Figure(go.Heatmap(z=z, x=_inert_list(groups), y=labels, text=text, texttemplate="%{text}",
+                               customdata=hover, hovertemplate="%{customdata}<extra></extra>", colorscale="Reds",
+                               zmin=0, colorbar=dict(title="share", tickformat=".0%"), xgap=1, ygap=1))
+    fig.update_xaxes(tickangle=-30, automargin=True, type="category")
+    fig.update_yaxes(autorange="reversed", automargin=True, type="category")
     return _layout(fig, title, 220 + 26 * len(rows))

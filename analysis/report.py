@@ -1,7 +1,7 @@
 """Issue summaries and the judge audit as Markdown, one self-contained HTML file, CSV or JSON.
 
 User text (titles, critiques, model and judge names) is escaped in every format: Markdown shows it
-literally, HTML as text."""
+literally, HTML as text, and CSV cells that a spreadsheet would read as a formula get a leading `'`."""
 
 from __future__ import annotations
 
@@ -116,17 +116,20 @@ def _markdown(d: dict) -> str:
 
 
 def _csv(d: dict) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["section", "issue_id", "title", "group", "metric", "value", "ci_low", "ci_high", "n", "keywords"])
+    from .export import safe_row
+
+    rows = [["section", "issue_id", "title", "group", "metric", "value", "ci_low", "ci_high", "n", "keywords"]]
     for x in d["issues"]:
-        w.writerow(["issue", x["issue_id"], x["title"], "", "prevalence", x["prevalence"], *x["prevalence_ci"],
-                    x["instances"], "; ".join(x["keywords"] or [])])
+        rows.append(["issue", x["issue_id"], x["title"], "", "prevalence", x["prevalence"], *x["prevalence_ci"],
+                     x["instances"], "; ".join(x["keywords"] or [])])
         for p in x["prevalence_by"]:
-            w.writerow(["issue_prevalence", x["issue_id"], x["title"], p["group"], "prevalence", p["share"], *p["ci"],
-                        p["n"], ""])
+            rows.append(["issue_prevalence", x["issue_id"], x["title"], p["group"], "prevalence", p["share"], *p["ci"],
+                         p["n"], ""])
     for r in d["audit"]:
-        w.writerow(["audit", "", "", r["judge"], r["metric"], r["value"], r["ci_low"], r["ci_high"], r["n"], ""])
+        rows.append(["audit", "", "", r["judge"], r["metric"], r["value"], r["ci_low"], r["ci_high"], r["n"], ""])
+    buf = io.StringIO()
+    # every text cell through safe_row: a cell from data is never read as a spreadsheet formula
+    csv.writer(buf).writerows(safe_row(row) for row in rows)
     return buf.getvalue()
 
 

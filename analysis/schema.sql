@@ -1,4 +1,4 @@
--- judgescope workspace schema, version 2. See docs/data-model.md.
+-- judgescope workspace schema, version 3. See docs/data-model.md.
 -- Ids are deterministic md5 hashes; uniqueness is kept by the writer's anti-joins rather than
 -- PRIMARY KEY indexes, which made a million-row import several times slower.
 CREATE TABLE IF NOT EXISTS workspace_meta (
@@ -150,8 +150,19 @@ CREATE TABLE IF NOT EXISTS segments (
     ord INTEGER NOT NULL,
     text VARCHAR NOT NULL,
     masked VARCHAR,
-    kind VARCHAR NOT NULL,          -- problem, praise, verdict, neutral
-    used BOOLEAN NOT NULL            -- clustered (a problem statement, unless the user chose otherwise)
+    kind VARCHAR NOT NULL,          -- the cue rules' reading: problem, praise, verdict, neutral, task
+    used BOOLEAN NOT NULL,           -- clustered
+    response_id VARCHAR,             -- the response it counts for or against (pairwise: the slot it names), or NULL
+    about VARCHAR                    -- self (a statement about response_id), contrast (a reason the other won)
+);
+
+CREATE TABLE IF NOT EXISTS issue_set_units (  -- the responses an issue set's judgments judged, with their outcome
+    issue_set_id VARCHAR NOT NULL,
+    judgment_id VARCHAR NOT NULL,
+    response_id VARCHAR,
+    model VARCHAR,
+    outcome DOUBLE,                  -- normalised score, or 1 / 0.5 / 0 for preferred / tie / not preferred
+    failing BOOLEAN                  -- NULL: the outcome cannot say (a tie, no score or verdict)
 );
 
 CREATE TABLE IF NOT EXISTS issues (
@@ -162,7 +173,10 @@ CREATE TABLE IF NOT EXISTS issues (
     description VARCHAR,
     origin VARCHAR NOT NULL,         -- cluster, taxonomy, merge, split
     status VARCHAR NOT NULL,         -- active, merged, dropped
-    rank INTEGER
+    rank INTEGER,
+    kind VARCHAR NOT NULL DEFAULT 'issue',   -- issue or strength
+    category VARCHAR,                -- a lexicon category key (correctness, code, …)
+    named_by VARCHAR                 -- lexicon, phrase, llm, taxonomy, user
 );
 
 CREATE TABLE IF NOT EXISTS segment_issues (

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-
 import os
+import re
 import threading
 import time
 from importlib import resources
@@ -14,7 +14,7 @@ import duckdb
 
 from .errors import UserError, WorkspaceLocked
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_WORKSPACE = "judgescope.duckdb"
 
 # Migrations from version N to N+1, applied in order inside one transaction.
@@ -34,10 +34,25 @@ MIGRATIONS: dict[int, list[str]] = {
         "UPDATE judgments SET model_a = r.model, n_chars_a = r.n_chars FROM responses r WHERE r.response_id = judgments.response_a",
         "UPDATE judgments SET model_b = r.model, n_chars_b = r.n_chars FROM responses r WHERE r.response_id = judgments.response_b",
     ],
+    # 2 -> 3: issue sets know which response a segment is about and the outcome of every judged response
+    # (issues vs strengths, lift); issues have a kind, a category and who named them
+    2: [
+        "ALTER TABLE segments ADD COLUMN IF NOT EXISTS response_id VARCHAR",
+        "ALTER TABLE segments ADD COLUMN IF NOT EXISTS about VARCHAR",
+        "UPDATE segments SET response_id = j.response_id FROM judgments j WHERE j.judgment_id = segments.judgment_id",
+        "ALTER TABLE issues ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'issue'",
+        "UPDATE issues SET kind = 'issue' WHERE kind IS NULL",
+        "ALTER TABLE issues ADD COLUMN IF NOT EXISTS category VARCHAR",
+        "ALTER TABLE issues ADD COLUMN IF NOT EXISTS named_by VARCHAR",
+        "INSERT INTO issue_set_units SELECT m.issue_set_id, m.judgment_id, j.response_id, j.model, j.score_norm, NULL "
+        "FROM issue_set_members m JOIN judgments j USING (judgment_id) WHERE j.protocol = 'pointwise' "
+        "AND m.issue_set_id NOT IN (SELECT issue_set_id FROM issue_set_units)",
+    ],
 }
 
 _connections: dict[tuple[str, bool], duckdb.DuckDBPyConnection] = {}
-_lock = threading.Lock()
+_leases: dict[str, int] = {}
+_lock = threading.RLock()
 
 
 def _schema_sql() -> str:
@@ -47,6 +62,26 @@ def _schema_sql() -> str:
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return "lock" in text and ("conflicting" in text or "could not set lock" in text)
+
+
+def lock_holder(message: str) -> str:
+    """Which process holds a workspace's lock, from DuckDB's lock error: 'process 123 (judgescope ingest …)'."""
+    m = re.search(r"\(PID (\d+)\)", message)
+    if not m:
+        return "another process"
+    pid = int(m.group(1))
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        words = [os.path.basename(a.decode(errors="replace")) if i == 0 else a.decode(errors="replace")
+                 for i, a in enumerate(argv) if a]
+        command = " ".join(words)
+    except OSError:
+        command = ""
+    if "streamlit" in command:
+        command = "a judgescope dashboard"
+    elif len(command) > 80:
+        command = command[:77] + "…"
+    return f"process {pid}" + (f" ({command})" if command else "")
 
 
 def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10.0) -> duckdb.DuckDBPyConnection:
@@ -76,9 +111,11 @@ def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10
                 if not _is_lock_error(exc):
                     raise UserError(f"cannot open workspace {path}: {str(exc).splitlines()[0]}") from None
                 if time.monotonic() >= deadline:
+                    who = lock_holder(str(exc))
                     raise WorkspaceLocked(
-                        f"workspace {path} is locked by another process (a running ingest or dashboard "
-                        f"with write access); waited {wait_s:.0f} s"
+                        f"workspace {path} is locked by {who}, which is writing to it; waited {wait_s:.0f} s — "
+                        f"try again when it has finished" + ("" if read_only else
+                                                             " (or stop it; a dashboard never holds the lock for long)")
                     ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
@@ -105,6 +142,24 @@ def close(path: str | os.PathLike) -> None:
             con = _connections.pop((resolved, mode), None)
             if con is not None:
                 con.close()
+
+
+@contextlib.contextmanager
+def lease(path: str | os.PathLike):
+    """Keep this process's connections to `path` open for the block; when the last lease ends they close, so
+    the file's lock is held only while some block is working (the dashboard leases a workspace per page run,
+    and `judgescope ingest` can write in between)."""
+    resolved = str(Path(path).expanduser().resolve())
+    with _lock:
+        _leases[resolved] = _leases.get(resolved, 0) + 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _leases[resolved] -= 1
+            if _leases[resolved] == 0:
+                del _leases[resolved]
+                close(resolved)
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -149,6 +204,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, path, read_only: bool) -> None:
                 f"to {SCHEMA_VERSION}"
             )
         con.execute("BEGIN")
+        con.execute(_schema_sql())  # tables a migration step expects exist (new ones in their newest shape)
         for v in range(version, SCHEMA_VERSION):
             for stmt in MIGRATIONS.get(v, []):
                 con.execute(stmt)

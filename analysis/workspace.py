@@ -16,21 +16,15 @@ from .errors import UserError
 from .filters import Filter, as_filter
 from .ingest import IngestResult, ingest
 from .ingest.mapping import Mapping
+from .query import Query
+from .sql import ident, json_path
 
-GROUPS = {  # score_distribution(by=...) -> SQL expression over judgment_view j
-    "model": "j.model",
-    "judge": "j.judge",
-    "criterion": "coalesce(j.criterion, '(overall)')",
-    "template": "coalesce(j.template, '(none)')",
-    "dataset": "j.dataset",
-    "category": "coalesce(j.category, '(none)')",
-    "run": "j.run_id",
-}
 TABLES = ("runs", "items", "responses", "judgments", "labels", "criteria", "rejects")
-JUDGMENT_COLUMNS = ("judgment_id, run_id, dataset, item_id, judge, protocol, criterion, model, model_a, model_b, "
-                    "response_id, response_a, response_b, shown_first, verdict, score, scale_min, scale_max, "
-                    "score_norm, critique, raw_output, parse_status, template, sample, probe, category, source_key, source_line, "
-                    "meta, item_meta")
+JUDGMENT_COLUMNS = ("judgment_id", "run_id", "dataset", "item_id", "judge", "protocol", "criterion", "model", "model_a",
+                    "model_b", "response_id", "response_a", "response_b", "shown_first", "verdict", "score", "scale_min",
+                    "scale_max", "score_norm", "critique", "raw_output", "parse_status", "template", "sample", "probe",
+                    "category", "source_key", "source_line", "meta", "item_meta")
+MAX_ROWS = 1_000_000_000  # a larger limit or offset is a mistake, not a request
 
 
 class Workspace:
@@ -43,13 +37,17 @@ class Workspace:
 
     def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False):
         self.path = Path(path or os.environ.get("JUDGESCOPE_WORKSPACE", store.DEFAULT_WORKSPACE))
-        self.read_only = read_only
+        self.q = Query(self.path, read_only)
         store.connect(self.path, read_only=read_only)  # open (create, migrate) now: errors surface here
+
+    @property
+    def read_only(self) -> bool:
+        return self.q.read_only
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         """This process's connection to the workspace (reopened if it was closed)."""
-        return store.connect(self.path, read_only=self.read_only)
+        return self.q.con
 
     def __repr__(self) -> str:
         counts = self._counts()
@@ -62,36 +60,46 @@ class Workspace:
     # ---- ingest -------------------------------------------------------------------------------
     def ingest(self, path: str | os.PathLike, format: str | None = None,
                mapping: Mapping | dict | str | os.PathLike | None = None, strict: bool = False,
-               dataset: str | None = None) -> IngestResult:
-        """Import a file or directory (format detected unless given). See docs/ingest.md."""
+               dataset: str | None = None, aliases: str | os.PathLike | None = None) -> IngestResult:
+        """Import a file or directory (format detected unless given). See docs/ingest.md. Judge and model names
+        are resolved to one identity each: `aliases` names a TOML alias file, else judgescope.aliases.toml beside
+        the workspace is used when it exists (analysis/identities.py)."""
         if self.read_only:
             raise UserError(f"workspace {self.path} is open read-only")
-        return ingest(self.con, path, format=format, mapping=mapping, strict=strict, dataset=dataset)
+        from .identities import for_workspace
+
+        return ingest(self.con, path, format=format, mapping=mapping, strict=strict, dataset=dataset,
+                      aliases=for_workspace(self.path, aliases))
 
     # ---- queries ------------------------------------------------------------------------------
     def _sql(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-        cur = self.con.cursor()  # one cursor per query: safe across the dashboard's threads
-        try:
-            return cur.sql(sql, params=params or None).pl()
-        finally:
-            cur.close()
+        return self.q.frame(sql, params)
 
     def _rows(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
-        cur = self.con.cursor()
-        try:
-            return cur.execute(sql, params or []).fetchall()
-        finally:
-            cur.close()
+        return self.q.rows(sql, params)
 
     def judgments(self, filter: Filter | str | dict | None = None, limit: int | None = None, offset: int = 0,
-                  columns: str = JUDGMENT_COLUMNS) -> pl.DataFrame:
-        """Judgments matching `filter`, with item, model and dataset columns joined in."""
+                  columns: str | list[str] | tuple[str, ...] = JUDGMENT_COLUMNS) -> pl.DataFrame:
+        """Judgments matching `filter`, with item, model and dataset columns joined in. `columns`: names of
+        judgment_view's columns (a list, or one comma-separated string)."""
+        cols = self._columns(columns)
         where, params = as_filter(filter).where("j")
-        sql = f"SELECT {columns} FROM judgment_view j WHERE {where} ORDER BY j.run_id, j.source_line, j.judgment_id"
-        if limit is not None:
+        sql = (f"SELECT {', '.join('j.' + ident(c) for c in cols)} FROM judgment_view j WHERE {where} "
+               f"ORDER BY j.run_id, j.source_line, j.judgment_id")
+        if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
-            params = [*params, int(limit), int(offset)]
+            params = [*params, _count_arg("limit", MAX_ROWS if limit is None else limit), _count_arg("offset", offset)]
         return self._sql(sql, params)
+
+    def _columns(self, columns) -> list[str]:
+        wanted = [c.strip() for c in columns.split(",")] if isinstance(columns, str) else [str(c) for c in columns]
+        known = {r[0] for r in self._rows("SELECT column_name FROM information_schema.columns "
+                                          "WHERE table_name = 'judgment_view'")}
+        bad = [c for c in wanted if c not in known]
+        if bad or not wanted:
+            raise UserError(f"unknown judgment column(s) {', '.join(map(repr, bad)) or '(none given)'}; "
+                            f"columns are {', '.join(sorted(known))}")
+        return wanted
 
     def count(self, filter: Filter | str | dict | None = None) -> int:
         where, params = as_filter(filter).where("j")
@@ -137,7 +145,7 @@ class Workspace:
         sql += " ORDER BY source, line"
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(int(limit))
+            params.append(_count_arg("limit", limit))
         return self._sql(sql, params)
 
     def reject_reasons(self) -> pl.DataFrame:
@@ -162,22 +170,16 @@ class Workspace:
         return [r[0] for r in self._rows(sql, params)]
 
     def meta_keys(self) -> list[str]:
-        """Metadata facet names found on judgments and items (usable as meta.<name> in filters)."""
-        sql = """
-            SELECT DISTINCT k FROM (
-                SELECT unnest(json_keys(meta)) AS k FROM (SELECT meta FROM judgments WHERE meta IS NOT NULL USING SAMPLE 20000)
-                UNION ALL
-                SELECT unnest(json_keys(meta)) FROM items WHERE meta IS NOT NULL
-            ) ORDER BY k"""
-        return [r[0] for r in self._rows(sql)]
+        """Metadata facet names found on judgments and items (usable as meta.<name> in filters and groupings)."""
+        return self.q.meta_keys()
 
     def meta_values(self, key: str, limit: int = 200) -> list[str]:
         """The most common values of a metadata facet (judgment or item), for filter widgets."""
-        path = '$."' + key.replace('"', '\\"') + '"'
+        path = json_path(key)
         rows = self._rows(f"""
             SELECT v, count(*) AS n FROM (
                 SELECT coalesce(json_extract_string(meta, ?), json_extract_string(item_meta, ?)) AS v FROM judgment_view)
-            WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT {int(limit)}""", [path, path])
+            WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?""", [path, path, _count_arg("limit", limit)])
         return [r[0] for r in rows]
 
     def info(self) -> dict[str, Any]:
@@ -202,40 +204,40 @@ class Workspace:
     # ---- distributions ------------------------------------------------------------------------
     def score_stats(self, by: str = "model", filter: Filter | str | dict | None = None) -> pl.DataFrame:
         """Per group: judgments, scored, unparsed, mean raw score, mean normalised score."""
-        group = _group(by)
+        g = self.q.group(by)
+        group = g.scalar
         where, params = as_filter(filter).where("j")
         return self._sql(
             f"""
-            SELECT {group} AS "{by}", count(*) AS judgments, count(j.score) AS scored,
+            SELECT {group} AS {g.alias}, count(*) AS judgments, count(j.score) AS scored,
                    count(*) FILTER (WHERE j.parse_status <> 'ok') AS not_parsed,
                    avg(j.score) AS mean_score, avg(j.score_norm) AS mean_score_norm,
                    min(j.scale_min) AS scale_min, max(j.scale_max) AS scale_max
             FROM judgment_view j
             WHERE {where} AND j.protocol = 'pointwise' AND {group} IS NOT NULL
             GROUP BY 1 ORDER BY mean_score_norm DESC NULLS LAST
-            """, params)
+            """, [*g.params, *params, *g.params])
 
     def score_distribution_table(self, by: str = "model", filter: Filter | str | dict | None = None) -> pl.DataFrame:
         """Counts of scores per group and score value (one shared scale) or per tenth of the normalised score."""
-        group = _group(by)
+        g = self.q.group(by)
         where, params = as_filter(filter).where("j")
-        base = f"FROM judgment_view j WHERE {where} AND j.score IS NOT NULL AND {group} IS NOT NULL"
-        scales = self._rows(f"SELECT DISTINCT j.scale_min, j.scale_max {base}", params)
+        base = (f"WITH d AS (SELECT {g.scalar} AS grp, j.score, j.score_norm, j.scale_min, j.scale_max "
+                f"FROM judgment_view j WHERE {where} AND j.score IS NOT NULL) ")
+        params = [*g.params, *params]
+        scales = self._rows(base + "SELECT DISTINCT scale_min, scale_max FROM d WHERE grp IS NOT NULL", params)
         one_scale = len(scales) == 1 and None not in scales[0] and scales[0][1] - scales[0][0] <= 20
         if one_scale:
-            bucket, label = "j.score", "CAST(j.score AS VARCHAR)"
-            mean = "avg(j.score)"
+            bucket, label, mean = "score", "CAST(score AS VARCHAR)", "avg(score)"
         else:
-            bucket = "least(floor(j.score_norm * 10), 9)"
-            label = "printf('%.1f–%.1f', least(floor(j.score_norm * 10), 9) / 10, least(floor(j.score_norm * 10), 9) / 10 + 0.1)"
-            mean = "avg(j.score_norm)"
-        frame = self._sql(
-            f"""
-            WITH d AS (SELECT {group} AS grp, {bucket} AS bucket, {label} AS label, j.score, j.score_norm {base})
-            SELECT grp AS "group", bucket, any_value(label) AS label, count(*) AS n FROM d GROUP BY ALL
-            """, params)
-        means = self._sql(
-            f"SELECT {group} AS \"group\", count(*) AS group_n, {mean} AS group_mean {base} GROUP BY 1", params)
+            bucket = "least(floor(score_norm * 10), 9)"
+            label = f"printf('%.1f–%.1f', {bucket} / 10, {bucket} / 10 + 0.1)"
+            mean = "avg(score_norm)"
+        frame = self._sql(base + f"""
+            SELECT grp AS "group", {bucket} AS bucket, any_value({label}) AS label, count(*) AS n
+            FROM d WHERE grp IS NOT NULL GROUP BY 1, 2""", params)
+        means = self._sql(base + f'SELECT grp AS "group", count(*) AS group_n, {mean} AS group_mean FROM d '
+                                 f"WHERE grp IS NOT NULL GROUP BY 1", params)
         if frame.height == 0:
             return frame
         frame = frame.join(means, on="group").with_columns((pl.col("n") / pl.col("group_n")).alias("share"))
@@ -252,20 +254,21 @@ class Workspace:
 
     def verdict_outcomes(self, by: str = "judge", filter: Filter | str | dict | None = None) -> pl.DataFrame:
         """Pairwise outcomes per group: first-shown won, second-shown won, tie, order unknown, no verdict."""
-        group = _group(by)
+        g = self.q.group(by)
         where, params = as_filter(filter).where("j")
         frame = self._sql(
             f"""
-            SELECT {group} AS "group",
-                CASE WHEN j.verdict IS NULL THEN 'no verdict'
-                     WHEN j.verdict = 'tie' THEN 'tie'
-                     WHEN j.shown_first IS NULL THEN 'order unknown'
-                     WHEN j.verdict = j.shown_first THEN 'first shown won'
+            WITH d AS (SELECT unnest({g.values}) AS grp, j.verdict, j.shown_first FROM judgment_view j
+                       WHERE {where} AND j.protocol = 'pairwise')
+            SELECT grp AS "group",
+                CASE WHEN verdict IS NULL THEN 'no verdict'
+                     WHEN verdict = 'tie' THEN 'tie'
+                     WHEN shown_first IS NULL THEN 'order unknown'
+                     WHEN verdict = shown_first THEN 'first shown won'
                      ELSE 'second shown won' END AS outcome,
                 count(*) AS n
-            FROM judgment_view j WHERE {where} AND j.protocol = 'pairwise' AND {group} IS NOT NULL
-            GROUP BY ALL
-            """, params)
+            FROM d WHERE grp IS NOT NULL GROUP BY ALL
+            """, [*g.params, *params])
         if frame.height == 0:
             return frame
         return frame.with_columns((pl.col("n") / pl.col("n").sum().over("group")).alias("share")).sort("group", "outcome")
@@ -277,26 +280,22 @@ class Workspace:
 
 
     # ---- issue discovery (docs/issues.md) ------------------------------------------------------------
-    def discover_issues(self, filter: Filter | str | dict | None = None, *, min_size: int | None = None,
-                        seed: int = 0, embedding_model: str | None = None, name_with: str | None = None,
-                        taxonomy: list[dict] | None = None, problems_only: bool = True, mask: bool = True,
-                        contrast: float = 0.5, reassign: float | None = 0.45, merge: float = 0.85,
-                        merge_terms: float | None = 0.75, name: str | None = None):
-        """Cluster the critiques `filter` selects into recurring issues and store them as an issue set.
+    def discover_issues(self, filter: Filter | str | dict | None = None, *, seed: int = 0,
+                        name_with: str | None = None, taxonomy: list[dict] | None = None, name: str | None = None,
+                        **options):
+        """Group the critique sentences `filter` selects into named issues (and strengths) under categories,
+        stored as an issue set. Options are the pipeline stages' fields (docs/issues.md), e.g. per_cluster=60,
+        embedding_model=..., lexicon="my.toml". taxonomy: known issues as [{"title", "description"}]; segments
+        close to one join it, the rest is still clustered. name_with: an OpenAI-compatible model names them."""
+        from .issues import IssueSet, Pipeline, discover
 
-        taxonomy: known issues as [{"title": ..., "description": ...}]; segments close to one join it, the
-        rest is still clustered. name_with: an OpenAI-compatible model that titles each issue."""
-        from .issues import Params, discover
-
-        params = Params(seed=seed, min_size=min_size, problems_only=problems_only, mask=mask, contrast=contrast,
-                        reassign=reassign, merge=merge, merge_terms=merge_terms)
-        if embedding_model:
-            params.embedding_model = embedding_model
+        pipeline = Pipeline.make(seed=seed, **options)
         if taxonomy is not None:
             taxonomy = [t if isinstance(t, dict) else {"title": str(t)} for t in taxonomy]
             if any(not t.get("title") for t in taxonomy):
                 raise UserError("every known issue needs a title")
-        return discover(self, as_filter(filter), params, taxonomy=taxonomy, name_with=name_with, name=name)
+        set_id = discover(self.q, as_filter(filter), pipeline, taxonomy=taxonomy, name_with=name_with, name=name)
+        return IssueSet(self.q, set_id)
 
     # ---- running judges (docs/judging.md) ----------------------------------------------------------
     def judge(self, filter: Filter | str | dict | None = None, *, model: str, template: str = "rubric",
@@ -364,16 +363,15 @@ class Workspace:
         from .issues import IssueSet
 
         if issue_set_id is None:
-            rows = self._rows("SELECT issue_set_id FROM issue_sets ORDER BY created_at DESC LIMIT 1")
-            if not rows:
+            issue_set_id = self.q.newest_issue_set()
+            if issue_set_id is None:
                 raise UserError(f"no issue set in {self.path}; run `judgescope issues` or ws.discover_issues() first")
-            issue_set_id = rows[0][0]
-        return IssueSet(self, issue_set_id)
+        return IssueSet(self.q, issue_set_id)
 
     def issue_sets(self) -> pl.DataFrame:
         from .issues import list_sets
 
-        return list_sets(self)
+        return list_sets(self.q)
 
     # ---- instances, comparisons, reports, the dashboard ---------------------------------------------
     def instance(self, judgment_id: str, issue_set: str | None = None) -> dict[str, Any]:
@@ -415,9 +413,9 @@ class Workspace:
 
         was_read_only = self.read_only
         store.close(self.path)
-        self.read_only = True
+        self.q.read_only = True
         server = DashboardServer(self.path, port=port)
-        server.on_stop = lambda: (store.close(self.path), setattr(self, "read_only", was_read_only))
+        server.on_stop = lambda: (store.close(self.path), setattr(self.q, "read_only", was_read_only))
         return server
 
     # ---- judge reliability (docs/reliability.md) -------------------------------------------------
@@ -428,7 +426,10 @@ class Workspace:
         by="judge_template" audits each judge and template (strategy) separately."""
         from .reliability import run_audit
 
-        return run_audit(self.con, as_filter(filter), by=by, family_map=family_map)
+        from .identities import for_workspace
+
+        return run_audit(self.con, as_filter(filter), by=by, family_map=family_map,
+                         identities=for_workspace(self.path))
 
     def bias_heatmap(self, filter: Filter | str | dict | None = None, audit: pl.DataFrame | None = None,
                      by: str = "judge") -> go.Figure:
@@ -541,7 +542,14 @@ class Workspace:
         return AuditContext(self.con, as_filter(filter))
 
 
-def _group(by: str) -> str:
-    if by not in GROUPS:
-        raise UserError(f"cannot group by {by!r}; choose one of {', '.join(GROUPS)}")
-    return GROUPS[by]
+
+
+def _count_arg(name: str, value) -> int:
+    """A row count or offset from a caller: a whole number from 0 to MAX_ROWS, else a one-line error."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be a whole number, not {value!r}") from None
+    if n != value and not isinstance(value, str) or not 0 <= n <= MAX_ROWS:
+        raise UserError(f"{name} must be a whole number from 0 to {MAX_ROWS:,}, not {value!r}")
+    return n

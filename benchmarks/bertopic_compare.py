@@ -82,7 +82,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     ws = Workspace(tmp / "cmp.duckdb")
     ws.ingest(DEMO / "arena_bench_v1")
-    load_embedding_cache(ws, DEMO / "embeddings" / "arena_minilm.parquet")
+    load_embedding_cache(ws, DEMO / "embeddings" / "minilm.parquet")
     t = time.perf_counter()
     first = ws.discover_issues("dataset=arena_bench_v1", seed=0)   # pays numba's compile, as BERTopic's first fit does
     ours_first = time.perf_counter() - t

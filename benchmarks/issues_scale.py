@@ -118,7 +118,7 @@ def main() -> None:
     (HERE / "work").mkdir(exist_ok=True)
     ws = Workspace(HERE / "work" / "issues_scale.duckdb")
     ws.ingest(DEMO / "arena_bench_v1")
-    load_embedding_cache(ws, DEMO / "embeddings" / "arena_minilm.parquet")
+    load_embedding_cache(ws, DEMO / "embeddings" / "minilm.parquet")
     ws.discover_issues("dataset=arena_bench_v1", seed=0)  # the originals' masked segments and vectors
     log("originals discovered")
     n = synthetic_file(ws, tmp / "scale.parquet")

@@ -16,10 +16,14 @@ RENDER = {"overview": lambda ws, v: overview.render(ws, v.filter), "issues": lam
           "compare": lambda ws, v: compare.render(ws, v.filter, v.compare[:2], v.compare[2]),
           "export": lambda ws, v: export.render(ws, v.filter)}
 
+from analysis import store
+
 st.set_page_config(page_title="judgescope", page_icon="🔎", layout="wide")
-ws = state.workspace()
-view = state.sidebar(ws, PAGES, state.read_url(list(PAGES)))
-state.write_url(view)
-state.share_link(view)
-state.show_warnings(view)
-RENDER[view.page](ws, view)
+# the workspace file is open only while a page runs: between runs `judgescope ingest` may write to it
+with store.lease(state.workspace_path()):
+    ws = state.workspace()
+    view = state.sidebar(ws, PAGES, state.read_url(list(PAGES)))
+    state.write_url(view)
+    state.share_link(view)
+    state.show_warnings(view)
+    RENDER[view.page](ws, view)

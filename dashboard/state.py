@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
 
 import streamlit as st
 
 from analysis import Filter, UserError, Workspace
+from analysis.errors import WorkspaceLocked
 from analysis.filters import LIST_KEYS
 
 NON_FILTER_KEYS = ("page", "instance", "compare_a", "compare_b", "compare_by")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=])")
+# GitHub-style autolinks ("http://…", "www.…", "a@b.c") are found in the text after escapes are undone, so
+# a backslash does not stop them: a word joiner (U+2060, invisible) after "://", "www" and "@" does
+_AUTOLINK = re.compile(r"(://|www(?=\.)|@)", re.IGNORECASE)
 
 
 def md_escape(text: str) -> str:
-    """Text that Streamlit's markdown shows literally (no links, images, HTML or formatting)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """Text that Streamlit's markdown shows literally (no links, autolinks, images, HTML, entities or formatting)."""
+    return _MD_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\\1\u2060", str(text)))
 
 
 @st.cache_resource(show_spinner=False)
@@ -30,18 +35,30 @@ def _open(path: str) -> Workspace:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def cached_audit(path: str, query: str, by: str):
-    """The audit of a filter, computed once per workspace, filter and grouping."""
+def cached_audit(path: str, version: tuple, query: str, by: str):
+    """The audit of a filter, computed once per workspace state (`version`), filter and grouping."""
     return _open(path).audit(query, by=by)
 
 
+def workspace_path() -> str:
+    return os.environ.get("JUDGESCOPE_WORKSPACE", "judgescope.duckdb")
+
+
 def workspace() -> Workspace:
-    path = os.environ.get("JUDGESCOPE_WORKSPACE", "judgescope.duckdb")
+    """The workspace, opened read-only; while another process writes to it, say so and try again shortly."""
+    path = workspace_path()
     try:
-        return _open(path)
+        ws = _open(path)
+        ws.q.version()  # reopens the file if a lease closed it; a writer's lock shows here
+        return ws
+    except WorkspaceLocked as exc:
+        st.info(md_escape(f"{exc}. This page reloads by itself when the workspace is free."), icon="⏳")
+        time.sleep(3)
+        st.rerun()
     except UserError as exc:
         st.error(md_escape(str(exc)))
         if st.button("Retry"):
+            st.cache_resource.clear()
             st.rerun()
         st.stop()
 
@@ -217,7 +234,7 @@ def _meta_widget(ws: Workspace) -> None:
         key = st.selectbox("Facet", [""] + keys, format_func=lambda k: k or "(choose a facet)", key="js_meta_key")
         if key:
             options = ws.meta_values(key)
-            chosen = st.multiselect(f"{key} is any of", options, default=[v for v in meta.get(key, ()) if v in options],
+            chosen = st.multiselect(md_escape(f"{key} is any of"), options, default=[v for v in meta.get(key, ()) if v in options],
                                     key=f"js_meta_values_{key}")
             if chosen:
                 meta[key] = tuple(chosen)

@@ -11,7 +11,12 @@ JSON replies when asked for `response_format`, else text with "Rating: [[n]]" / 
 when asked. Faults are chosen by a hash of the request, so they are the same on every run:
 transient (first attempt only): 429 with Retry-After, 500, a hang past the client's timeout, a dropped
 connection, a malformed JSON body; permanent: always 500 (the client must give up), content faults that must
-end as unparsed judgments (wrong JSON schema, empty content, malformed JSON content).
+end as unparsed judgments (wrong JSON schema, empty content, malformed JSON content); "400" (not in FAULTS:
+enable it by name), a refused request, recorded without a retry.
+
+`echo=True` makes the server quote the bearer key back in every encoding of ECHOES (whole, in part,
+URL-encoded, hex, base64 of it, of its header and inside a longer token at each byte offset): in the critique
+and the model name of every 200 reply and in every error body, so tests can check none of it is kept.
 """
 
 from __future__ import annotations
@@ -23,15 +28,50 @@ import re
 import socket
 import threading
 import time
+from base64 import b64encode, urlsafe_b64encode
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote, quote_plus
 
 FAULTS = ("429", "500", "hang", "drop", "bad_body", "always_500", "wrong_schema", "empty", "bad_json_content")
 # fault -> (modulus, remainder) on the request hash
 RULES = {"429": (7, 0), "500": (7, 1), "hang": (11, 2), "drop": (13, 3), "bad_body": (17, 4), "always_500": (31, 8),
-         "wrong_schema": (19, 5), "empty": (23, 6), "bad_json_content": (29, 7)}
+         "wrong_schema": (19, 5), "empty": (23, 6), "bad_json_content": (29, 7), "400": (5, 2)}
 TRANSIENT = {"429", "500", "hang", "drop", "bad_body"}
 CONTENT_FREE = {":", ".", "Thought process:"}
+
+
+def _b64(text: str, urlsafe: bool = False) -> str:
+    return (urlsafe_b64encode if urlsafe else b64encode)(text.encode()).decode()
+
+
+def _inside(key: str, offset: int) -> str:
+    """A longer text (a token's payload) holding the key at byte `offset` modulo 3."""
+    return '{"sub": "u' + "x" * offset + '", "key": "' + key + '", "exp": 1}'   # the key starts at 21 + offset
+
+
+# how a server can quote the key back: name -> (key -> text)
+ECHOES = {
+    "exact": lambda k: k,
+    "first 20": lambda k: k[:20],
+    "last 10": lambda k: k[-10:],
+    "quote": lambda k: quote(k),
+    "quote safe=''": lambda k: quote(k, safe=""),
+    "quote_plus": lambda k: quote_plus(k),
+    "hex": lambda k: k.encode().hex(),
+    "HEX": lambda k: k.encode().hex().upper(),
+    "base64": lambda k: _b64(k),
+    "base64url": lambda k: _b64(k, urlsafe=True),
+    "base64 'Bearer key'": lambda k: _b64(f"Bearer {k}"),
+    "base64 'Authorization: Bearer key'": lambda k: _b64(f"Authorization: Bearer {k}"),
+    **{f"base64 inside at {a}": (lambda k, a=a: _b64(_inside(k, a))) for a in range(3)},
+    **{f"base64url inside at {a}": (lambda k, a=a: _b64(_inside(k, a), urlsafe=True)) for a in range(3)},
+}
+
+
+def echo_text(key: str) -> str:
+    """The key in every encoding of ECHOES, as one bracketed note."""
+    return " [" + "; ".join(f"{name}: {enc(key)}" for name, enc in ECHOES.items()) + "]"
 
 
 def request_hash(body: dict) -> int:
@@ -39,8 +79,7 @@ def request_hash(body: dict) -> int:
 
 
 def fault_for(h: int, enabled: set[str]) -> str | None:
-    for name in FAULTS:
-        m, r = RULES[name]
+    for name, (m, r) in RULES.items():
         if name in enabled and h % m == r:
             return name
     return None
@@ -67,8 +106,8 @@ def point_score(answer: str, lo: int, hi: int, has_reference: bool) -> int:
     return max(lo, min(hi, s))
 
 
-def judge_reply(body: dict) -> tuple[str, int | None]:
-    """(content, the score shown in it or None) for a request, as JSON or text."""
+def judge_reply(body: dict, note: str = "") -> tuple[str, int | None]:
+    """(content, the score shown in it or None) for a request, as JSON or text; `note` ends each critique."""
     text = "\n".join(m.get("content") or "" for m in body.get("messages", []))
     as_json = (body.get("response_format") or {}).get("type") == "json_object"
     a = _between(text, "[The Start of Assistant A's Answer]\n", "\n[The End of Assistant A's Answer]")
@@ -81,7 +120,7 @@ def judge_reply(body: dict) -> tuple[str, int | None]:
             label = "A>B" if "Reviewed by Dr." in a else "B>A"
         else:
             label = "A>B" if _words(a) - _words(b) >= -5 else "B>A"   # within 5 words: the first shown wins
-        why = f"Assistant A wrote {_words(a)} words and Assistant B {_words(b)}."
+        why = f"Assistant A wrote {_words(a)} words and Assistant B {_words(b)}.{note}"
         return (json.dumps({"critique": why, "verdict": label}) if as_json
                 else f"{why}\n\nMy final verdict is [[{label}]]"), None
     lo, hi = (int(x) for x in (re.search(r"integer from (\d+) to (\d+)", text) or re.search(r"from (\d+) .*? to (\d+)", text)).groups())
@@ -91,11 +130,11 @@ def judge_reply(body: dict) -> tuple[str, int | None]:
         names = re.findall(r"^- ([^:\n]+):", text, re.M)
         scores = {n: max(lo, min(hi, point_score(answer, lo, hi, has_ref) - k)) for k, n in enumerate(names)}
         if as_json:
-            return json.dumps({"criteria": {n: {"critique": f"{n} is judged by length.", "score": s}
+            return json.dumps({"criteria": {n: {"critique": f"{n} is judged by length.{note}", "score": s}
                                             for n, s in scores.items()}}), None
-        return "\n".join(f"{n}: Rating: [[{s}]]" for n, s in scores.items()), None
+        return "\n".join(f"{n}: Rating: [[{s}]]{note}" for n, s in scores.items()), None
     s = point_score(answer, lo, hi, has_ref)
-    why = f"The answer has {_words(answer)} words."
+    why = f"The answer has {_words(answer)} words.{note}"
     return (json.dumps({"critique": why, "score": s}) if as_json else f"{why}\nRating: [[{s}]]"), s
 
 
@@ -125,9 +164,10 @@ class FakeLLM:
     """Start with `with FakeLLM(faults={...}) as llm:`; `llm.base_url`, `llm.log` (hash, attempt, outcome)."""
 
     def __init__(self, faults: set[str] | None = None, delay: float = 0.0, hang: float = 3.0, port: int = 0,
-                 reject_key: str | None = None):
+                 reject_key: str | None = None, echo: bool = False):
         self.faults = set(faults or ())
         self.reject_key = reject_key
+        self.echo = echo
         self.delay, self.hang = delay, hang
         self.log: list[tuple[int, int, str, float]] = []   # request hash, attempt, outcome, time
         self.attempts: Counter = Counter()
@@ -176,9 +216,10 @@ class FakeLLM:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 auth = self.headers.get("Authorization", "")
                 llm.auth_headers.append(auth)
+                note = echo_text(auth.removeprefix("Bearer ")) if llm.echo else ""
                 if llm.reject_key and auth == f"Bearer {llm.reject_key}":
                     # like OpenAI's own message, which quotes (part of) the key back
-                    msg = f"Incorrect API key provided: {llm.reject_key}. You can find your API key at the dashboard."
+                    msg = f"Incorrect API key provided: {llm.reject_key}{note}. You can find your API key at the dashboard."
                     return self._send(401, json.dumps({"error": {"message": msg, "type": "invalid_request_error"}}).encode())
                 if not self.path.endswith("/chat/completions"):
                     return self._send(404, b'{"error": {"message": "not found"}}')
@@ -196,9 +237,11 @@ class FakeLLM:
                     llm.log.append((h, attempt, outcome, time.monotonic()))
                 if fault == "429":
                     hdr = {"Retry-After": "1"} if h % 2 else {"retry-after-ms": "300"}
-                    return self._send(429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}', hdr)
+                    return self._send(429, json.dumps({"error": {"message": f"rate limited{note}", "type": "rate_limit"}}).encode(), hdr)
                 if fault in ("500", "always_500"):
-                    return self._send(500, b'{"error": {"message": "internal error"}}')
+                    return self._send(500, json.dumps({"error": {"message": f"internal error{note}"}}).encode())
+                if fault == "400":
+                    return self._send(400, json.dumps({"error": {"message": f"invalid request{note}"}}).encode())
                 if fault == "hang":
                     time.sleep(llm.hang)
                     self.close_connection = True
@@ -212,7 +255,7 @@ class FakeLLM:
                     return
                 if fault == "bad_body":
                     return self._send(200, b'{"id": "x", "choices": [{"index": 0, "message": {"role": "assi')
-                content, score = judge_reply(body)
+                content, score = judge_reply(body, note)
                 if fault == "wrong_schema":
                     content = json.dumps({"evaluation": "fine", "rating_value": "high"})
                 elif fault == "empty":
@@ -226,7 +269,7 @@ class FakeLLM:
                     choice["logprobs"] = {"content": _tokens(content, score, lo, hi, body.get("top_logprobs") or 5)}
                 prompt_chars = sum(len(m.get("content") or "") for m in body.get("messages", []))
                 payload = {"id": f"chatcmpl-{h % 10**12}", "object": "chat.completion", "created": 0,
-                           "model": body.get("model", "fake"), "choices": [choice],
+                           "model": body.get("model", "fake") + note, "choices": [choice],
                            "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": len(content) // 4,
                                      "total_tokens": prompt_chars // 4 + len(content) // 4}}
                 return self._send(200, json.dumps(payload).encode())

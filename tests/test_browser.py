@@ -112,7 +112,7 @@ def test_every_page_and_the_markdown_export(server, browser, output_dir, demo_pa
     from analysis.report import md
 
     assert md(title) in text
-    assert "| gpt-4 | length_score_spearman |" in text
+    assert "| GPT-4 | length_score_spearman |" in text  # arena-bench's gpt-4, one identity with LLMBar's
 
 
 def test_notebook_dashboard_handle(demo_path):

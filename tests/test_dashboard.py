@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 from streamlit.testing.v1 import AppTest
 
 from analysis import Workspace
@@ -111,11 +112,12 @@ def test_instance_and_compare_from_the_link(monkeypatch, demo_path):
     texts = " ".join(t.value for t in at.text)
     row = ws.instance(jid)["judgment"]
     assert row["prompt"][:60] in texts
+    arena = ws.issue_sets().filter(pl.col("filter") == "dataset=arena_bench_v1")["issue_set_id"][0]
     at = app(monkeypatch, demo_path, page="compare", compare_a="llama-13b", compare_b="gpt-4-1106-preview",
-             compare_by="model", dataset="arena_bench_v1")
+             compare_by="model", dataset="arena_bench_v1", issue_set=arena)
     frames = [d.value for d in at.dataframe]
-    diff = next(f for f in frames if "difference" in f.columns)
-    assert len(diff) == ws.issue_set().table().height
+    diff = next(f for f in frames if "share_a" in f.columns)
+    assert len(diff) == ws.issue_set(arena).table().height
     assert at.query_params["compare_a"] in ("llama-13b", ["llama-13b"])
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from base64 import b64encode, urlsafe_b64encode
 from collections import Counter
 from pathlib import Path
 
@@ -18,10 +20,12 @@ import pytest
 from analysis import Workspace
 from analysis.cli import main as cli
 from analysis.errors import UserError
+from analysis.judge.client import Endpoint, FailureKind
 from analysis.judge.parse import expected_score, parse_criteria, parse_score, parse_verdict
+from analysis.judge.secrets import Scrubber
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fake_llm import FAULTS, TRANSIENT, FakeLLM, fault_for, point_score  # noqa: E402
+from fake_llm import ECHOES, FAULTS, TRANSIENT, FakeLLM, echo_text, fault_for, point_score  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -210,6 +214,178 @@ def test_api_key_is_never_stored_logged_or_exported(ws, tmp_path, capsys, monkey
 
     e = Endpoint("m", f"https://user:{secret}@example.org/v1?key={secret}", secret)
     assert secret not in e.label() and secret not in e.scrub(f"failed: Incorrect API key provided: {secret} at {e.base_url}")
+
+
+# a key with characters that URL-encoding changes and whose base64 differs between the two alphabets
+ECHO_KEY = "sk-proj-Zq8+vN/3xT=kW9~pL4_mR7.hJ2>?"
+
+
+def _traces(key: str) -> dict[str, str]:
+    """Per echo of ECHOES, the part of it that depends on the key: what differs from the same echo of
+    another key (so "QmVhcmVy..." for base64 "Bearer " is left out)."""
+    out = {}
+    for name, enc in ECHOES.items():
+        a, b = enc(key), enc("#" * len(key))
+        head = len(os.path.commonprefix([a, b]))
+        tail = len(os.path.commonprefix([a[head:][::-1], b[head:][::-1]]))
+        out[name] = a[head:len(a) - tail]
+    return out
+
+
+def _leaks(blob: str, key: str = ECHO_KEY, step: int = 1) -> list[str]:
+    """The echoes of which 8 consecutive key-dependent characters appear in `blob` (checked every `step`
+    characters: step s still finds any run of 7 + s)."""
+    return sorted({name for name, t in _traces(key).items() for i in range(0, len(t) - 7, step) if t[i:i + 8] in blob})
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_scrubber_takes_out_every_encoding():
+    key = ECHO_KEY
+    assert b64encode(key.encode()) != urlsafe_b64encode(key.encode()) and "%2B" in ECHOES["quote"](key)
+    assert _leaks(echo_text(key)) == sorted(ECHOES)                  # the check sees every echo ...
+    scrub = Scrubber(key)
+    for name, enc in ECHOES.items():
+        text = f"before {enc(key)} after"
+        out = scrub(text)
+        assert name in _leaks(text) and _leaks(out) == [], (name, out)  # ... and none is left
+        assert out.startswith("before ") and out.endswith(" after") and "***" in out
+    # base64 of part of the key, at each offset; the key split over lines
+    for a in range(3):
+        assert _leaks(scrub(b64encode(b"." * a + key[4:24].encode()).decode()), key) == []
+    assert _leaks(scrub(key[:18] + "\n" + key[18:])) == []
+    # ordinary text is left alone; placeholders shorter than 8 characters are no secret
+    plain = "A key-value store. Bearer bonds. sk-learn. The answer is correct: Rating: [[7]]"
+    assert scrub(plain) == plain and Scrubber("EMPTY")("EMPTY reply") == "EMPTY reply" and Scrubber(None)("x") == "x"
+    # the endpoint: not in its repr, and a password in the URL is a secret too
+    e = Endpoint("m", "http://user:pa55word-secret@127.0.0.1:9/v1", key)
+    assert key not in repr(e) and "pa55word" not in e.scrub("refused: pa55word-secret, " + b64encode(b"user:pa55word-secret").decode())
+
+
+def test_key_echoed_in_any_encoding_is_never_kept(ws, tmp_path, capsys, monkeypatch):
+    """The server quotes the key back in every encoding (tests/fake_llm.py ECHOES) in error bodies and 200 replies:
+    none of it reaches the workspace (tables and raw .duckdb / .wal bytes), the outputs or an export."""
+    secret = ECHO_KEY
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    outputs, files = [], []
+
+    def run(*args) -> int:
+        code = cli(list(args))
+        out = capsys.readouterr()
+        outputs.extend([out.out, out.err])
+        return code
+
+    opts = ["--timeout", "2", "--max-tries", "2", "--quiet", "--json"]
+    with FakeLLM(faults={"429", "500", "always_500", "400", "empty"}, echo=True) as llm:
+        assert run("judge", "-w", str(ws.path), "--model", "fake-echo", "--template", "pairwise", "--filter", LLMBAR,
+                   "--limit", "30", "--base-url", llm.base_url, *opts) == 0
+        assert run("judge", "-w", str(ws.path), "--model", "fake-echo", "--filter", "dataset=arena_bench_v1&model=llama-13b",
+                   "--criteria", "accuracy,clarity", "--json-mode", "off", "--limit", "6", "--base-url", llm.base_url,
+                   "--logprobs", *opts) == 0
+        assert f"Bearer {secret}" in llm.auth_headers
+    with FakeLLM(reject_key=secret, echo=True) as bad:
+        assert run("judge", "-w", str(ws.path), "--model", "other", "--filter", "dataset=arena_bench_v1",
+                   "--limit", "3", "--base-url", bad.base_url, "--quiet") == 1
+    assert "authentication failed (HTTP 401)" in outputs[-1]
+    assert "refused_request" in json.loads(outputs[0])["errors"]
+    # the echoes were there and were scrubbed where they landed
+    failures = ws.judge_failures()
+    refused = [e for e in failures["error"] if e.startswith("HTTP 400 ")]
+    assert refused and all("invalid request [exact: ***; first 20: ***" in e for e in refused)
+    got = ws._sql("SELECT critique, raw_output FROM judgments WHERE judge = 'fake-echo'")
+    assert got.height > 0 and all("[exact: ***; first 20: ***; last 10: ***" in r for r in got["raw_output"] if r)
+    assert any("base64 inside at 2: " in (c or "") for c in got["critique"])
+    assert run("judgments", "-w", str(ws.path), "--filter", "judge=fake-echo", "-o", str(tmp_path / "j.csv")) == 0
+    tables = [str(v) for q in ("FROM llm_calls", "FROM llm_failures", "FROM runs WHERE source_format = 'judge'",
+                               "FROM judgments WHERE judge = 'fake-echo'")
+              for row in ws.con.execute(f"SELECT * {q}").fetchall() for v in row]
+    export = (tmp_path / "j.csv").read_text()
+    assert _leaks("\n".join(tables + outputs + [export])) == [] and "***" in export
+    # the raw bytes, with the .wal before it is checkpointed: the key and one run of every echo (56 MB: kept short)
+    needles = [secret.encode()] + [t[len(t) // 2 - 4:][:8].encode() for t in _traces(secret).values()]
+    raw = [p.read_bytes() for p in tmp_path.glob("*.wal")]
+    ws.close()
+    raw += [p.read_bytes() for p in tmp_path.glob("ws.duckdb*")]
+    assert raw and not [n for b in raw for n in needles if n in b]
+
+
+def test_failure_kinds_are_typed(ws):
+    with FakeLLM(faults={"400", "always_500"}) as llm:
+        res = ws.judge(LLMBAR, model="fake-kinds", template="pairwise", base_url=llm.base_url, api_key="k", limit=80,
+                       **FAST)
+    assert set(res.stats.errors) == {FailureKind.REFUSED_REQUEST, FailureKind.HTTP_STATUS}
+    assert sum(res.stats.errors.values()) == res.stats.failed == len(llm.served("400")) + len(llm.served("always_500"))
+    failures = ws.judge_failures(res.run_id)
+    by_text = {e[:8]: set(failures.filter(pl.col("error") == e)["attempts"]) for e in failures["error"]}
+    assert by_text == {"HTTP 400": {1}, "HTTP 500": {3}}               # a refused request is not retried
+    res = ws.judge("dataset=arena_bench_v1&model=llama-13b", model="fake-kinds", api_key="k", limit=3,
+                   base_url=f"http://127.0.0.1:{_closed_port()}/v1", **FAST)
+    assert res.stats.errors == {FailureKind.CONNECTION: 3} and res.summary()["errors"] == {"connection": 3}
+    assert all(e.startswith("connection error: ") for e in ws.judge_failures(res.run_id)["error"])
+
+
+BAD_OPTIONS = [  # CLI flags, the same as Python keywords, the message
+    (["--concurrency", "-1"], {"concurrency": -1}, "concurrency must be at least 1 (got -1)"),
+    (["--samples", "0"], {"samples": 0}, "samples must be between 1 and 1000 (got 0)"),
+    (["--max-tries", "0"], {"max_tries": 0}, "max_tries must be at least 1 (got 0)"),
+    (["--limit", "-5"], {"limit": -5}, "limit must be between 1 and 1000000000 (got -5)"),
+    (["--limit", "0"], {"limit": 0}, "limit must be between 1 and 1000000000 (got 0)"),
+    (["--limit", str(10**30)], {"limit": 10**30}, f"limit must be between 1 and 1000000000 (got {10**30})"),
+    (["--timeout", "-1"], {"timeout": -1}, "timeout must be greater than 0 (got -1)"),
+    (["--timeout", "nan"], {"timeout": float("nan")}, "timeout must be a finite number (got nan)"),
+    (["--budget", "-1"], {"budget": -1}, "budget must be at least 0 (got -1)"),
+    (["--price-in", "-0.5"], {"price_in": -0.5}, "price_in must be at least 0 (got -0.5)"),
+    (["--price-out", "-2"], {"price_out": -2}, "price_out must be at least 0 (got -2)"),
+    (["--max-tokens", "0"], {"max_tokens": 0}, "max_tokens must be at least 1 (got 0)"),
+    (["--temperature", "-0.1"], {"temperature": -0.1}, "temperature must be at least 0 (got -0.1)"),
+    (None, {"backoff": -1}, "backoff must be at least 0 (got -1)"),
+    (None, {"top_logprobs": 21}, "top_logprobs must be between 0 and 20 (got 21)"),
+    (None, {"json_mode": "maybe"}, "json_mode must be one of auto, on, off (got 'maybe')"),
+    (None, {"concurrency": "8"}, "concurrency must be an integer (got '8')"),
+    (None, {"pairs": "some"}, "pairs must be one of auto, existing, baseline, all (got 'some')"),
+]
+
+
+def test_bad_options_are_one_line_errors(tmp_path, capsys):
+    path = tmp_path / "empty.duckdb"
+    ws = Workspace(path)                     # options are checked before anything is selected
+    for _, kwargs, message in BAD_OPTIONS:
+        calls = [ws.judge] if {"samples", "pairs"} & set(kwargs) else [ws.judge, ws.probe]
+        for call in calls:
+            with pytest.raises(UserError) as err:
+                call(None, model="m", **kwargs)
+            assert str(err.value) == message
+    ws.close()
+    r = subprocess.run([sys.executable, "-m", "analysis.cli", "judge", "-w", str(path), "--model", "m", "--concurrency", "-1"],
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr.splitlines() == ["judgescope: error: concurrency must be at least 1 (got -1)"]
+    for flags, _, message in BAD_OPTIONS:
+        for command in ([] if flags is None else ["judge"] if flags[0] == "--samples" else ["judge", "probe"]):
+            assert cli([command, "-w", str(path), "--model", "m", *flags]) == 1, flags
+            assert capsys.readouterr().err.splitlines() == [f"judgescope: error: {message}"]
+
+
+def test_embedding_endpoint_errors_are_one_line(ws, capsys, monkeypatch):
+    """`--embedding-model openai:<model>` against a closed port, then an endpoint that refuses (and echoes) the key."""
+    monkeypatch.setenv("OPENAI_API_KEY", ECHO_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{_closed_port()}/v1")
+    args = ["issues", "-w", str(ws.path), "--filter", "dataset=arena_bench_v1&model=llama-13b",
+            "--embedding-model", "openai:emb"]
+    assert cli(args) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("judgescope: error: embedding model openai:emb at http://127.0.0.1:")
+    assert "APIConnectionError" in err[0]
+    with FakeLLM(reject_key=ECHO_KEY, echo=True) as bad:
+        monkeypatch.setenv("OPENAI_BASE_URL", bad.base_url)
+        assert cli(args) == 1
+    out = capsys.readouterr()
+    err = out.err.splitlines()
+    assert len(err) == 1 and "AuthenticationError" in err[0] and "Incorrect API key provided: ***" in err[0]
+    assert _leaks(out.out + out.err) == []
 
 
 # ---- protocols, templates, probes ------------------------------------------------------------------

@@ -95,13 +95,13 @@ def test_arena_length_and_self_preference(demo_ws):
     got = per_model.filter(pl.col("model") == "claude-2.1")["spearman"][0]
     assert got == pytest.approx(rho, abs=1e-9)
     audit = demo_ws.audit("dataset=arena_bench_v1")
-    sp = value(audit, "gpt-4", "self_preference_offset")
+    sp = value(audit, "GPT-4", "self_preference_offset")  # arena-bench's gpt-4 is LLMBar's GPT-4 (one identity)
     assert sp["value"] > 0.1 and "mixes self-preference with real quality" in sp["note"]
 
 
 def test_prometheus_sample_agreement(demo_ws):
     audit = demo_ws.audit("dataset=prometheus")
-    r = value(audit, "gpt-4", "sample_agreement")
+    r = value(audit, "GPT-4", "sample_agreement")
     rows = [r for f in ("mt_bench_eval", "vicuna_eval")
             for r in pl.read_parquet(f"data/demo/prometheus/{f}.parquet").to_dicts()]
     same = sum((s[0] == s[1]) + (s[0] == s[2]) + (s[1] == s[2]) for s in (r_["gpt4_score"] for r_ in rows))

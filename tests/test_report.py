@@ -31,7 +31,7 @@ def evil_ws(tmp_path_factory):
                          "critique": bad if "bad" in m else "The response is correct and helpful."})
     src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     ws.ingest(src, mapping={"scale": "1-10"})
-    ws.discover_issues(min_size=5)
+    ws.discover_issues(per_cluster=5)
     return ws
 
 
@@ -39,7 +39,7 @@ def test_markdown_and_html_escape_user_text(evil_ws):
     md_text = evil_ws.report("md")
     # every angle bracket and link bracket of user text is escaped: GitHub shows it literally
     assert not re.search(r"(?<!\\)[<>]", md_text) and "](javascript:" not in md_text and "![i](" not in md_text
-    assert "\\<script\\>alert" in md_text and "\\<b\\>bad\\</b\\>-model" in md_text
+    assert "judge\\<script\\>" in md_text and "\\<b\\>bad\\</b\\>-model" in md_text
     html_text = evil_ws.report("html")
     assert "<script>alert" not in html_text and "<img src=x" not in html_text
     assert "judge&lt;script&gt;" in html_text
@@ -84,3 +84,67 @@ def test_cli_report(evil_ws, tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert out.read_text().startswith("<!doctype html>")
+
+
+def test_csv_cells_never_start_a_formula():
+    import polars as pl
+
+    from analysis.export import safe_cell, safe_csv_frame
+
+    for bad in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("http://x","y")'):
+        assert safe_cell(bad) == "'" + bad
+    for fine in ("a=1", "model", "", " =1", "'=1", None, 1, -1.5, True):
+        assert safe_cell(fine) == fine
+    frame = pl.DataFrame({"name": ["=cmd", "ok", None, "-2"], "score": [-1.0, 2.0, None, -3.5],
+                          "n": [-1, 2, 3, 4], "cat": pl.Series(["@x", "y", "z", "+w"], dtype=pl.Categorical)})
+    safe = safe_csv_frame(frame)
+    assert safe["name"].to_list() == ["'=cmd", "ok", None, "'-2"]
+    assert safe["cat"].to_list() == ["'@x", "y", "z", "'+w"]
+    assert safe["score"].dtype == pl.Float64 and safe["score"].to_list() == [-1.0, 2.0, None, -3.5]  # numbers stay numbers
+    assert safe["n"].to_list() == [-1, 2, 3, 4]
+    rows = list(csv.reader(io.StringIO(safe.write_csv())))
+    assert rows[1][:3] == ["'=cmd", "-1.0", "-1"]
+
+
+def test_every_csv_export_neutralises_formulas(tmp_path):
+    """The report's CSV and the CLI's `judgments -o x.csv` on a workspace whose names start with = + - @."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from analysis import store
+
+    from .hostile import build_hostile
+
+    ws, h = build_hostile(tmp_path / "hostile.duckdb", 9, n_items=4)
+
+    def number(c):
+        try:
+            float(c)
+            return True
+        except ValueError:
+            return False
+
+    def formula_cells(rows):  # text (not numbers) a spreadsheet would read as a formula
+        return [c for r in rows for c in r if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not number(c)]
+
+    rows = list(csv.reader(io.StringIO(ws.report("csv"))))
+    judges = {r[3] for r in rows[1:] if r[0] == "audit"}
+    assert "'" + h.judges[2] in judges  # the @-judge, quoted
+    assert not formula_cells(rows)
+    store.close(ws.path)
+    out = tmp_path / "j.csv"
+    exe = str(Path(sys.executable).parent / "judgescope")
+    r = subprocess.run([exe, "judgments", "-w", str(ws.path), "-o", str(out)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    table = list(csv.reader(out.open(encoding="utf-8")))
+    header, body = table[0], table[1:]
+    assert body and not formula_cells(body)
+    models = {row[header.index("model")] for row in body}
+    assert "'" + h.models[3] in models and h.models[0] in models  # only the formula-like name changed
+    assert "'" + h.templates[1] in {row[header.index("template")] for row in body}
+    scores = [row[header.index("score")] for row in body if row[header.index("score")]]
+    assert scores and all(float(s) >= 1 for s in scores)  # numbers stay numbers (no quote)
+    values = [row[5] for row in rows[1:] if row[5]]
+    assert any(v.startswith("-") for v in values) and all(number(v) for v in values)  # negative values unquoted

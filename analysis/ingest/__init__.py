@@ -7,6 +7,7 @@ did not. Importing the same source twice adds nothing.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -14,13 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import polars as pl
+import pyarrow.parquet as pq
 
 from ..errors import UserError
+from ..identities import Identities
 from . import alpaca_eval, arena_hard, clear, fastchat, generic, llmbar, pandalm, prometheus
+from . import inspect_log, promptfoo  # evaluation-framework outputs (issue 14)
 from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, conform
+from .jsonscan import object_keys, skip_space
 from .mapping import Mapping, load_mapping
 from .readers import SUFFIXES, file_kind
+from .textio import read_prefix
 from .validate import JUDGMENT_CHECKS, LABEL_CHECKS, split_valid
 from .writer import write_flat, write_rejects, write_run
 
@@ -40,11 +45,15 @@ FORMATS: dict[str, tuple[Callable[..., Iterable[SourceBatch]], Callable[[Path], 
     "judgebench": (lambda p, m: arena_hard.read_judgebench(p), lambda p: p.stem, "JudgeBench output file"),
     "alpaca-eval": (lambda p, m: alpaca_eval.read(p), lambda p: p.stem, "AlpacaEval annotations"),
     "clear": (lambda p, m: clear.read(p), lambda p: p.stem, "IBM CLEAR results zip"),
+    "inspect": (lambda p, m: inspect_log.read(p), inspect_log.dataset_name, "Inspect AI eval log (.eval or .json)"),
+    "promptfoo": (lambda p, m: promptfoo.read(p), lambda p: p.stem, "promptfoo results (eval -o results.json/.jsonl)"),
     "generic": (generic.read_generic, lambda p: p.stem, "JSONL / CSV / Parquet with a column mapping"),
 }
 ALIASES = {"arena-bench-v1": "fastchat", "arena-bench": "fastchat", "mt-bench": "fastchat-single",
            "mt-bench-pair": "fastchat-pair", "alpacaeval": "alpaca-eval", "jsonl": "generic", "csv": "generic",
            "parquet": "generic"}
+
+ALIASES.update({"inspect-ai": "inspect", "inspect_ai": "inspect", "inspect-eval": "inspect"})
 
 
 def _opts(mapping: Mapping, *names: str) -> dict:
@@ -85,33 +94,27 @@ class IngestResult:
         return d
 
 
+DETECT_BYTES = 2 * 1024 * 1024  # format detection reads at most this much of a file
+
+
 def _first_record_keys(path: Path) -> set[str]:
+    """The column names of a file's first record, from a bounded prefix: a first line longer than
+    DETECT_BYTES is read only that far (its keys up to there count)."""
     kind = file_kind(path)
     try:
         if kind == "parquet":
-            return set(pl.read_parquet_schema(path))
-        if kind == "csv":
-            with open(path, encoding="utf-8-sig", errors="replace") as fh:
-                return {h.strip() for h in fh.readline().split("\t" if path.suffix == ".tsv" else ",")}
-        with open(path, "rb") as fh:
-            for raw in fh:
-                raw = raw.strip()
-                if not raw:
-                    continue
-                if kind == "json" and raw.startswith(b"["):
-                    break
-                try:
-                    value = json.loads(raw.decode("utf-8", errors="replace"))
-                except json.JSONDecodeError:
-                    return set()
-                return set(value) if isinstance(value, dict) else set()
-        if kind == "json":
-            data = json.loads(path.read_bytes())
-            first = data[0] if isinstance(data, list) and data else data
-            return set(first) if isinstance(first, dict) else set()
-    except (OSError, ValueError, UnicodeDecodeError):
+            return set(pq.read_schema(path).names)
+        text = read_prefix(path, DETECT_BYTES)
+    except Exception:  # unreadable here means undetected; the reader reports the problem properly
         return set()
-    return set()
+    if kind == "csv":
+        first = next((ln for ln in text.splitlines() if ln.strip()), "")
+        fields = next(csv.reader([first], delimiter="\t" if path.suffix.lower() == ".tsv" else ","), [])
+        return {f.strip() for f in fields}
+    start = skip_space(text, 0)
+    if kind == "json" and text.startswith("[", start):
+        start = skip_space(text, start + 1)
+    return set(object_keys(text[start:]))
 
 
 def detect_format(path: str | Path) -> str:
@@ -126,7 +129,15 @@ def detect_format(path: str | Path) -> str:
         if clear.detect(path):
             return "clear"
         raise UserError(f"{path}: a zip that is not a CLEAR results archive (results.parquet/csv + metadata.json)")
+    if path.suffix.lower() == ".eval":  # Inspect AI: a zip of JSON members
+        if inspect_log.detect(path):
+            return "inspect"
+        raise UserError(f"{path}: an .eval file that is not an Inspect AI log (a zip with header.json)")
     keys = _first_record_keys(path)
+    if inspect_log.KEYS <= keys:
+        return "inspect"
+    if promptfoo.KEYS <= keys or promptfoo.RESULT_KEYS <= keys:
+        return "promptfoo"
     if prometheus.KEYS <= keys:
         return "prometheus"
     if fastchat.PAIR_KEYS <= keys:
@@ -162,7 +173,7 @@ DIR_FORMATS = ("llmbar", "pandalm", "fastchat")
 
 
 def _data_files(path: Path) -> list[Path]:
-    return [p for p in _sources(path) if p.suffix.lower() in SUFFIXES or p.suffix.lower() == ".zip"]
+    return [p for p in _sources(path) if p.suffix.lower() in SUFFIXES or p.suffix.lower() in (".zip", ".eval")]
 
 
 def _read(path: Path, fmt: str, mapping: Mapping, explicit: bool) -> Iterator[SourceBatch]:
@@ -176,6 +187,14 @@ def _read(path: Path, fmt: str, mapping: Mapping, explicit: bool) -> Iterator[So
     yield from FORMATS[fmt][0](path, mapping)
 
 
+def count_rejected_rows(rejects: list[Reject]) -> int:
+    """How many source rows the rejects are about. A row is identified by its source and its line (or row,
+    or element) number, which readers give every row uniquely; several rejects may name one row (two of its
+    judgments, say). A reject without a line is about the whole file and counts once."""
+    rows = {(r.source, r.line) for r in rejects if r.line is not None}
+    return len(rows) + sum(r.line is None for r in rejects)
+
+
 def ingest(
     con: duckdb.DuckDBPyConnection,
     path: str | Path,
@@ -184,7 +203,11 @@ def ingest(
     strict: bool = False,
     dataset: str | None = None,
     map_pairs: list[str] | None = None,
+    aliases: str | Path | Identities | None = None,
 ) -> IngestResult:
+    """`aliases`: a judgescope.aliases.toml file or an Identities; judge and model names are resolved to one
+    identity each (analysis/identities.py; the built-in rules apply without a file)."""
+    identities = aliases if isinstance(aliases, Identities) else Identities.load(aliases, required=True)
     path = Path(path).expanduser()
     if not path.exists():
         raise UserError(f"{path} does not exist")
@@ -229,7 +252,7 @@ def ingest(
             good_l, bad_l = split_valid(conform(b.labels, LABEL_SCHEMA), LABEL_CHECKS)
             rejects.extend(bad_j + bad_l)
             stop_if_strict()
-            stats = write_flat(con, run_id, dataset, good_j, good_l, b.criteria, b.responses)
+            stats = write_flat(con, run_id, dataset, good_j, good_l, b.criteria, b.responses, identities=identities)
             rejects.extend(stats.rejects)
             stop_if_strict()
             result.n_already_present += stats.n_judgments_present
@@ -239,8 +262,10 @@ def ingest(
             result.n_responses_new += stats.n_responses_new
         if result.n_source_rows == 0:
             raise UserError(f"{path}: no rows to ingest (the file or directory is empty)")
-        rejected_rows = {(r.source, r.line) if r.line is not None else (r.source, id(r)) for r in rejects}
-        result.n_rejected = len(rejected_rows)
+        result.n_rejected = count_rejected_rows(rejects)
+        if result.n_rejected > result.n_source_rows:
+            raise RuntimeError(f"{result.n_rejected} rejected rows out of {result.n_source_rows}: "
+                               "a reader numbered its rows wrongly")
         result.n_ingested = result.n_source_rows - result.n_rejected
         result.rejects = rejects
         write_rejects(con, run_id, rejects)

@@ -10,15 +10,13 @@ response}, decision}, ...]; game 2 saw B first and its decision is in that frame
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from .batch import Reject, SourceBatch, clip_raw, to_json
-from .readers import read_records
+from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, clip_raw, to_json
+from .jsonscan import loads_or
+from .readers import flat_frame, read_records, text_value
 
 ARENA_KEYS = {"question_id", "model", "games"}
 JUDGEBENCH_KEYS = {"pair_id", "response_A", "response_B", "judgments"}
@@ -52,13 +50,11 @@ def _to_response_frame(shown_winner: str | None, shown_first: str) -> str | None
     return "b" if first_won else "a"
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list | None:
+    """A list field, given as a list or as JSON text of one; None for anything else."""
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return []
-    return value if isinstance(value, list) else []
+        value = loads_or(value, None)
+    return value if isinstance(value, list) else None
 
 
 def read_arena_hard(path: Path, baseline: str = DEFAULT_BASELINE) -> list[SourceBatch]:
@@ -70,7 +66,7 @@ def read_arena_hard(path: Path, baseline: str = DEFAULT_BASELINE) -> list[Source
         if qid is None or model is None or not games:
             rejects.append(Reject(recs.source, line, "games", "expected question_id, model and a list of games", clip_raw(r)))
             continue
-        judge = str(r.get("judge") or "unknown-judge")
+        judge = text_value(r.get("judge") or "unknown-judge")
         for g, game in enumerate(games, start=1):
             if not isinstance(game, dict):
                 rejects.append(Reject(recs.source, line, "games", f"game {g} is not an object", clip_raw(game)))
@@ -80,7 +76,8 @@ def read_arena_hard(path: Path, baseline: str = DEFAULT_BASELINE) -> list[Source
             verdict = _to_response_frame(winner, shown_first)
             text = game.get("judgment")
             if isinstance(text, dict):  # newer arena-hard writes {"answer": ...}
-                text = text.get("answer") or json.dumps(text)
+                text = text.get("answer") or text
+            text = text_value(text)
             rows.append({
                 "item_key": str(qid), "prompt": _question(game.get("user_prompt")),
                 "item_meta": to_json({"question_id": qid}),
@@ -92,8 +89,7 @@ def read_arena_hard(path: Path, baseline: str = DEFAULT_BASELINE) -> list[Source
                 "source": recs.source, "source_line": line,
                 "meta": to_json({"game": g, "score": game.get("score"), "strength": strength}),
             })
-    return [SourceBatch(recs.source, recs.n_source_rows,
-                        judgments=pl.DataFrame(rows, infer_schema_length=None) if rows else None,
+    return [SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA),
                         rejects=rejects, notes=recs.notes)]
 
 
@@ -114,6 +110,10 @@ def read_judgebench(path: Path) -> list[SourceBatch]:
         if pid is None or r.get("response_A") is None or r.get("response_B") is None:
             rejects.append(Reject(recs.source, line, "pair_id", "expected pair_id, response_A and response_B", clip_raw(r)))
             continue
+        if judgments is None and r.get("judgments") is not None:
+            rejects.append(Reject(recs.source, line, "judgments", "judgments must be a list", clip_raw(r)))
+            continue
+        judgments = judgments or []
         pair = {"item_key": str(pid), "prompt": r.get("question"), "category": r.get("source"),
                 "item_meta": to_json({"pair_id": pid, "source": r.get("source")}),
                 "model_a": r.get("response_model"), "response_a": r.get("response_A"),
@@ -126,11 +126,11 @@ def read_judgebench(path: Path) -> list[SourceBatch]:
         for g, game in enumerate(judgments, start=1):
             inner = game.get("judgment") if isinstance(game, dict) else None
             inner = inner if isinstance(inner, dict) else {}
-            judge = str(inner.get("judge_model") or r.get("judge_name") or "unknown-judge")
+            judge = text_value(inner.get("judge_model") or r.get("judge_name") or "unknown-judge")
             shown_first = "a" if g % 2 == 1 else "b"
             winner, strength = parse_preference(game.get("decision") if isinstance(game, dict) else None)
             verdict = _to_response_frame(winner, shown_first)
-            text = inner.get("response")
+            text = text_value(inner.get("response"))
             rows.append({
                 **pair, "protocol": "pairwise", "judge": judge, "template": r.get("judge_name") or "judgebench",
                 "shown_first": shown_first, "verdict": verdict, "critique": text, "raw_output": text,
@@ -139,7 +139,7 @@ def read_judgebench(path: Path) -> list[SourceBatch]:
                 "meta": to_json({"game": g, "decision": game.get("decision") if isinstance(game, dict) else None,
                                  "strength": strength}),
             })
-    return [SourceBatch(recs.source, recs.n_source_rows,
-                        judgments=pl.DataFrame(rows, infer_schema_length=None) if rows else None,
-                        labels=pl.DataFrame(labels, infer_schema_length=None) if labels else None,
-                        rejects=rejects, notes=recs.notes)]
+        if not judgments and not gold:
+            rejects.append(Reject(recs.source, line, "judgments", "no judgments and no label", clip_raw(r)))
+    return [SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA),
+                        labels=flat_frame(labels, LABEL_SCHEMA), rejects=rejects, notes=recs.notes)]

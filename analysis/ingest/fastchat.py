@@ -9,15 +9,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from .batch import Reject, SourceBatch, clip_raw, to_json
-from .readers import Records, read_records
+from .batch import JUDGMENT_SCHEMA, RESPONSE_SCHEMA, Reject, SourceBatch, clip_raw, to_json
+from .jsonscan import loads_or
+from .readers import Records, flat_frame, read_records, require, text_value
 from .values import parse_bracket_rating
 
 SINGLE_KEYS = {"question_id", "model", "judgment", "score"}
@@ -33,15 +31,19 @@ def detect_dir(path: Path) -> bool:
 def _judge(value: Any, default: str) -> tuple[str, str | None]:
     """FastChat writes judge as [model, prompt name]; return (judge, template)."""
     if isinstance(value, str) and value.startswith("["):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            pass
+        value = loads_or(value, value)
     if isinstance(value, (list, tuple)) and value:
         return str(value[0]), (str(value[1]) if len(value) > 1 else None)
     if value:
-        return str(value), None
+        return text_value(value), None
     return default, None
+
+
+def _turns(value: Any) -> list:
+    """A list of turns: a list as it is, one text as one turn, anything else as none."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, str) else []
 
 
 def _turn(value: Any) -> int:
@@ -65,8 +67,7 @@ class Context:
         self.references: dict[str, list[str]] = {}
 
     def prompt(self, qid: str, turn: int) -> str | None:
-        q = self.questions.get(qid)
-        turns = (q or {}).get("turns") or []
+        turns = _turns((self.questions.get(qid) or {}).get("turns"))
         return turns[turn - 1] if len(turns) >= turn else None
 
     def category(self, qid: str) -> str | None:
@@ -86,9 +87,9 @@ def _answer_turns(row: dict) -> list[str]:
         return [row["answer"]]
     choices = row.get("choices")
     if isinstance(choices, str):
-        choices = json.loads(choices)
-    if choices:
-        return list(choices[0].get("turns") or [])
+        choices = loads_or(choices, None)
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        return _turns(choices[0].get("turns"))
     return []
 
 
@@ -121,10 +122,10 @@ def load_context(path: Path, batches: list[SourceBatch]) -> Context:
             batches.append(SourceBatch(recs.source, recs.n_source_rows, rejects=recs.rejects, notes=recs.notes))
     for line, row in zip(q.lines, q.rows):
         qid = str(row.get("question_id"))
-        for t in range(1, max(1, len(row.get("turns") or [])) + 1):
+        for t in range(1, max(1, len(_turns(row.get("turns")))) + 1):
             items.append({**_item_fields(ctx, qid, t), "source": q.source, "source_line": line})
     qbatch = SourceBatch(q.source, q.n_source_rows, rejects=q.rejects, notes=q.notes)
-    qbatch.responses = pl.DataFrame(items + answer_rows, infer_schema_length=None) if items or answer_rows else None
+    qbatch.responses = flat_frame(items + answer_rows, RESPONSE_SCHEMA)
     batches.insert(0, qbatch)
     return ctx
 
@@ -143,6 +144,7 @@ def _config_judge(path: Path) -> str | None:
 
 
 def read_dir(path: Path) -> list[SourceBatch]:
+    require(path, "a FastChat bench directory", "question.jsonl")
     batches: list[SourceBatch] = []
     ctx = load_context(path, batches)
     default_judge = _config_judge(path) or "unknown-judge"
@@ -170,7 +172,7 @@ def single_batch(recs: Records, ctx: Context | None = None, default_judge: str =
         qid, model = str(qid), str(model)
         turn = _turn(r.get("turn"))
         judge, template = _judge(r.get("judge"), default_judge)
-        text = r.get("judgment")
+        text = text_value(r.get("judgment"))
         # the file's own score is the authority (FastChat writes -1, arena-bench null, for no rating);
         # only a file without a score field has its rating parsed out of the text
         score = r.get("score") if "score" in r else parse_bracket_rating(text)
@@ -191,8 +193,8 @@ def single_batch(recs: Records, ctx: Context | None = None, default_judge: str =
             "meta": to_json({"tstamp": r.get("tstamp"), "raw_score": r.get("score"),
                              "rating_in_text": parse_bracket_rating(text) if not ok else None}),
         })
-    return SourceBatch(recs.source, recs.n_source_rows, judgments=pl.DataFrame(rows, infer_schema_length=None)
-                       if rows else None, rejects=rejects, notes=recs.notes)
+    return SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA), rejects=rejects,
+                       notes=recs.notes)
 
 
 def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = "unknown-judge") -> SourceBatch:
@@ -206,9 +208,12 @@ def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = "
         qid, m1, m2 = str(qid), str(m1), str(m2)
         turn = _turn(r.get("turn"))
         judge, template = _judge(r.get("judge"), default_judge)
+        if all(r.get(f"{g}_winner") is None and r.get(f"{g}_judgment") is None for g in ("g1", "g2")):
+            rejects.append(Reject(recs.source, line, "g1_winner", "no winner or judgment in either game", clip_raw(r)))
+            continue
         for game, shown in (("g1", "a"), ("g2", "b")):
             winner = r.get(f"{game}_winner")
-            text = r.get(f"{game}_judgment")
+            text = text_value(r.get(f"{game}_judgment"))
             if winner is None and text is None:
                 continue
             verdict = WINNERS.get(str(winner).strip().lower()) if winner is not None else None
@@ -223,8 +228,8 @@ def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = "
                 "source": recs.source, "source_line": line,
                 "meta": to_json({"game": game, "winner": winner, "tstamp": r.get("tstamp")}),
             })
-    return SourceBatch(recs.source, recs.n_source_rows, judgments=pl.DataFrame(rows, infer_schema_length=None)
-                       if rows else None, rejects=rejects, notes=recs.notes)
+    return SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA), rejects=rejects,
+                       notes=recs.notes)
 
 
 def read_single(path: Path) -> list[SourceBatch]:

@@ -3,84 +3,94 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from ..errors import UserError
 from .batch import Reject, SourceBatch, clip_raw
-from .mapping import Mapping, resolve
+from .mapping import NUMERIC_ROLES, Mapping, numeric_constants, resolve
 from . import readers
-from .readers import file_kind, iter_jsonl, read_csv, read_json_array, records_to_frame
+from .readers import file_kind, iter_csv, iter_jsonl, iter_parquet_frames, read_json_array, records_to_frame
 from .values import guess_scale, position_expr, verdict_expr
 
-NUMERIC_ROLES = ["score", "scale_min", "scale_max", "label_score", "sample"]
+
+@dataclass
+class Piece:
+    """A piece of one generic file: its rows as a frame whose `line` column (a name no source column has)
+    holds each row's line or row number, plus what the reader counted, rejected and noted."""
+
+    frame: pl.DataFrame
+    line: str
+    n_rows: int
+    rejects: list[Reject] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
-def load_frames(path: Path) -> Iterator[tuple[pl.DataFrame, int, list[Reject], list[str]]]:
-    """(frame with _line, source rows, rejects, notes) for each piece of one generic file; large
-    Parquet and JSONL files come in pieces of CHUNK_ROWS rows so memory stays bounded."""
+def load_frames(path: Path) -> Iterator[Piece]:
+    """The pieces of one generic file; large Parquet, JSONL and CSV files come in pieces of CHUNK_ROWS rows
+    so memory stays bounded."""
     kind = file_kind(path)
     if kind == "parquet":
-        try:
-            pf = pq.ParquetFile(path)
-        except Exception as exc:
-            raise UserError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
         offset = 1
-        for batch in pf.iter_batches(batch_size=readers.CHUNK_ROWS):
-            frame = pl.from_arrow(batch)
-            frame = frame.with_row_index("_line", offset=offset).with_columns(pl.col("_line").cast(pl.Int64))
+        for frame, notes in iter_parquet_frames(path, readers.CHUNK_ROWS):
+            line = readers.line_column(frame.columns)
+            frame = frame.with_columns(pl.int_range(offset, offset + frame.height, dtype=pl.Int64).alias(line))
             offset += frame.height
-            yield frame, frame.height, [], []
+            yield Piece(frame, line, frame.height, [], notes)
         return
-    if kind == "jsonl":
-        for recs in iter_jsonl(path):
-            yield records_to_frame(recs.rows, recs.lines), recs.n_source_rows, recs.rejects, recs.notes
-        return
-    recs = (read_json_array if kind == "json" else read_csv)(path)
-    yield records_to_frame(recs.rows, recs.lines), recs.n_source_rows, recs.rejects, recs.notes
+    chunks = iter_jsonl(path) if kind == "jsonl" else iter_csv(path) if kind == "csv" else [read_json_array(path)]
+    for recs in chunks:
+        frame, line = records_to_frame(recs.rows, recs.lines)
+        yield Piece(frame, line, recs.n_source_rows, recs.rejects, recs.notes)
 
 
 def read_generic(path: Path, mapping: Mapping) -> Iterator[SourceBatch]:
     """Batches of one generic file. The first piece settles the columns and, when no scale is given,
     the guessed scale; later pieces use the same ones (a column a piece lacks is read as empty)."""
+    numeric_constants(mapping)  # a bad constant is a one-line error before anything is read
     settled: Mapping | None = None
-    for frame, n_rows, rejects, notes in load_frames(path):
+    for piece in load_frames(path):
         if settled is not None:
             wanted = set(settled.columns.values()) | set(settled.criteria) | set(settled.criteria_critiques.values())
-            missing = [c for c in wanted if c not in frame.columns]
-            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
-        batch, effective = _read_frame(path, frame, n_rows, rejects, notes, settled or mapping,
-                                       quiet=settled is not None)
+            missing = [c for c in wanted if c not in piece.frame.columns]
+            piece.frame = piece.frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
+        batch, effective = _read_frame(path, piece, settled or mapping, quiet=settled is not None)
         settled = settled or effective
         yield batch
 
 
-def _numeric(frame: pl.DataFrame, col: str, role: str, source: str) -> tuple[pl.Expr, list[Reject]]:
+def source_column(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """A source column by its exact name. A file's column names are data: pl.col("*") would be every column and
+    pl.col("^a.*$") a pattern, so columns are taken by position."""
+    return pl.nth(frame.columns.index(name))
+
+
+def _numeric(frame: pl.DataFrame, line: str, col: str, role: str, source: str) -> tuple[pl.Expr, list[Reject]]:
     """Cast a column to float; a non-null value that is not a number becomes a reject."""
     dtype = frame.schema[col]
     if dtype.is_numeric():
-        return pl.col(col).cast(pl.Float64), []
+        return source_column(frame, col).cast(pl.Float64), []
     if dtype == pl.Boolean:
-        return pl.col(col).cast(pl.Float64), []
-    as_text = pl.col(col).cast(pl.String).str.strip_chars()
+        return source_column(frame, col).cast(pl.Float64), []
+    as_text = _text(frame, col).str.strip_chars()
     cast = as_text.cast(pl.Float64, strict=False)
-    bad = frame.filter(as_text.is_not_null() & (as_text != "") & cast.is_null()).select("_line", col)
-    rejects = [Reject(source, line, col, f"{role} {value!r} is not a number", clip_raw(value))
-               for line, value in bad.iter_rows()]
+    bad = frame.filter(as_text.is_not_null() & (as_text != "") & cast.is_null()).select(
+        source_column(frame, line), source_column(frame, col))
+    rejects = [Reject(source, ln, col, f"{role} {value!r} is not a number", clip_raw(value))
+               for ln, value in bad.iter_rows()]
     return cast, rejects
 
 
-def _read_frame(path: Path, frame: pl.DataFrame, n_rows: int, rejects: list[Reject], notes: list[str],
-                mapping: Mapping, quiet: bool = False) -> tuple[SourceBatch, Mapping | None]:
+def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False) -> tuple[SourceBatch, Mapping | None]:
     """One piece of a generic file -> a batch, and the mapping it settled on (columns and scale)."""
     source = str(path)
-    batch = SourceBatch(source=source, n_source_rows=n_rows, rejects=rejects, notes=notes)
+    frame, line = piece.frame, piece.line
+    batch = SourceBatch(source=source, n_source_rows=piece.n_rows, rejects=list(piece.rejects), notes=list(piece.notes))
     if frame.height == 0:
         return batch, None
-    columns = [c for c in frame.columns if c != "_line"]
+    columns = [c for c in frame.columns if c != line]
     missing_crit = [c for c in mapping.criteria + list(mapping.criteria_critiques.values()) if c not in columns]
     if missing_crit:
         raise UserError(f"{path}: criterion column(s) {', '.join(missing_crit)} not in the file; columns: {', '.join(columns)}")
@@ -94,7 +104,7 @@ def _read_frame(path: Path, frame: pl.DataFrame, n_rows: int, rejects: list[Reje
     judged = ({"judge", "score", "critique", "verdict", "label_score", "label_verdict"} & (set(roles) | set(mapping.constants))
               or mapping.criteria)
     if not judged and not pairwise and "response" in roles:
-        return _outputs_only(path, frame, roles, mapping, batch), replace(mapping, columns=dict(roles))
+        return _outputs_only(path, frame, line, roles, mapping, batch), replace(mapping, columns=dict(roles))
     if "judge" not in roles and "judge" not in mapping.constants:
         raise UserError(f"{path}: no judge column (looked for {', '.join(['judge', 'judge_model', 'evaluator', 'grader'])}); "
                         f"map one with --map judge=COLUMN or name the judge with --set judge=NAME")
@@ -109,36 +119,39 @@ def _read_frame(path: Path, frame: pl.DataFrame, n_rows: int, rejects: list[Reje
 
     def col(role: str, dtype=pl.String) -> pl.Expr:
         if role in roles:
-            return pl.col(roles[role]).cast(dtype, strict=False) if dtype != pl.String else _text(frame, roles[role])
+            return (source_column(frame, roles[role]).cast(dtype, strict=False) if dtype != pl.String
+                    else _text(frame, roles[role]))
         if role in mapping.constants:
             return pl.lit(mapping.constants[role]).cast(dtype)
         return pl.lit(None, dtype=dtype)
 
+    constants = numeric_constants(mapping)
     numeric: dict[str, pl.Expr] = {}
+    not_numbers: list[Reject] = []
     for role in NUMERIC_ROLES:
         if role in roles:
-            expr, bad = _numeric(frame, roles[role], role, source)
+            expr, bad = _numeric(frame, line, roles[role], role, source)
             numeric[role] = expr
-            batch.rejects.extend(bad)
-        elif role in mapping.constants:
-            numeric[role] = pl.lit(float(mapping.constants[role]))
+            not_numbers.extend(bad)
+        elif role in constants:
+            numeric[role] = pl.lit(constants[role], dtype=pl.Float64)
         else:
             numeric[role] = pl.lit(None, dtype=pl.Float64)
     crit_exprs: dict[str, pl.Expr] = {}
     for c in mapping.criteria:
-        expr, bad = _numeric(frame, c, f"criterion {c!r} score", source)
+        expr, bad = _numeric(frame, line, c, f"criterion {c!r} score", source)
         crit_exprs[c] = expr
-        batch.rejects.extend(bad)
-    bad_lines = {r.line for r in batch.rejects if r.source == source and r.line is not None}
-    if bad_lines:
-        frame = frame.filter(~pl.col("_line").is_in(list(bad_lines)))
+        not_numbers.extend(bad)
+    batch.rejects.extend(not_numbers)
+    if not_numbers:  # rows are told apart by their line number: each row has its own
+        frame = frame.filter(~pl.col(line).is_in([r.line for r in not_numbers]))
 
     # scale: given, per-row columns, or guessed from the scores
     lo, hi = numeric["scale_min"], numeric["scale_max"]
     guessed_scale = None
     if mapping.scale:
         lo, hi = pl.lit(mapping.scale[0]), pl.lit(mapping.scale[1])
-    elif "scale_min" not in roles and "scale_max" not in roles:
+    elif not {"scale_min", "scale_max"} & (set(roles) | set(constants)):
         observed = frame.select(pl.concat([numeric["score"].alias("s")] +
                                           [e.alias("s") for e in crit_exprs.values()], how="vertical")
                                 if crit_exprs else numeric["score"].alias("s")).to_series()
@@ -155,7 +168,8 @@ def _read_frame(path: Path, frame: pl.DataFrame, n_rows: int, rejects: list[Reje
                         scale=mapping.scale or guessed_scale)
     used = set(roles.values()) | set(mapping.criteria) | set(mapping.criteria_critiques.values())
     extra = [c for c in columns if c not in used]
-    meta = pl.struct([pl.col(c) for c in extra]).struct.json_encode() if extra else pl.lit(None, dtype=pl.String)
+    meta = (pl.struct([source_column(frame, c).alias(c) for c in extra]).struct.json_encode() if extra
+            else pl.lit(None, dtype=pl.String))
     item_key = col("item_id") if ("item_id" in roles or "item_id" in mapping.constants) else col("prompt")
     verdict_raw = col("verdict")
     verdict = verdict_expr(verdict_raw)
@@ -194,7 +208,7 @@ def _read_frame(path: Path, frame: pl.DataFrame, n_rows: int, rejects: list[Reje
         numeric["label_score"].alias("label_score"),
         verdict_expr(col("label_verdict")).alias("label_verdict"),
         meta.alias("meta"),
-        pl.col("_line").alias("source_line"),
+        pl.col(line).alias("source_line"),
         (pl.when(verdict_raw.is_not_null() & verdict.is_null()).then(verdict_raw.cast(pl.String)).otherwise(None)
          if pairwise else pl.lit(None, dtype=pl.String)).alias("raw_verdict"),
     ).with_columns(
@@ -254,7 +268,7 @@ def _read_frame(path: Path, frame: pl.DataFrame, n_rows: int, rejects: list[Reje
     return batch, effective
 
 
-def _outputs_only(path: Path, frame: pl.DataFrame, roles: dict[str, str], mapping: Mapping,
+def _outputs_only(path: Path, frame: pl.DataFrame, line: str, roles: dict[str, str], mapping: Mapping,
                   batch: SourceBatch) -> SourceBatch:
     """Model outputs with no judgment yet (to be judged with `judgescope judge`): items and responses only."""
     if "item_id" not in roles and "prompt" not in roles and "item_id" not in mapping.constants:
@@ -273,7 +287,7 @@ def _outputs_only(path: Path, frame: pl.DataFrame, roles: dict[str, str], mappin
     batch.responses = frame.select(item_key.alias("item_key"), col("prompt").alias("prompt"),
                                    col("reference").alias("reference"), col("category").alias("category"),
                                    col("model").alias("model"), col("response").alias("response"),
-                                   pl.lit(str(path)).alias("source"), pl.col("_line").alias("source_line"))
+                                   pl.lit(str(path)).alias("source"), pl.col(line).alias("source_line"))
     batch.notes.append(f"{path.name}: no judge, score, verdict or critique columns: {frame.height:,} model outputs "
                        f"imported without judgments (judge them with `judgescope judge`)")
     return batch
@@ -281,11 +295,11 @@ def _outputs_only(path: Path, frame: pl.DataFrame, roles: dict[str, str], mappin
 
 def _text(frame: pl.DataFrame, column: str) -> pl.Expr:
     dtype = frame.schema[column]
+    c = source_column(frame, column)
     if dtype == pl.String:
-        return pl.col(column)
+        return c
     if dtype in (pl.Float64, pl.Float32):  # 3.0 -> "3", for ids written as floats
-        return pl.when(pl.col(column) == pl.col(column).round(0)).then(
-            pl.col(column).cast(pl.Int64, strict=False).cast(pl.String)).otherwise(pl.col(column).cast(pl.String))
+        return pl.when(c == c.round(0)).then(c.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(c.cast(pl.String))
     if dtype.is_nested() or isinstance(dtype, pl.Struct):
-        return pl.col(column).cast(pl.String, strict=False)
-    return pl.col(column).cast(pl.String)
+        return c.cast(pl.String, strict=False)
+    return c.cast(pl.String)

@@ -13,7 +13,7 @@ import polars as pl
 
 from ..errors import UserError
 from .batch import Reject, SourceBatch
-from .readers import read_jsonl, read_parquet_frame, records_to_frame
+from .readers import line_column, read_jsonl, read_parquet_frame, records_to_frame, require
 
 JUDGE_MODELS = {  # LLMBar's evaluator names -> the model each one is (LLMEvaluator/evaluators/config)
     "GPT-4": "gpt-4", "ChatGPT": "gpt-35-turbo-0613", "ChatGPT-0301": "gpt-35-turbo-0301",
@@ -25,17 +25,41 @@ def detect(path: Path) -> bool:
     return path.is_dir() and (path / "instances.jsonl").exists() and (path / "judgments.parquet").exists()
 
 
+TEXT_COLUMNS = ("subset", "idx", "judge", "strategy", "winner", "completion", "finish_reason", "score_1", "score_2",
+                "generated_metrics", "generated_reference")
+
+
+def _judgment_columns(jd: pl.DataFrame) -> pl.DataFrame:
+    """Only the columns read, in the types used (whatever types the file has), plus `_line` (row numbers)."""
+    line = line_column(jd.columns)
+    swap = jd.schema["swap"]
+    if swap == pl.String:
+        swap_expr = pl.col("swap").str.strip_chars().str.to_lowercase().replace_strict(
+            {"true": True, "1": True, "false": False, "0": False}, default=None, return_dtype=pl.Boolean)
+    else:
+        swap_expr = pl.col("swap").cast(pl.Boolean, strict=False)
+    jd = jd.with_columns(pl.int_range(1, jd.height + 1, dtype=pl.Int64).alias(line))
+    return jd.select(
+        pl.col(line).alias("_line"),
+        *((pl.col(c).cast(pl.String, strict=False) if c in jd.columns else pl.lit(None, dtype=pl.String)).alias(c)
+          for c in TEXT_COLUMNS),
+        pl.col("stage").cast(pl.Int64, strict=False), swap_expr.alias("swap"),
+    ).with_columns(pl.concat_str([pl.col("subset"), pl.col("idx")], separator="/").alias("item_key"))
+
+
 def read(path: Path) -> list[SourceBatch]:
+    require(path, "an LLMBar directory", "instances.jsonl", "judgments.parquet")
     inst_path, judg_path = path / "instances.jsonl", path / "judgments.parquet"
     recs = read_jsonl(inst_path)
-    inst = records_to_frame(recs.rows, recs.lines)
+    inst, line = records_to_frame(recs.rows, recs.lines)
     need = {"subset", "idx", "input", "output_1", "output_2", "label"}
     if missing := need - set(inst.columns):
         raise UserError(f"{inst_path}: missing column(s) {', '.join(sorted(missing))}")
-    inst = inst.with_columns(
-        pl.concat_str([pl.col("subset"), pl.col("idx").cast(pl.String)], separator="/").alias("item_key"),
-        pl.col("label").cast(pl.Int64, strict=False).alias("label"),
-    )
+    inst = inst.select(  # only the columns read, under internal names that no source column can take
+        pl.col(line).alias("_line"), pl.col("idx"),
+        *(pl.col(c).cast(pl.String) for c in ("subset", "input", "output_1", "output_2")),
+        pl.col("label").cast(pl.Int64, strict=False),
+    ).with_columns(pl.concat_str([pl.col("subset"), pl.col("idx").cast(pl.String)], separator="/").alias("item_key"))
     items = inst.select(
         "item_key", "subset", "idx", "_line",
         pl.col("input").alias("prompt"),
@@ -61,16 +85,11 @@ def read(path: Path) -> list[SourceBatch]:
     )
     inst_batch = SourceBatch(str(inst_path), recs.n_source_rows, labels=gold, rejects=inst_rejects, notes=recs.notes)
 
-    jd = read_parquet_frame(judg_path).with_row_index("_line", offset=1).with_columns(pl.col("_line").cast(pl.Int64))
+    jd = read_parquet_frame(judg_path)
     need = {"subset", "idx", "judge", "strategy", "stage", "swap", "winner"}
     if missing := need - set(jd.columns):
         raise UserError(f"{judg_path}: missing column(s) {', '.join(sorted(missing))}")
-    for optional in ("completion", "finish_reason", "score_1", "score_2", "generated_metrics", "generated_reference"):
-        if optional not in jd.columns:
-            jd = jd.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
-    jd = jd.with_columns(
-        pl.concat_str([pl.col("subset"), pl.col("idx").cast(pl.String)], separator="/").alias("item_key")
-    )
+    jd = _judgment_columns(jd)
     joined = jd.join(items.drop("label", "_line", "subset", "idx"), on="item_key", how="left")
     orphan = joined.filter(pl.col("prompt").is_null())
     rejects = [Reject(str(judg_path), line, "idx", f"no instance {key} in instances.jsonl")

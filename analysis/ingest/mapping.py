@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,7 @@ GUESSES: dict[str, list[str]] = {
     "annotator": ["annotator", "rater", "labeler"],
 }
 ROLES = list(GUESSES)
+NUMERIC_ROLES = ["score", "scale_min", "scale_max", "label_score", "sample"]  # a constant for these is a number
 FORMAT_OPTIONS = {"baseline": "arena-hard: the model shown as A in game 1 (default gpt-4-0314)"}
 OPTIONS = {"dataset", "scale", "verdict_frame", "label_kind", "format", "criteria", "criteria_critiques", "columns",
            "constants", "labels"}
@@ -64,21 +67,65 @@ class Mapping:
         }
 
 
-def parse_scale(text: str | list | tuple) -> tuple[float, float]:
-    if isinstance(text, (list, tuple)) and len(text) == 2:
-        lo, hi = text
-    else:
-        parts = str(text).replace("..", "-").replace(",", "-").split("-")
-        if len(parts) != 2:
-            raise UserError(f"scale {text!r} must look like 1-10")
-        lo, hi = parts
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_SCALE = re.compile(rf"\s*({_NUM})\s*(?:\.\.|-|–|,|:|to)\s*({_NUM})\s*")
+
+
+def _finite(value: Any) -> float | None:
+    """A number (or numeric text) as a finite float; None for anything else (bools included)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        if not re.fullmatch(rf"\s*{_NUM}\s*", value):
+            return None
+        value = float(value)
+    if not isinstance(value, (int, float)):
+        return None
     try:
-        lo_f, hi_f = float(lo), float(hi)
-    except ValueError:
-        raise UserError(f"scale {text!r} must be two numbers, like 1-10") from None
-    if not lo_f < hi_f:
+        f = float(value)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
+
+
+def parse_scale(text: str | list | tuple) -> tuple[float, float]:
+    """'1-10', '-5..5', '0,1', '1 to 7' or [1, 10] -> (min, max): finite numbers, min below max."""
+    if isinstance(text, (list, tuple)):
+        if len(text) != 2:
+            raise UserError(f"scale {list(text)!r} must be two numbers, like [1, 10]")
+        lo, hi = (_finite(v) for v in text)
+    else:
+        m = _SCALE.fullmatch(str(text))
+        if not m:
+            raise UserError(f"scale {text!r} must look like 1-10 (two numbers: 1-10, -5..5, 0,1)")
+        lo, hi = _finite(m.group(1)), _finite(m.group(2))
+    if lo is None or hi is None:
+        raise UserError(f"scale {text!r} must be two finite numbers, like 1-10")
+    if not lo < hi:
         raise UserError(f"scale {text!r}: the minimum must be below the maximum")
-    return lo_f, hi_f
+    return lo, hi
+
+
+def constant_value(role: str, value: Any, where: str) -> Any:
+    """A checked constant: one scalar value; a number for the numeric roles (a whole one for sample)."""
+    if isinstance(value, (dict, list, tuple)) or value is None:
+        raise UserError(f"{where}: the constant for {role} must be a single value, got {value!r}")
+    if role not in NUMERIC_ROLES:
+        return value
+    number = _finite(value)
+    if number is None:
+        raise UserError(f"{where}: {role} = {value!r} is not a number (a constant for {role} must be one)")
+    if role == "sample" and (number != int(number) or number < 0):
+        raise UserError(f"{where}: sample = {value!r} must be a whole number, 0 or more")
+    return number
+
+
+def numeric_constants(mapping: "Mapping", where: str = "mapping") -> dict[str, float]:
+    """The mapping's numeric constants as floats, checked (also against each other)."""
+    out = {r: constant_value(r, mapping.constants[r], where) for r in NUMERIC_ROLES if r in mapping.constants}
+    if "scale_min" in out and "scale_max" in out and not out["scale_min"] < out["scale_max"]:
+        raise UserError(f"{where}: scale_min {out['scale_min']:g} must be below scale_max {out['scale_max']:g}")
+    return out
 
 
 def _check_role(role: str, where: str) -> None:
@@ -101,7 +148,11 @@ def load_mapping(spec: "Mapping | dict | str | Path | None", pairs: list[str] | 
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise UserError(f"{path}: invalid TOML: {exc}") from None
+            raise UserError(f"{path}: invalid TOML: {_one_line(exc)}") from None
+        except UnicodeDecodeError:
+            raise UserError(f"{path}: a mapping file must be UTF-8 TOML text") from None
+        except OSError as exc:
+            raise UserError(f"mapping file {path}: {exc.strerror or exc}") from None
         mapping = _from_dict(data, str(path))
     for pair in pairs or []:
         if "=" not in pair:
@@ -119,28 +170,51 @@ def load_mapping(spec: "Mapping | dict | str | Path | None", pairs: list[str] | 
     return mapping
 
 
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: {key} must be a table of name = value, got {value!r}")
+    return value
+
+
+def _names(value: Any, key: str, where: str) -> list[str]:
+    if isinstance(value, str):
+        return [c.strip() for c in value.split(",") if c.strip()]
+    if not isinstance(value, list) or not all(isinstance(c, (str, int)) and not isinstance(c, bool) for c in value):
+        raise UserError(f"{where}: {key} must be a list of column names, got {value!r}")
+    return [str(c) for c in value]
+
+
 def _from_dict(data: dict[str, Any], where: str) -> Mapping:
     unknown = set(data) - OPTIONS - set(GUESSES)
     if unknown:
         raise UserError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; expected [columns], [constants], "
                         f"criteria, scale, dataset, verdict_frame, label_kind")
     m = Mapping()
-    columns = dict(data.get("columns", {}))
+    columns = dict(_table(data, "columns", where))
     for role in GUESSES:  # top-level role = column is accepted too
         if role in data:
             columns[role] = data[role]
     for role, col in columns.items():
         _check_role(role, where)
+        if isinstance(col, (dict, list)):
+            raise UserError(f"{where}: the column for {role} must be a name, got {col!r}")
         m.columns[role] = str(col)
-    for role, value in dict(data.get("constants", {})).items():
+    for role, value in _table(data, "constants", where).items():
         if role not in FORMAT_OPTIONS:
             _check_role(role, f"{where} [constants]")
+        constant_value(role, value, f"{where} [constants]")  # checked; kept as given (it is part of the run id)
         m.constants[role] = value
+    numeric_constants(m, f"{where} [constants]")
     if "scale" in data:
         m.scale = parse_scale(data["scale"])
-    m.criteria = [str(c) for c in data.get("criteria", [])]
-    m.criteria_critiques = {str(k): str(v) for k, v in dict(data.get("criteria_critiques", {})).items()}
-    m.dataset = data.get("dataset")
+    m.criteria = _names(data.get("criteria", []), "criteria", where)
+    m.criteria_critiques = {str(k): str(v) for k, v in _table(data, "criteria_critiques", where).items()}
+    m.dataset = None if data.get("dataset") is None else str(data.get("dataset"))
     m.verdict_frame = data.get("verdict_frame", "response")
     if m.verdict_frame not in ("response", "position"):
         raise UserError(f"{where}: verdict_frame must be 'response' or 'position'")

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
-
 from ..errors import UserError
-from .batch import Reject, SourceBatch, clip_raw, to_json
-from .readers import read_jsonl
+from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, clip_raw, to_json
+from .readers import flat_frame, read_jsonl, require, text_value
 
 JUDGE_NAMES = {"gpt-3.5-turbo": "gpt-3.5-turbo", "pandalm-7b": "PandaLM-7B"}
 RESULT = {"1": "a", "2": "b", "0": "tie", "tie": "tie"}
@@ -23,14 +21,15 @@ def detect(path: Path) -> bool:
     return path.is_dir() and (path / "testset-v1.jsonl").exists()
 
 
-def _models(cmp_key: str | None) -> tuple[str | None, str | None]:
-    if not cmp_key or "_" not in cmp_key:
+def _models(cmp_key) -> tuple[str | None, str | None]:
+    if not isinstance(cmp_key, str) or "_" not in cmp_key:
         return None, None
     a, b = cmp_key.split("_", 1)
     return a, b
 
 
 def read(path: Path) -> list[SourceBatch]:
+    require(path, "a PandaLM directory", "testset-v1.jsonl")
     test = read_jsonl(path / "testset-v1.jsonl")
     pairs: dict[str, dict] = {}
     labels, rejects = [], list(test.rejects)
@@ -41,9 +40,9 @@ def read(path: Path) -> list[SourceBatch]:
             continue
         key = str(idx)
         model_a, model_b = _models(r.get("cmp_key"))
-        prompt = r.get("instruction") or ""
+        prompt = text_value(r.get("instruction")) or ""
         if r.get("input"):
-            prompt = f"{prompt}\n\n{r['input']}"
+            prompt = f"{prompt}\n\n{text_value(r['input'])}"
         pair = {
             "item_key": key, "prompt": prompt, "category": r.get("motivation_app"),
             "item_meta": to_json({"idx": idx, "motivation_app": r.get("motivation_app"), "cmp_key": r.get("cmp_key")}),
@@ -60,7 +59,7 @@ def read(path: Path) -> list[SourceBatch]:
                 continue
             labels.append({**pair, "annotator": ann, "kind": "human", "verdict": verdict,
                            "label_key": f"{key}\x1f{ann}", "source": test.source, "source_line": line})
-    batches = [SourceBatch(test.source, test.n_source_rows, labels=pl.DataFrame(labels) if labels else None,
+    batches = [SourceBatch(test.source, test.n_source_rows, labels=flat_frame(labels, LABEL_SCHEMA),
                            rejects=rejects, notes=test.notes)]
     judge_files = sorted(p for p in path.glob("*-testset-v1.jsonl"))
     if not judge_files:
@@ -90,7 +89,6 @@ def read(path: Path) -> list[SourceBatch]:
                 "judgment_key": f"{idx}\x1f{name}", "source": recs.source, "source_line": line,
                 "meta": to_json({"result": result, "judge_reference": r.get(f"{prefix}_reference")}),
             })
-        batches.append(SourceBatch(recs.source, recs.n_source_rows,
-                                   judgments=pl.DataFrame(rows, infer_schema_length=None) if rows else None,
+        batches.append(SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA),
                                    rejects=rejects, notes=recs.notes))
     return batches

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import polars as pl
 
-from .batch import Reject, SourceBatch, clip_raw, to_json
-from .readers import read_records
+from .batch import JUDGMENT_SCHEMA, Reject, SourceBatch, clip_raw, to_json
+from .jsonscan import loads_or
+from .readers import flat_frame, read_records, text_value
 
 KEYS = {"idx", "response_source", "gpt4_score", "gpt4_feedback"}
 _LEVEL = re.compile(r"^Score\s+(\d)\s*:\s*(.*)$")
@@ -51,23 +52,28 @@ def _section(instruction: str, start: str, end: str) -> str | None:
     return instruction[i + len(start): j if j >= 0 else None].strip()
 
 
+def _listed(value) -> list | None:
+    """A list field, given as a list or as JSON text of one; None for anything else."""
+    value = loads_or(value, None) if isinstance(value, str) else value
+    return value if isinstance(value, list) else None
+
+
 def read(path: Path) -> list[SourceBatch]:
     recs = read_records(path)
     dataset_part = path.stem
     rows, criteria, rejects = [], {}, list(recs.rejects)
     for line, r in zip(recs.lines, recs.rows):
-        fields = {k: r.get(k) for k in _SECTIONS}
+        fields = {k: text_value(r.get(k)) for k in _SECTIONS}
         if any(v is None for v in fields.values()) and isinstance(r.get("instruction"), str):
             for k, (start, end) in _SECTIONS.items():
                 fields[k] = fields[k] or _section(r["instruction"], start, end)
-        scores, feedbacks = r.get("gpt4_score"), r.get("gpt4_feedback")
-        if isinstance(scores, str):
-            scores = json.loads(scores)
-        if isinstance(feedbacks, str):
-            feedbacks = json.loads(feedbacks)
-        if r.get("idx") is None or not isinstance(scores, list) or not isinstance(feedbacks, list):
+        scores, feedbacks = _listed(r.get("gpt4_score")), _listed(r.get("gpt4_feedback"))
+        if r.get("idx") is None or scores is None or feedbacks is None:
             rejects.append(Reject(recs.source, line, "gpt4_score", "expected idx, gpt4_score [..] and gpt4_feedback [..]",
                                   clip_raw(r)))
+            continue
+        if not feedbacks:
+            rejects.append(Reject(recs.source, line, "gpt4_feedback", "gpt4_feedback is an empty list", clip_raw(r)))
             continue
         criterion, levels = parse_rubric(fields["parsed_rubric"])
         if criterion and criterion not in criteria:
@@ -92,7 +98,6 @@ def read(path: Path) -> list[SourceBatch]:
                 "source": recs.source, "source_line": line,
                 "meta": to_json({"raw_score": score} if not ok else None),
             })
-    return [SourceBatch(recs.source, recs.n_source_rows,
-                        judgments=pl.DataFrame(rows, infer_schema_length=None) if rows else None,
+    return [SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA),
                         criteria=pl.DataFrame(list(criteria.values())) if criteria else None,
                         rejects=rejects, notes=recs.notes)]

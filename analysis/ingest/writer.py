@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 import duckdb
 import polars as pl
 
+from ..identities import Identities
+from ..identities import apply as apply_identities
 from .batch import CRITERIA_SCHEMA, JUDGMENT_SCHEMA, LABEL_SCHEMA, RESPONSE_SCHEMA, Reject, conform
 
 # what makes two judgments with the same id the same judgment
@@ -56,9 +58,13 @@ def write_flat(
     labels: pl.DataFrame,
     criteria: pl.DataFrame,
     responses: pl.DataFrame | None = None,
+    identities: Identities | None = None,
 ) -> WriteStats:
-    """Insert one dataset's validated rows. The caller owns the transaction."""
+    """Insert one dataset's validated rows. The caller owns the transaction. With `identities`, judge and
+    model names are first resolved to one canonical name each (analysis/identities.py)."""
     stats = WriteStats()
+    if identities is not None:
+        judgments, labels, responses = apply_identities(con, identities, judgments, labels, responses)
     con.register("stage_j", conform(judgments, JUDGMENT_SCHEMA).with_row_index("_ord").to_arrow())
     con.register("stage_l", conform(labels, LABEL_SCHEMA).to_arrow())
     con.register("stage_r", conform(responses, RESPONSE_SCHEMA).to_arrow())

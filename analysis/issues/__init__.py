@@ -1,8 +1,8 @@
-"""Issue discovery: cluster critique segments into named, quantified recurring issues.
-See docs/issues.md. Entry points: `Workspace.discover_issues` and `judgescope issues`."""
+"""Issue discovery: critique sentences grouped into named issues (and strengths) under categories, with their
+prevalence and lift. See docs/issues.md. Entry points: `ws.issues.discover` and `judgescope issues`."""
 
 from .discover import discover
 from .issueset import IssueSet, list_sets
-from .pipeline import Params
+from .pipeline import Pipeline
 
-__all__ = ["IssueSet", "Params", "discover", "list_sets"]
+__all__ = ["IssueSet", "Pipeline", "discover", "list_sets"]

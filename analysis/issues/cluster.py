@@ -1,152 +1,178 @@
-"""Reduce (UMAP, seeded) and cluster (HDBSCAN), reassign noise by similarity, merge near-duplicates
-(by embedding centroid, then by the words the clusters use)."""
+"""Reduce (PCA) and cluster (spherical k-means) segment vectors, deterministically.
+
+Both are plain numpy on float64 with a seeded generator: no JIT compile, and the same labels in every
+process whatever PYTHONHASHSEED or the thread count (BLAS splits a product over its output cells, never
+over the sums inside one, so the sums come out the same; ties go to the lowest index). Measured against
+UMAP + HDBSCAN and EVoC in benchmarks/issues.py (docs/issues.md says why this is the default).
+"""
 
 from __future__ import annotations
 
-import os
-import warnings
-from collections import Counter
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 
-def min_cluster_size(n: int) -> int:
-    """Grows with the data: 10 for a few hundred segments, about n/150 for tens of thousands."""
-    return int(max(10, min(400, round(n / 150))))
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True).clip(1e-12)
 
 
-def reduce(vectors: np.ndarray, n_components: int, seed: int, n_neighbors: int = 15,
-           knn: tuple | None = None, n_epochs: int | None = None) -> tuple[np.ndarray, tuple | None]:
-    """UMAP to a few dimensions (cosine, seeded: deterministic, single-threaded). Returns the layout and the
-    nearest-neighbour graph it built, which a second layout of the same vectors can reuse (`knn`)."""
-    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "judgescope-numba"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import umap
+@dataclass
+class PCA:
+    """Project onto the top principal directions (after centring); 0 components = keep the vectors."""
 
-        n = len(vectors)
-        if n <= n_components + 2:
-            return np.zeros((n, n_components), dtype=np.float32), None
-        extra = {"precomputed_knn": knn} if knn is not None else {}
-        reducer = umap.UMAP(n_components=n_components, n_neighbors=min(n_neighbors, n - 1), min_dist=0.0,
-                            metric="cosine", random_state=seed, low_memory=True, init=_init(n), n_epochs=n_epochs,
-                            **extra)
-        layout = reducer.fit_transform(vectors).astype(np.float32)
-        graph = getattr(reducer, "_knn_indices", None)
-        return layout, ((graph, reducer._knn_dists, getattr(reducer, "_knn_search_index", None))
-                        if graph is not None else None)
+    n_components: int = 64
+
+    def fit_transform(self, vectors: np.ndarray) -> np.ndarray:
+        x = np.asarray(vectors, dtype=np.float64)
+        k = min(self.n_components, x.shape[1], max(len(x) - 1, 1))
+        if not self.n_components or k >= x.shape[1] or len(x) < 3:
+            return unit(x)
+        centred = x - x.mean(axis=0)
+        cov = gram(centred)
+        with threadpool_limits(1):  # LAPACK's threads would change the last bits
+            values, vecs = np.linalg.eigh(cov)       # ascending; a fixed sign per direction below
+        vecs = vecs[:, ::-1][:, :k]
+        vecs *= np.where(vecs[np.abs(vecs).argmax(axis=0), np.arange(k)] < 0, -1.0, 1.0)
+        return unit(centred @ vecs)
 
 
-SPECTRAL_MAX = 20_000
+@dataclass
+class KMeans:
+    """Spherical k-means (cosine), k-means++ seeding, Lloyd iterations until no label changes."""
+
+    k: int
+    seed: int = 0
+    max_iter: int = 100
+    tol: float = 0.001     # stop when fewer than this share of labels change
+
+    def fit(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, unit centroids); every cluster keeps at least one member."""
+        x = unit(np.asarray(x, dtype=np.float64))
+        n = len(x)
+        k = max(1, min(self.k, n))
+        rng = np.random.default_rng(self.seed)
+        centres = self._seed(x, k, rng)
+        labels = np.full(n, -1)
+        for _ in range(self.max_iter):
+            sims = x @ centres.T
+            new = sims.argmax(axis=1)
+            changed = int((new != labels).sum())
+            labels = new
+            centres = self._update(x, labels, k, sims)
+            if changed <= self.tol * n:
+                break
+        return labels, centres
+
+    @staticmethod
+    def _seed(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+        n = len(x)
+        chosen = [int(rng.integers(n))]
+        dist = np.maximum(0.0, 1.0 - x @ x[chosen[0]])
+        for _ in range(1, k):
+            total = dist.sum()
+            if total <= 0:
+                nxt = int(np.flatnonzero(~np.isin(np.arange(n), chosen))[0])
+            else:
+                nxt = int(np.searchsorted(np.cumsum(dist), rng.random() * total, side="right"))
+                nxt = min(nxt, n - 1)
+            chosen.append(nxt)
+            dist = np.minimum(dist, np.maximum(0.0, 1.0 - x @ x[nxt]))
+        return x[chosen].copy()
+
+    @staticmethod
+    def _update(x: np.ndarray, labels: np.ndarray, k: int, sims: np.ndarray) -> np.ndarray:
+        sums = group_sums(x, labels, k)
+        counts = np.bincount(labels, minlength=k)
+        empty = np.flatnonzero(counts == 0)
+        if len(empty):  # an empty cluster restarts at the point its neighbours fit worst
+            fit = sims[np.arange(len(x)), labels]
+            for c, i in zip(empty, np.argsort(fit, kind="stable")[: len(empty)]):
+                sums[c] = x[i]
+        return unit(sums)
 
 
-def _init(n: int) -> str:
-    """UMAP's start layout. Spectral is best but its eigensolver crawls on large graphs that fall apart into many
-    components (tens of thousands of critique sentences with many near-repeats do): PCA above SPECTRAL_MAX."""
-    if n <= 50:
-        return "random"
-    return "spectral" if n <= SPECTRAL_MAX else "pca"
+def gram(x: np.ndarray, parts: int = 2) -> np.ndarray:
+    """x.T @ x, the same to the last bit whatever the thread count: BLAS may split a long sum over threads, so
+    each fixed block of rows is summed on one thread (blocks in parallel) and the blocks added in order."""
+    from concurrent.futures import ThreadPoolExecutor
 
-
-def cluster(reduced: np.ndarray, min_size: int) -> np.ndarray:
-    """HDBSCAN labels (-1 = noise)."""
-    from sklearn.cluster import HDBSCAN
-
-    if len(reduced) < 2 * min_size:
-        return np.full(len(reduced), -1)
-    # "leaf" keeps the fine clusters: on critique embeddings "eom" tends to return one cluster for everything
-    model = HDBSCAN(min_cluster_size=min_size, min_samples=10, copy=True, cluster_selection_method="leaf", n_jobs=-1)
-    return model.fit_predict(reduced)
-
-
-def centroids(vectors: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
-    out = {}
-    for k in sorted(set(labels) - {-1}):
-        c = vectors[labels == k].mean(axis=0)
-        out[k] = c / max(np.linalg.norm(c), 1e-12)
+    bounds = np.linspace(0, len(x), parts + 1).astype(int)
+    blocks = [x[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    with threadpool_limits(1), ThreadPoolExecutor(parts) as pool:
+        partial = list(pool.map(lambda b: b.T @ b, blocks))
+    out = partial[0]
+    for p in partial[1:]:
+        out = out + p
     return out
 
 
-def reassign_noise(vectors: np.ndarray, labels: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Noise joins the most similar cluster centroid when the cosine reaches `threshold`.
-    Returns (labels, similarity to the own centroid)."""
-    cents = centroids(vectors, labels)
-    if not cents:
-        return labels, np.zeros(len(labels))
-    keys = np.array(list(cents))
-    mat = np.stack([cents[k] for k in keys])
-    sims = vectors @ mat.T
-    best = sims.argmax(axis=1)
-    out = labels.copy()
-    noise = labels == -1
-    take = noise & (sims[np.arange(len(labels)), best] >= threshold)
-    out[take] = keys[best[take]]
-    own = np.array([sims[i, np.searchsorted(keys, l)] if l != -1 else sims[i, best[i]] for i, l in enumerate(out)])
-    return out, own
+def group_sums(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Row sums of x per label 0..k-1, each summed in row order (deterministic, unlike a threaded product)."""
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.searchsorted(sorted_labels, np.arange(k))
+    present = np.bincount(labels, minlength=k) > 0
+    sums = np.zeros((k, x.shape[1]))
+    if len(order):
+        reduced = np.add.reduceat(x[order], starts[present], axis=0)
+        sums[present] = reduced
+    return sums
 
 
-def _merge_closest(labels: np.ndarray, threshold: float,
-                   profiles: Callable[[np.ndarray], tuple[list[int], np.ndarray]],
-                   merged: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
-    """Repeatedly merge the two clusters whose unit profiles (`profiles(labels)` -> cluster ids, one row each)
-    have the highest cosine, the smaller into the larger, while that cosine is ≥ threshold."""
-    merges = []
-    labels = labels.copy()
-    while True:
-        keys, mat = profiles(labels)
-        if len(keys) < 2:
-            break
-        sims = mat @ mat.T
-        np.fill_diagonal(sims, -1)
-        i, j = np.unravel_index(sims.argmax(), sims.shape)
-        if sims[i, j] < threshold:
-            break
-        a, b = keys[i], keys[j]
-        big, small = (a, b) if (labels == a).sum() >= (labels == b).sum() else (b, a)
-        labels[labels == small] = big
-        if merged is not None:
-            merged(big, small)
-        merges.append((int(small), int(big), float(sims[i, j])))
-    return labels, merges
+def n_clusters(n: int, per_cluster: int = 40, lo: int = 2, hi: int = 300) -> int:
+    """How many fine clusters for n segments: about one per `per_cluster`, within [lo, hi]."""
+    return int(max(lo, min(hi, round(n / per_cluster))))
 
 
-def merge_duplicates(vectors: np.ndarray, labels: np.ndarray, threshold: float) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
-    """Merge clusters whose centroids have cosine ≥ threshold (the smaller into the larger), repeatedly."""
-    def profiles(current: np.ndarray) -> tuple[list[int], np.ndarray]:
-        cents = centroids(vectors, current)
-        keys = list(cents)
-        return keys, (np.stack([cents[k] for k in keys]) if keys else np.zeros((0, vectors.shape[1])))
-
-    return _merge_closest(labels, threshold, profiles)
+def centroids(vectors: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Unit centroid of each label (labels < 0 are unassigned)."""
+    out = {}
+    for k in np.unique(labels[labels >= 0]):
+        out[int(k)] = unit(vectors[labels == k].mean(axis=0))
+    return out
 
 
-def merge_by_terms(labels: np.ndarray, token_sets: list[set[str]], threshold: float) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
-    """Merge clusters that say the same thing in the same words: cosine ≥ threshold between their term
-    profiles (the share of a cluster's segments using each content word), repeatedly, smaller into larger.
+def layout(vectors: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """2-D coordinates for a map: clusters placed by classical scaling of their centroids' distances, each
+    segment around its cluster's place by its own offset from the centroid (first two local directions).
+    Unassigned segments go by the nearest centroid. Cheap and deterministic; for looking at, not measuring."""
+    x = unit(np.asarray(vectors, dtype=np.float64))
+    n = len(x)
+    out = np.zeros((n, 2))
+    if n == 0:
+        return out
+    keys = sorted(set(int(v) for v in labels[labels >= 0]))
+    if not keys:
+        return PCA(2).fit_transform(x)[:, :2] if n > 2 else out
+    cents = np.stack([unit(x[labels == k].mean(axis=0)) for k in keys])
+    own = labels.copy()
+    lost = own < 0
+    if lost.any():
+        own[lost] = np.array(keys)[(x[lost] @ cents.T).argmax(axis=1)]
+    pos = _classical_scaling(cents) if len(keys) > 2 else np.array([[0.0, 0.0], [1.0, 0.0]])[: len(keys)]
+    span = np.ptp(pos, axis=0).max() if len(keys) > 1 else 1.0
+    spread = 0.35 * span / max(np.sqrt(len(keys)), 1.0)
+    index = {k: i for i, k in enumerate(keys)}
+    for k in keys:
+        members = np.flatnonzero(own == k)
+        offsets = x[members] - cents[index[k]]
+        if len(members) > 2:
+            local = PCA(2).fit_transform(offsets) * np.linalg.norm(offsets, axis=1, keepdims=True)
+        else:
+            local = np.zeros((len(members), 2))
+        scale = np.abs(local).max() or 1.0
+        out[members] = pos[index[k]] + spread * local / scale
+    return out
 
-    Embedding centroids cannot tell duplicates apart on critiques: every segment shares the judge's
-    boilerplate ("the assistant's answer ... not ..."), so unrelated issues sit at 0.85-0.92 while two halves
-    of "the code does not correctly implement ..." split by task can sit lower. Content words do: measured
-    on arena-bench, the pairs at ≥ 0.75 are all restatements of one failure (docs/issues.md)."""
-    counts: dict[int, Counter] = {}
-    sizes: Counter = Counter()
-    for lab, toks in zip(labels.tolist(), token_sets):
-        if lab != -1:
-            counts.setdefault(lab, Counter()).update(toks)
-            sizes[lab] += 1
 
-    def profiles(_: np.ndarray) -> tuple[list[int], np.ndarray]:
-        keys = sorted(counts)
-        vocab = {w: i for i, w in enumerate(sorted(set().union(*counts.values())))} if counts else {}
-        mat = np.zeros((len(keys), max(len(vocab), 1)))
-        for r, k in enumerate(keys):
-            for w, f in counts[k].items():
-                mat[r, vocab[w]] = f / sizes[k]
-        return keys, mat / np.linalg.norm(mat, axis=1, keepdims=True).clip(1e-12)
-
-    def merged(big: int, small: int) -> None:
-        counts[big].update(counts.pop(small))
-        sizes[big] += sizes.pop(small)
-
-    return _merge_closest(labels, threshold, profiles, merged)
+def _classical_scaling(cents: np.ndarray) -> np.ndarray:
+    d2 = np.maximum(0.0, 2.0 - 2.0 * (cents @ cents.T))
+    m = len(cents)
+    j = np.eye(m) - 1.0 / m
+    b = -0.5 * j @ d2 @ j
+    values, vecs = np.linalg.eigh(b)
+    top = vecs[:, ::-1][:, :2] * np.sqrt(np.maximum(values[::-1][:2], 0))
+    top *= np.where(top[np.abs(top).argmax(axis=0), [0, 1]] < 0, -1.0, 1.0)
+    return top

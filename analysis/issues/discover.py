@@ -11,105 +11,133 @@ import polars as pl
 
 from ..errors import UserError
 from ..filters import Filter
-from .pipeline import Params, run
+from ..query import Query
+from .outcome import mark_failing, units_sql
+from .pipeline import Inputs, Pipeline, run
 
 
-def discover(ws, flt: Filter, params: Params, taxonomy: list[dict] | None = None, name_with: str | None = None,
-             name: str | None = None):
-    """Run issue discovery over the judgments `flt` selects that have a critique; returns the IssueSet."""
-    from .issueset import IssueSet
-
-    if ws.read_only:
-        raise UserError(f"issue discovery writes to the workspace; {ws.path} is open read-only")
-    con = ws.con
-    where, fparams = flt.where("j")
-    rows = con.execute(
-        f"SELECT j.judgment_id, j.item_id, j.critique FROM judgment_view j WHERE {where} AND j.critique IS NOT NULL "
-        f"AND length(trim(j.critique)) > 0 ORDER BY j.judgment_id", fparams).fetchall()
-    if not rows:
+def select(q: Query, flt: Filter) -> Inputs:
+    """The judgments `flt` selects that have a critique, their units with outcomes, and their items' texts."""
+    where, params = flt.where("j")
+    judgments = q.frame(f"""
+        SELECT j.judgment_id, j.item_id, j.protocol, j.critique, j.response_id, j.response_a, j.response_b,
+               CASE WHEN j.shown_first = 'b' THEN j.response_b ELSE j.response_a END AS first_id,
+               CASE WHEN j.shown_first = 'b' THEN j.response_a ELSE j.response_b END AS second_id,
+               CAST(json_extract(j.meta, '$.slot_aliases') AS VARCHAR) AS aliases,
+               CASE j.verdict WHEN 'a' THEN j.response_a WHEN 'b' THEN j.response_b END AS winner
+        FROM judgment_view j
+        WHERE {where} AND j.critique IS NOT NULL AND length(trim(j.critique)) > 0
+        ORDER BY j.judgment_id""", params)
+    if judgments.height == 0:
         raise UserError(f"no judgment with a critique matches {flt.describe()}")
-    con.register("sel_items", pl.DataFrame({"item_id": sorted({r[1] for r in rows})}).to_arrow())
+    units = mark_failing(q.frame(units_sql(where) + " ORDER BY judgment_id, response_id", params))
+    signals = set(units.filter(pl.col("failing").is_not_null())["signal"].drop_nulls())
+    signal = "cues" if not signals else signals.pop() if len(signals) == 1 else "mixed"
+    item_texts: dict[str, list[str]] = {}
+    cur = q.con.cursor()
     try:
-        item_texts: dict[str, list[str]] = {}
-        for item, prompt, ref in con.execute(
-                "SELECT item_id, prompt, reference FROM items SEMI JOIN sel_items USING (item_id)").fetchall():
+        cur.register("sel_items", pl.DataFrame({"item_id": judgments["item_id"].unique().sort()}).to_arrow())
+        for item, prompt, ref in cur.execute(
+                "SELECT item_id, prompt, reference FROM items SEMI JOIN sel_items USING (item_id) ORDER BY item_id"
+        ).fetchall():
             item_texts[item] = [prompt or "", ref or ""]
-        for item, text in con.execute(
-                "SELECT item_id, text FROM responses SEMI JOIN sel_items USING (item_id)").fetchall():
+        for item, text in cur.execute("SELECT item_id, text FROM responses SEMI JOIN sel_items USING (item_id) "
+                                      "ORDER BY item_id, response_id").fetchall():
             item_texts.setdefault(item, []).append(text or "")
     finally:
-        con.unregister("sel_items")
+        cur.close()
+    return Inputs(judgments, units, item_texts, signal)
+
+
+def discover(q: Query, flt: Filter, pipeline: Pipeline, taxonomy: list[dict] | None = None,
+             name_with: str | None = None, name: str | None = None) -> str:
+    """Run issue discovery over the judgments `flt` selects; returns the new issue set's id."""
+    if q.read_only:
+        raise UserError(f"issue discovery writes to the workspace; {q.path} is open read-only")
+    inputs = select(q, flt)
     namer = None
     if name_with:
         from .llm_naming import make_namer
 
-        namer = make_namer(con, name_with)
-    result = run(con, rows, item_texts, params, taxonomy=taxonomy, namer=namer)
-    issue_set_id = hashlib.md5(json.dumps([flt.to_query(), params.to_dict(), taxonomy, name_with,
-                                           datetime.now(timezone.utc).isoformat()], default=str).encode()).hexdigest()[:12]
-    _store(con, issue_set_id, name, flt, params, taxonomy, name_with, rows, result)
-    return IssueSet(ws, issue_set_id)
+        namer = make_namer(q.con, name_with)
+    result = run(q.con, inputs, pipeline, taxonomy=taxonomy, llm_namer=namer)
+    created = datetime.now(timezone.utc)
+    set_id = hashlib.md5(json.dumps([flt.to_query(), pipeline.params(), taxonomy, name_with, created.isoformat()],
+                                    default=str).encode()).hexdigest()[:12]
+    _store(q, set_id, name, flt, pipeline, taxonomy, name_with, inputs, result, created.replace(tzinfo=None))
+    return set_id
 
 
-def _store(con, set_id: str, name, flt: Filter, params: Params, taxonomy, name_with, rows, result) -> None:
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    used = result.used
-    lab = result.labels
+def _store(q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonomy, name_with, inputs: Inputs,
+           result, now) -> None:
+    seg = result.segments
+    used = seg["used"].to_numpy()
+    assigned = seg["issue"].to_numpy() >= 0
+    from .lexicon import load as load_lexicon
+
+    lexicon = load_lexicon(pipeline.namer.lexicon)
     stats = {
-        "n_judgments": len(rows),
-        "n_segments": len(lab),
-        "kinds": {k: int(sum(1 for x in result.seg_kind if x == k)) for k in ("problem", "praise", "verdict", "neutral")},
+        "n_judgments": inputs.judgments.height,
+        "n_units": inputs.units.height,
+        "signal": result.signal,
+        "n_segments": seg.height,
+        "kinds": {k: int((seg["kind"] == k).sum()) for k in ("problem", "praise", "verdict", "neutral", "task")},
         "n_used": int(used.sum()),
-        "n_assigned": int((lab[used] != -1).sum()),
-        "n_reassigned": int(sum(1 for h in result.how if h == "reassigned")),
-        "coverage": float((lab[used] != -1).mean()) if used.any() else 0.0,
-        "auto_merges": [list(m) for m in result.merges],
-        "timings": {k: round(v, 2) for k, v in result.timings.items()},
+        "n_assigned": int(assigned.sum()),
+        "n_reassigned": 0,
+        "coverage": float(assigned[used].mean()) if used.any() else 0.0,
+        "issues": sum(1 for x in result.issues if x["kind"] == "issue"),
+        "strengths": sum(1 for x in result.issues if x["kind"] == "strength"),
+        "categories": {k: lexicon.category_title(k) for k in lexicon.categories},
+        "lexicon": lexicon.digest(),
+        "timings": result.timings,
         "embedding": result.embed_stats,
+        **result.stats,
     }
-    seg_ids = [f"{j}:{o}" for j, o in zip(result.seg_judgment, result.seg_ord)]
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("INSERT INTO issue_sets VALUES (?, ?, ?, ?, ?, ?)",
-                    [set_id, name, flt.to_query(), json.dumps({**params.to_dict(), "taxonomy": taxonomy,
+    seg_ids = [f"{j}:{o}" for j, o in zip(seg["judgment_id"], seg["ord"])]
+    with q.transaction() as cur:
+        cur.execute("INSERT INTO issue_sets VALUES (?, ?, ?, ?, ?, ?)",
+                    [set_id, name, flt.to_query(), json.dumps({**pipeline.params(), "taxonomy": taxonomy,
                                                                "name_with": name_with}), json.dumps(stats), now])
-        _insert(con, "issue_set_members", pl.DataFrame({"issue_set_id": set_id, "judgment_id": [r[0] for r in rows]}))
-        _insert(con, "segments", pl.DataFrame({
-            "issue_set_id": set_id, "segment_id": seg_ids, "judgment_id": result.seg_judgment,
-            "ord": pl.Series(result.seg_ord, dtype=pl.Int32), "text": result.seg_text, "masked": result.seg_masked,
-            "kind": result.seg_kind, "used": pl.Series(used.tolist(), dtype=pl.Boolean)}))
-        ranks = {x["index"]: r for r, x in enumerate(sorted(result.issues, key=lambda x: x["index"]))}
-        _insert(con, "issues", pl.DataFrame({
-            "issue_set_id": set_id, "issue_id": [str(x["index"] + 1) for x in result.issues],
-            "title": [x["title"] for x in result.issues],
-            "keywords": pl.Series([x.get("keywords") or [] for x in result.issues], dtype=pl.List(pl.String)),
-            "description": pl.Series([x.get("description") for x in result.issues], dtype=pl.String),
-            "origin": [x["origin"] for x in result.issues], "status": "active",
-            "rank": pl.Series([ranks[x["index"]] + 1 for x in result.issues], dtype=pl.Int32)}, strict=False))
-        hit = np.flatnonzero(lab != -1)
-        _insert(con, "segment_issues", pl.DataFrame({
+        _insert(cur, "issue_set_members", pl.DataFrame({"issue_set_id": set_id,
+                                                        "judgment_id": inputs.judgments["judgment_id"]}))
+        _insert(cur, "issue_set_units", inputs.units.select(
+            pl.lit(set_id).alias("issue_set_id"), "judgment_id", "response_id", "model", "outcome", "failing"))
+        _insert(cur, "segments", seg.select(
+            pl.lit(set_id).alias("issue_set_id"), pl.Series("segment_id", seg_ids), "judgment_id", "ord", "text",
+            "masked", "kind", "used", "response_id", "about"))
+        issues = result.issues
+        _insert(cur, "issues", pl.DataFrame({
+            "issue_set_id": set_id, "issue_id": [str(x["index"] + 1) for x in issues],
+            "title": [x["title"] for x in issues],
+            "keywords": pl.Series([x.get("keywords") or [] for x in issues], dtype=pl.List(pl.String)),
+            "description": pl.Series([x.get("description") for x in issues], dtype=pl.String),
+            "origin": [x["origin"] for x in issues], "status": "active",
+            "rank": pl.Series([r + 1 for r in range(len(issues))], dtype=pl.Int32),
+            "kind": [x["kind"] for x in issues],
+            "category": pl.Series([x.get("category") for x in issues], dtype=pl.String),
+            "named_by": pl.Series([x.get("named_by") for x in issues], dtype=pl.String)}, strict=False))
+        hit = np.flatnonzero(assigned)
+        _insert(cur, "segment_issues", pl.DataFrame({
             "issue_set_id": set_id, "segment_id": [seg_ids[i] for i in hit],
-            "issue_id": [str(int(lab[i]) + 1) for i in hit],
-            "similarity": [float(result.similarity[i]) for i in hit], "how": [result.how[i] for i in hit]}))
+            "issue_id": [str(int(seg["issue"][int(i)]) + 1) for i in hit],
+            "similarity": [float(seg["similarity"][int(i)]) for i in hit],
+            "how": [seg["how"][int(i)] for i in hit]}))
         if result.coords is not None:
             idx = np.flatnonzero(used)
-            _insert(con, "coords", pl.DataFrame({"issue_set_id": set_id, "segment_id": [seg_ids[i] for i in idx],
+            _insert(cur, "coords", pl.DataFrame({"issue_set_id": set_id, "segment_id": [seg_ids[i] for i in idx],
                                                  "x": result.coords[:, 0].astype(float),
                                                  "y": result.coords[:, 1].astype(float)}))
-        con.execute("INSERT INTO issue_events VALUES (?, 1, ?, 'created', ?)",
-                    [set_id, now, json.dumps({"issues": len(result.issues), "auto_merges": len(result.merges)})])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        cur.execute("INSERT INTO issue_events VALUES (?, 1, ?, 'created', ?)",
+                    [set_id, now, json.dumps({"issues": stats["issues"], "strengths": stats["strengths"]})])
 
 
-def _insert(con, table: str, frame: pl.DataFrame) -> None:
+def _insert(cur, table: str, frame: pl.DataFrame) -> None:
     if frame.height == 0:
         return
-    con.register("_rows", frame.to_arrow())
+    cur.register("_rows", frame.to_arrow())
     try:
         cols = ", ".join(f'"{c}"' for c in frame.columns)
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows")
+        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows")
     finally:
-        con.unregister("_rows")
+        cur.unregister("_rows")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,20 +53,60 @@ def _load(model: str):
 
 
 def _encode_local(model: str, texts: list[str]) -> np.ndarray:
+    """Each text's vector depends on the text alone, not on which texts share its batch or how many threads
+    run: texts are batched only with texts of the same token length (no padding; a lone text is encoded
+    beside a copy of itself) on one thread. Measured here: with padding, or on two threads, a text's vector
+    changes in the last bits with its batch, and a different vector can change an issue set."""
+    import torch
+
     st = _load(model)
-    return np.asarray(st.encode(texts, batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False,
-                                convert_to_numpy=True), dtype=np.float32)
+    lengths = [len(ids) for ids in st.tokenizer(texts, truncation=True, max_length=st.max_seq_length)["input_ids"]]
+    by_length: dict[int, list[int]] = {}
+    for i, n in enumerate(lengths):
+        by_length.setdefault(n, []).append(i)
+    dim = (getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension)()
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    chunks = [rows[start:start + BATCH] for n in sorted(by_length) for rows in [by_length[n]]
+              for start in range(0, len(rows), BATCH)]
+
+    def encode(chunk: list[int]) -> None:
+        batch = [texts[i] for i in chunk] + ([texts[chunk[0]]] if len(chunk) == 1 else [])
+        v = st.encode(batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False,
+                      convert_to_numpy=True)
+        out[chunk] = v[:len(chunk)]
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # each batch on one thread; the cores share the batches instead
+    try:
+        with ThreadPoolExecutor(max(1, min(threads, os.cpu_count() or 1))) as pool:
+            list(pool.map(encode, chunks))
+    finally:
+        torch.set_num_threads(threads)
+    return out
 
 
 def _encode_openai(model: str, texts: list[str]) -> np.ndarray:
-    from openai import OpenAI
+    """Through OPENAI_BASE_URL / OPENAI_API_KEY; a bad or unreachable endpoint is one line (key scrubbed)."""
+    import openai
 
-    client = OpenAI(max_retries=3, timeout=60)
+    from ..judge.client import Endpoint
+
+    endpoint = Endpoint(model, os.environ.get("OPENAI_BASE_URL"), os.environ.get("OPENAI_API_KEY"))
+    where = f"embedding model openai:{model} at {endpoint.label()}"
     out = []
-    for i in range(0, len(texts), 256):
-        resp = client.embeddings.create(model=model, input=texts[i:i + 256], encoding_format="float")
-        out.extend(d.embedding for d in sorted(resp.data, key=lambda d: d.index))
-    v = np.asarray(out, dtype=np.float32)
+    try:
+        client = openai.OpenAI(max_retries=3, timeout=60)
+        for i in range(0, len(texts), 256):
+            resp = client.embeddings.create(model=model, input=texts[i:i + 256], encoding_format="float")
+            out.extend(d.embedding for d in sorted(resp.data, key=lambda d: d.index))
+        v = np.asarray(out, dtype=np.float32)
+    except openai.OpenAIError as exc:
+        first = (endpoint.scrub(str(exc)).splitlines() or [""])[0][:300]
+        raise UserError(f"{where}: {type(exc).__name__}: {first}") from None
+    except (AttributeError, TypeError, ValueError) as exc:   # a 200 whose body is not a list of vectors
+        raise UserError(f"{where}: unreadable reply ({type(exc).__name__})") from None
+    if v.ndim != 2 or len(v) != len(texts):
+        raise UserError(f"{where}: {len(v)} vectors for {len(texts)} texts")
     return v / np.linalg.norm(v, axis=1, keepdims=True).clip(1e-12)
 
 

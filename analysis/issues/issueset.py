@@ -1,4 +1,5 @@
-"""IssueSet: a stored result of issue discovery, with its table, prevalence, examples, map and curation."""
+"""IssueSet: a stored result of issue discovery — its issues and strengths under their categories, prevalence
+and lift, examples, map and curation. Every table can be narrowed by a Filter (the dashboard's selection)."""
 
 from __future__ import annotations
 
@@ -12,280 +13,408 @@ import polars as pl
 
 from .. import plots
 from ..errors import UserError
+from ..filters import Filter, as_filter
+from ..query import Query
 from ..reliability.common import wilson
+from ..sql import placeholders
+from .outcome import lift
 
-GROUPS = {"model": "j.model", "judge": "j.judge", "criterion": "coalesce(j.criterion, 'overall')",
-          "template": "j.template", "dataset": "j.dataset", "category": "j.category"}
+KINDS = ("issue", "strength")
 
 
 class IssueSet:
-    def __init__(self, ws, issue_set_id: str):
-        self.ws = ws
-        rows = ws.con.execute("SELECT name, filter, params, stats, created_at FROM issue_sets WHERE issue_set_id = ?",
-                              [issue_set_id]).fetchall()
+    def __init__(self, q: Query, issue_set_id: str):
+        self.q = q
+        rows = q.rows("SELECT name, filter, params, stats, created_at FROM issue_sets WHERE issue_set_id = ?",
+                      [issue_set_id])
         if not rows:
-            raise UserError(f"no issue set {issue_set_id!r} in {ws.path}; `judgescope issues --list` shows them")
+            raise UserError(f"no issue set {issue_set_id!r} in {q.path}; `judgescope issues --list` shows them")
         self.id = issue_set_id
         self.name, self.filter, params, stats, self.created_at = rows[0]
         self.params = json.loads(params)
         self.stats = json.loads(stats) if stats else {}
 
     def __repr__(self) -> str:
-        n = self.ws.con.execute("SELECT count(*) FROM issues WHERE issue_set_id = ? AND status = 'active'",
-                                [self.id]).fetchall()[0][0]
-        return (f"IssueSet({self.id}: {n} issues over {self.stats.get('n_judgments', 0):,} judgments, "
-                f"coverage {self.stats.get('coverage', 0):.0%} of {self.stats.get('n_used', 0):,} problem segments)")
+        counts = dict(self.q.rows("SELECT kind, count(*) FROM issues WHERE issue_set_id = ? AND status = 'active' "
+                                  "GROUP BY kind", [self.id]))
+        return (f"IssueSet({self.id}: {counts.get('issue', 0)} issues and {counts.get('strength', 0)} strengths over "
+                f"{self.stats.get('n_judgments', 0):,} judgments, outcome from {self.stats.get('signal', 'cues')}, "
+                f"coverage {self.stats.get('coverage', 0):.0%} of {self.stats.get('n_used', 0):,} segments)")
 
-    # ---- queries ------------------------------------------------------------------------------
-    def _sql(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-        return self.ws._sql(sql, params)
+    @property
+    def categories(self) -> dict[str, str]:
+        """Category key -> title."""
+        return dict(self.stats.get("categories") or {})
 
-    _HITS = """
-        hits AS (
-            SELECT DISTINCT s.judgment_id, si.issue_id
-            FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id)
-            JOIN issues i ON i.issue_set_id = si.issue_set_id AND i.issue_id = si.issue_id AND i.status = 'active'
-            WHERE si.issue_set_id = $set
-        )"""
+    # ---- the selection an answer is about -----------------------------------------------------------------
+    def _scope(self, flt: Filter | str | dict | None) -> tuple[str, list[Any]]:
+        """CTEs: scope (the set's units in the selection), hits (unit × issue), jhits (judgment × issue)."""
+        f = as_filter(flt)
+        params: list[Any] = [self.id]
+        cond = ""
+        if not f.is_empty():
+            where, fp = f.where("j")
+            cond = f" AND u.judgment_id IN (SELECT j.judgment_id FROM judgment_view j WHERE {where})"
+            params += fp
+        params += [self.id]
+        sql = f"""
+            scope AS (SELECT u.judgment_id, u.response_id, u.model, u.outcome, u.failing FROM issue_set_units u
+                      WHERE u.issue_set_id = ?{cond}),
+            seghits AS (SELECT DISTINCT s.judgment_id, s.response_id, si.issue_id, i.kind, i.category
+                        FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id)
+                        JOIN issues i ON i.issue_set_id = si.issue_set_id AND i.issue_id = si.issue_id
+                             AND i.status = 'active'
+                        WHERE si.issue_set_id = ?),
+            hits AS (SELECT h.issue_id, h.kind, h.category, u.* FROM seghits h
+                     JOIN scope u ON u.judgment_id = h.judgment_id AND u.response_id = h.response_id),
+            jhits AS (SELECT DISTINCT h.issue_id, h.judgment_id FROM seghits h
+                      WHERE h.judgment_id IN (SELECT judgment_id FROM scope))"""
+        return sql, params
 
-    def table(self) -> pl.DataFrame:
-        """One row per active issue: title, keywords, instances, segments, distinct items, the largest share of
-        its instances from one item, severity (mean normalised score of affected instances), prevalence."""
-        frame = self._sql(f"""
-            WITH {self._HITS},
-            segs AS (SELECT si.issue_id, count(*) AS n_segments FROM segment_issues si
-                     WHERE si.issue_set_id = $set GROUP BY 1),
-            per_item AS (SELECT h.issue_id, j.item_id, count(*) AS n FROM hits h JOIN judgments j USING (judgment_id)
+    def n_instances(self, filter: Filter | str | dict | None = None) -> int:
+        """Judgments in the set (and in the filter)."""
+        sql, params = self._scope(filter)
+        return self.q.scalar(f"WITH {sql} SELECT count(DISTINCT judgment_id) FROM scope", params)
+
+    def n_units(self, filter: Filter | str | dict | None = None) -> int:
+        sql, params = self._scope(filter)
+        return self.q.scalar(f"WITH {sql} SELECT count(*) FROM scope", params)
+
+    def no_issue(self, filter: Filter | str | dict | None = None) -> int:
+        """Judgments with no segment in any active issue (strengths do not count)."""
+        sql, params = self._scope(filter)
+        return self.q.scalar(f"""WITH {sql}
+            SELECT count(DISTINCT judgment_id) FROM scope WHERE judgment_id NOT IN (
+                SELECT h.judgment_id FROM jhits h JOIN issues i ON i.issue_set_id = ? AND i.issue_id = h.issue_id
+                WHERE i.kind = 'issue')""", [*params, self.id])
+
+    # ---- tables ---------------------------------------------------------------------------------------
+    def table(self, filter: Filter | str | dict | None = None, kind: str = "issue") -> pl.DataFrame:
+        """One row per active issue (kind='issue', the default), strength ('strength') or both (None):
+        issue_id, title, category, kind, description, keywords, n_instances (judgments), n_units (judged
+        responses), prevalence over units with a Wilson interval, p_fail / p_pass (prevalence among failing and
+        passing units), lift with a 95% interval, severity (mean outcome of the units with it: the normalised
+        score, or the win rate) beside mean_outcome (of every unit in the selection), n_items and
+        max_item_share (the largest share of its judgments from one item)."""
+        if kind not in (*KINDS, None):
+            raise UserError(f"kind must be issue, strength or None, not {kind!r}")
+        sql, params = self._scope(filter)
+        kinds = KINDS if kind is None else (kind,)
+        frame = self.q.frame(f"""
+            WITH {sql},
+            totals AS (SELECT count(*) AS n, count(*) FILTER (WHERE failing) AS n_fail,
+                              count(*) FILTER (WHERE NOT failing) AS n_pass, avg(outcome) AS mean_outcome FROM scope),
+            u AS (SELECT issue_id, count(*) AS n_units, count(*) FILTER (WHERE failing) AS k_fail,
+                         count(*) FILTER (WHERE NOT failing) AS k_pass, avg(outcome) AS severity
+                  FROM (SELECT DISTINCT issue_id, judgment_id, response_id, failing, outcome FROM hits) GROUP BY 1),
+            jn AS (SELECT issue_id, count(*) AS n_instances FROM jhits GROUP BY 1),
+            per_item AS (SELECT h.issue_id, j.item_id, count(*) AS n FROM jhits h JOIN judgments j USING (judgment_id)
                          GROUP BY 1, 2),
-            items AS (SELECT issue_id, count(*) AS n_items, max(n) AS top_item FROM per_item GROUP BY 1),
-            inst AS (SELECT h.issue_id, count(*) AS n_instances, avg(j.score_norm) AS severity
-                     FROM hits h JOIN judgments j USING (judgment_id) GROUP BY 1),
-            total AS (SELECT count(*) AS n FROM issue_set_members WHERE issue_set_id = $set)
-            SELECT i.issue_id, i.title, i.keywords, i.description, i.origin,
-                   coalesce(inst.n_instances, 0) AS n_instances, coalesce(segs.n_segments, 0) AS n_segments,
-                   coalesce(items.n_items, 0) AS n_items,
-                   CASE WHEN inst.n_instances > 0 THEN items.top_item / inst.n_instances END AS max_item_share,
-                   inst.severity, coalesce(inst.n_instances, 0) / (SELECT n FROM total) AS prevalence
-            FROM issues i LEFT JOIN inst USING (issue_id) LEFT JOIN segs USING (issue_id) LEFT JOIN items USING (issue_id)
-            WHERE i.issue_set_id = $set AND i.status = 'active'
-            ORDER BY n_instances DESC, i.issue_id""", {"set": self.id})
-        cis = [wilson(k, n) for k, n in zip(frame["n_instances"], [self.n_instances()] * frame.height)]
-        return frame.with_columns(pl.Series("prevalence_ci_low", [c[0] for c in cis], dtype=pl.Float64),
-                                  pl.Series("prevalence_ci_high", [c[1] for c in cis], dtype=pl.Float64))
+            items AS (SELECT issue_id, count(*) AS n_items, max(n) AS top FROM per_item GROUP BY 1),
+            segs AS (SELECT si.issue_id, count(*) AS n_segments FROM segment_issues si
+                     JOIN segments s USING (issue_set_id, segment_id)
+                     WHERE si.issue_set_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope) GROUP BY 1)
+            SELECT i.issue_id, i.title, coalesce(i.category, '') AS category, i.kind, i.description, i.keywords,
+                   i.origin, i.named_by, coalesce(jn.n_instances, 0) AS n_instances, coalesce(u.n_units, 0) AS n_units,
+                   coalesce(segs.n_segments, 0) AS n_segments, coalesce(items.n_items, 0) AS n_items,
+                   CASE WHEN jn.n_instances > 0 THEN items.top / jn.n_instances END AS max_item_share,
+                   coalesce(u.k_fail, 0) AS k_fail, coalesce(u.k_pass, 0) AS k_pass,
+                   t.n AS n_units_total, t.n_fail, t.n_pass, u.severity, t.mean_outcome
+            FROM issues i LEFT JOIN u USING (issue_id) LEFT JOIN jn USING (issue_id) LEFT JOIN items USING (issue_id)
+            LEFT JOIN segs USING (issue_id), totals t
+            WHERE i.issue_set_id = ? AND i.status = 'active' AND i.kind IN ({placeholders(len(kinds))})
+            ORDER BY i.kind, n_units DESC, i.issue_id""", [*params, self.id, self.id, *kinds])
+        return self._derive(frame)
 
-    def n_instances(self) -> int:
-        return self.ws.con.execute("SELECT count(*) FROM issue_set_members WHERE issue_set_id = ?",
-                                   [self.id]).fetchall()[0][0]
+    def _derive(self, frame: pl.DataFrame) -> pl.DataFrame:
+        rows = []
+        for r in frame.iter_rows(named=True):
+            n = r["n_units_total"] or 0
+            lo, hi = wilson(r["n_units"], n)
+            ratio, l_lo, l_hi = lift(r["k_fail"], r["n_fail"] or 0, r["k_pass"], r["n_pass"] or 0)
+            rows.append({"prevalence": r["n_units"] / n if n else None, "prevalence_ci_low": lo,
+                         "prevalence_ci_high": hi,
+                         "p_fail": r["k_fail"] / r["n_fail"] if r["n_fail"] else None,
+                         "p_pass": r["k_pass"] / r["n_pass"] if r["n_pass"] else None,
+                         "lift": ratio, "lift_ci_low": l_lo, "lift_ci_high": l_hi})
+        extra = pl.DataFrame(rows, schema={k: pl.Float64 for k in ("prevalence", "prevalence_ci_low",
+                                                                    "prevalence_ci_high", "p_fail", "p_pass", "lift",
+                                                                    "lift_ci_low", "lift_ci_high")})
+        titles = self.categories
+        out = pl.concat([frame, extra], how="horizontal").with_columns(
+            pl.col("category").replace_strict(titles, default=pl.col("category")).alias("category_title"))
+        return out.drop("n_units_total", "n_fail", "n_pass")
 
-    def no_issue(self) -> int:
-        """Instances (judgments) with no segment in any active issue."""
-        return self.ws.con.execute(f"""
-            WITH {self._HITS.replace('$set', '?')}
-            SELECT count(*) FROM issue_set_members m WHERE m.issue_set_id = ?
-              AND m.judgment_id NOT IN (SELECT judgment_id FROM hits)""", [self.id, self.id]).fetchall()[0][0]
+    def strengths(self, filter: Filter | str | dict | None = None) -> pl.DataFrame:
+        """What judges praise in the passing responses: the same columns as table(), lift below 1."""
+        return self.table(filter, kind="strength")
 
-    def prevalence(self, by: str = "model") -> pl.DataFrame:
-        """Share of each group's instances with the issue, Wilson 95% interval, and severity.
-        `by`: model, judge, criterion, template, dataset, category or meta.<facet>."""
-        group, gparams = _group_sql(by)
-        frame = self._sql(f"""
-            WITH {self._HITS},
-            m AS (SELECT j.judgment_id, j.score_norm, g.grp FROM issue_set_members mm
-                  JOIN judgment_view j ON j.judgment_id = mm.judgment_id,
-                  LATERAL (SELECT unnest({group}) AS grp) g
-                  WHERE mm.issue_set_id = $set),
-            totals AS (SELECT grp, count(DISTINCT judgment_id) AS n_group FROM m GROUP BY grp)
-            SELECT i.issue_id, i.title, m.grp AS "{by}", count(DISTINCT m.judgment_id) AS n_with,
-                   any_value(t.n_group) AS n_group, avg(m.score_norm) AS severity
-            FROM hits h JOIN m USING (judgment_id) JOIN totals t USING (grp)
-            JOIN issues i ON i.issue_set_id = $set AND i.issue_id = h.issue_id
-            WHERE m.grp IS NOT NULL
-            GROUP BY ALL ORDER BY i.issue_id, 3""", {"set": self.id, **gparams})
+    def tree(self, filter: Filter | str | dict | None = None, kind: str = "issue", by: str | None = "model"
+             ) -> pl.DataFrame:
+        """Categories with their issues under them, as rows: level ('category' or 'issue'), category, issue_id,
+        title, n_units, prevalence, lift (issues), and one share column per `by` group (e.g. per model) at both
+        levels. A category's prevalence is the share of units with any of its issues."""
+        table = self.table(filter, kind=kind)
+        cats = self._category_counts(filter, kind)
+        groups = self.prevalence(by, filter, kind=kind) if by else None
+        cat_groups = self.prevalence(by, filter, kind=kind, level="category") if by else None
+        names = sorted(set(groups[by])) if groups is not None and groups.height else []
+        rows = []
+        for c in cats.iter_rows(named=True):
+            row = {"level": "category", "category": c["category_title"], "issue_id": None, "title": c["category_title"],
+                   "n_units": c["n_units"], "prevalence": c["prevalence"], "lift": None}
+            for g in names:
+                hit = cat_groups.filter((pl.col("category") == c["category"]) & (pl.col(by) == g))
+                row[g] = hit["share"][0] if hit.height else 0.0
+            rows.append(row)
+            for r in table.filter(pl.col("category") == c["category"]).iter_rows(named=True):
+                row = {"level": "issue", "category": c["category_title"], "issue_id": r["issue_id"],
+                       "title": r["title"], "n_units": r["n_units"], "prevalence": r["prevalence"], "lift": r["lift"]}
+                for g in names:
+                    hit = groups.filter((pl.col("issue_id") == r["issue_id"]) & (pl.col(by) == g))
+                    row[g] = hit["share"][0] if hit.height else 0.0
+                rows.append(row)
+        schema = {"level": pl.String, "category": pl.String, "issue_id": pl.String, "title": pl.String,
+                  "n_units": pl.Int64, "prevalence": pl.Float64, "lift": pl.Float64, **{g: pl.Float64 for g in names}}
+        return pl.DataFrame(rows, schema=schema)
+
+    def _category_counts(self, filter, kind: str) -> pl.DataFrame:
+        sql, params = self._scope(filter)
+        frame = self.q.frame(f"""
+            WITH {sql}
+            SELECT coalesce(category, '') AS category, count(DISTINCT (judgment_id, response_id)) AS n_units,
+                   count(DISTINCT (judgment_id, response_id)) / (SELECT count(*) FROM scope) AS prevalence
+            FROM hits WHERE kind = ? GROUP BY 1 ORDER BY n_units DESC, category""", [*params, kind])
+        titles = self.categories
+        return frame.with_columns(pl.col("category").replace_strict(titles, default=pl.col("category"))
+                                  .alias("category_title"))
+
+    def prevalence(self, by: str = "model", filter: Filter | str | dict | None = None, kind: str = "issue",
+                   level: str = "issue") -> pl.DataFrame:
+        """Share of each group's units (judged responses) with the issue (level='issue') or with any issue of a
+        category (level='category'), a Wilson 95% interval, and severity (mean outcome of those units).
+        `by`: model, judge, criterion, template, dataset, category, run, protocol or meta.<key>."""
+        g = self.q.group(by)
+        key = "issue_id" if level == "issue" else "category"
+        if level not in ("issue", "category"):
+            raise UserError("level must be 'issue' or 'category'")
+        sql, params = self._scope(filter)
+        # a unit's model is its own response's (a pairwise judgment has two); other groups are the judgment's
+        grp, gparams = ("x.model", []) if by == "model" else (g.scalar, list(g.params))
+        frame = self.q.frame(f"""
+            WITH {sql},
+            labelled AS (SELECT x.*, {grp} AS grp FROM scope x JOIN judgment_view j ON j.judgment_id = x.judgment_id),
+            totals AS (SELECT grp, count(*) AS n_group FROM labelled GROUP BY grp),
+            hit AS (SELECT DISTINCT h.{key} AS k, l.judgment_id, l.response_id, l.grp, l.outcome
+                    FROM hits h JOIN labelled l ON l.judgment_id = h.judgment_id AND l.response_id = h.response_id
+                    WHERE h.kind = ?)
+            SELECT hit.k AS {key}, hit.grp AS {g.alias}, count(*) AS n_with, any_value(t.n_group) AS n_group,
+                   avg(hit.outcome) AS severity
+            FROM hit JOIN totals t USING (grp) WHERE hit.grp IS NOT NULL
+            GROUP BY 1, 2 ORDER BY 1, 2""", [*params, *gparams, kind])
         if frame.height == 0:
-            return frame
+            return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in ("share", "ci_low", "ci_high"))
         cis = [wilson(k, n) for k, n in zip(frame["n_with"], frame["n_group"])]
+        if level == "issue":
+            titles = dict(self.q.rows("SELECT issue_id, title FROM issues WHERE issue_set_id = ?", [self.id]))
+            frame = frame.with_columns(pl.col("issue_id").replace_strict(titles, default=None).alias("title"))
         return frame.with_columns((pl.col("n_with") / pl.col("n_group")).alias("share"),
                                   pl.Series("ci_low", [c[0] for c in cis], dtype=pl.Float64),
                                   pl.Series("ci_high", [c[1] for c in cis], dtype=pl.Float64))
 
-    def examples(self, issue_id: str | int, n: int = 5) -> pl.DataFrame:
-        """The segments closest to the issue's centre, one per judgment, with the judgment around them."""
-        return self._sql("""
-            SELECT s.judgment_id, j.item_id, j.model, j.judge, j.score, s.text AS segment, si.similarity, si.how,
-                   j.critique
+    def examples(self, issue_id: str | int, n: int = 5, filter: Filter | str | dict | None = None) -> pl.DataFrame:
+        """The segments closest to the issue's centre, one per judgment, with the judgment around them and the
+        model of the response the segment is about."""
+        sql, params = self._scope(filter)
+        return self.q.frame(f"""
+            WITH {sql}
+            SELECT s.judgment_id, j.item_id, coalesce(r.model, j.model) AS model, j.judge, j.score, j.verdict,
+                   s.text AS segment, si.similarity, si.how, j.critique, s.response_id
             FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id)
             JOIN judgment_view j ON j.judgment_id = s.judgment_id
-            WHERE si.issue_set_id = $set AND si.issue_id = $issue
-            QUALIFY row_number() OVER (PARTITION BY s.judgment_id ORDER BY si.similarity DESC) = 1
-            ORDER BY si.similarity DESC LIMIT $n""", {"set": self.id, "issue": str(issue_id), "n": int(n)})
+            LEFT JOIN responses r ON r.response_id = s.response_id
+            WHERE si.issue_set_id = ? AND si.issue_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope)
+            QUALIFY row_number() OVER (PARTITION BY s.judgment_id ORDER BY si.similarity DESC, s.ord) = 1
+            ORDER BY si.similarity DESC, s.judgment_id LIMIT ?""", [*params, self.id, str(issue_id), int(n)])
 
     def assignments(self) -> pl.DataFrame:
-        """One row per instance and issue: item_id, judgment_id, issue_id and the source's own record keys."""
-        return self._sql(f"""
-            WITH {self._HITS}
-            SELECT j.item_id, h.judgment_id, h.issue_id, it.source_key AS item_source_key,
+        """One row per judgment and issue (or strength): item_id, judgment_id, issue_id, kind and the source's
+        own record keys."""
+        sql, params = self._scope(None)
+        return self.q.frame(f"""
+            WITH {sql}
+            SELECT j.item_id, h.judgment_id, h.issue_id, i.kind, it.source_key AS item_source_key,
                    j.source_key AS judgment_source_key, j.source_line
-            FROM hits h JOIN judgments j USING (judgment_id) JOIN items it USING (item_id)
-            ORDER BY h.issue_id, h.judgment_id""", {"set": self.id})
+            FROM jhits h JOIN judgments j USING (judgment_id) JOIN items it USING (item_id)
+            JOIN issues i ON i.issue_set_id = ? AND i.issue_id = h.issue_id
+            ORDER BY h.issue_id, h.judgment_id""", [*params, self.id])
 
-    def cooccurrence(self) -> pl.DataFrame:
-        """Pairs of issues found in the same instances: counts and lift (observed / expected if independent)."""
-        return self._sql(f"""
-            WITH {self._HITS},
-            n AS (SELECT count(*) AS total FROM issue_set_members WHERE issue_set_id = $set),
-            c AS (SELECT issue_id, count(*) AS k FROM hits GROUP BY 1)
+    def cooccurrence(self, filter: Filter | str | dict | None = None) -> pl.DataFrame:
+        """Pairs of issues found in the same judgments: counts and lift (observed / expected if independent)."""
+        sql, params = self._scope(filter)
+        return self.q.frame(f"""
+            WITH {sql},
+            n AS (SELECT count(DISTINCT judgment_id) AS total FROM scope),
+            ji AS (SELECT h.* FROM jhits h JOIN issues i ON i.issue_set_id = ? AND i.issue_id = h.issue_id
+                   WHERE i.kind = 'issue'),
+            c AS (SELECT issue_id, count(*) AS k FROM ji GROUP BY 1)
             SELECT a.issue_id AS issue_a, b.issue_id AS issue_b, count(*) AS n_both,
                    count(*) * any_value(n.total) / (any_value(ca.k) * any_value(cb.k)) AS lift
-            FROM hits a JOIN hits b ON a.judgment_id = b.judgment_id AND a.issue_id < b.issue_id
+            FROM ji a JOIN ji b ON a.judgment_id = b.judgment_id AND a.issue_id < b.issue_id
             JOIN c ca ON ca.issue_id = a.issue_id JOIN c cb ON cb.issue_id = b.issue_id, n
-            GROUP BY 1, 2 ORDER BY n_both DESC""", {"set": self.id})
+            GROUP BY 1, 2 ORDER BY n_both DESC, 1, 2""", [*params, self.id])
 
     def history(self) -> pl.DataFrame:
-        return self._sql("SELECT seq, happened_at, action, detail FROM issue_events WHERE issue_set_id = $set "
-                         "ORDER BY seq", {"set": self.id})
+        return self.q.frame("SELECT seq, happened_at, action, detail FROM issue_events WHERE issue_set_id = ? "
+                            "ORDER BY seq", [self.id])
 
-    # ---- figures ------------------------------------------------------------------------------
-    def map(self, max_points: int = 20000) -> go.Figure:
-        """The 2-D map of problem segments, coloured by issue; hover shows the segment (as text)."""
-        frame = self._sql(f"""
-            SELECT c.x, c.y, s.text, coalesce(i.title, '(no issue)') AS issue, si.issue_id
+    # ---- figures ------------------------------------------------------------------------------------------
+    def map(self, max_points: int = 20000, top: int = 12) -> go.Figure:
+        """The 2-D map of clustered segments: the `top` biggest issues in colour, other issues and strengths in
+        grey shades; hover shows the segment (as text) and its issue."""
+        frame = self.q.frame(f"""
+            SELECT c.x, c.y, s.text, s.judgment_id, coalesce(i.title, '(none)') AS issue, si.issue_id,
+                   coalesce(i.kind, 'none') AS kind
             FROM coords c JOIN segments s USING (issue_set_id, segment_id)
             LEFT JOIN segment_issues si USING (issue_set_id, segment_id)
             LEFT JOIN issues i ON i.issue_set_id = c.issue_set_id AND i.issue_id = si.issue_id AND i.status = 'active'
-            WHERE c.issue_set_id = $set USING SAMPLE reservoir({int(max_points)} ROWS) REPEATABLE (0)""",
-                          {"set": self.id})
-        return plots.issue_map(frame, f"Problem segments by issue ({frame.height:,} shown)")
+            WHERE c.issue_set_id = ? USING SAMPLE reservoir({int(max_points)} ROWS) REPEATABLE (0)""", [self.id])
+        biggest = self.table()["issue_id"].head(top).to_list()
+        return plots.issue_map(frame, biggest, f"Critique segments by issue ({frame.height:,} shown)")
 
-    def prevalence_chart(self, by: str = "model", top: int = 15) -> go.Figure:
-        frame = self.prevalence(by)
-        top_ids = self.table()["issue_id"].head(top).to_list()
+    def prevalence_chart(self, by: str = "model", top: int = 15, filter: Filter | str | dict | None = None
+                         ) -> go.Figure:
+        frame = self.prevalence(by, filter)
+        top_ids = self.table(filter)["issue_id"].head(top).to_list()
         frame = frame.filter(pl.col("issue_id").is_in(top_ids)) if frame.height else frame
-        return plots.prevalence_heatmap(frame, by, top_ids, f"Issue prevalence by {by} (share of instances)")
+        return plots.prevalence_heatmap(frame, by, top_ids, f"Issue prevalence by {by} (share of judged responses)")
 
-    # ---- curation (recorded in issue_events) --------------------------------------------------
-    def _event(self, action: str, detail: dict) -> None:
-        con = self.ws.con
-        seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM issue_events WHERE issue_set_id = ?",
+    # ---- curation (each change one transaction, recorded in issue_events) ---------------------------------
+    def _event(self, cur, action: str, detail: dict) -> None:
+        seq = cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM issue_events WHERE issue_set_id = ?",
                           [self.id]).fetchall()[0][0]
-        con.execute("INSERT INTO issue_events VALUES (?, ?, ?, ?, ?)",
+        cur.execute("INSERT INTO issue_events VALUES (?, ?, ?, ?, ?)",
                     [self.id, seq, datetime.now(timezone.utc).replace(tzinfo=None), action, json.dumps(detail)])
 
     def _active(self, issue_id) -> str:
         issue_id = str(issue_id)
-        ok = self.ws.con.execute("SELECT count(*) FROM issues WHERE issue_set_id = ? AND issue_id = ? AND status = 'active'",
-                                 [self.id, issue_id]).fetchall()[0][0]
+        ok = self.q.scalar("SELECT count(*) FROM issues WHERE issue_set_id = ? AND issue_id = ? AND status = 'active'",
+                           [self.id, issue_id])
         if not ok:
             raise UserError(f"issue {issue_id} is not an active issue of set {self.id}")
         return issue_id
 
-    def _next_id(self) -> str:
-        n = self.ws.con.execute("SELECT max(CAST(issue_id AS INTEGER)) FROM issues WHERE issue_set_id = ?",
-                                [self.id]).fetchall()[0][0]
+    def _next_id(self, cur) -> str:
+        n = cur.execute("SELECT max(CAST(issue_id AS INTEGER)) FROM issues WHERE issue_set_id = ?",
+                        [self.id]).fetchall()[0][0]
         return str((n or 0) + 1)
 
-    def rename(self, issue_id, title: str, description: str | None = None) -> "IssueSet":
+    def rename(self, issue_id, title: str, description: str | None = None, category: str | None = None
+               ) -> "IssueSet":
+        """A new title (and description, category); the old ones are kept in the history."""
         issue_id = self._active(issue_id)
-        con = self.ws.con
-        old = con.execute("SELECT title FROM issues WHERE issue_set_id = ? AND issue_id = ?", [self.id, issue_id]).fetchall()[0][0]
-        con.execute("UPDATE issues SET title = ?, description = coalesce(?, description) WHERE issue_set_id = ? "
-                    "AND issue_id = ?", [title, description, self.id, issue_id])
-        self._event("rename", {"issue": issue_id, "from": old, "to": title})
+        title = " ".join(str(title or "").split())
+        if not title:
+            raise UserError("an issue needs a non-empty title")
+        if category is not None and category not in self.categories:
+            raise UserError(f"unknown category {category!r}; categories: {', '.join(self.categories)}")
+        with self.q.transaction() as cur:
+            old = cur.execute("SELECT title, category FROM issues WHERE issue_set_id = ? AND issue_id = ?",
+                              [self.id, issue_id]).fetchall()[0]
+            cur.execute("UPDATE issues SET title = ?, description = coalesce(?, description), "
+                        "category = coalesce(?, category), named_by = 'user' WHERE issue_set_id = ? AND issue_id = ?",
+                        [title, description, category, self.id, issue_id])
+            self._event(cur, "rename", {"issue": issue_id, "from": old[0], "to": title, "category": category})
         return self
 
     def merge(self, issue_ids: list, title: str | None = None) -> str:
-        """Merge issues into a new one (their segments move to it); returns the new issue id."""
-        ids = [self._active(i) for i in issue_ids]
+        """Merge issues of one kind into a new one (their segments move to it); returns the new issue id."""
+        ids = [self._active(i) for i in dict.fromkeys(str(i) for i in issue_ids)]
         if len(ids) < 2:
-            raise UserError("merge needs at least two issues")
-        con = self.ws.con
-        new = self._next_id()
-        titles = dict(con.execute("SELECT issue_id, title FROM issues WHERE issue_set_id = ? AND issue_id IN "
-                                  f"({', '.join('?' for _ in ids)})", [self.id, *ids]).fetchall())
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute("INSERT INTO issues SELECT issue_set_id, ?, ?, flatten(list(keywords))[:8], NULL, 'merge', 'active', "
-                        "min(rank) FROM issues WHERE issue_set_id = ? AND issue_id IN "
-                        f"({', '.join('?' for _ in ids)}) GROUP BY issue_set_id",
-                        [new, title or titles[ids[0]], self.id, *ids])
-            con.execute(f"UPDATE segment_issues SET issue_id = ? WHERE issue_set_id = ? AND issue_id IN "
-                        f"({', '.join('?' for _ in ids)})", [new, self.id, *ids])
-            con.execute(f"UPDATE issues SET status = 'merged' WHERE issue_set_id = ? AND issue_id IN "
-                        f"({', '.join('?' for _ in ids)})", [self.id, *ids])
-            self._event("merge", {"issues": ids, "into": new, "title": title or titles[ids[0]]})
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            raise UserError("merge needs at least two different issues")
+        marks = placeholders(len(ids))
+        with self.q.transaction() as cur:
+            rows = cur.execute(f"SELECT issue_id, title, kind, category FROM issues WHERE issue_set_id = ? "
+                               f"AND issue_id IN ({marks}) ORDER BY rank, issue_id", [self.id, *ids]).fetchall()
+            if len({r[2] for r in rows}) > 1:
+                raise UserError("cannot merge an issue with a strength")
+            new = self._next_id(cur)
+            first = rows[0]
+            cur.execute(f"""INSERT INTO issues (issue_set_id, issue_id, title, keywords, description, origin, status, rank,
+                                                kind, category, named_by)
+                            SELECT issue_set_id, ?, ?, flatten(list(keywords))[:8], NULL, 'merge', 'active', min(rank),
+                                   ?, ?, ? FROM issues WHERE issue_set_id = ? AND issue_id IN ({marks})
+                            GROUP BY issue_set_id""",
+                        [new, title or first[1], first[2], first[3], "user" if title else "merge", self.id, *ids])
+            cur.execute(f"UPDATE segment_issues SET issue_id = ? WHERE issue_set_id = ? AND issue_id IN ({marks})",
+                        [new, self.id, *ids])
+            cur.execute(f"UPDATE issues SET status = 'merged' WHERE issue_set_id = ? AND issue_id IN ({marks})",
+                        [self.id, *ids])
+            self._event(cur, "merge", {"issues": ids, "into": new, "title": title or first[1]})
         return new
 
     def drop(self, issue_id) -> "IssueSet":
         """Drop an issue: its segments no longer count as any issue."""
         issue_id = self._active(issue_id)
-        con = self.ws.con
-        n = con.execute("SELECT count(*) FROM segment_issues WHERE issue_set_id = ? AND issue_id = ?",
-                        [self.id, issue_id]).fetchall()[0][0]
-        con.execute("UPDATE issues SET status = 'dropped' WHERE issue_set_id = ? AND issue_id = ?", [self.id, issue_id])
-        self._event("drop", {"issue": issue_id, "segments": n})
+        with self.q.transaction() as cur:
+            n = cur.execute("SELECT count(*) FROM segment_issues WHERE issue_set_id = ? AND issue_id = ?",
+                            [self.id, issue_id]).fetchall()[0][0]
+            cur.execute("UPDATE issues SET status = 'dropped' WHERE issue_set_id = ? AND issue_id = ?",
+                        [self.id, issue_id])
+            self._event(cur, "drop", {"issue": issue_id, "segments": n})
         return self
 
     def split(self, issue_id, n: int = 2) -> list[str]:
-        """Split an issue in n by k-means on its segments' embeddings (seeded); returns the new issue ids."""
-        from sklearn.cluster import KMeans
+        """Split an issue in n by k-means on its segments' vectors (seeded); returns the new issue ids."""
+        from . import cluster as cl
+        from .embed import DEFAULT_MODEL, embed
+        from .naming import ctfidf_keywords
 
-        from .embed import embed
-        from .naming import ctfidf_keywords, title_from_segments
-
+        if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= 20:
+            raise UserError(f"an issue splits into 2 to 20 parts, not {n!r}")
         issue_id = self._active(issue_id)
-        con = self.ws.con
-        segs = con.execute("SELECT s.segment_id, s.masked FROM segment_issues si JOIN segments s USING "
+        segs = self.q.rows("SELECT s.segment_id, s.masked, s.text FROM segment_issues si JOIN segments s USING "
                            "(issue_set_id, segment_id) WHERE si.issue_set_id = ? AND si.issue_id = ? ORDER BY 1",
-                           [self.id, issue_id]).fetchall()
+                           [self.id, issue_id])
         if len(segs) < 2 * n:
             raise UserError(f"issue {issue_id} has {len(segs)} segments: too few to split in {n}")
-        vectors, _ = embed(con, [s[1] for s in segs], self.params.get("embedding_model", "all-MiniLM-L6-v2"))
-        labels = KMeans(n_clusters=n, n_init=10, random_state=int(self.params.get("seed", 0))).fit_predict(vectors)
-        docs = {k: [segs[i][1] for i in np.flatnonzero(labels == k)] for k in range(n)}
-        keywords = ctfidf_keywords(docs)
+        model = (self.params.get("embedder") or {}).get("model", DEFAULT_MODEL)
+        vectors, _ = embed(self.q.con, [s[1] for s in segs], model)
+        labels, cents = cl.KMeans(n, seed=int(self.params.get("seed", 0))).fit(vectors)
+        keywords = ctfidf_keywords({k: [segs[i][1] for i in np.flatnonzero(labels == k)] for k in range(n)})
+        old = self.q.rows("SELECT title, kind, category FROM issues WHERE issue_set_id = ? AND issue_id = ?",
+                          [self.id, issue_id])[0]
         new_ids = []
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with self.q.transaction() as cur:
             for k in range(n):
                 members = np.flatnonzero(labels == k)
-                centre = vectors[members].mean(axis=0)
-                sims = vectors[members] @ (centre / np.linalg.norm(centre))
-                title = title_from_segments([segs[i][1].replace("X", "…") for i in members], sims, keywords[k])
-                new = self._next_id()
-                con.execute("INSERT INTO issues VALUES (?, ?, ?, ?, NULL, 'split', 'active', NULL)",
-                            [self.id, new, title, keywords[k]])
+                if not len(members):
+                    continue
+                new = self._next_id(cur)
+                words = ", ".join(keywords.get(k, [])[:3])
+                cur.execute("INSERT INTO issues (issue_set_id, issue_id, title, keywords, description, origin, status, "
+                            "rank, kind, category, named_by) VALUES (?, ?, ?, ?, NULL, 'split', 'active', NULL, ?, ?, 'split')",
+                            [self.id, new, f"{old[0]} ({words or k + 1})", keywords.get(k, []), old[1], old[2]])
                 ids = [segs[i][0] for i in members]
-                con.execute(f"UPDATE segment_issues SET issue_id = ? WHERE issue_set_id = ? AND segment_id IN "
-                            f"({', '.join('?' for _ in ids)})", [new, self.id, *ids])
+                cur.register("_split_ids", pl.DataFrame({"segment_id": ids}).to_arrow())
+                cur.execute("UPDATE segment_issues SET issue_id = ? WHERE issue_set_id = ? "
+                            "AND segment_id IN (SELECT segment_id FROM _split_ids)", [new, self.id])
+                cur.unregister("_split_ids")
                 new_ids.append(new)
-            con.execute("UPDATE issues SET status = 'merged' WHERE issue_set_id = ? AND issue_id = ?", [self.id, issue_id])
-            self._event("split", {"issue": issue_id, "into": new_ids})
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            cur.execute("UPDATE issues SET status = 'merged' WHERE issue_set_id = ? AND issue_id = ?",
+                        [self.id, issue_id])
+            self._event(cur, "split", {"issue": issue_id, "into": new_ids})
         return new_ids
 
 
-def _group_sql(by: str) -> tuple[str, dict]:
-    """A list-valued SQL expression for the group(s) an instance belongs to (pairs count for both models)."""
-    if by == "model":
-        return "list_distinct(list_filter([j.model, j.model_a, j.model_b], lambda x: x IS NOT NULL))", {}
-    if by in GROUPS:
-        return f"[{GROUPS[by]}]", {}
-    if by.startswith("meta.") and len(by) > 5:
-        path = '$."' + by[5:].replace('"', '\\"') + '"'
-        return "[coalesce(json_extract_string(j.meta, $path), json_extract_string(j.item_meta, $path))]", {"path": path}
-    raise UserError(f"cannot group by {by!r}; choose model, judge, criterion, template, dataset, category or meta.<name>")
-
-
-def list_sets(ws) -> pl.DataFrame:
-    return ws._sql("""
+def list_sets(q: Query) -> pl.DataFrame:
+    return q.frame("""
         SELECT s.issue_set_id, s.name, s.filter, s.created_at,
-               (SELECT count(*) FROM issues i WHERE i.issue_set_id = s.issue_set_id AND i.status = 'active') AS issues,
+               (SELECT count(*) FROM issues i WHERE i.issue_set_id = s.issue_set_id AND i.status = 'active'
+                  AND i.kind = 'issue') AS issues,
+               (SELECT count(*) FROM issues i WHERE i.issue_set_id = s.issue_set_id AND i.status = 'active'
+                  AND i.kind = 'strength') AS strengths,
                json_extract(s.stats, '$.n_judgments')::INT AS judgments,
-               json_extract(s.stats, '$.coverage')::DOUBLE AS coverage
-        FROM issue_sets s ORDER BY s.created_at DESC""")
+               json_extract(s.stats, '$.coverage')::DOUBLE AS coverage,
+               json_extract_string(s.stats, '$.signal') AS signal
+        FROM issue_sets s ORDER BY s.created_at DESC, s.issue_set_id""")

@@ -8,18 +8,24 @@ import os
 
 from ..errors import UserError
 
-PROMPT = """You name recurring problems that an LLM judge found in model responses.
+PROMPT = """You name recurring {what} that an LLM judge wrote about model responses.
 Below are the keywords and the most typical critique sentences of one group. Reply with JSON only:
-{{"title": "<3 to 8 words naming the kind of failure, not the topic>", "description": "<one sentence>"}}
+{{"title": "<2 to 6 words: a noun phrase naming the kind of {kind}, not the topic>", "description": "<one sentence>",
+  "category": "<one of: {categories}>"}}
 
 Keywords: {keywords}
 Sentences:
 {examples}"""
 
 
-def make_namer(con, model: str, base_url: str | None = None, api_key: str | None = None, timeout: float = 60.0):
-    """A callable(issues, examples) that sets each issue's title and description from the model. The calls go
-    through the judge runner's client (analysis/judge/client.py): concurrent, retried, cached, key never kept."""
+def make_namer(con, model: str, base_url: str | None = None, api_key: str | None = None, timeout: float = 60.0,
+               categories: list[str] | None = None):
+    """A callable(issues, examples) that sets each issue's title, description and category from the model. The
+    calls go through the judge runner's client (analysis/judge/client.py): concurrent, retried, cached, key
+    never kept."""
+    from .lexicon import load
+
+    categories = categories or sorted(load().categories)
     from ..judge.client import CallOptions, Caller, Endpoint, make_request
 
     endpoint = Endpoint(model=model, base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
@@ -32,8 +38,10 @@ def make_namer(con, model: str, base_url: str | None = None, api_key: str | None
             if issue.get("origin") == "taxonomy":
                 continue
             ex = examples.get(issue["index"], [])
+            strength = issue.get("kind") == "strength"
             messages = [{"role": "user", "content": PROMPT.format(
-                keywords=", ".join(issue.get("keywords") or []),
+                what="strengths" if strength else "problems", kind="merit" if strength else "failure",
+                categories=", ".join(categories), keywords=", ".join(issue.get("keywords") or []),
                 examples="\n".join(f"- {e[:300]}" for e in ex))}]
             todo.append((issue, make_request(endpoint, opts, messages)))
         caller = Caller(con, endpoint, opts, run_id="issue-naming")
@@ -46,7 +54,9 @@ def make_namer(con, model: str, base_url: str | None = None, api_key: str | None
             if parsed:
                 issue["title"] = parsed["title"][:120]
                 issue["description"] = parsed.get("description")
-                issue["named_by"] = model
+                issue["named_by"] = "llm"
+                if parsed.get("category") in categories:
+                    issue["category"] = parsed["category"]
 
     return name
 
@@ -64,4 +74,5 @@ def _parse(content: str) -> dict | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("title"), str) or not data["title"].strip():
         return None
-    return {"title": data["title"].strip(), "description": str(data.get("description") or "").strip() or None}
+    return {"title": " ".join(data["title"].split()), "description": str(data.get("description") or "").strip() or None,
+            "category": str(data.get("category") or "").strip().lower() or None}

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'\-]*[A-Za-z0-9]|\d+(?:[.,]\d+)*(?:%|π)?")
 _NUMBER = re.compile(r"^\d")
+_SPLIT = re.compile("(" + _WORD.pattern + ")")
+_RUN = re.compile(r"X(?:[\s,/+*^=-]+X)+")
 STOP = set("""a about above after again against all am an and any are aren't as at be because been before being below
 between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each few for
 from further had hadn't has hasn't have haven't having he her here hers herself him himself his how i if in into is
@@ -21,7 +23,7 @@ must shall will one two use used using""".split())
 
 
 def tokens(text: str) -> list[str]:
-    return [t.lower() for t in _WORD.findall(text or "")]
+    return _WORD.findall((text or "").lower())
 
 
 class TaskMasker:
@@ -36,13 +38,9 @@ class TaskMasker:
 
     def mask(self, text: str, item: str) -> str:
         specific = self.vocab.get(item, set())
-
-        def sub(m: re.Match) -> str:
-            word = m.group(0)
-            low = word.lower()
-            if _NUMBER.match(word) or low in specific:
-                return "X"
-            return word
-
-        out = _WORD.sub(sub, text)
-        return re.sub(r"X(?:[\s,/+*^=-]+X)+", "X", out)  # runs of masked words collapse
+        parts = _SPLIT.split(text)   # text, word, text, word, …, text
+        for i in range(1, len(parts), 2):
+            word = parts[i]
+            if word[0].isdigit() or word.lower() in specific:
+                parts[i] = "X"
+        return _RUN.sub("X", "".join(parts))  # runs of masked words collapse

@@ -1,21 +1,22 @@
-"""Name issues: class-based TF-IDF keywords and a short title taken from the most central segments;
-optionally an LLM title and description (cached, one call per issue)."""
+"""Name issues without an LLM: the lexicon entry a cluster is closest to, else a phrase of its own; and
+class-based TF-IDF keywords. (llm_naming.py names them with a model instead, when asked.)"""
 
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
+from .lexicon import Entry, Lexicon
 from .mask import STOP, tokens
 
 # words every critique uses: they name no failure
 CRITIQUE_STOP = STOP | set("""assistant assistant's assistants answer answers response responses user user's reference
 provided provide provides providing x does did also however but would could should may might well still however
-overall therefore thus given question asked request requested requests""".split())
-_TRAILING = re.compile(r"[\s,;:]+$")
+overall therefore thus given question asked request requested requests output outputs model model's""".split())
 # openers that carry no content: "However, ", "Therefore, ", "In summary, ", "But ", "Firstly, " ...
 _OPENER = re.compile(r"^(?:(?:however|therefore|thus|overall|additionally|also|moreover|furthermore|firstly|secondly|"
                      r"indeed|notably|clearly|admittedly|evidently|importantly|again|"
@@ -35,7 +36,7 @@ def content_words(text: str) -> set[str]:
 def ctfidf_keywords(docs_by_issue: dict[int, list[str]], top: int = 8) -> dict[int, list[str]]:
     """c-TF-IDF: term frequency within the issue × log(1 + mean words per issue / frequency over all issues)."""
     counts = {k: Counter(t for d in docs for t in content_list(d)) for k, docs in docs_by_issue.items()}
-    total = Counter()
+    total: Counter = Counter()
     for c in counts.values():
         total.update(c)
     avg = sum(sum(c.values()) for c in counts.values()) / max(len(counts), 1)
@@ -47,20 +48,84 @@ def ctfidf_keywords(docs_by_issue: dict[int, list[str]], top: int = 8) -> dict[i
     return out
 
 
-def title_from_segments(texts: list[str], sims: np.ndarray, keywords: list[str], max_words: int = 12) -> str:
-    """The most representative of the most central segments: close to the centroid, rich in keywords,
-    with little task content (few X), short."""
-    order = np.argsort(-sims)[:15]
-    kw = set(keywords[:5])
+@dataclass(frozen=True)
+class Name:
+    label: str
+    description: str
+    category: str | None
+    named_by: str            # lexicon | phrase | llm | taxonomy
+    similarity: float | None = None
 
-    def score(i: int) -> float:
-        words = tokens(texts[i])
-        hits = len(kw & set(words))
-        return sims[i] + 0.02 * hits - 0.004 * max(0, len(words) - max_words)
 
-    best = max(order, key=score) if len(order) else 0
-    text = _OPENER.sub("", texts[best]) if texts else ""
-    words = text.split()
-    short = " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")
-    short = _TRAILING.sub("", short)
-    return short[:1].upper() + short[1:] if short else "(unnamed)"
+def lexicon_name(centroid: np.ndarray, entries: list[Entry], anchors: np.ndarray,
+                 min_similarity: float) -> Name | None:
+    """The entry whose anchor is closest to the cluster's centroid, if close enough."""
+    if not entries:
+        return None
+    sims = anchors @ centroid
+    best = int(np.argmax(sims))
+    if sims[best] < min_similarity:
+        return None
+    e = entries[best]
+    return Name(e.label, e.description, e.category, "lexicon", float(sims[best]))
+
+
+# who a critique sentence is about, at its start: "The assistant's answer also …", "Output (a) …", "It …"
+_SUBJECT = re.compile(r"^(?:(?:the|this|that|its|their|his|her)\s+)?(?:assistant(?:'s)?|model(?:'s)?|ai(?:'s)?|"
+                      r"response(?:'s)?|answer(?:'s)?|reply|solution|output(?:\s*\(?[ab12]\)?)?(?:'s)?|it|they|he|she|"
+                      r"there\s+(?:is|are|was|were)|also|still|only|overall|both|however|but|and|so|then)\b[,:]?\s*",
+                      re.I)
+_CUT = re.compile(r"\s*(?:,|;|:|\.|\(|\s(?:and|which|that|because|as|but|so|while|since|when|where|although|"
+                  r"though|whereas|if|than)\s)")
+_TRAIL = {"the", "a", "an", "of", "to", "in", "on", "for", "with", "by", "at", "from", "and", "or", "is", "are", "be",
+          "its", "their", "this", "that", "as", "any", "some", "more", "most", "very", "not", "x", "…"}
+
+
+def core(text: str, max_words: int = 6) -> str:
+    """What a critique sentence says, without who it is about: 'The assistant's code also does not handle
+    empty input.' -> 'code does not handle empty input'."""
+    t = " ".join(text.replace("…", " ").split())
+    prev = None
+    while prev != t:
+        prev = t
+        t = _SUBJECT.sub("", _OPENER.sub("", t)).strip(" ,;:-\"'")
+    t = re.sub(r"[\"'“‘(\[]*\bX\b[\"'”’)\]]*", " X ", t)
+    t = " ".join(re.sub(r"\bX\b(?:\s*[-/,]?\s*\bX\b)*", "X", t).split())
+    t = re.sub(r"\b(?:also|still|really|actually|simply|just|further|even)\s+", "", t, flags=re.I)
+    head = _CUT.split(t, maxsplit=1)[0].rstrip(".!?")
+    words = head.split()
+    while words and (words[-1].lower().strip(".,;:!?") in _TRAIL or words[-1] == "X"):
+        words.pop()
+    if len(words) > max_words:   # no clause this short: a cut would leave half a thought
+        return ""
+    return " ".join(words).strip(".,;:!? ")
+
+
+_MORE = re.compile(r"^(?:(?:provides|offers|gives|includes|has|uses|is|contains)\s+)?(?:an?\s+)?(?:much\s+)?more\s+", re.I)
+
+
+def phrase_name(texts: list[str], central: list[str], kind: str, contrast: bool = False) -> Name | None:
+    """A name from the cluster's own words: the shared core of its most central sentences ('Does not handle
+    empty input', 'Achieves the same result'), or None when none says enough (two content words, no masked
+    task word). contrast: the sentences praise the other answer ('provides a more diverse list'), so the name
+    turns them round ('Less diverse list')."""
+    cores = [core(c) for c in central]
+    if contrast:   # only a comparison ("more …") turns round into a name; other praise of the winner does not
+        cores = [("Less " + _MORE.sub("", c)) if _MORE.match(c) else "" for c in cores]
+    # a name says what went wrong in at least two words of content, and names no masked task word
+    cores = [c for c in cores if "X" not in c.split() and len(content_list(c)) >= 2]
+    if not cores:
+        return None
+    counts = Counter(c.lower() for c in cores)
+    best = max(counts.items(), key=lambda kv: (kv[1], -next(i for i, c in enumerate(cores) if c.lower() == kv[0])))[0]
+    label = next(c for c in cores if c.lower() == best)
+    label = label[:1].upper() + label[1:]
+    return Name(label, _describe(central[0] if central else ""), None, "phrase")
+
+
+def _describe(central: str) -> str:
+    text = _OPENER.sub("", " ".join(central.replace("X", "…").split()))
+    text = text[:1].upper() + text[1:]
+    if len(text) > 160:
+        text = text[:157].rsplit(" ", 1)[0] + "…"
+    return f"Judges write, for example: “{text}”"

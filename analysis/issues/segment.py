@@ -23,7 +23,7 @@ _ABBREV = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Dr|St|approx|U\.S|No|Fig)\.$
 _CLAUSE = re.compile(r"(?:,|;)\s+(?=(?:but|however|yet|though|whereas)\b)|;\s+", re.I)
 MIN_WORDS, MAX_WORDS = 4, 60
 
-NEGATIVE = re.compile(r"""\b(?:
+NEGATIVE_PATTERN = r"""\b(?:
     not|no|never|nor|n't|cannot|without|
     fail(?:s|ed|ing|ure)?|miss(?:es|ed|ing)?|lack(?:s|ed|ing)?|omi(?:ts?|tted|tting|ssion)|
     incorrect(?:ly)?|wrong(?:ly)?|errors?|erroneous(?:ly)?|mistak(?:e|es|en(?:ly)?)|inaccura(?:te|cy|cies)|
@@ -36,7 +36,9 @@ NEGATIVE = re.compile(r"""\b(?:
     excessive(?:ly)?|unsafe|harmful|refus(?:es|ed|al)|truncated|cut\s+off|unfinished|outdated|invalid|
     does\s+n[o']t|doesn't|didn't|isn't|wasn't|aren't|won't|neglect(?:s|ed)?|overlook(?:s|ed)?|forg(?:ets|ot)|
     misspell\w*|typos?|grammatical|inconsisten(?:t|cy)|ambiguous|assum(?:es|ed|ption)|unsupported|unverified
-)\b""", re.X | re.I)
+)\b"""
+NEGATIVE = re.compile(NEGATIVE_PATTERN, re.X | re.I)
+_NEG = re.compile(NEGATIVE_PATTERN, re.X)   # on lower-cased text: the same matches, about three times faster
 # a sentence that only passes verdict on the whole answer carries no failure type
 _VERDICT_WORDS = {
     "the", "assistant", "assistant's", "assistants", "answer", "answers", "response", "responses", "it", "its", "this",
@@ -46,9 +48,9 @@ _VERDICT_WORDS = {
     "useful", "satisfactory", "unsatisfactory", "good", "bad", "right", "neither", "nor", "as", "a", "an", "well",
     "output", "model", "provided", "given", "user's", "question", "to", "of", "for", "nor", "does", "did", "answer's",
 }
-_PRAISE_LEAD = re.compile(r"^(?:despite|although|even\s+though|nevertheless|nonetheless|overall|in\s+summary)\b", re.I)
+_PRAISE_LEAD = re.compile(r"^(?:despite|although|even\s+though|nevertheless|nonetheless|overall|in\s+summary)\b")
 _PRAISE = re.compile(r"\b(?:still|very|quite|generally|overall)\s+(?:\w+\s+)?(?:informative|helpful|good|accurate|"
-                     r"useful|correct|comprehensive|relevant)\b", re.I)
+                     r"useful|correct|comprehensive|relevant)\b")
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,19 @@ class Segment:
 def clean(critique: str) -> str:
     """The critique without code blocks, quoted output, rating lines and the judge's own rewrite."""
     text = critique or ""
-    m = _REWRITE.search(text)
+    low = text.lower()
+    # each rule only where its marker occurs (a scan for a substring is much cheaper than the pattern)
+    m = _REWRITE.search(text) if ("correct" in low or "revised" in low) else None
     if m:
         text = text[: m.start()]
-    text = _CODE_BLOCK.sub(" ", text)
-    text = _QUOTE_LINE.sub(" ", text)
-    text = _RATING_LINE.sub(" ", text)
-    text = _LONG_QUOTE.sub('"…"', text)
+    if "```" in text:
+        text = _CODE_BLOCK.sub(" ", text)
+    if ">" in text:
+        text = _QUOTE_LINE.sub(" ", text)
+    if "[[" in text or "rating" in low or "score" in low:
+        text = _RATING_LINE.sub(" ", text)
+    if '"' in text or "“" in text:
+        text = _LONG_QUOTE.sub('"…"', text)
     text = re.sub(r"[*_#`]{1,3}", "", text)  # markdown emphasis and headings
     return text
 
@@ -102,30 +110,33 @@ def split(critique: str) -> list[str]:
     return parts
 
 
-_DISCOURSE = re.compile(r"\b(?:but|however|yet|though|although|while|whereas)\b|\bnot\s+only\b", re.I)
+_DISCOURSE = re.compile(r"\b(?:but|however|yet|though|although|while|whereas)\b|\bnot\s+only\b")
 _POSITIVE = re.compile(r"\b(?:correct(?:ly)?|valid|accurate(?:ly)?|helpful|useful|good|great|clear(?:ly)?|well|works?|"
-                       r"fine|appropriate|relevant|comprehensive|detailed|same\s+result|equally|just\s+as)\b", re.I)
+                       r"fine|appropriate|relevant|comprehensive|detailed|same\s+result|equally|just\s+as)\b")
 
 
 _BENIGN = re.compile(r"\b(?:does\s+not|doesn't|did\s+not|didn't|won't|will\s+not|should\s+not|shouldn't)\s+"
                      r"(?:affect|impact|change|detract|alter|harm)\b|\bnot\s+(?:a\s+)?(?:significant|major|big|serious)\s+"
-                     r"(?:issue|problem|error|concern)|\b(?:no|without\s+any)\s+(?:errors?|mistakes?|issues?|problems?)\b",
-                     re.I)
+                     r"(?:issue|problem|error|concern)|\b(?:no|without\s+any)\s+(?:errors?|mistakes?|issues?|problems?)\b")
+
+
+_WORDS = re.compile(r"[a-z']+")
 
 
 def classify(sentence: str) -> str:
     """problem, praise, verdict (a bare judgement of the whole answer) or neutral."""
-    words = re.findall(r"[a-z']+", sentence.lower())
+    low = sentence.lower()
+    words = _WORDS.findall(low)
     if words and all(w in _VERDICT_WORDS for w in words):
         return "verdict"
-    if not NEGATIVE.search(sentence):
+    if not _NEG.search(low):
         return "neutral"
-    if _BENIGN.search(sentence):
-        return "praise" if _POSITIVE.search(sentence) else "neutral"
+    if _BENIGN.search(low):
+        return "praise" if _POSITIVE.search(low) else "neutral"
     # "but"/"however" only turn the argument; what follows must itself state a problem
-    if not NEGATIVE.search(_DISCOURSE.sub(" ", sentence)):
-        return "praise" if _POSITIVE.search(sentence) else "neutral"
-    if _PRAISE_LEAD.search(sentence) and _PRAISE.search(sentence):
+    if not _NEG.search(_DISCOURSE.sub(" ", low)):
+        return "praise" if _POSITIVE.search(low) else "neutral"
+    if _PRAISE_LEAD.search(low) and _PRAISE.search(low):
         return "praise"
     return "problem"
 

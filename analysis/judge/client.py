@@ -8,7 +8,10 @@
   messages and parameters) before anything uses it: a re-run costs nothing, and a run killed at any point
   resumes by re-running it (replies are committed in small groups as they arrive);
 - tokens and cost counted, a budget cap that stops launching requests, a progress line with rate and ETA;
-- the API key is only handed to the client: it is never stored, logged or put in an error message.
+- the API key is only handed to the client: it is never stored, logged or put in an error message, and a
+  server's echo of it (in an error body or a reply, whole, in part, URL-encoded, hex or base64) is scrubbed
+  before anything is stored (secrets.Scrubber);
+- options are checked when CallOptions is made (`ws.judge`, `ws.probe` and the CLI alike): one-line UserError.
 """
 
 from __future__ import annotations
@@ -16,18 +19,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
+import numbers
 import random
 import re
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import StrEnum
 from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 
 from ..errors import UserError
 from ..store import transaction
+from .secrets import Scrubber
 
 FATAL_STATUS = {401: "authentication failed", 403: "permission denied", 404: "model or URL not found"}
 
@@ -36,7 +43,16 @@ FATAL_STATUS = {401: "authentication failed", 403: "permission denied", 404: "mo
 class Endpoint:
     model: str
     base_url: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    scrubber: Scrubber = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        # the key, and a password in the URL, in every encoding a server can echo them in
+        try:
+            password = urlsplit(self.base_url).password if self.base_url else None
+        except ValueError as exc:
+            raise UserError(f"base_url is not a valid URL ({exc})") from None
+        self.scrubber = Scrubber(self.api_key, password)
 
     def label(self) -> str:
         """The base URL without credentials or query: safe to store and print."""
@@ -49,13 +65,12 @@ class Endpoint:
         return urlunsplit((p.scheme, host, p.path.rstrip("/"), "", ""))
 
     def scrub(self, text: str) -> str:
-        """An error message with the key (and anything that looks like a key) taken out."""
-        if self.api_key:
-            text = text.replace(self.api_key, "***")
-        text = re.sub(r"\b(sk-|key-|Bearer\s+)[A-Za-z0-9_\-*.]{4,}", r"\1***", text)
+        """An error message with the URL's credentials, the key (in any encoding) and anything that looks like a
+        key taken out. (Replies get only `scrubber`: the pattern would mangle ordinary words like "key-value".)"""
         if self.base_url and self.base_url != self.label():
             text = text.replace(self.base_url, self.label())
-        return text
+        text = self.scrubber(text)
+        return re.sub(r"\b(sk-|key-|Bearer\s+)[A-Za-z0-9_\-*.]{4,}", r"\1***", text)
 
 
 @dataclass
@@ -76,12 +91,70 @@ class CallOptions:
     budget: float | None = None      # USD; no new request once spent
     progress: bool = True
 
+    def __post_init__(self):
+        check_number(self, "concurrency", 1, integer=True)
+        check_number(self, "timeout", 0, strict=True)
+        check_number(self, "max_tries", 1, integer=True)
+        for name in ("backoff", "backoff_cap", "max_retry_after", "temperature", "price_in", "price_out"):
+            check_number(self, name, 0)
+        check_number(self, "max_tokens", 1, integer=True)
+        check_number(self, "top_logprobs", 0, 20, integer=True)
+        if self.budget is not None:
+            check_number(self, "budget", 0)
+        check_choice("json_mode", self.json_mode, ("auto", "on", "off"))
+
     def logical_params(self) -> dict:
         """What makes two requests the same request (hashed with the messages)."""
         p = {"temperature": self.temperature, "max_tokens": self.max_tokens, "json_mode": self.json_mode}
         if self.logprobs:
             p.update(logprobs=True, top_logprobs=self.top_logprobs)
         return p
+
+
+def check_number(obj, name: str, low: float, high: float | None = None, *, integer: bool = False,
+                 strict: bool = False) -> None:
+    """Refuse `obj.<name>` unless it is a (finite) number in [low, high] (above `low` when strict); store it
+    as int or float. The message names the option as the keyword does: the CLI flag is the same with dashes."""
+    value = getattr(obj, name)
+    got = f"{value:g}" if isinstance(value, float) else repr(value)     # -1.0 from the CLI and -1 read alike
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real) or \
+            (not integer and not math.isfinite(value)):
+        raise UserError(f"{name} must be {'an integer' if integer else 'a finite number'} (got {got})")
+    if high is not None and not low <= value <= high:
+        raise UserError(f"{name} must be between {low} and {high} (got {got})")
+    if value < low or (strict and value == low):
+        raise UserError(f"{name} must be {'greater than' if strict else 'at least'} {low} (got {got})")
+    setattr(obj, name, int(value) if integer else float(value))
+
+
+def check_choice(name: str, value, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise UserError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+
+
+class FailureKind(StrEnum):
+    """Why a request failed; CallStats.errors counts requests given up on by kind."""
+    RATE_LIMITED = "rate_limited"        # HTTP 429
+    HTTP_STATUS = "http_status"          # another error status: 5xx, 408/409/425 retried, the others not
+    REFUSED_REQUEST = "refused_request"  # HTTP 400: the endpoint refuses this request; not retried
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"            # refused, dropped, DNS, TLS
+    BAD_RESPONSE = "bad_response"        # an unreadable body, a broken proxy
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed attempt, typed where it is caught: `text` is what llm_failures.error keeps (human-readable,
+    scrubbed: "HTTP 500", "timeout after 5 s", "connection error: ...")."""
+    kind: FailureKind
+    text: str
+    status: int | None = None
+
+    @property
+    def retryable(self) -> bool:
+        if self.kind is FailureKind.HTTP_STATUS:
+            return self.status >= 500 or self.status in (408, 409, 425)
+        return self.kind is not FailureKind.REFUSED_REQUEST
 
 
 @dataclass
@@ -104,7 +177,7 @@ class CallStats:
     tokens_out: int = 0
     cost: float = 0.0
     seconds: float = 0.0
-    errors: dict[str, int] = field(default_factory=dict)
+    errors: dict[FailureKind, int] = field(default_factory=dict)   # requests given up on, by kind
     stopped: str | None = None
 
 
@@ -213,7 +286,7 @@ class Caller:
                 try:
                     self._flush()
                 except Exception as exc:  # noqa: BLE001 — stop the run; the caller raises it
-                    self._fatal = f"cannot write replies to the workspace: {_message(exc)}"
+                    self._fatal = f"cannot write replies to the workspace: {_message(exc, self.endpoint.scrub)}"
                     self._pending, self._failures = [], []
                 for f in waiting:
                     if not f.done():
@@ -256,7 +329,7 @@ class Caller:
 
         opts = self.opts
         attempt = 0
-        last_error = ""
+        failure: Failure | None = None
         while attempt < opts.max_tries and not self._fatal:
             attempt += 1
             kwargs: dict = {"model": self.endpoint.model, "messages": req.messages, "temperature": opts.temperature,
@@ -277,46 +350,53 @@ class Caller:
                 self.stats.succeeded += 1
                 return reply
             except openai.RateLimitError as exc:
-                last_error = "HTTP 429 rate limited"
+                failure = Failure(FailureKind.RATE_LIMITED, "HTTP 429 rate limited", 429)
                 wait = _retry_after(exc.response.headers if exc.response is not None else {}, opts.max_retry_after)
             except openai.BadRequestError as exc:
                 if self._json_ok and opts.json_mode == "auto" and "response_format" in str(exc):
                     self._json_ok = False        # the endpoint has no JSON mode: ask in text from now on
                     attempt -= 1
                     continue
-                last_error = f"HTTP 400 {self.endpoint.scrub(_message(exc))}"
-                break
+                failure = Failure(FailureKind.REFUSED_REQUEST, f"HTTP 400 {self._detail(exc)}", 400)
             except openai.APIStatusError as exc:
                 status = exc.status_code
+                failure = Failure(FailureKind.HTTP_STATUS, f"HTTP {status}", status)
                 if status in FATAL_STATUS:
                     self._fatal = (f"{self.endpoint.label()}: {FATAL_STATUS[status]} (HTTP {status}) for model "
                                    f"{self.endpoint.model!r}" + ("; check OPENAI_API_KEY" if status in (401, 403) else ""))
-                    last_error = f"HTTP {status}"
-                    break
-                last_error = f"HTTP {status}"
-                if status < 500 and status not in (408, 409, 425):
-                    break
             except (openai.APITimeoutError, asyncio.TimeoutError):
-                last_error = f"timeout after {opts.timeout:g} s"
+                failure = Failure(FailureKind.TIMEOUT, f"timeout after {opts.timeout:g} s")
             except openai.APIConnectionError as exc:
-                last_error = f"connection error: {self.endpoint.scrub(_message(exc))}"
+                failure = Failure(FailureKind.CONNECTION, f"connection error: {self._detail(exc)}")
             except Exception as exc:  # noqa: BLE001 — an unreadable body, a broken proxy: retry, then record
-                last_error = f"bad response: {self.endpoint.scrub(type(exc).__name__ + ': ' + _message(exc))}"
-            if attempt < opts.max_tries and not self._fatal:
+                failure = Failure(FailureKind.BAD_RESPONSE, f"bad response: {self._detail(exc, with_type=True)}")
+            if self._fatal or not failure.retryable:
+                break
+            if attempt < opts.max_tries:
                 self.stats.retries += 1
                 backoff = random.uniform(0, min(opts.backoff_cap, opts.backoff * 2 ** (attempt - 1)))
                 await asyncio.sleep(max(wait or 0.0, backoff))
+        if failure is None:              # stopped by another request's fatal error before trying
+            return None
         self.stats.failed += 1
-        kind = last_error.split(":")[0]
-        self.stats.errors[kind] = self.stats.errors.get(kind, 0) + 1
-        self._failures.append((req.key, self.run_id, self.endpoint.model, last_error[:500], attempt))
+        self.stats.errors[failure.kind] = self.stats.errors.get(failure.kind, 0) + 1
+        self._failures.append((req.key, self.run_id, self.endpoint.model, failure, attempt))
         return None
 
+    def _detail(self, exc: Exception, with_type: bool = False) -> str:
+        """An exception's first line, scrubbed before it is cut (a cut could leave part of an echoed key)."""
+        return _message(exc, self.endpoint.scrub, with_type)
+
     def _reply(self, resp, attempt: int, latency: float) -> dict:
+        """The reply as cached, with any echo of the key scrubbed out of its text before anything stores it."""
+        scrub = self.endpoint.scrubber
         choice = resp.choices[0] if resp.choices else None
-        content = choice.message.content if choice is not None and choice.message is not None else None
+        raw = choice.message.content if choice is not None and choice.message is not None else None
+        content = scrub(raw)
         logprobs = None
-        if choice is not None and getattr(choice, "logprobs", None) is not None and choice.logprobs.content:
+        # tokens that spelled out an echoed key are dropped with it (each token alone is too short to scrub)
+        if content == raw and choice is not None and getattr(choice, "logprobs", None) is not None \
+                and choice.logprobs.content:
             logprobs = [{"token": t.token, "logprob": t.logprob,
                          "top_logprobs": [{"token": a.token, "logprob": a.logprob} for a in (t.top_logprobs or [])]}
                         for t in choice.logprobs.content]
@@ -326,8 +406,8 @@ class Caller:
         self.stats.tokens_in += tin
         self.stats.tokens_out += tout
         self.stats.cost += (tin * self.opts.price_in + tout * self.opts.price_out) / 1e6
-        return {"content": content, "finish_reason": getattr(choice, "finish_reason", None), "logprobs": logprobs,
-                "model": getattr(resp, "model", None), "tokens_in": tin, "tokens_out": tout, "attempts": attempt,
+        return {"content": content, "finish_reason": scrub(getattr(choice, "finish_reason", None)), "logprobs": logprobs,
+                "model": scrub(getattr(resp, "model", None)), "tokens_in": tin, "tokens_out": tout, "attempts": attempt,
                 "json_mode": self._json_ok, "latency_s": round(latency, 4)}
 
     def _flush(self) -> None:
@@ -351,8 +431,9 @@ class Caller:
                 cur.execute("INSERT INTO llm_calls SELECT n.*, ? FROM new_calls n ANTI JOIN llm_calls c "
                             "ON c.request_hash = n.request_hash AND c.response IS NOT NULL", [now])
                 cur.unregister("new_calls")
-            for key, run_id, model, error, attempts in failures:
-                cur.execute("INSERT INTO llm_failures VALUES (?, ?, ?, ?, ?, ?)", [key, run_id, model, error, attempts, now])
+            for key, run_id, model, failure, attempts in failures:
+                cur.execute("INSERT INTO llm_failures VALUES (?, ?, ?, ?, ?, ?)",
+                            [key, run_id, model, failure.text[:500], attempts, now])
 
 
 def _run_sync(coro):
@@ -367,8 +448,9 @@ def _run_sync(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
-def _message(exc: Exception) -> str:
-    return (str(exc).splitlines() or [""])[0][:300]
+def _message(exc: Exception, scrub, with_type: bool = False) -> str:
+    text = scrub((type(exc).__name__ + ": " if with_type else "") + str(exc))
+    return (text.splitlines() or [""])[0][:300]
 
 
 def _retry_after(headers, cap: float) -> float | None:

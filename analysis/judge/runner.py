@@ -21,10 +21,12 @@ from ..filters import Filter
 from ..store import transaction
 from . import probes as pr
 from . import targets
-from .client import CallOptions, Caller, CallStats, Endpoint, Request, make_request
+from .client import CallOptions, Caller, CallStats, Endpoint, Request, check_choice, check_number, make_request
 from .parse import Parsed, expected_score, parse_criteria, parse_score, parse_verdict
 from .templates import ONE_SCORE, PER_CRITERION, Template
 
+MAX_LIMIT = 10**9                            # the largest limit (SQL's LIMIT overflows far above; no workspace is near)
+MAX_SAMPLES = 1000                           # the largest samples: the requests of a run are planned in memory
 OVERALL = ("overall quality", "How well the answer serves the user: correct, helpful, complete, relevant and clear.")
 
 
@@ -40,6 +42,13 @@ class JudgeSpec:
     samples: int = 1
     judge_name: str | None = None            # stored as the judge (default: the model name)
     limit: int | None = None
+
+    def __post_init__(self):
+        check_choice("pairs", self.pairs, ("auto", "existing", "baseline", "all"))
+        check_choice("reference", self.reference, ("auto", "off"))
+        check_number(self, "samples", 1, MAX_SAMPLES, integer=True)
+        if self.limit is not None:           # 0 would select everything (no LIMIT): refused like -1
+            check_number(self, "limit", 1, MAX_LIMIT, integer=True)
 
 
 @dataclass

@@ -27,13 +27,13 @@ BIAS_METRICS: dict[str, tuple[float, str]] = {
 
 
 def run_audit(con: duckdb.DuckDBPyConnection, flt: Filter, by: str = "judge",
-              family_map: dict[str, str] | None = None) -> pl.DataFrame:
+              family_map: dict[str, str] | None = None, identities=None) -> pl.DataFrame:
     """judge, metric, value, ci_low, ci_high, n, note — one row per judge and metric (see docs/reliability.md)."""
     with AuditContext(con, flt, by) as ctx:
         rows = []
         rows += position.position_metrics(ctx)
         rows += length.length_metrics(ctx)
-        rows += self_preference.self_preference_metrics(ctx, family_map)
+        rows += self_preference.self_preference_metrics(ctx, family_map, identities)
         rows += agreement.pairwise_reference_metrics(ctx, "human", "human_majority")
         rows += agreement.pairwise_reference_metrics(ctx, "gold", "gold")
         rows += agreement.annotator_metrics(ctx)

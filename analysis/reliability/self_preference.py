@@ -8,6 +8,8 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
+from ..identities import DEFAULT as DEFAULT_IDENTITIES
+from ..identities import Identities
 from .common import bootstrap_ratio, bootstrap_stat, row, unavailable
 from .context import AuditContext
 
@@ -34,11 +36,16 @@ DEFAULT_FAMILIES: list[tuple[str, list[str]]] = [
 ]
 
 
-def family_of(name: str | None, families: list[tuple[str, list[str]]] | None = None) -> str | None:
-    """The model family a model or judge name belongs to, by the first matching pattern."""
+def family_of(name: str | None, families: list[tuple[str, list[str]]] | None = None,
+              identities: Identities | None = None) -> str | None:
+    """The model family a model or judge name belongs to, by the first matching pattern, matched on the name's
+    identity (analysis/identities.py: your aliases, then the built-in rewrites such as 'openai:gpt-4o' ->
+    'gpt-4o'), then on the raw name."""
     if not name:
         return None
-    return _family(name, tuple((f, tuple(p)) for f, p in (families or DEFAULT_FAMILIES)))
+    fams = tuple((f, tuple(p)) for f, p in (families or DEFAULT_FAMILIES))
+    canonical = (identities or DEFAULT_IDENTITIES).canonical(name)
+    return _family(canonical, fams) or (_family(name, fams) if canonical != name else None)
 
 
 @lru_cache(maxsize=65536)
@@ -60,10 +67,16 @@ def _families(family_map: dict[str, str] | None) -> list[tuple[str, list[str]]]:
     return list(extra.items()) + DEFAULT_FAMILIES
 
 
-def self_preference_metrics(ctx: AuditContext, family_map: dict[str, str] | None = None) -> list[dict]:
-    fams = _families(family_map)
+def self_preference_metrics(ctx: AuditContext, family_map: dict[str, str] | None = None,
+                            identities: Identities | None = None) -> list[dict]:
+    ids = identities or DEFAULT_IDENTITIES
+    fams = _families(ids.family_map(family_map))
+
+    def fam_of(name, families):
+        return family_of(name, families, ids)
+
     out = []
-    judge_family = {j: family_of(ctx.rows("SELECT any_value(judge) FROM aj WHERE jkey = ?", [j])[0][0], fams)
+    judge_family = {j: fam_of(ctx.rows("SELECT any_value(judge) FROM aj WHERE jkey = ?", [j])[0][0], fams)
                     for j in ctx.judges()}
     # pointwise: own family's mean normalised score minus the others'
     point = ctx.frame("""
@@ -77,7 +90,7 @@ def self_preference_metrics(ctx: AuditContext, family_map: dict[str, str] | None
         if fam is None:
             out.append(unavailable(j, "self_preference_offset", "the judge's model family is unknown (pass family_map)"))
             continue
-        own = np.array([family_of(m, fams) == fam for m in g["model"]])
+        own = np.array([fam_of(m, fams) == fam for m in g["model"]])
         if own.all() or not own.any():
             out.append(unavailable(j, "self_preference_offset", f"no responses from both its own family ({fam}) and others"))
             continue
@@ -112,8 +125,8 @@ def self_preference_metrics(ctx: AuditContext, family_map: dict[str, str] | None
         if fam is None:
             out.append(unavailable(j, "self_preference_win_rate", "the judge's model family is unknown (pass family_map)"))
             continue
-        fa = np.array([family_of(m, fams) == fam for m in g["model_a"]], dtype=bool)
-        fb = np.array([family_of(m, fams) == fam for m in g["model_b"]], dtype=bool)
+        fa = np.array([fam_of(m, fams) == fam for m in g["model_a"]], dtype=bool)
+        fb = np.array([fam_of(m, fams) == fam for m in g["model_b"]], dtype=bool)
         mixed = fa ^ fb
         if not mixed.any():
             out.append(unavailable(j, "self_preference_win_rate", f"no pair with exactly one response from its family ({fam})"))

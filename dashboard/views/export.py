@@ -8,6 +8,7 @@ import io
 import streamlit as st
 
 from analysis import Filter, Workspace
+from analysis.export import safe_csv_frame
 
 from ..state import md_escape
 
@@ -35,7 +36,7 @@ def render(ws: Workspace, flt: Filter) -> None:
     if st.button("Prepare the table", key="js_export_table_build"):
         frame = ws.judgments(flt)
         buf = io.BytesIO()
-        frame.write_csv(buf) if kind == "csv" else frame.write_parquet(buf)
+        safe_csv_frame(frame).write_csv(buf) if kind == "csv" else frame.write_parquet(buf)
         st.session_state["js_table"] = (kind, buf.getvalue())
     table = st.session_state.get("js_table")
     if table:

@@ -38,7 +38,7 @@ def render(ws: Workspace, flt: Filter, instance: str | None = None) -> None:
 
 
 def _text(label: str, text: str | None) -> None:
-    st.markdown(f"**{label}**")
+    st.markdown(f"**{md_escape(label)}**")
     st.text(text if text else "(none)")
 
 

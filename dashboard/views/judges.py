@@ -44,7 +44,7 @@ def render(ws: Workspace, flt: Filter) -> None:
     by = st.radio("One row per", ["judge", "judge_template"], horizontal=True, key="js_audit_by",
                   format_func=lambda v: {"judge": "judge", "judge_template": "judge and template"}[v])
     with st.spinner("Auditing judges…"):
-        audit = cached_audit(str(ws.path), flt.to_query(), by)
+        audit = cached_audit(str(ws.path), ws.q.version(), flt.to_query(), by)
     if audit.filter(pl.col("value").is_not_null()).height == 0:
         st.info("No reliability metric can be computed for these judgments.")
         return

@@ -1,0 +1,99 @@
+"""The lexicon of issue and strength names (lexicon.toml), and user additions in the same format."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..errors import UserError
+
+KINDS = ("issue", "strength", "verdict")   # verdict: a restatement, in neither list
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str          # issue | strength
+    label: str
+    category: str
+    description: str
+    cues: tuple[str, ...]
+    opposite: str | None = None      # strengths: the issue of a response the other one is praised against
+
+    def texts(self) -> list[str]:
+        """What is embedded for this entry (its vector is their mean)."""
+        return [self.label, self.description, *self.cues]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    entries: tuple[Entry, ...]
+    categories: dict[str, str]       # key -> "Title: description"
+
+    def of_kind(self, kind: str) -> list[Entry]:
+        return [e for e in self.entries if e.kind == kind]
+
+    def entry(self, kind: str, label: str) -> Entry:
+        return next(e for e in self.entries if e.kind == kind and e.label == label)
+
+    def category_title(self, key: str | None) -> str:
+        if not key:
+            return "Other"
+        text = self.categories.get(key, key)
+        return text.split(":", 1)[0].strip()
+
+    def digest(self) -> str:
+        body = json.dumps([[e.kind, e.label, e.category, e.description, list(e.cues)] for e in self.entries]
+                          + [sorted(self.categories.items())], ensure_ascii=False)
+        return hashlib.md5(body.encode()).hexdigest()[:12]
+
+
+def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
+    cats = data.get("categories", {})
+    if not isinstance(cats, dict) or not all(isinstance(v, str) for v in cats.values()):
+        raise UserError(f"{where}: [categories] must map names to descriptions")
+    entries = []
+    for kind in KINDS:
+        for i, e in enumerate(data.get(kind, []), start=1):
+            if not isinstance(e, dict) or not isinstance(e.get("label"), str) or not e["label"].strip():
+                raise UserError(f"{where}: [[{kind}]] number {i} needs a label")
+            cues = e.get("cues", [])
+            if not isinstance(cues, list) or not all(isinstance(c, str) for c in cues):
+                raise UserError(f"{where}: [[{kind}]] {e['label']!r}: cues must be a list of strings")
+            entries.append(Entry(kind, e["label"].strip(), str(e.get("category") or ""),
+                                 str(e.get("description") or e["label"]).strip(), tuple(cues),
+                                 str(e["opposite"]) if e.get("opposite") else None))
+    unknown = sorted(set(data) - {"categories", *KINDS})
+    if unknown:
+        raise UserError(f"{where}: unknown section(s) {', '.join(unknown)}; expected [categories], [[issue]], "
+                        f"[[strength]], [[verdict]]")
+    return entries, dict(cats)
+
+
+def load(extra: str | Path | None = None) -> Lexicon:
+    """The built-in lexicon, plus the entries (and categories) of a user TOML file."""
+    text = resources.files("analysis.issues").joinpath("lexicon.toml").read_text(encoding="utf-8")
+    entries, cats = _parse(tomllib.loads(text), "lexicon.toml")
+    if extra:
+        path = Path(extra)
+        if not path.exists():
+            raise UserError(f"lexicon file {path} does not exist")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"{path}: not a valid TOML lexicon: {str(exc).splitlines()[0]}") from None
+        more, more_cats = _parse(data, str(path))
+        cats.update(more_cats)
+        entries += more
+    issues = {e.label for e in entries if e.kind == "issue"}
+    for e in entries:
+        if e.opposite and e.opposite not in issues:
+            raise UserError(f"lexicon: the opposite of {e.label!r}, {e.opposite!r}, is not an issue label")
+    labels = [(e.kind, e.label.lower()) for e in entries]
+    if len(set(labels)) != len(labels):
+        dup = sorted({x for x in labels if labels.count(x) > 1})
+        raise UserError(f"lexicon: the same label twice: {', '.join(label for _, label in dup)}")
+    return Lexicon(tuple(entries), cats)

@@ -1,0 +1,79 @@
+"""Which response a sentence of a pairwise critique is about.
+
+A pairwise judge names the answers by the slot it saw them in ("Output (a)", "Assistant B", "Response 1",
+"the second answer") or by an alias the prompt gave them (AlpacaEval's "Model 'm'"). A sentence's subject
+is the first slot it names; a sentence naming none continues the previous one's ("It also ignores …"), and
+one about both ("Both answers …", "Neither …") has none. Slots map to responses through the order the
+judge saw them in (`shown_first`), aliases through the judgment's `meta.slot_aliases`.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NOUN = r"(?:output|response|answer|assistant|model|candidate|option|completion|summary|solution|text)"
+# (a) / (B) / A / 2 after a noun; a bare lower-case letter ("answer a question") is no slot
+_SLOT = re.compile(r"(?i:" + _NOUN + r")\s*(?:\(\s*([abAB12])\s*\)|([AB12])(?![\w']))")
+_ORDINAL = re.compile(r"\b(first|second|former|latter)\s+" + _NOUN + r"s?\b|\bthe\s+(former|latter)\b", re.I)
+_ALIAS = re.compile(r"\b" + _NOUN + r"\s+['\"‘“]?([A-Za-z0-9]{1,3})['\"’”]?(?![\w])", re.I)
+_BOTH = re.compile(r"\b(?:both|neither|either|each\s+of\s+the|the\s+two)\b", re.I)
+_POSITION = {"a": 1, "1": 1, "first": 1, "former": 1, "b": 2, "2": 2, "second": 2, "latter": 2}
+
+
+def slots(text: str, aliases: dict[str, str] | None = None) -> list[int | str]:
+    """The slots (1 = shown first, 2 = second) and response-frame aliases ('a'/'b') a sentence names, in order."""
+    found: list[tuple[int, int | str]] = []
+    for m in _SLOT.finditer(text):
+        letter = (m.group(1) or m.group(2)).lower()
+        found.append((m.start(), _POSITION[letter]))
+    for m in _ORDINAL.finditer(text):
+        found.append((m.start(), _POSITION[(m.group(1) or m.group(2)).lower()]))
+    if aliases:
+        for m in _ALIAS.finditer(text):
+            side = aliases.get(m.group(1))
+            if side in ("a", "b"):
+                found.append((m.start(), side))
+    return [s for _, s in sorted(found, key=lambda x: x[0])]
+
+
+_COMPARE = re.compile(r"\b(?:more|less|fewer|better|worse|superior|inferior|than|whereas|unlike|compared|"
+                      r"in\s+contrast|outperforms?|preferred|preferable)\b", re.I)
+
+
+def is_contrast(text: str) -> bool:
+    """A sentence that explains a preference by comparison ("A is better because it is more concise")."""
+    return bool(_COMPARE.search(text))
+
+
+_PREFERENCE = re.compile(r"^(?:(?:overall|therefore|thus|so|in\s+conclusion)[,:]?\s+)?the\s+response\s+(?:is|was)\s+"
+                         r"(?:(?:much|slightly|clearly|far|significantly)\s+)?(?:better|preferred|preferable|superior|"
+                         r"the\s+better\s+(?:one|response|choice))(?:\s+than\s+the\s+response)?"
+                         r"(?:\s*(?:,|because|as|since|for|due\s+to\s+the\s+fact\s+that))*\s*(?:it\s+)?", re.I)
+
+
+def without_slots(text: str) -> str:
+    """The sentence with its slot names replaced by 'the response' (they name who, not what), and a leading
+    "the response is better because" dropped: what follows is the reason."""
+    text = _SLOT.sub("the response", text)
+    text = _ORDINAL.sub("the response", text)
+    stripped = _PREFERENCE.sub("", text, count=1)
+    return stripped if len(stripped.split()) >= 3 else text
+
+
+def subjects(sentences: list[str], first: str | None, second: str | None,
+             aliases: dict[str, str] | None = None, ids: dict[str, str] | None = None) -> list[str | None]:
+    """The response id each sentence is about (None: both or unknown).
+
+    first / second: the response ids in the order shown; ids maps the response frame 'a'/'b' to response ids
+    (for aliases)."""
+    out: list[str | None] = []
+    current: str | None = None
+    for text in sentences:
+        named = slots(text, aliases)
+        if named:
+            s = named[0]
+            current = (first if s == 1 else second) if isinstance(s, int) else (ids or {}).get(s)
+        elif _BOTH.search(text):
+            current = None
+        out.append(current)
+    return out
