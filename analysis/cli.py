@@ -315,18 +315,42 @@ def _read_taxonomy(path: Path) -> list[dict]:
     return [{"title": line.strip()} for line in text.splitlines() if line.strip()]
 
 
-def _judge_options(args) -> dict:
+def _field_args(p, fields, title: str) -> None:
+    """One option per dataclass field (JudgeSpec, CallOptions): flag, type, choices, help and default come from
+    the field (analysis/judge/client.py `option`); a flag not given leaves the dataclass's default."""
+    group = p.add_argument_group(title)
+    for f in fields:
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f.metadata.get("help", "")
+        choices = f.metadata.get("choices")
+        kind = str(f.type)
+        if kind == "bool":
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                               help=f"{help_text} (default {'on' if f.default else 'off'})")
+            continue
+        typ = int if kind.startswith("int") else float if kind.startswith("float") else str
+        shown = "none" if f.default is None else f.default
+        group.add_argument(flag, dest=f.name, type=typ, choices=choices, default=None,
+                           metavar=None if choices else typ.__name__.upper(), help=f"{help_text} (default {shown})")
+
+
+def _given(args, fields) -> dict:
+    return {f.name: getattr(args, f.name) for f in fields if getattr(args, f.name, None) is not None}
+
+
+def _judge_options(args, spec_names: tuple[str, ...]) -> dict:
     import os
 
-    opts = {"concurrency": args.concurrency, "timeout": args.timeout, "max_tries": args.max_tries,
-            "temperature": args.temperature, "max_tokens": args.max_tokens, "json_mode": args.json_mode,
-            "logprobs": args.logprobs, "price_in": args.price_in, "price_out": args.price_out,
-            "budget": args.budget, "progress": not args.quiet}
+    from .judge.api import call_fields, spec_fields
+
+    opts = _given(args, call_fields())
+    if args.quiet:
+        opts["progress"] = False
+    opts.update(_given(args, [f for f in spec_fields() if f.name in spec_names]))
     key = os.environ.get(args.api_key_env) if args.api_key_env else None
     if args.api_key_env and args.api_key_env != "OPENAI_API_KEY" and key is None:
         raise UserError(f"--api-key-env {args.api_key_env}: that environment variable is not set")
-    return {"model": args.model, "base_url": args.base_url, "api_key": key, "judge_name": args.judge_name,
-            "limit": args.limit, "name": args.name, **opts}
+    return {"model": args.model, "base_url": args.base_url, "api_key": key, "name": args.name, **opts}
 
 
 def _judge_report(result, args) -> int:
@@ -350,28 +374,42 @@ def _judge_report(result, args) -> int:
     return 0
 
 
+JUDGE_SPEC_OPTIONS = ("criteria", "per_criterion", "both_orders", "pairs", "baseline", "reference", "samples",
+                      "judge_name", "limit")
+PROBE_SPEC_OPTIONS = ("judge_name", "limit")
+
+
 def cmd_judge(args) -> int:
     ws = _workspace(args)
-    criteria = [c.strip() for c in args.criteria.split(",") if c.strip()] if args.criteria else None
-    result = ws.judge(_filter(args), template=args.template, criteria=criteria, per_criterion=args.per_criterion,
-                      both_orders=not args.one_order, pairs=args.pairs, baseline=args.baseline,
-                      reference="off" if args.no_reference else "auto", samples=args.samples, **_judge_options(args))
+    result = ws.judge(_filter(args), template=args.template, **_judge_options(args, JUDGE_SPEC_OPTIONS))
     return _judge_report(result, args)
 
 
 def cmd_probe(args) -> int:
     ws = _workspace(args)
-    result = ws.probe(_filter(args), probes=args.probes, template=args.template, **_judge_options(args))
+    result = ws.judge.probe(_filter(args), probes=args.probes, template=args.template,
+                            **_judge_options(args, PROBE_SPEC_OPTIONS))
     return _judge_report(result, args)
 
 
 def cmd_report(args) -> int:
     ws = _workspace(args, read_only=True)
-    text = ws.report(args.format, path=args.output, issue_set=args.issue_set, filter=_filter(args), by=args.by)
+    top = None if args.all or args.top == 0 else args.top
+    groups = None if args.all or args.groups == 0 else args.groups
+    text = ws.report(args.format, path=args.output, issue_set=args.issue_set, filter=_filter(args), by=args.by,
+                     top=top, groups=groups)
     if args.output:
         print(f"wrote the {args.format} report to {args.output}", file=sys.stderr)
     else:
         print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def cmd_bundle(args) -> int:
+    ws = _workspace(args, read_only=True)
+    out = ws.bundle(args.output, filter=_filter(args), issue_set=args.issue_set, by=args.by, examples=args.examples)
+    print(f"wrote a static bundle to {out}: open {out / 'index.html'} in a browser, or serve the folder from any "
+          f"static host")
     return 0
 
 
@@ -488,44 +526,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parts", type=int, default=2, help="how many issues --split makes")
     p.add_argument("--drop", metavar="ISSUE", help="drop an issue")
 
-    def judge_args(p) -> None:
+    def judge_args(p, spec_names: tuple[str, ...]) -> None:
+        from .judge.api import call_fields, spec_fields
+
         p.add_argument("--model", required=True, help="the judge model's name at the endpoint")
         p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI)")
         p.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
                        help="environment variable holding the API key (never a flag: keys in argv leak)")
         p.add_argument("--filter", help=FILTER_HELP)
-        p.add_argument("--judge-name", help="store the judgments under this judge name (default: the model)")
-        p.add_argument("--limit", type=int, help="at most this many responses, pairs or judgments")
-        p.add_argument("--concurrency", type=int, default=8)
-        p.add_argument("--timeout", type=float, default=60.0, help="seconds per attempt")
-        p.add_argument("--max-tries", type=int, default=5, help="attempts per request before it is recorded as failed")
-        p.add_argument("--temperature", type=float, default=0.0)
-        p.add_argument("--max-tokens", type=int, default=1024)
-        p.add_argument("--json-mode", choices=["auto", "on", "off"], default="auto",
-                       help="ask for JSON output (auto: falls back to text when the endpoint refuses)")
-        p.add_argument("--logprobs", action="store_true", help="ask for token logprobs: an expected score beside the score")
-        p.add_argument("--price-in", type=float, default=0.0, help="USD per million prompt tokens")
-        p.add_argument("--price-out", type=float, default=0.0, help="USD per million completion tokens")
-        p.add_argument("--budget", type=float, help="USD: send no new request once this much is spent")
         p.add_argument("--name", help="a name for the run")
         p.add_argument("--quiet", action="store_true", help="no progress line")
         p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+        _field_args(p, [f for f in spec_fields() if f.name in spec_names], "what to judge (JudgeSpec)")
+        _field_args(p, [f for f in call_fields() if f.name != "progress"], "how to call the endpoint (CallOptions)")
 
     p = add("judge", "run an LLM judge through an OpenAI-compatible endpoint; judgments land in the workspace",
             cmd_judge)
-    judge_args(p)
+    judge_args(p, JUDGE_SPEC_OPTIONS)
     p.add_argument("--template", default="rubric", help="rubric, prometheus, pairwise, or a TOML template file")
-    p.add_argument("--criteria", help="comma-separated rubric criteria (descriptions from imported rubrics)")
-    p.add_argument("--per-criterion", action="store_true", help="one call per criterion instead of one for all")
-    p.add_argument("--pairs", choices=["auto", "existing", "baseline", "all"], default="auto",
-                   help="pairwise: which pairs (auto: --baseline if given, else pairs already judged, else all)")
-    p.add_argument("--baseline", metavar="MODEL", help="pairwise: compare every selected response with this model's")
-    p.add_argument("--one-order", action="store_true", help="pairwise: judge each pair in one order only")
-    p.add_argument("--no-reference", action="store_true", help="do not show reference answers")
-    p.add_argument("--samples", type=int, default=1, help="judge each request this many times (sample index in the cache key)")
+    p.add_argument("--one-order", dest="both_orders", action="store_false", default=None,
+                   help="pairwise: judge each pair in one order only (= --no-both-orders)")
+    p.add_argument("--no-reference", dest="reference", action="store_const", const="off", default=None,
+                   help="do not show reference answers (= --reference off)")
 
     p = add("probe", "bias probes: re-judge selected judgments with controlled perturbations", cmd_probe)
-    judge_args(p)
+    judge_args(p, PROBE_SPEC_OPTIONS)
     p.add_argument("--probes", default="all", help="comma-separated: swap, verbosity, authority, bandwagon, "
                    "reflection, one-token (default all)")
     p.add_argument("--template", help="default: pairwise for pairwise judgments, else rubric")
@@ -536,6 +561,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["md", "html", "csv", "json"], default="md")
     p.add_argument("--by", default="model", help="prevalence by: model, judge, criterion, template, dataset, category")
     p.add_argument("--output", "-o", help="write to this file instead of printing")
+    p.add_argument("--top", type=int, default=15, help="issues to keep, most instances first (0: all; default 15)")
+    p.add_argument("--groups", type=int, default=12, help="groups per issue, highest prevalence first (0: all; "
+                   "default 12)")
+    p.add_argument("--all", action="store_true", help="keep every issue and group (the report says what it leaves out)")
+
+    p = add("bundle", "write a static, offline HTML copy of a view (no server, no workspace) for a colleague",
+            cmd_bundle)
+    p.add_argument("--output", "-o", required=True, help="directory to write (created; must be empty or absent)")
+    p.add_argument("--filter", help=FILTER_HELP)
+    p.add_argument("--issue-set", help="issue set id (default: the filter's, else the newest)")
+    p.add_argument("--by", default="model", help="prevalence by: model, judge, criterion, template, dataset")
+    p.add_argument("--examples", type=int, default=20, help="instances per issue with their own page (default 20)")
 
     p = add("demo", "build the demo workspace from data/demo and serve the dashboard", cmd_demo,
             workspace_help="demo workspace file (default demo.duckdb)")

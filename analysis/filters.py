@@ -15,11 +15,17 @@ from .errors import UserError
 from .sql import json_path, placeholders
 
 LIST_KEYS = ("model", "judge", "criterion", "template", "dataset", "run", "protocol", "status", "category",
-             "issue", "issue_all", "issue_none", "issue_only", "probe")
+             "issue", "issue_all", "issue_none", "issue_only", "probe", "item", "swap", "won")
 ISSUE_KEYS = ("issue", "issue_all", "issue_none", "issue_only")
-NUMBER_KEYS = ("score_min", "score_max")
+NUMBER_KEYS = ("score_min", "score_max", "norm_min", "norm_max")
 TEXT_KEYS = ("q", "issue_set", "label")
 LABEL_VALUES = ("any", "none", "disagree")
+# pairwise: how a judgment fared against its swapped twin (the same pair, judge, template, criterion and sample
+# shown in the other order), and which response it preferred
+SWAP_VALUES = ("consistent", "inconsistent", "flipped", "first_twice", "second_twice", "unpaired")
+WON_VALUES = ("first", "second", "tie", "longer", "shorter", "none")
+CHOICES = {"swap": SWAP_VALUES, "won": WON_VALUES, "protocol": ("pointwise", "pairwise"),
+           "status": ("ok", "unparsed", "missing")}
 OVERALL = "overall"  # the criterion value for whole-response judgments (criterion IS NULL)
 NONE = "(none)"      # the value of a missing template or category (IS NULL), as group labels show it
 NULLABLE = ("template", "category")
@@ -47,10 +53,15 @@ class Filter:
     issue_none: tuple[str, ...] = ()   # has none of them (NOT)
     issue_only: tuple[str, ...] = ()   # has at least one issue, and no issue outside these
     probe: tuple[str, ...] = ()        # bias-probe variants: none (default), these probes, or "any" (everything)
+    item: tuple[str, ...] = ()         # these items (item ids)
+    swap: tuple[str, ...] = ()         # pairwise, against the swapped twin: consistent, inconsistent, first_twice, ...
+    won: tuple[str, ...] = ()          # pairwise, the preferred response: first, second, tie, longer, shorter, none
     issue_set: str | None = None       # which issue set the issue ids belong to (default: the newest)
     label: str | None = None           # human/gold label: any (present), none (absent), disagree (with the judge)
     score_min: float | None = None
     score_max: float | None = None
+    norm_min: float | None = None      # normalised score (0-1) bounds, for selections across scales
+    norm_max: float | None = None
     q: str | None = None
     meta: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
 
@@ -64,6 +75,9 @@ class Filter:
                 continue
             if key in LIST_KEYS:
                 values[key] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+                wrong = [v for v in values[key] if key in CHOICES and v not in CHOICES[key]]
+                if wrong:
+                    raise UserError(f"filter {key}={wrong[0]!r}: expected one of {', '.join(CHOICES[key])}")
             elif key in NUMBER_KEYS:
                 values[key] = float(value)
             elif key in TEXT_KEYS:
@@ -102,6 +116,9 @@ class Filter:
             key = key.strip()
             if key in ignore:
                 continue
+            if key in CHOICES and value not in CHOICES[key]:
+                bad(f"filter {key}={value!r}: expected one of {', '.join(CHOICES[key])}")
+                continue
             if key in LIST_KEYS:
                 lists.setdefault(key, []).append(value)
             elif key.startswith("meta.") and len(key) > 5:
@@ -122,10 +139,11 @@ class Filter:
                 text[key] = value
             else:
                 bad(f"unknown filter key {key!r}; keys are {', '.join(_field_names())} and meta.<name>")
-        if "score_min" in numbers and "score_max" in numbers and numbers["score_min"] > numbers["score_max"]:
-            bad(f"filter score_min={numbers['score_min']:g} is above score_max={numbers['score_max']:g}")
-            numbers.pop("score_min")
-            numbers.pop("score_max")
+        for lo, hi in (("score_min", "score_max"), ("norm_min", "norm_max")):
+            if lo in numbers and hi in numbers and numbers[lo] > numbers[hi]:
+                bad(f"filter {lo}={numbers[lo]:g} is above {hi}={numbers[hi]:g}")
+                numbers.pop(lo)
+                numbers.pop(hi)
         f = cls(**{k: tuple(dict.fromkeys(v)) for k, v in lists.items()}, **numbers, **text,
                 meta=tuple(sorted((k, tuple(dict.fromkeys(v))) for k, v in meta.items())))
         return f, warnings
@@ -140,7 +158,7 @@ class Filter:
         for key in NUMBER_KEYS:
             value = getattr(self, key)
             if value is not None:
-                pairs.append((key, f"{value:g}"))
+                pairs.append((key, _number_text(value)))
         for key in TEXT_KEYS:
             if getattr(self, key):
                 pairs.append((key, getattr(self, key)))
@@ -167,7 +185,9 @@ class Filter:
         parts = []
         grouped = self.to_dict()
         for key, values in grouped.items():
-            label = {"score_min": "score ≥", "score_max": "score ≤", "q": "text contains", "issue": "any issue of",
+            label = {"score_min": "score ≥", "score_max": "score ≤", "norm_min": "normalised score ≥",
+                     "norm_max": "normalised score ≤", "q": "text contains", "issue": "any issue of",
+                     "swap": "against its swapped twin:", "won": "preferred:",
                      "issue_all": "all issues of", "issue_none": "no issue of", "issue_only": "only issues of",
                      "issue_set": "issue set", "label": "human or gold label:"}.get(key, key + " =")
             parts.append(f"{label} {', '.join(values)}")
@@ -214,11 +234,23 @@ class Filter:
         if self.score_max is not None:
             clauses.append(f"{a}score <= ?")
             params.append(self.score_max)
+        if self.norm_min is not None:
+            clauses.append(f"{a}score_norm >= ?")
+            params.append(self.norm_min)
+        if self.norm_max is not None:
+            clauses.append(f"{a}score_norm <= ?")
+            params.append(self.norm_max)
         for key, values in self.meta:
             path = json_path(key)
             clauses.append(f"coalesce(json_extract_string({a}meta, ?), json_extract_string({a}item_meta, ?)) "
                            f"IN ({placeholders(len(values))})")
             params.extend([path, path, *values])
+        if self.item:
+            clauses.append(f"{a}item_id IN ({marks(self.item)})")
+        if self.swap:
+            clauses.append("(" + " OR ".join(_swap_sql(a, v) for v in self.swap) + ")")
+        if self.won:
+            clauses.append("(" + " OR ".join(_won_sql(a, v) for v in self.won) + ")")
         if self.label:
             clauses.append(_label_sql(a, self.label))
         if any(getattr(self, k) for k in ISSUE_KEYS):
@@ -264,6 +296,58 @@ class Filter:
             parts.append(has(self.issue_only))
             parts.append("NOT " + has(self.issue_only, negate_ids=True))
         return "(" + " AND ".join(parts) + ")"
+
+
+def _number_text(value: float) -> str:
+    """A bound as the URL shows it: short when that is exact (3, 0.25), else every digit (round-trips)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
+def _winner(x: str) -> str:
+    return f"(CASE {x}verdict WHEN 'a' THEN {x}response_a WHEN 'b' THEN {x}response_b WHEN 'tie' THEN 'tie' END)"
+
+
+def _first(x: str) -> str:
+    return f"(CASE {x}shown_first WHEN 'a' THEN {x}response_a WHEN 'b' THEN {x}response_b END)"
+
+
+def _swap_sql(a: str, mode: str) -> str:
+    """A pairwise judgment against its swapped twin: the same judge, item, pair (in either slot order), template,
+    criterion and sample with the other response shown first (probe variants have none). Verdicts are compared
+    as the responses they name, as the audit's swap metrics do (analysis/reliability/position.py)."""
+    t = "t."
+    twin = (f"t.item_id = {a}item_id AND t.judge = {a}judge AND t.protocol = 'pairwise' AND t.probe IS NULL "
+            f"AND t.template IS NOT DISTINCT FROM {a}template AND t.criterion IS NOT DISTINCT FROM {a}criterion "
+            f"AND t.sample = {a}sample AND least(t.response_a, t.response_b) = least({a}response_a, {a}response_b) "
+            f"AND greatest(t.response_a, t.response_b) = greatest({a}response_a, {a}response_b) "
+            f"AND {_first(t)} <> {_first(a)}")
+    base = (f"{a}protocol = 'pairwise' AND {a}shown_first IS NOT NULL AND {a}probe IS NULL "
+            f"AND {a}response_a IS DISTINCT FROM {a}response_b")
+    wa, wt = _winner(a), _winner(t)
+    cond = {"consistent": f"{wt} = {wa}",
+            "inconsistent": f"{wt} <> {wa}",
+            "flipped": f"{wt} <> {wa} AND {wt} <> 'tie' AND {wa} <> 'tie'",
+            "first_twice": f"{wt} = {_first(t)} AND {wa} = {_first(a)}",
+            "second_twice": f"{wt} NOT IN ({_first(t)}, 'tie') AND {wa} NOT IN ({_first(a)}, 'tie')"}
+    if mode == "unpaired":
+        return f"({base} AND NOT EXISTS (SELECT 1 FROM judgments t WHERE {twin}))"
+    return f"({base} AND {a}verdict IS NOT NULL AND EXISTS (SELECT 1 FROM judgments t WHERE {twin} AND {cond[mode]}))"
+
+
+def _won_sql(a: str, mode: str) -> str:
+    """Which response a pairwise verdict preferred: the first or second shown, the longer or shorter, a tie, none."""
+    pw = f"{a}protocol = 'pairwise' AND {a}response_a IS DISTINCT FROM {a}response_b"   # as the audit reads them
+    return {
+        "first": f"({pw} AND {a}verdict = {a}shown_first)",
+        "second": f"({pw} AND {a}shown_first IS NOT NULL AND {a}verdict NOT IN ({a}shown_first, 'tie'))",
+        "tie": f"({pw} AND {a}verdict = 'tie')",
+        "none": f"({pw} AND {a}verdict IS NULL)",
+        "longer": f"({pw} AND (({a}verdict = 'a' AND {a}n_chars_a > {a}n_chars_b) OR "
+                  f"({a}verdict = 'b' AND {a}n_chars_b > {a}n_chars_a)))",
+        "shorter": f"({pw} AND (({a}verdict = 'a' AND {a}n_chars_a < {a}n_chars_b) OR "
+                   f"({a}verdict = 'b' AND {a}n_chars_b < {a}n_chars_a)))",
+    }[mode]
 
 
 def _label_sql(a: str, mode: str) -> str:

@@ -1,82 +1,168 @@
-"""One instance (judgment) in full, and comparisons of two models or judges."""
+"""One instance (judgment) in full, as the judge saw it; and comparisons of two models or judges."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import polars as pl
 
 from .errors import UserError
-from .filters import Filter
+from .filters import Filter, as_filter
+from .query import Query
 from .reliability.common import wilson
 
+SLOT_NAMES = ("A", "B")
 
-def instance(ws, judgment_id: str, issue_set_id: str | None = None) -> dict[str, Any]:
-    """Everything about one judgment: the judgment, its item, the response(s), human labels, every other
-    judgment of the same item, and the critique's segments with the issues they were assigned to."""
-    j = ws._sql("SELECT * FROM judgment_view WHERE judgment_id = $id", {"id": judgment_id})
+
+def instance(q: Query, judgment_id: str, issue_set_id: str | None = None) -> dict[str, Any]:
+    """Everything about one judgment: the judgment, its item, the response(s) — for a pairwise judgment in the
+    order the judge saw them, with the names its critique uses for each — the judgment in the other order and
+    its critique, human and gold labels with whether the judge agrees, every other judgment of the item, and
+    the critique's segments with their issues."""
+    j = q.frame("SELECT * FROM judgment_view WHERE judgment_id = ?", [judgment_id])
     if j.height == 0:
-        raise UserError(f"no judgment {judgment_id!r} in {ws.path}")
+        raise UserError(f"no judgment {judgment_id!r} in {q.path}")
     row = j.row(0, named=True)
-    responses = ws._sql("SELECT response_id, model, text, n_chars FROM responses WHERE response_id IN "
-                        "($a, $b, $c)", {"a": row["response_id"], "b": row["response_a"], "c": row["response_b"]})
-    labels = ws._sql("""SELECT annotator, kind, criterion, score, scale_min, scale_max, verdict, response_id,
-                               response_a, response_b FROM labels WHERE item_id = $item ORDER BY kind, annotator""",
-                     {"item": row["item_id"]})
-    related = ws._sql("""
+    responses = q.frame("SELECT response_id, model, text, n_chars FROM responses WHERE response_id IN (?, ?, ?)",
+                        [row["response_id"], row["response_a"], row["response_b"]])
+    texts = {r["response_id"]: r for r in responses.iter_rows(named=True)}
+    out: dict[str, Any] = {"judgment": row, "responses": responses, "slots": [], "swapped": None}
+    if row["protocol"] == "pairwise":
+        out["slots"] = _slots(row, texts)
+        out["swapped"] = _swapped(q, row)
+        out["critique_names"] = _critique_names(row, out["slots"])
+    out["labels"] = _labels(q, row)
+    out["related"] = q.frame("""
         SELECT judgment_id, judge, protocol, template, criterion, model, model_a, model_b, shown_first, verdict,
-               score, scale_max, parse_status, sample, critique
-        FROM judgment_view WHERE item_id = $item AND judgment_id <> $id
-        ORDER BY protocol, judge, template, criterion, model, shown_first LIMIT 500""",
-                      {"item": row["item_id"], "id": judgment_id})
-    swapped = None
-    if row["protocol"] == "pairwise" and row["shown_first"]:
-        s = ws._sql("""
-            SELECT judgment_id, shown_first, verdict, critique FROM judgments
-            WHERE item_id = $item AND judge = $judge AND protocol = 'pairwise'
-              AND template IS NOT DISTINCT FROM $template AND criterion IS NOT DISTINCT FROM $criterion
-              AND sample = $sample AND least(response_a, response_b) = least($a, $b)
-              AND greatest(response_a, response_b) = greatest($a, $b) AND shown_first <> $shown LIMIT 1""",
-                    {"item": row["item_id"], "judge": row["judge"], "template": row["template"],
-                     "criterion": row["criterion"], "sample": row["sample"], "a": row["response_a"],
-                     "b": row["response_b"], "shown": row["shown_first"]})
-        swapped = s.row(0, named=True) if s.height else None
-    segments = pl.DataFrame()
-    set_id = issue_set_id or _newest_set(ws)
+               score, scale_max, parse_status, sample, left(critique, 200) AS critique
+        FROM judgment_view WHERE item_id = ? AND judgment_id <> ?
+        ORDER BY protocol, judge, template, criterion, model, shown_first LIMIT 500""", [row["item_id"], judgment_id])
+    set_id = issue_set_id or q.newest_issue_set()
+    out["segments"] = pl.DataFrame()
     if set_id:
-        segments = ws._sql("""
-            SELECT s.ord, s.text, s.kind, s.used, si.issue_id, i.title AS issue
+        out["segments"] = q.frame("""
+            SELECT s.ord, s.text, s.kind, s.about, r.model AS about_model, si.issue_id, i.title AS issue, i.kind AS issue_kind
             FROM segments s LEFT JOIN segment_issues si USING (issue_set_id, segment_id)
             LEFT JOIN issues i ON i.issue_set_id = s.issue_set_id AND i.issue_id = si.issue_id AND i.status = 'active'
-            WHERE s.issue_set_id = $set AND s.judgment_id = $id ORDER BY s.ord""", {"set": set_id, "id": judgment_id})
-    return {"judgment": row, "responses": responses, "labels": labels, "related": related, "swapped": swapped,
-            "segments": segments, "issue_set": set_id}
+            LEFT JOIN responses r ON r.response_id = s.response_id
+            WHERE s.issue_set_id = ? AND s.judgment_id = ? ORDER BY s.ord""", [set_id, judgment_id])
+    out["issue_set"] = set_id
+    return out
 
 
-def _newest_set(ws) -> str | None:
-    rows = ws._rows("SELECT issue_set_id FROM issue_sets ORDER BY created_at DESC LIMIT 1")
-    return rows[0][0] if rows else None
+def _slots(row: dict, texts: dict) -> list[dict]:
+    """The two responses in the order shown: slot letter, response id, model, text, and whether it won."""
+    first, second = ((row["response_b"], row["response_a"]) if row["shown_first"] == "b"
+                     else (row["response_a"], row["response_b"]))
+    winner = {"a": row["response_a"], "b": row["response_b"]}.get(row["verdict"])
+    out = []
+    for letter, rid in zip(SLOT_NAMES, (first, second)):
+        r = texts.get(rid, {})
+        out.append({"slot": letter, "response_id": rid, "model": r.get("model"), "text": r.get("text"),
+                    "n_chars": r.get("n_chars"), "won": winner == rid,
+                    "tie": row["verdict"] == "tie", "order_known": row["shown_first"] is not None})
+    return out
 
 
-def compare_issues(ws, a: str, b: str, by: str = "model", issue_set_id: str | None = None,
-                   filter: Filter | None = None) -> pl.DataFrame:
-    """Issue prevalence of group a versus group b (models or judges): shares, their difference and a 95%
-    interval for it (Newcombe's hybrid score interval from the two Wilson intervals)."""
-    iset = ws.issue_set(issue_set_id)
-    prev = iset.prevalence(by)
+_NAMES = [r"Output\s*\(({})\)", r"Assistant\s+({})\b", r"Response\s+({})\b", r"Answer\s+({})\b", r"Model\s+({})\b"]
+
+
+def _critique_names(row: dict, slots: list[dict]) -> dict[str, str]:
+    """What the critique calls each response ("Output (a)", "Assistant B", "Response 1", "Model 'm'") -> the
+    model it stands for, so a reader can follow the critique."""
+    text = row.get("critique") or ""
+    names: dict[str, str] = {}
+    for pos, letters in ((0, ("a", "A", "1")), (1, ("b", "B", "2"))):
+        model = slots[pos]["model"] or f"the response shown {'first' if pos == 0 else 'second'} ({slots[pos]['slot']})"
+        for pattern in _NAMES:
+            for letter in letters:
+                for m in re.finditer(pattern.format(re.escape(letter)), text):
+                    names[m.group(0)] = model
+    meta = _json(row.get("meta"))
+    aliases = meta.get("slot_aliases") if isinstance(meta, dict) else None
+    if isinstance(aliases, dict):
+        by_side = {"a": row["response_a"], "b": row["response_b"]}
+        model_of = {s["response_id"]: s["model"] for s in slots}
+        for alias, side in aliases.items():
+            if f"'{alias}'" in text or f'"{alias}"' in text:
+                names[f"Model '{alias}'"] = model_of.get(by_side.get(side), side)
+    return names
+
+
+def _swapped(q: Query, row: dict) -> dict | None:
+    if not row["shown_first"]:
+        return None
+    s = q.frame("""
+        SELECT judgment_id, shown_first, verdict, critique, parse_status FROM judgments
+        WHERE item_id = ? AND judge = ? AND protocol = 'pairwise'
+          AND template IS NOT DISTINCT FROM ? AND criterion IS NOT DISTINCT FROM ? AND sample = ?
+          AND probe IS NULL AND least(response_a, response_b) = least(?, ?)
+          AND greatest(response_a, response_b) = greatest(?, ?) AND shown_first <> ?
+        ORDER BY judgment_id LIMIT 1""",
+                [row["item_id"], row["judge"], row["template"], row["criterion"], row["sample"],
+                 row["response_a"], row["response_b"], row["response_a"], row["response_b"], row["shown_first"]])
+    if not s.height:
+        return None
+    sw = s.row(0, named=True)
+    winner = {"a": row["response_a"], "b": row["response_b"]}
+    sw["same_verdict"] = (winner.get(sw["verdict"], sw["verdict"]) == winner.get(row["verdict"], row["verdict"]))
+    return sw
+
+
+def _labels(q: Query, row: dict) -> list[dict]:
+    """Human and gold labels on this judgment's response (pointwise) or pair, each with whether the judge agrees."""
+    frame = q.frame("""
+        SELECT annotator, kind, criterion, score, scale_min, scale_max, score_norm, verdict, response_id, response_a,
+               response_b FROM labels WHERE item_id = ? ORDER BY kind, annotator""", [row["item_id"]])
+    out = []
+    for lab in frame.iter_rows(named=True):
+        if row["protocol"] == "pairwise":
+            if lab["response_a"] is None or {lab["response_a"], lab["response_b"]} != {row["response_a"], row["response_b"]}:
+                continue
+            names = {"a": lab["response_a"], "b": lab["response_b"], "tie": "tie"}
+            says = names.get(lab["verdict"])
+            judge = {"a": row["response_a"], "b": row["response_b"], "tie": "tie"}.get(row["verdict"])
+            agrees = None if says is None or judge is None else says == judge
+            lab["prefers"] = says
+        else:
+            if lab["response_id"] != row["response_id"] or lab["criterion"] != row["criterion"]:
+                continue
+            agrees = (None if lab["score_norm"] is None or row["score_norm"] is None
+                      else abs(lab["score_norm"] - row["score_norm"]) < 0.25)
+        lab["judge_agrees"] = agrees
+        out.append(lab)
+    return out
+
+
+def _json(value):
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    return value
+
+
+def compare_issues(iset, a: str, b: str, by: str = "model", filter: Filter | str | dict | None = None
+                   ) -> pl.DataFrame:
+    """Issue prevalence of group a versus group b (models or judges) within the filter: shares, their difference
+    and a 95% interval for it (Newcombe's hybrid score interval from the two Wilson intervals)."""
+    prev = iset.prevalence(by, filter)
     if prev.height == 0:
         return prev
-    table = iset.table().select("issue_id", "title")
+    table = iset.table(filter).select("issue_id", "title", "category_title")
     totals = {g: n for g, n in prev.select(by, "n_group").unique().iter_rows()}
     for g in (a, b):
         if g not in totals:
-            raise UserError(f"{by} {g!r} has no instances in issue set {iset.id}")
+            raise UserError(f"{by} {g!r} has no instances in issue set {iset.id} within this selection")
     pa = prev.filter(pl.col(by) == a).select("issue_id", pl.col("n_with").alias("n_a"))
     pb = prev.filter(pl.col(by) == b).select("issue_id", pl.col("n_with").alias("n_b"))
     out = table.join(pa, on="issue_id", how="left").join(pb, on="issue_id", how="left").fill_null(0)
     rows = []
+    na, nb = totals[a], totals[b]
     for r in out.iter_rows(named=True):
-        na, nb = totals[a], totals[b]
         p1, p2 = r["n_a"] / na, r["n_b"] / nb
         l1, u1 = wilson(r["n_a"], na)
         l2, u2 = wilson(r["n_b"], nb)
@@ -89,22 +175,20 @@ def compare_issues(ws, a: str, b: str, by: str = "model", issue_set_id: str | No
                                                                            nulls_last=True)
 
 
-def compare_instances(ws, a: str, b: str, by: str = "model", filter: Filter | None = None,
+def compare_instances(q: Query, a: str, b: str, by: str = "model", filter: Filter | str | dict | None = None,
                       limit: int = 50) -> pl.DataFrame:
     """Items both groups were judged on where their mean normalised scores differ most."""
     col = {"model": "model", "judge": "judge"}.get(by)
     if col is None:
         raise UserError("compare: by must be 'model' or 'judge'")
-    where, params = (filter or Filter()).where("j")
-    return ws._sql(f"""
+    where, params = as_filter(filter).where("j")
+    return q.frame(f"""
         WITH s AS (SELECT j.item_id, j.{col} AS g, avg(j.score_norm) AS score, count(*) AS n,
-                          any_value(j.judgment_id) AS judgment_id
+                          min(j.judgment_id) AS judgment_id
                    FROM judgment_view j WHERE {where} AND j.score_norm IS NOT NULL AND j.{col} IN (?, ?)
                    GROUP BY 1, 2)
-        SELECT x.item_id, it.prompt, x.score AS score_a, y.score AS score_b, x.score - y.score AS difference,
-               x.judgment_id AS judgment_a, y.judgment_id AS judgment_b
+        SELECT x.item_id, left(it.prompt, 160) AS prompt, x.score AS score_a, y.score AS score_b,
+               x.score - y.score AS difference, x.judgment_id AS judgment_a, y.judgment_id AS judgment_b
         FROM s x JOIN s y ON x.item_id = y.item_id AND x.g = ? AND y.g = ?
         JOIN items it ON it.item_id = x.item_id
-        ORDER BY abs(x.score - y.score) DESC, x.item_id LIMIT {int(limit)}""", [*params, a, b, a, b])
-
-
+        ORDER BY abs(x.score - y.score) DESC, x.item_id LIMIT ?""", [*params, a, b, a, b, int(limit)])

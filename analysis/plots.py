@@ -12,6 +12,9 @@ different names stay two categories, and plotly shows the escaped form as the or
 
 from __future__ import annotations
 
+import html
+import zlib
+
 import plotly.graph_objects as go
 import polars as pl
 
@@ -47,6 +50,48 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     return fig
 
 
+def click_layer(fig: go.Figure, x: list, y: list, hover: list[str], keys: list[list]) -> go.Figure:
+    """Make a heatmap's cells clickable: plotly reports no selection on heatmaps, so an invisible square marker
+    sits on each cell, carrying the cell's hover text (hovertext) and its keys (customdata, inert like every other
+    string in a figure; a click hands them back and `keys_of` restores them). The heatmap's own hover is off.
+    (Hover text in customdata made Streamlit drop the selection event.)"""
+    if not x:
+        return fig
+    fig.update_traces(hoverinfo="skip", hovertemplate=None, selector=dict(type="heatmap"))
+    fig.add_scatter(x=x, y=y, mode="markers", showlegend=False, name="",
+                    marker=dict(symbol="square", size=40, opacity=0.01, color="#000"),
+                    hovertext=hover, customdata=[_inert_keys(k) for k in keys],
+                    hovertemplate="%{hovertext}<extra></extra>")
+    fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest")
+    return fig
+
+
+def _inert_keys(keys) -> list:
+    return [inert(v) if isinstance(v, str) else v for v in keys]
+
+
+def keys_of(customdata) -> list | None:
+    """A clicked point's keys as the data has them (the inverse of the inert form they ride in)."""
+    if isinstance(customdata, str):
+        customdata = [customdata]
+    if not isinstance(customdata, (list, tuple)) or not customdata:
+        return None
+    return [html.unescape(v) if isinstance(v, str) else v for v in customdata]
+
+
+def cell_keys(event) -> list | None:
+    """The keys of the clicked cell or point from a Streamlit plotly selection event, or None."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        points = getattr(getattr(event, "selection", None), "points", None)
+    for point in points or []:
+        keys = keys_of(point.get("customdata") if isinstance(point, dict) else None)
+        if keys:
+            return keys
+    return None
+
+
 def empty_figure(message: str, title: str = "") -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=inert(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
@@ -78,13 +123,24 @@ def score_heatmap(dist: pl.DataFrame, by: str, x_title: str, title: str) -> go.F
     y_labels = [f"{inert(g)}  (n={n:,}, mean {m:.2f})" if m is not None else f"{inert(g)}  (n={n:,})"
                 for g, m, n in groups.select("group", "group_mean", "group_n").iter_rows()]
     text = [[f"{v:.0%}" if v >= 0.005 else "" for v in row] for row in z]
+    x_keys = _inert_list(buckets["label"].to_list())
     fig = go.Figure(go.Heatmap(
-        z=z, x=_inert_list(buckets["label"].to_list()), y=y_keys, text=text, texttemplate="%{text}",
-        customdata=counts, colorscale="Blues", zmin=0, zmax=max(max(r) for r in z) or 1,
-        hovertemplate=f"{_template(by)}: %{{y}}<br>{_template(x_title)}: %{{x}}<br>share: %{{z:.1%}}"
-                      "<br>judgments: %{customdata:,}<extra></extra>",
+        z=z, x=x_keys, y=y_keys, text=text, texttemplate="%{text}",
+        colorscale="Blues", zmin=0, zmax=max(max(r) for r in z) or 1,
         colorbar=dict(title="share", tickformat=".0%"),
     ))
+    # a click opens the judgments behind the cell: the group and the bucket's score bounds
+    raw = bool(dist["raw_scale"][0]) if "raw_scale" in dist.columns else False
+    groups_raw = groups["group"].to_list()
+    xs, ys, hover, keys = [], [], [], []
+    for row in dist.iter_rows(named=True):
+        gi, bi = g_index[row["group"]], b_index[row["bucket"]]
+        xs.append(x_keys[bi])
+        ys.append(y_keys[gi])
+        hover.append(f"{inert(by)}: {inert(groups_raw[gi])}<br>{inert(x_title)}: {x_keys[bi]}<br>"
+                     f"share: {row['share']:.1%}<br>judgments: {row['n']:,}<br><i>click to open them</i>")
+        keys.append([row["group"], row.get("lo"), row.get("hi"), raw])
+    click_layer(fig, xs, ys, hover, keys)
     fig.update_xaxes(title=inert(x_title), type="category")
     fig.update_yaxes(title=None, automargin=True, type="category", tickmode="array", tickvals=y_keys,
                      ticktext=y_labels)
@@ -120,6 +176,18 @@ def verdict_bars(outcomes: pl.DataFrame, by: str, title: str) -> go.Figure:
     fig = _layout(fig, title, 170 + 30 * len(groups))
     fig.update_layout(margin=dict(t=80))
     return fig
+
+
+LABEL_CHARS = 40
+
+
+def _short(label) -> str:
+    """A category label from data, inert and cut to LABEL_CHARS (one-to-one enough for a heatmap's axis: a
+    numbered suffix keeps two long labels with the same start apart)."""
+    text = str(label)
+    if len(text) <= LABEL_CHARS:
+        return inert(text)
+    return inert(text[:LABEL_CHARS - 7].rstrip() + "… #" + format(zlib.crc32(text.encode()) % 997, "03d"))
 
 
 def _fmt(v: float | None, digits: int = 2) -> str:
@@ -159,10 +227,14 @@ def bias_heatmap(audit: pl.DataFrame, metrics: dict[str, tuple[float, str]], tit
         hover.append(hr)
     span = max([abs(v) for row in z for v in row if v is not None] + [0.1])
     fig = go.Figure(go.Heatmap(
-        z=z, x=_inert_list(cols), y=_inert_list(judges), text=text, texttemplate="%{text}", customdata=hover,
-        hovertemplate="%{customdata}<extra></extra>", colorscale="RdBu", zmid=0, zmin=-min(span, 1), zmax=min(span, 1),
+        z=z, x=_inert_list(cols), y=_inert_list(judges), text=text, texttemplate="%{text}",
+        colorscale="RdBu", zmid=0, zmin=-min(span, 1), zmax=min(span, 1),
         colorbar=dict(title="deviation<br>from unbiased"), hoverongaps=True, xgap=2, ygap=2,
     ))
+    xs = [inert(m) for _ in judges for m in cols]
+    ys = [inert(j) for j in judges for _ in cols]
+    click_layer(fig, xs, ys, [h + "<br><i>click to open the instances behind it</i>" for row in hover for h in row],
+                [[j, m] for j in judges for m in cols])
     fig.update_layout(plot_bgcolor="#d9d9d9")
     fig.update_xaxes(tickangle=-30, side="top", automargin=True, type="category")
     fig.update_yaxes(autorange="reversed", automargin=True, type="category")
@@ -189,12 +261,22 @@ def matrix_heatmap(frame: pl.DataFrame, row: str, col: str, value: str, title: s
               + (f"<br>n = {(cell.get((a, b)) or {}).get(n_col) or 0:,}" if n_col else "")
               for b in cols] for a in rows]
     text = [[_fmt(v) if v is not None else "" for v in r] for r in z]
-    fig = go.Figure(go.Heatmap(z=z, x=_inert_list(cols), y=_inert_list(rows), text=text, texttemplate="%{text}",
-                               customdata=hover, hovertemplate="%{customdata}<extra></extra>", colorscale=colorscale,
+    fig = go.Figure(go.Heatmap(z=z, x=[_short(c) for c in cols], y=[_short(r) for r in rows], text=text,
+                               texttemplate="%{text}", colorscale=colorscale,
                                zmin=zmin, zmax=zmax, xgap=1, ygap=1, colorbar=dict(title=inert(value_label))))
+    cells = [(a, b) for a in rows for b in cols if (a, b) in cell]
+    click_layer(fig, [_short(b) for _, b in cells], [_short(a) for a, _ in cells],
+                [hover[rows.index(a)][cols.index(b)] + "<br><i>click to open the instances</i>" for a, b in cells],
+                [[a, b] for a, b in cells])
     fig.update_xaxes(tickangle=-30, automargin=True, type="category")
     fig.update_yaxes(autorange="reversed", automargin=True, type="category")
-    return _layout(fig, title, 200 + 26 * len(rows))
+    longest = max([len(_short(r)) for r in rows] + [4])
+    fig = _layout(fig, title, 200 + 26 * len(rows))
+    # long labels (criteria are often sentences) are cut to LABEL_CHARS with the full name in the hover; the
+    # plot keeps at least 60% of the width
+    fig.update_layout(margin=dict(l=min(10 + 6 * longest, 320)))
+    fig.update_yaxes(automargin=False)
+    return fig
 
 
 def agreement_bars(frame: pl.DataFrame, ceiling: float | None, title: str) -> go.Figure:
@@ -268,9 +350,10 @@ def issue_map(frame: pl.DataFrame, highlight: list[str], title: str) -> go.Figur
         hover = ["<br>".join(inert(line) for line in textwrap.wrap(t or "", 80)[:4]) + "<br><b>" + inert(i[:60]) + "</b>"
                  for t, i in zip(sub["text"].to_list(), sub["issue"].to_list())]
         fig.add_scattergl(x=sub["x"].to_list(), y=sub["y"].to_list(), mode="markers", name=inert(label),
-                          marker=dict(size=5, color=colour, opacity=alpha),
-                          customdata=list(zip(hover, sub["judgment_id"].to_list(), sub["issue_id"].to_list())),
-                          hovertemplate="%{customdata[0]}<extra></extra>")
+                          marker=dict(size=5, color=colour, opacity=alpha), hovertext=hover,
+                          customdata=[_inert_keys(k) for k in zip(sub["judgment_id"].to_list(),
+                                                                   sub["issue_id"].to_list())],
+                          hovertemplate="%{hovertext}<extra></extra>")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.update_layout(legend=dict(font=dict(size=10)), clickmode="event+select")
@@ -292,8 +375,12 @@ def prevalence_heatmap(frame: pl.DataFrame, by: str, issue_order: list[str], tit
     text = [[f"{v:.0%}" if v is not None else "" for v in r] for r in z]
     labels = [inert(f"{i}. {(titles[i] or '')[:60]}") for i in rows]
     fig = go.Figure(go.Heatmap(z=z, x=_inert_list(groups), y=labels, text=text, texttemplate="%{text}",
-                               customdata=hover, hovertemplate="%{customdata}<extra></extra>", colorscale="Reds",
-                               zmin=0, colorbar=dict(title="share", tickformat=".0%"), xgap=1, ygap=1))
+                               colorscale="Reds", zmin=0, colorbar=dict(title="share", tickformat=".0%"),
+                               xgap=1, ygap=1))
+    cells = [(ri, gi) for ri, i in enumerate(rows) for gi, g in enumerate(groups) if (i, g) in cell]
+    click_layer(fig, [inert(groups[gi]) for _, gi in cells], [labels[ri] for ri, _ in cells],
+                [hover[ri][gi] + "<br><i>click to open these instances</i>" for ri, gi in cells],
+                [[rows[ri], groups[gi]] for ri, gi in cells])
     fig.update_xaxes(tickangle=-30, automargin=True, type="category")
     fig.update_yaxes(autorange="reversed", automargin=True, type="category")
     return _layout(fig, title, 220 + 26 * len(rows))

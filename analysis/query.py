@@ -7,6 +7,7 @@ keys, grouping keys) so that a name from data, a link or an option is checked be
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -51,6 +52,15 @@ class Query:
         rows = self.rows(sql, params)
         return rows[0][0] if rows else None
 
+    @contextlib.contextmanager
+    def cursor(self):
+        """`with q.cursor() as cur:` — a private cursor for a block of reads (closed after it)."""
+        cur = self.con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
     # ---- writing --------------------------------------------------------------------------------
     def transaction(self):
         """`with q.transaction() as cur:` — BEGIN … COMMIT on a private cursor (ROLLBACK on error)."""
@@ -60,8 +70,9 @@ class Query:
 
     # ---- the workspace's own names ----------------------------------------------------------------
     def version(self) -> tuple:
-        """Changes whenever an import, a judge run or an issue set changes the workspace."""
+        """Changes whenever an import, a judge run (a resumed one too) or an issue set changes the workspace."""
         return tuple(self.rows("SELECT (SELECT count(*) FROM runs), (SELECT max(created_at) FROM runs), "
+                               "(SELECT sum(n_ingested) FROM runs), (SELECT count(*) FROM judgments), "
                                "(SELECT count(*) FROM issue_sets), (SELECT count(*) FROM issue_events)")[0])
 
     def meta_keys(self) -> list[str]:

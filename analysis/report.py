@@ -32,47 +32,82 @@ def trim(text: str | None, n: int = 240) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def collect(ws, issue_set_id: str | None = None, filter: Filter | None = None, examples: int = 3,
-            top: int = 15, by: str = "model") -> dict:
-    """The report's content: issues (with prevalence per `by` and examples) and the audit of `filter`."""
-    out: dict[str, Any] = {"workspace": str(ws.path), "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                           "filter": (filter or Filter()).to_query(), "issues": [], "issue_set": None}
-    sets = ws.issue_sets()
-    if sets.height:
-        iset = ws.issue_set(issue_set_id)
-        out["issue_set"] = {"id": iset.id, "filter": iset.filter, "instances": iset.n_instances(),
-                            "no_issue": iset.no_issue(), "coverage": iset.stats.get("coverage")}
-        prev = iset.prevalence(by)
-        for r in iset.table().head(top).iter_rows(named=True):
-            p = prev.filter(pl.col("issue_id") == r["issue_id"]).sort("share", descending=True)
-            ex = iset.examples(r["issue_id"], examples)
+def collect(q, workspace: str, issue_set_id: str | None = None, filter: Filter | None = None, examples: int = 3,
+            top: int | None = 15, groups: int | None = 12, by: str = "model") -> dict:
+    """The report's content within `filter`: issues (with prevalence per `by`, lift and examples), strengths and the
+    audit. `top` issues and `groups` groups per issue (None: all); `left_out` says what was not kept."""
+    from .issues.api import Issues
+    from .reliability.api import Audit
+
+    flt = filter or Filter()
+    for name, value in (("top", top), ("groups", groups)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise UserError(f"report: {name} must be a whole number of 1 or more, or None for all")
+    issues = Issues(q, workspace)
+    out: dict[str, Any] = {"workspace": str(workspace),
+                           "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           "filter": flt.to_query(), "selection": flt.describe(), "issues": [], "strengths": [],
+                           "issue_set": None, "left_out": []}
+    if issues.sets().height:
+        iset = issues.get(issue_set_id or flt.issue_set)
+        table = iset.table(flt).filter(pl.col("n_units") > 0)
+        out["issue_set"] = {"id": iset.id, "filter": iset.filter, "instances": iset.n_instances(flt),
+                            "no_issue": iset.no_issue(flt), "coverage": iset.stats.get("coverage"),
+                            "issues_total": table.height}
+        shown = table if top is None else table.head(top)
+        if shown.height < table.height:
+            out["left_out"].append(f"{table.height - shown.height} of {table.height} issues with the fewest "
+                                   f"instances (keep every issue with top=None, or --all)")
+        prev = iset.prevalence(by, flt)
+        cut_groups = 0
+        for r in shown.iter_rows(named=True):
+            p = prev.filter(pl.col("issue_id") == r["issue_id"]).sort("share", by, descending=[True, False])
+            kept = p if groups is None else p.head(groups)
+            cut_groups = max(cut_groups, p.height - kept.height)
+            ex = iset.examples(r["issue_id"], examples, flt)
             out["issues"].append({
-                "issue_id": r["issue_id"], "title": r["title"], "description": r["description"],
-                "keywords": r["keywords"], "instances": r["n_instances"], "items": r["n_items"],
-                "severity": r["severity"], "prevalence": r["prevalence"],
+                "issue_id": r["issue_id"], "title": r["title"], "category": r["category_title"],
+                "description": r["description"], "keywords": r["keywords"], "instances": r["n_instances"],
+                "items": r["n_items"], "severity": r["severity"], "prevalence": r["prevalence"],
                 "prevalence_ci": [r["prevalence_ci_low"], r["prevalence_ci_high"]],
-                "by": by,
+                "lift": r["lift"], "lift_ci": [r["lift_ci_low"], r["lift_ci_high"]],
+                "by": by, "groups_total": p.height,
                 "prevalence_by": [{"group": g, "share": s, "ci": [lo, hi], "n": n}
-                                  for g, s, lo, hi, n in p.select(by, "share", "ci_low", "ci_high", "n_group").iter_rows()],
+                                  for g, s, lo, hi, n in kept.select(by, "share", "ci_low", "ci_high", "n_group").iter_rows()],
                 "examples": [{"judgment_id": e["judgment_id"], "model": e["model"], "judge": e["judge"],
                               "score": e["score"], "segment": trim(e["segment"], 300)} for e in ex.iter_rows(named=True)],
             })
-    audit = ws.audit(filter)
+        if cut_groups:
+            out["left_out"].append(f"up to {cut_groups} {by} group(s) per issue with the lowest prevalence "
+                                   f"(keep every group with groups=None, or --all)")
+        out["strengths"] = [{"issue_id": r["issue_id"], "title": r["title"], "category": r["category_title"],
+                             "instances": r["n_instances"], "prevalence": r["prevalence"], "lift": r["lift"]}
+                            for r in iset.strengths(flt).filter(pl.col("n_units") > 0).iter_rows(named=True)]
+    audit = Audit(q, workspace)(flt)
     out["audit"] = audit.filter(pl.col("value").is_not_null()).to_dicts()
     return out
 
 
-def render(ws, fmt: str, issue_set_id: str | None = None, filter: Filter | None = None, **kw) -> str | bytes:
+def render(q, fmt: str, issue_set_id: str | None = None, filter: Filter | None = None, *, workspace,
+           **kw) -> str:
+    """The report as md, html (one offline file), csv or json; kw: by, top, groups, examples (see collect)."""
     if fmt not in FORMATS:
         raise UserError(f"report format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    data = collect(ws, issue_set_id, filter, **kw)
+    data = collect(q, workspace, issue_set_id, filter, **kw)
     if fmt == "json":
         return json.dumps(data, indent=2, default=str)
     if fmt == "csv":
         return _csv(data)
     if fmt == "md":
         return _markdown(data)
-    return _html(ws, data, issue_set_id, filter)
+    return _html(q, workspace, data, filter)
+
+
+def _lift(x: dict) -> str:
+    if x.get("lift") is None:
+        return "–"
+    lo, hi = x.get("lift_ci") or (None, None)
+    return f"{x['lift']:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else "")
 
 
 def _num(x) -> str:
@@ -88,24 +123,41 @@ def _pct(x) -> str:
 
 
 def _markdown(d: dict) -> str:
-    lines = ["# judgescope report", "", f"Workspace `{md(d['workspace'])}`, generated {d['generated']}.", ""]
+    lines = ["# judgescope report", "", f"Workspace `{md(d['workspace'])}`, generated {d['generated']}.  ",
+             f"Selection: {md(d['selection'])}.", ""]
+    if d["left_out"]:
+        lines += ["Left out: " + md("; ".join(d["left_out"])) + ".", ""]
     if d["issue_set"]:
         s = d["issue_set"]
-        lines += [f"## Issues (set {s['id']}, {s['instances']:,} instances, {s['no_issue']:,} with no issue)", ""]
+        lines += [f"## Issues (set {s['id']}, {s['instances']:,} instances, {s['no_issue']:,} with no issue; "
+                  f"{len(d['issues'])} of {s['issues_total']} issues shown)", ""]
         for x in d["issues"]:
             lines.append(f"### {x['issue_id']}. {md(x['title'])}")
             lines.append("")
+            if x["category"]:
+                lines.append(f"Category: {md(x['category'])}  ")
             if x["description"]:
                 lines += [md(x["description"]), ""]
             lines.append(f"Keywords: {md(', '.join(x['keywords'] or []))}  ")
             lines.append(f"Instances: {x['instances']:,} across {x['items']:,} items · prevalence {_pct(x['prevalence'])} "
-                         f"[{_pct(x['prevalence_ci'][0])}, {_pct(x['prevalence_ci'][1])}] · severity {_num(x['severity'])}")
-            lines += ["", f"| {x['by']} | prevalence | 95% CI | n |", "|---|---:|---|---:|"]
-            for p in x["prevalence_by"][:12]:
+                         f"[{_pct(x['prevalence_ci'][0])}, {_pct(x['prevalence_ci'][1])}] · lift {_lift(x)} · "
+                         f"severity {_num(x['severity'])}")
+            shown = len(x["prevalence_by"])
+            lines += ["", f"| {md(x['by'])} | prevalence | 95% CI | n |", "|---|---:|---|---:|"]
+            for p in x["prevalence_by"]:
                 lines.append(f"| {md(p['group'])} | {_pct(p['share'])} | [{_pct(p['ci'][0])}, {_pct(p['ci'][1])}] | {p['n']:,} |")
+            if shown < x["groups_total"]:
+                lines += ["", f"({shown} of {x['groups_total']} groups shown)"]
             lines += ["", "Examples:", ""]
             for e in x["examples"]:
                 lines.append(f"- {md(e['model'] or '')} ({md(e['judge'])}, score {e['score']}): {md(e['segment'])}")
+            lines.append("")
+        if d["strengths"]:
+            lines += ["## Strengths (what the judges praise in passing responses)", "",
+                      "| strength | category | instances | prevalence | lift |", "|---|---|---:|---:|---:|"]
+            for x in d["strengths"]:
+                lines.append(f"| {md(x['title'])} | {md(x['category'] or '')} | {x['instances']:,} | "
+                             f"{_pct(x['prevalence'])} | {_num(x['lift'])} |")
             lines.append("")
     else:
         lines += ["No issue set in this workspace yet (`judgescope issues`).", ""]
@@ -120,33 +172,49 @@ def _csv(d: dict) -> str:
 
     rows = [["section", "issue_id", "title", "group", "metric", "value", "ci_low", "ci_high", "n", "keywords"]]
     for x in d["issues"]:
-        rows.append(["issue", x["issue_id"], x["title"], "", "prevalence", x["prevalence"], *x["prevalence_ci"],
-                     x["instances"], "; ".join(x["keywords"] or [])])
+        rows.append(["issue", x["issue_id"], x["title"], x["category"] or "", "prevalence", x["prevalence"],
+                     *x["prevalence_ci"], x["instances"], "; ".join(x["keywords"] or [])])
+        rows.append(["issue", x["issue_id"], x["title"], x["category"] or "", "lift", x["lift"], *x["lift_ci"],
+                     x["instances"], ""])
         for p in x["prevalence_by"]:
             rows.append(["issue_prevalence", x["issue_id"], x["title"], p["group"], "prevalence", p["share"], *p["ci"],
                          p["n"], ""])
+    for x in d["strengths"]:
+        rows.append(["strength", x["issue_id"], x["title"], x["category"] or "", "prevalence", x["prevalence"], "", "",
+                     x["instances"], ""])
     for r in d["audit"]:
         rows.append(["audit", "", "", r["judge"], r["metric"], r["value"], r["ci_low"], r["ci_high"], r["n"], ""])
+    for note in d["left_out"]:
+        rows.append(["left_out", "", note, "", "", "", "", "", "", ""])
     buf = io.StringIO()
     # every text cell through safe_row: a cell from data is never read as a spreadsheet formula
     csv.writer(buf).writerows(safe_row(row) for row in rows)
     return buf.getvalue()
 
 
-def _html(ws, d: dict, issue_set_id, filter) -> str:
+def _html(q, workspace, d: dict, filter) -> str:
     import plotly.io as pio
+
+    from .issues.api import Issues
+    from .reliability.api import Audit
 
     e = html.escape
     figs = []
+    flt = filter or Filter()
     if d["issue_set"]:
-        figs.append(ws.issue_set(issue_set_id).prevalence_chart(d["issues"][0]["by"] if d["issues"] else "model"))
-    figs.append(ws.bias_heatmap(audit=ws.audit(filter)))
+        figs.append(Issues(q, workspace).get(d["issue_set"]["id"]).prevalence_chart(
+            d["issues"][0]["by"] if d["issues"] else "model", top=len(d["issues"]) or 15, filter=flt))
+    audit = Audit(q, workspace)
+    figs.append(audit.bias_heatmap(audit=pl.DataFrame(d["audit"]) if d["audit"] else audit(flt)))
     charts = [pio.to_html(f, include_plotlyjs=(i == 0), full_html=False) for i, f in enumerate(figs)]
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>judgescope report</title>"
              "<style>body{font-family:Inter,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;"
              "color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:3px 8px;"
              "font-size:13px}th{background:#f4f4f4}.ex{color:#444;font-size:13px}.kw{color:#666}</style></head><body>",
-             f"<h1>judgescope report</h1><p>Workspace <code>{e(d['workspace'])}</code>, generated {e(d['generated'])}.</p>"]
+             f"<h1>judgescope report</h1><p>Workspace <code>{e(d['workspace'])}</code>, generated {e(d['generated'])}."
+             f"<br>Selection: {e(d['selection'])}.</p>"]
+    if d["left_out"]:
+        parts.append(f"<p><b>Left out:</b> {e('; '.join(d['left_out']))}.</p>")
     if d["issue_set"]:
         s = d["issue_set"]
         parts.append(f"<h2>Issues</h2><p>Set {e(s['id'])}: {s['instances']:,} instances, {s['no_issue']:,} with no issue.</p>")
@@ -155,12 +223,14 @@ def _html(ws, d: dict, issue_set_id, filter) -> str:
             parts.append(f"<h3>{e(x['issue_id'])}. {e(x['title'])}</h3>")
             if x["description"]:
                 parts.append(f"<p>{e(x['description'])}</p>")
-            parts.append(f"<p class='kw'>Keywords: {e(', '.join(x['keywords'] or []))} · {x['instances']:,} instances "
-                         f"across {x['items']:,} items · prevalence {_pct(x['prevalence'])} · severity "
-                         f"{_num(x['severity'])}</p>")
+            parts.append(f"<p class='kw'>{e(x['category'] or '')} · Keywords: {e(', '.join(x['keywords'] or []))} · "
+                         f"{x['instances']:,} instances across {x['items']:,} items · prevalence "
+                         f"{_pct(x['prevalence'])} · lift {e(_lift(x))} · severity {_num(x['severity'])}</p>")
             parts.append(f"<table><tr><th>{e(x['by'])}</th><th>prevalence</th><th>95% CI</th><th>n</th></tr>" + "".join(
                 f"<tr><td>{e(str(p['group']))}</td><td>{_pct(p['share'])}</td><td>[{_pct(p['ci'][0])}, {_pct(p['ci'][1])}]"
-                f"</td><td>{p['n']:,}</td></tr>" for p in x["prevalence_by"][:12]) + "</table>")
+                f"</td><td>{p['n']:,}</td></tr>" for p in x["prevalence_by"]) + "</table>"
+                         + (f"<p class='kw'>{len(x['prevalence_by'])} of {x['groups_total']} groups shown</p>"
+                            if len(x["prevalence_by"]) < x["groups_total"] else ""))
             parts.append("<ul class='ex'>" + "".join(
                 f"<li>{e(ex['model'] or '')} ({e(str(ex['judge']))}, score {e(str(ex['score']))}): {e(ex['segment'])}</li>"
                 for ex in x["examples"]) + "</ul>")

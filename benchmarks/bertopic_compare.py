@@ -37,7 +37,7 @@ from machine import describe  # noqa: E402
 from analysis import Workspace  # noqa: E402
 from analysis.demo import load_embedding_cache  # noqa: E402
 from analysis.issues.embed import DEFAULT_MODEL, embed  # noqa: E402
-from analysis.issues.pipeline import _contrast  # noqa: E402
+from analysis.issues.pipeline import Contrast  # noqa: E402
 
 DEMO = ROOT / "data" / "demo"
 BERTOPIC_DEFAULTS = ("BERTopic() with precomputed embeddings: UMAP(n_neighbors=15, n_components=5, min_dist=0.0, "
@@ -96,7 +96,7 @@ def main() -> None:
                         WHERE s.issue_set_id = ? AND s.used ORDER BY s.judgment_id, s.ord""", params=[iset.id]).pl()
     raw, stats = embed(ws.con, seg["doc"].to_list(), DEFAULT_MODEL)
     assert stats.n_embedded == 0, "the shipped cache should hold every vector"
-    contrast = _contrast(raw, seg["item_id"].to_list(), iset.params["contrast"])
+    contrast = Contrast(**iset.params["contrast"]).run(raw, seg["item_id"].to_list())
     seg.with_columns(raw=pl.Series(raw.tolist(), dtype=pl.List(pl.Float32)),
                      contrast=pl.Series(contrast.tolist(), dtype=pl.List(pl.Float32))).write_parquet(tmp / "segments.parquet")
     run = subprocess.run([python, str(HERE / "bertopic_side.py"), str(tmp / "segments.parquet"), str(tmp / "topics.parquet")],

@@ -1,29 +1,47 @@
-"""judgescope dashboard. Run with `judgescope dashboard` (or `streamlit run dashboard/app.py`
-with JUDGESCOPE_WORKSPACE set)."""
+"""judgescope dashboard. Run with `judgescope dashboard` (or `streamlit run dashboard/app.py` with
+JUDGESCOPE_WORKSPACE set). Each page has its own URL path; the query string is the selection (docs/filters.md)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import state
+from analysis import store
+from dashboard import sidebar, state
 from dashboard.views import compare, export, instances, issues, judges, overview, rubrics
 
-PAGES = {"overview": "Overview", "issues": "Issues", "instances": "Instances", "judges": "Judges",
-         "rubrics": "Rubrics", "compare": "Compare", "export": "Export"}
-RENDER = {"overview": lambda ws, v: overview.render(ws, v.filter), "issues": lambda ws, v: issues.render(ws, v.filter),
-          "instances": lambda ws, v: instances.render(ws, v.filter, v.instance),
-          "judges": lambda ws, v: judges.render(ws, v.filter), "rubrics": lambda ws, v: rubrics.render(ws, v.filter),
-          "compare": lambda ws, v: compare.render(ws, v.filter, v.compare[:2], v.compare[2]),
-          "export": lambda ws, v: export.render(ws, v.filter)}
-
-from analysis import store
+PAGES = [("overview", "Overview", overview.render), ("issues", "Issues", issues.render),
+         ("instances", "Instances", instances.render), ("judges", "Judges", judges.render),
+         ("rubrics", "Rubrics", rubrics.render), ("compare", "Compare", compare.render),
+         ("export", "Export", export.render)]
 
 st.set_page_config(page_title="judgescope", page_icon="🔎", layout="wide")
+
+
+def _page(name: str, render):
+    def run() -> None:
+        ws = state.workspace()
+        render(ws)
+    run.__name__ = name   # Streamlit names a callable page by its function
+    return run
+
+
 # the workspace file is open only while a page runs: between runs `judgescope ingest` may write to it
 with store.lease(state.workspace_path()):
     ws = state.workspace()
-    view = state.sidebar(ws, PAGES, state.read_url(list(PAGES)))
-    state.write_url(view)
-    state.share_link(view)
-    state.show_warnings(view)
-    RENDER[view.page](ws, view)
+    state.PAGES.update({name: st.Page(_page(name, render), title=title, url_path=name, default=(name == "overview"))
+                        for name, title, render in PAGES})
+    old = st.query_params.get("page")          # links from before pages had paths: ?page=issues&…
+    if old in state.PAGES and old != "overview":
+        rest = {k: st.query_params.get_all(k) for k in st.query_params.keys() if k != "page"}
+        st.switch_page(state.PAGES[old], query_params=rest)
+    if old is not None and old not in state.PAGES:
+        st.warning(state.md_escape(f"unknown page {old!r}; pages are {', '.join(state.PAGES)}"), icon="⚠️")
+    state.begin(ws)
+    nav = st.navigation(list(state.PAGES.values()))
+    name = next((n for n, p in state.PAGES.items() if p.url_path == nav.url_path), "overview")
+    path = "" if name == "overview" else name
+    sidebar.render(ws, path)
+    for w in state.warnings():
+        st.warning(state.md_escape(w), icon="⚠️")
+    nav.run()
+    state.end(name)

@@ -1,32 +1,50 @@
-"""Dashboard state: the workspace, the Filter and page in the URL, and the sidebar that edits them.
+"""Dashboard state in one place: the selection (one Filter) and the view's own parameters, their mapping to the
+sidebar's widgets (derived from the Filter's fields) and to the URL (the share format), the workspace, links
+that open evidence, and cached calls keyed by the workspace's state and the selection.
 
-The URL query string is the source of truth when a session starts (so a copied link reopens the
-same view); after that the widgets drive it and every change is written back to the URL.
+The URL is read when a session starts and whenever it changes from outside (a link, a click that opens
+evidence, the browser's back button); otherwise the widgets drive the selection and every run writes it back
+to the URL, so a copied link reopens the same view. Moving between pages keeps the selection.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from urllib.parse import urlencode
 
 import streamlit as st
 
 from analysis import Filter, UserError, Workspace
 from analysis.errors import WorkspaceLocked
-from analysis.filters import LIST_KEYS
+from analysis.filters import CHOICES, ISSUE_KEYS, LIST_KEYS
 
-NON_FILTER_KEYS = ("page", "instance", "compare_a", "compare_b", "compare_by")
+# view parameters that ride in the URL beside the filter (per page; see each view)
+VIEW_KEYS = ("instance", "compare_a", "compare_b", "compare_by", "view", "sort", "desc", "offset", "kind", "by",
+             "audit_by", "metric")
+# the sidebar's multiselects: Filter field -> label (the other fields have their own widgets or show as chips)
+LIST_WIDGETS = {"judge": "Judges", "model": "Models", "dataset": "Datasets", "template": "Templates / strategies",
+                "criterion": "Criteria", "run": "Runs (imports)"}
+CHIP_FIELDS = tuple(k for k in LIST_KEYS if k not in LIST_WIDGETS and not k.startswith("issue") and k != "probe")
+PAGES: dict[str, st.Page] = {}   # filled by app.py: name -> page
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=])")
-# GitHub-style autolinks ("http://…", "www.…", "a@b.c") are found in the text after escapes are undone, so
-# a backslash does not stop them: a word joiner (U+2060, invisible) after "://", "www" and "@" does
-_AUTOLINK = re.compile(r"(://|www(?=\.)|@)", re.IGNORECASE)
+_AUTOLINK = re.compile(r"(://|www|@)", re.I)
 
 
-def md_escape(text: str) -> str:
-    """Text that Streamlit's markdown shows literally (no links, autolinks, images, HTML, entities or formatting)."""
-    return _MD_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\\1\u2060", str(text)))
+def md_escape(text) -> str:
+    """Text that Streamlit's markdown shows literally: no link, image, HTML, formatting, and no auto-linked URL
+    or address (a word joiner after ://, www and @ keeps the linkifier off; it is invisible)."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", str(text))
+    return _AUTOLINK.sub(lambda m: m.group(1) + "\u2060", escaped)
+
+
+# ---- the workspace -----------------------------------------------------------------------------------
+def workspace_path() -> str:
+    return os.environ.get("JUDGESCOPE_WORKSPACE", "judgescope.duckdb")
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,22 +52,11 @@ def _open(path: str) -> Workspace:
     return Workspace(path, read_only=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def cached_audit(path: str, version: tuple, query: str, by: str):
-    """The audit of a filter, computed once per workspace state (`version`), filter and grouping."""
-    return _open(path).audit(query, by=by)
-
-
-def workspace_path() -> str:
-    return os.environ.get("JUDGESCOPE_WORKSPACE", "judgescope.duckdb")
-
-
 def workspace() -> Workspace:
-    """The workspace, opened read-only; while another process writes to it, say so and try again shortly."""
-    path = workspace_path()
+    """The workspace, read-only; while another process writes to it, say so and try again shortly."""
     try:
-        ws = _open(path)
-        ws.q.version()  # reopens the file if a lease closed it; a writer's lock shows here
+        ws = _open(workspace_path())
+        ws.q.version()   # reopens the file if a lease closed it; a writer's lock shows here
         return ws
     except WorkspaceLocked as exc:
         st.info(md_escape(f"{exc}. This page reloads by itself when the workspace is free."), icon="⏳")
@@ -63,193 +70,215 @@ def workspace() -> Workspace:
         st.stop()
 
 
-@dataclass
-class View:
-    page: str
-    filter: Filter
-    warnings: list[str]
-    instance: str | None = None
-    compare: tuple[str | None, str | None, str] = (None, None, "model")
+def cached(fn: Callable, *args, **kwargs):
+    """fn(ws, *args, **kwargs), computed once per workspace state and arguments. A Filter argument is passed on
+    as its query string (every analysis call takes one), so equal selections share a result."""
+    ws = workspace()
+    plain = tuple(a.to_query() if isinstance(a, Filter) else a for a in args)
+    named = tuple(sorted((k, v.to_query() if isinstance(v, Filter) else v) for k, v in kwargs.items()))
+    return _cached_call(workspace_path(), ws.q.version(), fn.__module__ + "." + fn.__qualname__, plain, named, fn)
 
 
-def set_instance(judgment_id: str | None) -> None:
-    st.session_state["js_instance"] = judgment_id
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_call(path, version, name, args, kwargs, _fn):
+    return _fn(_open(path), *args, **dict(kwargs))
 
 
-def set_compare(a: str | None, b: str | None, by: str) -> None:
-    st.session_state["js_compare"] = (a, b, by)
-
-
+# ---- the selection -----------------------------------------------------------------------------------
 def _url_pairs() -> list[tuple[str, str]]:
     return [(k, v) for k in st.query_params.keys() for v in st.query_params.get_all(k)]
 
 
-def read_url(pages: list[str]) -> View:
+def _known_values(ws: Workspace, flt: Filter, warnings: list[str]) -> Filter:
+    """A link's filter, each sidebar value checked against the workspace (an unknown one is dropped, with a
+    warning), the issue set pinned to one that exists."""
+    changes = {}
+    for field in LIST_WIDGETS:
+        chosen = getattr(flt, field)
+        if chosen:
+            options = set(values(ws, field))
+            for v in chosen:
+                if v not in options:
+                    warnings.append(f"{field} {v!r} is not in this workspace; ignored")
+            changes[field] = tuple(v for v in chosen if v in options)
+    if flt.issue_set is not None:
+        sets = set(ws.issue_sets()["issue_set_id"])
+        if flt.issue_set not in sets:
+            warnings.append(f"issue set {flt.issue_set!r} is not in this workspace; showing the newest")
+            changes["issue_set"] = None
+    return dataclasses.replace(flt, **changes) if changes else flt
+
+
+def begin(ws: Workspace) -> None:
+    """At the top of every run: take the selection from the URL when the URL changed from outside."""
     pairs = _url_pairs()
-    flt, warnings = Filter.from_pairs(pairs, strict=False, ignore=NON_FILTER_KEYS)
-    page = st.query_params.get("page", pages[0])
-    if page not in pages:
-        warnings.append(f"unknown page {page!r}; showing {pages[0]}")
-        page = pages[0]
-    by = st.query_params.get("compare_by", "model")
-    if by not in ("model", "judge"):
-        warnings.append(f"compare_by must be model or judge, not {by!r}")
-        by = "model"
-    return View(page, flt, warnings, st.query_params.get("instance"),
-                (st.query_params.get("compare_a"), st.query_params.get("compare_b"), by))
-
-
-def write_url(view: View) -> None:
-    params = {"page": view.page, **view.filter.to_dict()}
-    if view.instance:
-        params["instance"] = view.instance
-    a, b, by = view.compare
-    if a and b:
-        params.update({"compare_a": a, "compare_b": b, "compare_by": by})
-    current = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
-    wanted = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
-    if current != wanted:
-        st.query_params.from_dict(params)
-
-
-def _known(ws: Workspace, field: str, chosen: tuple[str, ...], warnings: list[str]) -> list[str]:
-    options = ws.values(field)
-    unknown = [v for v in chosen if v not in options]
-    for v in unknown:
-        warnings.append(f"{field} {v!r} is not in this workspace; ignored")
-    return [v for v in chosen if v in options]
-
-
-def sidebar(ws: Workspace, pages: dict[str, str], view: View) -> View:
-    """Draw the page picker and filters; return the view they select."""
-    first = "js_init" not in st.session_state
-    warnings = list(view.warnings)
-    if first:
-        st.session_state["js_init"] = True
-        st.session_state["js_page"] = view.page
-        for field in ("model", "judge", "dataset", "template", "criterion"):
-            st.session_state[f"js_{field}"] = _known(ws, field, getattr(view.filter, field), warnings)
-        st.session_state["js_q"] = view.filter.q or ""
-        st.session_state["js_score_min"] = view.filter.score_min
-        st.session_state["js_score_max"] = view.filter.score_max
-        st.session_state["js_meta"] = view.filter.meta
-        st.session_state["js_extra"] = {k: getattr(view.filter, k) for k in ("run", "protocol", "status", "category", "issue",
-                                                                             "issue_all", "issue_none", "issue_only", "issue_set",
-                                                                             "label", "probe")}
+    last = st.session_state.get("js_written")
+    fresh = "js_filter" not in st.session_state
+    moved_here = bool(pairs) and pairs != last and not (
+        last is not None and {k for k, _ in pairs} <= {"page"})
+    if fresh or moved_here:
+        flt, warnings = Filter.from_pairs(pairs, strict=False, ignore=VIEW_KEYS + ("page",))
+        st.session_state["js_filter"] = _known_values(ws, flt, warnings)
+        st.session_state["js_view"] = {k: st.query_params.get(k) for k in VIEW_KEYS if k in st.query_params}
         st.session_state["js_warnings"] = warnings
-        st.session_state["js_instance"] = view.instance
-        st.session_state["js_compare"] = view.compare
-    with st.sidebar:
-        st.title("judgescope")
-        page = st.radio("Page", list(pages), format_func=lambda p: pages[p], key="js_page")
-        st.subheader("Filters")
-        st.multiselect("Judges", ws.values("judge"), key="js_judge")
-        st.multiselect("Models", ws.values("model"), key="js_model")
-        st.multiselect("Datasets", ws.values("dataset"), key="js_dataset")
-        st.multiselect("Templates / strategies", ws.values("template"), key="js_template")
-        st.multiselect("Criteria", ws.values("criterion"), key="js_criterion")
-        c1, c2 = st.columns(2)
-        c1.number_input("Score ≥", value=None, key="js_score_min", step=1.0)
-        c2.number_input("Score ≤", value=None, key="js_score_max", step=1.0)
-        st.text_input("Search critiques, prompts, responses", key="js_q")
-        extra = st.session_state.setdefault("js_extra", {})
-        runs = ws.values("run")
-        picked_runs = st.multiselect("Runs (imports)", runs, default=[r for r in extra.get("run", ()) if r in runs],
-                                     key="js_runs_widget")
-        extra["run"] = tuple(picked_runs)
-        label = st.selectbox("Human or gold label", ["", "any", "none", "disagree"],
-                             index=["", "any", "none", "disagree"].index(extra.get("label") or ""),
-                             format_func=lambda v: {"": "(no condition)", "any": "has a label", "none": "has no label",
-                                                    "disagree": "a label disagrees with the judge"}[v],
-                             key="js_label_widget")
-        extra["label"] = label or None
-        probes = ws.values("probe")
-        if probes or extra.get("probe"):
-            options = ["any", *probes]
-            picked = st.multiselect("Bias-probe variants (left out unless chosen)", options,
-                                    default=[p for p in extra.get("probe", ()) if p in options], key="js_probe_widget")
-            extra["probe"] = tuple(picked)
-        _issue_widget(ws)
-        _meta_widget(ws)
-    lo, hi = st.session_state.get("js_score_min"), st.session_state.get("js_score_max")
-    if lo is not None and hi is not None and lo > hi:
-        warnings.append("score minimum is above the maximum; score range ignored")
-        lo = hi = None
-    values = {f: tuple(st.session_state.get(f"js_{f}") or ()) for f in ("model", "judge", "dataset", "template", "criterion")}
-    flt = Filter(**values, **st.session_state.get("js_extra", {}), score_min=lo, score_max=hi,
-                 q=(st.session_state.get("js_q") or None), meta=tuple(st.session_state.get("js_meta") or ()))
-    return View(page, flt, st.session_state.get("js_warnings", []) + [w for w in warnings if w not in
-                                                                     st.session_state.get("js_warnings", [])],
-                st.session_state.get("js_instance"), st.session_state.get("js_compare", (None, None, "model")))
+        _load_widgets(st.session_state["js_filter"])
 
 
-def share_link(view: View) -> None:
-    """The link to this exact view, with a copy button (st.code has one)."""
-    from urllib.parse import urlencode
+def _load_widgets(flt: Filter) -> None:
+    """The sidebar's widget state from a Filter (one place: the widgets are named after its fields)."""
+    for field in LIST_WIDGETS:
+        st.session_state[f"w_{field}"] = list(getattr(flt, field))
+    st.session_state["w_score_min"] = flt.score_min
+    st.session_state["w_score_max"] = flt.score_max
+    st.session_state["w_q"] = flt.q or ""
+    st.session_state["w_label"] = flt.label or ""
+    st.session_state["w_probe"] = list(flt.probe)
+    mode, ids = next(((k, getattr(flt, k)) for k in ("issue", "issue_all", "issue_none", "issue_only")
+                      if getattr(flt, k)), ("issue", ()))
+    st.session_state["w_issue_mode"] = mode
+    st.session_state["w_issue_ids"] = list(ids)
 
-    params = [(k, v) for k in st.query_params.keys() for v in st.query_params.get_all(k)]
+
+def selection() -> Filter:
+    return st.session_state.get("js_filter") or Filter()
+
+
+def set_selection(flt: Filter) -> None:
+    st.session_state["js_filter"] = flt
+
+
+def from_widget(field: str) -> None:
+    """A widget's on_change: its value into the selection (validated by Filter.make)."""
+    flt = selection()
+    value = st.session_state.get(f"w_{field}")
+    if field in LIST_WIDGETS or field == "probe":
+        flt = dataclasses.replace(flt, **{field: tuple(value or ())})
+    elif field in ("score_min", "score_max"):
+        flt = dataclasses.replace(flt, **{field: value})
+    elif field == "q":
+        flt = dataclasses.replace(flt, q=(value or "").strip() or None)
+    elif field == "label":
+        flt = dataclasses.replace(flt, label=value or None)
+    elif field in ("issue_mode", "issue_ids"):
+        mode = st.session_state.get("w_issue_mode", "issue")
+        ids = tuple(st.session_state.get("w_issue_ids") or ())
+        flt = dataclasses.replace(flt, issue=(), issue_all=(), issue_none=(), issue_only=())
+        flt = dataclasses.replace(flt, **{mode: ids})
+    set_selection(flt)
+
+
+def drop_condition(field: str, value: str | None = None) -> None:
+    """A chip's ✕: take one condition out of the selection."""
+    flt = selection()
+    if field == "meta":
+        flt = dataclasses.replace(flt, meta=tuple((k, v) for k, v in flt.meta if k != value))
+    elif isinstance(getattr(flt, field), tuple):
+        flt = dataclasses.replace(flt, **{field: tuple(v for v in getattr(flt, field) if v != value)})
+    else:
+        flt = dataclasses.replace(flt, **{field: None})
+    set_selection(flt)
+    _load_widgets(flt)
+
+
+def clear_selection() -> None:
+    set_selection(Filter())
+    st.session_state["js_view"] = {}
+    _load_widgets(Filter())
+
+
+def view(key: str, default=None):
+    return (st.session_state.get("js_view") or {}).get(key, default)
+
+
+def set_view(**kw) -> None:
+    v = dict(st.session_state.get("js_view") or {})
+    for k, value in kw.items():
+        if value is None:
+            v.pop(k, None)
+        else:
+            v[k] = value
+    st.session_state["js_view"] = v
+
+
+def warnings() -> list[str]:
+    return list(st.session_state.get("js_warnings") or [])
+
+
+def end(page_key: str) -> None:
+    """At the end of every run: the selection and view back into the URL (only when they changed). A selection
+    by issues names its issue set, so the link keeps pointing at the same issues after a new discovery."""
+    flt = selection()
+    if not flt.issue_set and any(getattr(flt, k) for k in ISSUE_KEYS):
+        newest = workspace().q.newest_issue_set()
+        if newest:
+            set_selection(dataclasses.replace(flt, issue_set=newest))
+    params = {**selection().to_dict(), **{k: v for k, v in (st.session_state.get("js_view") or {}).items()
+                                           if k in VIEW_KEYS and v not in (None, "")}}
+    current = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    wanted = {k: v if isinstance(v, list) else [str(v)] for k, v in params.items()}
+    if current != wanted:
+        st.query_params.from_dict(wanted)
+    st.session_state["js_written"] = [(k, v) for k, vs in wanted.items() for v in vs]
+
+
+# ---- links that open evidence ------------------------------------------------------------------------
+def query(flt: Filter, **view_params) -> dict[str, list[str]]:
+    out = flt.to_dict()
+    for k, v in view_params.items():
+        if v is not None:
+            out[k] = [str(v)]
+    return out
+
+
+def go(page: str, flt: Filter, **view_params) -> None:
+    """Open `page` showing `flt` (the new selection) and the view parameters; the URL says which."""
+    st.switch_page(PAGES[page], query_params=query(flt, **view_params))
+
+
+def link(page: str, label: str, flt: Filter, help: str | None = None, **view_params) -> None:
+    """A link to a page with a selection (a page_link: opens in place, keeps the session)."""
+    st.page_link(PAGES[page], label=label, query_params=query(flt, **view_params), help=help)
+
+
+def narrowed(**changes) -> Filter:
+    """The selection with some fields changed (lists replace, None clears)."""
+    flt = selection()
+    fields = {}
+    for k, v in changes.items():
+        if k == "meta":
+            fields[k] = tuple(sorted({**dict(flt.meta), **v}.items()))
+        elif k in LIST_KEYS:
+            fields[k] = (v,) if isinstance(v, str) else tuple(v or ())
+        else:
+            fields[k] = v
+    return dataclasses.replace(flt, **fields)
+
+
+def share_url(page_path: str) -> str:
     host = ""
     try:
         host = st.context.headers.get("Host", "")
     except Exception:  # outside a browser session (tests)
         pass
     base = f"http://{host}/" if host else "/"
-    with st.sidebar:
-        st.caption("Link to this view")
-        st.code(base + "?" + urlencode(params), language=None, wrap_lines=True)
+    pairs = [(k, v) for k in st.query_params.keys() for v in st.query_params.get_all(k)]
+    return base + page_path + ("?" + urlencode(pairs) if pairs else "")
 
 
-ISSUE_MODES = {"issue": "has any of", "issue_all": "has all of", "issue_none": "has none of",
-               "issue_only": "has only these"}
+# ---- small cached look-ups -----------------------------------------------------------------------------
+def values(ws: Workspace, field: str) -> list[str]:
+    return _values(workspace_path(), ws.q.version(), field)
 
 
-def _issue_widget(ws: Workspace) -> None:
-    """Issue conditions of the chosen (or newest) issue set: any / all / none / only these."""
-    extra = st.session_state.setdefault("js_extra", {})
-    sets = ws.issue_sets()
-    if sets.height == 0:
-        return
-    set_id = extra.get("issue_set") if extra.get("issue_set") in sets["issue_set_id"].to_list() else sets["issue_set_id"][0]
-    table = ws.issue_set(set_id).table()
-    titles = dict(zip(table["issue_id"], table["title"]))
-    if "js_issue_mode" not in st.session_state:  # first run: from the link
-        mode0, ids0 = next(((k, extra.get(k)) for k in ISSUE_MODES if extra.get(k)), ("issue", ()))
-        st.session_state["js_issue_mode"] = mode0
-        st.session_state["js_issue_ids"] = [i for i in ids0 if i in titles]
-    st.session_state["js_issue_ids"] = [i for i in st.session_state["js_issue_ids"] if i in titles]
-    n = len(st.session_state["js_issue_ids"])
-    with st.expander("Issues" + (f" ({n})" if n else "")):
-        mode = st.radio("Judgments that", list(ISSUE_MODES), format_func=ISSUE_MODES.get, key="js_issue_mode")
-        chosen = st.multiselect("Issues", list(titles), format_func=lambda i: f"{i}. {titles[i][:50]}",
-                                key="js_issue_ids")
-    for k in ISSUE_MODES:
-        extra[k] = tuple(chosen) if k == mode else ()
+@st.cache_data(show_spinner=False, max_entries=64)
+def _values(path: str, version, field: str) -> list[str]:
+    return _open(path).values(field)
 
 
-def _meta_widget(ws: Workspace) -> None:
-    """Metadata facets: pick a facet, then its values; facets from a link show up here too."""
-    meta = dict(st.session_state.get("js_meta") or ())
-    with st.expander("Metadata facets" + (f" ({len(meta)})" if meta else "")):
-        keys = ws.meta_keys()
-        key = st.selectbox("Facet", [""] + keys, format_func=lambda k: k or "(choose a facet)", key="js_meta_key")
-        if key:
-            options = ws.meta_values(key)
-            chosen = st.multiselect(md_escape(f"{key} is any of"), options, default=[v for v in meta.get(key, ()) if v in options],
-                                    key=f"js_meta_values_{key}")
-            if chosen:
-                meta[key] = tuple(chosen)
-            else:
-                meta.pop(key, None)
-        for k, v in meta.items():
-            st.caption(md_escape(f"{k} = {', '.join(v)}"))
-        if meta and st.button("Clear metadata filters"):
-            meta = {}
-    st.session_state["js_meta"] = tuple(sorted(meta.items()))
+def says(flt: Filter) -> str:
+    """The selection in words, for a page's caption."""
+    return flt.describe()
 
 
-def show_warnings(view: View) -> None:
-    for w in view.warnings:
-        st.warning(md_escape(w), icon="⚠️")
-
-
-__all__ = ["LIST_KEYS", "View", "md_escape", "read_url", "sidebar", "show_warnings", "workspace", "write_url"]
+__all__ = ["CHOICES", "LIST_WIDGETS", "PAGES", "VIEW_KEYS", "begin", "cached", "end", "go", "link", "md_escape",
+           "selection", "view", "workspace"]

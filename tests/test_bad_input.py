@@ -35,7 +35,7 @@ def row(i, **kw):
 
 
 def snapshot(ws: Workspace) -> dict:
-    return ws._counts()
+    return ws.counts()
 
 
 def test_truncated_line_and_wrong_types(tmp_path, ws):
@@ -353,7 +353,7 @@ def test_line_columns_in_llmbar_and_clear(tmp_path, ws):
     result = ws.ingest(d)
     accounted(result, 6, 0)
     assert written_lines(ws) == [1, 2, 3]
-    assert {r[0] for r in ws._rows("SELECT prompt FROM items")} == {"q0", "q1", "q2"}
+    assert {r[0] for r in ws.q.rows("SELECT prompt FROM items")} == {"q0", "q1", "q2"}
 
     zpath = clear_zip(tmp_path / "c.zip", pl.DataFrame({"question_id": ["a", "b"], "score": [0.5, 1.0],
                                                          "_line": [5, 5]}))
@@ -704,7 +704,7 @@ def _read_all(fmt, path):
     from analysis.ingest.validate import JUDGMENT_CHECKS, LABEL_CHECKS, split_valid
 
     n, kept, rejects = 0, set(), []
-    for b in FORMATS[fmt][0](path, Mapping()):
+    for b in FORMATS[fmt].read(path, Mapping()):
         n += b.n_source_rows
         rejects += b.rejects
         for frame, schema, checks in ((b.judgments, JUDGMENT_SCHEMA, JUDGMENT_CHECKS), (b.labels, LABEL_SCHEMA, LABEL_CHECKS)):

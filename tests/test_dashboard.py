@@ -1,5 +1,7 @@
-"""The dashboard's overview page under Streamlit's AppTest: filters from query parameters, bad
-parameters, and user text kept as text."""
+"""The dashboard under Streamlit's AppTest, on the demo workspace: the selection from the URL and the widgets,
+bad parameters, every page, the headline's links, the Issues page within the selection, an instance as the
+judge saw it, links that pin their issue set, and user text kept as text. (Clicks on chart cells need a
+browser: tests/test_browser.py.)"""
 
 from __future__ import annotations
 
@@ -8,16 +10,17 @@ import json
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from analysis import Workspace
+from analysis import Filter, Workspace
 
 from .conftest import ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
+PAGES = ("overview", "issues", "instances", "judges", "rubrics", "compare", "export")
 
 
 def app(monkeypatch, path, **params) -> AppTest:
     monkeypatch.setenv("JUDGESCOPE_WORKSPACE", str(path))
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=180)
     for k, v in params.items():
         at.query_params[k] = v
     at.run()
@@ -29,33 +32,151 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_overview_counts(monkeypatch, demo_path):
+def param(at: AppTest, key: str):
+    v = at.query_params.get(key)
+    return v[0] if isinstance(v, list) and len(v) == 1 else v
+
+
+def links(at: AppTest) -> list[tuple[str, Filter]]:
+    """The page links on the page: (label, the selection they open)."""
+    out = []
+    for el in at.get("page_link"):
+        out.append((el.proto.label, Filter.parse(el.proto.query_string)[0]))
+    return out
+
+
+def captions(at: AppTest) -> str:
+    return " ".join(c.value for c in at.caption).replace("\\", "")
+
+
+def test_overview_headline_and_counts(monkeypatch, demo_path):
+    ws = Workspace(demo_path, read_only=True)
     at = app(monkeypatch, demo_path)
     m = metrics(at)
     assert m["Judgments"] == "109,062" and m["Items"] == "2,659" and m["Rejected rows"] == "0"
-    assert len(at.get("plotly_chart")) == 4
-    assert at.query_params["page"] in ("overview", ["overview"])
+    found = links(at)
+    # worst issues by model: each link opens that issue's instances for that model, in its own issue set
+    issue_links = [(label, f) for label, f in found if f.issue]
+    assert issue_links
+    for label, f in issue_links:
+        assert f.issue_set and f.model and len(f.issue) == 1
+        iset = ws.issue_set(f.issue_set)
+        share = iset.prevalence("model").filter((pl.col("issue_id") == f.issue[0]) & (pl.col("model") == f.model[0]))
+        assert f"{share['share'][0]:.0%}" in label.replace("\\", "")
+        assert ws.count(f) > 0
+    # bias flags: each opens the instances behind the metric (Falcon's flipped pairs among them)
+    bias = [f for _, f in found if f.swap or f.won]
+    assert any(f.judge == ("Falcon",) and f.swap == ("flipped",) for f in bias)
+    # human agreement beside its ceiling
+    assert "Humans agree with each other" in captions(at)
+    assert any(f.label == "disagree" for _, f in found)
+    # the default view of a mostly pairwise workspace: verdicts by position, all of them
+    assert len(at.get("plotly_chart")) == 1
 
 
-def test_filters_from_query_params(monkeypatch, demo_path):
+def test_scores_one_chart_per_scale(monkeypatch, demo_path):
+    at = app(monkeypatch, demo_path, view="judge", protocol="pointwise")
+    charts = at.get("plotly_chart")
+    ws = Workspace(demo_path, read_only=True)
+    scales = ws.scores.scales("protocol=pointwise")
+    assert len(charts) == min(3, scales.height) and scales.height > 1
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in charts]
+    assert any("1–10 scale" in t for t in titles) and any("1–5 scale" in t for t in titles)
+    assert "different scales" in captions(at)
+
+
+def test_selection_from_the_url_and_the_widgets(monkeypatch, demo_path):
     at = app(monkeypatch, demo_path, judge=["GPT-4"], template="Swap_CoT", **{"meta.subset": "LLMBar/Natural"})
     assert metrics(at)["Judgments"] == "200"
-    assert at.sidebar.multiselect(key="js_judge").value == ["GPT-4"]
-    # the URL keeps the filter
-    assert at.query_params["judge"] in ("GPT-4", ["GPT-4"])
-    assert at.query_params["meta.subset"] in ("LLMBar/Natural", ["LLMBar/Natural"])
-    # changing a widget changes the URL and the counts
-    at.sidebar.multiselect(key="js_judge").set_value(["GPT-4", "Falcon"]).run()
+    assert at.sidebar.multiselect(key="w_judge").value == ["GPT-4"]
+    assert param(at, "judge") == "GPT-4" and param(at, "meta.subset") == "LLMBar/Natural"
+    at.sidebar.multiselect(key="w_judge").set_value(["GPT-4", "Falcon"]).run()
     assert metrics(at)["Judgments"] == "400"
     assert at.query_params["judge"] == ["GPT-4", "Falcon"]
 
 
 def test_bad_query_params_warn_and_fall_back(monkeypatch, demo_path):
-    at = app(monkeypatch, demo_path, judge=["GPT-4", "no-such-judge"], score_min="high", colour="red", page="nope")
-    warnings = " ".join(w.value for w in at.warning)
-    assert "no\\-such\\-judge" in warnings and "not a number" in warnings and "unknown filter key" in warnings
-    assert "unknown page" in warnings
+    at = app(monkeypatch, demo_path, judge=["GPT-4", "no-such-judge"], score_min="high", colour="red", page="nope",
+             swap="sideways")
+    warnings = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "no-such-judge" in warnings and "not a number" in warnings and "unknown filter key" in warnings
+    assert "unknown page" in warnings and "swap='sideways'" in warnings
     assert metrics(at)["Judgments"] == f"{Workspace(demo_path, read_only=True).count('judge=GPT-4'):,}"
+
+
+def test_every_page_renders_and_says_its_selection(monkeypatch, demo_path):
+    for page in PAGES:
+        at = app(monkeypatch, demo_path, page=page, dataset="arena_bench_v1")
+        assert not at.error, (page, [e.value for e in at.error])
+        assert at.header[0].value == page.capitalize()
+        assert "dataset = arena_bench_v1" in captions(at), page
+
+
+def test_issues_page_honours_the_selection(monkeypatch, demo_path):
+    ws = Workspace(demo_path, read_only=True)
+    arena = ws.issue_sets().filter(pl.col("filter") == "dataset=arena_bench_v1")["issue_set_id"][0]
+    at = app(monkeypatch, demo_path, page="issues", model="llama-13b", view="examples")
+    n = ws.count("model=llama-13b&dataset=arena_bench_v1")
+    assert f"{n:,} of the set's 4,500 critiques are in the selection" in captions(at)
+    assert param(at, "issue_set") == arena   # the set is pinned in the link
+    tree = at.dataframe[0].value
+    table = ws.issue_set(arena).table("model=llama-13b")
+    assert set(tree["issue_id"].dropna()) == set(table.filter(pl.col("n_units") > 0)["issue_id"])
+    examples = [c.value for c in at.caption if "judged by" in c.value]
+    assert examples and all(e.replace("\\", "").startswith("llama-13b ·") for e in examples)
+
+
+def test_instance_reads_as_the_judge_saw_it(monkeypatch, demo_path):
+    ws = Workspace(demo_path, read_only=True)
+    rows = ws.judgments("judge=GPT-4&template=Swap_CoT&dataset=llmbar", limit=50)
+    row = rows.filter(pl.col("shown_first") == "b").row(0, named=True)
+    d = ws.instance(row["judgment_id"])
+    assert d["slots"][0]["response_id"] == row["response_b"]          # the slot shown first comes first
+    assert d["critique_names"]["Output (a)"].startswith("the response shown first")
+    assert d["swapped"] is not None and d["swapped"]["shown_first"] == "a"
+    gold = [lab for lab in d["labels"] if lab["kind"] == "gold"]
+    assert gold and gold[0]["judge_agrees"] == (gold[0]["prefers"] == {"a": row["response_a"], "b": row["response_b"]}
+                                                .get(row["verdict"]))
+    at = app(monkeypatch, demo_path, page="instances", instance=row["judgment_id"])
+    md = " ".join(m.value for m in at.markdown).replace("\\", "")
+    assert "The other order" in md
+    texts = " ".join(t.value for t in at.text)
+    assert d["swapped"]["critique"][:80] in texts and d["judgment"]["prompt"][:60] in texts
+    first_label = next(m.value for m in at.markdown if m.value.startswith("**A"))
+    assert "shown first" in first_label.replace("\\", "")
+    labels = next(df.value for df in at.dataframe if "annotator" in df.value.columns)
+    assert set(labels[""]) <= {"judge agrees ✓", "judge disagrees ✗", "–"}
+
+
+def test_instances_table_previews_and_sorts_across_pages(monkeypatch, demo_path):
+    ws = Workspace(demo_path, read_only=True)
+    at = app(monkeypatch, demo_path, page="instances", dataset="arena_bench_v1", sort="score", desc="1")
+    table = at.dataframe[0].value
+    assert {"prompt", "critique", "issues", "outcome"} <= set(table.columns)
+    assert table["critique"].str.len().max() <= 160 and table["issues"].notna().any()
+    top = ws.judgments("dataset=arena_bench_v1", columns=["score"])["score"].max()
+    assert table["outcome"].iloc[0].startswith(f"{top}")
+    assert param(at, "sort") == "score"
+
+
+def test_compare_from_the_link_honours_the_selection(monkeypatch, demo_path):
+    ws = Workspace(demo_path, read_only=True)
+    arena = ws.issue_sets().filter(pl.col("filter") == "dataset=arena_bench_v1")["issue_set_id"][0]
+    at = app(monkeypatch, demo_path, page="compare", compare_a="llama-13b", compare_b="gpt-4-1106-preview",
+             compare_by="model", dataset="arena_bench_v1", issue_set=arena, score_max="5")
+    diff = next(d.value for d in at.dataframe if "share_a" in d.value.columns)
+    want = ws.compare("llama-13b", "gpt-4-1106-preview", issue_set=arena, filter="dataset=arena_bench_v1&score_max=5")
+    assert len(diff) == want.height
+    assert abs(diff["share_a"].iloc[0] - want["share_a"][0]) < 1e-12
+    assert param(at, "compare_a") == "llama-13b"
+
+
+def test_sidebar_issue_condition_pins_the_issue_set(monkeypatch, demo_path):
+    ws = Workspace(demo_path, read_only=True)
+    at = app(monkeypatch, demo_path, page="instances", issue="1")
+    newest = ws.issue_sets()["issue_set_id"][0]
+    assert param(at, "issue_set") == newest
+    assert f"{ws.count(f'issue=1&issue_set={newest}'):,} judgments match" in captions(at)
 
 
 def test_user_text_is_not_rendered_as_markup(monkeypatch, tmp_path):
@@ -68,75 +189,27 @@ def test_user_text_is_not_rendered_as_markup(monkeypatch, tmp_path):
     ws.ingest(src, mapping={"scale": "1-5"})
     ws.close()
     at = app(monkeypatch, path, judge="<img src=x onerror=alert(3)>")
-    # the judge filter from the link applies and no markdown element carries the raw text unescaped
     assert metrics(at)["Judgments"] == "1"
     for md in at.markdown:
         assert "<script>" not in md.value and "](javascript:" not in md.value
-    caption = " ".join(c.value for c in at.caption)
-    assert "\\<img" in caption  # escaped when shown as part of the filter description
+    assert "\\<img" in " ".join(c.value for c in at.caption)
 
 
-def test_judges_page(monkeypatch, demo_path):
+def test_judges_page_numbers(monkeypatch, demo_path):
     at = app(monkeypatch, demo_path, page="judges", template="Swap_CoT")
-    charts = at.get("plotly_chart")
-    assert len(charts) >= 4
-    frames = [d.value for d in at.dataframe]
-    audit = next(f for f in frames if "metric" in f.columns)
+    audit = next(d.value for d in at.dataframe if "metric" in d.value.columns)
     falcon = audit[(audit["judge"] == "Falcon") & (audit["metric"] == "swap_consistency")]["value"].iloc[0]
     assert abs(falcon - 0.152) < 0.0015
+    assert len(at.get("plotly_chart")) >= 3
 
 
 def test_rubrics_page(monkeypatch, demo_path):
     at = app(monkeypatch, demo_path, page="rubrics", dataset="prometheus")
     assert len(at.get("plotly_chart")) >= 2
-    assert any("No two criteria" in c.value for c in at.caption)
+    at = app(monkeypatch, demo_path, page="rubrics", dataset="llmbar")
+    assert any("no rubric criteria" in i.value for i in at.info) and not at.get("plotly_chart")
 
 
-def test_every_page_renders_on_the_demo(monkeypatch, demo_path):
-    ws = Workspace(demo_path, read_only=True)
-    iset = ws.issue_set()
-    for page in ("overview", "issues", "instances", "judges", "rubrics", "compare", "export"):
-        at = app(monkeypatch, demo_path, page=page, dataset="arena_bench_v1")
-        assert at.query_params["page"] in (page, [page])
-        assert not at.error, [e.value for e in at.error]
-    # the demo's issue set is on the Issues page
-    at = app(monkeypatch, demo_path, page="issues", issue_set=iset.id)
-    assert at.dataframe[0].value.shape[0] == iset.table().height
-
-
-def test_instance_and_compare_from_the_link(monkeypatch, demo_path):
-    ws = Workspace(demo_path, read_only=True)
-    jid = ws.judgments("judge=Falcon&template=Swap_CoT", limit=1)["judgment_id"][0]
-    at = app(monkeypatch, demo_path, page="instances", instance=jid, judge="Falcon", template="Swap_CoT")
-    assert any("Swapped order" in i.value for i in at.info)
-    texts = " ".join(t.value for t in at.text)
-    row = ws.instance(jid)["judgment"]
-    assert row["prompt"][:60] in texts
-    arena = ws.issue_sets().filter(pl.col("filter") == "dataset=arena_bench_v1")["issue_set_id"][0]
-    at = app(monkeypatch, demo_path, page="compare", compare_a="llama-13b", compare_b="gpt-4-1106-preview",
-             compare_by="model", dataset="arena_bench_v1", issue_set=arena)
-    frames = [d.value for d in at.dataframe]
-    diff = next(f for f in frames if "share_a" in f.columns)
-    assert len(diff) == ws.issue_set(arena).table().height
-    assert at.query_params["compare_a"] in ("llama-13b", ["llama-13b"])
-
-
-def test_judges_cell_opens_its_instances(monkeypatch, demo_path):
-    at = app(monkeypatch, demo_path, page="judges", template="Swap_CoT")
-    at.selectbox(key="js_cell_judge").set_value("Falcon")
-    at.selectbox(key="js_cell_metric").set_value("swap_consistency")
-    at.button(key="js_cell_go").click().run()
-    assert not at.exception, at.exception
-    assert at.query_params["page"] in ("instances", ["instances"])
-    assert at.query_params["judge"] in ("Falcon", ["Falcon"])
-    assert at.query_params["protocol"] in ("pairwise", ["pairwise"])
-    assert any("1,468 judgments match" in c.value.replace("\\", "") for c in at.caption)
-
-
-def test_sidebar_meta_and_label_widgets(monkeypatch, demo_path):
-    at = app(monkeypatch, demo_path, page="overview", **{"meta.subset": "LLMBar/Natural"}, label="disagree",
-             judge="GPT-4", template="Swap_CoT")
-    ws = Workspace(demo_path, read_only=True)
-    expected = ws.count("meta.subset=LLMBar/Natural&label=disagree&judge=GPT-4&template=Swap_CoT")
-    assert {m.label: m.value for m in at.metric}["Judgments"] == f"{expected:,}"
-    assert at.query_params["label"] in ("disagree", ["disagree"])
+def test_old_page_links_still_open_their_page(monkeypatch, demo_path):
+    at = app(monkeypatch, demo_path, page="judges", judge="Falcon")
+    assert at.header[0].value == "Judges" and param(at, "judge") == "Falcon"

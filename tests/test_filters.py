@@ -48,7 +48,12 @@ def test_filters_on_the_demo(demo_ws):
     assert ws.count("dataset=prometheus") == 1920
     hits = ws.judgments("q=boxed&judge=GPT-4&template=CoT", limit=5)
     assert hits.height == 5
-    assert ws.count("q=%") <= ws.count("q=%") and ws.count("q=100%25") < ws.count()
+    # `%` and `_` in a search are literal characters, not LIKE wildcards
+    literal = ws.con.execute("""SELECT count(*) FROM judgment_view j WHERE strpos(lower(coalesce(j.critique, '')), '%') > 0
+        OR strpos(lower(coalesce(j.prompt, '')), '%') > 0 OR EXISTS (SELECT 1 FROM responses rs WHERE rs.response_id
+        IN (j.response_id, j.response_a, j.response_b) AND strpos(rs.text, '%') > 0)""").fetchone()[0]
+    assert 0 < ws.count("q=%25") == literal < ws.count()
+    assert ws.count("q=_") < ws.count() and ws.count("q=100%25") < ws.count("q=%25")
     page1 = ws.judgments("dataset=pandalm", limit=10)
     page2 = ws.judgments("dataset=pandalm", limit=10, offset=10)
     assert set(page1["judgment_id"]).isdisjoint(page2["judgment_id"])

@@ -117,7 +117,7 @@ def test_faults_retries_no_duplicate_no_loss(ws):
     n_conn = sum(1 for f in fault.values() if f in ("drop", "hang"))
     assert seen <= res.stats.retries <= seen + n_conn
     # no lost and no duplicate judgment; failures recorded
-    rows = ws._sql("SELECT judgment_id, parse_status, raw_output, meta FROM judgments WHERE run_id = ?", [res.run_id])
+    rows = ws.sql("SELECT judgment_id, parse_status, raw_output, meta FROM judgments WHERE run_id = ?", [res.run_id])
     assert rows.height == planned - n_failed == res.written
     assert rows["judgment_id"].n_unique() == rows.height
     failures = ws.judge_failures(res.run_id)
@@ -162,7 +162,7 @@ def test_sigkill_mid_run_resumes_exactly_once(ws, tmp_path):
         assert done.returncode == 0, done.stderr
         served = llm.served()
     w = Workspace(path)
-    ids = w._sql("SELECT judgment_id FROM judgments WHERE judge = 'fake-judge'")["judgment_id"]
+    ids = w.sql("SELECT judgment_id FROM judgments WHERE judge = 'fake-judge'")["judgment_id"]
     assert ids.len() == 120 and ids.n_unique() == 120                # every request judged once
     assert len(served) == 120
     assert all(served[h] == 1 for h in persisted)                    # a completed (persisted) call is never repeated
@@ -296,7 +296,7 @@ def test_key_echoed_in_any_encoding_is_never_kept(ws, tmp_path, capsys, monkeypa
     failures = ws.judge_failures()
     refused = [e for e in failures["error"] if e.startswith("HTTP 400 ")]
     assert refused and all("invalid request [exact: ***; first 20: ***" in e for e in refused)
-    got = ws._sql("SELECT critique, raw_output FROM judgments WHERE judge = 'fake-echo'")
+    got = ws.sql("SELECT critique, raw_output FROM judgments WHERE judge = 'fake-echo'")
     assert got.height > 0 and all("[exact: ***; first 20: ***; last 10: ***" in r for r in got["raw_output"] if r)
     assert any("base64 inside at 2: " in (c or "") for c in got["critique"])
     assert run("judgments", "-w", str(ws.path), "--filter", "judge=fake-echo", "-o", str(tmp_path / "j.csv")) == 0
@@ -398,22 +398,22 @@ def test_pointwise_criteria_logprobs_and_text_fallback(ws, tmp_path):
         prom = ws.judge("dataset=arena_bench_v1&model=gpt-4-1106-preview", model="fake", template="prometheus",
                         base_url=llm.base_url, api_key="k", limit=5, **FAST)
     assert res.planned == 12 and res.written == 24 and per.planned == 24 and per.written == 24
-    rows = ws._sql("""SELECT j.criterion, j.score, j.scale_max, j.score_norm, j.meta, r.text, i.reference
+    rows = ws.sql("""SELECT j.criterion, j.score, j.scale_max, j.score_norm, j.meta, r.text, i.reference
                       FROM judgments j JOIN responses r USING (response_id) JOIN items i ON i.item_id = j.item_id
                       WHERE j.run_id = ? ORDER BY j.judgment_id""", [res.run_id])
     assert set(rows["criterion"]) == {"accuracy", "clarity"}
     for r in rows.iter_rows(named=True):
         want = point_score(r["text"], 1, 10, r["reference"] is not None) - (r["criterion"] == "clarity")
         assert r["score"] == max(1, want)                             # the fake judge's rule, per criterion
-    texts = ws._sql("SELECT meta FROM judgments WHERE run_id = ?", [per.run_id])["meta"].to_list()
+    texts = ws.sql("SELECT meta FROM judgments WHERE run_id = ?", [per.run_id])["meta"].to_list()
     assert all(json.loads(m)["parsed_from"] == "text" for m in texts)   # JSON mode off: the strict text parser
     with FakeLLM() as llm:
         lp = ws.judge("dataset=arena_bench_v1&model=llama-13b", model="fake-lp", base_url=llm.base_url, api_key="k",
                       logprobs=True, limit=8, **FAST)
-    metas = [json.loads(m) for m in ws._sql("SELECT meta, score FROM judgments WHERE run_id = ?", [lp.run_id])["meta"]]
+    metas = [json.loads(m) for m in ws.sql("SELECT meta, score FROM judgments WHERE run_id = ?", [lp.run_id])["meta"]]
     scored = [m for m in metas if "score_expected" in m]
     assert len(scored) == 8 and all(abs(sum(m["score_probs"].values()) - 1) < 1e-6 for m in scored)
-    p = ws._sql("SELECT score, scale_min, scale_max FROM judgments WHERE run_id = ?", [prom.run_id])
+    p = ws.sql("SELECT score, scale_min, scale_max FROM judgments WHERE run_id = ?", [prom.run_id])
     assert p.height == 5 and set(p["scale_max"]) == {5.0} and p["score"].is_between(1, 5).all()
 
 
@@ -424,7 +424,7 @@ def test_user_template_file_and_bad_templates(ws, tmp_path):
     with FakeLLM() as llm:
         res = ws.judge("dataset=arena_bench_v1", model="fake", template=str(good), base_url=llm.base_url, api_key="k",
                        limit=4, json_mode="off", **FAST)
-    got = ws._sql("SELECT template, scale_min, scale_max, parse_status FROM judgments WHERE run_id = ?", [res.run_id])
+    got = ws.sql("SELECT template, scale_min, scale_max, parse_status FROM judgments WHERE run_id = ?", [res.run_id])
     assert set(got["template"]) == {"short"} and set(got["scale_max"]) == {4.0} and set(got["parse_status"]) == {"ok"}
     bad = tmp_path / "bad.toml"
     bad.write_text('protocol = "pointwise"\nuser = "{prompt} {response} {answer}"\n')
@@ -449,7 +449,7 @@ def test_probes_stored_linked_and_audited(ws):
         point = ws.probe("dataset=arena_bench_v1&model=llama-13b", model="fake-judge",
                          probes="verbosity,authority,one-token,swap", base_url=llm.base_url, api_key="k", limit=40, **FAST)
     assert res.stats.cached >= 120          # the baselines are the base run's own requests: no new call
-    probes = ws._sql("""SELECT v.probe, count(*) AS n, count(p.judgment_id) AS linked
+    probes = ws.sql("""SELECT v.probe, count(*) AS n, count(p.judgment_id) AS linked
                         FROM judgments v LEFT JOIN judgments p ON p.judgment_id = v.parent_judgment_id
                         WHERE v.probe IS NOT NULL GROUP BY 1""")
     assert (probes["n"] == probes["linked"]).all()                   # every variant points at its baseline
@@ -461,7 +461,7 @@ def test_probes_stored_linked_and_audited(ws):
     assert v["probe_authority"]["value"] == 1.0 and v["probe_bandwagon"]["value"] == 1.0
     assert v["probe_swap"]["value"] == pytest.approx(1 - v["swap_consistency"]["value"], abs=0.05)
     assert v["probe_verbosity_shift"]["value"] > 0.1 and v["probe_authority_shift"]["value"] > 0.1
-    refs = ws._sql("SELECT count(*) FILTER (WHERE reference IS NOT NULL) / count(*) AS share FROM items "
+    refs = ws.sql("SELECT count(*) FILTER (WHERE reference IS NOT NULL) / count(*) AS share FROM items "
                    "WHERE item_id IN (SELECT item_id FROM judgments WHERE probe = 'one-token' AND protocol = 'pointwise')")
     assert v["probe_one_token_pass"]["value"] == pytest.approx(refs["share"][0], abs=1e-9)  # passes exactly with a reference
     for m in ("probe_authority", "probe_swap", "probe_verbosity_shift"):
@@ -478,13 +478,13 @@ def test_probes_stored_linked_and_audited(ws):
         heat = [c for c in at.get("plotly_chart") if "probe_swap" in c.proto.spec]
         assert heat, "the bias heatmap shows the probe columns"
         at = app(mp, ws.path, page="overview", judge="fake-judge", probe="authority")
-        assert at.sidebar.multiselect(key="js_probe_widget").value == ["authority"]
-        n_auth = ws._sql("SELECT count(*) AS n FROM judgments WHERE probe = 'authority'")["n"][0]
+        assert at.sidebar.multiselect(key="w_probe").value == ["authority"]
+        n_auth = ws.sql("SELECT count(*) AS n FROM judgments WHERE probe = 'authority'")["n"][0]
         assert at.get("metric")[0].value == f"{n_auth:,}"
     finally:
         mp.undo()
     # probe variants stay out of plain selections unless asked for
-    n = ws._sql("SELECT count(*) FILTER (WHERE probe IS NULL) AS plain, count(*) FILTER (WHERE probe = 'swap') AS swap, "
+    n = ws.sql("SELECT count(*) FILTER (WHERE probe IS NULL) AS plain, count(*) FILTER (WHERE probe = 'swap') AS swap, "
                 "count(*) AS total FROM judgments WHERE judge = 'fake-judge' AND protocol = 'pairwise'").row(0)
     assert ws.count("judge=fake-judge&protocol=pairwise") == n[0]
     assert ws.count("judge=fake-judge&protocol=pairwise&probe=swap") == n[1] > 0
@@ -509,7 +509,7 @@ def test_outputs_without_judgments_then_judged(tmp_path):
         pair = ws.judge("model=Llama-2-70b-chat&model=vicuna-33b-v1.3", model="fake", template="pairwise",
                         baseline="gpt-4-0314", base_url=llm.base_url, api_key="k", **FAST)
     assert point.written == 18 and pair.written == 2 * 12          # 12 answers vs the baseline, both orders
-    got = ws._sql("SELECT model_a, model_b, count(DISTINCT shown_first) AS orders FROM judgments "
+    got = ws.sql("SELECT model_a, model_b, count(DISTINCT shown_first) AS orders FROM judgments "
                   "WHERE protocol = 'pairwise' GROUP BY ALL")
     assert set(got["model_a"]) == {"gpt-4-0314"} and set(got["orders"]) == {2}
     assert ws.audit("judge=fake").filter(pl.col("metric") == "swap_consistency")["n"][0] == 12

@@ -23,7 +23,7 @@ LINK_LOOKALIKE = "&lt;a href=\"http://127.0.0.1:9/x\"&gt;x&lt;/a&gt;"
 NAMES = [LINK, IMG, MDIMG, AMP, LINK_LOOKALIKE, "%{x} <b>bold</b>"]
 
 # the only tags a figure may hold are the ones the builders add themselves
-OWN_TAGS = re.compile(r"</?(b|br|extra)>", re.I)
+OWN_TAGS = re.compile(r"</?(b|br|i|extra)>", re.I)
 
 
 def strings(obj) -> list[str]:
@@ -82,7 +82,9 @@ def test_score_heatmap():
     ticks = fig.layout.yaxis.ticktext
     assert len(ticks) == len(NAMES) and all("(n=" in t for t in ticks)
     assert list(fig.layout.yaxis.tickvals) == list(heat.y)
-    assert "%{" not in heat.hovertemplate.split(":")[0]
+    overlay = fig.data[1]   # the click layer: a hover and the keys of each cell
+    assert all("%{" not in h.split("<br>")[0].replace("%{x}", "") or "&#37;" in h for h in overlay.hovertext)
+    assert sorted({plots.keys_of(k)[0] for k in overlay.customdata}) == sorted(NAMES)
     assert any(shown(t).startswith("Score by meta.<img") for t in texts)
 
 
@@ -108,9 +110,10 @@ def test_bias_heatmap():
     assert_inert(fig)
     heat = fig.data[0]
     assert len(set(heat.y)) == len(NAMES) and sorted(shown(y) for y in heat.y) == sorted(NAMES)
-    hover = [h for row in heat.customdata for h in row]
+    hover = list(fig.data[1].hovertext)
     assert all(h.startswith("<b>") for h in hover)  # our own bold survives, the data's does not
     assert any("not computed for &lt;img" in h for h in hover)
+    assert {plots.keys_of(k)[0] for k in fig.data[1].customdata} == set(NAMES)   # keys round-trip
 
 
 @pytest.mark.parametrize("symmetric", [False, True])
@@ -122,9 +125,14 @@ def test_matrix_heatmap(symmetric):
                                value_label=f"label {IMG}")
     assert_inert(fig)
     heat = fig.data[0]
-    assert len(set(heat.y)) == len(NAMES) and sorted(shown(y) for y in heat.y) == sorted(NAMES)
+    # long labels are cut (the full name is in the hover), short ones shown whole; two stay two
+    assert len(set(heat.y)) == len(NAMES)
+    for y in heat.y:
+        assert shown(y) in NAMES or ("… #" in shown(y) and any(n.startswith(shown(y).split("…")[0]) for n in NAMES))
     assert len(set(heat.x)) >= len(NAMES) - 1
     assert shown(fig.data[0].colorbar.title.text) == f"label {IMG}"
+    keys = {tuple(plots.keys_of(k)) for k in fig.data[1].customdata}
+    assert all(a in NAMES and b in NAMES for a, b in keys)
 
 
 def test_agreement_bars():
@@ -154,7 +162,7 @@ def test_issue_map():
     assert_inert(fig)
     assert len({t.name for t in fig.data}) == len(NAMES) + 1   # each issue, and the unassigned segments
     for t in fig.data:
-        for h, judgment, _ in t.customdata:
+        for h, (judgment, _) in zip(t.hovertext, t.customdata):
             assert judgment.startswith("j")   # a click can open the judgment behind a point
             # wrapping never cuts an entity in two
             assert not re.search(r"&[a-z]*<br>", h) and not re.search(r"&(?!amp;|lt;|gt;|#37;)", h)
@@ -201,8 +209,10 @@ def test_workspace_figures_on_the_hostile_workspace(tmp_path):
         drawn += bool(fig.data)
         assert not any("leak-" in t and "<" in OWN_TAGS.sub("", t) for t in texts), name
     assert drawn >= 10, "most figures have data to draw"
-    heat = figs["model_judge"].data[0]
-    assert sorted(shown(y) for y in heat.y) == sorted(h.models)
-    assert sorted(shown(x) for x in heat.x) == sorted(h.judges)
+    heat, cells = figs["model_judge"].data[0], figs["model_judge"].data[1]
+    # axis labels are cut to 40 characters (two names stay two); the cells' keys keep the full names
+    assert len(set(heat.y)) == len(set(h.models)) and len(set(heat.x)) == len(set(h.judges))
+    keys = [plots.keys_of(k) for k in cells.customdata]
+    assert sorted({k[0] for k in keys}) == sorted(h.models) and sorted({k[1] for k in keys}) == sorted(h.judges)
     json.loads(figs["bias"].to_json())
     ws.close()

@@ -27,7 +27,7 @@ def one(ws: Workspace, sql: str, params=None):
 
 def swap_pairs(ws: Workspace, template: str) -> pl.DataFrame:
     """Per judge: pairs shown in both orders, how many had both verdicts, and how many agreed."""
-    return ws._sql(
+    return ws.sql(
         """
         WITH s AS (
             SELECT judge, item_id, response_a, response_b,
@@ -124,10 +124,10 @@ def test_llmbar_rating_scores_on_scale(llmbar):
 
 def test_reimport_adds_nothing(llmbar):
     ws, first = llmbar
-    before = ws._counts()
+    before = ws.counts()
     again = ws.ingest(DEMO / "llmbar")
     assert again.already_imported and again.run_id == first.run_id
-    assert ws._counts() == before
+    assert ws.counts() == before
 
 
 # ---- PandaLM --------------------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_prometheus_rubrics_and_samples(prometheus):
 
 # ---- the demo -------------------------------------------------------------------------------------
 def test_demo_workspace_holds_everything(demo_ws):
-    counts = demo_ws._counts()
+    counts = demo_ws.counts()
     assert counts["judgments"] == 100_644 + 1998 + 4500 + 1920
     assert counts["rejects"] == 0
     assert len(demo_ws.runs()) == 4

@@ -232,7 +232,9 @@ def test_bias_heatmap_greys_what_cannot_be_computed(demo_ws):
     cols = list(heat.x)
     row = list(heat.y).index("gpt-3.5-turbo")
     assert heat.z[row][cols.index("swap_consistency")] is None
-    assert "no pair was judged in both orders" in heat.customdata[row][cols.index("swap_consistency")]
+    # the clickable overlay carries each cell's keys (customdata) and hover text
+    hover = {tuple(str(k) for k in c): h for c, h in zip(fig.data[1].customdata, fig.data[1].hovertext)}
+    assert "no pair was judged in both orders" in hover[("gpt-3.5-turbo", "swap_consistency")]
     assert heat.z[row][cols.index("p_longer_wins")] == pytest.approx(
         value(audit, "gpt-3.5-turbo", "p_longer_wins")["value"] - 0.5)
     assert heat.zmid == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,46 +19,17 @@ import pyarrow.parquet as pq
 
 from ..errors import UserError
 from ..identities import Identities
-from . import alpaca_eval, arena_hard, clear, fastchat, generic, llmbar, pandalm, prometheus
-from . import inspect_log, promptfoo  # evaluation-framework outputs (issue 14)
+from ..store import transaction
 from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, conform
 from .jsonscan import object_keys, skip_space
 from .mapping import Mapping, load_mapping
+from .formats import ALIASES, CONTAINERS, FORMATS, REGISTRY, Format, resolve
 from .readers import SUFFIXES, file_kind
 from .textio import read_prefix
 from .validate import JUDGMENT_CHECKS, LABEL_CHECKS, split_valid
 from .writer import write_flat, write_rejects, write_run
 
-__all__ = ["FORMATS", "IngestResult", "detect_format", "ingest"]
-
-# format name -> (reader, default dataset name, what it reads)
-FORMATS: dict[str, tuple[Callable[..., Iterable[SourceBatch]], Callable[[Path], str], str]] = {
-    "llmbar": (lambda p, m: llmbar.read(p), lambda p: "llmbar", "LLMBar directory (instances.jsonl + judgments.parquet)"),
-    "pandalm": (lambda p, m: pandalm.read(p), lambda p: "pandalm", "PandaLM directory (testset-v1.jsonl + <judge>-testset-v1.jsonl)"),
-    "fastchat": (lambda p, m: fastchat.read_dir(p), lambda p: p.name,
-                 "FastChat bench directory, e.g. arena-bench v1 (question.jsonl, answers, judgments)"),
-    "fastchat-single": (lambda p, m: fastchat.read_single(p), lambda p: p.stem, "FastChat single-answer grading file"),
-    "fastchat-pair": (lambda p, m: fastchat.read_pair(p), lambda p: p.stem, "FastChat / MT-Bench pairwise file"),
-    "prometheus": (lambda p, m: prometheus.read(p), lambda p: "prometheus", "Prometheus rubric grading file"),
-    "arena-hard": (lambda p, m: arena_hard.read_arena_hard(p, **_opts(m, "baseline")), lambda p: p.stem,
-                   "Arena-Hard pairwise judgments (games with A>>B scores)"),
-    "judgebench": (lambda p, m: arena_hard.read_judgebench(p), lambda p: p.stem, "JudgeBench output file"),
-    "alpaca-eval": (lambda p, m: alpaca_eval.read(p), lambda p: p.stem, "AlpacaEval annotations"),
-    "clear": (lambda p, m: clear.read(p), lambda p: p.stem, "IBM CLEAR results zip"),
-    "inspect": (lambda p, m: inspect_log.read(p), inspect_log.dataset_name, "Inspect AI eval log (.eval or .json)"),
-    "promptfoo": (lambda p, m: promptfoo.read(p), lambda p: p.stem, "promptfoo results (eval -o results.json/.jsonl)"),
-    "generic": (generic.read_generic, lambda p: p.stem, "JSONL / CSV / Parquet with a column mapping"),
-}
-ALIASES = {"arena-bench-v1": "fastchat", "arena-bench": "fastchat", "mt-bench": "fastchat-single",
-           "mt-bench-pair": "fastchat-pair", "alpacaeval": "alpaca-eval", "jsonl": "generic", "csv": "generic",
-           "parquet": "generic"}
-
-ALIASES.update({"inspect-ai": "inspect", "inspect_ai": "inspect", "inspect-eval": "inspect"})
-
-
-def _opts(mapping: Mapping, *names: str) -> dict:
-    return {n: mapping.constants[n] for n in names if n in mapping.constants}
-
+__all__ = ["ALIASES", "FORMATS", "Format", "IngestResult", "detect_format", "ingest"]
 
 @dataclass
 class IngestResult:
@@ -118,39 +89,18 @@ def _first_record_keys(path: Path) -> set[str]:
 
 
 def detect_format(path: str | Path) -> str:
-    """The format of a file or directory, or 'generic' when no known layout matches."""
+    """The format of a file or directory, or 'generic' when no known layout matches (formats.REGISTRY)."""
     path = Path(path)
     if path.is_dir():
-        for name, test in (("llmbar", llmbar.detect), ("pandalm", pandalm.detect), ("fastchat", fastchat.detect_dir)):
-            if test(path):
-                return name
-        return "generic"
-    if path.suffix.lower() == ".zip":
-        if clear.detect(path):
-            return "clear"
-        raise UserError(f"{path}: a zip that is not a CLEAR results archive (results.parquet/csv + metadata.json)")
-    if path.suffix.lower() == ".eval":  # Inspect AI: a zip of JSON members
-        if inspect_log.detect(path):
-            return "inspect"
-        raise UserError(f"{path}: an .eval file that is not an Inspect AI log (a zip with header.json)")
+        return next((f.name for f in REGISTRY if f.directory and f.directory(path)), "generic")
+    container = CONTAINERS.get(path.suffix.lower())
+    if container:
+        suffix, detect, holds = container.container
+        if detect(path):
+            return container.name
+        raise UserError(f"{path}: a {suffix} file that is not {holds}")
     keys = _first_record_keys(path)
-    if inspect_log.KEYS <= keys:
-        return "inspect"
-    if promptfoo.KEYS <= keys or promptfoo.RESULT_KEYS <= keys:
-        return "promptfoo"
-    if prometheus.KEYS <= keys:
-        return "prometheus"
-    if fastchat.PAIR_KEYS <= keys:
-        return "fastchat-pair"
-    if arena_hard.ARENA_KEYS <= keys:
-        return "arena-hard"
-    if arena_hard.JUDGEBENCH_KEYS <= keys:
-        return "judgebench"
-    if alpaca_eval.KEYS <= keys and ("generator_1" in keys or "referenced_models" in keys):
-        return "alpaca-eval"
-    if fastchat.SINGLE_KEYS <= keys and "judge" in keys and "turn" in keys:
-        return "fastchat-single"
-    return "generic"
+    return next((f.name for f in REGISTRY if f.keys and f.keys(keys)), "generic")
 
 
 def _sources(path: Path) -> list[Path]:
@@ -169,22 +119,19 @@ def _sha256(paths: list[Path], root: Path) -> str:
     return h.hexdigest()
 
 
-DIR_FORMATS = ("llmbar", "pandalm", "fastchat")
-
-
 def _data_files(path: Path) -> list[Path]:
-    return [p for p in _sources(path) if p.suffix.lower() in SUFFIXES or p.suffix.lower() in (".zip", ".eval")]
+    return [p for p in _sources(path) if p.suffix.lower() in SUFFIXES or p.suffix.lower() in CONTAINERS]
 
 
 def _read(path: Path, fmt: str, mapping: Mapping, explicit: bool) -> Iterator[SourceBatch]:
-    if path.is_dir() and fmt not in DIR_FORMATS:
+    if path.is_dir() and not FORMATS[fmt].directory:
         files = _data_files(path)
         if not files:
-            raise UserError(f"{path}: no .jsonl, .json, .csv, .parquet or .zip files in this directory")
+            raise UserError(f"{path}: no .jsonl, .json, .csv, .parquet, .zip or .eval files in this directory")
         for p in files:
-            yield from FORMATS[fmt if explicit else detect_format(p)][0](p, mapping)
+            yield from FORMATS[fmt if explicit else detect_format(p)].read(p, mapping)
         return
-    yield from FORMATS[fmt][0](path, mapping)
+    yield from FORMATS[fmt].read(path, mapping)
 
 
 def count_rejected_rows(rejects: list[Reject]) -> int:
@@ -213,7 +160,7 @@ def ingest(
         raise UserError(f"{path} does not exist")
     mapping = load_mapping(mapping, map_pairs)
     explicit = (format or mapping.format or "").strip().lower()
-    fmt = ALIASES.get(explicit, explicit) or detect_format(path)
+    fmt = resolve(explicit) or detect_format(path)
     if not explicit and fmt == "generic" and path.is_dir():
         kinds = {detect_format(p) for p in _data_files(path)}
         fmt = kinds.pop() if len(kinds) == 1 else "generic"
@@ -221,7 +168,7 @@ def ingest(
         raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     if path.is_file() and path.stat().st_size == 0:
         raise UserError(f"{path} is empty; nothing to ingest")
-    dataset = dataset or mapping.dataset or FORMATS[fmt][1](path)
+    dataset = dataset or mapping.dataset or FORMATS[fmt].dataset(path)
     files = _sources(path)
     sha = _sha256(files, path)
     params = {"format": fmt, "dataset": dataset, "mapping": mapping.to_dict(), "strict": strict}
@@ -240,8 +187,7 @@ def ingest(
         if strict and rejects:
             raise UserError(f"--strict: {rejects[0].describe()} (nothing was ingested)")
 
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con) as cur:  # one transaction per import: a failed import leaves the store as it was
         # batches are read, checked and written one at a time: a large file never sits in memory whole
         for b in _read(path, fmt, mapping, explicit=bool(explicit)):
             rejects.extend(b.rejects)
@@ -252,7 +198,7 @@ def ingest(
             good_l, bad_l = split_valid(conform(b.labels, LABEL_SCHEMA), LABEL_CHECKS)
             rejects.extend(bad_j + bad_l)
             stop_if_strict()
-            stats = write_flat(con, run_id, dataset, good_j, good_l, b.criteria, b.responses, identities=identities)
+            stats = write_flat(cur, run_id, dataset, good_j, good_l, b.criteria, b.responses, identities=identities)
             rejects.extend(stats.rejects)
             stop_if_strict()
             result.n_already_present += stats.n_judgments_present
@@ -268,11 +214,7 @@ def ingest(
                                "a reader numbered its rows wrongly")
         result.n_ingested = result.n_source_rows - result.n_rejected
         result.rejects = rejects
-        write_rejects(con, run_id, rejects)
-        write_run(con, run_id, dataset, fmt, str(path.resolve()), sha, result.n_source_rows, result.n_ingested,
+        write_rejects(cur, run_id, rejects)
+        write_run(cur, run_id, dataset, fmt, str(path.resolve()), sha, result.n_source_rows, result.n_ingested,
                   result.n_already_present, result.n_rejected, params)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return result

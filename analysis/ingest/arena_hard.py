@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .. import verdicts
 from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, clip_raw, to_json
 from .jsonscan import loads_or
 from .readers import flat_frame, read_records, text_value
@@ -21,23 +22,21 @@ from .readers import flat_frame, read_records, text_value
 ARENA_KEYS = {"question_id", "model", "games"}
 JUDGEBENCH_KEYS = {"pair_id", "response_A", "response_B", "judgments"}
 DEFAULT_BASELINE = "gpt-4-0314"
-_SCORE = re.compile(r"^\s*\[?\[?\s*([AB])\s*(>>|>|=|<<|<)\s*([AB])\s*\]?\]?\s*$")
+_SCORE = re.compile(r"^\s*\[?\[?\s*([AB])\s*(>>|>|=|<<|<)\s*(?!\1)[AB]\s*\]?\]?\s*$")  # a comparison of two slots
 
 
 def parse_preference(text: Any) -> tuple[str | None, str | None]:
-    """'A>>B' -> ('A', 'strong'); 'A=B' -> ('tie', None); anything else -> (None, None). Frame: as shown."""
-    if not isinstance(text, str):
+    """'A>>B' -> ('A', 'strong'); 'A=B' -> ('tie', None); anything else -> (None, None). Frame: as shown.
+    Only comparison labels count here (a bare 'A' or 'tie' is no game score); the vocabulary is verdicts.LABELS."""
+    if not isinstance(text, str) or not _SCORE.match(text):
         return None, None
-    m = _SCORE.match(text)
-    if not m:
+    hit = verdicts.read_label(text)
+    if hit is None:
         return None, None
-    left, op, right = m.groups()
-    if left == right:
-        return None, None
-    if op == "=":
+    side, strength = hit
+    if side == "tie":
         return "tie", None
-    winner = left if op.startswith(">") else right
-    return winner, "strong" if len(op) == 2 else "weak"
+    return side.upper(), "strong" if strength == 2 else "weak"
 
 
 def _to_response_frame(shown_winner: str | None, shown_first: str) -> str | None:

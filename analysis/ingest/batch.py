@@ -2,7 +2,8 @@
 
 A format adapter yields `SourceBatch`es: one flat row per judgment (item, response(s) and verdict
 denormalised), one flat row per human/gold label, the rubric criteria, and the rows it could not
-read. `validate` and `writer.write_batches` do the rest, identically for every format.
+read. `validate.split_valid` checks the rows and `writer.write_flat` writes them (through the one judgment
+writer, `records.insert_judgments`), identically for every format.
 """
 
 from __future__ import annotations

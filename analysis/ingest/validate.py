@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from ..verdicts import SIDES
 from .batch import Reject, clip_raw
 
-_VERDICTS = ["a", "b", "tie"]
+_VERDICTS = list(SIDES)
 
 
 def _fmt(expr: pl.Expr) -> pl.Expr:

@@ -6,13 +6,9 @@ import re
 
 import polars as pl
 
-_A = {"a", "1", "1.0", "model_a", "response_a", "output_a", "answer_a", "output (a)", "response 1", "output 1",
-      "assistant a", "[[a]]", "a>b", "a>>b", "a > b", "a >> b"}
-_B = {"b", "2", "2.0", "model_b", "response_b", "output_b", "answer_b", "output (b)", "response 2", "output 2",
-      "assistant b", "[[b]]", "b>a", "b>>a", "b > a", "b >> a"}
-_TIE = {"tie", "draw", "equal", "same", "both", "0.5", "1.5", "a=b", "a = b", "[[c]]", "tie (bothbad)", "tie (bothgood)"}
+from ..verdicts import VALUES
 
-VERDICT_EXPR_TABLE = {**{k: "a" for k in _A}, **{k: "b" for k in _B}, **{k: "tie" for k in _TIE}}
+VERDICT_EXPR_TABLE = VALUES  # one vocabulary: analysis/verdicts.py
 
 
 def verdict_expr(col: str | pl.Expr, zero_is_tie: bool = True) -> pl.Expr:

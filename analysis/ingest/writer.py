@@ -7,14 +7,14 @@ Content is compared only where an id collides (a duplicate in the batch, or a ro
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import duckdb
 import polars as pl
 
 from ..identities import Identities
+from ..records import RunRecord, insert_judgments
+from ..records import write_run as write_run_record
 from ..identities import apply as apply_identities
 from .batch import CRITERIA_SCHEMA, JUDGMENT_SCHEMA, LABEL_SCHEMA, RESPONSE_SCHEMA, Reject, conform
 
@@ -150,22 +150,18 @@ def write_flat(
                       GROUP BY {rid}) d
                 JOIN stage_j s USING (_ord)""")
         # ---- judgments ----------------------------------------------------------------------------------
-        stats.n_judgments_new = _count(con, f"""
-            INSERT INTO judgments
-            SELECT d.judgment_id, $run_id, d.item_id, s.judge, s.protocol, s.criterion, d.response_id, d.rid_a, d.rid_b,
-                   s.shown_first, s.verdict, s.score, s.scale_min, s.scale_max,
-                   CASE WHEN s.scale_max > s.scale_min THEN (s.score - s.scale_min) / (s.scale_max - s.scale_min) END,
-                   s.critique, s.raw_output,
+        stats.n_judgments_new = insert_judgments(con, f"""
+            SELECT d.judgment_id, $run_id AS run_id, d.item_id, s.judge, s.protocol, s.criterion, d.response_id,
+                   d.rid_a AS response_a, d.rid_b AS response_b, s.shown_first, s.verdict, s.score, s.scale_min,
+                   s.scale_max, s.critique, s.raw_output,
                    coalesce(s.parse_status,
                             CASE WHEN (s.protocol = 'pointwise' AND s.score IS NULL)
-                                   OR (s.protocol = 'pairwise' AND s.verdict IS NULL) THEN 'missing' ELSE 'ok' END),
-                   s.template, coalesce(s.sample, 0), s.probe, NULL, s.judgment_key, s.source_line, s.meta,
-                   $dataset, s.category, r.model, ra.model, rb.model, r.n_chars, ra.n_chars, rb.n_chars
+                                   OR (s.protocol = 'pairwise' AND s.verdict IS NULL) THEN 'missing' ELSE 'ok' END)
+                       AS parse_status,
+                   s.template, coalesce(s.sample, 0) AS sample, s.probe, NULL AS parent_judgment_id,
+                   s.judgment_key AS source_key, s.source_line, s.meta
             FROM stage_j s JOIN jid d USING (_ord)
-            LEFT JOIN responses r ON r.response_id = d.response_id
-            LEFT JOIN responses ra ON ra.response_id = d.rid_a
-            LEFT JOIN responses rb ON rb.response_id = d.rid_b
-            WHERE {'TRUE' if keep == 'TRUE' else 'd.' + keep}""", rd)
+            WHERE {'TRUE' if keep == 'TRUE' else 'd.' + keep}""", r)
 
         # ---- labels, and items/responses that come without a judgment (small frames) ------------------
         con.execute(f"""
@@ -265,8 +261,4 @@ def write_rejects(con: duckdb.DuckDBPyConnection, run_id: str, rejects: list[Rej
 
 def write_run(con, run_id: str, name: str, fmt: str, path: str, sha: str, n_source: int, n_ingested: int,
               n_present: int, n_rejected: int, params: dict) -> None:
-    con.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, name, fmt, path, sha, datetime.now(timezone.utc).replace(tzinfo=None), n_source, n_ingested,
-         n_present, n_rejected, json.dumps(params, default=str, sort_keys=True)],
-    )
+    write_run_record(con, RunRecord(run_id, name, fmt, path, sha, n_source, n_ingested, n_present, n_rejected, params))

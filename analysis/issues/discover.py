@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import json
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
@@ -49,23 +52,112 @@ def select(q: Query, flt: Filter) -> Inputs:
     return Inputs(judgments, units, item_texts, signal)
 
 
+@dataclass
+class Computed:
+    """A pipeline run over one selection, not stored yet (picklable: a worker process returns it)."""
+    flt: Filter
+    pipeline: Pipeline
+    taxonomy: list[dict] | None
+    name_with: str | None
+    inputs: Inputs
+    result: object
+    new_vectors: list = field(default_factory=list)    # embeddings computed by a reader that could not store them
+
+
+def compute(q: Query, flt: Filter, pipeline: Pipeline, taxonomy: list[dict] | None = None,
+            name_with: str | None = None) -> Computed:
+    """Select and run the pipeline. Reads only (new embeddings are kept in the result when q is read-only)."""
+    inputs = select(q, flt)
+    sink: list | None = [] if q.read_only else None
+    with q.cursor() as cur:
+        namer = None
+        if name_with:
+            from .llm_naming import make_namer
+
+            namer = make_namer(cur, name_with)
+        result = run(cur, inputs, pipeline, taxonomy=taxonomy, llm_namer=namer, sink=sink)
+    return Computed(flt, pipeline, taxonomy, name_with, inputs, result, sink or [])
+
+
+def store(q: Query, c: Computed, name: str | None = None) -> str:
+    """Write a computed run as a new issue set (in one transaction); returns its id."""
+    if q.read_only:
+        raise UserError(f"issue discovery writes to the workspace; {q.path} is open read-only")
+    from .embed import store_vectors
+
+    created = datetime.now(timezone.utc)
+    set_id = hashlib.md5(json.dumps([c.flt.to_query(), c.pipeline.params(), c.taxonomy, c.name_with,
+                                     created.isoformat()], default=str).encode()).hexdigest()[:12]
+    if c.new_vectors:
+        with q.transaction() as cur:
+            for rows in c.new_vectors:
+                store_vectors(cur, rows)
+    _store(q, set_id, name, c.flt, c.pipeline, c.taxonomy, c.name_with, c.inputs, c.result,
+           created.replace(tzinfo=None))
+    return set_id
+
+
 def discover(q: Query, flt: Filter, pipeline: Pipeline, taxonomy: list[dict] | None = None,
              name_with: str | None = None, name: str | None = None) -> str:
     """Run issue discovery over the judgments `flt` selects; returns the new issue set's id."""
     if q.read_only:
         raise UserError(f"issue discovery writes to the workspace; {q.path} is open read-only")
-    inputs = select(q, flt)
-    namer = None
-    if name_with:
-        from .llm_naming import make_namer
+    return store(q, compute(q, flt, pipeline, taxonomy, name_with), name)
 
-        namer = make_namer(q.con, name_with)
-    result = run(q.con, inputs, pipeline, taxonomy=taxonomy, llm_namer=namer)
-    created = datetime.now(timezone.utc)
-    set_id = hashlib.md5(json.dumps([flt.to_query(), pipeline.params(), taxonomy, name_with, created.isoformat()],
-                                    default=str).encode()).hexdigest()[:12]
-    _store(q, set_id, name, flt, pipeline, taxonomy, name_with, inputs, result, created.replace(tzinfo=None))
-    return set_id
+
+def discover_many(path, runs: list[tuple[str, Filter, Pipeline]], workers: int | None = None) -> list[str]:
+    """Several discoveries over one workspace file, computed in parallel worker processes (each reads the file
+    read-only; nothing else may hold it meanwhile) and stored in the order given. Returns the issue set ids.
+    The results are those of discover() one by one: the pipeline is deterministic across processes."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from .. import store as workspace_store
+
+    workers = workers or min(len(runs), os.cpu_count() or 1)
+    if workers <= 1 or len(runs) <= 1:
+        q = Query(path)
+        return [discover(q, flt, p, name=name) for name, flt, p in runs]
+    q = Query(path)
+    sizes = []
+    for _, flt, _ in runs:
+        where, params = flt.where("j")
+        sizes.append(q.scalar(f"SELECT count(*) FROM judgment_view j WHERE {where} AND j.critique IS NOT NULL",
+                              params))
+    workspace_store.close(path)            # the workers open it read-only: no writer may hold it
+    order = sorted(range(len(runs)), key=lambda i: -sizes[i])   # the largest first: the pool finishes evenly
+    with _bare_main(), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {i: pool.submit(_compute_in_worker, str(path), runs[i][1], runs[i][2]) for i in order}
+        computed = [futures[i].result() for i in range(len(runs))]
+    q = Query(path)
+    return [store(q, c, name) for (name, _, _), c in zip(runs, computed)]
+
+
+@contextlib.contextmanager
+def _bare_main():
+    """Spawned workers re-run the parent's __main__ module; when that is a script that does work on import (a
+    Streamlit page run in-process, e.g. by AppTest), they must not. The workers need nothing from it."""
+    import sys
+    import types
+
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
+def _compute_in_worker(path: str, flt: Filter, pipeline: Pipeline) -> Computed:
+    from .. import store as workspace_store
+
+    q = Query(path, read_only=True)
+    try:
+        return compute(q, flt, pipeline)
+    finally:
+        workspace_store.close(path)
 
 
 def _store(q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonomy, name_with, inputs: Inputs,

@@ -125,8 +125,19 @@ class EmbedStats:
     seconds: float = 0.0
 
 
-def embed(con, texts: list[str], model: str = DEFAULT_MODEL) -> tuple[np.ndarray, EmbedStats]:
-    """Unit vectors for `texts` (row-aligned), from the cache where possible; new vectors are stored."""
+def store_vectors(con, rows: pa.Table) -> None:
+    """Add (text_hash, model, vector) rows to the workspace's embedding cache (rows already there are kept)."""
+    con.register("new_vectors", rows)
+    try:
+        con.execute("INSERT INTO embeddings SELECT text_hash, model, vector FROM new_vectors "
+                    "WHERE (text_hash, model) NOT IN (SELECT text_hash, model FROM embeddings)")
+    finally:
+        con.unregister("new_vectors")
+
+
+def embed(con, texts: list[str], model: str = DEFAULT_MODEL, sink: list | None = None) -> tuple[np.ndarray, EmbedStats]:
+    """Unit vectors for `texts` (row-aligned), from the cache where possible; new vectors are stored, or, with a
+    `sink` list (a read-only reader, e.g. a worker process), appended to it as an arrow table for store_vectors."""
     t0 = time.perf_counter()
     stats = EmbedStats(n_texts=len(texts))
     hashes = [text_hash(t) for t in texts]
@@ -158,12 +169,10 @@ def embed(con, texts: list[str], model: str = DEFAULT_MODEL) -> tuple[np.ndarray
         rows = pa.table({"text_hash": missing, "model": [model] * len(missing),
                          "vector": pa.ListArray.from_arrays(
                              pa.array(np.arange(0, len(missing) + 1) * new.shape[1], type=pa.int32()), values)})
-        con.register("new_vectors", rows)
-        try:
-            con.execute("INSERT INTO embeddings SELECT text_hash, model, vector FROM new_vectors "
-                        "WHERE (text_hash, model) NOT IN (SELECT text_hash, model FROM embeddings)")
-        finally:
-            con.unregister("new_vectors")
+        if sink is not None:
+            sink.append(rows)
+        else:
+            store_vectors(con, rows)
     dim = next(iter(vectors.values())).shape[0] if vectors else 0
     out = np.zeros((len(texts), dim), dtype=np.float32)
     for i, h in enumerate(hashes):

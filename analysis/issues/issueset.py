@@ -269,17 +269,28 @@ class IssueSet:
                             "ORDER BY seq", [self.id])
 
     # ---- figures ------------------------------------------------------------------------------------------
-    def map(self, max_points: int = 20000, top: int = 12) -> go.Figure:
-        """The 2-D map of clustered segments: the `top` biggest issues in colour, other issues and strengths in
-        grey shades; hover shows the segment (as text) and its issue."""
-        frame = self.q.frame(f"""
+    def map_points(self, filter: Filter | str | dict | None = None, max_points: int = 20000) -> pl.DataFrame:
+        """The clustered segments' 2-D coordinates within the selection (at most max_points, a fixed sample):
+        x, y, text, judgment_id, issue, issue_id, kind."""
+        if not (isinstance(max_points, int) and 1 <= max_points <= 1_000_000):
+            raise UserError("max_points must be a whole number from 1 to 1,000,000")
+        sql, params = self._scope(filter)
+        return self.q.frame(f"""
+            WITH {sql}
             SELECT c.x, c.y, s.text, s.judgment_id, coalesce(i.title, '(none)') AS issue, si.issue_id,
                    coalesce(i.kind, 'none') AS kind
             FROM coords c JOIN segments s USING (issue_set_id, segment_id)
             LEFT JOIN segment_issues si USING (issue_set_id, segment_id)
             LEFT JOIN issues i ON i.issue_set_id = c.issue_set_id AND i.issue_id = si.issue_id AND i.status = 'active'
-            WHERE c.issue_set_id = ? USING SAMPLE reservoir({int(max_points)} ROWS) REPEATABLE (0)""", [self.id])
-        biggest = self.table()["issue_id"].head(top).to_list()
+            WHERE c.issue_set_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope)
+            ORDER BY hash(c.segment_id), c.segment_id LIMIT ?""", [*params, self.id, max_points])
+
+    def map(self, filter: Filter | str | dict | None = None, max_points: int = 20000, top: int = 12) -> go.Figure:
+        """The 2-D map of the selection's clustered segments: the `top` biggest issues in colour, other issues and
+        strengths in grey shades; hover shows the segment (as text) and its issue; each point carries its
+        judgment id (a click opens it)."""
+        frame = self.map_points(filter, max_points)
+        biggest = self.table(filter).filter(pl.col("n_units") > 0)["issue_id"].head(top).to_list()
         return plots.issue_map(frame, biggest, f"Critique segments by issue ({frame.height:,} shown)")
 
     def prevalence_chart(self, by: str = "model", top: int = 15, filter: Filter | str | dict | None = None
@@ -379,7 +390,8 @@ class IssueSet:
         if len(segs) < 2 * n:
             raise UserError(f"issue {issue_id} has {len(segs)} segments: too few to split in {n}")
         model = (self.params.get("embedder") or {}).get("model", DEFAULT_MODEL)
-        vectors, _ = embed(self.q.con, [s[1] for s in segs], model)
+        with self.q.cursor() as cur:   # a cursor of its own: dashboard sessions share the connection
+            vectors, _ = embed(cur, [s[1] for s in segs], model)
         labels, cents = cl.KMeans(n, seed=int(self.params.get("seed", 0))).fit(vectors)
         keywords = ctfidf_keywords({k: [segs[i][1] for i in np.flatnonzero(labels == k)] for k in range(n)})
         old = self.q.rows("SELECT title, kind, category FROM issues WHERE issue_set_id = ? AND issue_id = ?",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lexicon import Entry, Lexicon
+from .lexicon import Entry
 from .mask import STOP, tokens
 
 # words every critique uses: they name no failure

@@ -100,8 +100,8 @@ class Embedder:
 
     model: str = DEFAULT_MODEL
 
-    def run(self, con, texts: list[str]):
-        return embed(con, texts, self.model)
+    def run(self, con, texts: list[str], sink: list | None = None):
+        return embed(con, texts, self.model, sink)
 
 
 @dataclass
@@ -344,7 +344,10 @@ class Result:
 
 # ---- the run --------------------------------------------------------------------------------------
 def run(con, inputs: Inputs, p: Pipeline, taxonomy: list[dict] | None = None,
-        llm_namer: Callable[[list[dict], dict[int, list[str]]], None] | None = None) -> Result:
+        llm_namer: Callable[[list[dict], dict[int, list[str]]], None] | None = None,
+        sink: list | None = None) -> Result:
+    """The pipeline over `inputs`. With `sink`, new embeddings are collected there instead of stored (a reader
+    that cannot write, e.g. a worker process; see discover.compute)."""
     t: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -373,7 +376,7 @@ def run(con, inputs: Inputs, p: Pipeline, taxonomy: list[dict] | None = None,
         return result
     masked = seg["masked"].to_list()
     items = np.array(seg["item_id"].to_list(), dtype=object)
-    raw, estats = p.embedder.run(con, [masked[i] for i in idx])
+    raw, estats = p.embedder.run(con, [masked[i] for i in idx], sink)
     result.embed_stats = estats.__dict__
     tick("embed")
     work = p.contrast.run(raw, list(items[idx]))
@@ -390,7 +393,8 @@ def run(con, inputs: Inputs, p: Pipeline, taxonomy: list[dict] | None = None,
     local_how: list[str | None] = [None] * len(idx)
     issues: list[dict] = []
     if taxonomy:
-        tv, _ = p.embedder.run(con, [f"{e['title']}: {e.get('description') or ''}".strip(": ") for e in taxonomy])
+        tv, _ = p.embedder.run(con, [f"{e['title']}: {e.get('description') or ''}".strip(": ") for e in taxonomy],
+                               sink)
         s = cl.unit(np.asarray(raw, dtype=np.float64)) @ tv.T.astype(np.float64)
         best = s.argmax(axis=1)
         hit = s[np.arange(len(idx)), best] >= 0.4
@@ -441,7 +445,7 @@ def run(con, inputs: Inputs, p: Pipeline, taxonomy: list[dict] | None = None,
     # kind and name of each fine cluster
     named: dict[int, tuple[str, Name]] = {}
     groups: dict[int, np.ndarray] = {int(c): np.flatnonzero(fine == c) for c in np.unique(fine[fine >= 0])}
-    anchors = _anchors(con, p, lexicon)
+    anchors = _anchors(con, p, lexicon, sink)
     about = seg["about"].to_numpy()
     dropped = Counter()
     for c, members in groups.items():
@@ -527,7 +531,7 @@ def run(con, inputs: Inputs, p: Pipeline, taxonomy: list[dict] | None = None,
                        "fine_clusters": len(cs), "lift": s["lift"], "lift_low": s["lift_low"],
                        "lift_high": s["lift_high"]})
     # categories for phrase-named issues: the nearest category description
-    _categorise(con, p, lexicon, issues, local, raw_unit)
+    _categorise(con, p, lexicon, issues, local, raw_unit, sink)
     docs: dict[int, list[str]] = {}
     for i, lab in enumerate(local):
         if lab >= 0:
@@ -612,13 +616,13 @@ def _finish(seg: pl.DataFrame, used: np.ndarray, issue: np.ndarray, how: list, s
                             pl.Series("similarity", sim.tolist(), dtype=pl.Float64))
 
 
-def _anchors(con, p: Pipeline, lexicon: Lexicon) -> dict[str, tuple[list, np.ndarray]]:
+def _anchors(con, p: Pipeline, lexicon: Lexicon, sink: list | None = None) -> dict[str, tuple[list, np.ndarray]]:
     """Per kind: the lexicon entries and their mean vectors (label, description and cues, embedded)."""
     out = {}
     for kind in ("issue", "strength", "verdict"):
         entries = lexicon.of_kind(kind)
         texts = [t for e in entries for t in e.texts()]
-        vec, _ = p.embedder.run(con, texts) if texts else (np.zeros((0, 1)), None)
+        vec, _ = p.embedder.run(con, texts, sink) if texts else (np.zeros((0, 1)), None)
         vec = np.asarray(vec, dtype=np.float64)
         rows, pos = [], 0
         for e in entries:
@@ -634,12 +638,12 @@ def _anchors(con, p: Pipeline, lexicon: Lexicon) -> dict[str, tuple[list, np.nda
 
 
 def _categorise(con, p: Pipeline, lexicon: Lexicon, issues: list[dict], local: np.ndarray,
-                raw_unit: np.ndarray) -> None:
+                raw_unit: np.ndarray, sink: list | None = None) -> None:
     todo = [x for x in issues if not x.get("category") and x["origin"] == "cluster"]
     if not todo or not lexicon.categories:
         return
     keys = sorted(lexicon.categories)
-    cv, _ = p.embedder.run(con, [lexicon.categories[k] for k in keys])
+    cv, _ = p.embedder.run(con, [lexicon.categories[k] for k in keys], sink)
     cv = cl.unit(np.asarray(cv, dtype=np.float64))
     for x in todo:
         members = np.flatnonzero(local == x["index"])

@@ -25,7 +25,7 @@ import random
 import re
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from enum import StrEnum
 from urllib.parse import urlsplit, urlunsplit
@@ -73,23 +73,30 @@ class Endpoint:
         return re.sub(r"\b(sk-|key-|Bearer\s+)[A-Za-z0-9_\-*.]{4,}", r"\1***", text)
 
 
+def option(default, help: str, choices: tuple | None = None):
+    """A dataclass field that is also a command-line option: its default, help and choices live here only
+    (analysis/cli.py makes one flag per field, named like the field with dashes)."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
 @dataclass
 class CallOptions:
-    concurrency: int = 8
-    timeout: float = 60.0            # seconds per attempt
-    max_tries: int = 5
-    backoff: float = 1.0             # first retry waits up to this (full jitter), doubling each time
-    backoff_cap: float = 60.0
-    max_retry_after: float = 120.0   # a longer Retry-After is capped at this
-    temperature: float = 0.0
-    max_tokens: int = 1024
-    json_mode: str = "auto"          # auto (ask, fall back when refused) | on | off
-    logprobs: bool = False
-    top_logprobs: int = 5
-    price_in: float = 0.0            # USD per million prompt tokens
-    price_out: float = 0.0           # USD per million completion tokens
-    budget: float | None = None      # USD; no new request once spent
-    progress: bool = True
+    concurrency: int = option(8, "requests in flight at once")
+    timeout: float = option(60.0, "seconds per attempt")
+    max_tries: int = option(5, "attempts per request before it is recorded as failed")
+    backoff: float = option(1.0, "seconds: the first retry waits up to this (full jitter), doubling each time")
+    backoff_cap: float = option(60.0, "seconds: the longest wait between retries")
+    max_retry_after: float = option(120.0, "seconds: a longer Retry-After is capped at this")
+    temperature: float = option(0.0, "sampling temperature")
+    max_tokens: int = option(1024, "completion tokens per reply")
+    json_mode: str = option("auto", "ask for JSON output (auto: falls back to text when the endpoint refuses)",
+                            ("auto", "on", "off"))
+    logprobs: bool = option(False, "ask for token logprobs: an expected score beside the score")
+    top_logprobs: int = option(5, "alternatives per token with --logprobs")
+    price_in: float = option(0.0, "USD per million prompt tokens")
+    price_out: float = option(0.0, "USD per million completion tokens")
+    budget: float | None = option(None, "USD: send no new request once this much is spent")
+    progress: bool = option(True, "show a progress line")
 
     def __post_init__(self):
         check_number(self, "concurrency", 1, integer=True)
@@ -101,7 +108,7 @@ class CallOptions:
         check_number(self, "top_logprobs", 0, 20, integer=True)
         if self.budget is not None:
             check_number(self, "budget", 0)
-        check_choice("json_mode", self.json_mode, ("auto", "on", "off"))
+        check_choice("json_mode", self.json_mode, _choices(CallOptions, "json_mode"))
 
     def logical_params(self) -> dict:
         """What makes two requests the same request (hashed with the messages)."""
@@ -471,3 +478,7 @@ def _retry_after(headers, cap: float) -> float | None:
             return min(cap, max(0.0, (when - datetime.now(when.tzinfo)).total_seconds()))
     except (TypeError, ValueError):
         return None
+
+
+def _choices(cls, name: str) -> tuple:
+    return next(f.metadata["choices"] for f in fields(cls) if f.name == name)

@@ -11,13 +11,15 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from .. import verdicts
+
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 _RATING = re.compile(r"\[\[\s*(-?\d+(?:\.\d+)?)\s*\]\]")
 _RESULT = re.compile(r"\[RESULT\]\s*\(?\s*(-?\d+(?:\.\d+)?)")
-_VERDICT = re.compile(r"\[\[\s*(A\s*>>\s*B|A\s*>\s*B|A\s*=\s*B|B\s*>\s*A|B\s*>>\s*A|A|B|C|tie)\s*\]\]", re.IGNORECASE)
-# label -> (verdict about the first-shown / second-shown answer, strength)
-VERDICTS = {"a>>b": ("first", 2), "a>b": ("first", 1), "a": ("first", 1), "a=b": ("tie", 0), "tie": ("tie", 0),
-            "c": ("tie", 0), "b>a": ("second", 1), "b": ("second", 1), "b>>a": ("second", 2)}
+_VERDICT = re.compile(r"\[\[\s*(" + verdicts.label_pattern() + r")\s*\]\]", re.IGNORECASE)
+# label -> (verdict about the first-shown / second-shown answer, strength): the slot letters of the one vocabulary
+_SLOT = {"a": "first", "b": "second", "tie": "tie"}
+VERDICTS = {label: (_SLOT[side], strength) for label, (side, strength) in verdicts.LABELS.items()}
 
 
 @dataclass
@@ -100,13 +102,13 @@ def parse_verdict(text: str | None) -> Parsed:
     if obj is not None:
         label = obj.get("verdict", obj.get("winner"))
         critique = obj.get("critique", obj.get("explanation"))
-        key = re.sub(r"\s+", "", label).strip("[]").lower() if isinstance(label, str) else None
+        key = verdicts.compact(label) if isinstance(label, str) else None
         if key not in VERDICTS:
             return Parsed("unparsed", critique=critique if isinstance(critique, str) else None,
                           reason="JSON reply without a known verdict")
         v, s = VERDICTS[key]
         return Parsed("ok", verdict=v, strength=s, critique=critique if isinstance(critique, str) else None, how="json")
-    labels = {re.sub(r"\s+", "", m.group(1)).lower() for m in _VERDICT.finditer(text)}
+    labels = {verdicts.compact(m.group(1)) for m in _VERDICT.finditer(text)}
     outcomes = {VERDICTS[k] for k in labels}
     if len(outcomes) != 1:
         return Parsed("unparsed", reason="no verdict label" if not outcomes else "several different verdicts")

@@ -11,17 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import polars as pl
 
 from ..errors import UserError
 from ..filters import Filter
+from ..records import RunRecord, insert_judgments, judgment_frame, write_run
 from ..store import transaction
 from . import probes as pr
 from . import targets
-from .client import CallOptions, Caller, CallStats, Endpoint, Request, check_choice, check_number, make_request
+from .client import (CallOptions, Caller, CallStats, Endpoint, Request, _choices, check_choice, check_number,
+                     make_request, option)
 from .parse import Parsed, expected_score, parse_criteria, parse_score, parse_verdict
 from .templates import ONE_SCORE, PER_CRITERION, Template
 
@@ -33,19 +34,22 @@ OVERALL = ("overall quality", "How well the answer serves the user: correct, hel
 @dataclass
 class JudgeSpec:
     template: Template
-    criteria: dict[str, str] | None = None   # name -> description (empty: from the workspace's rubrics)
-    per_criterion: bool = False              # one call per criterion instead of one call for all
-    both_orders: bool = True                 # pairwise: judge every pair in both orders
-    pairs: str = "auto"                      # auto | existing | baseline | all
-    baseline: str | None = None
-    reference: str = "auto"                  # auto (when the item has one) | off
-    samples: int = 1
-    judge_name: str | None = None            # stored as the judge (default: the model name)
-    limit: int | None = None
+    criteria: dict[str, str] | None = option(None, "rubric criteria, comma-separated (descriptions from imported "
+                                                   "rubrics)")
+    per_criterion: bool = option(False, "one call per criterion instead of one for all")
+    both_orders: bool = option(True, "pairwise: judge every pair in both orders")
+    pairs: str = option("auto", "pairwise: which pairs (auto: the baseline if given, else pairs already judged, "
+                                "else all)", ("auto", "existing", "baseline", "all"))
+    baseline: str | None = option(None, "pairwise: compare every selected response with this model's")
+    reference: str = option("auto", "show reference answers when the item has one (auto) or never (off)",
+                            ("auto", "off"))
+    samples: int = option(1, "judge each request this many times (the sample index is in the cache key)")
+    judge_name: str | None = option(None, "store the judgments under this judge name (default: the model)")
+    limit: int | None = option(None, "at most this many responses, pairs or judgments")
 
     def __post_init__(self):
-        check_choice("pairs", self.pairs, ("auto", "existing", "baseline", "all"))
-        check_choice("reference", self.reference, ("auto", "off"))
+        check_choice("pairs", self.pairs, _choices(JudgeSpec, "pairs"))
+        check_choice("reference", self.reference, _choices(JudgeSpec, "reference"))
         check_number(self, "samples", 1, MAX_SAMPLES, integer=True)
         if self.limit is not None:           # 0 would select everything (no LIMIT): refused like -1
             check_number(self, "limit", 1, MAX_LIMIT, integer=True)
@@ -245,41 +249,19 @@ def _common(s: dict, p: Parsed, content: str | None, meta: dict) -> None:
         s["meta"]["parsed_from"] = p.how
     if p.reason:
         s["meta"]["unparsed_reason"] = p.reason
-    lo, hi = s.get("scale_min"), s.get("scale_max")
-    s["score_norm"] = (s["score"] - lo) / (hi - lo) if s.get("score") is not None and hi is not None and hi > lo else None
-
-
-COLUMNS = ["judgment_id", "run_id", "item_id", "judge", "protocol", "criterion", "response_id", "response_a",
-           "response_b", "shown_first", "verdict", "score", "scale_min", "scale_max", "score_norm", "critique",
-           "raw_output", "parse_status", "template", "sample", "probe", "parent_judgment_id", "source_key",
-           "source_line", "meta", "dataset", "category", "model", "model_a", "model_b", "n_chars", "n_chars_a",
-           "n_chars_b"]
-_SCHEMA = {"score": pl.Float64, "scale_min": pl.Float64, "scale_max": pl.Float64, "score_norm": pl.Float64,
-           "sample": pl.Int32, "source_line": pl.Int64, "n_chars": pl.Int32, "n_chars_a": pl.Int32, "n_chars_b": pl.Int32}
 
 
 def write_judgments(con, run_id: str, rows: list[dict]) -> tuple[int, int]:
-    """Insert judgments not present yet (by id); returns (written, already present)."""
+    """Insert judgments not present yet (by id) through the one judgment writer; returns (written, present)."""
     if not rows:
         return 0, 0
-    data = {c: [] for c in COLUMNS}
-    for r in rows:
-        r = {**r, "run_id": run_id, "source_key": r["meta"].get("request_hash", ""), "source_line": None,
-             "meta": json.dumps(r["meta"], ensure_ascii=False, sort_keys=True)}
-        for c in COLUMNS:
-            data[c].append(r.get(c))
-    frame = pl.DataFrame(data, schema={c: _SCHEMA.get(c, pl.String) for c in COLUMNS})
-    cur = con.cursor()
-    try:
+    frame = judgment_frame([{**r, "run_id": run_id, "source_key": r["meta"].get("request_hash", ""),
+                             "source_line": None} for r in rows])
+    with transaction(con) as cur:
         cur.register("new_judgments", frame.to_arrow())
-        before = cur.execute("SELECT count(*) FROM judgments").fetchall()[0][0]
-        cur.execute(f"INSERT INTO judgments ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM new_judgments n "
-                    f"WHERE n.judgment_id NOT IN (SELECT judgment_id FROM judgments)")
-        after = cur.execute("SELECT count(*) FROM judgments").fetchall()[0][0]
+        written = insert_judgments(cur, "SELECT * FROM new_judgments")
         cur.unregister("new_judgments")
-    finally:
-        cur.close()
-    return after - before, len(rows) - (after - before)
+    return written, len(rows) - written
 
 
 def run_id_for(endpoint: Endpoint, opts: CallOptions, spec: JudgeSpec, flt: Filter, kind: str, extra: Any = None) -> str:
@@ -294,15 +276,11 @@ def run_id_for(endpoint: Endpoint, opts: CallOptions, spec: JudgeSpec, flt: Filt
 
 def _record_run(con, run_id: str, name: str, endpoint: Endpoint, planned: int, written: int, present: int,
                 failed: int, params: dict) -> None:
-    """One runs row per judge run; a re-run (resume) updates its counters."""
+    """One runs row per judge run; a re-run (resume) adds to its judgments and keeps its first created_at."""
     with transaction(con) as cur:
-        old = cur.execute("SELECT created_at, n_ingested FROM runs WHERE run_id = ?", [run_id]).fetchall()
-        created = old[0][0] if old else datetime.now(timezone.utc).replace(tzinfo=None)
-        total = (old[0][1] if old else 0) + written
-        cur.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
-        cur.execute("INSERT INTO runs VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
-                    [run_id, name, "judge", endpoint.label(), created, planned, total, present, failed,
-                     json.dumps(params, default=str, sort_keys=True)])
+        old = cur.execute("SELECT n_ingested FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        write_run(cur, RunRecord(run_id, name, "judge", endpoint.label(), None, planned,
+                                 (old[0][0] if old else 0) + written, present, failed, params))
 
 
 def execute(con, units: list[Unit], caller: Caller) -> tuple[list[dict], dict[str, int]]:
@@ -319,8 +297,8 @@ def execute(con, units: list[Unit], caller: Caller) -> tuple[list[dict], dict[st
     return rows, status
 
 
-def judge(ws, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions, name: str | None = None) -> JudgeResult:
-    con = ws.con
+def judge(q, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions, name: str | None = None) -> JudgeResult:
+    con = q.con
     run_id = run_id_for(endpoint, opts, spec, flt, "judge")
     caller = Caller(con, endpoint, opts, run_id)
     units = Planner(con, endpoint, opts, spec).units(flt)
@@ -337,11 +315,11 @@ def judge(ws, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOption
 
 
 # ---- probes -----------------------------------------------------------------------------------------
-def probe(ws, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions, names: list[str],
+def probe(q, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions, names: list[str],
           name: str | None = None) -> JudgeResult:
     """Judge each selected judgment's unit again with this judge (the baseline), then each probe's variant
     of it, stored with probe = the probe's name and parent_judgment_id = the baseline."""
-    con = ws.con
+    con = q.con
     run_id = run_id_for(endpoint, opts, spec, flt, "probe", names)
     caller = Caller(con, endpoint, opts, run_id)
     planner = Planner(con, endpoint, opts, spec)

@@ -17,9 +17,10 @@ COLUMNS = ("judgment_id, item_id, judge, protocol, criterion, template, sample, 
 
 
 class AuditContext:
-    def __init__(self, con, flt: Filter, by: str = "judge"):
+    def __init__(self, q, flt: Filter, by: str = "judge"):
+        """q: the workspace's Query (a private cursor is taken from its connection)."""
         self.by = by
-        self.cur = con.cursor()
+        self.cur = q.con.cursor()
         # the audit compares probe variants with their baselines: it needs both (plain metrics skip probes)
         where, params = (flt if flt.probe else dataclasses.replace(flt, probe=("any",))).where("j")
         cols = ", ".join(f"j.{c.strip()}" for c in COLUMNS.split(","))

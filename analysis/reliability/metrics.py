@@ -21,7 +21,7 @@ class Metric:
 _ALL = [
     Metric("swap_consistency", "pairwise", 1.0, "same verdict in both orders", True, {"swap": "inconsistent"}),
     Metric("p_first_shown_wins", "pairwise", 0.5, "first-shown response wins", True, {"won": "first"}),
-    Metric("first_slot_rate", "pairwise", 0.5, "first slot wins among flipped swaps", True, {"swap": "first_twice"}),
+    Metric("first_slot_rate", "pairwise", 0.5, "first slot wins among flipped swaps", True, {"swap": "flipped"}),
     Metric("p_longer_wins", "pairwise", 0.5, "longer response wins", True, {"won": "longer"}),
     Metric("length_score_spearman", "pointwise", 0.0, "score rises with length", True),
     Metric("length_score_spearman_within", "pointwise", 0.0, "score rises with length within an item"),

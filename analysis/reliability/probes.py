@@ -16,23 +16,13 @@ import polars as pl
 
 from .common import bootstrap_ratio, row, unavailable, wilson
 from .context import AuditContext
+from .metrics import METRICS
 
-PAIRWISE_METRICS = {"swap": "probe_swap", "verbosity": "probe_verbosity", "authority": "probe_authority",
-                    "bandwagon": "probe_bandwagon", "reflection": "probe_reflection", "one-token": "probe_one_token"}
-POINTWISE_METRICS = {"verbosity": "probe_verbosity_shift", "authority": "probe_authority_shift",
-                     "reflection": "probe_reflection_shift", "one-token": "probe_one_token_pass"}
-METRIC_HELP = {
-    "probe_swap": (0.0, "verdict flips when only the order is swapped"),
-    "probe_verbosity": (0.0, "padding the weaker answer wins it the verdict"),
-    "probe_authority": (0.0, "a fake citation wins the verdict"),
-    "probe_bandwagon": (0.0, "'most reviewers preferred' wins the verdict"),
-    "probe_reflection": (0.0, "empty 'let me think' phrases win the verdict"),
-    "probe_one_token": (0.0, "a content-free answer wins"),
-    "probe_verbosity_shift": (0.0, "score change from padding"),
-    "probe_authority_shift": (0.0, "score change from a fake citation"),
-    "probe_reflection_shift": (0.0, "score change from empty reflection"),
-    "probe_one_token_pass": (0.0, "content-free answers scored in the upper half"),
-}
+# probe -> its metric, per protocol (from the registry in metrics.py: each probe metric's evidence names its probe)
+PAIRWISE_METRICS = {m.evidence["probe"]: m.name for m in METRICS.values()
+                    if m.name.startswith("probe_") and m.protocol == "pairwise"}
+POINTWISE_METRICS = {m.evidence["probe"]: m.name for m in METRICS.values()
+                     if m.name.startswith("probe_") and m.protocol == "pointwise"}
 
 
 def probe_metrics(ctx: AuditContext) -> list[dict]:

@@ -1,40 +1,131 @@
-"""Instances: a paginated table served by DuckDB one page at a time, and the full view of one judgment."""
+"""Instances: the selection's judgments, a page at a time with text previews and their issues, sorted in DuckDB
+across every page; and one judgment as the judge saw it (pairwise: the answers in the order shown, the
+critique's own names for them, the verdict in the other order and its critique, labels as agreement)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from analysis import Filter, UserError, Workspace
+from analysis import UserError, Workspace
+from analysis.browse import SORTS
 
-from ..state import md_escape, set_instance
+from .. import state
+from ..state import md_escape
+from .common import table_click
 
 PAGE_SIZE = 50
-COLUMNS = ("judgment_id, judge, protocol, template, criterion, model, model_a, model_b, shown_first, verdict, "
-           "score, scale_max, parse_status, dataset, category, item_id")
 
 
-def render(ws: Workspace, flt: Filter, instance: str | None = None) -> None:
+def render(ws: Workspace) -> None:
     st.header("Instances")
-    n = ws.count(flt)
+    flt = state.selection()
+    jid = state.view("instance")
+    if jid:
+        if st.button("← back to the list", key="w_back"):
+            state.set_view(instance=None)
+            st.rerun()
+        try:
+            detail(ws, jid)
+        except UserError as exc:
+            st.warning(md_escape(str(exc)))
+        return
+    n = state.cached(_count, flt)
     st.caption(md_escape(f"{n:,} judgments match {flt.describe()}."))
     if n == 0:
         return
+    c1, c2, c3 = st.columns([2, 1, 2])
+    sort = c1.selectbox("Sort by", list(SORTS), index=list(SORTS).index(state.view("sort", "source")),
+                        key="w_inst_sort")
+    desc = c2.toggle("descending", value=state.view("desc") == "1", key="w_inst_desc")
     pages = max(1, -(-n // PAGE_SIZE))
-    page = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key="js_inst_page")
-    frame = ws.judgments(flt, limit=PAGE_SIZE, offset=(int(page) - 1) * PAGE_SIZE, columns=COLUMNS)
-    event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                         key="js_inst_table")
-    rows = event.selection.rows if event and event.selection else []
-    if rows:
-        picked = frame["judgment_id"][rows[0]]
-        if picked != instance:
-            set_instance(picked)
-            st.rerun()
-    if instance:
-        try:
-            detail(ws, instance)
-        except UserError as exc:
-            st.warning(md_escape(str(exc)))
+    current = min(pages, int(state.view("offset", 0) or 0) // PAGE_SIZE + 1)
+    number = c3.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=current, step=1,
+                             key="w_inst_page")
+    state.set_view(sort=None if sort == "source" else sort, desc="1" if desc else None,
+                   offset=str((int(number) - 1) * PAGE_SIZE) if number > 1 else None)
+    frame = state.cached(_page, flt, sort, desc, (int(number) - 1) * PAGE_SIZE)
+    st.caption("Click a row to read the judgment.")
+    table_click(frame, "w_inst_table", lambda r: ("instances", flt, {"instance": r["judgment_id"]}),
+                column_config={"judgment_id": None, "item_id": None,
+                               "prompt": st.column_config.TextColumn(width="medium"),
+                               "critique": st.column_config.TextColumn(width="large")})
+
+
+def detail(ws: Workspace, judgment_id: str) -> None:
+    d = state.cached(_instance, judgment_id, state.selection().issue_set)
+    j = d["judgment"]
+    st.subheader("Judgment")
+    st.caption(md_escape(f"judge {j['judge']} · {j['protocol']} · template {j['template']} · criterion "
+                         f"{j['criterion'] or 'overall'} · dataset {j['dataset']} · status {j['parse_status']}"))
+    _text("Prompt", j["prompt"])
+    if j["reference"]:
+        with st.expander("Reference answer"):
+            st.text(j["reference"])
+    if j["protocol"] == "pairwise":
+        _pairwise(d)
+    else:
+        r = d["responses"].row(0, named=True) if d["responses"].height else {}
+        _text(f"Response ({r.get('model') or 'unnamed model'}), score {j['score']} of {j['scale_max']}",
+              r.get("text"))
+        _text("Critique", j["critique"])
+    _labels(d)
+    seg = d["segments"]
+    if seg.height:
+        st.markdown("**The critique's sentences and their issues**")
+        st.dataframe(seg.select("ord", "text", "about_model", "issue", "issue_kind", "kind"), hide_index=True,
+                     width="stretch", column_config={"about_model": "about", "kind": "cue reading"})
+    if d["related"].height:
+        st.markdown("**Every other judgment of this item** (click one to read it)")
+        table_click(d["related"], "w_related",
+                    lambda r: ("instances", state.selection(), {"instance": r["judgment_id"]}),
+                    column_config={"judgment_id": None})
+
+
+def _pairwise(d: dict) -> None:
+    j = d["judgment"]
+    slots = d["slots"]
+    if not slots[0]["order_known"]:
+        st.caption("The file does not say which answer the judge saw first: shown as stored.")
+    cols = st.columns(2)
+    for col, s in zip(cols, slots):
+        with col:
+            place = ("shown first" if s["slot"] == "A" else "shown second") if s["order_known"] else ""
+            mark = " · judged better ✓" if s["won"] else (" · tie" if s["tie"] else "")
+            _text(f"{s['slot']}: {s['model'] or 'unnamed model'} ({place}, {s['n_chars'] or 0:,} chars){mark}",
+                  s["text"])
+    names = d.get("critique_names") or {}
+    if names:
+        st.caption(md_escape("In the critique: " + "; ".join(f"“{k}” = {v}" for k, v in sorted(names.items()))))
+    sw = d["swapped"]
+    left, right = st.columns(2) if sw else (st.container(), None)
+    with left:
+        _text("Critique", j["critique"])
+    if sw:
+        with right:
+            agree = "the same verdict" if sw["same_verdict"] else "a different verdict"
+            st.markdown(md_escape(f"**The other order** (the other answer shown first): {agree}"))
+            st.text(sw["critique"] or "(no critique)")
+            if st.button("Open that judgment", key="w_swapped"):
+                state.set_view(instance=sw["judgment_id"])
+                st.rerun()
+
+
+def _labels(d: dict) -> None:
+    labels = d["labels"]
+    if not labels:
+        return
+    st.markdown("**Human and gold labels**")
+    model_of = {s["response_id"]: s["model"] for s in d["slots"]}
+    rows = []
+    for lab in labels:
+        agree = {True: "judge agrees ✓", False: "judge disagrees ✗", None: "–"}[lab["judge_agrees"]]
+        if "prefers" in lab:
+            says = "tie" if lab["prefers"] == "tie" else f"prefers {model_of.get(lab['prefers'], lab['prefers'])}"
+        else:
+            says = f"score {lab['score']} of {lab['scale_max']}"
+        rows.append(f"- {md_escape(lab['kind'] or '')} · {md_escape(lab['annotator'] or '')}: {md_escape(says)} "
+                    f"— **{agree}**")
+    st.markdown("\n".join(rows))   # a few lines of text (readable, searchable), not a grid
 
 
 def _text(label: str, text: str | None) -> None:
@@ -42,42 +133,13 @@ def _text(label: str, text: str | None) -> None:
     st.text(text if text else "(none)")
 
 
-def detail(ws: Workspace, judgment_id: str) -> None:
-    d = ws.instance(judgment_id)
-    j = d["judgment"]
-    st.subheader("Judgment")
-    st.caption(md_escape(f"{j['judgment_id']} · judge {j['judge']} · {j['protocol']} · template {j['template']} · "
-                         f"criterion {j['criterion'] or 'overall'} · status {j['parse_status']}"))
-    _text("Prompt", j["prompt"])
-    if j["reference"]:
-        _text("Reference", j["reference"])
-    texts = {r["response_id"]: r for r in d["responses"].iter_rows(named=True)}
-    if j["protocol"] == "pairwise":
-        first = j["response_a"] if j["shown_first"] != "b" else j["response_b"]
-        order = [j["response_a"], j["response_b"]]
-        cols = st.columns(2)
-        for col, rid, name in zip(cols, order, ("A", "B")):
-            r = texts.get(rid, {})
-            with col:
-                shown = "shown first" if rid == first and j["shown_first"] else "shown second" if j["shown_first"] else ""
-                won = " · judged better" if j["verdict"] == name.lower() else ""
-                _text(f"Response {name} ({r.get('model') or 'unnamed model'}, {shown}{won})", r.get("text"))
-        sw = d["swapped"]
-        if sw:
-            agree = "the same" if sw["verdict"] == j["verdict"] else "a different"
-            st.info(md_escape(f"Swapped order: the judge gave {agree} verdict ({sw['verdict']}) when the other response "
-                              f"was shown first."))
-    else:
-        r = texts.get(j["response_id"], {})
-        _text(f"Response ({r.get('model') or 'unnamed model'}), score {j['score']} of {j['scale_max']}", r.get("text"))
-    _text("Critique", j["critique"])
-    seg = d["segments"]
-    if seg.height:
-        st.markdown("**Critique segments and their issues**")
-        st.dataframe(seg.select("ord", "kind", "issue_id", "issue", "text"), hide_index=True, width="stretch")
-    if d["labels"].height:
-        st.markdown("**Human and gold labels on this item**")
-        st.dataframe(d["labels"], hide_index=True, width="stretch")
-    if d["related"].height:
-        st.markdown("**Every other judgment of this item**")
-        st.dataframe(d["related"], hide_index=True, width="stretch")
+def _count(ws, flt):
+    return ws.count(flt)
+
+
+def _page(ws, flt, sort, desc, offset):
+    return ws.judgments_page(flt, sort=sort, desc=desc, limit=PAGE_SIZE, offset=offset)
+
+
+def _instance(ws, judgment_id, issue_set):
+    return ws.instance(judgment_id, issue_set)

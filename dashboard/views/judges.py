@@ -1,67 +1,95 @@
-"""Judges: the bias heatmap, agreement with humans and between judges, length versus score, model × judge."""
+"""Judges: the bias heatmap (click a cell: the instances behind it, e.g. the flipped pairs behind a first-slot
+rate), agreement with humans and gold beside the human ceiling, judge × judge agreement one protocol at a
+time, length versus score, model × judge."""
 
 from __future__ import annotations
 
 import polars as pl
 import streamlit as st
 
-from analysis import Filter, Workspace
+from analysis import Workspace
+from analysis.reliability.metrics import evidence
 
-from ..state import cached_audit, md_escape
+from .. import state
+from ..state import md_escape
+from .common import choose, open_clicked, table_click
 
-
-POINTWISE = {"length_score_spearman", "length_score_spearman_within", "leniency", "false_positive_rate",
-             "spearman_human", "kendall_human", "weighted_kappa_human"}
-
-
-def _cell_to_instances(audit: pl.DataFrame, flt: Filter) -> None:
-    """Open the instances behind a heatmap cell: that judge's judgments of the kind the metric reads."""
-    judges = sorted(j for j in set(audit["judge"].drop_nulls()) if j != "(humans)")
-    metrics = sorted(set(audit.filter(pl.col("value").is_not_null())["metric"]))
-    if not judges or not metrics:
-        return
-    c1, c2, c3 = st.columns([2, 2, 1])
-    c1.selectbox("Judge", judges, key="js_cell_judge")
-    c2.selectbox("Metric", metrics, key="js_cell_metric")
-    c3.button("Show its instances", key="js_cell_go", on_click=_open_instances)
+VIEWS = {"metrics": "All metrics", "matrix": "Judge × judge", "length": "Length versus score",
+         "model_judge": "Model × judge"}
 
 
-def _open_instances() -> None:
-    """A button callback (it runs before the rerun, so it may set the sidebar's widgets)."""
-    judge, metric = st.session_state["js_cell_judge"], st.session_state["js_cell_metric"]
-    extra = st.session_state.setdefault("js_extra", {})
-    extra["protocol"] = ("pointwise",) if metric in POINTWISE else ("pairwise",)
-    st.session_state["js_judge"] = [judge.split(" / ")[0]]
-    if " / " in judge:
-        st.session_state["js_template"] = [judge.split(" / ", 1)[1]]
-    st.session_state["js_page"] = "instances"
-
-
-def render(ws: Workspace, flt: Filter) -> None:
+def render(ws: Workspace) -> None:
+    flt = state.selection()
     st.header("Judges")
-    st.caption(md_escape(f"Reliability of each judge on {flt.describe()}. Intervals are 95%; hover a cell for "
-                         "its interval, n and how it was computed."))
-    by = st.radio("One row per", ["judge", "judge_template"], horizontal=True, key="js_audit_by",
-                  format_func=lambda v: {"judge": "judge", "judge_template": "judge and template"}[v])
-    with st.spinner("Auditing judges…"):
-        audit = cached_audit(str(ws.path), ws.q.version(), flt.to_query(), by)
+    st.caption(md_escape(f"Reliability of each judge on {flt.describe()}. Intervals are 95%; hover a cell for its "
+                         "interval and n, click it for the instances behind it."))
+    by = choose("One row per", {"judge": "judge", "judge_template": "judge and template"}, "judge", key="audit_by")
+    audit = state.cached(_audit, flt, by)
     if audit.filter(pl.col("value").is_not_null()).height == 0:
         st.info("No reliability metric can be computed for these judgments.")
         return
-    st.plotly_chart(ws.bias_heatmap(audit=audit), width="stretch", key="bias_heatmap")
-    _cell_to_instances(audit, flt)
+    event = st.plotly_chart(state.cached(_heatmap, flt, by), width="stretch", key="bias_heatmap", on_select="rerun",
+                            selection_mode="points")
+    open_clicked(event, lambda cell: state.narrowed(**evidence(cell[1], cell[0])))
     c1, c2 = st.columns(2)
     with c1:
-        st.plotly_chart(ws.agreement_chart("human", audit=audit), width="stretch", key="agree_human")
+        st.plotly_chart(state.cached(_agreement_chart, "human", flt, by), width="stretch", key="agree_human")
     with c2:
-        st.plotly_chart(ws.agreement_chart("gold", audit=audit), width="stretch", key="agree_gold")
-    tabs = st.tabs(["All metrics", "Judge × judge", "Length versus score", "Model × judge"])
-    with tabs[0]:
-        st.dataframe(audit, hide_index=True, width="stretch")
-    with tabs[1]:
-        st.plotly_chart(ws.agreement_heatmap(flt), width="stretch", key="agree_matrix")
-    with tabs[2]:
-        st.plotly_chart(ws.length_score_chart(flt), width="stretch", key="length")
-        st.dataframe(ws.length_correlation("model", flt), hide_index=True, width="stretch")
-    with tabs[3]:
-        st.plotly_chart(ws.model_judge_heatmap(flt), width="stretch", key="model_judge")
+        st.plotly_chart(state.cached(_agreement_chart, "gold", flt, by), width="stretch", key="agree_gold")
+    view = choose("Show", VIEWS, "metrics", key="view")
+    if view == "metrics":
+        st.caption("Click a row to open the instances behind it.")
+        table_click(audit, "w_audit_table", lambda r: ("instances", state.narrowed(**evidence(r["metric"], r["judge"])),
+                                                       {}))
+    elif view == "matrix":
+        matrix = state.cached(_matrix, flt)
+        protocols = sorted(set(matrix["protocol"])) if matrix.height else []
+        if not protocols:
+            st.caption("No two judges judged the same responses or pairs here.")
+        else:
+            protocol = st.radio("Agreement on", protocols, horizontal=True, key="w_matrix_protocol",
+                                format_func=lambda p: {"pairwise": "the same pairs in the same order (same verdict)",
+                                                       "pointwise": "the same responses (same normalised score)"}[p])
+            event = st.plotly_chart(state.cached(_matrix_heatmap, flt, protocol), width="stretch",
+                                    key="agree_matrix", on_select="rerun", selection_mode="points")
+            st.caption("One protocol per chart. Click a cell to open both judges' judgments of that kind.")
+            open_clicked(event, lambda cell: state.narrowed(judge=[cell[0], cell[1]], protocol=[protocol]))
+    elif view == "length":
+        st.plotly_chart(state.cached(_length_chart, flt), width="stretch", key="length")
+        st.dataframe(state.cached(_length_corr, flt), hide_index=True, width="stretch")
+    else:
+        event = st.plotly_chart(state.cached(_model_judge, flt), width="stretch", key="model_judge",
+                                on_select="rerun", selection_mode="points")
+        open_clicked(event, lambda cell: state.narrowed(model=[cell[0]], judge=[cell[1]], protocol=["pointwise"]))
+
+
+def _audit(ws, flt, by):
+    return ws.audit(flt, by=by)
+
+
+def _heatmap(ws, flt, by):
+    return ws.bias_heatmap(audit=ws.audit(flt, by=by))
+
+
+def _agreement_chart(ws, against, flt, by):
+    return ws.agreement_chart(against, audit=ws.audit(flt, by=by))
+
+
+def _matrix(ws, flt):
+    return ws.agreement_matrix(flt)
+
+
+def _matrix_heatmap(ws, flt, protocol):
+    return ws.agreement_heatmap(flt, protocol=protocol)
+
+
+def _length_chart(ws, flt):
+    return ws.length_score_chart(flt)
+
+
+def _length_corr(ws, flt):
+    return ws.length_correlation("model", flt)
+
+
+def _model_judge(ws, flt):
+    return ws.model_judge_heatmap(flt)

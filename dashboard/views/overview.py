@@ -1,53 +1,174 @@
-"""Overview: what is in the workspace, score distributions, pairwise verdicts by position, rejects."""
+"""Overview: the headline (worst issues by model, judges whose bias interval excludes the unbiased value, human
+agreement next to its ceiling; each a link to its instances), counts, and score or verdict distributions."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+import polars as pl
 import streamlit as st
 
-from analysis import Filter, Workspace
+from analysis import Workspace
+from analysis.reliability.metrics import evidence
 
+from .. import state
 from ..state import md_escape
+from .common import choose, open_clicked
+
+MAX_SCALES = 3
+VIEWS = {"model": "Scores by model", "judge": "Scores by judge", "criterion": "Scores by criterion",
+         "verdicts": "Pairwise verdicts by judge"}
 
 
-def render(ws: Workspace, flt: Filter) -> None:
+def render(ws: Workspace) -> None:
+    flt = state.selection()
     st.header("Overview")
     st.caption(md_escape(f"Workspace {ws.path} · showing {flt.describe()}"))
-    counts = ws._counts()
-    f = ws.filtered_counts(flt)
-    n = f["judgments"]
+    f = state.cached(_counts, flt)
+    total = state.cached(_totals)
     cols = st.columns(6)
-    cols[0].metric("Judgments", f"{n:,}", help=f"{counts['judgments']:,} in the workspace")
-    cols[1].metric("Items", f"{f['items']:,}", help=f"{counts['items']:,} in the workspace")
-    cols[2].metric("Models", f"{f['models']:,}", help="models named on the judged responses")
+    cols[0].metric("Judgments", f"{f['judgments']:,}", help=f"{total['judgments']:,} in the workspace")
+    cols[1].metric("Items", f"{f['items']:,}", help=f"{total['items']:,} in the workspace")
+    cols[2].metric("Models", f"{f['models']:,}")
     cols[3].metric("Judges", f"{f['judges']:,}")
-    cols[4].metric("Human/gold labels", f"{f['labels']:,}", help="labels on the items these judgments cover")
-    cols[5].metric("Rejected rows", f"{counts['rejects']:,}", help="source rows that could not be ingested")
-    if n == 0:
-        st.info("No judgments match these filters.")
+    cols[4].metric("Human/gold labels", f"{f['labels']:,}")
+    cols[5].metric("Rejected rows", f"{total['rejects']:,}", help="source rows that could not be ingested")
+    if f["judgments"] == 0:
+        st.info("No judgments match this selection.")
         return
-
-    n_scored = ws.count(replace(flt, protocol=("pointwise",)))
-    score_tabs = [("Scores by model", "model"), ("Scores by judge", "judge"), ("Scores by criterion", "criterion")]
-    verdict_tab = ("Pairwise verdicts by judge", None)
-    order = score_tabs + [verdict_tab] if n_scored else [verdict_tab] + score_tabs
-    for tab, (_, by) in zip(st.tabs([label for label, _ in order]), order):
-        with tab:
-            if by is None:
-                st.plotly_chart(ws.verdict_distribution("judge", flt), width="stretch", key="verdicts")
-                st.caption("Verdicts are stored about the responses; this chart re-reads them by the position each "
-                           "response was shown in. An unbiased judge shown both orders wins about half with each slot.")
-            else:
-                st.plotly_chart(ws.score_distribution(by, flt), width="stretch", key=f"dist_{by}")
-                st.dataframe(ws.score_stats(by, flt), hide_index=True, width="stretch")
-
-    st.subheader("Runs")
-    st.dataframe(ws.runs(), hide_index=True, width="stretch")
-    reasons = ws.reject_reasons()
-    st.subheader(f"Rejected rows ({counts['rejects']:,})")
-    if reasons.height == 0:
-        st.caption("Every source row was ingested.")
+    headline(ws, flt)
+    protocols = state.cached(_protocols, flt)
+    default = "verdicts" if protocols.get("pairwise", 0) > protocols.get("pointwise", 0) else "model"
+    chosen = choose("Show", VIEWS, default, key="view")
+    if chosen == "verdicts":
+        fig = state.cached(_verdicts, flt)
+        st.plotly_chart(fig, width="stretch", key="verdicts")
+        st.caption("Verdicts are stored about the responses; this chart re-reads them by the position each response "
+                   "was shown in. An unbiased judge shown both orders wins about half with each slot.")
     else:
-        st.dataframe(reasons, hide_index=True, width="stretch")
-        st.dataframe(ws.rejects(limit=200), hide_index=True, width="stretch")
+        scales = state.cached(_scales, flt)
+        if scales.height > 1:
+            st.caption(md_escape("Judges here score on different scales: one chart per scale (" + ", ".join(
+                f"{lo:g}–{hi:g}: {n:,} judgments" for lo, hi, n in scales.select("scale_min", "scale_max", "n")
+                .iter_rows()) + "). Click a cell to open its judgments."))
+        else:
+            st.caption("Click a cell to open its judgments.")
+        for lo, hi in scales.select("scale_min", "scale_max").head(MAX_SCALES).iter_rows():
+            if lo is None or hi is None:
+                continue
+            fig = state.cached(_distribution, chosen, flt, lo, hi)
+            event = st.plotly_chart(fig, width="stretch", key=f"dist_{chosen}_{lo:g}_{hi:g}", on_select="rerun",
+                                    selection_mode="points")
+            open_clicked(event, lambda cell: _bucket_filter(chosen, cell))
+        if scales.height > MAX_SCALES:
+            st.caption(f"{scales.height - MAX_SCALES} smaller scale(s) not drawn: narrow the selection to see them.")
+        st.dataframe(state.cached(_stats, chosen, flt), hide_index=True, width="stretch")
+    if st.toggle("Runs and rejected rows", key="w_overview_runs"):
+        st.dataframe(ws.runs(), hide_index=True, width="stretch")
+        st.dataframe(ws.reject_reasons(), hide_index=True, width="stretch")
+
+
+def headline(ws: Workspace, flt) -> None:
+    """The few findings that matter, each a link to the instances behind it."""
+    st.subheader("What stands out")
+    left, mid, right = st.columns(3)
+    with left:
+        st.markdown("**Issues**")
+        found = state.cached(_worst_issues, flt)
+        if not found:
+            st.caption("No issue set covers this selection yet (`judgescope issues`).")
+        for r in found:
+            state.link("instances", md_escape(f"{r['title']}: {r['worst_share']:.0%} of {r['worst']}'s responses "
+                                             f"(vs {r['best_share']:.0%} for {r['best']})"),
+                       state.narrowed(issue_set=r["issue_set"], issue=[r["issue_id"]], model=[r["worst"]]))
+    with mid:
+        st.markdown("**Judge bias** (95% interval excludes the unbiased value)")
+        flags = state.cached(_bias_flags, flt)
+        if not flags:
+            st.caption("No judge's bias interval excludes the unbiased value here.")
+        for r in flags[:6]:
+            ev = evidence(r["metric"], r["judge"])
+            target = state.narrowed(**{k: v for k, v in ev.items()})
+            state.link("instances", md_escape(f"{r['judge']}: {r['label']} {r['value']:.2f} "
+                                             f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}], unbiased {r['ideal']:g}"),
+                       target)
+    with right:
+        st.markdown("**Agreement with humans**")
+        agree = state.cached(_human_agreement, flt)
+        if not agree["judges"]:
+            st.caption("No judge here has human-labelled pairs.")
+        if agree["ceiling"] is not None:
+            st.caption(md_escape(f"Humans agree with each other {agree['ceiling']:.2f} of the time (the ceiling)."))
+        for r in agree["judges"]:
+            state.link("instances", md_escape(f"{r['judge']}: {r['value']:.2f} [{r['ci_low']:.2f}, "
+                                             f"{r['ci_high']:.2f}] with the human majority"),
+                       state.narrowed(judge=[r["judge"]], label="disagree", protocol=["pairwise"]))
+
+
+# ---- cached computations (each takes the workspace, then plain arguments) ----------------------------
+def _counts(ws, flt):
+    return ws.filtered_counts(flt)
+
+
+def _totals(ws):
+    return ws.counts()
+
+
+def _protocols(ws, flt) -> dict[str, int]:
+    return ws.protocol_counts(flt)
+
+
+def _scales(ws, flt):
+    return ws.scores.scales(flt)
+
+
+def _distribution(ws, by, flt, lo, hi):
+    return ws.score_distribution(by, flt, scale=(lo, hi))
+
+
+def _stats(ws, by, flt):
+    return ws.score_stats(by, flt)
+
+
+def _verdicts(ws, flt):
+    return ws.verdict_distribution("judge", flt)
+
+
+def _worst_issues(ws, flt) -> list[dict]:
+    """Per issue set that covers the selection: its three most prevalent issues, with the model most and least
+    affected (at least 20 responses each)."""
+    out = []
+    for set_id in ws.issue_sets()["issue_set_id"].to_list():
+        iset = ws.issue_set(set_id)
+        if iset.n_units(flt) == 0:
+            continue
+        top = iset.table(flt).head(3)
+        prev = iset.prevalence("model", flt).filter(pl.col("n_group") >= 20)
+        for r in top.iter_rows(named=True):
+            p = prev.filter(pl.col("issue_id") == r["issue_id"]).sort("share", descending=True)
+            if p.height < 2:
+                continue
+            out.append({"issue_set": set_id, "issue_id": r["issue_id"], "title": r["title"],
+                        "worst": p["model"][0], "worst_share": p["share"][0],
+                        "best": p["model"][-1], "best_share": p["share"][-1]})
+        if len(out) >= 4:
+            break
+    return out[:4]
+
+
+def _bias_flags(ws, flt) -> list[dict]:
+    return ws.audit.flags(flt).to_dicts()
+
+
+def _bucket_filter(by: str, cell: list):
+    """The judgments behind a score-distribution cell: the group and the bucket's bounds (raw scores on one short
+    scale, else normalised scores)."""
+    group, lo, hi, raw = cell[0], cell[1], cell[2], cell[3]
+    bounds = {"score_min": lo, "score_max": hi} if raw else {"norm_min": lo, "norm_max": hi}
+    return state.narrowed(**{by: [group]}, protocol=["pointwise"], **bounds)
+
+
+def _human_agreement(ws, flt) -> dict:
+    audit = ws.audit(flt)
+    judges = audit.filter((pl.col("metric") == "agreement_human_majority") & pl.col("value").is_not_null())
+    ceiling = audit.filter(pl.col("metric") == "agreement_human_human")["value"]
+    return {"judges": judges.sort("value", descending=True).to_dicts(),
+            "ceiling": ceiling[0] if len(ceiling) else None}

@@ -1,0 +1,214 @@
+"""The workspace's judge-reliability namespaces: `ws.audit` (callable: every metric per judge; plus the bias
+heatmap, agreement with humans and between judges, length) and `ws.rubrics` (per-criterion breakdowns).
+Each method reads one selection through a private cursor (AuditContext) and returns a polars frame or a plotly
+figure; the metric names, ideal values and labels come from the registry in metrics.py."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+
+from .. import plots
+from ..errors import UserError
+from ..filters import Filter, as_filter
+from ..query import Query
+from .metrics import BIAS_METRICS
+
+FilterLike = Filter | str | dict | None
+AUDIT_BY = ("judge", "judge_template")
+
+
+class Audit:
+    """`ws.audit(filter)` — every reliability metric per judge: judge, metric, value, ci_low, ci_high, n, note.
+    by="judge_template" audits each judge and template (strategy) separately (docs/reliability.md)."""
+
+    CACHE_SIZE = 16
+
+    def __init__(self, q: Query, path: Path):
+        self.q = q
+        self.path = path
+        self._cache: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, filter: FilterLike = None, by: str = "judge",
+                 family_map: dict[str, str] | None = None) -> pl.DataFrame:
+        """The audit of a selection, computed once per workspace state (imports, judge runs), selection, grouping,
+        family map and alias file: every chart, flag and report of the same selection reads the same frame."""
+        from ..identities import ALIAS_FILE, for_workspace
+        from .audit import run_audit
+
+        if by not in AUDIT_BY:
+            raise UserError(f"audit: by must be one of {', '.join(AUDIT_BY)}, not {by!r}")
+        flt = as_filter(filter)
+        aliases = Path(self.path).expanduser().resolve().parent / ALIAS_FILE
+        key = (self.q.version(), flt.to_query(), by, json.dumps(family_map, sort_keys=True),
+               aliases.stat().st_mtime_ns if aliases.exists() else None)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        frame = run_audit(self.q, flt, by=by, family_map=family_map, identities=for_workspace(self.path))
+        with self._lock:
+            self._cache[key] = frame
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return frame
+
+    def context(self, filter: FilterLike = None, by: str = "judge"):
+        from .context import AuditContext
+
+        return AuditContext(self.q, as_filter(filter), by)
+
+    def bias_heatmap(self, filter: FilterLike = None, audit: pl.DataFrame | None = None,
+                     by: str = "judge") -> go.Figure:
+        """Judges × bias metrics, coloured by the deviation from an unbiased judge; a cell's keys are
+        (judge, metric) for metrics.evidence()."""
+        frame = audit if audit is not None else self(filter, by=by)
+        return plots.bias_heatmap(frame, BIAS_METRICS, "Judge bias: deviation from an unbiased judge")
+
+    def flags(self, filter: FilterLike = None, audit: pl.DataFrame | None = None) -> pl.DataFrame:
+        """The bias findings: judge × bias metric cells whose 95% interval excludes the unbiased value, largest
+        deviation first (judge, metric, label, value, ci_low, ci_high, ideal, deviation, n)."""
+        frame = audit if audit is not None else self(filter)
+        rows = []
+        for r in frame.filter(pl.col("metric").is_in(list(BIAS_METRICS)) & pl.col("value").is_not_null()
+                              & (pl.col("judge") != "(humans)")).iter_rows(named=True):
+            ideal, label = BIAS_METRICS[r["metric"]]
+            lo, hi = r["ci_low"], r["ci_high"]
+            if lo is None or hi is None or lo <= ideal <= hi:
+                continue
+            rows.append({**{k: r[k] for k in ("judge", "metric", "value", "ci_low", "ci_high", "n")},
+                         "label": label, "ideal": ideal, "deviation": r["value"] - ideal})
+        if not rows:
+            return pl.DataFrame(schema={"judge": pl.String, "metric": pl.String, "value": pl.Float64,
+                                        "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64,
+                                        "label": pl.String, "ideal": pl.Float64, "deviation": pl.Float64})
+        return pl.DataFrame(rows).sort(pl.col("deviation").abs(), descending=True)
+
+    # ---- agreement ------------------------------------------------------------------------------
+    def agreement(self, judge: str | None = None, against: str = "human", filter: FilterLike = None,
+                  audit: pl.DataFrame | None = None) -> pl.DataFrame:
+        """Agreement rows of the audit: against='human' (majority, each annotator, the human ceiling) or 'gold'."""
+        frame = audit if audit is not None else self(filter)
+        if against == "human":
+            keep = pl.col("metric").str.contains("human") | pl.col("metric").str.starts_with("agreement_with:")
+        elif against == "gold":
+            keep = pl.col("metric").is_in(["agreement_gold", "kappa_gold"])
+        else:
+            raise UserError("against must be 'human' or 'gold'")
+        frame = frame.filter(keep)
+        if judge is not None:
+            frame = frame.filter(pl.col("judge").is_in([judge, "(humans)"]))
+        return frame
+
+    def agreement_chart(self, against: str = "human", filter: FilterLike = None,
+                        audit: pl.DataFrame | None = None) -> go.Figure:
+        """Bars of each judge's agreement with the human majority (or gold), with the human ceiling."""
+        frame = self.agreement(against=against, filter=filter, audit=audit)
+        metric = "agreement_human_majority" if against == "human" else "agreement_gold"
+        bars = frame.filter((pl.col("metric") == metric) & pl.col("value").is_not_null())
+        ceiling = frame.filter(pl.col("metric") == "agreement_human_human")["value"]
+        who = "the human majority" if against == "human" else "the gold labels"
+        return plots.agreement_bars(bars, ceiling[0] if len(ceiling) else None, f"Agreement with {who}")
+
+    def agreement_matrix(self, filter: FilterLike = None) -> pl.DataFrame:
+        """Judge × judge agreement, one row per pair of judges and protocol: pairwise (the same pair in the same
+        order: same verdict) and pointwise (the same response and criterion: the same normalised score)."""
+        from .agreement import agreement_matrix
+
+        with self.context(filter) as ctx:
+            return agreement_matrix(ctx)
+
+    def agreement_heatmap(self, filter: FilterLike = None, protocol: str | None = None,
+                          matrix: pl.DataFrame | None = None) -> go.Figure:
+        """Judge × judge agreement for one protocol (default: the one with more comparisons); the other
+        protocol's values never share a cell with it."""
+        frame = matrix if matrix is not None else self.agreement_matrix(filter)
+        protocols = agreement_protocols(frame)
+        if protocol is None:
+            protocol = protocols[0] if protocols else "pairwise"
+        elif protocol not in ("pairwise", "pointwise"):
+            raise UserError("protocol must be 'pairwise' or 'pointwise'")
+        frame = frame.filter(pl.col("protocol") == protocol) if frame.height else frame
+        what = ("same verdict on the same pair in the same order" if protocol == "pairwise"
+                else "same normalised score on the same response and criterion")
+        return plots.matrix_heatmap(frame, "judge_a", "judge_b", "agreement",
+                                    f"Judge × judge agreement, {protocol} ({what})", symmetric=True,
+                                    value_label="agreement")
+
+    # ---- length ----------------------------------------------------------------------------------
+    def length_score_chart(self, filter: FilterLike = None) -> go.Figure:
+        """Score against response length: a sample of judgments plus each judge's mean by length decile."""
+        from .length import length_score_points
+
+        with self.context(filter) as ctx:
+            sample, bins = length_score_points(ctx)
+        return plots.length_scatter(sample, bins, "Score versus response length")
+
+    def length_correlation(self, by: str = "model", filter: FilterLike = None) -> pl.DataFrame:
+        """Spearman of score with response length per model (or judge), with Fisher-z intervals."""
+        from .length import length_correlation
+
+        if by not in ("model", "judge"):
+            raise UserError("length_correlation: by must be 'model' or 'judge'")
+        with self.context(filter) as ctx:
+            return length_correlation(ctx, by)
+
+
+def agreement_protocols(matrix: pl.DataFrame) -> list[str]:
+    """The protocols a judge × judge matrix has, the one with more comparisons first."""
+    if matrix.height == 0:
+        return []
+    counts = matrix.group_by("protocol").agg(pl.col("n").sum()).sort("n", "protocol", descending=[True, False])
+    return counts["protocol"].to_list()
+
+
+class Rubrics:
+    """`ws.rubrics`: per-criterion scores by model and judge, criterion redundancy, judge-minus-human offsets."""
+
+    def __init__(self, q: Query):
+        self.q = q
+
+    def _context(self, filter):
+        from .context import AuditContext
+
+        return AuditContext(self.q, as_filter(filter))
+
+    def breakdown(self, by: str = "model", filter: FilterLike = None) -> pl.DataFrame:
+        """Mean normalised score per criterion × model (or judge), with a normal 95% interval."""
+        from .rubrics import criteria_breakdown
+
+        if by not in ("model", "judge"):
+            raise UserError("criteria_breakdown: by must be 'model' or 'judge'")
+        with self._context(filter) as ctx:
+            return criteria_breakdown(ctx, by)
+
+    def heatmap(self, by: str = "model", filter: FilterLike = None,
+                breakdown: pl.DataFrame | None = None) -> go.Figure:
+        frame = breakdown if breakdown is not None else self.breakdown(by, filter)
+        return plots.matrix_heatmap(frame, "criterion", by, "mean_score", f"Mean normalised score: criterion × {by}",
+                                    value_label="mean score")
+
+    def correlation(self, filter: FilterLike = None) -> pl.DataFrame:
+        """Spearman between criteria over the same responses; `redundant` marks |rho| ≥ 0.9."""
+        from .rubrics import criterion_correlation
+
+        with self._context(filter) as ctx:
+            return criterion_correlation(ctx)
+
+    def correlation_heatmap(self, filter: FilterLike = None, correlation: pl.DataFrame | None = None) -> go.Figure:
+        frame = correlation if correlation is not None else self.correlation(filter)
+        return plots.matrix_heatmap(frame, "criterion_a", "criterion_b", "spearman", "Criterion × criterion Spearman",
+                                    zmin=-1, zmax=1, colorscale="RdBu", symmetric=True, value_label="Spearman")
+
+    def offsets(self, filter: FilterLike = None) -> pl.DataFrame:
+        """Per judge and criterion: mean judge score minus human score (normalised)."""
+        from .rubrics import criterion_offsets
+
+        with self._context(filter) as ctx:
+            return criterion_offsets(ctx)
