@@ -11,6 +11,7 @@ from pathlib import Path
 from . import __version__
 from .errors import UserError
 from .filters import Filter
+from .ingest.formats import FORMATS
 
 FILTER_HELP = ("query string selecting judgments, the same syntax as dashboard links, e.g. "
                "'judge=GPT-4&template=Swap_CoT&score_max=3&meta.subset=LLMBar/Natural'")
@@ -471,9 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ingest", "import judge feedback files or directories into the workspace", cmd_ingest)
     p.add_argument("paths", nargs="+", help="file(s) or directory(ies)")
-    p.add_argument("--format", "-f", help="format name (detected when left out): llmbar, pandalm, fastchat, "
-                   "fastchat-single, fastchat-pair, prometheus, arena-hard, judgebench, alpaca-eval, clear, inspect, "
-                   "promptfoo, generic")
+    p.add_argument("--format", "-f", help="format name (detected when left out): " + ", ".join(FORMATS))
     p.add_argument("--map", "-m", action="append", default=[], metavar="FILE|ROLE=COLUMN",
                    help="a mapping TOML file, or ROLE=COLUMN (repeatable), e.g. --map score=rating")
     p.add_argument("--set", action="append", default=[], metavar="ROLE=VALUE",

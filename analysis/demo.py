@@ -90,6 +90,8 @@ def load_embedding_cache(ws, path: Path) -> int:
         return 0
     import pyarrow as pa
 
+    from .issues.embed import store_vectors
+
     frame = pl.read_parquet(path)
     dim = frame["q"].list.len()[0] if frame.height else 0
     q = frame["q"].explode().to_numpy().astype(np.float32).reshape(frame.height, dim)
@@ -98,11 +100,6 @@ def load_embedding_cache(ws, path: Path) -> int:
     vectors = pa.table({"text_hash": frame["text_hash"].to_arrow(), "model": frame["model"].to_arrow(),
                         "vector": pa.ListArray.from_arrays(pa.array(np.arange(frame.height + 1) * dim, pa.int32()),
                                                            pa.array(q.ravel()))})
-    con = ws.con
-    con.register("cache_rows", vectors)
-    try:
-        con.execute("INSERT INTO embeddings SELECT text_hash, model, vector FROM cache_rows "
-                    "WHERE (text_hash, model) NOT IN (SELECT text_hash, model FROM embeddings)")
-    finally:
-        con.unregister("cache_rows")
+    with ws.q.transaction() as cur:
+        store_vectors(cur, vectors)
     return frame.height

@@ -228,18 +228,11 @@ class Filter:
             clauses.append(f"{a}probe IS NULL")   # a perturbed input is no judgment of the model's answer
         elif ANY_PROBE not in self.probe:
             clauses.append(f"{a}probe IN ({marks(self.probe)})")
-        if self.score_min is not None:
-            clauses.append(f"{a}score >= ?")
-            params.append(self.score_min)
-        if self.score_max is not None:
-            clauses.append(f"{a}score <= ?")
-            params.append(self.score_max)
-        if self.norm_min is not None:
-            clauses.append(f"{a}score_norm >= ?")
-            params.append(self.norm_min)
-        if self.norm_max is not None:
-            clauses.append(f"{a}score_norm <= ?")
-            params.append(self.norm_max)
+        for bound, test in ((self.score_min, "score >= ?"), (self.score_max, "score <= ?"),
+                            (self.norm_min, "score_norm >= ?"), (self.norm_max, "score_norm <= ?")):
+            if bound is not None:
+                clauses.append(a + test)
+                params.append(bound)
         for key, values in self.meta:
             path = json_path(key)
             clauses.append(f"coalesce(json_extract_string({a}meta, ?), json_extract_string({a}item_meta, ?)) "

@@ -35,18 +35,12 @@ class Query:
 
     # ---- reading --------------------------------------------------------------------------------
     def frame(self, sql: str, params: list[Any] | dict | None = None) -> pl.DataFrame:
-        cur = self.con.cursor()
-        try:
+        with self.cursor() as cur:
             return cur.sql(sql, params=params or None).pl()
-        finally:
-            cur.close()
 
     def rows(self, sql: str, params: list[Any] | dict | None = None) -> list[tuple]:
-        cur = self.con.cursor()
-        try:
+        with self.cursor() as cur:
             return cur.execute(sql, params or []).fetchall()
-        finally:
-            cur.close()
 
     def scalar(self, sql: str, params: list[Any] | dict | None = None) -> Any:
         rows = self.rows(sql, params)

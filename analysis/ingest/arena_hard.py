@@ -22,7 +22,7 @@ from .readers import flat_frame, read_records, text_value
 ARENA_KEYS = {"question_id", "model", "games"}
 JUDGEBENCH_KEYS = {"pair_id", "response_A", "response_B", "judgments"}
 DEFAULT_BASELINE = "gpt-4-0314"
-_SCORE = re.compile(r"^\s*\[?\[?\s*([AB])\s*(>>|>|=|<<|<)\s*(?!\1)[AB]\s*\]?\]?\s*$")  # a comparison of two slots
+_SCORE = re.compile(r"^\s*\[?\[?\s*[AB]\s*(>>|>|=|<<|<)\s*[AB]\s*\]?\]?\s*$")  # the shape of a game score
 
 
 def parse_preference(text: Any) -> tuple[str | None, str | None]:
