@@ -11,7 +11,10 @@ import polars as pl
 def test_group_labels_round_trip_as_filters(demo_ws):
     """Every row label of a breakdown selects exactly that row's judgments (no `(overall)` the filter lacks)."""
     ws = demo_ws
-    for by, flt in (("criterion", "dataset=prometheus"), ("judge", "dataset=prometheus")):
+    # score tables count pointwise judgments (scores), so the selection a row opens names the protocol
+    for by, flt in (("criterion", "dataset=prometheus&protocol=pointwise"), ("judge", "dataset=prometheus&protocol=pointwise"),
+                    ("criterion", "dataset=llmbar&judge=GPT-4&protocol=pointwise"),
+                    ("template", "dataset=llmbar&protocol=pointwise")):
         stats = ws.score_stats(by, flt)
         assert stats.height
         for row in stats.head(4).iter_rows(named=True):
