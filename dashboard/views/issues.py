@@ -181,8 +181,10 @@ def _edit(ws: Workspace, set_id: str, change, done: str) -> None:
     store.close(ws.path)
     try:
         writer = W(ws.path)
-        change(writer.issue_set(set_id))
-        writer.close()
+        try:
+            change(writer.issue_set(set_id))
+        finally:
+            writer.close()   # a failed edit must not keep the write lock from the other sessions
     except UserError as exc:
         st.error(md_escape(str(exc)))
         return
