@@ -206,6 +206,14 @@ def cmd_audit(args) -> int:
 
 
 def cmd_issues(args) -> int:
+    if args.marks:
+        ws = _workspace(args, read_only=True)
+        marks = ws.issue_set(args.show).marks().with_columns(pl_cast_str("marked_at"))
+        if args.json:
+            print(json.dumps(marks.to_dicts(), indent=2, default=str))
+        else:
+            sys.stdout.write(marks.write_csv())
+        return 0
     if args.list:
         ws = _workspace(args, read_only=True)
         _print_table(ws.issue_sets().with_columns(pl_cast_str("created_at")).to_dicts(),
@@ -244,7 +252,7 @@ def cmd_issues(args) -> int:
         keep = ("issue_id", "title", "kind", "category", "category_title", "description", "keywords", "named_by",
                 "n_instances", "n_units", "n_segments", "n_items", "max_item_share", "prevalence", "prevalence_ci_low",
                 "prevalence_ci_high", "p_fail", "p_pass", "lift", "lift_ci_low", "lift_ci_high", "severity",
-                "mean_outcome")
+                "mean_outcome", "origin", "n_checked", "n_fits", "precision", "precision_ci_low", "precision_ci_high")
         records = [{**{k: r[k] for k in keep}, "prevalence_by_model": by_model.get(r["issue_id"], {})}
                    for r in table.iter_rows(named=True)]
         print(json.dumps(records, indent=2, default=str))
@@ -516,6 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--taxonomy", help="known issues: JSON list/dict or a text file with one title per line")
     p.add_argument("--name", help="a name for the issue set")
     p.add_argument("--list", action="store_true", help="list the stored issue sets")
+    p.add_argument("--marks", action="store_true", help="print readers' fits / does-not-fit marks (CSV, or --json) "
+                                                       "of --show SET or the newest")
     p.add_argument("--show", metavar="ID", help="print a stored issue set")
     p.add_argument("--json", action="store_true", help="print the issue table as JSON records")
     p.add_argument("--rename", nargs=2, metavar=("ISSUE", "TITLE"), help="rename an issue (of --show SET, or the newest)")

@@ -71,6 +71,8 @@ def collect(q, workspace: str, issue_set_id: str | None = None, filter: Filter |
                 "items": r["n_items"], "severity": r["severity"], "prevalence": r["prevalence"],
                 "prevalence_ci": [r["prevalence_ci_low"], r["prevalence_ci_high"]],
                 "lift": r["lift"], "lift_ci": [r["lift_ci_low"], r["lift_ci_high"]],
+                "origin": r["origin"], "checked": r["n_checked"], "fits": r["n_fits"], "precision": r["precision"],
+                "precision_ci": [r["precision_ci_low"], r["precision_ci_high"]],
                 "by": by, "groups_total": p.height,
                 "prevalence_by": [{"group": g, "share": s, "ci": [lo, hi], "n": n}
                                   for g, s, lo, hi, n in kept.select(by, "share", "ci_low", "ci_high", "n_group").iter_rows()],
@@ -142,6 +144,10 @@ def _markdown(d: dict) -> str:
             lines.append(f"Instances: {x['instances']:,} across {x['items']:,} items · prevalence {_pct(x['prevalence'])} "
                          f"[{_pct(x['prevalence_ci'][0])}, {_pct(x['prevalence_ci'][1])}] · lift {_lift(x)} · "
                          f"severity {_num(x['severity'])}")
+            if x.get("checked"):
+                lines[-1] += "  "
+                lines.append(f"Checked by readers: {x['fits']} of {x['checked']} examples fit (precision "
+                             f"{_pct(x['precision'])} [{_pct(x['precision_ci'][0])}, {_pct(x['precision_ci'][1])}])")
             shown = len(x["prevalence_by"])
             lines += ["", f"| {md(x['by'])} | prevalence | 95% CI | n |", "|---|---:|---|---:|"]
             for p in x["prevalence_by"]:

@@ -194,6 +194,16 @@ CREATE TABLE IF NOT EXISTS coords (
     y DOUBLE NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS issue_marks (   -- a reader's check of one example: does it have the issue? (version 4)
+    issue_set_id VARCHAR NOT NULL,
+    issue_id VARCHAR NOT NULL,
+    judgment_id VARCHAR NOT NULL,
+    fits BOOLEAN NOT NULL,           -- true: the judgment has the issue; false: it does not
+    who VARCHAR NOT NULL,
+    marked_at TIMESTAMP NOT NULL,
+    note VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS issue_events (
     issue_set_id VARCHAR NOT NULL,
     seq INTEGER NOT NULL,

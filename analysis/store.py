@@ -14,7 +14,7 @@ import duckdb
 
 from .errors import UserError, WorkspaceLocked
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_WORKSPACE = "judgescope.duckdb"
 
 # Migrations from version N to N+1, applied in order inside one transaction.
@@ -48,6 +48,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "FROM issue_set_members m JOIN judgments j USING (judgment_id) WHERE j.protocol = 'pointwise' "
         "AND m.issue_set_id NOT IN (SELECT issue_set_id FROM issue_set_units)",
     ],
+    # 3 -> 4: readers' checks of issue examples (issue_marks, created by schema.sql)
+    3: [],
 }
 
 _connections: dict[tuple[str, bool], duckdb.DuckDBPyConnection] = {}

@@ -4,8 +4,8 @@ Per dataset (arena-bench v1, Prometheus, PandaLM, LLMBar GPT-4 Swap_CoT; vectors
 - the top issues with category, lift and interval, prevalence (and for arena the weakest and strongest model),
   severity against the dataset's mean outcome, and the strengths;
 - how many of the top 10 issues have a mean normalised score (severity) at or above the dataset's mean;
-- the share of each issue's segments that lie nearer (cosine, in the embedding space) their own label than any
-  other label of the set (micro over segments and macro over issues);
+- quality against people's reading is benchmarks/issue_quality.py (purity, best-match F1 on annotated halves);
+  the old "nearer their own label" share is retired: nearest-label assignment maximised it;
 - arena: the old bars (top 15 spanning >= 20 items with no item over 20%), seed 0 vs 1 stability (mean
   best-match Jaccard of the top 10 issues' judgment sets), the weak vs the strong model;
 - reproducibility: the same digest of the issue set from new processes with other PYTHONHASHSEED and thread
@@ -37,28 +37,11 @@ from machine import describe  # noqa: E402
 
 from analysis import Workspace, store  # noqa: E402
 from analysis.demo import CACHE, DEMO_ISSUE_SETS, DEMO_SOURCES, load_embedding_cache  # noqa: E402
-from analysis.issues.embed import embed  # noqa: E402
 
 DEMO = ROOT / "data" / "demo"
 SETS = {"arena": DEMO_ISSUE_SETS[0][1], "llmbar": DEMO_ISSUE_SETS[1][1], "pandalm": DEMO_ISSUE_SETS[2][1],
         "prometheus": DEMO_ISSUE_SETS[3][1]}
 WEAK, STRONG = "llama-13b", "gpt-4-1106-preview"
-
-
-def nearest_label_share(ws: Workspace, iset) -> dict:
-    """Share of each issue's segments nearer (cosine) its own label's vector than any other issue label's."""
-    t = iset.table()
-    if t.height < 2:
-        return {"micro": None, "macro": None}
-    lv, _ = embed(ws.con, t["title"].to_list())
-    segs = ws.q.frame("SELECT si.issue_id, s.masked FROM segment_issues si JOIN segments s USING (issue_set_id, "
-                      "segment_id) WHERE si.issue_set_id = ?", [iset.id]).filter(pl.col("issue_id").is_in(t["issue_id"]))
-    sv, _ = embed(ws.con, segs["masked"].to_list())
-    pos = {i: k for k, i in enumerate(t["issue_id"])}
-    own = np.array([pos[i] for i in segs["issue_id"]])
-    ok = (sv @ lv.T).argmax(axis=1) == own
-    return {"micro": round(float(ok.mean()), 3),
-            "macro": round(float(np.mean([ok[own == k].mean() for k in range(t.height) if (own == k).any()])), 3)}
 
 
 def jaccard_best_match(a, b, top: int = 10) -> float:
@@ -97,7 +80,6 @@ def describe_set(ws: Workspace, iset, weak: str | None = None, strong: str | Non
         "mean_outcome": round(mean, 3) if mean is not None else None,
         "top": rows,
         "top10_severity_at_or_above_mean": int(table.head(10).filter(pl.col("severity") >= mean).height) if mean else 0,
-        "nearest_own_label_share": nearest_label_share(ws, iset),
         "categories": iset.tree(by=None).filter(pl.col("level") == "category").select(
             "title", pl.col("prevalence").round(3)).to_dicts(),
         "strengths": [{"label": r["title"], "category": r["category_title"], "lift": round(r["lift"], 2),

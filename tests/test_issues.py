@@ -135,8 +135,13 @@ def test_issues_are_failures_and_strengths_are_merits(arena):
     table = iset.table()
     assert table.height >= 10
     mean = table["mean_outcome"][0]
-    # an issue is over-represented among failing responses and scores below the selection's mean
-    assert (table["lift_ci_low"] > 1).all() and (table["severity"] < mean).all(), table
+    assert set(table["origin"]) <= {"response", "stated", "cluster"}
+    # a discovered group is an issue only when over-represented among failing responses and below the mean;
+    # a stated failure is one by its words (its lift says how it relates to the outcome), and the failures the
+    # judge states mostly come with low scores
+    found = table.filter(pl.col("origin") == "cluster")
+    assert (found["lift_ci_low"] > 1).all() and (found["severity"] < mean).all(), found
+    assert (table.head(10)["severity"] < mean).sum() >= 8, table.head(10)
     strengths = iset.strengths()
     assert strengths.height >= 3
     assert (strengths["lift_ci_high"] < 1).all() and (strengths["severity"] > mean).all()
@@ -259,7 +264,7 @@ def test_known_taxonomy(arena):
     known = table.filter(pl.col("origin") == "taxonomy")
     assert known["title"].to_list() and set(known["title"]) <= {t["title"] for t in taxonomy}
     assert (known["n_instances"] >= 5).all()
-    assert table.filter(pl.col("origin") == "cluster").height >= 3  # the rest is still clustered
+    assert table.filter(pl.col("origin") != "taxonomy").height >= 3  # the rest is still found
 
 
 def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path):
@@ -269,7 +274,8 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path):
     iset = ws.discover_issues("dataset=pandalm")
     assert iset.stats["signal"] == "verdict" and iset.stats["embedding"]["n_embedded"] == 0
     table = iset.table()
-    assert table.height >= 3 and (table["severity"] < 0.5).all()     # about responses that mostly lost
+    # about responses that mostly lost (a stated failure can also be said of the winner: "although it is vague")
+    assert table.height >= 3 and (table.head(8)["severity"] < 0.5).sum() >= 6, table
     segs = ws.q.frame("SELECT about, count(*) AS n FROM segments WHERE issue_set_id = ? GROUP BY 1", [iset.id])
     assert "contrast" in segs["about"].to_list()     # "1 is better because it is more specific" counts against 2
 
@@ -360,7 +366,7 @@ def test_older_workspace_migrates(tmp_path, arena):
     con.close()
     store.close(path)
     old = Workspace(path)
-    assert store.schema_version(old.con) == 3
+    assert store.schema_version(old.con) == store.SCHEMA_VERSION
     again = old.issue_set(iset.id)
     assert again.table().height == iset.table(kind=None).height      # every old cluster reads as an issue
     assert again.prevalence("model").height

@@ -44,12 +44,16 @@ def select(q: Query, flt: Filter) -> Inputs:
                 "SELECT item_id, prompt, reference FROM items SEMI JOIN sel_items USING (item_id) ORDER BY item_id"
         ).fetchall():
             item_texts[item] = [prompt or "", ref or ""]
-        for item, text in cur.execute("SELECT item_id, text FROM responses SEMI JOIN sel_items USING (item_id) "
-                                      "ORDER BY item_id, response_id").fetchall():
+        wanted = set(units["response_id"].drop_nulls().to_list())
+        responses: dict[str, str | None] = {}
+        for item, rid, text in cur.execute("SELECT item_id, response_id, text FROM responses SEMI JOIN sel_items "
+                                           "USING (item_id) ORDER BY item_id, response_id").fetchall():
             item_texts.setdefault(item, []).append(text or "")
+            if rid in wanted:
+                responses[rid] = text
     finally:
         cur.close()
-    return Inputs(judgments, units, item_texts, signal)
+    return Inputs(judgments, units, item_texts, signal, responses)
 
 
 @dataclass
@@ -165,6 +169,7 @@ def _store(q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonom
     seg = result.segments
     used = seg["used"].to_numpy()
     assigned = seg["issue"].to_numpy() >= 0
+    members = result.assignments
     from .lexicon import load as load_lexicon
 
     lexicon = load_lexicon(pipeline.namer.lexicon)
@@ -173,7 +178,7 @@ def _store(q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonom
         "n_units": inputs.units.height,
         "signal": result.signal,
         "n_segments": seg.height,
-        "kinds": {k: int((seg["kind"] == k).sum()) for k in ("problem", "praise", "verdict", "neutral", "task")},
+        "kinds": {k: int((seg["kind"] == k).sum()) for k in ("problem", "praise", "verdict", "neutral", "task", "evidence")},
         "n_used": int(used.sum()),
         "n_assigned": int(assigned.sum()),
         "n_reassigned": 0,
@@ -209,12 +214,13 @@ def _store(q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonom
             "kind": [x["kind"] for x in issues],
             "category": pl.Series([x.get("category") for x in issues], dtype=pl.String),
             "named_by": pl.Series([x.get("named_by") for x in issues], dtype=pl.String)}, strict=False))
-        hit = np.flatnonzero(assigned)
         _insert(cur, "segment_issues", pl.DataFrame({
-            "issue_set_id": set_id, "segment_id": [seg_ids[i] for i in hit],
-            "issue_id": [str(int(seg["issue"][int(i)]) + 1) for i in hit],
-            "similarity": [float(seg["similarity"][int(i)]) for i in hit],
-            "how": [seg["how"][int(i)] for i in hit]}))
+            "issue_set_id": set_id, "segment_id": [seg_ids[i] for i, _, _, _ in members],
+            "issue_id": [str(k + 1) for _, k, _, _ in members],
+            "similarity": [float(s) for _, _, _, s in members],
+            "how": [h for _, _, h, _ in members]}, schema={"issue_set_id": pl.String, "segment_id": pl.String,
+                                                         "issue_id": pl.String, "similarity": pl.Float64,
+                                                         "how": pl.String}))
         if result.coords is not None:
             idx = np.flatnonzero(used)
             _insert(cur, "coords", pl.DataFrame({"issue_set_id": set_id, "segment_id": [seg_ids[i] for i in idx],

@@ -88,6 +88,42 @@ class IssueSet:
                 SELECT h.judgment_id FROM jhits h JOIN issues i ON i.issue_set_id = ? AND i.issue_id = h.issue_id
                 WHERE i.kind = 'issue')""", [*params, self.id])
 
+    def unexplained(self, filter: Filter | str | dict | None = None, n: int = 50) -> pl.DataFrame:
+        """Statements of failure (the cue rules' reading: `problem`) that no issue explains, about responses in the
+        selection, failing responses first: judgment_id, model, failing, text. Precision first means these are
+        shown, not pushed into the nearest name."""
+        if not (isinstance(n, int) and 1 <= n <= 100_000):
+            raise UserError("n must be a whole number from 1 to 100,000")
+        sql, params = self._scope(filter)
+        return self.q.frame(f"""
+            WITH {sql}
+            SELECT s.judgment_id, u.model, u.failing, s.text
+            FROM segments s JOIN scope u ON u.judgment_id = s.judgment_id AND u.response_id = s.response_id
+            WHERE s.issue_set_id = ? AND s.kind = 'problem' AND NOT EXISTS (
+                SELECT 1 FROM segment_issues si WHERE si.issue_set_id = s.issue_set_id AND si.segment_id = s.segment_id)
+            ORDER BY u.failing DESC NULLS LAST, hash(s.segment_id), s.segment_id LIMIT ?""", [*params, self.id, n])
+
+    def explained(self, filter: Filter | str | dict | None = None) -> dict:
+        """How much of the selection the issues explain: failing responses (units) with and without an issue, and
+        problem statements with and without one."""
+        sql, params = self._scope(filter)
+        row = self.q.rows(f"""
+            WITH {sql},
+            iu AS (SELECT DISTINCT h.judgment_id, h.response_id FROM hits h WHERE h.kind = 'issue'),
+            ps AS (SELECT s.segment_id, EXISTS (SELECT 1 FROM segment_issues si WHERE si.issue_set_id = s.issue_set_id
+                                                AND si.segment_id = s.segment_id) AS has
+                   FROM segments s JOIN scope u ON u.judgment_id = s.judgment_id AND u.response_id = s.response_id
+                   WHERE s.issue_set_id = ? AND s.kind = 'problem')
+            SELECT (SELECT count(*) FROM scope WHERE failing),
+                   (SELECT count(*) FROM scope u WHERE failing AND NOT EXISTS (
+                        SELECT 1 FROM iu WHERE iu.judgment_id = u.judgment_id AND iu.response_id = u.response_id)),
+                   (SELECT count(*) FROM ps), (SELECT count(*) FROM ps WHERE NOT has)""", [*params, self.id])[0]
+        failing, without, statements, loose = (int(v or 0) for v in row)
+        return {"failing_units": failing, "failing_without_issue": without,
+                "failing_without_issue_share": without / failing if failing else None,
+                "problem_statements": statements, "unexplained_statements": loose,
+                "unexplained_share": loose / statements if statements else None}
+
     # ---- tables ---------------------------------------------------------------------------------------
     def table(self, filter: Filter | str | dict | None = None, kind: str = "issue") -> pl.DataFrame:
         """One row per active issue (kind='issue', the default), strength ('strength') or both (None):
@@ -95,7 +131,9 @@ class IssueSet:
         responses), prevalence over units with a Wilson interval, p_fail / p_pass (prevalence among failing and
         passing units), lift with a 95% interval, severity (mean outcome of the units with it: the normalised
         score, or the win rate) beside mean_outcome (of every unit in the selection), n_items and
-        max_item_share (the largest share of its judgments from one item)."""
+        max_item_share (the largest share of its judgments from one item), origin (response: shown by the
+        response text; stated: a lexicon failure the critique states; cluster: a group named by its own words),
+        and the readers' checks: n_checked, n_fits, precision with a Wilson interval (see mark())."""
         if kind not in (*KINDS, None):
             raise UserError(f"kind must be issue, strength or None, not {kind!r}")
         sql, params = self._scope(filter)
@@ -143,6 +181,9 @@ class IssueSet:
         titles = self.categories
         out = pl.concat([frame, extra], how="horizontal").with_columns(
             pl.col("category").replace_strict(titles, default=pl.col("category")).alias("category_title"))
+        checked = self.checked()
+        out = out.join(checked, on="issue_id", how="left").with_columns(pl.col("n_checked").fill_null(0),
+                                                                        pl.col("n_fits").fill_null(0))
         return out.drop("n_units_total", "n_fail", "n_pass")
 
     def strengths(self, filter: Filter | str | dict | None = None) -> pl.DataFrame:
@@ -320,6 +361,49 @@ class IssueSet:
                         [self.id]).fetchall()[0][0]
         return str((n or 0) + 1)
 
+    # ---- a reader's checks ---------------------------------------------------------------------------------
+    def mark(self, issue_id, judgment_id: str, fits: bool, who: str | None = None, note: str | None = None
+             ) -> "IssueSet":
+        """Record whether one judgment really has the issue (a reader read it): `fits` True or False, by `who`
+        (default: the user's login name), with an optional note. The newest mark per reader and judgment counts."""
+        issue_id = self._active(issue_id)
+        if not isinstance(fits, bool):
+            raise UserError(f"fits must be true or false, not {fits!r}")
+        who = " ".join(str(who or _login()).split())[:100] or "anonymous"
+        known = self.q.scalar("SELECT count(*) FROM issue_set_members WHERE issue_set_id = ? AND judgment_id = ?",
+                              [self.id, str(judgment_id)])
+        if not known:
+            raise UserError(f"judgment {judgment_id!r} is not in issue set {self.id}")
+        with self.q.transaction() as cur:
+            cur.execute("INSERT INTO issue_marks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [self.id, issue_id, str(judgment_id), fits, who, datetime.now(timezone.utc).replace(tzinfo=None),
+                         None if note is None else str(note)[:2000]])
+        return self
+
+    def marks(self, issue_id=None) -> pl.DataFrame:
+        """Every mark (issue_id, judgment_id, fits, who, marked_at, note), oldest first; `current` is True on the
+        mark that counts (each reader's newest for an issue and judgment)."""
+        cond, params = ("", [self.id]) if issue_id is None else (" AND issue_id = ?", [self.id, str(issue_id)])
+        return self.q.frame(f"""
+            SELECT issue_id, judgment_id, fits, who, marked_at, note,
+                   row_number() OVER (PARTITION BY issue_id, judgment_id, who ORDER BY marked_at DESC) = 1 AS current
+            FROM issue_marks WHERE issue_set_id = ?{cond} ORDER BY marked_at, issue_id, judgment_id""", params)
+
+    def checked(self) -> pl.DataFrame:
+        """Per issue with marks: n_checked (judgments marked), n_fits, precision (the share that fit) with a Wilson
+        95% interval. A judgment marked by several readers counts once, by their majority (a tie: does not fit)."""
+        frame = self.q.frame("""
+            WITH cur AS (SELECT issue_id, judgment_id, fits FROM issue_marks WHERE issue_set_id = ?
+                         QUALIFY row_number() OVER (PARTITION BY issue_id, judgment_id, who ORDER BY marked_at DESC) = 1),
+            per AS (SELECT issue_id, judgment_id, avg(fits::INT) > 0.5 AS fits FROM cur GROUP BY 1, 2)
+            SELECT issue_id, count(*) AS n_checked, count(*) FILTER (WHERE fits) AS n_fits FROM per
+            GROUP BY 1 ORDER BY 1""", [self.id])
+        rows = [wilson(k, n) for k, n in zip(frame["n_fits"], frame["n_checked"])]
+        return frame.with_columns(
+            (pl.col("n_fits") / pl.col("n_checked")).alias("precision"),
+            pl.Series("precision_ci_low", [r[0] for r in rows], dtype=pl.Float64),
+            pl.Series("precision_ci_high", [r[1] for r in rows], dtype=pl.Float64))
+
     def rename(self, issue_id, title: str, description: str | None = None, category: str | None = None
                ) -> "IssueSet":
         """A new title (and description, category); the old ones are kept in the history."""
@@ -430,3 +514,12 @@ def list_sets(q: Query) -> pl.DataFrame:
                json_extract(s.stats, '$.coverage')::DOUBLE AS coverage,
                json_extract_string(s.stats, '$.signal') AS signal
         FROM issue_sets s ORDER BY s.created_at DESC, s.issue_set_id""")
+
+
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in this environment
+        return "anonymous"

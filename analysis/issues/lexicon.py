@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from ..errors import UserError
+from .evidence import EVIDENCE
 
 KINDS = ("issue", "strength", "verdict")   # verdict: a restatement, in neither list
 
@@ -22,6 +24,11 @@ class Entry:
     description: str
     cues: tuple[str, ...]
     opposite: str | None = None      # strengths: the issue of a response the other one is praised against
+    says: tuple[str, ...] = ()       # issues: patterns (on lower-cased text) of a sentence that states this failure
+    needs: str | None = None         # "reference": only where the judge was given a reference answer
+    evidence: str | None = None      # the response fact (evidence.py) a sentence saying this restates
+    contrast_says: tuple[str, ...] = ()   # patterns of a reason the other answer won ("it is more concise")
+    instead_of: tuple[str, ...] = ()      # more general entries a sentence saying this does not also get
 
     def texts(self) -> list[str]:
         """What is embedded for this entry (its vector is their mean)."""
@@ -46,7 +53,9 @@ class Lexicon:
         return text.split(":", 1)[0].strip()
 
     def digest(self) -> str:
-        body = json.dumps([[e.kind, e.label, e.category, e.description, list(e.cues)] for e in self.entries]
+        body = json.dumps([[e.kind, e.label, e.category, e.description, list(e.cues), list(e.says), e.needs, e.evidence,
+                            list(e.contrast_says), list(e.instead_of)]
+                           for e in self.entries]
                           + [sorted(self.categories.items())], ensure_ascii=False)
         return hashlib.md5(body.encode()).hexdigest()[:12]
 
@@ -63,9 +72,29 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
             cues = e.get("cues", [])
             if not isinstance(cues, list) or not all(isinstance(c, str) for c in cues):
                 raise UserError(f"{where}: [[{kind}]] {e['label']!r}: cues must be a list of strings")
+            says, contrast_says = e.get("says", []), e.get("contrast_says", [])
+            for name, value in (("says", says), ("contrast_says", contrast_says)):
+                if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+                    raise UserError(f"{where}: [[{kind}]] {e['label']!r}: {name} must be a list of patterns")
+            for pattern in [*says, *contrast_says]:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise UserError(f"{where}: [[{kind}]] {e['label']!r}: pattern {pattern!r} is not a valid "
+                                    f"regular expression ({exc})") from None
+            instead_of = e.get("instead_of", [])
+            if not isinstance(instead_of, list) or not all(isinstance(c, str) for c in instead_of):
+                raise UserError(f"{where}: [[{kind}]] {e['label']!r}: instead_of must be a list of labels")
+            needs = e.get("needs")
+            if needs not in (None, "reference"):
+                raise UserError(f"{where}: [[{kind}]] {e['label']!r}: needs must be \"reference\"")
+            evidence = e.get("evidence")
+            if evidence is not None and evidence not in EVIDENCE:
+                raise UserError(f"{where}: [[{kind}]] {e['label']!r}: evidence must be one of {', '.join(EVIDENCE)}")
             entries.append(Entry(kind, e["label"].strip(), str(e.get("category") or ""),
                                  str(e.get("description") or e["label"]).strip(), tuple(cues),
-                                 str(e["opposite"]) if e.get("opposite") else None))
+                                 str(e["opposite"]) if e.get("opposite") else None, tuple(says), needs, evidence,
+                                 tuple(contrast_says), tuple(instead_of)))
     unknown = sorted(set(data) - {"categories", *KINDS})
     if unknown:
         raise UserError(f"{where}: unknown section(s) {', '.join(unknown)}; expected [categories], [[issue]], "
@@ -90,6 +119,9 @@ def load(extra: str | Path | None = None) -> Lexicon:
         entries += more
     issues = {e.label for e in entries if e.kind == "issue"}
     for e in entries:
+        unknown = [x for x in e.instead_of if x not in issues]
+        if unknown:
+            raise UserError(f"lexicon: {e.label!r} is instead of {', '.join(map(repr, unknown))}, not issue labels")
         if e.opposite and e.opposite not in issues:
             raise UserError(f"lexicon: the opposite of {e.label!r}, {e.opposite!r}, is not an issue label")
     labels = [(e.kind, e.label.lower()) for e in entries]

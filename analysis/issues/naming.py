@@ -129,3 +129,18 @@ def _describe(central: str) -> str:
     if len(text) > 160:
         text = text[:157].rsplit(" ", 1)[0] + "…"
     return f"Judges write, for example: “{text}”"
+
+
+def _stems(words) -> set[str]:
+    return {w[:5] for w in words}
+
+
+def says_name(label: str, text: str, contrast: bool = False) -> bool:
+    """Whether a sentence says what a phrase name says: at least half of the name's content words (compared by
+    their first five letters) are in it. For a name turned round from a comparison ('Less concise'), the words
+    after 'Less'."""
+    words = content_list(label[5:] if contrast and label.lower().startswith("less ") else label)
+    if not words:
+        return False
+    have = _stems(content_list(text))
+    return sum(1 for w in _stems(words) if w in have) * 2 >= len(_stems(words))

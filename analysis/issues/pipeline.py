@@ -1,6 +1,10 @@
 """Issue discovery as a pipeline of small, swappable stages, each with its defaults in one place:
 
-    Segmenter → Masker → Embedder → Contrast → Reducer → Clusterer → Selector → Namer
+    Segmenter → Masker → Evidence → Stated → Embedder → Contrast → Reducer → Clusterer → Selector → Namer
+
+Precision first: a judgment counts for an issue only when the response shows the fact (Evidence) or its critique
+states the failure in words (Stated: the lexicon entries' patterns; Namer: a cluster's own name, which each
+member must say). What no issue explains stays unexplained and is counted.
 
 The segments travel in one polars frame (one row per critique sentence or clause); vectors in a matrix
 aligned with the frame's `used` rows. `discover.py` selects the inputs from a workspace and stores the result.
@@ -22,7 +26,9 @@ from . import cluster as cl
 from .embed import DEFAULT_MODEL, embed
 from .lexicon import Lexicon, load as load_lexicon
 from .mask import TaskMasker
-from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name
+from .detect import Detector
+from .evidence import EVIDENCE, facts
+from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name
 from .outcome import lift, z_for
 from .segment import segment
 from .subjects import is_contrast, subjects, without_slots
@@ -92,6 +98,27 @@ class Masker:
         kind = [("task" if s > self.max_task_share and k in ("problem", "praise") else k)
                 for k, s in zip(seg["kind"], share)]
         return seg.with_columns(pl.Series("masked", masked, dtype=pl.String), pl.Series("kind", kind, dtype=pl.String))
+
+
+@dataclass
+class Evidence:
+    """What the response text itself shows (evidence.py): empty, truncated, a refusal, a repetition loop, an
+    extreme length, another script than the question. Each fact is an issue of origin `response`."""
+
+    enabled: bool = True
+    min_units: int = 1
+
+
+@dataclass
+class Stated:
+    """The failures a sentence states in words: the lexicon entries' `says` patterns (detect.py). An entry becomes
+    an issue when at least `min_units` responses have it. The sentence's words decide, not the outcome: a failure
+    the judge states of good answers too is still an issue (its lift and severity say how it relates to the
+    outcome); `min_lift` > 0 keeps only entries at least that over-represented among failing responses."""
+
+    enabled: bool = True
+    min_units: int = 3
+    min_lift: float = 0.0
 
 
 @dataclass
@@ -219,27 +246,29 @@ class Selector:
 
 @dataclass
 class Namer:
-    """A name for each cluster: the closest lexicon entry of its kind (cosine of the cluster's centroid to the
-    entry's mean vector ≥ `min_similarity`), else a phrase of its own words. `lexicon`: a TOML file of
-    entries to add (lexicon.toml's format)."""
+    """Names for clusters of statements no lexicon pattern explained. An issue cluster is named by a phrase of its
+    own words (naming.phrase_name), only when it is tight (mean cosine to its centre ≥ `min_coherence`), and keeps
+    only the members that say the name's words; it is dropped when fewer than `verify` of them do. A strength
+    cluster takes the closest lexicon strength (cosine ≥ `min_similarity`). A cluster nearer a bare verdict than
+    any entry is a restatement and dropped. `lexicon`: a TOML file of entries to add (lexicon.toml's format)."""
 
     min_similarity: float = 0.4
-    min_coherence: float = 0.65    # a cluster no lexicon entry fits is reported only when this tight (mean cosine)
-    refine: bool = True            # then each sentence of the issues joins the one whose description is nearest
-    assign: float = 0.5            # ... and other statements read the same way join one at this cosine or more
+    min_coherence: float = 0.65
+    verify: float = 0.5
     lexicon: str | None = None
 
     def load(self) -> Lexicon:
         return load_lexicon(self.lexicon)
 
 
-STAGES = ("segmenter", "masker", "embedder", "contrast", "reducer", "clusterer", "selector", "namer")
+STAGES = ("segmenter", "masker", "evidence", "stated", "embedder", "contrast", "reducer", "clusterer", "selector", "namer")
 # the range each numeric option must lie in (inclusive)
 RANGES = {"masker.max_task_share": (0.0, 1.0), "contrast.beta": (0.0, 1.0), "reducer.n_components": (0, 384),
           "clusterer.per_cluster": (2, 100_000), "clusterer.max_clusters": (1, 5000),
           "clusterer.max_item_share": (0.0, 1.0), "clusterer.min_items": (1, 100_000), "clusterer.reassign": (-1.0, 1.0),
           "selector.min_units": (1, 1_000_000), "selector.alpha": (1e-9, 0.5), "selector.min_lift": (1.0, 100.0),
-          "namer.min_similarity": (-1.0, 1.0), "namer.min_coherence": (-1.0, 1.0), "namer.assign": (-1.0, 1.0),
+          "namer.min_similarity": (-1.0, 1.0), "namer.min_coherence": (-1.0, 1.0), "namer.verify": (0.0, 1.0),
+          "evidence.min_units": (1, 1_000_000), "stated.min_units": (1, 1_000_000), "stated.min_lift": (0.0, 100.0),
           "seed": (0, 2**32 - 1)}
 
 
@@ -247,6 +276,8 @@ RANGES = {"masker.max_task_share": (0.0, 1.0), "contrast.beta": (0.0, 1.0), "red
 class Pipeline:
     segmenter: Segmenter = field(default_factory=Segmenter)
     masker: Masker = field(default_factory=Masker)
+    evidence: Evidence = field(default_factory=Evidence)
+    stated: Stated = field(default_factory=Stated)
     embedder: Embedder = field(default_factory=Embedder)
     contrast: Contrast = field(default_factory=Contrast)
     reducer: Reducer = field(default_factory=Reducer)
@@ -329,278 +360,443 @@ class Inputs:
     units: pl.DataFrame              # judgment_id, response_id, model, item_id, outcome, failing, signal
     item_texts: dict[str, list[str]]
     signal: str                      # score | verdict | label | mixed | cues
+    responses: dict[str, str | None] = field(default_factory=dict)   # response_id -> text (the units' responses)
 
 
 @dataclass
 class Result:
-    segments: pl.DataFrame           # SEGMENT_SCHEMA + used, issue (-1 none), how, similarity
+    segments: pl.DataFrame           # SEGMENT_SCHEMA + used, issue (first issue, -1 none), how, similarity
     issues: list[dict]               # index, title, description, category, kind, keywords, named_by, origin
     coords: np.ndarray | None        # one row per used segment
     signal: str
+    assignments: list = field(default_factory=list)   # (segment row, issue index, how, similarity), every membership
     stats: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     embed_stats: dict = field(default_factory=dict)
 
 
 # ---- the run --------------------------------------------------------------------------------------
+@dataclass
+class Group:
+    """One issue or strength being built: its name, where the name comes from and the segments (rows of the
+    segment frame) that are its members."""
+    kind: str                      # issue | strength
+    title: str
+    description: str | None
+    category: str | None
+    named_by: str                  # response | lexicon | phrase | taxonomy (llm after naming)
+    origin: str                    # response | stated | cluster | taxonomy
+    members: np.ndarray            # segment-frame rows
+    how: str                       # response | stated | cluster | taxonomy
+    stats: dict = field(default_factory=dict)
+    fine_clusters: int = 0
+
+
+class _Context:
+    """What every step of one run reads: the segment frame's columns, the units' outcomes, the lexicon."""
+
+    def __init__(self, con, inputs: Inputs, p: "Pipeline", seg: pl.DataFrame, sink):
+        self.con, self.inputs, self.p, self.seg, self.sink = con, inputs, p, seg, sink
+        self.cue_only = inputs.signal == "cues"
+        self.seg_j = seg["judgment_id"].to_list()
+        self.seg_r = seg["response_id"].to_list()
+        self.kind = seg["kind"].to_numpy()
+        self.about = seg["about"].to_numpy()
+        self.items = np.array(seg["item_id"].to_list(), dtype=object)
+        self.masked = seg["masked"].to_list()
+        self.text = seg["text"].to_list()
+        units = inputs.units
+        self.failing = {(j, r): f for j, r, f in units.select("judgment_id", "response_id", "failing").iter_rows()}
+        self.outcome = {(j, r): o for j, r, o in units.select("judgment_id", "response_id", "outcome").iter_rows()}
+        self.n_fail = int(units["failing"].sum() or 0)
+        self.n_pass = int((units["failing"] == False).sum() or 0)  # noqa: E712
+        self.mean_outcome = units["outcome"].mean() if units.height else None
+        self.lexicon = p.namer.load()
+
+    def stats(self, rows, z: float = 1.959963984540054) -> dict:
+        """Outcome statistics of the units that segment rows `rows` are about."""
+        keys = {(self.seg_j[i], self.seg_r[i]) for i in rows if self.seg_r[i] is not None}
+        k_fail = sum(1 for k in keys if self.failing.get(k) is True)
+        k_pass = sum(1 for k in keys if self.failing.get(k) is False)
+        ratio, lo, hi = lift(k_fail, self.n_fail, k_pass, self.n_pass, z)
+        outcomes = [o for k in keys if (o := self.outcome.get(k)) is not None]
+        return {"n_units": k_fail + k_pass, "n_keys": len(keys), "lift": ratio, "lift_low": lo, "lift_high": hi,
+                "severity": float(np.mean(outcomes)) if outcomes else None, "mean_outcome": self.mean_outcome}
+
+
 def run(con, inputs: Inputs, p: Pipeline, taxonomy: list[dict] | None = None,
         llm_namer: Callable[[list[dict], dict[int, list[str]]], None] | None = None,
         sink: list | None = None) -> Result:
     """The pipeline over `inputs`. With `sink`, new embeddings are collected there instead of stored (a reader
-    that cannot write, e.g. a worker process; see discover.compute)."""
-    t: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def tick(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        t[name] = round(now - clock, 3)
-        clock = now
-
-    seg = p.segmenter.run(inputs.judgments)
-    seg = p.masker.run(seg, inputs.item_texts)
-    cue_only = inputs.signal == "cues"
-    # with an outcome, every statement can turn out to be an issue or a strength; without one, only what the
-    # cue rules read as a problem or as praise is clustered
-    kinds = ["problem", "praise"] if cue_only else ["problem", "praise", "neutral"]
+    that cannot write, e.g. a worker process; see discover.compute). The steps, in order: segment the critiques;
+    add what the responses themselves show (evidence); read which lexicon failures each sentence states; cluster
+    what no name explains and keep the clusters whose own words name them; number, describe and lay them out."""
+    timer = _Timer()
+    seg = p.masker.run(p.segmenter.run(inputs.judgments), inputs.item_texts)
+    seg = _with_evidence(seg, inputs, p)
+    kinds = ["problem", "praise"] if inputs.signal == "cues" else ["problem", "praise", "neutral"]
     used = seg["kind"].is_in(kinds).to_numpy() if seg.height else np.zeros(0, bool)
-    tick("segment")
-    n = seg.height
-    issue = np.full(n, -1)
-    how = [None] * n
-    sim = np.zeros(n)
-    result = Result(seg, [], None, inputs.signal, timings=t)
+    timer.tick("segment")
+    result = Result(seg, [], None, inputs.signal, timings=timer.t)
+    ctx = _Context(con, inputs, p, seg, sink)
+    groups: list[Group] = _evidence_groups(ctx)
+    stated = _stated(ctx, groups)
+    timer.tick("stated")
     idx = np.flatnonzero(used)
-    if len(idx) == 0:
-        result.segments = _finish(seg, used, issue, how, sim)
-        return result
-    masked = seg["masked"].to_list()
-    items = np.array(seg["item_id"].to_list(), dtype=object)
-    raw, estats = p.embedder.run(con, [masked[i] for i in idx], sink)
-    result.embed_stats = estats.__dict__
-    tick("embed")
-    work = p.contrast.run(raw, list(items[idx]))
-    # one sentence, one point: copies of a text in different items differ after the contrast, and where the
-    # items differ in outcome the copies would split into clusters that only mirror it
-    _, text_of = np.unique(np.array([masked[i] for i in idx], dtype=object), return_inverse=True)
-    work = cl.unit(cl.group_sums(work, text_of, int(text_of.max()) + 1)[text_of])
-    x = p.reducer.run(work)
-    tick("reduce")
-    polarity = seg["kind"].to_numpy()[idx]
-
-    # known issues first: segments close to a given name and description join it
-    local = np.full(len(idx), -1)
-    local_how: list[str | None] = [None] * len(idx)
-    issues: list[dict] = []
-    if taxonomy:
-        tv, _ = p.embedder.run(con, [f"{e['title']}: {e.get('description') or ''}".strip(": ") for e in taxonomy],
-                               sink)
-        s = cl.unit(np.asarray(raw, dtype=np.float64)) @ tv.T.astype(np.float64)
-        best = s.argmax(axis=1)
-        hit = s[np.arange(len(idx)), best] >= 0.4
-        local[hit] = best[hit]
-        for i in np.flatnonzero(hit):
-            local_how[i] = "taxonomy"
-        for k, e in enumerate(taxonomy):
-            issues.append({"index": k, "title": e["title"], "description": e.get("description"), "category": None,
-                           "kind": "issue", "named_by": "taxonomy", "origin": "taxonomy"})
-
-    # fine clusters per polarity
-    fine = np.full(len(idx), -1)
-    offset = 0
-    for pol in kinds:
-        mask = (polarity == pol) & (local == -1)
-        if not mask.any():
-            continue
-        lab = p.clusterer.run(x[mask], items[idx][mask], p.seed)
-        fine[mask] = np.where(lab >= 0, lab + offset, -1)
-        offset += int(lab.max()) + 1 if (lab >= 0).any() else 0
-    tick("cluster")
-
-    # outcome of each clustered segment's unit
-    units = inputs.units
-    unit_key = {(j, r): f for j, r, f in units.select("judgment_id", "response_id", "failing").iter_rows()}
-    seg_j = seg["judgment_id"].to_list()
-    seg_r = seg["response_id"].to_list()
-    seg_fail = [unit_key.get((seg_j[i], seg_r[i])) if seg_r[i] is not None else None for i in idx]
-    n_fail = int(units["failing"].sum() or 0)
-    n_pass = int((units["failing"] == False).sum() or 0)  # noqa: E712
-    lexicon = p.namer.load()
-    raw_unit = cl.unit(np.asarray(raw, dtype=np.float64))
-
-    outcome_of = {(j, r): o for j, r, o in units.select("judgment_id", "response_id", "outcome").iter_rows()}
-    mean_outcome = units["outcome"].mean() if units.height else None
-
-    z = 1.959963984540054
-
-    def stats_of(members: np.ndarray) -> dict:
-        keys = {(seg_j[idx[i]], seg_r[idx[i]]): seg_fail[i] for i in members if seg_r[idx[i]] is not None}
-        k_fail = sum(1 for f in keys.values() if f is True)
-        k_pass = sum(1 for f in keys.values() if f is False)
-        ratio, lo, hi = lift(k_fail, n_fail, k_pass, n_pass, z)
-        outcomes = [o for k in keys if (o := outcome_of.get(k)) is not None]
-        return {"n_units": k_fail + k_pass, "lift": ratio, "lift_low": lo, "lift_high": hi,
-                "severity": float(np.mean(outcomes)) if outcomes else None, "mean_outcome": mean_outcome}
-
-    # kind and name of each fine cluster
-    named: dict[int, tuple[str, Name]] = {}
-    groups: dict[int, np.ndarray] = {int(c): np.flatnonzero(fine == c) for c in np.unique(fine[fine >= 0])}
-    anchors = _anchors(con, p, lexicon, sink)
-    about = seg["about"].to_numpy()
-    dropped = Counter()
-    for c, members in groups.items():
-        kind = p.selector.lean(stats_of(members), polarity[members[0]], inputs.signal)
-        if kind == "neutral":
-            dropped["not tied to the outcome"] += 1
-            continue
-        centroid = cl.unit(raw_unit[members].mean(axis=0))
-        fit = raw_unit[members] @ centroid
-        # a cluster of reasons the other answer won ("it is more concise") describes that answer's merit:
-        # its name is the issue opposite to the strength it is closest to
-        contrast = kind == "issue" and float(np.mean(about[idx[members]] == "contrast")) >= 0.5
-        if not contrast and _reads_as(centroid, anchors) != kind:
-            # the data puts it with failures (or successes) but it reads the other way round: praise that
-            # failing answers also get, or a minor complaint about good ones; it belongs in neither list
-            dropped["reads as the opposite"] += 1
-            continue
-        name = lexicon_name(centroid, *anchors["issue" if kind == "issue" else "strength"], p.namer.min_similarity)
-        if contrast:
-            merit = lexicon_name(centroid, *anchors["opposed"], p.namer.min_similarity)
-            if merit is not None and (name is None or merit.similarity > name.similarity):
-                e = lexicon.entry("issue", lexicon.entry("strength", merit.label).opposite)
-                name = Name(e.label, e.description, e.category, "lexicon", merit.similarity)
-        verdict = lexicon_name(centroid, *anchors["verdict"], p.namer.min_similarity)
-        if verdict is not None and (name is None or verdict.similarity >= name.similarity):
-            dropped["verdict restatement"] += 1
-            continue
-        if name is None:
-            if polarity[members[0]] == "neutral":   # descriptions ("Here is an example …") get no phrase names
-                dropped["a description no name fits"] += 1
-                continue
-            if float(fit.mean()) < p.namer.min_coherence:
-                dropped["no name fits and too loose"] += 1
-                continue
-            central = members[np.argsort(-fit, kind="stable")[:7]]
-            name = phrase_name([masked[idx[i]] for i in members], [masked[idx[i]] for i in central], kind,
-                               contrast=contrast)
-            if name is None:
-                dropped["no phrase names it"] += 1
-                continue
-        named[c] = (kind, name)
-    tick("name")
-
-    # one issue per (kind, name): clusters with the same name are one issue, and so are phrase names that say
-    # the same in fewer words ('Less diverse' and 'Less diverse list')
-    by_name: dict[tuple[str, str], list[int]] = {}
-    for c, (kind, name) in sorted(named.items(), key=lambda kv: (len(kv[1][1].label), kv[0])):
-        key = (kind, name.label.lower())
-        if name.named_by == "phrase":
-            words = set(content_list(name.label))
-            key = next((k for k in by_name if k[0] == kind and named[by_name[k][0]][1].named_by == "phrase"
-                        and words and set(content_list(k[1])) <= words), key)
-        by_name.setdefault(key, []).append(c)
-    n_tax = len(issues)
-    merged_away = 0
-    final = []
-    # a phrase names what one group of sentences says; unless it recurs across many items it is one task's topic
-    min_items = max(p.clusterer.min_items, int(0.03 * len(set(items[idx]))))
-    z = z_for(p.selector.alpha, len(by_name))   # one test per named group
-    for (kind, _), cs in by_name.items():
-        members = np.concatenate([groups[c] for c in cs])
-        if named[cs[0]][1].named_by == "phrase" and len(set(items[idx[members]])) < min_items:
-            dropped["a phrase from too few items"] += len(cs)
-            continue
-        s = stats_of(members)
-        if not cue_only and p.selector.kind(s, "problem" if kind == "issue" else "praise", inputs.signal) != kind:
-            continue   # together they are not tied to the outcome any more
-        final.append((kind, cs, members, s))
-        merged_away += len(cs) - 1
-    moved: set[int] = set()
-    if p.namer.refine:
-        final, moved = _refine(final, named, anchors, raw_unit, stats_of, p, inputs.signal, cue_only, polarity,
-                               about[idx])
-    final.sort(key=lambda f: (f[0] != "issue", -len({seg_j[idx[i]] for i in f[2]}), named[f[1][0]][1].label))
-    for rank, (kind, cs, members, s) in enumerate(final):
-        number = n_tax + rank
-        local[members] = number
-        for i in members:
-            local_how[i] = "nearest" if i in moved else "cluster"
-        name = named[cs[0]][1]
-        issues.append({"index": number, "title": name.label, "description": name.description,
-                       "category": name.category, "kind": kind, "named_by": name.named_by, "origin": "cluster",
-                       "fine_clusters": len(cs), "lift": s["lift"], "lift_low": s["lift_low"],
-                       "lift_high": s["lift_high"]})
-    # categories for phrase-named issues: the nearest category description
-    _categorise(con, p, lexicon, issues, local, raw_unit, sink)
-    docs: dict[int, list[str]] = {}
-    for i, lab in enumerate(local):
-        if lab >= 0:
-            docs.setdefault(int(lab), []).append(masked[idx[i]])
-    keywords = ctfidf_keywords(docs)
-    for x_ in issues:
-        x_["keywords"] = keywords.get(x_["index"], [])
-    cents = cl.centroids(raw_unit, local)
-    for i, lab in enumerate(local):
-        if lab >= 0:
-            sim[idx[i]] = float(raw_unit[i] @ cents[int(lab)])
-            issue[idx[i]] = lab
-            how[idx[i]] = local_how[i]
+    raw = np.zeros((0, 1))
+    x = np.zeros((0, 1))
+    if len(idx):
+        raw, estats = p.embedder.run(con, [ctx.masked[i] for i in idx], sink)
+        result.embed_stats = estats.__dict__
+        raw = cl.unit(np.asarray(raw, dtype=np.float64))
+        timer.tick("embed")
+        x = _reduce(p, raw, idx, ctx)
+        timer.tick("reduce")
+        if taxonomy:
+            groups += _taxonomy_groups(ctx, taxonomy, raw, idx)
+        groups += _cluster_groups(ctx, x, raw, idx, stated, groups)
+        timer.tick("cluster")
+    groups = [g for g in groups if len(g.members)]
+    groups.sort(key=lambda g: (g.origin == "taxonomy" and -1 or 0, g.kind != "issue",
+                               -len({ctx.seg_j[i] for i in g.members}), g.title))
+    issues = _describe(ctx, groups, raw, idx)
+    assignments, primary, sim = _assign(ctx, groups, raw, idx)
     if llm_namer is not None:
-        examples = {}
-        for x_ in issues:
-            members = np.flatnonzero(local == x_["index"])
-            order = members[np.argsort(-np.array([sim[idx[i]] for i in members]), kind="stable")][:8]
-            examples[x_["index"]] = [seg["text"][int(idx[i])] for i in order]
+        examples = {x_["index"]: [ctx.text[i] for i in _central(groups[k], raw, idx)[:8]]
+                    for k, x_ in enumerate(issues)}
         llm_namer(issues, examples)
-    tick("label")
-    if p.coords:
-        result.coords = cl.layout(x, local, p.seed)
-        tick("coords")
+    timer.tick("label")
+    if p.coords and len(idx):
+        result.coords = cl.layout(x, primary[idx], p.seed)
+        timer.tick("coords")
     result.issues = issues
-    result.segments = _finish(seg, used, issue, how, sim)
-    result.stats = {"fine_clusters": len(groups), "named_clusters": len(named), "merged_by_name": merged_away,
-                    "clusters_left_out": dict(dropped), "n_fail_units": n_fail, "n_pass_units": n_pass}
+    result.assignments = assignments
+    result.segments = _finish(seg, used, primary, [a for a in _primary_how(assignments, seg.height)], sim)
+    result.stats = _run_stats(ctx, groups, used, assignments, stated)
     return result
 
 
-def _refine(final: list, named: dict, anchors: dict, raw_unit: np.ndarray, stats_of, p: "Pipeline", signal: str,
-            cue_only: bool, polarity: np.ndarray, about: np.ndarray) -> tuple[list, set[int]]:
-    """Once the issues are known, sentences join the issue (of the same kind) whose description they are nearest:
-    the lexicon entry's vector. Clusters proposed which issues there are; the names decide where a sentence
-    belongs, so the issues do not hang on where one run of k-means drew its boundaries. The sentences are those
-    of the issues' clusters and every other statement the cue rules read the same way (problem statements for
-    issues, praise for strengths) at cosine ≥ `assign` to the entry; a sentence nearest a bare verdict joins
-    none. A phrase-named issue keeps its own cluster. Issues that no longer meet the selector's bar go."""
-    out, moved = [], set()
-    taken = {int(i) for f in final for i in f[2]}
-    for kind in ("issue", "strength"):
-        vectors = {e.label: v for e, v in zip(*anchors["issue" if kind == "issue" else "strength"])}
-        group = [f for f in final if f[0] == kind and named[f[1][0]][1].label in vectors]
-        out += [f for f in final if f[0] == kind and named[f[1][0]][1].label not in vectors]
-        if not group:
+class _Timer:
+    def __init__(self):
+        self.t: dict[str, float] = {}
+        self.clock = time.perf_counter()
+
+    def tick(self, name: str) -> None:
+        now = time.perf_counter()
+        self.t[name] = round(now - self.clock, 3)
+        self.clock = now
+
+
+def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFrame:
+    """One row per fact a response shows (evidence.py), appended to the segment frame: kind `evidence`, about
+    `response`, negative ord, the fact as text (never embedded or clustered)."""
+    if not p.evidence.enabled or not inputs.responses:
+        return seg
+    chars = [len(t.strip()) for t in inputs.responses.values() if t and t.strip()]
+    median = float(np.median(chars)) if chars else 0.0
+    prompts = {item: (texts[0] if texts else "") for item, texts in inputs.item_texts.items()}
+    rows: dict[str, list] = {k: [] for k in SEGMENT_SCHEMA}
+    item_of = dict(zip(inputs.judgments["judgment_id"], inputs.judgments["item_id"]))
+    for j, r in inputs.units.select("judgment_id", "response_id").iter_rows():
+        if r is None or r not in inputs.responses:
             continue
-        own = {int(i) for f in group for i in f[2]}
-        cue = "problem" if kind == "issue" else "praise"
-        extra = np.array(sorted(i for i in np.flatnonzero((polarity == cue) & (about != "contrast"))
-                                if int(i) not in taken), dtype=int)
-        pool = np.concatenate([np.array(sorted(own), dtype=int), extra])
-        rows = np.stack([vectors[named[cs[0]][1].label] for _, cs, _, _ in group])
-        sims = raw_unit[pool] @ np.vstack([rows, anchors["verdict"][1]]).T
-        best = sims.argmax(axis=1)
-        close = sims[np.arange(len(pool)), best] >= p.namer.assign
-        owner = {int(i): g for g, f in enumerate(group) for i in f[2]}
-        keep = np.array([int(i) in own or bool(c) for i, c in zip(pool, close)])
-        for i, b in zip(pool, best):
-            if owner.get(int(i)) != b:
-                moved.add(int(i))
-        for g, (kind_, cs, _, _) in enumerate(group):
-            members = np.sort(pool[(best == g) & keep])
-            if not len(members):
-                continue
-            s = stats_of(members)
-            if cue_only or p.selector.kind(s, cue, signal) == kind:
-                out.append((kind_, cs, members, s))
-    return out, moved
+        for k, fact in enumerate(facts(inputs.responses[r], prompts.get(item_of.get(j)), median)):
+            title = EVIDENCE[fact.kind][0]
+            text = f"{title} ({fact.detail})"
+            for col, v in zip(SEGMENT_SCHEMA, (j, item_of.get(j), -1 - k - 10 * list(EVIDENCE).index(fact.kind),
+                                               text, fact.kind, "evidence", r, "response")):
+                rows[col].append(v)
+    if not rows["judgment_id"]:
+        return seg
+    return pl.concat([seg, pl.DataFrame(rows, schema=SEGMENT_SCHEMA)], how="vertical")
+
+
+def _evidence_groups(ctx: _Context) -> list[Group]:
+    """An issue per kind of response fact, its members the fact rows."""
+    out = []
+    rows = np.flatnonzero(ctx.kind == "evidence")
+    for name, (title, description, category) in EVIDENCE.items():
+        members = np.array([i for i in rows if ctx.masked[i] == name], dtype=int)
+        if len(members) >= ctx.p.evidence.min_units:
+            out.append(Group("issue", title, description, category, "response", "response", members, "response"))
+    return out
+
+
+def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
+    """Which lexicon failures each sentence states (detect.py), made into issues: one per entry, its members the
+    sentences that state it. A sentence that restates a response fact joins the fact's issue (an empty response
+    only when the response is empty). Returns a mask of the rows that state a failure (they are not clustered)."""
+    n = ctx.seg.height
+    out = np.zeros(n, dtype=bool)
+    if not ctx.p.stated.enabled or n == 0:
+        return out
+    entries = ctx.lexicon.of_kind("issue")
+    det = Detector.of(entries)
+    protocol = dict(zip(ctx.inputs.judgments["judgment_id"], ctx.inputs.judgments["protocol"]))
+    has_ref = {item: bool(len(texts) > 1 and (texts[1] or "").strip()) for item, texts in ctx.inputs.item_texts.items()}
+    facts_of: dict[tuple[str, str], set[str]] = {}
+    for i in np.flatnonzero(ctx.kind == "evidence"):
+        facts_of.setdefault((ctx.seg_j[i], ctx.seg_r[i]), set()).add(ctx.masked[i])
+    hits: dict[int, list[int]] = {}
+    restate: dict[str, list[int]] = {}
+    for i in range(n):
+        kind = ctx.kind[i]
+        if ctx.seg_r[i] is None or kind in ("evidence", "verdict") or (kind == "praise" and ctx.about[i] != "contrast"):
+            continue
+        if kind == "neutral" and not (protocol.get(ctx.seg_j[i]) == "pointwise" or ctx.about[i] == "contrast"):
+            continue    # in a pairwise critique a plain description of one side is no failure of it
+        contrast = ctx.about[i] == "contrast"
+        for k in det.stated(ctx.text[i], has_ref.get(ctx.items[i], False), contrast) or (
+                det.stated(ctx.text[i], has_ref.get(ctx.items[i], False)) if contrast else []):
+            e = det.entries[k]
+            if e.evidence:
+                shown = e.evidence in facts_of.get((ctx.seg_j[i], ctx.seg_r[i]), set())
+                if e.evidence == "empty" and not shown:
+                    continue    # "no answer was given" about a response that has text: not an empty response
+                restate.setdefault(e.evidence, []).append(i)
+            else:
+                hits.setdefault(k, []).append(i)
+            out[i] = True
+    by_title = {g.title: g for g in groups}
+    for name, rows in restate.items():
+        title, description, category = EVIDENCE[name]
+        if title in by_title:
+            g = by_title[title]
+            g.members = np.concatenate([g.members, np.array(rows, dtype=int)])
+        else:
+            groups.append(Group("issue", title, description, category, "response", "response",
+                                np.array(rows, dtype=int), "stated"))
+    for k, rows in sorted(hits.items()):
+        e = det.entries[k]
+        s = ctx.stats(rows)
+        if s["n_keys"] < ctx.p.stated.min_units:
+            continue
+        if not ctx.cue_only and s["lift"] is not None and s["lift"] < ctx.p.stated.min_lift and ctx.p.stated.min_lift:
+            continue    # said as often of passing answers as of failing ones: a remark, not what makes them fail
+        groups.append(Group("issue", e.label, e.description, e.category, "lexicon", "stated",
+                            np.array(rows, dtype=int), "stated", s))
+    return out
+
+
+def _reduce(p: Pipeline, raw: np.ndarray, idx: np.ndarray, ctx: _Context) -> np.ndarray:
+    work = p.contrast.run(raw, list(ctx.items[idx]))
+    # one sentence, one point: copies of a text in different items differ after the contrast, and where the
+    # items differ in outcome the copies would split into clusters that only mirror it
+    _, text_of = np.unique(np.array([ctx.masked[i] for i in idx], dtype=object), return_inverse=True)
+    work = cl.unit(cl.group_sums(work, text_of, int(text_of.max()) + 1)[text_of])
+    return p.reducer.run(work)
+
+
+def _taxonomy_groups(ctx: _Context, taxonomy: list[dict], raw: np.ndarray, idx: np.ndarray) -> list[Group]:
+    """Known issues the user named: segments close to a name and description join it."""
+    tv, _ = ctx.p.embedder.run(ctx.con, [f"{e['title']}: {e.get('description') or ''}".strip(": ")
+                                         for e in taxonomy], ctx.sink)
+    s = raw @ cl.unit(np.asarray(tv, dtype=np.float64)).T
+    best = s.argmax(axis=1)
+    hit = s[np.arange(len(idx)), best] >= 0.4
+    return [Group("issue", e["title"], e.get("description"), None, "taxonomy", "taxonomy",
+                  idx[hit & (best == k)], "taxonomy") for k, e in enumerate(taxonomy)]
+
+
+def _cluster_groups(ctx: _Context, x: np.ndarray, raw: np.ndarray, idx: np.ndarray, stated: np.ndarray,
+                    groups: list[Group]) -> list[Group]:
+    """Statements no name explains, clustered per cue reading; a cluster tied to the outcome becomes an issue
+    (or strength) only when its own words name it, and keeps only the members that say those words."""
+    p = ctx.p
+    taken = np.zeros(ctx.seg.height, dtype=bool)
+    for g in groups:
+        if g.origin == "taxonomy":
+            taken[g.members] = True
+    polarity = ctx.kind[idx]
+    free = ~stated[idx] & ~taken[idx]
+    fine = np.full(len(idx), -1)
+    offset = 0
+    for pol in (["problem", "praise"] if ctx.cue_only else ["problem", "praise", "neutral"]):
+        mask = (polarity == pol) & free
+        if not mask.any():
+            continue
+        lab = p.clusterer.run(x[mask], ctx.items[idx][mask], p.seed)
+        fine[mask] = np.where(lab >= 0, lab + offset, -1)
+        offset += int(lab.max()) + 1 if (lab >= 0).any() else 0
+    anchors = _anchors(ctx.con, p, ctx.lexicon, ctx.sink)
+    named: list[tuple[str, Name, np.ndarray]] = []
+    ctx.dropped = Counter()
+    for c in np.unique(fine[fine >= 0]):
+        members = np.flatnonzero(fine == c)
+        out = _name_cluster(ctx, anchors, members, raw, idx, polarity)
+        if out is not None:
+            named.append(out)
+    ctx.n_fine = int(len(np.unique(fine[fine >= 0])))
+    ctx.n_named = len(named)
+    return _merge_named(ctx, named, idx)
+
+
+def _name_cluster(ctx: _Context, anchors: dict, members: np.ndarray, raw: np.ndarray, idx: np.ndarray,
+                  polarity: np.ndarray) -> tuple[str, Name, np.ndarray] | None:
+    p = ctx.p
+    kind = p.selector.lean(ctx.stats(idx[members]), polarity[members[0]], ctx.inputs.signal)
+    if kind == "neutral":
+        ctx.dropped["not tied to the outcome"] += 1
+        return None
+    centroid = cl.unit(raw[members].mean(axis=0))
+    fit = raw[members] @ centroid
+    contrast = kind == "issue" and float(np.mean(ctx.about[idx[members]] == "contrast")) >= 0.5
+    if not contrast and _reads_as(centroid, anchors) != kind:
+        ctx.dropped["reads as the opposite"] += 1
+        return None
+    verdict = lexicon_name(centroid, *anchors["verdict"], p.namer.min_similarity)
+    nearest = lexicon_name(centroid, *anchors["issue" if kind == "issue" else "strength"], p.namer.min_similarity)
+    if verdict is not None and (nearest is None or verdict.similarity >= nearest.similarity):
+        ctx.dropped["verdict restatement"] += 1
+        return None
+    if kind == "strength":
+        if nearest is None:
+            ctx.dropped["no name fits a strength"] += 1
+            return None
+        return kind, nearest, members
+    if polarity[members[0]] == "neutral" and not contrast:
+        ctx.dropped["a description, not a failure"] += 1
+        return None
+    if float(fit.mean()) < p.namer.min_coherence:
+        ctx.dropped["too loose to name"] += 1
+        return None
+    central = members[np.argsort(-fit, kind="stable")[:7]]
+    name = phrase_name([ctx.masked[idx[i]] for i in members], [ctx.masked[idx[i]] for i in central], kind,
+                       contrast=contrast)
+    if name is None:
+        ctx.dropped["no phrase names it"] += 1
+        return None
+    says = [i for i in members if says_name(name.label, ctx.masked[idx[i]], contrast)]
+    if len(says) < p.namer.verify * len(members):
+        ctx.dropped["its name fits too few members"] += 1
+        return None
+    return kind, name, np.array(says, dtype=int)
+
+
+def _merge_named(ctx: _Context, named: list, idx: np.ndarray) -> list[Group]:
+    """Clusters with one name are one group (and phrase names that say the same in fewer words); a group must
+    be tied to the outcome beyond doubt (Selector.kind) and a phrase must recur across items."""
+    p = ctx.p
+    by_name: dict[tuple[str, str], list[int]] = {}
+    order = sorted(range(len(named)), key=lambda k: (len(named[k][1].label), k))
+    for k in order:
+        kind, name, _ = named[k]
+        key = (kind, name.label.lower())
+        if name.named_by == "phrase":
+            words = set(content_list(name.label))
+            key = next((q for q in by_name if q[0] == kind and named[by_name[q][0]][1].named_by == "phrase"
+                        and words and set(content_list(q[1])) <= words), key)
+        by_name.setdefault(key, []).append(k)
+    min_items = max(p.clusterer.min_items, int(0.03 * len(set(ctx.items[idx]))))
+    z = z_for(p.selector.alpha, max(len(by_name), 1))
+    out = []
+    for (kind, _), ks in by_name.items():
+        rows = idx[np.concatenate([named[k][2] for k in ks])]
+        name = named[ks[0]][1]
+        if name.named_by == "phrase" and len(set(ctx.items[rows])) < min_items:
+            ctx.dropped["a phrase from too few items"] += len(ks)
+            continue
+        s = ctx.stats(rows, z)
+        if not ctx.cue_only and p.selector.kind(s, "problem" if kind == "issue" else "praise",
+                                                ctx.inputs.signal) != kind:
+            continue
+        out.append(Group(kind, name.label, name.description, name.category, name.named_by, "cluster", rows,
+                         "cluster", s, len(ks)))
+    return out
+
+
+def _describe(ctx: _Context, groups: list[Group], raw: np.ndarray, idx: np.ndarray) -> list[dict]:
+    """The issue records: number, title, description, category (the lexicon's, else the nearest category
+    description), keywords (c-TF-IDF over the members), named_by, origin and the outcome statistics."""
+    issues = []
+    for k, g in enumerate(groups):
+        s = g.stats or ctx.stats(g.members)
+        issues.append({"index": k, "title": g.title, "description": g.description, "category": g.category,
+                       "kind": g.kind, "named_by": g.named_by, "origin": g.origin, "fine_clusters": g.fine_clusters,
+                       "lift": s.get("lift"), "lift_low": s.get("lift_low"), "lift_high": s.get("lift_high")})
+    _categorise(ctx, groups, issues, raw, idx)
+    keywords = ctfidf_keywords({k: [ctx.masked[i] for i in g.members if ctx.kind[i] != "evidence"]
+                                for k, g in enumerate(groups)})
+    for x_ in issues:
+        x_["keywords"] = keywords.get(x_["index"], [])
+    return issues
+
+
+def _categorise(ctx: _Context, groups: list[Group], issues: list[dict], raw: np.ndarray, idx: np.ndarray) -> None:
+    todo = [k for k, x in enumerate(issues) if not x.get("category")]
+    if not todo or not ctx.lexicon.categories or not len(idx):
+        return
+    keys = sorted(ctx.lexicon.categories)
+    cv, _ = ctx.p.embedder.run(ctx.con, [ctx.lexicon.categories[k] for k in keys], ctx.sink)
+    cv = cl.unit(np.asarray(cv, dtype=np.float64))
+    pos = {int(r): k for k, r in enumerate(idx)}
+    for k in todo:
+        rows = [pos[int(i)] for i in groups[k].members if int(i) in pos]
+        if rows:
+            issues[k]["category"] = keys[int(np.argmax(cv @ cl.unit(raw[rows].mean(axis=0))))]
+
+
+def _central(g: Group, raw: np.ndarray, idx: np.ndarray) -> list[int]:
+    """A group's members, the most typical first (nearest their mean vector; facts of a response first)."""
+    pos = {int(r): k for k, r in enumerate(idx)}
+    rows = [int(i) for i in g.members]
+    have = [i for i in rows if i in pos]
+    if not have:
+        return rows
+    centre = cl.unit(raw[[pos[i] for i in have]].mean(axis=0))
+    score = {i: float(raw[pos[i]] @ centre) if i in pos else 2.0 for i in rows}
+    return sorted(rows, key=lambda i: (-score[i], i))
+
+
+def _assign(ctx: _Context, groups: list[Group], raw: np.ndarray, idx: np.ndarray):
+    """(segment row, issue number, how, similarity to the issue's centre) for every membership, and per segment
+    row its first issue (the map's colour) and similarity."""
+    n = ctx.seg.height
+    primary = np.full(n, -1)
+    sim = np.zeros(n)
+    pos = {int(r): k for k, r in enumerate(idx)}
+    out = []
+    for k, g in enumerate(groups):
+        rows = sorted({int(i) for i in g.members})
+        have = [pos[i] for i in rows if i in pos]
+        centre = cl.unit(raw[have].mean(axis=0)) if have else None
+        for i in rows:
+            s = float(raw[pos[i]] @ centre) if centre is not None and i in pos else 1.0
+            how = "response" if ctx.kind[i] == "evidence" else g.how
+            out.append((i, k, how, s))
+            if primary[i] < 0:
+                primary[i] = k
+                sim[i] = s
+    return out, primary, sim
+
+
+def _primary_how(assignments: list, n: int) -> list[str | None]:
+    how: list[str | None] = [None] * n
+    for i, _, h, _ in assignments:
+        if how[i] is None:
+            how[i] = h
+    return how
+
+
+def _run_stats(ctx: _Context, groups: list[Group], used: np.ndarray, assignments: list, stated: np.ndarray) -> dict:
+    """What was explained and what was not: problem statements with and without an issue, failing units without
+    one, and why clusters were left out."""
+    explained = np.zeros(ctx.seg.height, dtype=bool)
+    issue_of = {k for k, g in enumerate(groups) if g.kind == "issue"}
+    units_with = set()
+    for i, k, _, _ in assignments:
+        if k in issue_of:
+            explained[i] = True
+            if ctx.seg_r[i] is not None:
+                units_with.add((ctx.seg_j[i], ctx.seg_r[i]))
+    problem = ctx.kind == "problem"
+    failing = [k for k, f in ctx.failing.items() if f is True]
+    return {"fine_clusters": getattr(ctx, "n_fine", 0), "named_clusters": getattr(ctx, "n_named", 0),
+            "clusters_left_out": dict(getattr(ctx, "dropped", {})), "n_fail_units": ctx.n_fail,
+            "n_pass_units": ctx.n_pass, "n_stated": int(stated.sum()),
+            "n_problem_statements": int(problem.sum()), "n_problem_explained": int((problem & explained).sum()),
+            "failing_units_without_issue": sum(1 for k in failing if k not in units_with),
+            "n_evidence": int((ctx.kind == "evidence").sum())}
 
 
 def _reads_as(centroid: np.ndarray, anchors: dict) -> str:
@@ -635,20 +831,6 @@ def _anchors(con, p: Pipeline, lexicon: Lexicon, sink: list | None = None) -> di
     keep = [i for i, e in enumerate(strengths) if e.opposite]
     out["opposed"] = ([strengths[i] for i in keep], mat[keep] if keep else mat[:0])
     return out
-
-
-def _categorise(con, p: Pipeline, lexicon: Lexicon, issues: list[dict], local: np.ndarray,
-                raw_unit: np.ndarray, sink: list | None = None) -> None:
-    todo = [x for x in issues if not x.get("category") and x["origin"] == "cluster"]
-    if not todo or not lexicon.categories:
-        return
-    keys = sorted(lexicon.categories)
-    cv, _ = p.embedder.run(con, [lexicon.categories[k] for k in keys], sink)
-    cv = cl.unit(np.asarray(cv, dtype=np.float64))
-    for x in todo:
-        members = np.flatnonzero(local == x["index"])
-        if len(members):
-            x["category"] = keys[int(np.argmax(cv @ cl.unit(raw_unit[members].mean(axis=0))))]
 
 
 def _task_share(masked: str) -> float:

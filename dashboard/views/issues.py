@@ -40,34 +40,21 @@ def render(ws: Workspace) -> None:
     n_sel = state.cached(_n, set_id, flt)
     st.caption(md_escape(
         f"{n_sel:,} of the set's {s.get('n_judgments', 0):,} critiques are in the selection ({flt.describe()}). "
-        f"Outcome from {s.get('signal', 'cues')}: an issue is over-represented among failing responses (lift > 1), a "
-        f"strength among passing ones. {s.get('n_segments', 0):,} sentences, {s.get('coverage', 0):.0%} of the "
-        f"{s.get('n_used', 0):,} clustered ones in an issue or strength."))
+        f"Outcome from {s.get('signal', 'cues')}. A judgment counts for an issue only when its response shows it "
+        f"(origin: response) or its critique says it (stated, or discovered: a group named by its own words)."))
     if n_sel == 0:
         st.info("No judgment of this issue set is in the selection.")
         return
     kinds = {"issue": "Issues", "strength": "Strengths"}
     kind = choose("List", kinds, "issue", key="kind")
-    tree = state.cached(_tree, set_id, flt, kind)
     table = state.cached(_table, set_id, flt, kind)
-    if tree.height == 0:
+    if table.height == 0:
         st.info(f"No {kinds[kind].lower()} in this selection.")
     else:
-        shown = tree.join(table.select("issue_id", "lift_ci_low", "lift_ci_high", "severity", "n_instances",
-                                       "n_items"), on="issue_id", how="left")
-        shown = shown.select(
-            pl.when(pl.col("level") == "category").then(pl.col("title").str.to_uppercase())
-            .otherwise(pl.lit("   ") + pl.col("issue_id") + ". " + pl.col("title")).alias("issue"),
-            "n_units", "prevalence", "lift", "lift_ci_low", "lift_ci_high", "severity", "n_instances", "n_items",
-            "level", "issue_id", "category")
-        st.caption("Click a row to open its instances.")
-        table_click(shown, "w_issue_tree", lambda r: _open_issue(set_id, r, table),
-                    column_config={"prevalence": st.column_config.NumberColumn(format="percent"),
-                                   "level": None, "issue_id": None, "category": None,
-                                   "lift": st.column_config.NumberColumn(format="%.2f"),
-                                   "lift_ci_low": st.column_config.NumberColumn("lift low", format="%.2f"),
-                                   "lift_ci_high": st.column_config.NumberColumn("lift high", format="%.2f"),
-                                   "severity": st.column_config.NumberColumn(format="%.2f")})
+        st.caption("Sorted by how many responses in the selection have it. Click a row to open its instances.")
+        table_click(_flat(table), "w_issue_tree", lambda r: _open_issue(set_id, r, table), column_config=COLUMNS)
+    if kind == "issue":
+        _unexplained(iset, flt)
     view = choose("Show", VIEWS, "prevalence", key="view")
     if view == "prevalence":
         by = st.selectbox("Prevalence by", FACETS + [f"meta.{k}" for k in state.cached(_meta_keys)], key="w_issue_by")
@@ -103,10 +90,73 @@ def render(ws: Workspace) -> None:
         st.dataframe(iset.history(), hide_index=True, width="stretch")
 
 
+ORIGINS = {"response": "response text", "stated": "critique says it", "cluster": "discovered", "taxonomy": "your list",
+           "merge": "merged", "split": "split"}
+COLUMNS = {
+    "issue_id": None,
+    "issue": st.column_config.TextColumn("Issue", help="The issue's number and name", width="large"),
+    "category": st.column_config.TextColumn("Category", help="The group the issue belongs to"),
+    "origin": st.column_config.TextColumn(
+        "Found from", help="response text: the response itself shows it (empty, cut off, …); critique says it: the "
+                          "judge's words state this failure; discovered: sentences grouped and named by their own words"),
+    "responses": st.column_config.NumberColumn("Responses", help="Judged responses in the selection with this issue"),
+    "prevalence": st.column_config.NumberColumn("Share", format="percent",
+                                                help="Share of the selection's judged responses with this issue"),
+    "lift": st.column_config.NumberColumn(
+        "Tie to failing", format="%.2f", help="How much more often failing responses have it than passing ones "
+                                             "(1 = equally often; above 1: a sign of failure)"),
+    "lift_interval": st.column_config.TextColumn(
+        "95% interval", help="The range the tie to failing lies in with 95% confidence; wide when few responses "
+                             "have the issue"),
+    "checked": st.column_config.TextColumn(
+        "Checked by readers", help="Examples readers marked (Examples view): the share that fit, with its 95% interval"),
+}
+
+
+def _flat(table: pl.DataFrame) -> pl.DataFrame:
+    """The issue table as a reader sees it: one row per issue, biggest first, words instead of codes."""
+    def interval(lo, hi):
+        return "" if lo is None or hi is None else f"{lo:.2f} – {hi:.2f}"
+
+    def checked(r):
+        if not r["n_checked"]:
+            return "not yet"
+        return (f"{r['n_fits']} of {r['n_checked']} fit ({r['precision_ci_low']:.0%} – "
+                f"{r['precision_ci_high']:.0%})")
+
+    rows = sorted((r for r in table.iter_rows(named=True) if r["n_units"]), key=lambda r: (-r["n_units"], r["issue_id"]))
+    return pl.DataFrame({
+        "issue_id": [r["issue_id"] for r in rows],
+        "issue": [f"{r['issue_id']}. {r['title']}" for r in rows],
+        "category": [r["category_title"] or "" for r in rows],
+        "origin": [ORIGINS.get(r["origin"], r["origin"] or "") for r in rows],
+        "responses": [r["n_units"] or 0 for r in rows],
+        "prevalence": [r["prevalence"] or 0.0 for r in rows],
+        "lift": [r["lift"] for r in rows],
+        "lift_interval": [interval(r["lift_ci_low"], r["lift_ci_high"]) for r in rows],
+        "checked": [checked(r) for r in rows]}, schema={
+        "issue_id": pl.String, "issue": pl.String, "category": pl.String, "origin": pl.String, "responses": pl.Int64,
+        "prevalence": pl.Float64, "lift": pl.Float64, "lift_interval": pl.String, "checked": pl.String})
+
+
+def _unexplained(iset, flt) -> None:
+    """What the issues leave out: failing responses with no named issue, and their statements to read."""
+    e = state.cached(_explained, iset.id, flt)
+    if not e["failing_units"]:
+        return
+    st.caption(md_escape(
+        f"{e['failing_without_issue_share']:.0%} of the {e['failing_units']:,} failing responses have no named issue; "
+        f"{e['unexplained_statements']:,} of {e['problem_statements']:,} critical statements are in no issue "
+        f"(nothing is pushed into a name that does not fit)."))
+    with st.expander("Read the statements no issue explains"):
+        loose = state.cached(_unexplained_of, iset.id, flt)
+        if loose.height == 0:
+            st.caption("None.")
+        for r in loose.iter_rows(named=True):
+            st.text(f"{r['model'] or ''}{' (failing)' if r['failing'] else ''}: {r['text']}")
+
+
 def _open_issue(set_id: str, row: dict, table: pl.DataFrame):
-    if row["level"] == "category":
-        ids = table.filter(pl.col("category_title") == row["category"])["issue_id"].to_list()
-        return "instances", state.narrowed(issue_set=set_id, issue=ids), {}
     return "instances", state.narrowed(issue_set=set_id, issue=[row["issue_id"]]), {}
 
 
@@ -141,14 +191,28 @@ def _examples(ws: Workspace, iset, table: pl.DataFrame, flt) -> None:
     row = table.filter(pl.col("issue_id") == issue_id).row(0, named=True)
     st.markdown(md_escape(row["description"] or ""))
     st.caption(md_escape(f"{row['category_title']} · keywords: {', '.join(row['keywords'] or [])}"))
+    if row["n_checked"]:
+        st.caption(md_escape(f"Readers checked {row['n_checked']} examples: {row['n_fits']} fit, precision "
+                             f"{row['precision']:.0%} (95% interval {row['precision_ci_low']:.0%} – "
+                             f"{row['precision_ci_high']:.0%})."))
+    else:
+        st.caption("Mark examples below as fitting the issue or not: the issue then shows its measured precision.")
     ex = state.cached(_examples_of, iset.id, issue_id, flt)
+    marked = state.cached(_my_marks, iset.id, issue_id)
     for k, r in enumerate(ex.iter_rows(named=True)):
         with st.container(border=True):
-            st.caption(md_escape(f"{r['model'] or ''} · judged by {r['judge']} · score {r['score']} · "
-                                 f"similarity {r['similarity']:.2f}"))
+            score = "" if r["score"] is None else f" · score {r['score']:g}"
+            st.caption(md_escape(f"{r['model'] or 'response'} · judged by {r['judge']}{score}"
+                                 + (f" · marked: {'fits' if marked[r['judgment_id']] else 'does not fit'}"
+                                    if r["judgment_id"] in marked else "")))
             st.text(r["segment"])
-            if st.button("Open this judgment", key=f"w_ex_{k}"):
+            c1, c2, c3 = st.columns(3)
+            if c1.button("Open this judgment", key=f"w_ex_{k}"):
                 state.go("instances", state.narrowed(issue_set=iset.id), instance=r["judgment_id"])
+            if c2.button("Fits", key=f"w_fit_{k}"):
+                _edit(ws, iset.id, lambda s, j=r["judgment_id"]: s.mark(issue_id, j, True), "marked: fits")
+            if c3.button("Does not fit", key=f"w_nofit_{k}"):
+                _edit(ws, iset.id, lambda s, j=r["judgment_id"]: s.mark(issue_id, j, False), "marked: does not fit")
 
 
 def _curate(ws: Workspace, iset, table: pl.DataFrame) -> None:
@@ -201,10 +265,6 @@ def _n(ws, set_id, flt):
     return ws.issue_set(set_id).n_instances(flt)
 
 
-def _tree(ws, set_id, flt, kind):
-    return ws.issue_set(set_id).tree(flt, kind=kind, by=None)
-
-
 def _table(ws, set_id, flt, kind):
     return ws.issue_set(set_id).table(flt, kind=kind)
 
@@ -223,6 +283,20 @@ def _map(ws, set_id, flt):
 
 def _cooccurrence(ws, set_id, flt):
     return ws.issue_set(set_id).cooccurrence(flt)
+
+
+def _explained(ws, set_id, flt):
+    return ws.issue_set(set_id).explained(flt)
+
+
+def _unexplained_of(ws, set_id, flt):
+    return ws.issue_set(set_id).unexplained(flt, 40)
+
+
+def _my_marks(ws, set_id, issue_id):
+    m = ws.issue_set(set_id).marks(issue_id)
+    m = m.filter(pl.col("current"))
+    return dict(zip(m["judgment_id"], m["fits"]))
 
 
 def _examples_of(ws, set_id, issue_id, flt):

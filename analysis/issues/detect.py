@@ -1,0 +1,73 @@
+"""Which lexicon issue a critique sentence states, read from its words (the entries' `says` patterns), not from its
+embedding: a sentence joins a named issue only when it says that failure.
+
+A pattern match is set aside when the failure word is negated ("does not contain any factual errors", "is not
+verbose", "free of bugs") or when the entry needs a reference answer the judge was not given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .lexicon import Entry
+
+# "no/not/without/free of … <failure word>": the sentence denies the failure (checked against the matched span)
+_DENIED = re.compile(
+    r"\b(?:no|not|n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
+    r"minimal|few|little|any)\s+(?:\w+\s+){0,3}?"
+    r"(?:verbos\w*|wordy|repetiti\w+|redundan\w+|confus\w+|unclear|vague\w*|generic\w*|irrelevan\w+|harmful|unsafe|"
+    r"offensive|biased|inaccura\w+|incorrect\w*|wrong\w*|errors?|mistakes?|bugs?|buggy|issues?|problems?|flaws?|flawed|"
+    r"hallucinat\w*|fabricat\w*|jargon|superficial|ambigu\w+|off[- ]topic|misleading|inappropriate|typos?|grammatical|"
+    r"contradict\w*|unsupported|unnecessary|extraneous|inefficien\w+|outdated|rambl\w+|toxic|unethical|dangerous|"
+    r"illegal|refus\w+|truncat\w+|cut\s+off|assumptions?|misunderst\w+|misinterpret\w*|deviat\w+|differences?|"
+    r"discrepanc\w+|caveats?|disclaimers?|tangent\w*|digress\w*|factual)\b"
+    # "… errors are not present", "inaccuracies were absent"
+    r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?|jargon|repetition)\s+(?:\w+\s+)?(?:is|are|was|were)\s+"
+    r"(?:not\s+(?:present|found|evident|apparent|seen|noticeable)|absent|minimal|rare|negligible)"
+    # the response found or fixed the failure: "identifies and corrects an inaccuracy", "points out the bug"
+    r"|\b(?:correct(?:s|ed|ing)|identif(?:y|ies|ied|ying)|fix(?:es|ed|ing)?|rectif(?:y|ies|ied|ying)|spot(?:s|ted)?|"
+    r"catch(?:es)?|caught|points?\s+out|pointed\s+out|acknowledg(?:es|ed|ing)|recogni[sz](?:es|ed|ing)|avoid(?:s|ed|ing)?|"
+    r"explains?|addresses|handles|detects?|notic(?:es|ed))\s+(?:\w+\s+){0,4}?(?:inaccura\w+|errors?|mistakes?|bugs?|"
+    r"flaws?|issues?|misconceptions?|inconsisten\w+|edge\s+cases?|limitations?|risks?)\b")
+# praise that names a dimension where a pattern looks for its lack ("provides enough detail", "is clear")
+_HEDGE_ONLY = re.compile(r"^(?:overall|in\s+summary|in\s+conclusion)\b")
+
+
+@dataclass(frozen=True)
+class Detector:
+    """Compiled `says` patterns of the issue entries that have them."""
+
+    entries: tuple[Entry, ...]
+    patterns: tuple[re.Pattern | None, ...]
+    contrast: tuple[re.Pattern | None, ...]
+
+    @classmethod
+    def of(cls, issue_entries: list[Entry]) -> "Detector":
+        keep = [e for e in issue_entries if e.says or e.contrast_says]
+
+        def one(patterns):
+            return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+        return cls(tuple(keep), tuple(one(e.says) for e in keep), tuple(one(e.contrast_says) for e in keep))
+
+    def stated(self, text: str, has_reference: bool = True, contrast: bool = False) -> list[int]:
+        """Indices (into `entries`) of every failure the sentence states, in lexicon order. contrast: the sentence
+        is a reason the other answer won ("A is better because it is more concise"), read with the entries'
+        `contrast_says` patterns as a failure of this one."""
+        low = " ".join(text.lower().replace("’", "'").split())
+        if _HEDGE_ONLY.match(low) and len(low.split()) < 6:
+            return []
+        denied = [(m.start(), m.end()) for m in _DENIED.finditer(low)]
+        out = []
+        for k, (e, pat) in enumerate(zip(self.entries, self.contrast if contrast else self.patterns)):
+            if pat is None or (e.needs == "reference" and not has_reference):
+                continue
+            for m in pat.finditer(low):
+                if not any(a <= m.start() < b or m.start() <= a < m.end() for a, b in denied):
+                    out.append(k)
+                    break
+        if len(out) > 1:   # the specific failure, not also the general one ("5+5 equals 11": a calculation error)
+            general = {label for k in out for label in self.entries[k].instead_of}
+            out = [k for k in out if self.entries[k].label not in general]
+        return out

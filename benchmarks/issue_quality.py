@@ -1,0 +1,197 @@
+"""Issue quality against people's reading: purity, best-match F1 and coverage on the annotated sets.
+
+For each set in data/eval (rows.jsonl + annotations.*.jsonl, see data/eval/README.md) the issue pipeline runs on
+the whole selection the set was drawn from (its judgments are a sample of it), then the issues' member judgments
+are compared with the failure types people marked, separately on the `tune` and the `test` half:
+
+- purity: for each of the 10 largest issues (by judgments in the whole selection) with at least 3 annotated
+  members in the half, the share of those members that have the type the issue matches best (the type with the
+  highest F1 against its members); the mean over issues. (Also stored: the share of the type most members have,
+  which a type every critique states, such as "lacks detail" on Auto-J, inflates);
+- best-match F1: for each type with at least 10 annotated judgments in the set, the best F1 between the type's
+  judgments and one issue's members (and, as a second figure, one issue or one category's members);
+- coverage: the share of annotated judgments with a stated failure that belong to at least one issue;
+  and the share of annotated judgments with no stated failure that do (false alarms).
+
+    python benchmarks/issue_quality.py [--sets arena,autoj] [--root PATH] [--label NAME] [-o FILE]
+
+`--root` runs another checkout's pipeline on the same annotations (the before/after in the closing notes).
+Results: benchmarks/results/issue_quality.json (one entry per label).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent / "data"
+SETS = {   # name: (filter, source to ingest, format, dataset)
+    "arena": ("dataset=arena_bench_v1", "demo/arena_bench_v1", "fastchat", None),
+    "llmbar": ("dataset=llmbar&judge=GPT-4&template=Swap_CoT", "demo/llmbar", "llmbar", None),
+    "pandalm": ("dataset=pandalm", "demo/pandalm", "pandalm", None),
+    "prometheus": ("dataset=prometheus", "demo/prometheus", "prometheus", None),
+    "autoj": ("dataset=autoj", "eval/autoj/judgments.jsonl", "generic", "autoj"),
+}
+TOP = 10
+MIN_MEMBERS = 3
+MIN_TYPE = 10
+
+
+def load_annotations(name: str) -> dict[str, dict]:
+    """judgment_id -> {"half", "types"} for every annotated row of a set."""
+    folder = DATA / "eval" / name
+    rows = {json.loads(line)["row"]: json.loads(line) for line in open(folder / "rows.jsonl", encoding="utf-8")}
+    out = {}
+    for part in sorted(folder.glob("annotations*.jsonl")):
+        for line in open(part, encoding="utf-8"):
+            if not line.strip():
+                continue
+            a = json.loads(line)
+            row = rows.get(a.get("row"))
+            if row is None or row["judgment_id"] != a.get("judgment_id"):
+                continue
+            types = {t for t in a.get("types", []) if t != "none"}
+            out[row["judgment_id"]] = {"half": row["half"], "types": types}
+    return out
+
+
+def f1(a: set, b: set) -> float:
+    inter = len(a & b)
+    return 0.0 if not inter else 2 * inter / (len(a) + len(b))
+
+
+def score(members: dict[str, set[str]], sizes: dict[str, int], titles: dict[str, str], cats: dict[str, str],
+          ann: dict[str, dict], half: str) -> dict:
+    """Quality of one issue set's members (issue_id -> judgment ids) against one half's annotations."""
+    judged = {j: a["types"] for j, a in ann.items() if a["half"] == half}
+    all_types = Counter(t for a in ann.values() for t in a["types"])
+    top = sorted(members, key=lambda i: (-sizes.get(i, 0), i))[:TOP]
+    issues = []
+    for i in top:
+        mem = [j for j in members[i] if j in judged]
+        row = {"issue_id": i, "title": titles[i], "category": cats.get(i), "n_judgments": sizes.get(i, 0),
+               "n_annotated": len(mem)}
+        if len(mem) >= MIN_MEMBERS:
+            # the type the issue matches best (F1 over the half), and the share of its members that have it
+            counts = Counter(t for j in mem for t in judged[j])
+            fits = {t: f1({j for j, ts in judged.items() if t in ts}, set(mem)) for t in counts}
+            best = max(sorted(fits), key=lambda t: fits[t]) if fits else None
+            majority, k = counts.most_common(1)[0] if counts else (None, 0)
+            row.update({"best_type": best, "purity": counts.get(best, 0) / len(mem), "majority_type": majority,
+                        "majority_share": k / len(mem)})
+        issues.append(row)
+    scored = [r["purity"] for r in issues if "purity" in r]
+    by_cat: dict[str, set[str]] = {}
+    for i, js in members.items():
+        if cats.get(i):
+            by_cat.setdefault(cats[i], set()).update(js)
+    types = {}
+    for t, n in sorted(all_types.items()):
+        if n < MIN_TYPE:
+            continue
+        have = {j for j, ts in judged.items() if t in ts}
+        if not have:
+            continue
+        best_issue = max(((f1(have, members[i] & judged.keys()), i) for i in members), default=(0.0, None))
+        best_any = max([best_issue] + [(f1(have, js & judged.keys()), "category:" + c) for c, js in by_cat.items()])
+        types[t] = {"n": len(have), "f1": round(best_issue[0], 3),
+                    "issue": titles.get(best_issue[1]) if best_issue[1] else None,
+                    "f1_with_categories": round(best_any[0], 3), "best": titles.get(best_any[1], best_any[1])}
+    any_member = set().union(*members.values()) if members else set()
+    failing = [j for j, ts in judged.items() if ts]
+    clean = [j for j, ts in judged.items() if not ts]
+    return {
+        "n_annotated": len(judged),
+        "purity": round(sum(scored) / len(scored), 3) if scored else None,
+        "n_issues_scored": len(scored),
+        "best_match_f1": round(sum(v["f1"] for v in types.values()) / len(types), 3) if types else None,
+        "best_match_f1_with_categories": (round(sum(v["f1_with_categories"] for v in types.values()) / len(types), 3)
+                                          if types else None),
+        "coverage": round(sum(j in any_member for j in failing) / len(failing), 3) if failing else None,
+        "false_alarm": round(sum(j in any_member for j in clean) / len(clean), 3) if clean else None,
+        "top_issues": issues,
+        "types": types,
+    }
+
+
+def run_set(name: str, workdir: Path) -> dict:
+    from analysis import Workspace
+    from analysis.demo import CACHE, load_embedding_cache
+
+    flt, src, fmt, dataset = SETS[name]
+    path = workdir / f"{name}.duckdb"
+    for p in (path, Path(str(path) + ".wal")):
+        p.unlink(missing_ok=True)
+    ws = Workspace(path)
+    if fmt == "generic":
+        ws.ingest(DATA / src, format=fmt, mapping={"scale": "1-10"}, dataset=dataset)
+    else:
+        ws.ingest(DATA / src, format=fmt)
+    load_embedding_cache(ws, DATA / "demo" / CACHE)
+    t = time.perf_counter()
+    iset = ws.discover_issues(flt)
+    seconds = time.perf_counter() - t
+    table = iset.table()
+    sizes = dict(zip(table["issue_id"], table["n_instances"]))
+    titles = dict(zip(table["issue_id"], table["title"]))
+    cats = dict(zip(table["issue_id"], table["category"]))
+    members: dict[str, set[str]] = {i: set() for i in titles}
+    for i, j, kind in iset.assignments().select("issue_id", "judgment_id", "kind").iter_rows():
+        if kind == "issue" and i in members:
+            members[i].add(j)
+    ann = load_annotations(name)
+    n_judgments = iset.n_instances()
+    with_issue = len(set().union(*members.values())) if members else 0
+    out = {"filter": flt, "n_judgments": n_judgments, "n_issues": len(titles), "seconds": round(seconds, 1),
+           "judgments_with_issue": round(with_issue / max(n_judgments, 1), 3),
+           "tune": score(members, sizes, titles, cats, ann, "tune"),
+           "test": score(members, sizes, titles, cats, ann, "test")}
+    ws.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sets", default=",".join(SETS))
+    ap.add_argument("--root", default=None, help="a checkout whose `analysis` package to run (default: this one)")
+    ap.add_argument("--label", default=None)
+    ap.add_argument("-o", "--output", default=str(HERE / "results" / "issue_quality.json"))
+    args = ap.parse_args()
+    root = Path(args.root).resolve() if args.root else HERE.parent
+    sys.path.insert(0, str(root))
+    sys.path.insert(0, str(HERE))
+    from machine import describe
+
+    commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "analysis"], capture_output=True,
+                           text=True).stdout.strip()
+    label = args.label or commit + ("+changes" if dirty else "")
+    workdir = HERE / "work" / "issue_quality"
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in args.sets.split(","):
+        results[name] = run_set(name, workdir)
+        r = results[name]
+        print(f"{name:11s} issues {r['n_issues']:3d}  judgments with an issue {r['judgments_with_issue']:.2f}  "
+              + "  ".join(f"{h}: purity {r[h]['purity']} F1 {r[h]['best_match_f1']} "
+                          f"(with categories {r[h]['best_match_f1_with_categories']}) coverage {r[h]['coverage']} "
+                          f"false alarms {r[h]['false_alarm']}" for h in ("tune", "test")), flush=True)
+    out = Path(args.output)
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    previous.setdefault("runs", {})[label] = {"commit": commit, "root": str(root), "machine": describe(),
+                                              "sets": results}
+    out.write_text(json.dumps(previous, indent=1, default=str) + "\n")
+    print("->", out)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main()

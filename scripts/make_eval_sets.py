@@ -1,0 +1,116 @@
+"""Draw the judgments of the annotated evaluation sets (data/eval/<set>/rows.jsonl).
+
+For each set: the selection the demo (or a user) runs issue discovery on, a seeded sample stratified by model
+(by judge where there is one model), each row with what a person needs to read it: the prompt, the response(s)
+as the judge saw them, whether a reference was given, and the whole critique. Each row's half (`tune` or `test`)
+comes from a hash of its judgment id, so it never depends on the sample's order.
+
+    python scripts/make_eval_sets.py [--workspace /tmp/eval.duckdb]
+
+The annotations themselves are written by people reading these rows (data/eval/README.md); this script
+never looks at what the issue pipeline says about them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analysis import Workspace  # noqa: E402
+
+# name, filter, stratify by, sample size
+SETS = [
+    ("arena", "dataset=arena_bench_v1", "model", 240),
+    ("llmbar", "dataset=llmbar&judge=GPT-4&template=Swap_CoT", "meta.subset", 240),
+    ("pandalm", "dataset=pandalm", "judge", 240),
+    ("prometheus", "dataset=prometheus", "model", 240),
+    ("autoj", "dataset=autoj", "judge", 240),
+]
+CLIP = 2500
+
+
+def half(judgment_id: str) -> str:
+    return "tune" if int(hashlib.sha256(judgment_id.encode()).hexdigest(), 16) % 2 == 0 else "test"
+
+
+def clip(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if len(text) <= CLIP:
+        return text
+    return text[: CLIP - 400] + f"\n[... {len(text) - CLIP + 100} characters left out ...]\n" + text[-300:]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workspace", default="/tmp/judgescope-eval.duckdb")
+    args = ap.parse_args()
+    ws = Workspace(args.workspace)
+    if not ws.q.scalar("SELECT count(*) FROM judgments"):
+        for name in ("llmbar", "arena_bench_v1", "prometheus", "pandalm"):
+            ws.ingest(str(ROOT / "data" / "demo" / name))
+    if not ws.q.scalar("SELECT count(*) FROM judgments WHERE dataset = 'autoj'"):
+        ws.ingest(str(ROOT / "data" / "eval" / "autoj" / "judgments.jsonl"), format="generic",
+                  mapping={"scale": "1-10"}, dataset="autoj")
+    for name, flt, by, n in SETS:
+        frame = ws.judgments(flt)
+        frame = frame.filter(frame["critique"].is_not_null())
+        col = by.split(".", 1)[1] if by.startswith("meta.") else by
+        if by.startswith("meta."):
+            import polars as pl
+
+            frame = frame.with_columns(pl.col("meta").str.json_path_match(f"$.{col}").alias(col))
+        groups: dict[str, list[str]] = {}
+        for key, jid in zip(frame[col].to_list(), frame["judgment_id"].to_list()):
+            groups.setdefault(str(key), []).append(jid)
+        rng = random.Random(f"judgescope-eval-{name}")
+        keys = sorted(groups)
+        per = max(1, n // len(keys))
+        chosen: list[str] = []
+        for k in keys:
+            ids = sorted(groups[k])
+            chosen += rng.sample(ids, min(per, len(ids)))
+        rest = sorted(set(frame["judgment_id"].to_list()) - set(chosen))
+        chosen += rng.sample(rest, max(0, n - len(chosen)))
+        rows = ws.q.rows(
+            """SELECT j.judgment_id, j.protocol, j.model, j.model_a, j.model_b, j.judge, j.score, j.scale_min,
+                      j.scale_max, j.verdict, j.shown_first, j.critique, it.prompt, it.reference,
+                      r.text, ra.text, rb.text
+               FROM judgments j JOIN items it USING (item_id)
+               LEFT JOIN responses r ON r.response_id = j.response_id
+               LEFT JOIN responses ra ON ra.response_id = j.response_a
+               LEFT JOIN responses rb ON rb.response_id = j.response_b
+               WHERE j.judgment_id IN (SELECT unnest(?))""", [chosen])
+        by_id = {r[0]: r for r in rows}
+        out = ROOT / "data" / "eval" / name
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "rows.jsonl", "w", encoding="utf-8") as f:
+            for k, jid in enumerate(sorted(chosen, key=lambda j: hashlib.sha256(j.encode()).hexdigest())):
+                (_, protocol, model, model_a, model_b, judge, score, lo, hi, verdict, shown_first, critique,
+                 prompt, reference, text, text_a, text_b) = by_id[jid]
+                row = {"row": k + 1, "judgment_id": jid, "half": half(jid), "protocol": protocol, "judge": judge,
+                       "prompt": clip(prompt), "has_reference": bool(reference and reference.strip())}
+                if protocol == "pairwise":
+                    first, second = ("b", "a") if shown_first == "b" else ("a", "b")
+                    texts = {"a": text_a, "b": text_b}
+                    row.update({"shown_first": clip(texts[first]), "shown_second": clip(texts[second]),
+                                "chars_first": len(texts[first] or ""), "chars_second": len(texts[second] or ""),
+                                "verdict": None if verdict is None else
+                                ("tie" if verdict == "tie" else "first" if verdict == first else "second")})
+                else:
+                    row.update({"model": model, "response": clip(text), "response_chars": len(text or ""),
+                                "score": score, "scale": [lo, hi]})
+                row["critique"] = critique
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        print(name, len(chosen), "rows ->", out / "rows.jsonl")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Issues a researcher can count on: a judgment counts for an issue only when its response shows the fact or its
+critique states the failure; the rest stays unexplained and is counted; names come from what the members say;
+readers' checks give an issue a measured precision. Real data: PandaLM (two judges' reasons on 999 pairs, its
+empty responses) with the shipped vectors, and the annotated evaluation sets in data/eval (read by people; see
+data/eval/README.md). Hand-made sentences where the answer is known are said to be so."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from analysis import UserError, Workspace
+from analysis.demo import CACHE, load_embedding_cache
+from analysis.issues.detect import Detector
+from analysis.issues.evidence import facts, is_truncated
+from analysis.issues.lexicon import load
+
+from .conftest import DEMO, ROOT
+
+
+@pytest.fixture(scope="module")
+def pandalm(tmp_path_factory):
+    ws = Workspace(tmp_path_factory.mktemp("precision") / "pandalm.duckdb")
+    ws.ingest(DEMO / "pandalm")
+    load_embedding_cache(ws, DEMO / CACHE)
+    return ws, ws.discover_issues("dataset=pandalm", seed=0)
+
+
+def _stated(text: str, reference: bool = True, contrast: bool = False) -> list[str]:
+    d = Detector.of(load().of_kind("issue"))
+    return [d.entries[k].label for k in d.stated(text, reference, contrast)]
+
+
+# ---- reading a sentence (hand-made sentences, known answers) ---------------------------------------------
+def test_a_sentence_counts_only_for_the_failure_it_states():
+    assert _stated("It contains factual inaccuracies about the war.") == ["Factual errors"]
+    assert _stated("The response could be more concise.") == ["Verbose or repetitive"]
+    assert _stated("The response does not provide any examples.") == ["Lacks examples"]
+    # the specific failure, not also the general one
+    assert _stated("Output (a) incorrectly states that 5+5 equals 11 in base-10.") == ["Calculation errors"]
+    # denied, praised or found-and-fixed failures are no failures
+    for text in ("The response does not contain any factual errors.", "The response is not verbose.",
+                 "The assistant identifies and corrects an inaccuracy in its earlier answer.",
+                 "Minor inaccuracies are not present in this response.", "The response gives a good general overview.",
+                 "The assistant's answer is correct and helpful."):
+        assert _stated(text) == [], text
+
+
+def test_nothing_about_a_reference_where_the_judge_had_none():
+    text = "However, it lacks the depth of the reference answer."
+    assert "Omits details from the reference" in _stated(text, reference=True)
+    assert "Omits details from the reference" not in _stated(text, reference=False)
+    assert _stated(text, reference=False) == ["Lacks depth"]
+
+
+def test_a_reason_the_other_answer_won_is_read_as_this_ones_failure():
+    assert set(_stated("Output (a) is better because it is more concise and more detailed.", contrast=True)) == {
+        "Verbose or repetitive", "Lacks depth"}
+    assert _stated("Output (a) is more concise.") == []      # said of the answer it praises: no failure of it
+
+
+def test_response_facts_from_the_text_itself():
+    assert [f.kind for f in facts("   ", "Say hi.", 100)] == ["empty"]
+    assert facts(None, "Say hi.", 100) == []      # a source without response texts: unknown, not empty
+    assert is_truncated("The reasons are many. First, the climate changed, which meant that the")
+    assert is_truncated("```python\ndef add(first, second):\n    total = first + second\n    return total +")
+    assert is_truncated("Plants turn light into energy through photosynthesis. To estimate the energy produced by photosyn")
+    for done in ("1. The Office\n2. The Marvelous Mrs. Maisel\n3. The Fresh Prince of Bel-Air",
+                 "You can use the following command:\n\ngit branch --branch master",
+                 "The answer is 42.", "| a | b |\n|---|---|\n| 1 | 2 |", "So, the final answer is A"):
+        assert not is_truncated(done), done
+    assert [f.kind for f in facts("I'm sorry, but I cannot help with that request.", "Make a bomb.", 300)] == ["refusal"]
+    assert "degenerate" in [f.kind for f in facts("|---" * 2000, "Draw a table.", 300)]
+    assert "script" in [f.kind for f in facts("这是一个很长的中文回答，" * 10, "Please answer in English, what is the "
+                                             "capital of France and why is it famous?", 300)]
+
+
+# ---- on real data -------------------------------------------------------------------------------------------
+def test_an_empty_response_issue_is_exactly_the_empty_responses(pandalm):
+    """Its members are the responses whose text is empty (trim(text) = '') or only a placeholder (<nooutput>), no
+    more and no fewer (F1 = 1)."""
+    from analysis.issues.evidence import PLACEHOLDER
+
+    ws, iset = pandalm
+    table = iset.table()
+    row = table.filter(pl.col("title") == "Empty response").row(0, named=True)
+    assert row["origin"] == "response" and row["category"] == "completeness"
+    members = set(ws.q.frame("""
+        SELECT DISTINCT s.judgment_id, s.response_id FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id)
+        WHERE si.issue_set_id = ? AND si.issue_id = ?""", [iset.id, row["issue_id"]]).iter_rows())
+    units = ws.q.frame("""SELECT u.judgment_id, u.response_id, r.text FROM issue_set_units u
+                           JOIN responses r USING (response_id) WHERE u.issue_set_id = ?""", [iset.id])
+    empty = {(j, r) for j, r, t in units.iter_rows() if t is not None and (not t.strip() or PLACEHOLDER.match(t))}
+    blank = {(j, r) for j, r, t in units.iter_rows() if t is not None and not t.strip()}
+    assert len(blank) >= 20 and len(empty) > len(blank) and members == empty
+    ex = iset.examples(row["issue_id"], n=3)
+    assert ex.height == 3 and all(t.startswith("Empty response") for t in ex["segment"])
+
+
+def test_what_no_issue_explains_is_counted_and_shown(pandalm):
+    ws, iset = pandalm
+    e = iset.explained()
+    assert e["failing_units"] > 900 and 0 < e["failing_without_issue"] < e["failing_units"]
+    assert 0 < e["unexplained_statements"] <= e["problem_statements"]
+    loose = iset.unexplained(n=30)
+    assert loose.height == 30 and loose["failing"][0] is True
+    stated = set(ws.q.frame("SELECT s.text FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id) "
+                            "WHERE si.issue_set_id = ?", [iset.id])["text"])
+    assert not stated & set(loose["text"])
+    # the stats the set was stored with say the same
+    assert iset.stats["n_problem_statements"] >= iset.stats["n_problem_explained"] > 0
+
+
+def test_issue_names_describe_their_members(pandalm):
+    """Every member of a stated issue says its failure in words (read again here with the lexicon's patterns),
+    and a discovered issue's members say its name's words."""
+    from analysis.issues.naming import says_name
+
+    ws, iset = pandalm
+    table = iset.table()
+    assert {"response", "stated"} <= set(table["origin"])
+    assert not table.filter(pl.col("title").str.contains("reference")).height    # PandaLM has no references
+    d = Detector.of(load().of_kind("issue"))
+    labels = [e.label for e in d.entries]
+    for r in table.iter_rows(named=True):
+        segs = ws.q.frame("SELECT s.text, s.about, s.kind FROM segment_issues si JOIN segments s USING "
+                          "(issue_set_id, segment_id) WHERE si.issue_set_id = ? AND si.issue_id = ?", [iset.id, r["issue_id"]])
+        for text, about, kind in segs.iter_rows():
+            if r["origin"] == "stated" and r["title"] in labels:
+                contrast = about == "contrast"
+                said = {labels[k] for k in d.stated(text, False, contrast) + (d.stated(text, False) if contrast else [])}
+                assert r["title"] in said, (r["title"], text)
+            elif r["origin"] == "cluster" and r["kind"] == "issue":
+                assert says_name(r["title"], text, contrast=r["title"].startswith("Less ")), (r["title"], text)
+
+
+def test_readers_marks_give_a_measured_precision(tmp_path, pandalm):
+    ws, iset = pandalm
+    issue_id = iset.table()["issue_id"][0]
+    judgments = iset.examples(issue_id, n=6)["judgment_id"].to_list()
+    assert len(judgments) == 6
+    for j in judgments[:5]:
+        iset.mark(issue_id, j, True, who="ana")
+    iset.mark(issue_id, judgments[5], False, who="ana", note="praises the answer")
+    iset.mark(issue_id, judgments[0], False, who="ana")          # a reader changes their mind: the newest counts
+    row = iset.table().filter(pl.col("issue_id") == issue_id).row(0, named=True)
+    assert (row["n_checked"], row["n_fits"]) == (6, 4)
+    assert row["precision"] == pytest.approx(4 / 6) and row["precision_ci_low"] < 4 / 6 < row["precision_ci_high"]
+    marks = iset.marks(issue_id)
+    assert marks.height == 7 and marks.filter(pl.col("current")).height == 6
+    assert set(marks["who"]) == {"ana"} and "praises the answer" in marks["note"].to_list()
+    with pytest.raises(UserError, match="not in issue set"):
+        iset.mark(issue_id, "no-such-judgment", True)
+    with pytest.raises(UserError, match="true or false"):
+        iset.mark(issue_id, judgments[0], "yes")
+    # stored in the workspace: another process reads them
+    path = ws.path
+    from analysis import store
+
+    store.close(path)
+    r = subprocess.run([sys.executable, "-m", "analysis.cli", "issues", "-w", str(path), "--show", iset.id, "--marks",
+                        "--json"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-1500:]
+    exported = json.loads(r.stdout)
+    assert len(exported) == 7 and {m["who"] for m in exported} == {"ana"} and sum(m["fits"] for m in exported) == 5
+    report = Workspace(path, read_only=True).report(format="md", issue_set=iset.id)
+    assert "Checked by readers: 4 of 6 examples fit" in report
+
+
+def _quality_module():
+    spec = importlib.util.spec_from_file_location("issue_quality", ROOT / "benchmarks" / "issue_quality.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_precision_against_people_on_a_held_out_half(pandalm):
+    """Against the failure types people marked on 240 PandaLM judgments (data/eval/pandalm), on the half not
+    used to tune the patterns: the biggest issues are mostly what their members have."""
+    ws, iset = pandalm
+    q = _quality_module()
+    ann = q.load_annotations("pandalm")
+    assert len(ann) == 240 and {a["half"] for a in ann.values()} == {"tune", "test"}
+    table = iset.table()
+    members = {i: set() for i in table["issue_id"]}
+    for i, j, kind in iset.assignments().select("issue_id", "judgment_id", "kind").iter_rows():
+        if kind == "issue" and i in members:
+            members[i].add(j)
+    result = q.score(members, dict(zip(table["issue_id"], table["n_instances"])), dict(zip(table["issue_id"], table["title"])),
+                     dict(zip(table["issue_id"], table["category"])), ann, "test")
+    assert result["purity"] >= 0.75, result["top_issues"]
+    assert result["types"]["empty"]["f1"] >= 0.9, result["types"]
+    assert result["types"]["empty"]["issue"] == "Empty response"
+    assert result["false_alarm"] <= 0.15
+
+
+def test_annotated_sets_are_complete():
+    """Every annotated set has at least 200 judgments, each marked once, with types from the written list."""
+    types = {line.split("`")[1] for line in (ROOT / "data" / "eval" / "TYPES.md").read_text().splitlines()
+             if line.startswith("| `")}
+    assert len(types) == 20
+    q = _quality_module()
+    for name in ("arena", "llmbar", "pandalm", "prometheus", "autoj"):
+        rows = [json.loads(x) for x in open(ROOT / "data" / "eval" / name / "rows.jsonl", encoding="utf-8")]
+        ann = q.load_annotations(name)
+        assert len(rows) >= 200 and len(ann) == len(rows), name
+        assert all(a["types"] <= types for a in ann.values()), name
