@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import json
 import re
 from typing import Any
@@ -148,7 +150,9 @@ def _json(value):
 def compare_issues(iset, a: str, b: str, by: str = "model", filter: Filter | str | dict | None = None
                    ) -> pl.DataFrame:
     """Issue prevalence of group a versus group b (models or judges) within the filter: shares, their difference
-    and a 95% interval for it (Newcombe's hybrid score interval from the two Wilson intervals)."""
+    and a 95% interval for it (Newcombe's hybrid score interval from the two Wilson intervals), the two-sided
+    p-value of a two-proportion z-test, and `significant`: that p-value below 0.05 after Holm's correction over
+    every issue compared (p_holm)."""
     prev = iset.prevalence(by, filter)
     if prev.height == 0:
         return prev
@@ -169,10 +173,29 @@ def compare_issues(iset, a: str, b: str, by: str = "model", filter: Filter | str
         d = p1 - p2
         lo = d - ((p1 - l1) ** 2 + (u2 - p2) ** 2) ** 0.5
         hi = d + ((u1 - p1) ** 2 + (p2 - l2) ** 2) ** 0.5
-        rows.append({**r, "share_a": p1, "share_b": p2, "difference": d, "ci_low": lo, "ci_high": hi})
+        pooled = (r["n_a"] + r["n_b"]) / (na + nb)
+        se = (pooled * (1 - pooled) * (1 / na + 1 / nb)) ** 0.5
+        p_value = math.erfc(abs(d) / se / 2 ** 0.5) if se > 0 else 1.0
+        rows.append({**r, "share_a": p1, "share_b": p2, "difference": d, "ci_low": lo, "ci_high": hi,
+                     "p_value": p_value})
+    holm = _holm([x["p_value"] for x in rows])
+    for x, h in zip(rows, holm):
+        x["p_holm"] = h
+        x["significant"] = h < 0.05
     frame = pl.DataFrame(rows)
     return frame.with_columns(pl.lit(a).alias("a"), pl.lit(b).alias("b")).sort("difference", descending=True,
                                                                            nulls_last=True)
+
+
+def _holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error over the issues compared)."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    out = [1.0] * len(p_values)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        out[i] = running
+    return out
 
 
 def compare_instances(q: Query, a: str, b: str, by: str = "model", filter: Filter | str | dict | None = None,

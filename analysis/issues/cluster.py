@@ -135,36 +135,40 @@ def centroids(vectors: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
 
 
 def layout(vectors: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.ndarray:
-    """2-D coordinates for a map: clusters placed by classical scaling of their centroids' distances, each
-    segment around its cluster's place by its own offset from the centroid (first two local directions).
-    Unassigned segments go by the nearest centroid. Cheap and deterministic; for looking at, not measuring."""
+    """2-D coordinates for a map where issues are regions and related issues are neighbours: the issues'
+    centroids placed by classical scaling of their distances. A segment's pull is the average of those places
+    weighted by how close it is to each centroid (a softmax of its cosines, temperature 0.05); an issue's member
+    sits 85% of the way at its issue's place and 15% at its pull (a member that reads like a
+    neighbouring issue leans towards it); an unassigned segment (-1) sits at its pull, between the issues it
+    resembles. Points spread by a small common offset along the data's first two principal directions (the
+    same orientation in every region, no rings). Deterministic; for looking at."""
     x = unit(np.asarray(vectors, dtype=np.float64))
     n = len(x)
     out = np.zeros((n, 2))
     if n == 0:
         return out
     keys = sorted(set(int(v) for v in labels[labels >= 0]))
-    if not keys:
-        return PCA(2).fit_transform(x)[:, :2] if n > 2 else out
+    spread_dirs = PCA(2).fit_transform(x)[:, :2] if n > 2 else np.zeros((n, 2))
+    if spread_dirs.shape[1] < 2:
+        spread_dirs = np.pad(spread_dirs, ((0, 0), (0, 2 - spread_dirs.shape[1])))
+    spread_dirs /= np.abs(spread_dirs).max() or 1.0
+    if len(keys) < 2:
+        return spread_dirs
     cents = np.stack([unit(x[labels == k].mean(axis=0)) for k in keys])
-    own = labels.copy()
-    lost = own < 0
-    if lost.any():
-        own[lost] = np.array(keys)[(x[lost] @ cents.T).argmax(axis=1)]
-    pos = _classical_scaling(cents) if len(keys) > 2 else np.array([[0.0, 0.0], [1.0, 0.0]])[: len(keys)]
-    span = np.ptp(pos, axis=0).max() if len(keys) > 1 else 1.0
-    spread = 0.35 * span / max(np.sqrt(len(keys)), 1.0)
+    pos = _classical_scaling(cents) if len(keys) > 2 else np.array([[0.0, 0.0], [1.0, 0.0]])
+    pos /= np.ptp(pos, axis=0).max() or 1.0
+    sims = x @ cents.T
+    w = np.exp((sims - sims.max(axis=1, keepdims=True)) / 0.05)
+    w /= w.sum(axis=1, keepdims=True)
+    soft = w @ pos
     index = {k: i for i, k in enumerate(keys)}
-    for k in keys:
-        members = np.flatnonzero(own == k)
-        offsets = x[members] - cents[index[k]]
-        if len(members) > 2:
-            local = PCA(2).fit_transform(offsets) * np.linalg.norm(offsets, axis=1, keepdims=True)
-        else:
-            local = np.zeros((len(members), 2))
-        scale = np.abs(local).max() or 1.0
-        out[members] = pos[index[k]] + spread * local / scale
-    return out
+    own = np.array([index.get(int(v), -1) for v in labels])
+    placed = soft.copy()
+    member = own >= 0
+    placed[member] = 0.85 * pos[own[member]] + 0.15 * soft[member]
+    gaps = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1)) + np.eye(len(keys)) * 1e9
+    spread = 0.2 * float(np.median(gaps.min(axis=1)))
+    return placed + spread * spread_dirs
 
 
 def _classical_scaling(cents: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from .detect import Detector
 from .evidence import EVIDENCE, facts
 from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name
 from .outcome import lift, z_for
-from .segment import segment
+from .segment import NEGATIVE, segment
 from .subjects import is_contrast, subjects, without_slots
 
 SEGMENT_SCHEMA = {"judgment_id": pl.String, "item_id": pl.String, "ord": pl.Int32, "text": pl.String,
@@ -665,6 +665,9 @@ def _name_cluster(ctx: _Context, anchors: dict, members: np.ndarray, raw: np.nda
                        contrast=contrast)
     if name is None:
         ctx.dropped["no phrase names it"] += 1
+        return None
+    if not contrast and not NEGATIVE.search(name.label):
+        ctx.dropped["its phrase states no failure"] += 1   # "The Python code provided" names a topic
         return None
     says = [i for i in members if says_name(name.label, ctx.masked[idx[i]], contrast)]
     if len(says) < p.namer.verify * len(members):

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 # everything after one of these is the judge's own rewrite of the answer, not critique
 _REWRITE = re.compile(
-    r"(?im)^\s*(?:#+\s*)?(?:\*\*)?(?:here\s+is\s+(?:a|the)\s+corrected|corrected\s+(?:assistant'?s?\s+)?(?:answer|response|"
-    r"version|code)|the\s+correct(?:ed)?\s+(?:answer|response)\s+(?:should|would)\s+be\s*:|revised\s+(?:answer|response))")
+    r"(?im)(?:^|(?<=[.!?:]\s))\s*(?:#+\s*)?(?:\*\*)?(?:here(?:\s+is|'s)\s+(?:a|the|my)\s+(?:corrected|revised|correct)|"
+    r"corrected\s+(?:assistant'?s?\s+)?(?:answer|response|version|code)|the\s+correct(?:ed)?\s+(?:version\s+of\s+the\s+"
+    r"(?:assistant'?s\s+)?)?(?:answer|response|code)\s+(?:should|would)\s+be\b|revised\s+(?:answer|response))")
 _CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
 _RATING_LINE = re.compile(r"(?im)^.*(?:\[\[\s*\d+(?:\.\d+)?\s*\]\]|^\s*(?:rating|score)\s*:\s*\d+(?:\.\d+)?\s*(?:/\s*\d+)?\s*$).*$")
 _QUOTE_LINE = re.compile(r"(?m)^\s*>.*$")

@@ -3,6 +3,7 @@ the instances of A with that issue), and the items where their scores differ mos
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from analysis import UserError, Workspace
@@ -22,33 +23,60 @@ def render(ws: Workspace) -> None:
     if len(options) < 2:
         st.info(md_escape(f"Fewer than two {by}s match {flt.describe()}."))
         return
-    a0 = state.view("compare_a") if state.view("compare_a") in options else options[0]
+    sets = state.cached(_sets)
+    set_id = None
+    if sets.height:
+        set_id = flt.issue_set if flt.issue_set in sets["issue_set_id"].to_list() else _covering(sets, by, flt)
+    # the default sides: the two with the most responses in the issue set (else the first two)
+    covered = [g for g in (state.cached(_sides, set_id, by, flt) if set_id else []) if g in options]
+    ranked = covered + [o for o in options if o not in covered]
+    a0 = state.view("compare_a") if state.view("compare_a") in options else ranked[0]
     b0 = state.view("compare_b") if state.view("compare_b") in options and state.view("compare_b") != a0 else \
-        next(o for o in options if o != a0)
+        next(o for o in ranked if o != a0)
+    # a widget keeps its old value across reruns: one no longer offered, or the other side's, is reset here
+    if st.session_state.get("w_cmp_a") not in options:
+        st.session_state["w_cmp_a"] = a0
+    if st.session_state.get("w_cmp_b") not in options or st.session_state.get("w_cmp_b") == st.session_state["w_cmp_a"]:
+        st.session_state["w_cmp_b"] = b0 if b0 != st.session_state["w_cmp_a"] else next(
+            o for o in ranked if o != st.session_state["w_cmp_a"])
     c1, c2 = st.columns(2)
-    a = c1.selectbox("A", options, index=options.index(a0), key="w_cmp_a")
-    b = c2.selectbox("B", options, index=options.index(b0), key="w_cmp_b")
+    a = c1.selectbox("A", options, key="w_cmp_a")
+    b = c2.selectbox("B", options, key="w_cmp_b")
     state.set_view(compare_a=a, compare_b=b)
     if a == b:
         st.warning("Pick two different ones.")
         return
-    sets = state.cached(_sets)
-    if sets.height:
-        set_id = flt.issue_set if flt.issue_set in sets["issue_set_id"].to_list() else sets["issue_set_id"][0]
+    if set_id is None:
+        st.caption("No issue set yet: issue prevalence appears here once one is discovered.")
+    elif a not in covered or b not in covered:
+        missing = [g for g in (a, b) if g not in covered]
+        st.info(md_escape(f"Issue set {set_id} has no critiques of {' or '.join(missing)} in this selection, so their "
+                          f"issues cannot be compared; pick an issue set that covers both in the sidebar. The score "
+                          f"differences below do not need one."))
+    else:
         try:
             diff = state.cached(_diff, set_id, a, b, by, flt)
             st.subheader("Issue prevalence, A minus B")
-            st.caption(md_escape(f"Issue set {set_id}, within {flt.describe()}. Click a row to open A's instances "
-                                 "with that issue."))
-            table_click(diff.select("issue_id", "title", "category_title", "share_a", "share_b", "difference",
-                                    "ci_low", "ci_high"), "w_cmp_diff",
+            n_sig = int(diff["significant"].sum()) if diff.height else 0
+            st.caption(md_escape(
+                f"Issue set {set_id}, within {flt.describe()}. {n_sig} of {diff.height} differences are significant "
+                f"(two-proportion z-test, Holm-corrected over the {diff.height} issues, 5%). Click a row to open A's "
+                f"instances with that issue."))
+            shown = diff.with_columns(pl.when(pl.col("significant")).then(pl.lit("yes")).otherwise(pl.lit(""))
+                                      .alias("significant"))
+            table_click(shown.select("issue_id", "title", "category_title", "share_a", "share_b", "difference",
+                                     "ci_low", "ci_high", "significant"), "w_cmp_diff",
                         lambda r: ("instances", state.narrowed(issue_set=set_id, issue=[r["issue_id"]], **{by: [a]}), {}),
-                        column_config={c: st.column_config.NumberColumn(format="percent")
-                                       for c in ("share_a", "share_b", "difference", "ci_low", "ci_high")})
+                        column_config={"issue_id": None, "title": "Issue", "category_title": "Category",
+                                       "share_a": st.column_config.NumberColumn(f"A: {a}", format="percent"),
+                                       "share_b": st.column_config.NumberColumn(f"B: {b}", format="percent"),
+                                       "difference": st.column_config.NumberColumn("A − B", format="percent"),
+                                       "ci_low": st.column_config.NumberColumn("95% low", format="percent"),
+                                       "ci_high": st.column_config.NumberColumn("95% high", format="percent"),
+                                       "significant": st.column_config.TextColumn(
+                                           "Significant", help="Holm-corrected two-proportion z-test at 5%")})
         except UserError as exc:
-            st.caption(md_escape(str(exc)))
-    else:
-        st.caption("No issue set yet: issue prevalence appears here once one is discovered.")
+            st.info(md_escape(str(exc)))
     st.subheader("Items where their scores differ most")
     items = state.cached(_items, a, b, by, flt)
     table_click(items, "w_cmp_items", lambda r: ("instances", flt, {"instance": r["judgment_a"]}),
@@ -57,6 +85,23 @@ def render(ws: Workspace) -> None:
 
 def _values(ws, by, flt):
     return ws.values(by, flt)
+
+
+def _covering(sets, by, flt) -> str:
+    """The newest issue set with at least two groups to compare in the selection (else the newest)."""
+    for set_id in sets["issue_set_id"].to_list():
+        if len(state.cached(_sides, set_id, by, flt)) >= 2:
+            return set_id
+    return sets["issue_set_id"][0]
+
+
+def _sides(ws, set_id, by, flt):
+    """The groups with responses in the issue set within the selection, most first."""
+    prev = ws.issue_set(set_id).prevalence(by, flt)
+    if prev.height == 0:
+        return []
+    sizes = prev.select(by, "n_group").unique().sort(["n_group", by], descending=[True, False])
+    return [g for g in sizes[by].to_list() if g is not None]
 
 
 def _sets(ws):

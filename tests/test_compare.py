@@ -1,0 +1,70 @@
+"""Compare on shipped datasets alone (PandaLM: pairwise, two judges, models named; Prometheus: rubric scores, one
+judge), under Streamlit's AppTest: two different sides by default, significant differences marked with the
+correction named, and an honest message (not an error) when the issue set does not cover a side."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import Workspace
+from analysis.demo import CACHE, load_embedding_cache
+from analysis.instances import _holm
+
+from .conftest import DEMO, ROOT
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory):
+    out = {}
+    for name, fmt, flt in (("pandalm", "pandalm", "dataset=pandalm"), ("prometheus", "prometheus", "dataset=prometheus")):
+        path = tmp_path_factory.mktemp("compare") / f"{name}.duckdb"
+        ws = Workspace(path)
+        ws.ingest(DEMO / name, format=fmt)
+        load_embedding_cache(ws, DEMO / CACHE)
+        ws.discover_issues(flt)
+        ws.close()
+        out[name] = path
+    return out
+
+
+def _run(monkeypatch, path, **params) -> AppTest:
+    monkeypatch.setenv("JUDGESCOPE_WORKSPACE", str(path))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["page"] = "compare"
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+@pytest.mark.parametrize("name,by", [("pandalm", "model"), ("pandalm", "judge"), ("prometheus", "model")])
+def test_compare_defaults_to_two_sides_and_marks_significance(monkeypatch, alone, name, by):
+    at = _run(monkeypatch, alone[name], compare_by=by)
+    a, b = at.selectbox(key="w_cmp_a").value, at.selectbox(key="w_cmp_b").value
+    assert a and b and a != b
+    caption = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "Holm-corrected" in caption and "differences are significant" in caption
+    table = at.dataframe[0].value
+    assert set(table["significant"]) <= {"yes", ""} and len(table) >= 5
+    # choosing B = A's value resets B to another side, never the same on both
+    at.selectbox(key="w_cmp_b").set_value(a).run()
+    assert not at.exception
+    assert at.selectbox(key="w_cmp_a").value != at.selectbox(key="w_cmp_b").value or at.warning
+
+
+def test_compare_difference_and_holm_on_real_numbers(alone):
+    ws = Workspace(alone["pandalm"], read_only=True)
+    diff = ws.compare("gpt-3.5-turbo", "PandaLM-7B", by="judge")
+    assert diff.height >= 5
+    assert ((diff["ci_low"] <= diff["difference"]) & (diff["difference"] <= diff["ci_high"])).all()
+    assert (diff["p_holm"] >= diff["p_value"]).all()
+    # a difference whose 95% interval excludes 0 by a wide margin is significant even after the correction
+    wide = diff.filter((pl.col("ci_low") > 0.05) | (pl.col("ci_high") < -0.05))
+    assert wide.height == 0 or wide["significant"].any()
+    assert _holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
