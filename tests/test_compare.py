@@ -68,3 +68,17 @@ def test_compare_difference_and_holm_on_real_numbers(alone):
     wide = diff.filter((pl.col("ci_low") > 0.05) | (pl.col("ci_high") < -0.05))
     assert wide.height == 0 or wide["significant"].any()
     assert _holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+
+
+@pytest.mark.parametrize("page,key", [("instances", "offset"), ("instances", "sort"), ("instances", "desc"),
+                                      ("instances", "instance"), ("compare", "compare_by"), ("compare", "compare_a"),
+                                      ("issues", "view"), ("issues", "kind"), ("judges", "view"), ("rubrics", "view")])
+def test_no_traceback_from_a_link_parameter(monkeypatch, alone, page, key):
+    """Hostile or nonsense values in a link's view parameters give the page's default, never a traceback."""
+    for value in ("abc", "-100", "99999999999999999999", "", "<b>x</b>"):
+        monkeypatch.setenv("JUDGESCOPE_WORKSPACE", str(alone["pandalm"]))
+        at = AppTest.from_file(APP, default_timeout=180)
+        at.query_params["page"] = page
+        at.query_params[key] = value
+        at.run()
+        assert not at.exception, (page, key, value, [e.value for e in at.exception])

@@ -15,8 +15,10 @@ from .. import state
 
 def choose(label: str, options: dict[str, str], default: str, key: str = "view") -> str:
     """One of several sub-views (a segmented control); only the chosen one is computed. It rides in the URL."""
+    if default not in options:
+        default = next(iter(options))
     current = state.view(key, default)
-    if current not in options:
+    if current not in options:    # a link with a value this control does not offer: its default
         current = default
     widget = f"w_choose_{key}"
     if st.session_state.get(f"{widget}_from") != current:   # a link set it: the control follows

@@ -17,8 +17,7 @@ def render(ws: Workspace) -> None:
     flt = state.selection()
     st.header("Compare")
     st.caption(md_escape(f"Two models or judges within {flt.describe()}."))
-    by = choose("Compare two", {"model": "models", "judge": "judges"}, state.view("compare_by", "model"),
-                key="compare_by")
+    by = choose("Compare two", {"model": "models", "judge": "judges"}, "model", key="compare_by")
     options = state.cached(_values, by, flt)
     if len(options) < 2:
         st.info(md_escape(f"Fewer than two {by}s match {flt.describe()}."))

@@ -34,11 +34,12 @@ def render(ws: Workspace) -> None:
     if n == 0:
         return
     c1, c2, c3 = st.columns([2, 1, 2])
-    sort = c1.selectbox("Sort by", list(SORTS), index=list(SORTS).index(state.view("sort", "source")),
+    asked = state.view("sort", "source")
+    sort = c1.selectbox("Sort by", list(SORTS), index=list(SORTS).index(asked) if asked in SORTS else 0,
                         key="w_inst_sort")
     desc = c2.toggle("descending", value=state.view("desc") == "1", key="w_inst_desc")
     pages = max(1, -(-n // PAGE_SIZE))
-    current = min(pages, int(state.view("offset", 0) or 0) // PAGE_SIZE + 1)
+    current = min(pages, _offset(state.view("offset", 0)) // PAGE_SIZE + 1)
     number = c3.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=current, step=1,
                              key="w_inst_page")
     state.set_view(sort=None if sort == "source" else sort, desc="1" if desc else None,
@@ -143,3 +144,11 @@ def _page(ws, flt, sort, desc, offset):
 
 def _instance(ws, judgment_id, issue_set):
     return ws.instance(judgment_id, issue_set)
+
+
+def _offset(value) -> int:
+    """A link's offset: a whole number of rows from 0; anything else (text, negative) is 0."""
+    try:
+        return max(0, int(str(value or 0).strip()))
+    except ValueError:
+        return 0
