@@ -241,7 +241,7 @@ def cmd_issues(args) -> int:
         options = {key: getattr(args, _dest(key)) for key in Pipeline.options()
                    if getattr(args, _dest(key)) is not None}
         iset = ws.discover_issues(_filter(args), seed=args.seed, name_with=args.name_with, taxonomy=taxonomy,
-                                  name=args.name, **options)
+                                  name=args.name, progress=None if not args.json else False, **options)
     table = iset.table(kind=None)
     prev = iset.prevalence("model", kind="issue")
     prev_s = iset.prevalence("model", kind="strength")

@@ -109,6 +109,25 @@ def wait_idle(page):
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
+def pick_option(page, opener, text: str, attempts: int = 8) -> None:
+    """Open a dropdown and click the option with `text`. A click that lands while Streamlit reruns (a busy
+    machine makes that likelier) can leave the list closed: wait for the run to end and open it again, as a
+    user would, until the option is there."""
+    for attempt in range(attempts):
+        wait_idle(page)
+        opener.click()
+        option = page.get_by_role("option").filter(has_text=text).first
+        try:
+            option.wait_for(timeout=10_000)
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")
+            continue
+        option.click()
+        return
+
+
 class Visit:
     """One browser context recording every request its pages make."""
 
@@ -213,8 +232,17 @@ def test_sidebar_with_hostile_selections(visit, trap, hostile):
     assert f"![model](http://127.0.0.1:{h.port}/leak-model.png)" in shown  # the filter caption, literally
     # an open dropdown lists the hostile options as text
     for label in ("Models", "Datasets"):
-        sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text=label).locator("input").click()
-        page.get_by_role("option").filter(has_text="leak-").first.wait_for(timeout=30_000)
+        opener = sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text=label).locator("input")
+        for attempt in range(8):
+            wait_idle(page)
+            opener.click()
+            try:
+                page.get_by_role("option").filter(has_text="leak-").first.wait_for(timeout=10_000)
+                break
+            except Exception:
+                if attempt == 7:
+                    raise
+                page.keyboard.press("Escape")
         visit.check(f"sidebar-open-{label.lower()}")
         page.keyboard.press("Escape")
         page.locator('[data-testid="stMain"] [data-testid="stHeading"]').first.click()
@@ -222,8 +250,7 @@ def test_sidebar_with_hostile_selections(visit, trap, hostile):
     # the metadata facet: open the expander and pick the hostile key, so its label shows
     sidebar.get_by_text("Metadata facets").click()
     box = sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Facet")
-    box.get_by_role("combobox").click()
-    page.get_by_role("option").filter(has_text="leak-metakey").first.click()
+    pick_option(page, box.get_by_role("combobox"), "leak-metakey")
     wait_idle(page)
     page.wait_for_timeout(1000)
     visit.check("sidebar-facet")

@@ -210,3 +210,13 @@ def test_annotated_sets_are_complete():
         ann = q.load_annotations(name)
         assert len(rows) >= 200 and len(ann) == len(rows), name
         assert all(a["types"] <= types for a in ann.values()), name
+
+
+def test_progress_is_shown_to_whoever_watches(pandalm, capsys):
+    """A bar over the steps (and embedding, when there is any) when asked for; nothing otherwise."""
+    ws, _ = pandalm
+    ws.discover_issues("dataset=pandalm&judge=gpt-3.5-turbo", progress=True)
+    err = capsys.readouterr().err
+    assert "issue discovery" in err and "step" in err
+    ws.discover_issues("dataset=pandalm&judge=gpt-3.5-turbo", progress=False)
+    assert capsys.readouterr().err == ""

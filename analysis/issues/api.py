@@ -19,11 +19,14 @@ class Issues:
         self.path = path
 
     def discover(self, filter: FilterLike = None, *, seed: int = 0, name_with: str | None = None,
-                 taxonomy: list[dict] | None = None, name: str | None = None, **options):
+                 taxonomy: list[dict] | None = None, name: str | None = None, progress: bool | None = None,
+                 **options):
         """Group the critique sentences `filter` selects into named issues (and strengths) under categories,
         stored as an issue set. Options are the pipeline stages' fields (docs/issues.md), e.g. per_cluster=60,
         embedding_model=..., lexicon="my.toml". taxonomy: known issues as [{"title", "description"}]; segments
-        close to one join it, the rest is still clustered. name_with: an OpenAI-compatible model names them."""
+        close to one join it, the rest is still clustered. name_with: an OpenAI-compatible model names them.
+        progress: bars for embedding and the stages (None: when a terminal or notebook is watching)."""
+        from .. import progress as progress_
         from .discover import discover
         from .issueset import IssueSet
         from .pipeline import Pipeline
@@ -33,7 +36,8 @@ class Issues:
             taxonomy = [t if isinstance(t, dict) else {"title": str(t)} for t in taxonomy]
             if any(not t.get("title") for t in taxonomy):
                 raise UserError("every known issue needs a title")
-        set_id = discover(self.q, as_filter(filter), pipeline, taxonomy=taxonomy, name_with=name_with, name=name)
+        with progress_.reporting(progress):
+            set_id = discover(self.q, as_filter(filter), pipeline, taxonomy=taxonomy, name_with=name_with, name=name)
         return IssueSet(self.q, set_id)
 
     def get(self, issue_set_id: str | None = None):

@@ -21,7 +21,7 @@ _DENIED = re.compile(
     r"hallucinat\w*|fabricat\w*|jargon|superficial|ambigu\w+|off[- ]topic|misleading|inappropriate|typos?|grammatical|"
     r"contradict\w*|unsupported|unnecessary|extraneous|inefficien\w+|outdated|rambl\w+|toxic|unethical|dangerous|"
     r"illegal|refus\w+|truncat\w+|cut\s+off|assumptions?|misunderst\w+|misinterpret\w*|deviat\w+|differences?|"
-    r"discrepanc\w+|caveats?|disclaimers?|tangent\w*|digress\w*|factual)\b"
+    r"discrepanc\w+|caveats?|disclaimers?|tangent\w*|digress\w*|factual|violat\w*)\b"
     # "… errors are not present", "inaccuracies were absent"
     r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?|jargon|repetition)\s+(?:\w+\s+)?(?:is|are|was|were)\s+"
     r"(?:not\s+(?:present|found|evident|apparent|seen|noticeable)|absent|minimal|rare|negligible)"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from .. import progress
 from ..errors import UserError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -77,11 +78,18 @@ def _encode_local(model: str, texts: list[str]) -> np.ndarray:
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # each batch on one thread; the cores share the batches instead
+    shown = progress.bar(f"embedding ({model.rsplit('/', 1)[-1]})", len(texts), unit="text")
+
+    def encode_and_count(chunk: list[int]) -> None:
+        encode(chunk)
+        shown.update(len(chunk))
+
     try:
         with ThreadPoolExecutor(max(1, min(threads, os.cpu_count() or 1))) as pool:
-            list(pool.map(encode, chunks))
+            list(pool.map(encode_and_count, chunks))
     finally:
         torch.set_num_threads(threads)
+        shown.close()
     return out
 
 

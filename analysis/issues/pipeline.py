@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import polars as pl
 
+from .. import progress
 from ..errors import UserError
 from . import cluster as cl
 from .embed import DEFAULT_MODEL, embed
@@ -473,18 +474,31 @@ def run(con, inputs: Inputs, p: Pipeline, taxonomy: list[dict] | None = None,
     result.assignments = assignments
     result.segments = _finish(seg, used, primary, [a for a in _primary_how(assignments, seg.height)], sim)
     result.stats = _run_stats(ctx, groups, used, assignments, stated)
+    timer.bar.close()
     return result
 
 
 class _Timer:
+    """Seconds per step (kept in the set's stats) and a progress bar over the steps for whoever is watching."""
+
+    STEPS = ("segment", "stated", "embed", "reduce", "cluster", "label", "coords")
+
     def __init__(self):
         self.t: dict[str, float] = {}
         self.clock = time.perf_counter()
+        self.bar = progress.bar("issue discovery", len(self.STEPS), unit="step")
+        self.bar.set_postfix_str("segment")
 
     def tick(self, name: str) -> None:
         now = time.perf_counter()
         self.t[name] = round(now - self.clock, 3)
         self.clock = now
+        self.bar.update(1)
+        following = self.STEPS[self.STEPS.index(name) + 1:] if name in self.STEPS else ()
+        if following:
+            self.bar.set_postfix_str(following[0])
+        else:
+            self.bar.close()
 
 
 def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFrame:
