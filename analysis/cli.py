@@ -9,6 +9,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__
+from . import progress
 from .errors import UserError
 from .filters import Filter
 from .ingest.formats import FORMATS
@@ -218,6 +219,21 @@ def cmd_issues(args) -> int:
         ws = _workspace(args, read_only=True)
         _print_table(ws.issue_sets().with_columns(pl_cast_str("created_at")).to_dicts(),
                      ["issue_set_id", "name", "filter", "issues", "strengths", "judgments", "signal", "created_at"])
+        return 0
+    if args.update:
+        ws = _workspace(args)
+        iset = ws.issue_set(args.show)
+        with progress.reporting(False if args.json else None):
+            done = iset.update()
+        if args.json:
+            print(json.dumps(done, indent=2))
+            return 0
+        share = "" if done["unexplained_share"] is None else f" ({done['unexplained_share']:.0%})"
+        print(f"issue set {iset.id}: {done['new_judgments']:,} new judgments; {done['explained']:,} of "
+              f"{done['new_statements']:,} new critical statements joined existing issues, {done['unexplained']:,} "
+              f"fit none{share}")
+        if done["suggest_discovery"]:
+            print("many new statements fit no issue: run `judgescope issues` for a new discovery")
         return 0
     if args.rename or args.merge or args.split or args.drop:
         ws = _workspace(args)
@@ -524,6 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--taxonomy", help="known issues: JSON list/dict or a text file with one title per line")
     p.add_argument("--name", help="a name for the issue set")
     p.add_argument("--list", action="store_true", help="list the stored issue sets")
+    p.add_argument("--update", action="store_true", help="add judgments imported since the set (of --show SET, or the "
+                                                        "newest) was made to its existing issues, without a new discovery")
     p.add_argument("--marks", action="store_true", help="print readers' fits / does-not-fit marks (CSV, or --json) "
                                                        "of --show SET or the newest")
     p.add_argument("--show", metavar="ID", help="print a stored issue set")

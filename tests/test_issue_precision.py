@@ -220,3 +220,39 @@ def test_progress_is_shown_to_whoever_watches(pandalm, capsys):
     assert "issue discovery" in err and "step" in err
     ws.discover_issues("dataset=pandalm&judge=gpt-3.5-turbo", progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_new_judgments_join_the_existing_issues(tmp_path):
+    """A set made before a second judge's file was imported takes that judge's critiques into its issues with
+    `update` (by the same rules, in seconds), says how many fit none, and the counts follow."""
+    import shutil
+
+    src = tmp_path / "pandalm"
+    src.mkdir()
+    for f in ("testset-v1.jsonl", "gpt-3.5-turbo-testset-v1.jsonl"):
+        shutil.copy(DEMO / "pandalm" / f, src / f)
+    ws = Workspace(tmp_path / "ws.duckdb")
+    ws.ingest(src, format="pandalm")
+    load_embedding_cache(ws, DEMO / CACHE)
+    iset = ws.discover_issues("dataset=pandalm")
+    before = iset.n_instances()
+    assert iset.update()["new_judgments"] == 0
+    shutil.copy(DEMO / "pandalm" / "pandalm-7b-testset-v1.jsonl", src / "pandalm-7b-testset-v1.jsonl")
+    ws.ingest(src, format="pandalm")
+    done = iset.update()
+    assert done["new_judgments"] > 900 and 0 < done["explained"] <= done["new_statements"]
+    assert done["unexplained"] == done["new_statements"] - done["explained"]
+    assert iset.n_instances() == before + done["new_judgments"]
+    assert ws.count(f"issue_set={iset.id}&judge=PandaLM-7B&issue=" + iset.table()["issue_id"][0]) > 0
+    assert iset.history()["action"].to_list()[-1] == "update"
+    # the empty responses of the new judge's pairs are exact too
+    from analysis.issues.evidence import PLACEHOLDER
+
+    row = iset.table().filter(pl.col("title") == "Empty response").row(0, named=True)
+    units = ws.q.frame("SELECT u.judgment_id, u.response_id, r.text FROM issue_set_units u JOIN responses r "
+                       "USING (response_id) WHERE u.issue_set_id = ?", [iset.id])
+    empty = {(j, r) for j, r, t in units.iter_rows() if t is not None and (not t.strip() or PLACEHOLDER.match(t))}
+    members = set(ws.q.frame("""SELECT DISTINCT s.judgment_id, s.response_id FROM segment_issues si JOIN segments s
+        USING (issue_set_id, segment_id) WHERE si.issue_set_id = ? AND si.issue_id = ?""",
+                             [iset.id, row["issue_id"]]).iter_rows())
+    assert members == empty

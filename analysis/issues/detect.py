@@ -34,6 +34,46 @@ _DENIED = re.compile(
 _HEDGE_ONLY = re.compile(r"^(?:overall|in\s+summary|in\s+conclusion)\b")
 
 
+def _anchors(pattern: str) -> frozenset[str] | None:
+    """Strings at least one of which every match of `pattern` contains (a fast, exact pre-check), or None when
+    no such set was found (the pattern is always tried)."""
+    try:
+        from re import _parser as parser   # the regex parser re itself uses
+        parsed = parser.parse(pattern)
+    except Exception:   # noqa: BLE001 - a parser we cannot read: no shortcut
+        return None
+    return _seq_anchors(list(parsed), parser)
+
+
+def _seq_anchors(items, parser) -> frozenset[str] | None:
+    best: frozenset[str] | None = None
+
+    def consider(cand):
+        nonlocal best
+        if cand and (best is None or min(map(len, cand)) > min(map(len, best))):
+            best = cand
+
+    run = ""
+    for op, av in items + [(None, None)]:
+        if op is parser.LITERAL:
+            run += chr(av)
+            continue
+        if len(run) >= 2:
+            consider(frozenset({run}))
+        run = ""
+        if op is parser.IN and (parser.CATEGORY, parser.CATEGORY_DIGIT) in av:
+            consider(frozenset("0123456789"))
+        elif op is parser.SUBPATTERN:
+            consider(_seq_anchors(list(av[-1]), parser))
+        elif op is parser.BRANCH:
+            parts = [_seq_anchors(list(b), parser) for b in av[1]]
+            if parts and all(parts):
+                consider(frozenset().union(*parts))
+        elif op in (parser.MAX_REPEAT, parser.MIN_REPEAT) and av[0] >= 1:
+            consider(_seq_anchors(list(av[2]), parser))
+    return best
+
+
 @dataclass(frozen=True)
 class Detector:
     """Compiled `says` patterns of the issue entries that have them."""
@@ -41,6 +81,8 @@ class Detector:
     entries: tuple[Entry, ...]
     patterns: tuple[re.Pattern | None, ...]
     contrast: tuple[re.Pattern | None, ...]
+    needles: tuple[tuple[str, ...] | None, ...]    # per entry: a match contains one of these (None: unknown)
+    contrast_needles: tuple[tuple[str, ...] | None, ...]
 
     @classmethod
     def of(cls, issue_entries: list[Entry]) -> "Detector":
@@ -49,7 +91,12 @@ class Detector:
         def one(patterns):
             return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
-        return cls(tuple(keep), tuple(one(e.says) for e in keep), tuple(one(e.contrast_says) for e in keep))
+        def needles(patterns):
+            sets = [_anchors(p) for p in patterns]
+            return tuple(sorted(frozenset().union(*sets), key=len, reverse=True)) if sets and all(sets) else None
+
+        return cls(tuple(keep), tuple(one(e.says) for e in keep), tuple(one(e.contrast_says) for e in keep),
+                   tuple(needles(e.says) for e in keep), tuple(needles(e.contrast_says) for e in keep))
 
     def stated(self, text: str, has_reference: bool = True, contrast: bool = False) -> list[int]:
         """Indices (into `entries`) of every failure the sentence states, in lexicon order. contrast: the sentence
@@ -58,12 +105,17 @@ class Detector:
         low = " ".join(text.lower().replace("’", "'").split())
         if _HEDGE_ONLY.match(low) and len(low.split()) < 6:
             return []
-        denied = [(m.start(), m.end()) for m in _DENIED.finditer(low)]
+        denied: list[tuple[int, int]] | None = None
         out = []
+        needles = self.contrast_needles if contrast else self.needles
         for k, (e, pat) in enumerate(zip(self.entries, self.contrast if contrast else self.patterns)):
             if pat is None or (e.needs == "reference" and not has_reference):
                 continue
+            if needles[k] is not None and not any(n in low for n in needles[k]):
+                continue
             for m in pat.finditer(low):
+                if denied is None:
+                    denied = [(m_.start(), m_.end()) for m_ in _DENIED.finditer(low)]
                 if not any(a <= m.start() < b or m.start() <= a < m.end() for a, b in denied):
                     out.append(k)
                     break

@@ -361,6 +361,18 @@ class IssueSet:
                         [self.id]).fetchall()[0][0]
         return str((n or 0) + 1)
 
+    def update(self) -> dict:
+        """Bring the set up to date with judgments imported since it was made (within its filter): their
+        statements join the existing issues by the same rules (response facts, stated lexicon failures, the words
+        of a discovered issue's name); nothing is embedded or re-clustered. Returns new_judgments, new_statements
+        (critical ones), explained, unexplained, unexplained_share and suggest_discovery (True when more than 30%
+        of the new critical statements fit no issue: run a new discovery)."""
+        from .update import update
+
+        out = update(self.q, self.id, self.filter, self.params)
+        self.stats = json.loads(self.q.scalar("SELECT stats FROM issue_sets WHERE issue_set_id = ?", [self.id]) or "{}")
+        return out
+
     # ---- a reader's checks ---------------------------------------------------------------------------------
     def mark(self, issue_id, judgment_id: str, fits: bool, who: str | None = None, note: str | None = None
              ) -> "IssueSet":
