@@ -38,11 +38,31 @@ def _env(workspace: Path) -> dict[str, str]:
 
 
 def serve_foreground(workspace: Path, port: int = 8501) -> int:
+    """Serve until the Streamlit server exits or this process is told to stop (Ctrl+C, SIGTERM, SIGHUP): the
+    server goes with it, never left serving on its own."""
+    import signal
+
     print(f"judgescope dashboard for {workspace}: http://127.0.0.1:{port}/  (Ctrl+C stops it)", flush=True)
+    child = subprocess.Popen(command(port), env=_env(workspace), cwd=str(app_path().parent.parent))
+
+    def stop(signum, frame):   # noqa: ARG001 - the signal handler's signature
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        return subprocess.call(command(port), env=_env(workspace), cwd=str(app_path().parent.parent))
+        return child.wait()
     except KeyboardInterrupt:
         return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 class DashboardServer:

@@ -44,3 +44,31 @@ def ws(tmp_path):
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT
+
+
+def _dashboard_servers() -> set[int]:
+    """PIDs of running Streamlit servers of this project's dashboard."""
+    out = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "streamlit" in cmd and str(ROOT / "dashboard" / "app.py") in cmd:
+            out.add(int(proc.name))
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_server_left_behind():
+    """Every dashboard server a test starts is gone when the suite ends (waiting up to 20 s for them to exit)."""
+    import time
+
+    before = _dashboard_servers()
+    yield
+    deadline = time.monotonic() + 20
+    while (left := _dashboard_servers() - before) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, f"dashboard servers left running after the tests: {sorted(left)}"

@@ -82,3 +82,46 @@ def test_no_traceback_from_a_link_parameter(monkeypatch, alone, page, key):
         at.query_params[key] = value
         at.run()
         assert not at.exception, (page, key, value, [e.value for e in at.exception])
+
+
+def test_sigterm_stops_the_dashboard_and_its_server(alone):
+    """`judgescope dashboard` told to stop (SIGTERM, as a service manager or `kill` does) takes its Streamlit
+    server with it: the port stops answering."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from urllib.request import urlopen
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "dashboard", "-w", str(alone["pandalm"]), "--port",
+                             str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urlopen(url, timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise AssertionError("the dashboard did not start")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                urlopen(url, timeout=1)
+                time.sleep(0.3)
+            except OSError:
+                break
+        else:
+            raise AssertionError("the Streamlit server still answers after SIGTERM")
+    finally:
+        if proc.poll() is None:
+            proc.kill()

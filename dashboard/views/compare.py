@@ -78,6 +78,9 @@ def render(ws: Workspace) -> None:
             st.info(md_escape(str(exc)))
     st.subheader("Items where their scores differ most")
     items = state.cached(_items, a, b, by, flt)
+    if items.height == 0:
+        st.caption(md_escape(f"No item has scores for both {a} and {b} here (pairwise verdicts carry no score)."))
+        return
     table_click(items, "w_cmp_items", lambda r: ("instances", flt, {"instance": r["judgment_a"]}),
                 column_config={"judgment_a": None, "judgment_b": None, "item_id": None})
 

@@ -65,7 +65,8 @@ def render(ws: Workspace) -> None:
     elif view == "map":
         event = st.plotly_chart(state.cached(_map, set_id, flt), width="stretch", key="issue_map", on_select="rerun",
                                 selection_mode="points")
-        st.caption("The biggest issues in colour, the rest grey. Click a point to open its judgment.")
+        st.caption("The biggest issues in colour, other issues and strengths in grey, statements no issue explains "
+                   "in light grey; related issues lie near each other. Click a point to open its judgment.")
         cells = [c for c in _points(event)]
         if cells:
             state.go("instances", state.narrowed(issue_set=set_id), instance=cells[0][0])
