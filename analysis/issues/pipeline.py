@@ -780,6 +780,8 @@ def _assign(ctx: _Context, groups: list[Group], raw: np.ndarray, idx: np.ndarray
         for i in rows:
             s = float(raw[pos[i]] @ centre) if centre is not None and i in pos else 1.0
             how = "response" if ctx.kind[i] == "evidence" else g.how
+            if g.origin == "response" and ctx.kind[i] != "evidence":
+                s = min(s, 0.999)   # the response's own fact comes first among the examples, then what judges said
             out.append((i, k, how, s))
             if primary[i] < 0:
                 primary[i] = k
