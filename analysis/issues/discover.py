@@ -196,13 +196,7 @@ def _store(q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonom
         cur.execute("INSERT INTO issue_sets VALUES (?, ?, ?, ?, ?, ?)",
                     [set_id, name, flt.to_query(), json.dumps({**pipeline.params(), "taxonomy": taxonomy,
                                                                "name_with": name_with}), json.dumps(stats), now])
-        _insert(cur, "issue_set_members", pl.DataFrame({"issue_set_id": set_id,
-                                                        "judgment_id": inputs.judgments["judgment_id"]}))
-        _insert(cur, "issue_set_units", inputs.units.select(
-            pl.lit(set_id).alias("issue_set_id"), "judgment_id", "response_id", "model", "outcome", "failing"))
-        _insert(cur, "segments", seg.select(
-            pl.lit(set_id).alias("issue_set_id"), pl.Series("segment_id", seg_ids), "judgment_id", "ord", "text",
-            "masked", "kind", "used", "response_id", "about"))
+        insert_judgments(cur, set_id, inputs, seg, seg_ids)
         issues = result.issues
         _insert(cur, "issues", pl.DataFrame({
             "issue_set_id": set_id, "issue_id": [str(x["index"] + 1) for x in issues],
@@ -228,6 +222,18 @@ def _store(q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonom
                                                  "y": result.coords[:, 1].astype(float)}))
         cur.execute("INSERT INTO issue_events VALUES (?, 1, ?, 'created', ?)",
                     [set_id, now, json.dumps({"issues": stats["issues"], "strengths": stats["strengths"]})])
+
+
+def insert_judgments(cur, set_id: str, inputs: Inputs, seg: pl.DataFrame, seg_ids: list[str]) -> None:
+    """The judgments an issue set covers, their units with outcomes, and their segments (`seg` with a `used`
+    column): written when a set is made and when it is updated (update.py)."""
+    _insert(cur, "issue_set_members", pl.DataFrame({"issue_set_id": set_id,
+                                                    "judgment_id": inputs.judgments["judgment_id"]}))
+    _insert(cur, "issue_set_units", inputs.units.select(
+        pl.lit(set_id).alias("issue_set_id"), "judgment_id", "response_id", "model", "outcome", "failing"))
+    _insert(cur, "segments", seg.select(
+        pl.lit(set_id).alias("issue_set_id"), pl.Series("segment_id", seg_ids), "judgment_id", "ord", "text",
+        "masked", "kind", "used", "response_id", "about"))
 
 
 def _insert(cur, table: str, frame: pl.DataFrame) -> None:

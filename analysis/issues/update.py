@@ -14,7 +14,7 @@ import polars as pl
 
 from ..filters import Filter
 from ..query import Query
-from .discover import _insert, select
+from .discover import _insert, insert_judgments, select
 from .naming import says_name
 from .pipeline import Inputs, Pipeline, _Context, _evidence_groups, _stated, _with_evidence
 
@@ -81,13 +81,7 @@ def _write(q: Query, set_id: str, inputs: Inputs, seg: pl.DataFrame, rows: list,
     seg_ids = [f"{j}:{o}" for j, o in zip(seg["judgment_id"], seg["ord"])]
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     with q.transaction() as cur:
-        _insert(cur, "issue_set_members", pl.DataFrame({"issue_set_id": set_id,
-                                                        "judgment_id": inputs.judgments["judgment_id"]}))
-        _insert(cur, "issue_set_units", inputs.units.select(
-            pl.lit(set_id).alias("issue_set_id"), "judgment_id", "response_id", "model", "outcome", "failing"))
-        _insert(cur, "segments", seg.select(
-            pl.lit(set_id).alias("issue_set_id"), pl.Series("segment_id", seg_ids), "judgment_id", "ord", "text",
-            "masked", "kind", pl.lit(False).alias("used"), "response_id", "about"))
+        insert_judgments(cur, set_id, inputs, seg.with_columns(pl.lit(False).alias("used")), seg_ids)
         _insert(cur, "segment_issues", pl.DataFrame({
             "issue_set_id": set_id, "segment_id": [seg_ids[i] for i, _, _ in rows],
             "issue_id": [k for _, k, _ in rows], "similarity": [None] * len(rows), "how": [h for _, _, h in rows]},
