@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test bench bench-bertopic clean
+.PHONY: install demo test test-fast bench bench-bertopic clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("judgescope needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" if sys.version_info < (3, 11) else 0)'
@@ -25,6 +25,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# the inner loop: everything but the browser tests and the slow ones (embedding model, cross-process runs)
+test-fast: install
+	$(BIN)/python -m pytest -m "not browser and not slow" -q
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py
