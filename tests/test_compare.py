@@ -125,3 +125,24 @@ def test_sigterm_stops_the_dashboard_and_its_server(alone):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_rubrics_rank_the_criteria_lowest_first(monkeypatch, alone):
+    """Prometheus has 160 per-item criteria: a table ranks them, lowest mean first, with a search; the heatmap
+    of them all is one click away (an expander), not a 3,000-pixel page."""
+    monkeypatch.setenv("JUDGESCOPE_WORKSPACE", str(alone["prometheus"]))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["page"] = "rubrics"
+    at.run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert len(table) > 100 and list(table["mean_score"]) == sorted(table["mean_score"])
+    ws = Workspace(alone["prometheus"], read_only=True)
+    b = ws.criteria_breakdown("model").group_by("criterion").agg(
+        ((pl.col("mean_score") * pl.col("n")).sum() / pl.col("n").sum()).alias("m")).sort("m")
+    assert table["criterion"].iloc[0] == b["criterion"][0]
+    assert any("Heatmap of all" in e.label for e in at.expander)
+    word = b["criterion"][0].split()[-1].strip("?.,")
+    at.text_input(key="w_crit_search").set_value(word).run()
+    found = at.dataframe[0].value
+    assert 1 <= len(found) < len(table) and all(word.lower() in c.lower() for c in found["criterion"])
