@@ -35,6 +35,11 @@ COLUMNS = {"judge": "judge", "template": "template", "dataset": "dataset", "run"
            "status": "parse_status", "category": "category"}
 
 
+# a bound on what one selection may ask, so no link makes a query run for minutes: each issue condition is a join
+MAX_ISSUE_CONDITIONS = 50
+MAX_VALUES = 1000
+
+
 @dataclass(frozen=True)
 class Filter:
     """Which judgments to look at. Empty fields select everything."""
@@ -139,6 +144,12 @@ class Filter:
                 text[key] = value
             else:
                 bad(f"unknown filter key {key!r}; keys are {', '.join(_field_names())} and meta.<name>")
+        for key, values in [*lists.items(), *((f"meta.{k}", v) for k, v in meta.items())]:
+            limit = MAX_ISSUE_CONDITIONS if key in ISSUE_KEYS else MAX_VALUES
+            values[:] = list(dict.fromkeys(values))
+            if len(values) > limit:
+                bad(f"filter {key} has {len(values):,} values; at most {limit} are read (narrow the selection)")
+                del values[limit:]
         for lo, hi in (("score_min", "score_max"), ("norm_min", "norm_max")):
             if lo in numbers and hi in numbers and numbers[lo] > numbers[hi]:
                 bad(f"filter {lo}={numbers[lo]:g} is above {hi}={numbers[hi]:g}")

@@ -146,3 +146,29 @@ def test_rubrics_rank_the_criteria_lowest_first(monkeypatch, alone):
     at.text_input(key="w_crit_search").set_value(word).run()
     found = at.dataframe[0].value
     assert 1 <= len(found) < len(table) and all(word.lower() in c.lower() for c in found["criterion"])
+
+
+def test_absurd_filters_are_refused_when_parsed(monkeypatch, alone):
+    """300 issue conditions (each one a join) are refused by the parser with one line; a link with them opens the
+    page with the first 50 and a warning, instead of a query that runs for tens of seconds."""
+    import subprocess
+    import sys
+
+    from analysis import Filter, UserError
+    from analysis.filters import MAX_ISSUE_CONDITIONS
+
+    query = "&".join(f"issue_all={i}" for i in range(300))
+    with pytest.raises(UserError, match="at most 50"):
+        Filter.parse(query)
+    f, warnings = Filter.parse(query, strict=False)
+    assert len(f.issue_all) == MAX_ISSUE_CONDITIONS and warnings
+    r = subprocess.run([sys.executable, "-m", "analysis.cli", "judgments", "-w", str(alone["pandalm"]), "--filter",
+                        query], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 1 and "at most 50" in r.stderr and "Traceback" not in r.stderr
+    monkeypatch.setenv("JUDGESCOPE_WORKSPACE", str(alone["pandalm"]))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["page"] = "instances"
+    at.query_params["issue_all"] = [str(i) for i in range(300)]
+    at.run()
+    assert not at.exception
+    assert any("at most 50" in w.value.replace("\\", "") for w in at.warning)
