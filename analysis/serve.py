@@ -37,6 +37,17 @@ def _env(workspace: Path) -> dict[str, str]:
     return env
 
 
+def _end(process: subprocess.Popen) -> None:
+    """Stop a server process: terminate, and kill it if it has not exited within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def serve_foreground(workspace: Path, port: int = 8501) -> int:
     """Serve until the Streamlit server exits or this process is told to stop (Ctrl+C, SIGTERM, SIGHUP): the
     server goes with it, never left serving on its own."""
@@ -56,13 +67,7 @@ def serve_foreground(workspace: Path, port: int = 8501) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        _end(child)
 
 
 class DashboardServer:
@@ -90,12 +95,7 @@ class DashboardServer:
     on_stop = None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        _end(self.process)
         if self.on_stop:
             self.on_stop()
 

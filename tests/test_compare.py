@@ -88,15 +88,14 @@ def test_sigterm_stops_the_dashboard_and_its_server(alone):
     """`judgescope dashboard` told to stop (SIGTERM, as a service manager or `kill` does) takes its Streamlit
     server with it: the port stops answering."""
     import signal
-    import socket
     import subprocess
     import sys
     import time
     from urllib.request import urlopen
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from analysis.serve import free_port
+
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "dashboard", "-w", str(alone["pandalm"]), "--port",
                              str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/_stcore/health"

@@ -30,7 +30,7 @@ _DENIED = re.compile(
     r"catch(?:es)?|caught|points?\s+out|pointed\s+out|acknowledg(?:es|ed|ing)|recogni[sz](?:es|ed|ing)|avoid(?:s|ed|ing)?|"
     r"explains?|addresses|handles|detects?|notic(?:es|ed))\s+(?:\w+\s+){0,4}?(?:inaccura\w+|errors?|mistakes?|bugs?|"
     r"flaws?|issues?|misconceptions?|inconsisten\w+|edge\s+cases?|limitations?|risks?)\b")
-# praise that names a dimension where a pattern looks for its lack ("provides enough detail", "is clear")
+# a short summing-up ("Overall, it is fine.") states no failure of its own
 _HEDGE_ONLY = re.compile(r"^(?:overall|in\s+summary|in\s+conclusion)\b")
 
 
@@ -101,14 +101,20 @@ class Detector:
     def stated(self, text: str, has_reference: bool = True, contrast: bool = False) -> list[int]:
         """Indices (into `entries`) of every failure the sentence states, in lexicon order. contrast: the sentence
         is a reason the other answer won ("A is better because it is more concise"), read with the entries'
-        `contrast_says` patterns as a failure of this one."""
+        `contrast_says` patterns as a failure of this one, and when none of those match, with the plain ones
+        ("Output (a) is better because Output (b) contains errors")."""
         low = " ".join(text.lower().replace("’", "'").split())
         if _HEDGE_ONLY.match(low) and len(low.split()) < 6:
             return []
+        if contrast:
+            return (self._read(low, has_reference, self.contrast, self.contrast_needles)
+                    or self._read(low, has_reference, self.patterns, self.needles))
+        return self._read(low, has_reference, self.patterns, self.needles)
+
+    def _read(self, low: str, has_reference: bool, patterns, needles) -> list[int]:
         denied: list[tuple[int, int]] | None = None
         out = []
-        needles = self.contrast_needles if contrast else self.needles
-        for k, (e, pat) in enumerate(zip(self.entries, self.contrast if contrast else self.patterns)):
+        for k, (e, pat) in enumerate(zip(self.entries, patterns)):
             if pat is None or (e.needs == "reference" and not has_reference):
                 continue
             if needles[k] is not None and not any(n in low for n in needles[k]):

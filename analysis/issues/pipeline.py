@@ -458,7 +458,7 @@ def run(con, inputs: Inputs, p: Pipeline, taxonomy: list[dict] | None = None,
         groups += _cluster_groups(ctx, x, raw, idx, stated, groups)
         timer.tick("cluster")
     groups = [g for g in groups if len(g.members)]
-    groups.sort(key=lambda g: (g.origin == "taxonomy" and -1 or 0, g.kind != "issue",
+    groups.sort(key=lambda g: (g.origin != "taxonomy", g.kind != "issue",
                                -len({ctx.seg_j[i] for i in g.members}), g.title))
     issues = _describe(ctx, groups, raw, idx)
     assignments, primary, sim = _assign(ctx, groups, raw, idx)
@@ -472,7 +472,7 @@ def run(con, inputs: Inputs, p: Pipeline, taxonomy: list[dict] | None = None,
         timer.tick("coords")
     result.issues = issues
     result.assignments = assignments
-    result.segments = _finish(seg, used, primary, [a for a in _primary_how(assignments, seg.height)], sim)
+    result.segments = _finish(seg, used, primary, _primary_how(assignments, seg.height), sim)
     result.stats = _run_stats(ctx, groups, used, assignments, stated)
     timer.bar.close()
     return result
@@ -494,11 +494,9 @@ class _Timer:
         self.t[name] = round(now - self.clock, 3)
         self.clock = now
         self.bar.update(1)
-        following = self.STEPS[self.STEPS.index(name) + 1:] if name in self.STEPS else ()
+        following = self.STEPS[self.STEPS.index(name) + 1:]
         if following:
             self.bar.set_postfix_str(following[0])
-        else:
-            self.bar.close()
 
 
 def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFrame:
@@ -511,10 +509,13 @@ def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFra
     prompts = {item: (texts[0] if texts else "") for item, texts in inputs.item_texts.items()}
     rows: dict[str, list] = {k: [] for k in SEGMENT_SCHEMA}
     item_of = dict(zip(inputs.judgments["judgment_id"], inputs.judgments["item_id"]))
+    seen: dict[str, list] = {}   # a response judged many times (both orders, several judges) is read once
     for j, r in inputs.units.select("judgment_id", "response_id").iter_rows():
         if r is None or r not in inputs.responses:
             continue
-        for k, fact in enumerate(facts(inputs.responses[r], prompts.get(item_of.get(j)), median)):
+        if r not in seen:
+            seen[r] = facts(inputs.responses[r], prompts.get(item_of.get(j)), median)
+        for k, fact in enumerate(seen[r]):
             title = EVIDENCE[fact.kind][0]
             text = f"{title} ({fact.detail})"
             for col, v in zip(SEGMENT_SCHEMA, (j, item_of.get(j), -1 - k - 10 * list(EVIDENCE).index(fact.kind),
@@ -559,9 +560,7 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
             continue
         if kind == "neutral" and not (protocol.get(ctx.seg_j[i]) == "pointwise" or ctx.about[i] == "contrast"):
             continue    # in a pairwise critique a plain description of one side is no failure of it
-        contrast = ctx.about[i] == "contrast"
-        for k in det.stated(ctx.text[i], has_ref.get(ctx.items[i], False), contrast) or (
-                det.stated(ctx.text[i], has_ref.get(ctx.items[i], False)) if contrast else []):
+        for k in det.stated(ctx.text[i], has_ref.get(ctx.items[i], False), ctx.about[i] == "contrast"):
             e = det.entries[k]
             if e.evidence:
                 shown = e.evidence in facts_of.get((ctx.seg_j[i], ctx.seg_r[i]), set())
@@ -585,7 +584,7 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
         s = ctx.stats(rows)
         if s["n_keys"] < ctx.p.stated.min_units:
             continue
-        if not ctx.cue_only and s["lift"] is not None and s["lift"] < ctx.p.stated.min_lift and ctx.p.stated.min_lift:
+        if not ctx.cue_only and s["lift"] is not None and s["lift"] < ctx.p.stated.min_lift:
             continue    # said as often of passing answers as of failing ones: a remark, not what makes them fail
         groups.append(Group("issue", e.label, e.description, e.category, "lexicon", "stated",
                             np.array(rows, dtype=int), "stated", s))

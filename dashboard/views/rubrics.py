@@ -74,13 +74,11 @@ def _ranked(breakdown: pl.DataFrame, by: str) -> pl.DataFrame:
     if breakdown.height == 0:
         return pl.DataFrame(schema={"criterion": pl.String, "n": pl.Int64, "mean_score": pl.Float64,
                                     "lowest": pl.String, "highest": pl.String})
-    def label(col):
-        return pl.format("{} ({})", pl.col(by).cast(pl.String), pl.col("mean_score").round(2).cast(pl.String))
-
+    label = pl.format("{} ({})", pl.col(by).cast(pl.String), pl.col("mean_score").round(2).cast(pl.String))
     per = breakdown.sort("mean_score", by).group_by("criterion", maintain_order=True).agg(
         pl.col("n").sum().alias("n"),
         ((pl.col("mean_score") * pl.col("n")).sum() / pl.col("n").sum()).alias("mean_score"),
-        label("lowest").first().alias("lowest"), label("highest").last().alias("highest"))
+        label.first().alias("lowest"), label.last().alias("highest"))
     return per.sort("mean_score", "criterion")
 
 
