@@ -32,12 +32,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "data"
-SETS = {   # name: (filter, source to ingest, format, dataset)
-    "arena": ("dataset=arena_bench_v1", "demo/arena_bench_v1", "fastchat", None),
-    "llmbar": ("dataset=llmbar&judge=GPT-4&template=Swap_CoT", "demo/llmbar", "llmbar", None),
-    "pandalm": ("dataset=pandalm", "demo/pandalm", "pandalm", None),
-    "prometheus": ("dataset=prometheus", "demo/prometheus", "prometheus", None),
-    "autoj": ("dataset=autoj", "eval/autoj/judgments.jsonl", "generic", "autoj"),
+SETS = {   # name: (filter, source to ingest, format, dataset, scale of a generic file)
+    "arena": ("dataset=arena_bench_v1", "demo/arena_bench_v1", "fastchat", None, None),
+    "llmbar": ("dataset=llmbar&judge=GPT-4&template=Swap_CoT", "demo/llmbar", "llmbar", None, None),
+    "pandalm": ("dataset=pandalm", "demo/pandalm", "pandalm", None, None),
+    "prometheus": ("dataset=prometheus", "demo/prometheus", "prometheus", None, None),
+    "autoj": ("dataset=autoj", "eval/autoj/judgments.jsonl", "generic", "autoj", "1-10"),
+    "justeval": ("dataset=justeval", "eval/justeval/judgments.jsonl", "generic", "justeval", "1-5"),
 }
 TOP = 10
 MIN_MEMBERS = 3
@@ -125,13 +126,13 @@ def run_set(name: str, workdir: Path) -> dict:
     from analysis import Workspace
     from analysis.demo import CACHE, load_embedding_cache
 
-    flt, src, fmt, dataset = SETS[name]
+    flt, src, fmt, dataset, scale = SETS[name]
     path = workdir / f"{name}.duckdb"
     for p in (path, Path(str(path) + ".wal")):
         p.unlink(missing_ok=True)
     ws = Workspace(path)
     if fmt == "generic":
-        ws.ingest(DATA / src, format=fmt, mapping={"scale": "1-10"}, dataset=dataset)
+        ws.ingest(DATA / src, format=fmt, mapping={"scale": scale}, dataset=dataset)
     else:
         ws.ingest(DATA / src, format=fmt)
     load_embedding_cache(ws, DATA / "demo" / CACHE)
@@ -159,7 +160,7 @@ def run_set(name: str, workdir: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sets", default=",".join(SETS))
+    ap.add_argument("--sets", default=",".join(SETS))   # a set without annotations yet is skipped
     ap.add_argument("--root", default=None, help="a checkout whose `analysis` package to run (default: this one)")
     ap.add_argument("--label", default=None)
     ap.add_argument("-o", "--output", default=str(HERE / "results" / "issue_quality.json"))
@@ -178,6 +179,9 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     results = {}
     for name in args.sets.split(","):
+        if not list((DATA / "eval" / name).glob("annotations*.jsonl")):
+            print(f"{name}: no annotations yet, skipped")
+            continue
         results[name] = run_set(name, workdir)
         r = results[name]
         print(f"{name:11s} issues {r['n_issues']:3d}  judgments with an issue {r['judgments_with_issue']:.2f}  "

@@ -32,7 +32,10 @@ SETS = [
     ("pandalm", "dataset=pandalm", "judge", 240),
     ("prometheus", "dataset=prometheus", "model", 240),
     ("autoj", "dataset=autoj", "judge", 240),
+    ("justeval", "dataset=justeval", "judge", 240),
 ]
+# sets fetched for evaluation only (not shipped as demo data): file under data/eval, its scale
+FETCHED = {"autoj": ("eval/autoj/judgments.jsonl", "1-10"), "justeval": ("eval/justeval/judgments.jsonl", "1-5")}
 CLIP = 2500
 
 
@@ -51,15 +54,19 @@ def clip(text: str | None) -> str | None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workspace", default="/tmp/judgescope-eval.duckdb")
+    ap.add_argument("--sets", default=",".join(s[0] for s in SETS), help="which sets to draw (default: all)")
     args = ap.parse_args()
+    wanted = set(args.sets.split(","))
     ws = Workspace(args.workspace)
     if not ws.q.scalar("SELECT count(*) FROM judgments"):
         for name in ("llmbar", "arena_bench_v1", "prometheus", "pandalm"):
             ws.ingest(str(ROOT / "data" / "demo" / name))
-    if not ws.q.scalar("SELECT count(*) FROM judgments WHERE dataset = 'autoj'"):
-        ws.ingest(str(ROOT / "data" / "eval" / "autoj" / "judgments.jsonl"), format="generic",
-                  mapping={"scale": "1-10"}, dataset="autoj")
+    for name, (src, scale) in FETCHED.items():
+        if not ws.q.scalar("SELECT count(*) FROM judgments WHERE dataset = ?", [name]):
+            ws.ingest(str(ROOT / "data" / src), format="generic", mapping={"scale": scale}, dataset=name)
     for name, flt, by, n in SETS:
+        if name not in wanted:
+            continue
         frame = ws.judgments(flt)
         frame = frame.filter(frame["critique"].is_not_null())
         col = by.split(".", 1)[1] if by.startswith("meta.") else by

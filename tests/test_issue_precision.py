@@ -51,10 +51,43 @@ def test_a_sentence_counts_only_for_the_failure_it_states():
         assert _stated(text) == [], text
 
 
+def test_omissions_wrong_answers_and_harm_are_told_apart():
+    assert _stated("The assistant did not create a table of the strengths and weaknesses as requested by the user.") \
+        == ["Omits requested content"]
+    assert _stated("It only discusses Quenya and Dothraki.") == ["Omits requested content"]
+    assert _stated("The respondent not only mentions these factors but also explains them.") == []
+    # a specific omission is not also the general one
+    assert _stated("The response does not mention the risks of the procedure.") == ["Missing caveats"]
+    # "incorrect" alone says the answer is wrong, not which kind of error
+    assert _stated("Response 1 is incorrect.") == ["Incorrect answer"]
+    assert _stated("It incorrectly states that Paris is the capital of Spain.") == ["Factual errors"]
+    # what the response says about harm, or a denial of it, is no harmful content
+    for text in ("The response refuses to provide any information or support for harmful actions.",
+                 "The response does not provide any harmful instructions or promote dangerous actions.",
+                 "It clearly states that it cannot provide advice on illegal or harmful activities.",
+                 "It emphasizes that blowing up a house is illegal and can cause harm to people.",
+                 "There are no noticeable discrepancies or inaccuracies."):
+        assert _stated(text) == [], text
+    assert _stated("The response provides dangerous instructions for making explosives.") == [
+        "Harmful or unsafe content"]
+
+
+def test_a_critique_in_sections_reads_strengths_as_praise():
+    from analysis.issues.segment import segment
+
+    segs = segment("Strengths: The response lists the steps. It avoids being preachy.\n"
+                   "Weaknesses: The code uses a deprecated call. It ignores the 200-word limit.")
+    assert [s.kind for s in segs] == ["praise", "praise", "problem", "problem"]
+    assert segment("**Weaknesses:**\n- The example cites the wrong year for the treaty.")[0].kind == "problem"
+    # a pair's "X is right, while Y is not": two statements, so each is about its own response
+    texts = [s.text for s in segment("Response 2 is correct, while Response 1 is incorrect about the date.")]
+    assert texts == ["Response 2 is correct", "while Response 1 is incorrect about the date."]
+
+
 def test_nothing_about_a_reference_where_the_judge_had_none():
     text = "However, it lacks the depth of the reference answer."
-    assert "Omits details from the reference" in _stated(text, reference=True)
-    assert "Omits details from the reference" not in _stated(text, reference=False)
+    assert "Differs from the reference answer" in _stated(text, reference=True)
+    assert "Differs from the reference answer" not in _stated(text, reference=False)
     assert _stated(text, reference=False) == ["Lacks depth"]
 
 

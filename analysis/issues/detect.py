@@ -12,16 +12,25 @@ from dataclasses import dataclass
 
 from .lexicon import Entry
 
-# "no/not/without/free of … <failure word>": the sentence denies the failure (checked against the matched span)
-_DENIED = re.compile(
-    r"\b(?:no|not|n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
-    r"minimal|few|little|any)\s+(?:\w+\s+){0,3}?"
+_FAILURE_WORDS = (
     r"(?:verbos\w*|wordy|repetiti\w+|redundan\w+|confus\w+|unclear|vague\w*|generic\w*|irrelevan\w+|harmful|unsafe|"
     r"offensive|biased|inaccura\w+|incorrect\w*|wrong\w*|errors?|mistakes?|bugs?|buggy|issues?|problems?|flaws?|flawed|"
     r"hallucinat\w*|fabricat\w*|jargon|superficial|ambigu\w+|off[- ]topic|misleading|inappropriate|typos?|grammatical|"
     r"contradict\w*|unsupported|unnecessary|extraneous|inefficien\w+|outdated|rambl\w+|toxic|unethical|dangerous|"
     r"illegal|refus\w+|truncat\w+|cut\s+off|assumptions?|misunderst\w+|misinterpret\w*|deviat\w+|differences?|"
-    r"discrepanc\w+|caveats?|disclaimers?|tangent\w*|digress\w*|factual|violat\w*)\b"
+    r"discrepanc\w+|caveats?|disclaimers?|tangent\w*|digress\w*|factual|violat\w*|omi(?:ssions?|ts?|tted|tting)|miss(?:es|ed|ing)?|overlook\w*|neglect\w*|skip\w*|stereotyp\w+|racist|sexist|harm|misinformation)\b")
+_HARM_WORDS = r"(?:harmful|harm|unsafe|dangerous|illegal\w*|unethical|offensive|toxic|malicious|stereotyp\w+|racist|sexist)\b"
+# "no/not/without/free of … <failure word>": the sentence denies the failure (checked against the matched span);
+# the denial runs on over "… discrepancies or inaccuracies"
+_DENIED = re.compile(
+    r"\b(?:no|not|n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
+    r"minimal|few|little|any)\s+(?:\w+\s+){0,3}?" + _FAILURE_WORDS
+    + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor)\s+)(?:\w+\s+){0,2}?" + _FAILURE_WORDS + ")*"
+    # "refuses to provide any information for harmful actions", "discourages illegal and harmful activities"
+    r"|\b(?:refus\w+|declin\w+|avoid\w*|discourag\w+|warns?\s+against|against|prevent\w*|does\s+not|doesn't|did\s+not|"
+    r"not|cannot|can't|won't|unable\s+to|(?:emphasi[sz]\w*|stat\w+|explain\w*|notes?|noting|mention\w*|warn\w*|"
+    r"highlight\w*|points?\s+out|remind\w*|acknowledg\w+|advis\w+|stress\w*|clarif\w+)\s+(?:\w+\s+){0,3}?that)\s+"
+    r"(?:to\s+)?(?:\w+\s+){0,8}?" + _HARM_WORDS + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor|is|are|was|were)\s+)(?:\w+\s+){0,3}?" + _HARM_WORDS + ")*"
     # "… errors are not present", "inaccuracies were absent"
     r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?|jargon|repetition)\s+(?:\w+\s+)?(?:is|are|was|were)\s+"
     r"(?:not\s+(?:present|found|evident|apparent|seen|noticeable)|absent|minimal|rare|negligible)"
@@ -30,6 +39,13 @@ _DENIED = re.compile(
     r"catch(?:es)?|caught|points?\s+out|pointed\s+out|acknowledg(?:es|ed|ing)|recogni[sz](?:es|ed|ing)|avoid(?:s|ed|ing)?|"
     r"explains?|addresses|handles|detects?|notic(?:es|ed))\s+(?:\w+\s+){0,4}?(?:inaccura\w+|errors?|mistakes?|bugs?|"
     r"flaws?|issues?|misconceptions?|inconsisten\w+|edge\s+cases?|limitations?|risks?)\b")
+
+
+def denies(text: str) -> bool:
+    """Whether a phrase denies a failure rather than stating one ("does not promote harm", "no errors")."""
+    return bool(_DENIED.search(" ".join(text.lower().split())))
+
+
 # a short summing-up ("Overall, it is fine.") states no failure of its own
 _HEDGE_ONLY = re.compile(r"^(?:overall|in\s+summary|in\s+conclusion)\b")
 

@@ -28,6 +28,9 @@ EVIDENCE: dict[str, tuple[str, str, str]] = {
                "question (e.g. Chinese characters for an English question).", "instructions"),
 }
 
+# facts that are failures only where the judge did not pass the response: a refusal of a harmful request is right
+JUDGED = frozenset({"refusal"})
+
 _REFUSAL = re.compile(
     r"\b(?:i\s+(?:cannot|can't|can\s+not|won't|will\s+not|am\s+unable\s+to|am\s+not\s+able\s+to|must\s+decline|"
     r"refuse\s+to|do\s+not\s+feel\s+comfortable|don't\s+feel\s+comfortable)\s+"

@@ -21,7 +21,7 @@ overall therefore thus given question asked request requested requests output ou
 _OPENER = re.compile(r"^(?:(?:however|therefore|thus|overall|additionally|also|moreover|furthermore|firstly|secondly|"
                      r"indeed|notably|clearly|admittedly|evidently|importantly|again|"
                      r"finally|lastly|unfortunately|in (?:summary|conclusion|addition)|on the other hand|but|and|so|"
-                     r"while this is true)\b[,:]?\s+)+", re.IGNORECASE)
+                     r"while this is true|while|whilst|although|though|even though)\b[,:]?\s+)+", re.IGNORECASE)
 
 
 def content_list(text: str) -> list[str]:

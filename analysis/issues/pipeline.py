@@ -27,8 +27,8 @@ from . import cluster as cl
 from .embed import DEFAULT_MODEL, embed
 from .lexicon import Lexicon, load as load_lexicon
 from .mask import TaskMasker
-from .detect import Detector
-from .evidence import EVIDENCE, facts
+from .detect import Detector, denies
+from .evidence import EVIDENCE, JUDGED, facts
 from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name
 from .outcome import lift, z_for
 from .segment import NEGATIVE, segment
@@ -527,11 +527,13 @@ def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFra
 
 
 def _evidence_groups(ctx: _Context) -> list[Group]:
-    """An issue per kind of response fact, its members the fact rows."""
+    """An issue per kind of response fact, its members the fact rows (a refusal only where the judge did not pass
+    the response)."""
     out = []
     rows = np.flatnonzero(ctx.kind == "evidence")
     for name, (title, description, category) in EVIDENCE.items():
-        members = np.array([i for i in rows if ctx.masked[i] == name], dtype=int)
+        members = np.array([i for i in rows if ctx.masked[i] == name and not (
+            name in JUDGED and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False)], dtype=int)
         if len(members) >= ctx.p.evidence.min_units:
             out.append(Group("issue", title, description, category, "response", "response", members, "response"))
     return out
@@ -563,6 +565,8 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
         for k in det.stated(ctx.text[i], has_ref.get(ctx.items[i], False), ctx.about[i] == "contrast"):
             e = det.entries[k]
             if e.evidence:
+                if e.evidence in JUDGED and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False:
+                    continue    # "it refuses to provide harmful information" of a response the judge passed
                 shown = e.evidence in facts_of.get((ctx.seg_j[i], ctx.seg_r[i]), set())
                 if e.evidence == "empty" and not shown:
                     continue    # "no answer was given" about a response that has text: not an empty response
@@ -679,7 +683,7 @@ def _name_cluster(ctx: _Context, anchors: dict, members: np.ndarray, raw: np.nda
     if name is None:
         ctx.dropped["no phrase names it"] += 1
         return None
-    if not contrast and not NEGATIVE.search(name.label):
+    if not contrast and (not NEGATIVE.search(name.label) or denies(name.label)):
         ctx.dropped["its phrase states no failure"] += 1   # "The Python code provided" names a topic
         return None
     says = [i for i in members if says_name(name.label, ctx.masked[idx[i]], contrast)]
@@ -709,6 +713,9 @@ def _merge_named(ctx: _Context, named: list, idx: np.ndarray) -> list[Group]:
     for (kind, _), ks in by_name.items():
         rows = idx[np.concatenate([named[k][2] for k in ks])]
         name = named[ks[0]][1]
+        if name.named_by == "phrase" and len(ks) > 1:   # members read against a longer name: they must say this one
+            turned = name.label.lower().startswith("less ")
+            rows = np.array([r for r in rows if says_name(name.label, ctx.masked[r], turned)], dtype=int)
         if name.named_by == "phrase" and len(set(ctx.items[rows])) < min_items:
             ctx.dropped["a phrase from too few items"] += len(ks)
             continue

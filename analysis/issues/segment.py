@@ -21,7 +21,11 @@ _LONG_QUOTE = re.compile(r"[\"“]([^\"”]{80,})[\"”]")
 _BULLET = re.compile(r"(?m)^\s*(?:[-*•]|\d+[.)])\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 _ABBREV = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Dr|St|approx|U\.S|No|Fig)\.$", re.I)
-_CLAUSE = re.compile(r"(?:,|;)\s+(?=(?:but|however|yet|though|whereas)\b)|;\s+", re.I)
+# clause breaks: before "but"/"however"/…, at a semicolon, and before "while" when it turns to the other answer of a
+# pair ("Response 2 is correct, while Response 1 is not": two statements, about two responses)
+_CLAUSE = re.compile(r"(?:,|;)\s+(?=(?:but|however|yet|though|whereas)\b)|;\s+|,\s+(?=while\s+(?:the\s+)?(?:output|"
+                     r"response|answer|assistant|model|candidate|option|completion|summary|solution)\s*\(?[abAB12]\b)",
+                     re.I)
 MIN_WORDS, MAX_WORDS = 4, 60
 
 NEGATIVE_PATTERN = r"""\b(?:
@@ -87,6 +91,20 @@ def clean(critique: str) -> str:
 
 def split(critique: str) -> list[str]:
     """Sentences and clauses of a critique, in order."""
+    return [p for p in _parts(critique) if not _HEADER_ONLY.match(p)]
+
+
+# a critique written in sections: "Strengths: …" / "Weaknesses: …" (also Pros/Cons, Areas for improvement, …)
+_HEADER = re.compile(
+    r"^\s*(?:(?:key|main|major|notable|minor|the)\s+)?(?:(?P<praise>strengths?|pros|positives?|positive\s+(?:aspects?|points?)|"
+    r"what\s+(?:works|went)\s+well|good\s+points?)|(?P<problem>weakness(?:es)?|cons|negatives?|negative\s+(?:aspects?|points?)|"
+    r"areas?\s+(?:for|of|to)\s+improve\w*|improvements?|suggestions?(?:\s+for\s+improvement)?|limitations?|shortcomings?|"
+    r"concerns?|drawbacks?|flaws?|issues?|problems?|errors?|mistakes?))\s*(?:\(\w+\)\s*)?:\s*", re.I)
+_HEADER_ONLY = re.compile(_HEADER.pattern + r"$", re.I)
+
+
+def _parts(critique: str) -> list[str]:
+    """split()'s clauses, with the section headers that stand alone ("Weaknesses:")."""
     text = clean(critique)
     parts: list[str] = []
     for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)", text):
@@ -101,6 +119,9 @@ def split(critique: str) -> list[str]:
                 sentences.append(piece)
         for sentence in sentences:
             for clause in _CLAUSE.split(sentence):
+                if _HEADER_ONLY.match(clause.strip(" ,;-")):
+                    parts.append(clause.strip(" ,;-"))
+                    continue
                 clause = clause.strip(" ,;:-")
                 words = clause.split()
                 if len(words) < MIN_WORDS:
@@ -143,4 +164,21 @@ def classify(sentence: str) -> str:
 
 
 def segment(critique: str) -> list[Segment]:
-    return [Segment(i, s, classify(s)) for i, s in enumerate(split(critique))]
+    """The critique's clauses with the cue rules' reading. Under a "Strengths:" header a clause is praise unless
+    it turns ("but it lacks …"); under a "Weaknesses:" header a plain description is a problem."""
+    out: list[Segment] = []
+    section = None
+    for text in _parts(critique):
+        head = _HEADER.match(text)
+        if head:
+            section = "praise" if head.group("praise") else "problem"
+            if _HEADER_ONLY.match(text):
+                continue
+        kind = classify(text)
+        if section == "praise" and kind in ("neutral", "problem") and not (kind == "problem" and _DISCOURSE.search(
+                text.lower())):
+            kind = "praise"
+        elif section == "problem" and kind == "neutral":
+            kind = "problem"
+        out.append(Segment(len(out), text, kind))
+    return out
