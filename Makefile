@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test test-fast bench bench-bertopic clean
+.PHONY: install demo lint test test-fast bench bench-bertopic clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("judgescope needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" if sys.version_info < (3, 11) else 0)'
@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	@if $(BIN)/pip list 2>/dev/null | grep -Ei '^(nvidia-|triton )'; then \
 		echo "error: CUDA packages were installed into $(VENV); see docs/install.md" >&2; exit 1; fi
+	# the default embedder, distilled once from the installed all-MiniLM-L6-v2 (~30 s; data/models/, not in git)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m analysis.issues.static
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,7 +25,13 @@ install: $(STAMP)
 demo: install
 	$(BIN)/judgescope demo
 
-test: install
+# lint (ruff) and format check on all the code, types (mypy, pyproject.toml) on analysis/ and dashboard/
+lint: install
+	$(BIN)/ruff check analysis dashboard benchmarks scripts tests
+	$(BIN)/ruff format --check analysis dashboard
+	$(BIN)/mypy
+
+test: install lint
 	$(BIN)/python -m pytest
 
 # the inner loop: everything but the browser tests and the slow ones (embedding model, cross-process runs)

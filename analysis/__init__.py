@@ -1,7 +1,7 @@
 """judgescope: error analysis for LLM-as-a-judge feedback.
 
-    from analysis import Workspace
-    ws = Workspace("judgescope.duckdb")
+from analysis import Workspace
+ws = Workspace("judgescope.duckdb")
 """
 
 from .errors import UserError

@@ -10,15 +10,32 @@ from .filters import Filter, as_filter
 from .query import Query
 
 # sortable columns -> SQL over judgment_view j
-SORTS = {"judge": "j.judge", "model": "coalesce(j.model, j.model_a)", "score": "j.score", "score_norm": "j.score_norm",
-         "verdict": "j.verdict", "dataset": "j.dataset", "template": "j.template", "criterion": "j.criterion",
-         "length": "coalesce(j.n_chars, j.n_chars_a + j.n_chars_b)", "status": "j.parse_status",
-         "item": "j.item_id", "source": "j.source_line"}
+SORTS = {
+    "judge": "j.judge",
+    "model": "coalesce(j.model, j.model_a)",
+    "score": "j.score",
+    "score_norm": "j.score_norm",
+    "verdict": "j.verdict",
+    "dataset": "j.dataset",
+    "template": "j.template",
+    "criterion": "j.criterion",
+    "length": "coalesce(j.n_chars, j.n_chars_a + j.n_chars_b)",
+    "status": "j.parse_status",
+    "item": "j.item_id",
+    "source": "j.source_line",
+}
 PREVIEW = 160
 
 
-def page(q: Query, flt: Filter | str | dict | None = None, sort: str = "source", desc: bool = False,
-         limit: int = 50, offset: int = 0, issue_set: str | None = None) -> pl.DataFrame:
+def page(
+    q: Query,
+    flt: Filter | str | dict | None = None,
+    sort: str = "source",
+    desc: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+    issue_set: str | None = None,
+) -> pl.DataFrame:
     """One page of the selection's judgments: ids, who judged what, the outcome, prompt and critique previews,
     and the titles of the issues (of `issue_set`, default the newest) each judgment has."""
     if sort not in SORTS:
@@ -33,9 +50,12 @@ def page(q: Query, flt: Filter | str | dict | None = None, sort: str = "source",
     iparams: list = []
     if set_id:
         which, iparams = "?", [set_id]
-    else:   # each judgment's issues in the newest issue set that holds it
-        which, iparams = ("(SELECT m.issue_set_id FROM issue_set_members m JOIN issue_sets st USING (issue_set_id) "
-                          "WHERE m.judgment_id = p.judgment_id ORDER BY st.created_at DESC, m.issue_set_id LIMIT 1)", [])
+    else:  # each judgment's issues in the newest issue set that holds it
+        which, iparams = (
+            "(SELECT m.issue_set_id FROM issue_set_members m JOIN issue_sets st USING (issue_set_id) "
+            "WHERE m.judgment_id = p.judgment_id ORDER BY st.created_at DESC, m.issue_set_id LIMIT 1)",
+            [],
+        )
     if q.scalar("SELECT count(*) FROM issue_sets"):
         issues = f""", (SELECT string_agg(DISTINCT i.issue_id || '. ' || i.title, '; ' ORDER BY i.issue_id || '. ' || i.title)
                      FROM segments s JOIN segment_issues si USING (issue_set_id, segment_id)
@@ -43,7 +63,8 @@ def page(q: Query, flt: Filter | str | dict | None = None, sort: str = "source",
                           AND i.status = 'active' AND i.kind = 'issue'
                      WHERE s.issue_set_id = {which} AND s.judgment_id = p.judgment_id) AS issues"""
     # the page's ids first (narrow: only the sort key), then the previews of those 50 rows
-    return q.frame(f"""
+    return q.frame(
+        f"""
         WITH ids AS (
             SELECT j.judgment_id, {SORTS[sort]} AS _sort, j.run_id AS _run, j.source_line AS _line
             FROM judgment_view j WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?),
@@ -60,5 +81,6 @@ def page(q: Query, flt: Filter | str | dict | None = None, sort: str = "source",
                    j.template, j.criterion, j.dataset, j.parse_status, j.item_id, ids._sort, ids._run, ids._line
             FROM ids JOIN judgment_view j USING (judgment_id))
         SELECT p.*{issues} FROM p
-        ORDER BY _sort {'DESC' if desc else 'ASC'} NULLS LAST, _run, _line, judgment_id""",
-                   [*params, limit, offset, *iparams]).drop("_sort", "_run", "_line")
+        ORDER BY _sort {"DESC" if desc else "ASC"} NULLS LAST, _run, _line, judgment_id""",
+        [*params, limit, offset, *iparams],
+    ).drop("_sort", "_run", "_line")

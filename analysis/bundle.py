@@ -28,8 +28,10 @@ import polars as pl
 from .errors import UserError
 from .filters import Filter
 
-CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data:; font-src 'self' data:")
+CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:"
+)
 STYLE = """body{font-family:Inter,Segoe UI,Helvetica,Arial,sans-serif;max-width:1150px;margin:1.5em auto;padding:0 1em;
 color:#222;line-height:1.45}a{color:#2a5db0}table{border-collapse:collapse;margin:.6em 0;width:100%}
 td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px;vertical-align:top;text-align:left}th{background:#f4f4f4}
@@ -42,8 +44,9 @@ padding:0 8px;margin:0 4px 4px 0;font-size:12px}"""
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 
-def write_bundle(ws, out: Path, flt: Filter, issue_set: str | None = None, by: str = "model",
-                 examples: int = 20) -> Path:
+def write_bundle(
+    ws, out: Path, flt: Filter, issue_set: str | None = None, by: str = "model", examples: int = 20
+) -> Path:
     """Write the bundle of `flt` (and its issue set) into the directory `out` (created; refused when it exists
     and is not empty). Returns `out`."""
     if not isinstance(examples, int) or not 1 <= examples <= 500:
@@ -75,10 +78,18 @@ def _write(ws, root: Path, flt: Filter, issue_set: str | None, by: str, examples
     (root / "assets" / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     counts = ws.filtered_counts(flt)
-    manifest = {"generated": generated, "workspace": ws.path.name, "selection": flt.describe(),
-                "filter": flt.to_query(), "counts": counts, "issue_set": None, "issues": 0, "instances": 0,
-                "left_out": []}
-    instance_ids: dict[str, str] = {}    # judgment id -> why it is in the bundle
+    manifest = {
+        "generated": generated,
+        "workspace": ws.path.name,
+        "selection": flt.describe(),
+        "filter": flt.to_query(),
+        "counts": counts,
+        "issue_set": None,
+        "issues": 0,
+        "instances": 0,
+        "left_out": [],
+    }
+    instance_ids: dict[str, str] = {}  # judgment id -> why it is in the bundle
     iset = None
     if ws.issues.sets().height:
         iset = ws.issues.get(issue_set or flt.issue_set)
@@ -86,27 +97,33 @@ def _write(ws, root: Path, flt: Filter, issue_set: str | None, by: str, examples
     head = _Page(generated, manifest["selection"], ws.path.name)
 
     # ---- issues -------------------------------------------------------------------------------------------
-    body = [f"<h1>judgescope: {_e(ws.path.name)}</h1>",
-            f"<p class='muted'>Selection: {_e(flt.describe())} · {counts['judgments']:,} judgments, "
-            f"{counts['items']:,} items, {counts['models']:,} models, {counts['judges']:,} judges · generated "
-            f"{_e(generated)}</p>",
-            "<p><a href='audit.html'>Judge audit</a> · <a href='instances.html'>Instances in this bundle</a></p>"]
+    body = [
+        f"<h1>judgescope: {_e(ws.path.name)}</h1>",
+        f"<p class='muted'>Selection: {_e(flt.describe())} · {counts['judgments']:,} judgments, "
+        f"{counts['items']:,} items, {counts['models']:,} models, {counts['judges']:,} judges · generated "
+        f"{_e(generated)}</p>",
+        "<p><a href='audit.html'>Judge audit</a> · <a href='instances.html'>Instances in this bundle</a></p>",
+    ]
     if iset is None:
         body.append("<p>No issue set in this workspace (run <code>judgescope issues</code>).</p>")
     else:
         table = iset.table(flt).filter(pl.col("n_units") > 0)
         prev = iset.prevalence(by, flt)
-        body.append(f"<h2>Issues</h2><p class='muted'>Issue set {_e(iset.id)}: critique sentences grouped into "
-                    f"issues (failing responses) and strengths (passing ones). Prevalence: share of judged "
-                    f"responses with it; lift: how much more often failing responses have it than passing ones.</p>")
+        body.append(
+            f"<h2>Issues</h2><p class='muted'>Issue set {_e(iset.id)}: critique sentences grouped into "
+            f"issues (failing responses) and strengths (passing ones). Prevalence: share of judged "
+            f"responses with it; lift: how much more often failing responses have it than passing ones.</p>"
+        )
         body.append(_issue_tree(table))
         for r in table.iter_rows(named=True):
             ex = iset.examples(r["issue_id"], examples, flt)
             for jid in ex["judgment_id"].to_list():
                 instance_ids.setdefault(jid, f"example of issue {r['issue_id']}")
             p = prev.filter(pl.col("issue_id") == r["issue_id"]).sort("share", by, descending=[True, False])
-            _save(root / f"issue-{_safe(r['issue_id'])}.html",
-                  head.render(f"{r['issue_id']}. {r['title']}", _issue_page(r, p, ex, by), depth=0))
+            _save(
+                root / f"issue-{_safe(r['issue_id'])}.html",
+                head.render(f"{r['issue_id']}. {r['title']}", _issue_page(r, p, ex, by), depth=0),
+            )
         strengths = iset.strengths(flt).filter(pl.col("n_units") > 0)
         if strengths.height:
             body.append("<h2>Strengths</h2>")
@@ -120,24 +137,35 @@ def _write(ws, root: Path, flt: Filter, issue_set: str | None, by: str, examples
     fig = ws.audit.bias_heatmap(audit=audit)
     parts = ["<h1>Judge audit</h1>", f"<p class='muted'>Selection: {_e(flt.describe())}</p>"]
     if flags.height:
-        parts.append("<h2>Biases whose 95% interval excludes the unbiased value</h2><table><tr><th>judge</th>"
-                     "<th>metric</th><th>what it measures</th><th>value</th><th>95% CI</th><th>unbiased</th>"
-                     "<th>n</th></tr>" + "".join(
-                         f"<tr><td>{_e(f['judge'])}</td><td>{_e(f['metric'])}</td><td>{_e(f['label'])}</td>"
-                         f"<td class='n'>{f['value']:.3f}</td><td class='n'>[{f['ci_low']:.3f}, {f['ci_high']:.3f}]"
-                         f"</td><td class='n'>{f['ideal']:g}</td><td class='n'>{f['n'] or 0:,}</td></tr>"
-                         for f in flags.iter_rows(named=True)) + "</table>")
+        parts.append(
+            "<h2>Biases whose 95% interval excludes the unbiased value</h2><table><tr><th>judge</th>"
+            "<th>metric</th><th>what it measures</th><th>value</th><th>95% CI</th><th>unbiased</th>"
+            "<th>n</th></tr>"
+            + "".join(
+                f"<tr><td>{_e(f['judge'])}</td><td>{_e(f['metric'])}</td><td>{_e(f['label'])}</td>"
+                f"<td class='n'>{f['value']:.3f}</td><td class='n'>[{f['ci_low']:.3f}, {f['ci_high']:.3f}]"
+                f"</td><td class='n'>{f['ideal']:g}</td><td class='n'>{f['n'] or 0:,}</td></tr>"
+                for f in flags.iter_rows(named=True)
+            )
+            + "</table>"
+        )
     parts.append(_figure(fig))
     ok = audit.filter(pl.col("value").is_not_null())
-    parts.append("<h2>Every metric</h2><table><tr><th>judge</th><th>metric</th><th>value</th><th>95% CI</th>"
-                 "<th>n</th><th>note</th></tr>" + "".join(
-                     f"<tr><td>{_e(r['judge'])}</td><td>{_e(r['metric'])}</td><td class='n'>{r['value']:.3f}</td>"
-                     f"<td class='n'>{_ci(r)}</td><td class='n'>{r['n'] or 0:,}</td><td class='muted'>"
-                     f"{_e(r['note'] or '')}</td></tr>" for r in ok.iter_rows(named=True)) + "</table>")
+    parts.append(
+        "<h2>Every metric</h2><table><tr><th>judge</th><th>metric</th><th>value</th><th>95% CI</th>"
+        "<th>n</th><th>note</th></tr>"
+        + "".join(
+            f"<tr><td>{_e(r['judge'])}</td><td>{_e(r['metric'])}</td><td class='n'>{r['value']:.3f}</td>"
+            f"<td class='n'>{_ci(r)}</td><td class='n'>{r['n'] or 0:,}</td><td class='muted'>"
+            f"{_e(r['note'] or '')}</td></tr>"
+            for r in ok.iter_rows(named=True)
+        )
+        + "</table>"
+    )
     _save(root / "audit.html", head.render("Judge audit", "\n".join(parts), depth=0, charts=True))
 
     # ---- instances --------------------------------------------------------------------------------------------
-    if not instance_ids:   # no issue set: the first judgments of the selection
+    if not instance_ids:  # no issue set: the first judgments of the selection
         for jid in ws.judgments(flt, limit=examples, columns=["judgment_id"])["judgment_id"].to_list():
             instance_ids[jid] = "in the selection"
     rows = []
@@ -148,16 +176,27 @@ def _write(ws, root: Path, flt: Filter, issue_set: str | None, by: str, examples
         inst = ws.instance(jid, iset.id if iset else None)
         _save(root / "instances" / f"{jid}.html", head.render(f"Instance {jid}", _instance_page(inst), depth=1))
         j = inst["judgment"]
-        rows.append(f"<tr><td><a href='instances/{jid}.html'>{_e(jid[:12])}</a></td><td>{_e(j['judge'])}</td>"
-                    f"<td>{_e(_models(j))}</td><td>{_e(_outcome(j))}</td><td>{_e(why)}</td>"
-                    f"<td class='muted'>{_e(_trim(j['critique'], 160))}</td></tr>")
-    _save(root / "instances.html", head.render("Instances", "<h1>Instances in this bundle</h1><table><tr><th>id</th>"
-                                                 "<th>judge</th><th>model(s)</th><th>outcome</th><th>why here</th>"
-                                                 "<th>critique</th></tr>" + "".join(rows) + "</table>", depth=0))
+        rows.append(
+            f"<tr><td><a href='instances/{jid}.html'>{_e(jid[:12])}</a></td><td>{_e(j['judge'])}</td>"
+            f"<td>{_e(_models(j))}</td><td>{_e(_outcome(j))}</td><td>{_e(why)}</td>"
+            f"<td class='muted'>{_e(_trim(j['critique'], 160))}</td></tr>"
+        )
+    _save(
+        root / "instances.html",
+        head.render(
+            "Instances",
+            "<h1>Instances in this bundle</h1><table><tr><th>id</th>"
+            "<th>judge</th><th>model(s)</th><th>outcome</th><th>why here</th>"
+            "<th>critique</th></tr>" + "".join(rows) + "</table>",
+            depth=0,
+        ),
+    )
     manifest["instances"] = len(rows)
     if counts["judgments"] > len(rows):
-        manifest["left_out"].append(f"{counts['judgments'] - len(rows):,} judgments of the selection have no page "
-                                    f"(the bundle keeps each issue's {examples} most typical instances)")
+        manifest["left_out"].append(
+            f"{counts['judgments'] - len(rows):,} judgments of the selection have no page "
+            f"(the bundle keeps each issue's {examples} most typical instances)"
+        )
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
 
@@ -169,18 +208,22 @@ class _Page:
     def render(self, title: str, body: str, depth: int, charts: bool = False) -> str:
         up = "../" * depth
         script = f"<script src='{up}assets/plotly.min.js'></script>" if charts else ""
-        return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-                f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
-                f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-                f"<title>{_e(title)}</title><link rel='stylesheet' href='{up}assets/style.css'>{script}</head><body>"
-                f"<div class='crumbs'><a href='{up}index.html'>Issues</a> · <a href='{up}audit.html'>Audit</a> · "
-                f"<a href='{up}instances.html'>Instances</a> — <span class='muted'>{_e(self.workspace)}, "
-                f"{_e(self.selection)}, generated {_e(self.generated)}</span></div>{body}</body></html>")
+        return (
+            f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{_e(title)}</title><link rel='stylesheet' href='{up}assets/style.css'>{script}</head><body>"
+            f"<div class='crumbs'><a href='{up}index.html'>Issues</a> · <a href='{up}audit.html'>Audit</a> · "
+            f"<a href='{up}instances.html'>Instances</a> — <span class='muted'>{_e(self.workspace)}, "
+            f"{_e(self.selection)}, generated {_e(self.generated)}</span></div>{body}</body></html>"
+        )
 
 
 def _issue_tree(table: pl.DataFrame, link: bool = True) -> str:
-    rows = ["<table><tr><th>category / issue</th><th>responses</th><th>prevalence</th><th>lift [95% CI]</th>"
-            "<th>severity</th></tr>"]
+    rows = [
+        "<table><tr><th>category / issue</th><th>responses</th><th>prevalence</th><th>lift [95% CI]</th>"
+        "<th>severity</th></tr>"
+    ]
     for cat in table["category_title"].unique(maintain_order=True).to_list():
         sub = table.filter(pl.col("category_title") == cat)
         rows.append(f"<tr class='cat'><td colspan='5'>{_e(cat or 'Other')} ({sub.height})</td></tr>")
@@ -188,42 +231,61 @@ def _issue_tree(table: pl.DataFrame, link: bool = True) -> str:
             name = f"{_e(r['issue_id'])}. {_e(r['title'])}"
             if link:
                 name = f"<a href='issue-{_safe(r['issue_id'])}.html'>{name}</a>"
-            rows.append(f"<tr><td>{name}</td><td class='n'>{r['n_units']:,}</td><td class='n'>{_pct(r['prevalence'])}"
-                        f"</td><td class='n'>{_lift(r)}</td><td class='n'>{_num(r['severity'])}</td></tr>")
+            rows.append(
+                f"<tr><td>{name}</td><td class='n'>{r['n_units']:,}</td><td class='n'>{_pct(r['prevalence'])}"
+                f"</td><td class='n'>{_lift(r)}</td><td class='n'>{_num(r['severity'])}</td></tr>"
+            )
     return "".join(rows) + "</table>"
 
 
 def _issue_page(r: dict, prev: pl.DataFrame, ex: pl.DataFrame, by: str) -> str:
-    parts = [f"<h1>{_e(r['issue_id'])}. {_e(r['title'])}</h1>",
-             f"<p class='muted'>{_e(r['category_title'] or '')} · {r['n_instances']:,} judgments, "
-             f"{r['n_units']:,} judged responses, {r['n_items']:,} items · prevalence {_pct(r['prevalence'])} "
-             f"[{_pct(r['prevalence_ci_low'])}, {_pct(r['prevalence_ci_high'])}] · lift {_lift(r)} · "
-             f"severity {_num(r['severity'])} (mean outcome of the selection {_num(r['mean_outcome'])})</p>"]
+    parts = [
+        f"<h1>{_e(r['issue_id'])}. {_e(r['title'])}</h1>",
+        f"<p class='muted'>{_e(r['category_title'] or '')} · {r['n_instances']:,} judgments, "
+        f"{r['n_units']:,} judged responses, {r['n_items']:,} items · prevalence {_pct(r['prevalence'])} "
+        f"[{_pct(r['prevalence_ci_low'])}, {_pct(r['prevalence_ci_high'])}] · lift {_lift(r)} · "
+        f"severity {_num(r['severity'])} (mean outcome of the selection {_num(r['mean_outcome'])})</p>",
+    ]
     if r["description"]:
         parts.append(f"<p>{_e(r['description'])}</p>")
     if r["keywords"]:
         parts.append("<p>" + "".join(f"<span class='chip'>{_e(k)}</span>" for k in r["keywords"]) + "</p>")
-    parts.append(f"<h2>Prevalence by {_e(by)}</h2><table><tr><th>{_e(by)}</th><th>share</th><th>95% CI</th>"
-                 f"<th>with it</th><th>of</th></tr>" + "".join(
-                     f"<tr><td>{_e(p[by])}</td><td class='n'>{_pct(p['share'])}</td><td class='n'>"
-                     f"[{_pct(p['ci_low'])}, {_pct(p['ci_high'])}]</td><td class='n'>{p['n_with']:,}</td>"
-                     f"<td class='n'>{p['n_group']:,}</td></tr>" for p in prev.iter_rows(named=True)) + "</table>")
-    parts.append(f"<h2>Its {ex.height} most typical instances</h2><table><tr><th>instance</th><th>model</th>"
-                 "<th>judge</th><th>score / verdict</th><th>the sentence</th></tr>" + "".join(
-                     f"<tr><td><a href='instances/{_safe(e['judgment_id'])}.html'>{_e(e['judgment_id'][:12])}</a></td>"
-                     f"<td>{_e(e['model'] or '')}</td><td>{_e(e['judge'])}</td>"
-                     f"<td>{_e(e['score'] if e['score'] is not None else (e['verdict'] or ''))}</td>"
-                     f"<td>{_e(_trim(e['segment'], 400))}</td></tr>" for e in ex.iter_rows(named=True)) + "</table>")
+    parts.append(
+        f"<h2>Prevalence by {_e(by)}</h2><table><tr><th>{_e(by)}</th><th>share</th><th>95% CI</th>"
+        f"<th>with it</th><th>of</th></tr>"
+        + "".join(
+            f"<tr><td>{_e(p[by])}</td><td class='n'>{_pct(p['share'])}</td><td class='n'>"
+            f"[{_pct(p['ci_low'])}, {_pct(p['ci_high'])}]</td><td class='n'>{p['n_with']:,}</td>"
+            f"<td class='n'>{p['n_group']:,}</td></tr>"
+            for p in prev.iter_rows(named=True)
+        )
+        + "</table>"
+    )
+    parts.append(
+        f"<h2>Its {ex.height} most typical instances</h2><table><tr><th>instance</th><th>model</th>"
+        "<th>judge</th><th>score / verdict</th><th>the sentence</th></tr>"
+        + "".join(
+            f"<tr><td><a href='instances/{_safe(e['judgment_id'])}.html'>{_e(e['judgment_id'][:12])}</a></td>"
+            f"<td>{_e(e['model'] or '')}</td><td>{_e(e['judge'])}</td>"
+            f"<td>{_e(e['score'] if e['score'] is not None else (e['verdict'] or ''))}</td>"
+            f"<td>{_e(_trim(e['segment'], 400))}</td></tr>"
+            for e in ex.iter_rows(named=True)
+        )
+        + "</table>"
+    )
     return "\n".join(parts)
 
 
 def _instance_page(inst: dict) -> str:
     j = inst["judgment"]
-    parts = [f"<h1>{_e(j['judge'])} on {_e(_models(j))}</h1>",
-             f"<p class='muted'>{_e(j['protocol'])} · dataset {_e(j['dataset'] or '')} · template "
-             f"{_e(j['template'] or '–')} · criterion {_e(j['criterion'] or 'overall')} · item {_e(j['item_id'][:12])}"
-             f" · outcome <b>{_e(_outcome(j))}</b> · parse status {_e(j['parse_status'])}</p>",
-             "<h2>Prompt</h2>", f"<pre>{_e(j.get('prompt') or '')}</pre>"]
+    parts = [
+        f"<h1>{_e(j['judge'])} on {_e(_models(j))}</h1>",
+        f"<p class='muted'>{_e(j['protocol'])} · dataset {_e(j['dataset'] or '')} · template "
+        f"{_e(j['template'] or '–')} · criterion {_e(j['criterion'] or 'overall')} · item {_e(j['item_id'][:12])}"
+        f" · outcome <b>{_e(_outcome(j))}</b> · parse status {_e(j['parse_status'])}</p>",
+        "<h2>Prompt</h2>",
+        f"<pre>{_e(j.get('prompt') or '')}</pre>",
+    ]
     if j["protocol"] == "pairwise" and inst["slots"]:
         parts.append("<h2>As the judge saw it</h2><div class='slots'>")
         for s in inst["slots"]:
@@ -231,9 +293,11 @@ def _instance_page(inst: dict) -> str:
             label = "shown first" if s["slot"] == "A" else "shown second"
             if not s["order_known"]:
                 label = "order not recorded"
-            parts.append(f"<div class='slot{mark}'><b>{_e(s['slot'])}: {_e(s['model'] or '')}</b> "
-                         f"<span class='muted'>({label}, {s['n_chars'] or 0:,} characters)"
-                         f"{' · preferred' if s['won'] else ''}</span><pre>{_e(s['text'] or '')}</pre></div>")
+            parts.append(
+                f"<div class='slot{mark}'><b>{_e(s['slot'])}: {_e(s['model'] or '')}</b> "
+                f"<span class='muted'>({label}, {s['n_chars'] or 0:,} characters)"
+                f"{' · preferred' if s['won'] else ''}</span><pre>{_e(s['text'] or '')}</pre></div>"
+            )
         parts.append("</div>")
     else:
         r = inst["responses"]
@@ -241,30 +305,45 @@ def _instance_page(inst: dict) -> str:
         parts += [f"<h2>Response of {_e(j['model'] or '')}</h2>", f"<pre>{_e(text or '')}</pre>"]
     parts.append("<h2>Critique</h2>")
     if inst.get("critique_names"):
-        parts.append("<p class='muted'>In this critique: " + "; ".join(
-            f"“{_e(k)}” = {_e(v)}" for k, v in inst["critique_names"].items()) + "</p>")
+        parts.append(
+            "<p class='muted'>In this critique: "
+            + "; ".join(f"“{_e(k)}” = {_e(v)}" for k, v in inst["critique_names"].items())
+            + "</p>"
+        )
     parts.append(f"<pre>{_e(j['critique'] or j.get('raw_output') or '')}</pre>")
     sw = inst.get("swapped")
     if sw:
         same = "the same verdict" if sw["same_verdict"] else "a different verdict"
-        parts.append(f"<h2>The swapped order</h2><p class='muted'>Judged again with the other response first: "
-                     f"{_e(same)} ({_e(_verdict_name(sw['verdict'], j))}).</p><pre>{_e(sw['critique'] or '')}</pre>")
+        parts.append(
+            f"<h2>The swapped order</h2><p class='muted'>Judged again with the other response first: "
+            f"{_e(same)} ({_e(_verdict_name(sw['verdict'], j))}).</p><pre>{_e(sw['critique'] or '')}</pre>"
+        )
     if inst["labels"]:
         parts.append("<h2>Labels</h2><table><tr><th>annotator</th><th>kind</th><th>says</th><th>judge agrees</th></tr>")
         for lab in inst["labels"]:
             says = lab.get("prefers")
             says = _name_of(says, j) if says else (f"{lab['score']:g}" if lab["score"] is not None else "")
-            agrees = {True: "<span class='ok'>✓ agrees</span>", False: "<span class='bad'>✗ disagrees</span>",
-                      None: "–"}[lab["judge_agrees"]]
-            parts.append(f"<tr><td>{_e(lab['annotator'])}</td><td>{_e(lab['kind'])}</td><td>{_e(says)}</td>"
-                         f"<td>{agrees}</td></tr>")
+            agrees = {
+                True: "<span class='ok'>✓ agrees</span>",
+                False: "<span class='bad'>✗ disagrees</span>",
+                None: "–",
+            }[lab["judge_agrees"]]
+            parts.append(
+                f"<tr><td>{_e(lab['annotator'])}</td><td>{_e(lab['kind'])}</td><td>{_e(says)}</td>"
+                f"<td>{agrees}</td></tr>"
+            )
         parts.append("</table>")
     seg = inst["segments"]
     if seg.height:
-        parts.append("<h2>The critique's sentences and their issues</h2><table><tr><th>sentence</th><th>about</th>"
-                     "<th>issue</th></tr>" + "".join(
-                         f"<tr><td>{_e(s['text'])}</td><td>{_e(s['about_model'] or '')}</td>"
-                         f"<td>{_e(s['issue'] or '')}</td></tr>" for s in seg.iter_rows(named=True)) + "</table>")
+        parts.append(
+            "<h2>The critique's sentences and their issues</h2><table><tr><th>sentence</th><th>about</th>"
+            "<th>issue</th></tr>"
+            + "".join(
+                f"<tr><td>{_e(s['text'])}</td><td>{_e(s['about_model'] or '')}</td><td>{_e(s['issue'] or '')}</td></tr>"
+                for s in seg.iter_rows(named=True)
+            )
+            + "</table>"
+        )
     return "\n".join(parts)
 
 

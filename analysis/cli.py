@@ -14,8 +14,10 @@ from .errors import UserError
 from .filters import Filter
 from .ingest.formats import FORMATS
 
-FILTER_HELP = ("query string selecting judgments, the same syntax as dashboard links, e.g. "
-               "'judge=GPT-4&template=Swap_CoT&score_max=3&meta.subset=LLMBar/Natural'")
+FILTER_HELP = (
+    "query string selecting judgments, the same syntax as dashboard links, e.g. "
+    "'judge=GPT-4&template=Swap_CoT&score_max=3&meta.subset=LLMBar/Natural'"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,8 +76,9 @@ def cmd_ingest(args) -> int:
         mapping.scale = parse_scale(args.scale)
     results = []
     for path in args.paths:
-        result = ws.ingest(path, format=args.format, mapping=mapping, strict=args.strict, dataset=args.dataset,
-                           aliases=args.aliases)
+        result = ws.ingest(
+            path, format=args.format, mapping=mapping, strict=args.strict, dataset=args.dataset, aliases=args.aliases
+        )
         results.append(result)
         if args.json:
             continue
@@ -88,8 +91,10 @@ def cmd_ingest(args) -> int:
             more = len(result.rejects) - 5
             if more > 0:
                 print(f"  … and {more:,} more")
-            print(f"  see them all with: judgescope rejects --run {result.run_id}"
-                  + (f" --workspace {args.workspace}" if args.workspace else ""))
+            print(
+                f"  see them all with: judgescope rejects --run {result.run_id}"
+                + (f" --workspace {args.workspace}" if args.workspace else "")
+            )
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2, default=str))
     return 0
@@ -187,8 +192,14 @@ def cmd_audit(args) -> int:
     frame = ws.audit(_filter(args), by=args.by)
     if args.output:
         out = Path(args.output)
-        _write_frame(frame, out, {".json": lambda: json.dumps(frame.to_dicts(), indent=2, default=str),
-                                  ".md": lambda: audit_markdown(frame)})
+        _write_frame(
+            frame,
+            out,
+            {
+                ".json": lambda: json.dumps(frame.to_dicts(), indent=2, default=str),
+                ".md": lambda: audit_markdown(frame),
+            },
+        )
         print(f"wrote {frame.height} metric rows to {out}", file=sys.stderr)
     if args.json:
         print(json.dumps(frame.to_dicts(), indent=2, default=str))
@@ -196,9 +207,16 @@ def cmd_audit(args) -> int:
         print(audit_markdown(frame), end="")
     elif not args.output:
         done = frame.filter(pl.col("value").is_not_null())
-        rows = [{"judge": r["judge"], "metric": r["metric"], "value": r["value"],
-                 "95% CI": f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if r["ci_low"] is not None else "",
-                 "n": r["n"]} for r in done.iter_rows(named=True)]
+        rows = [
+            {
+                "judge": r["judge"],
+                "metric": r["metric"],
+                "value": r["value"],
+                "95% CI": f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if r["ci_low"] is not None else "",
+                "n": r["n"],
+            }
+            for r in done.iter_rows(named=True)
+        ]
         _print_table(rows, ["judge", "metric", "value", "95% CI", "n"])
         n_missing = frame.height - done.height
         if n_missing:
@@ -217,8 +235,10 @@ def cmd_issues(args) -> int:
         return 0
     if args.list:
         ws = _workspace(args, read_only=True)
-        _print_table(ws.issue_sets().with_columns(pl_cast_str("created_at")).to_dicts(),
-                     ["issue_set_id", "name", "filter", "issues", "strengths", "judgments", "signal", "created_at"])
+        _print_table(
+            ws.issue_sets().with_columns(pl_cast_str("created_at")).to_dicts(),
+            ["issue_set_id", "name", "filter", "issues", "strengths", "judgments", "signal", "created_at"],
+        )
         return 0
     if args.update:
         ws = _workspace(args)
@@ -229,9 +249,11 @@ def cmd_issues(args) -> int:
             print(json.dumps(done, indent=2))
             return 0
         share = "" if done["unexplained_share"] is None else f" ({done['unexplained_share']:.0%})"
-        print(f"issue set {iset.id}: {done['new_judgments']:,} new judgments; {done['explained']:,} of "
-              f"{done['new_statements']:,} new critical statements joined existing issues, {done['unexplained']:,} "
-              f"fit none{share}")
+        print(
+            f"issue set {iset.id}: {done['new_judgments']:,} new judgments; {done['explained']:,} of "
+            f"{done['new_statements']:,} new critical statements joined existing issues, {done['unexplained']:,} "
+            f"fit none{share}"
+        )
         if done["suggest_discovery"]:
             print("many new statements fit no issue: run `judgescope issues` for a new discovery")
         return 0
@@ -254,10 +276,18 @@ def cmd_issues(args) -> int:
 
         ws = _workspace(args)
         taxonomy = _read_taxonomy(Path(args.taxonomy)) if args.taxonomy else None
-        options = {key: getattr(args, _dest(key)) for key in Pipeline.options()
-                   if getattr(args, _dest(key)) is not None}
-        iset = ws.discover_issues(_filter(args), seed=args.seed, name_with=args.name_with, taxonomy=taxonomy,
-                                  name=args.name, progress=None if not args.json else False, **options)
+        options = {
+            key: getattr(args, _dest(key)) for key in Pipeline.options() if getattr(args, _dest(key)) is not None
+        }
+        iset = ws.discover_issues(
+            _filter(args),
+            seed=args.seed,
+            name_with=args.name_with,
+            taxonomy=taxonomy,
+            name=args.name,
+            progress=None if not args.json else False,
+            **options,
+        )
     table = iset.table(kind=None)
     prev = iset.prevalence("model", kind="issue")
     prev_s = iset.prevalence("model", kind="strength")
@@ -265,12 +295,41 @@ def cmd_issues(args) -> int:
     for r in pl_concat(prev, prev_s).iter_rows(named=True):
         by_model.setdefault(r["issue_id"], {})[r["model"]] = r["share"]
     if args.json:
-        keep = ("issue_id", "title", "kind", "category", "category_title", "description", "keywords", "named_by",
-                "n_instances", "n_units", "n_segments", "n_items", "max_item_share", "prevalence", "prevalence_ci_low",
-                "prevalence_ci_high", "p_fail", "p_pass", "lift", "lift_ci_low", "lift_ci_high", "severity",
-                "mean_outcome", "origin", "n_checked", "n_fits", "precision", "precision_ci_low", "precision_ci_high")
-        records = [{**{k: r[k] for k in keep}, "prevalence_by_model": by_model.get(r["issue_id"], {})}
-                   for r in table.iter_rows(named=True)]
+        keep = (
+            "issue_id",
+            "title",
+            "kind",
+            "category",
+            "category_title",
+            "description",
+            "keywords",
+            "named_by",
+            "n_instances",
+            "n_units",
+            "n_segments",
+            "n_items",
+            "max_item_share",
+            "prevalence",
+            "prevalence_ci_low",
+            "prevalence_ci_high",
+            "p_fail",
+            "p_pass",
+            "lift",
+            "lift_ci_low",
+            "lift_ci_high",
+            "severity",
+            "mean_outcome",
+            "origin",
+            "n_checked",
+            "n_fits",
+            "precision",
+            "precision_ci_low",
+            "precision_ci_high",
+        )
+        records = [
+            {**{k: r[k] for k in keep}, "prevalence_by_model": by_model.get(r["issue_id"], {})}
+            for r in table.iter_rows(named=True)
+        ]
         print(json.dumps(records, indent=2, default=str))
         return 0
     print(repr(iset))
@@ -287,13 +346,22 @@ def cmd_issues(args) -> int:
                 continue
             row = table.filter(pl_col("issue_id") == r["issue_id"]).row(0, named=True)
             models = sorted(by_model.get(r["issue_id"], {}).items(), key=lambda kv: -kv[1])[:2]
-            rows.append({"id": r["issue_id"], "title": "  " + r["title"], "prevalence": f"{r['prevalence']:.1%}",
-                         "lift": _interval(row["lift"], row["lift_ci_low"], row["lift_ci_high"]),
-                         "severity": row["severity"], "most in": "; ".join(f"{m} {v:.0%}" for m, v in models)})
+            rows.append(
+                {
+                    "id": r["issue_id"],
+                    "title": "  " + r["title"],
+                    "prevalence": f"{r['prevalence']:.1%}",
+                    "lift": _interval(row["lift"], row["lift_ci_low"], row["lift_ci_high"]),
+                    "severity": row["severity"],
+                    "most in": "; ".join(f"{m} {v:.0%}" for m, v in models),
+                }
+            )
         _print_table(rows, ["id", "title", "prevalence", "lift", "severity", "most in"])
-    print(f"{iset.no_issue():,} of {iset.n_instances():,} judgments have no issue; severity = mean outcome of the "
-          f"responses with it (all: {_cell(table['mean_outcome'][0]) if table.height else '–'}); "
-          f"`judgescope issues --show {iset.id} --json` prints every field")
+    print(
+        f"{iset.no_issue():,} of {iset.n_instances():,} judgments have no issue; severity = mean outcome of the "
+        f"responses with it (all: {_cell(table['mean_outcome'][0]) if table.height else '–'}); "
+        f"`judgescope issues --show {iset.id} --json` prints every field"
+    )
     return 0
 
 
@@ -308,8 +376,11 @@ def _dest(option: str) -> str:
 def pl_concat(*frames):
     import polars as pl
 
-    return pl.concat([f for f in frames if f.height], how="diagonal_relaxed") if any(f.height for f in frames) \
+    return (
+        pl.concat([f for f in frames if f.height], how="diagonal_relaxed")
+        if any(f.height for f in frames)
         else frames[0]
+    )
 
 
 def pl_col(name: str):
@@ -350,13 +421,25 @@ def _field_args(p, fields, title: str) -> None:
         choices = f.metadata.get("choices")
         kind = str(f.type)
         if kind == "bool":
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
-                               help=f"{help_text} (default {'on' if f.default else 'off'})")
+            group.add_argument(
+                flag,
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{help_text} (default {'on' if f.default else 'off'})",
+            )
             continue
         typ = int if kind.startswith("int") else float if kind.startswith("float") else str
         shown = "none" if f.default is None else f.default
-        group.add_argument(flag, dest=f.name, type=typ, choices=choices, default=None,
-                           metavar=None if choices else typ.__name__.upper(), help=f"{help_text} (default {shown})")
+        group.add_argument(
+            flag,
+            dest=f.name,
+            type=typ,
+            choices=choices,
+            default=None,
+            metavar=None if choices else typ.__name__.upper(),
+            help=f"{help_text} (default {shown})",
+        )
 
 
 def _given(args, fields) -> dict:
@@ -384,23 +467,38 @@ def _judge_report(result, args) -> int:
         print(json.dumps(summary, indent=2, default=str))
     else:
         s = result.stats
-        print(f"run {result.run_id}: {result.planned:,} requests ({s.called:,} called, {s.cached:,} from the cache, "
-              f"{s.failed:,} failed after retries, {s.retries:,} retries); {result.written:,} judgments written, "
-              f"{result.already_present:,} already present; parse status {summary['parse_status']}; "
-              f"tokens {s.tokens_in:,} in + {s.tokens_out:,} out, ${s.cost:.4f}")
+        print(
+            f"run {result.run_id}: {result.planned:,} requests ({s.called:,} called, {s.cached:,} from the cache, "
+            f"{s.failed:,} failed after retries, {s.retries:,} retries); {result.written:,} judgments written, "
+            f"{result.already_present:,} already present; parse status {summary['parse_status']}; "
+            f"tokens {s.tokens_in:,} in + {s.tokens_out:,} out, ${s.cost:.4f}"
+        )
         for why, n in (result.skipped or {}).items():
             print(f"  skipped {n:,}: {why}")
         if s.failed:
-            print(f"  {s.failed:,} request(s) failed ({', '.join(f'{k}: {v}' for k, v in s.errors.items())}); "
-                  f"re-run the same command to retry them")
+            print(
+                f"  {s.failed:,} request(s) failed ({', '.join(f'{k}: {v}' for k, v in s.errors.items())}); "
+                f"re-run the same command to retry them"
+            )
     if result.stats.stopped == "budget":
-        raise UserError(f"stopped at the budget of ${args.budget:g} after {result.stats.called:,} calls; "
-                        f"{result.stats.skipped_budget:,} request(s) not sent (re-run with a larger --budget to finish)")
+        raise UserError(
+            f"stopped at the budget of ${args.budget:g} after {result.stats.called:,} calls; "
+            f"{result.stats.skipped_budget:,} request(s) not sent (re-run with a larger --budget to finish)"
+        )
     return 0
 
 
-JUDGE_SPEC_OPTIONS = ("criteria", "per_criterion", "both_orders", "pairs", "baseline", "reference", "samples",
-                      "judge_name", "limit")
+JUDGE_SPEC_OPTIONS = (
+    "criteria",
+    "per_criterion",
+    "both_orders",
+    "pairs",
+    "baseline",
+    "reference",
+    "samples",
+    "judge_name",
+    "limit",
+)
 PROBE_SPEC_OPTIONS = ("judge_name", "limit")
 
 
@@ -412,8 +510,9 @@ def cmd_judge(args) -> int:
 
 def cmd_probe(args) -> int:
     ws = _workspace(args)
-    result = ws.judge.probe(_filter(args), probes=args.probes, template=args.template,
-                            **_judge_options(args, PROBE_SPEC_OPTIONS))
+    result = ws.judge.probe(
+        _filter(args), probes=args.probes, template=args.template, **_judge_options(args, PROBE_SPEC_OPTIONS)
+    )
     return _judge_report(result, args)
 
 
@@ -421,8 +520,15 @@ def cmd_report(args) -> int:
     ws = _workspace(args, read_only=True)
     top = None if args.all or args.top == 0 else args.top
     groups = None if args.all or args.groups == 0 else args.groups
-    text = ws.report(args.format, path=args.output, issue_set=args.issue_set, filter=_filter(args), by=args.by,
-                     top=top, groups=groups)
+    text = ws.report(
+        args.format,
+        path=args.output,
+        issue_set=args.issue_set,
+        filter=_filter(args),
+        by=args.by,
+        top=top,
+        groups=groups,
+    )
     if args.output:
         print(f"wrote the {args.format} report to {args.output}", file=sys.stderr)
     else:
@@ -433,8 +539,10 @@ def cmd_report(args) -> int:
 def cmd_bundle(args) -> int:
     ws = _workspace(args, read_only=True)
     out = ws.bundle(args.output, filter=_filter(args), issue_set=args.issue_set, by=args.by, examples=args.examples)
-    print(f"wrote a static bundle to {out}: open {out / 'index.html'} in a browser, or serve the folder from any "
-          f"static host")
+    print(
+        f"wrote a static bundle to {out}: open {out / 'index.html'} in a browser, or serve the folder from any "
+        f"static host"
+    )
     return 0
 
 
@@ -444,8 +552,13 @@ def cmd_demo(args) -> int:
     path = Path(args.workspace or "demo.duckdb")
     from . import store
 
-    build_demo(path, data_dir=Path(args.data) if args.data else None, rebuild=args.rebuild, echo=print,
-               issues=not args.no_issues)
+    build_demo(
+        path,
+        data_dir=Path(args.data) if args.data else None,
+        rebuild=args.rebuild,
+        echo=print,
+        issues=not args.no_issues,
+    )
     store.close(path)  # the dashboard opens the file in its own process: let go of it first
     if args.no_serve:
         return 0
@@ -470,17 +583,28 @@ def _pipeline_args(p) -> None:
     from .issues.pipeline import Pipeline
 
     group = p.add_argument_group("pipeline stages (defaults in analysis/issues/pipeline.py; see docs/issues.md)")
-    for key, (stage, default, kind) in Pipeline.options().items():
+    for key, (_stage, default, kind) in Pipeline.options().items():
         flag = "--" + key.replace(".", "-").replace("_", "-")
         flags = [flag, "--embedding-model"] if key == "embedder.model" else [flag]
         kind = str(kind)
         if kind == "bool":
-            group.add_argument(*flags, dest=_dest(key), action=argparse.BooleanOptionalAction, default=None,
-                               help=f"(default {'on' if default else 'off'})")
+            group.add_argument(
+                *flags,
+                dest=_dest(key),
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"(default {'on' if default else 'off'})",
+            )
         else:
             typ = int if kind == "int" else float if kind.startswith("float") else str
-            group.add_argument(*flags, dest=_dest(key), type=typ, default=None, metavar=typ.__name__.upper(),
-                               help=f"(default {default})")
+            group.add_argument(
+                *flags,
+                dest=_dest(key),
+                type=typ,
+                default=None,
+                metavar=typ.__name__.upper(),
+                help=f"(default {default})",
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -497,15 +621,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("ingest", "import judge feedback files or directories into the workspace", cmd_ingest)
     p.add_argument("paths", nargs="+", help="file(s) or directory(ies)")
     p.add_argument("--format", "-f", help="format name (detected when left out): " + ", ".join(FORMATS))
-    p.add_argument("--map", "-m", action="append", default=[], metavar="FILE|ROLE=COLUMN",
-                   help="a mapping TOML file, or ROLE=COLUMN (repeatable), e.g. --map score=rating")
-    p.add_argument("--set", action="append", default=[], metavar="ROLE=VALUE",
-                   help="a value for every row, e.g. --set judge=gpt-4o")
+    p.add_argument(
+        "--map",
+        "-m",
+        action="append",
+        default=[],
+        metavar="FILE|ROLE=COLUMN",
+        help="a mapping TOML file, or ROLE=COLUMN (repeatable), e.g. --map score=rating",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="ROLE=VALUE",
+        help="a value for every row, e.g. --set judge=gpt-4o",
+    )
     p.add_argument("--scale", help="score scale, e.g. 1-10")
     p.add_argument("--dataset", help="dataset name (part of every id; defaults to the format's or file's name)")
     p.add_argument("--strict", action="store_true", help="abort on the first rejected row; the store stays unchanged")
-    p.add_argument("--aliases", metavar="FILE", help="judge/model alias TOML (default: judgescope.aliases.toml "
-                   "beside the workspace, when it exists); see analysis/identities.py")
+    p.add_argument(
+        "--aliases",
+        metavar="FILE",
+        help="judge/model alias TOML (default: judgescope.aliases.toml "
+        "beside the workspace, when it exists); see analysis/identities.py",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = add("info", "counts, runs, judges, models, criteria and rejects of a workspace", cmd_info)
@@ -524,15 +663,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("audit", "judge reliability: position, length and self-preference bias, agreement, consistency", cmd_audit)
     p.add_argument("--filter", help=FILTER_HELP)
-    p.add_argument("--by", choices=["judge", "judge_template"], default="judge",
-                   help="one row group per judge, or per judge and template (strategy)")
+    p.add_argument(
+        "--by",
+        choices=["judge", "judge_template"],
+        default="judge",
+        help="one row group per judge, or per judge and template (strategy)",
+    )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the metric rows as JSON records")
     fmt.add_argument("--markdown", action="store_true", help="print a GitHub Markdown table")
     p.add_argument("--output", "-o", help="also write .json, .md, .csv or .parquet")
 
-    p = add("issues", "discover recurring issues and strengths in critiques (or list / show stored issue sets)",
-            cmd_issues)
+    p = add(
+        "issues", "discover recurring issues and strengths in critiques (or list / show stored issue sets)", cmd_issues
+    )
     p.add_argument("--filter", help=FILTER_HELP)
     p.add_argument("--seed", type=int, default=0)
     _pipeline_args(p)
@@ -540,13 +684,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--taxonomy", help="known issues: JSON list/dict or a text file with one title per line")
     p.add_argument("--name", help="a name for the issue set")
     p.add_argument("--list", action="store_true", help="list the stored issue sets")
-    p.add_argument("--update", action="store_true", help="add judgments imported since the set (of --show SET, or the "
-                                                        "newest) was made to its existing issues, without a new discovery")
-    p.add_argument("--marks", action="store_true", help="print readers' fits / does-not-fit marks (CSV, or --json) "
-                                                       "of --show SET or the newest")
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="add judgments imported since the set (of --show SET, or the "
+        "newest) was made to its existing issues, without a new discovery",
+    )
+    p.add_argument(
+        "--marks",
+        action="store_true",
+        help="print readers' fits / does-not-fit marks (CSV, or --json) of --show SET or the newest",
+    )
     p.add_argument("--show", metavar="ID", help="print a stored issue set")
     p.add_argument("--json", action="store_true", help="print the issue table as JSON records")
-    p.add_argument("--rename", nargs=2, metavar=("ISSUE", "TITLE"), help="rename an issue (of --show SET, or the newest)")
+    p.add_argument(
+        "--rename", nargs=2, metavar=("ISSUE", "TITLE"), help="rename an issue (of --show SET, or the newest)"
+    )
     p.add_argument("--merge", nargs="+", metavar="ISSUE", help="merge issues into a new one (--title names it)")
     p.add_argument("--title", help="title for --merge")
     p.add_argument("--split", metavar="ISSUE", help="split an issue by k-means on its segments")
@@ -558,8 +711,12 @@ def build_parser() -> argparse.ArgumentParser:
 
         p.add_argument("--model", required=True, help="the judge model's name at the endpoint")
         p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI)")
-        p.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
-                       help="environment variable holding the API key (never a flag: keys in argv leak)")
+        p.add_argument(
+            "--api-key-env",
+            default="OPENAI_API_KEY",
+            metavar="VAR",
+            help="environment variable holding the API key (never a flag: keys in argv leak)",
+        )
         p.add_argument("--filter", help=FILTER_HELP)
         p.add_argument("--name", help="a name for the run")
         p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -567,19 +724,34 @@ def build_parser() -> argparse.ArgumentParser:
         _field_args(p, [f for f in spec_fields() if f.name in spec_names], "what to judge (JudgeSpec)")
         _field_args(p, [f for f in call_fields() if f.name != "progress"], "how to call the endpoint (CallOptions)")
 
-    p = add("judge", "run an LLM judge through an OpenAI-compatible endpoint; judgments land in the workspace",
-            cmd_judge)
+    p = add(
+        "judge", "run an LLM judge through an OpenAI-compatible endpoint; judgments land in the workspace", cmd_judge
+    )
     judge_args(p, JUDGE_SPEC_OPTIONS)
     p.add_argument("--template", default="rubric", help="rubric, prometheus, pairwise, or a TOML template file")
-    p.add_argument("--one-order", dest="both_orders", action="store_false", default=None,
-                   help="pairwise: judge each pair in one order only (= --no-both-orders)")
-    p.add_argument("--no-reference", dest="reference", action="store_const", const="off", default=None,
-                   help="do not show reference answers (= --reference off)")
+    p.add_argument(
+        "--one-order",
+        dest="both_orders",
+        action="store_false",
+        default=None,
+        help="pairwise: judge each pair in one order only (= --no-both-orders)",
+    )
+    p.add_argument(
+        "--no-reference",
+        dest="reference",
+        action="store_const",
+        const="off",
+        default=None,
+        help="do not show reference answers (= --reference off)",
+    )
 
     p = add("probe", "bias probes: re-judge selected judgments with controlled perturbations", cmd_probe)
     judge_args(p, PROBE_SPEC_OPTIONS)
-    p.add_argument("--probes", default="all", help="comma-separated: swap, verbosity, authority, bandwagon, "
-                   "reflection, one-token (default all)")
+    p.add_argument(
+        "--probes",
+        default="all",
+        help="comma-separated: swap, verbosity, authority, bandwagon, reflection, one-token (default all)",
+    )
     p.add_argument("--template", help="default: pairwise for pairwise judgments, else rubric")
 
     p = add("report", "issue summary and judge audit as Markdown, HTML, CSV or JSON", cmd_report)
@@ -589,20 +761,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="model", help="prevalence by: model, judge, criterion, template, dataset, category")
     p.add_argument("--output", "-o", help="write to this file instead of printing")
     p.add_argument("--top", type=int, default=15, help="issues to keep, most instances first (0: all; default 15)")
-    p.add_argument("--groups", type=int, default=12, help="groups per issue, highest prevalence first (0: all; "
-                   "default 12)")
+    p.add_argument(
+        "--groups", type=int, default=12, help="groups per issue, highest prevalence first (0: all; default 12)"
+    )
     p.add_argument("--all", action="store_true", help="keep every issue and group (the report says what it leaves out)")
 
-    p = add("bundle", "write a static, offline HTML copy of a view (no server, no workspace) for a colleague",
-            cmd_bundle)
+    p = add(
+        "bundle", "write a static, offline HTML copy of a view (no server, no workspace) for a colleague", cmd_bundle
+    )
     p.add_argument("--output", "-o", required=True, help="directory to write (created; must be empty or absent)")
     p.add_argument("--filter", help=FILTER_HELP)
     p.add_argument("--issue-set", help="issue set id (default: the filter's, else the newest)")
     p.add_argument("--by", default="model", help="prevalence by: model, judge, criterion, template, dataset")
     p.add_argument("--examples", type=int, default=20, help="instances per issue with their own page (default 20)")
 
-    p = add("demo", "build the demo workspace from data/demo and serve the dashboard", cmd_demo,
-            workspace_help="demo workspace file (default demo.duckdb)")
+    p = add(
+        "demo",
+        "build the demo workspace from data/demo and serve the dashboard",
+        cmd_demo,
+        workspace_help="demo workspace file (default demo.duckdb)",
+    )
     p.add_argument("--data", help="demo data directory (default: the project's data/demo)")
     p.add_argument("--rebuild", action="store_true", help="delete and rebuild the demo workspace")
     p.add_argument("--no-serve", action="store_true", help="build only")
@@ -623,7 +801,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except Exception:  # a bug: show everything
+    except Exception:  # noqa: BLE001 - a bug: show everything
         traceback.print_exc()
         print("judgescope: internal error (a bug); please report it with the traceback above", file=sys.stderr)
         return 2

@@ -35,8 +35,13 @@ def default_data_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "demo"
 
 
-def build_demo(path: str | Path = "demo.duckdb", data_dir: Path | None = None, rebuild: bool = False,
-               echo: Callable[[str], None] | None = None, issues: bool = True):
+def build_demo(
+    path: str | Path = "demo.duckdb",
+    data_dir: Path | None = None,
+    rebuild: bool = False,
+    echo: Callable[[str], None] | None = None,
+    issues: bool = True,
+):
     """Import data/demo into `path` (existing imports are skipped unless rebuild) and, unless issues=False,
     discover issues in the arena-bench critiques from the shipped embedding cache. Returns the Workspace."""
     from .workspace import Workspace
@@ -60,10 +65,6 @@ def build_demo(path: str | Path = "demo.duckdb", data_dir: Path | None = None, r
         if echo:
             echo(f"{name}: {result.summary()} [{time.perf_counter() - t:.1f} s]")
     if issues and ws.issue_sets().height == 0:
-        t = time.perf_counter()
-        loaded = load_embedding_cache(ws, data_dir / CACHE)
-        if echo:
-            echo(f"embedding cache: {loaded:,} vectors [{time.perf_counter() - t:.1f} s]")
         from .filters import Filter
         from .issues.discover import discover_many
         from .issues.pipeline import Pipeline
@@ -97,9 +98,15 @@ def load_embedding_cache(ws, path: Path) -> int:
     q = frame["q"].explode().to_numpy().astype(np.float32).reshape(frame.height, dim)
     q *= frame["scale"].to_numpy()[:, None]
     q /= np.linalg.norm(q, axis=1, keepdims=True).clip(1e-12)
-    vectors = pa.table({"text_hash": frame["text_hash"].to_arrow(), "model": frame["model"].to_arrow(),
-                        "vector": pa.ListArray.from_arrays(pa.array(np.arange(frame.height + 1) * dim, pa.int32()),
-                                                           pa.array(q.ravel()))})
+    vectors = pa.table(
+        {
+            "text_hash": frame["text_hash"].to_arrow(),
+            "model": frame["model"].to_arrow(),
+            "vector": pa.ListArray.from_arrays(
+                pa.array(np.arange(frame.height + 1) * dim, pa.int32()), pa.array(q.ravel())
+            ),
+        }
+    )
     with ws.q.transaction() as cur:
         store_vectors(cur, vectors)
     return frame.height

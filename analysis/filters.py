@@ -14,8 +14,25 @@ from urllib.parse import parse_qsl, urlencode
 from .errors import UserError
 from .sql import json_path, placeholders
 
-LIST_KEYS = ("model", "judge", "criterion", "template", "dataset", "run", "protocol", "status", "category",
-             "issue", "issue_all", "issue_none", "issue_only", "probe", "item", "swap", "won")
+LIST_KEYS = (
+    "model",
+    "judge",
+    "criterion",
+    "template",
+    "dataset",
+    "run",
+    "protocol",
+    "status",
+    "category",
+    "issue",
+    "issue_all",
+    "issue_none",
+    "issue_only",
+    "probe",
+    "item",
+    "swap",
+    "won",
+)
 ISSUE_KEYS = ("issue", "issue_all", "issue_none", "issue_only")
 NUMBER_KEYS = ("score_min", "score_max", "norm_min", "norm_max")
 TEXT_KEYS = ("q", "issue_set", "label")
@@ -24,15 +41,26 @@ LABEL_VALUES = ("any", "none", "disagree")
 # shown in the other order), and which response it preferred
 SWAP_VALUES = ("consistent", "inconsistent", "flipped", "first_twice", "second_twice", "unpaired")
 WON_VALUES = ("first", "second", "tie", "longer", "shorter", "none")
-CHOICES = {"swap": SWAP_VALUES, "won": WON_VALUES, "protocol": ("pointwise", "pairwise"),
-           "status": ("ok", "unparsed", "missing")}
+CHOICES = {
+    "swap": SWAP_VALUES,
+    "won": WON_VALUES,
+    "protocol": ("pointwise", "pairwise"),
+    "status": ("ok", "unparsed", "missing"),
+}
 OVERALL = "overall"  # the criterion value for whole-response judgments (criterion IS NULL)
-NONE = "(none)"      # the value of a missing template or category (IS NULL), as group labels show it
+NONE = "(none)"  # the value of a missing template or category (IS NULL), as group labels show it
 NULLABLE = ("template", "category")
-ANY_PROBE = "any"    # probe=any: probe variants and plain judgments alike (default: plain judgments only)
+ANY_PROBE = "any"  # probe=any: probe variants and plain judgments alike (default: plain judgments only)
 # filter key -> column of judgment_view
-COLUMNS = {"judge": "judge", "template": "template", "dataset": "dataset", "run": "run_id", "protocol": "protocol",
-           "status": "parse_status", "category": "category"}
+COLUMNS = {
+    "judge": "judge",
+    "template": "template",
+    "dataset": "dataset",
+    "run": "run_id",
+    "protocol": "protocol",
+    "status": "parse_status",
+    "category": "category",
+}
 
 
 # a bound on what one selection may ask, so no link makes a query run for minutes: each issue condition is a join
@@ -53,19 +81,19 @@ class Filter:
     protocol: tuple[str, ...] = ()
     status: tuple[str, ...] = ()
     category: tuple[str, ...] = ()
-    issue: tuple[str, ...] = ()        # has any of these issues (CLEAR's OR)
-    issue_all: tuple[str, ...] = ()    # has all of them (AND)
-    issue_none: tuple[str, ...] = ()   # has none of them (NOT)
-    issue_only: tuple[str, ...] = ()   # has at least one issue, and no issue outside these
-    probe: tuple[str, ...] = ()        # bias-probe variants: none (default), these probes, or "any" (everything)
-    item: tuple[str, ...] = ()         # these items (item ids)
-    swap: tuple[str, ...] = ()         # pairwise, against the swapped twin: consistent, inconsistent, first_twice, ...
-    won: tuple[str, ...] = ()          # pairwise, the preferred response: first, second, tie, longer, shorter, none
-    issue_set: str | None = None       # which issue set the issue ids belong to (default: the newest)
-    label: str | None = None           # human/gold label: any (present), none (absent), disagree (with the judge)
+    issue: tuple[str, ...] = ()  # has any of these issues (CLEAR's OR)
+    issue_all: tuple[str, ...] = ()  # has all of them (AND)
+    issue_none: tuple[str, ...] = ()  # has none of them (NOT)
+    issue_only: tuple[str, ...] = ()  # has at least one issue, and no issue outside these
+    probe: tuple[str, ...] = ()  # bias-probe variants: none (default), these probes, or "any" (everything)
+    item: tuple[str, ...] = ()  # these items (item ids)
+    swap: tuple[str, ...] = ()  # pairwise, against the swapped twin: consistent, inconsistent, first_twice, ...
+    won: tuple[str, ...] = ()  # pairwise, the preferred response: first, second, tie, longer, shorter, none
+    issue_set: str | None = None  # which issue set the issue ids belong to (default: the newest)
+    label: str | None = None  # human/gold label: any (present), none (absent), disagree (with the judge)
     score_min: float | None = None
     score_max: float | None = None
-    norm_min: float | None = None      # normalised score (0-1) bounds, for selections across scales
+    norm_min: float | None = None  # normalised score (0-1) bounds, for selections across scales
     norm_max: float | None = None
     q: str | None = None
     meta: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
@@ -88,8 +116,12 @@ class Filter:
             elif key in TEXT_KEYS:
                 values[key] = str(value) or None
             elif key == "meta":
-                values[key] = tuple(sorted((str(k), (v,) if isinstance(v, str) else tuple(str(x) for x in v))
-                                           for k, v in dict(value).items()))
+                values[key] = tuple(
+                    sorted(
+                        (str(k), (v,) if isinstance(v, str) else tuple(str(x) for x in v))
+                        for k, v in dict(value).items()
+                    )
+                )
             else:
                 raise UserError(f"unknown filter field {key!r}; fields are {', '.join(_field_names())}")
         return cls(**values)
@@ -104,8 +136,9 @@ class Filter:
         return cls.from_pairs(pairs, strict=strict)
 
     @classmethod
-    def from_pairs(cls, pairs: list[tuple[str, str]], strict: bool = True,
-                   ignore: tuple[str, ...] = ()) -> tuple["Filter", list[str]]:
+    def from_pairs(
+        cls, pairs: list[tuple[str, str]], strict: bool = True, ignore: tuple[str, ...] = ()
+    ) -> tuple["Filter", list[str]]:
         lists: dict[str, list[str]] = {}
         meta: dict[str, list[str]] = {}
         numbers: dict[str, float] = {}
@@ -155,8 +188,12 @@ class Filter:
                 bad(f"filter {lo}={numbers[lo]:g} is above {hi}={numbers[hi]:g}")
                 numbers.pop(lo)
                 numbers.pop(hi)
-        f = cls(**{k: tuple(dict.fromkeys(v)) for k, v in lists.items()}, **numbers, **text,
-                meta=tuple(sorted((k, tuple(dict.fromkeys(v))) for k, v in meta.items())))
+        f = cls(
+            **{k: tuple(dict.fromkeys(v)) for k, v in lists.items()},
+            **numbers,
+            **text,
+            meta=tuple(sorted((k, tuple(dict.fromkeys(v))) for k, v in meta.items())),
+        )
         return f, warnings
 
     # ---- round trip ---------------------------------------------------------------------------
@@ -196,11 +233,21 @@ class Filter:
         parts = []
         grouped = self.to_dict()
         for key, values in grouped.items():
-            label = {"score_min": "score ≥", "score_max": "score ≤", "norm_min": "normalised score ≥",
-                     "norm_max": "normalised score ≤", "q": "text contains", "issue": "any issue of",
-                     "swap": "against its swapped twin:", "won": "preferred:",
-                     "issue_all": "all issues of", "issue_none": "no issue of", "issue_only": "only issues of",
-                     "issue_set": "issue set", "label": "human or gold label:"}.get(key, key + " =")
+            label = {
+                "score_min": "score ≥",
+                "score_max": "score ≤",
+                "norm_min": "normalised score ≥",
+                "norm_max": "normalised score ≤",
+                "q": "text contains",
+                "issue": "any issue of",
+                "swap": "against its swapped twin:",
+                "won": "preferred:",
+                "issue_all": "all issues of",
+                "issue_none": "no issue of",
+                "issue_only": "only issues of",
+                "issue_set": "issue set",
+                "label": "human or gold label:",
+            }.get(key, key + " =")
             parts.append(f"{label} {', '.join(values)}")
         return "; ".join(parts) or "everything"
 
@@ -216,8 +263,10 @@ class Filter:
             return placeholders(len(values))
 
         if self.model:
-            clauses.append(f"({a}model IN ({marks(self.model)}) OR {a}model_a IN ({marks(self.model)}) "
-                           f"OR {a}model_b IN ({marks(self.model)}))")
+            clauses.append(
+                f"({a}model IN ({marks(self.model)}) OR {a}model_a IN ({marks(self.model)}) "
+                f"OR {a}model_b IN ({marks(self.model)}))"
+            )
         for key, column in COLUMNS.items():
             values = getattr(self, key)
             if not values:
@@ -236,18 +285,24 @@ class Filter:
                 parts.append(f"{a}criterion IS NULL")
             clauses.append("(" + " OR ".join(parts) + ")")
         if not self.probe:
-            clauses.append(f"{a}probe IS NULL")   # a perturbed input is no judgment of the model's answer
+            clauses.append(f"{a}probe IS NULL")  # a perturbed input is no judgment of the model's answer
         elif ANY_PROBE not in self.probe:
             clauses.append(f"{a}probe IN ({marks(self.probe)})")
-        for bound, test in ((self.score_min, "score >= ?"), (self.score_max, "score <= ?"),
-                            (self.norm_min, "score_norm >= ?"), (self.norm_max, "score_norm <= ?")):
+        for bound, test in (
+            (self.score_min, "score >= ?"),
+            (self.score_max, "score <= ?"),
+            (self.norm_min, "score_norm >= ?"),
+            (self.norm_max, "score_norm <= ?"),
+        ):
             if bound is not None:
                 clauses.append(a + test)
                 params.append(bound)
         for key, values in self.meta:
             path = json_path(key)
-            clauses.append(f"coalesce(json_extract_string({a}meta, ?), json_extract_string({a}item_meta, ?)) "
-                           f"IN ({placeholders(len(values))})")
+            clauses.append(
+                f"coalesce(json_extract_string({a}meta, ?), json_extract_string({a}item_meta, ?)) "
+                f"IN ({placeholders(len(values))})"
+            )
             params.extend([path, path, *values])
         if self.item:
             clauses.append(f"{a}item_id IN ({marks(self.item)})")
@@ -268,7 +323,6 @@ class Filter:
             params.extend([pattern, pattern, pattern])
         return (" AND ".join(clauses) or "TRUE"), params
 
-
     def _issue_sql(self, a: str, params: list[Any]) -> str:
         """Issue conditions over the segments of each judgment in one issue set."""
         if self.issue_set:
@@ -285,9 +339,11 @@ class Filter:
             params.extend(set_params)
             if ids is not None:
                 params.extend(ids)
-            return (f"EXISTS (SELECT 1 FROM segment_issues si JOIN segments sg USING (issue_set_id, segment_id) "
-                    f"JOIN issues iss ON iss.issue_set_id = si.issue_set_id AND iss.issue_id = si.issue_id "
-                    f"AND iss.status = 'active' WHERE si.issue_set_id = {set_sql} AND sg.judgment_id = {a}judgment_id{cond})")
+            return (
+                f"EXISTS (SELECT 1 FROM segment_issues si JOIN segments sg USING (issue_set_id, segment_id) "
+                f"JOIN issues iss ON iss.issue_set_id = si.issue_set_id AND iss.issue_id = si.issue_id "
+                f"AND iss.status = 'active' WHERE si.issue_set_id = {set_sql} AND sg.judgment_id = {a}judgment_id{cond})"
+            )
 
         parts = []
         if self.issue:
@@ -321,19 +377,25 @@ def _swap_sql(a: str, mode: str) -> str:
     criterion and sample with the other response shown first (probe variants have none). Verdicts are compared
     as the responses they name, as the audit's swap metrics do (analysis/reliability/position.py)."""
     t = "t."
-    twin = (f"t.item_id = {a}item_id AND t.judge = {a}judge AND t.protocol = 'pairwise' AND t.probe IS NULL "
-            f"AND t.template IS NOT DISTINCT FROM {a}template AND t.criterion IS NOT DISTINCT FROM {a}criterion "
-            f"AND t.sample = {a}sample AND least(t.response_a, t.response_b) = least({a}response_a, {a}response_b) "
-            f"AND greatest(t.response_a, t.response_b) = greatest({a}response_a, {a}response_b) "
-            f"AND {_first(t)} <> {_first(a)}")
-    base = (f"{a}protocol = 'pairwise' AND {a}shown_first IS NOT NULL AND {a}probe IS NULL "
-            f"AND {a}response_a IS DISTINCT FROM {a}response_b")
+    twin = (
+        f"t.item_id = {a}item_id AND t.judge = {a}judge AND t.protocol = 'pairwise' AND t.probe IS NULL "
+        f"AND t.template IS NOT DISTINCT FROM {a}template AND t.criterion IS NOT DISTINCT FROM {a}criterion "
+        f"AND t.sample = {a}sample AND least(t.response_a, t.response_b) = least({a}response_a, {a}response_b) "
+        f"AND greatest(t.response_a, t.response_b) = greatest({a}response_a, {a}response_b) "
+        f"AND {_first(t)} <> {_first(a)}"
+    )
+    base = (
+        f"{a}protocol = 'pairwise' AND {a}shown_first IS NOT NULL AND {a}probe IS NULL "
+        f"AND {a}response_a IS DISTINCT FROM {a}response_b"
+    )
     wa, wt = _winner(a), _winner(t)
-    cond = {"consistent": f"{wt} = {wa}",
-            "inconsistent": f"{wt} <> {wa}",
-            "flipped": f"{wt} <> {wa} AND {wt} <> 'tie' AND {wa} <> 'tie'",
-            "first_twice": f"{wt} = {_first(t)} AND {wa} = {_first(a)}",
-            "second_twice": f"{wt} NOT IN ({_first(t)}, 'tie') AND {wa} NOT IN ({_first(a)}, 'tie')"}
+    cond = {
+        "consistent": f"{wt} = {wa}",
+        "inconsistent": f"{wt} <> {wa}",
+        "flipped": f"{wt} <> {wa} AND {wt} <> 'tie' AND {wa} <> 'tie'",
+        "first_twice": f"{wt} = {_first(t)} AND {wa} = {_first(a)}",
+        "second_twice": f"{wt} NOT IN ({_first(t)}, 'tie') AND {wa} NOT IN ({_first(a)}, 'tie')",
+    }
     if mode == "unpaired":
         return f"({base} AND NOT EXISTS (SELECT 1 FROM judgments t WHERE {twin}))"
     return f"({base} AND {a}verdict IS NOT NULL AND EXISTS (SELECT 1 FROM judgments t WHERE {twin} AND {cond[mode]}))"
@@ -341,34 +403,38 @@ def _swap_sql(a: str, mode: str) -> str:
 
 def _won_sql(a: str, mode: str) -> str:
     """Which response a pairwise verdict preferred: the first or second shown, the longer or shorter, a tie, none."""
-    pw = f"{a}protocol = 'pairwise' AND {a}response_a IS DISTINCT FROM {a}response_b"   # as the audit reads them
+    pw = f"{a}protocol = 'pairwise' AND {a}response_a IS DISTINCT FROM {a}response_b"  # as the audit reads them
     return {
         "first": f"({pw} AND {a}verdict = {a}shown_first)",
         "second": f"({pw} AND {a}shown_first IS NOT NULL AND {a}verdict NOT IN ({a}shown_first, 'tie'))",
         "tie": f"({pw} AND {a}verdict = 'tie')",
         "none": f"({pw} AND {a}verdict IS NULL)",
         "longer": f"({pw} AND (({a}verdict = 'a' AND {a}n_chars_a > {a}n_chars_b) OR "
-                  f"({a}verdict = 'b' AND {a}n_chars_b > {a}n_chars_a)))",
+        f"({a}verdict = 'b' AND {a}n_chars_b > {a}n_chars_a)))",
         "shorter": f"({pw} AND (({a}verdict = 'a' AND {a}n_chars_a < {a}n_chars_b) OR "
-                   f"({a}verdict = 'b' AND {a}n_chars_b < {a}n_chars_a)))",
+        f"({a}verdict = 'b' AND {a}n_chars_b < {a}n_chars_a)))",
     }[mode]
 
 
 def _label_sql(a: str, mode: str) -> str:
     """Labels on the judgment's own response (pointwise) or pair (pairwise, in either order)."""
-    same = (f"l.item_id = {a}item_id AND ((l.response_id IS NOT NULL AND l.response_id = {a}response_id) OR "
-            f"(l.response_a IS NOT NULL AND least(l.response_a, l.response_b) = least({a}response_a, {a}response_b) "
-            f"AND greatest(l.response_a, l.response_b) = greatest({a}response_a, {a}response_b)))")
+    same = (
+        f"l.item_id = {a}item_id AND ((l.response_id IS NOT NULL AND l.response_id = {a}response_id) OR "
+        f"(l.response_a IS NOT NULL AND least(l.response_a, l.response_b) = least({a}response_a, {a}response_b) "
+        f"AND greatest(l.response_a, l.response_b) = greatest({a}response_a, {a}response_b)))"
+    )
     if mode == "any":
         return f"EXISTS (SELECT 1 FROM labels l WHERE {same})"
     if mode == "none":
         return f"NOT EXISTS (SELECT 1 FROM labels l WHERE {same})"
     # disagree: a label whose verdict names another response (or tie), or whose score is 0.25+ away
-    return (f"EXISTS (SELECT 1 FROM labels l WHERE {same} AND ("
-            f"(l.verdict IS NOT NULL AND (CASE l.verdict WHEN 'a' THEN l.response_a WHEN 'b' THEN l.response_b "
-            f"ELSE 'tie' END) IS DISTINCT FROM (CASE {a}verdict WHEN 'a' THEN {a}response_a WHEN 'b' THEN "
-            f"{a}response_b WHEN 'tie' THEN 'tie' END)) OR "
-            f"(l.score_norm IS NOT NULL AND abs(l.score_norm - {a}score_norm) >= 0.25)))")
+    return (
+        f"EXISTS (SELECT 1 FROM labels l WHERE {same} AND ("
+        f"(l.verdict IS NOT NULL AND (CASE l.verdict WHEN 'a' THEN l.response_a WHEN 'b' THEN l.response_b "
+        f"ELSE 'tie' END) IS DISTINCT FROM (CASE {a}verdict WHEN 'a' THEN {a}response_a WHEN 'b' THEN "
+        f"{a}response_b WHEN 'tie' THEN 'tie' END)) OR "
+        f"(l.score_norm IS NOT NULL AND abs(l.score_norm - {a}score_norm) >= 0.25)))"
+    )
 
 
 def _field_names() -> list[str]:

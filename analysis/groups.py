@@ -34,10 +34,10 @@ _MODELS = "list_distinct(list_filter([j.model, j.model_a, j.model_b], lambda x: 
 
 @dataclass(frozen=True)
 class Group:
-    key: str          # as given: "model", "meta.subset"
-    scalar: str       # SQL over j: one value per judgment (for pairwise "model": NULL; use `values`)
-    values: str       # SQL over j: a list of the judgment's groups
-    params: tuple     # positional parameters of `scalar` (and of `values`), in order
+    key: str  # as given: "model", "meta.subset"
+    scalar: str  # SQL over j: one value per judgment (for pairwise "model": NULL; use `values`)
+    values: str  # SQL over j: a list of the judgment's groups
+    params: tuple  # positional parameters of `scalar` (and of `values`), in order
 
     @property
     def alias(self) -> str:
@@ -59,12 +59,14 @@ def resolve_group(by: str, meta_keys: Callable[[], list[str]], allowed: tuple[st
         values = _MODELS if by == "model" else f"[{COLUMNS[by]}]"
         return Group(by, COLUMNS[by], values, ())
     if by.startswith(META_PREFIX) and (allowed is None or "meta" in allowed):
-        key = by[len(META_PREFIX):]
+        key = by[len(META_PREFIX) :]
         known = meta_keys()
         if key not in known:
             shown = ", ".join(repr(k) for k in known[:12]) + (" …" if len(known) > 12 else "")
-            raise UserError(f"cannot group by {by!r}: the workspace has no metadata key {key!r}"
-                            + (f" (keys: {shown})" if known else " (it has no metadata keys)"))
+            raise UserError(
+                f"cannot group by {by!r}: the workspace has no metadata key {key!r}"
+                + (f" (keys: {shown})" if known else " (it has no metadata keys)")
+            )
         path = json_path(key)
         expr = "coalesce(json_extract_string(j.meta, ?), json_extract_string(j.item_meta, ?))"
         # both placeholders take the same path: callers pass params twice (see `params`)

@@ -59,10 +59,27 @@ ALIAS_FILE = "judgescope.aliases.toml"
 
 # Namespaces of model makers in front of their own models: an API router's provider (Inspect AI
 # "openai/gpt-4o", promptfoo "openai:gpt-4o") or the maker's Hugging Face organisation.
-MAKER_NAMESPACES = ("openai", "anthropic", "google", "mistral", "mistralai", "meta", "meta-llama", "xai",
-                    "deepseek", "deepseek-ai", "qwen", "microsoft", "tiiuae", "cohere")
-_MAKER = re.compile(r"^(?:" + "|".join(re.escape(n) for n in MAKER_NAMESPACES) + r")[/:]"
-                    r"(?:(?:chat|completion|messages|responses)[/:])?(?=[^/:\s])", re.IGNORECASE)
+MAKER_NAMESPACES = (
+    "openai",
+    "anthropic",
+    "google",
+    "mistral",
+    "mistralai",
+    "meta",
+    "meta-llama",
+    "xai",
+    "deepseek",
+    "deepseek-ai",
+    "qwen",
+    "microsoft",
+    "tiiuae",
+    "cohere",
+)
+_MAKER = re.compile(
+    r"^(?:" + "|".join(re.escape(n) for n in MAKER_NAMESPACES) + r")[/:]"
+    r"(?:(?:chat|completion|messages|responses)[/:])?(?=[^/:\s])",
+    re.IGNORECASE,
+)
 _AZURE_35 = re.compile(r"^gpt[-_ ]?35(?=[-_ ]turbo)", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s_\-]+")
 # the meta key that keeps a renamed field's raw value
@@ -110,7 +127,9 @@ class Identities:
             raise UserError(f"{path}: not a readable TOML alias file ({exc})") from None
         unknown = set(data) - {"aliases", "families"}
         if unknown:
-            raise UserError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; expected [aliases] and [families]")
+            raise UserError(
+                f"{path}: unknown section(s) {', '.join(sorted(unknown))}; expected [aliases] and [families]"
+            )
         aliases: dict[str, str] = {}
         for key, value in (data.get("aliases") or {}).items():
             if isinstance(value, str) and value.strip():
@@ -230,8 +249,11 @@ def apply(con, identities: Identities, *frames):
             out.append(df)
             continue
         present = [c for c in cols if c in df.columns]
-        changed = pl.any_horizontal([pl.col(c).cast(pl.String).is_in(list(mapping)) for c in present]) if present \
+        changed = (
+            pl.any_horizontal([pl.col(c).cast(pl.String).is_in(list(mapping)) for c in present])
+            if present
             else pl.lit(False)
+        )
         if "meta" in df.columns and present:
             df = df.with_row_index("_idx")
             hit = df.filter(changed.fill_null(False))
@@ -241,8 +263,11 @@ def apply(con, identities: Identities, *frames):
                     raws = {RAW_KEYS[c]: row[c] for c in present if row[c] in mapping}
                     metas.append(_with_raw(row["meta"], raws))
                 update = pl.DataFrame({"_idx": hit["_idx"], "_meta": pl.Series(metas, dtype=pl.String)})
-                df = df.join(update, on="_idx", how="left").with_columns(
-                    pl.coalesce("_meta", pl.col("meta").cast(pl.String)).alias("meta")).drop("_meta")
+                df = (
+                    df.join(update, on="_idx", how="left")
+                    .with_columns(pl.coalesce("_meta", pl.col("meta").cast(pl.String)).alias("meta"))
+                    .drop("_meta")
+                )
             df = df.sort("_idx").drop("_idx")
         df = df.with_columns([pl.col(c).cast(pl.String).replace(mapping).alias(c) for c in present])
         out.append(df)

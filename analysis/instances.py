@@ -27,8 +27,10 @@ def instance(q: Query, judgment_id: str, issue_set_id: str | None = None) -> dic
     if j.height == 0:
         raise UserError(f"no judgment {judgment_id!r} in {q.path}")
     row = j.row(0, named=True)
-    responses = q.frame("SELECT response_id, model, text, n_chars FROM responses WHERE response_id IN (?, ?, ?)",
-                        [row["response_id"], row["response_a"], row["response_b"]])
+    responses = q.frame(
+        "SELECT response_id, model, text, n_chars FROM responses WHERE response_id IN (?, ?, ?)",
+        [row["response_id"], row["response_a"], row["response_b"]],
+    )
     texts = {r["response_id"]: r for r in responses.iter_rows(named=True)}
     out: dict[str, Any] = {"judgment": row, "responses": responses, "slots": [], "swapped": None}
     if row["protocol"] == "pairwise":
@@ -36,35 +38,51 @@ def instance(q: Query, judgment_id: str, issue_set_id: str | None = None) -> dic
         out["swapped"] = _swapped(q, row)
         out["critique_names"] = _critique_names(row, out["slots"])
     out["labels"] = _labels(q, row)
-    out["related"] = q.frame("""
+    out["related"] = q.frame(
+        """
         SELECT judgment_id, judge, protocol, template, criterion, model, model_a, model_b, shown_first, verdict,
                score, scale_max, parse_status, sample, left(critique, 200) AS critique
         FROM judgment_view WHERE item_id = ? AND judgment_id <> ?
-        ORDER BY protocol, judge, template, criterion, model, shown_first LIMIT 500""", [row["item_id"], judgment_id])
+        ORDER BY protocol, judge, template, criterion, model, shown_first LIMIT 500""",
+        [row["item_id"], judgment_id],
+    )
     set_id = issue_set_id or q.newest_issue_set()
     out["segments"] = pl.DataFrame()
     if set_id:
-        out["segments"] = q.frame("""
+        out["segments"] = q.frame(
+            """
             SELECT s.ord, s.text, s.kind, s.about, r.model AS about_model, si.issue_id, i.title AS issue, i.kind AS issue_kind
             FROM segments s LEFT JOIN segment_issues si USING (issue_set_id, segment_id)
             LEFT JOIN issues i ON i.issue_set_id = s.issue_set_id AND i.issue_id = si.issue_id AND i.status = 'active'
             LEFT JOIN responses r ON r.response_id = s.response_id
-            WHERE s.issue_set_id = ? AND s.judgment_id = ? ORDER BY s.ord""", [set_id, judgment_id])
+            WHERE s.issue_set_id = ? AND s.judgment_id = ? ORDER BY s.ord""",
+            [set_id, judgment_id],
+        )
     out["issue_set"] = set_id
     return out
 
 
 def _slots(row: dict, texts: dict) -> list[dict]:
     """The two responses in the order shown: slot letter, response id, model, text, and whether it won."""
-    first, second = ((row["response_b"], row["response_a"]) if row["shown_first"] == "b"
-                     else (row["response_a"], row["response_b"]))
+    first, second = (
+        (row["response_b"], row["response_a"]) if row["shown_first"] == "b" else (row["response_a"], row["response_b"])
+    )
     winner = {"a": row["response_a"], "b": row["response_b"]}.get(row["verdict"])
     out = []
     for letter, rid in zip(SLOT_NAMES, (first, second)):
         r = texts.get(rid, {})
-        out.append({"slot": letter, "response_id": rid, "model": r.get("model"), "text": r.get("text"),
-                    "n_chars": r.get("n_chars"), "won": winner == rid,
-                    "tie": row["verdict"] == "tie", "order_known": row["shown_first"] is not None})
+        out.append(
+            {
+                "slot": letter,
+                "response_id": rid,
+                "model": r.get("model"),
+                "text": r.get("text"),
+                "n_chars": r.get("n_chars"),
+                "won": winner == rid,
+                "tie": row["verdict"] == "tie",
+                "order_known": row["shown_first"] is not None,
+            }
+        )
     return out
 
 
@@ -96,32 +114,50 @@ def _critique_names(row: dict, slots: list[dict]) -> dict[str, str]:
 def _swapped(q: Query, row: dict) -> dict | None:
     if not row["shown_first"]:
         return None
-    s = q.frame("""
+    s = q.frame(
+        """
         SELECT judgment_id, shown_first, verdict, critique, parse_status FROM judgments
         WHERE item_id = ? AND judge = ? AND protocol = 'pairwise'
           AND template IS NOT DISTINCT FROM ? AND criterion IS NOT DISTINCT FROM ? AND sample = ?
           AND probe IS NULL AND least(response_a, response_b) = least(?, ?)
           AND greatest(response_a, response_b) = greatest(?, ?) AND shown_first <> ?
         ORDER BY judgment_id LIMIT 1""",
-                [row["item_id"], row["judge"], row["template"], row["criterion"], row["sample"],
-                 row["response_a"], row["response_b"], row["response_a"], row["response_b"], row["shown_first"]])
+        [
+            row["item_id"],
+            row["judge"],
+            row["template"],
+            row["criterion"],
+            row["sample"],
+            row["response_a"],
+            row["response_b"],
+            row["response_a"],
+            row["response_b"],
+            row["shown_first"],
+        ],
+    )
     if not s.height:
         return None
     sw = s.row(0, named=True)
     winner = {"a": row["response_a"], "b": row["response_b"]}
-    sw["same_verdict"] = (winner.get(sw["verdict"], sw["verdict"]) == winner.get(row["verdict"], row["verdict"]))
+    sw["same_verdict"] = winner.get(sw["verdict"], sw["verdict"]) == winner.get(row["verdict"], row["verdict"])
     return sw
 
 
 def _labels(q: Query, row: dict) -> list[dict]:
     """Human and gold labels on this judgment's response (pointwise) or pair, each with whether the judge agrees."""
-    frame = q.frame("""
+    frame = q.frame(
+        """
         SELECT annotator, kind, criterion, score, scale_min, scale_max, score_norm, verdict, response_id, response_a,
-               response_b FROM labels WHERE item_id = ? ORDER BY kind, annotator""", [row["item_id"]])
+               response_b FROM labels WHERE item_id = ? ORDER BY kind, annotator""",
+        [row["item_id"]],
+    )
     out = []
     for lab in frame.iter_rows(named=True):
         if row["protocol"] == "pairwise":
-            if lab["response_a"] is None or {lab["response_a"], lab["response_b"]} != {row["response_a"], row["response_b"]}:
+            if lab["response_a"] is None or {lab["response_a"], lab["response_b"]} != {
+                row["response_a"],
+                row["response_b"],
+            }:
                 continue
             names = {"a": lab["response_a"], "b": lab["response_b"], "tie": "tie"}
             says = names.get(lab["verdict"])
@@ -131,8 +167,11 @@ def _labels(q: Query, row: dict) -> list[dict]:
         else:
             if lab["response_id"] != row["response_id"] or lab["criterion"] != row["criterion"]:
                 continue
-            agrees = (None if lab["score_norm"] is None or row["score_norm"] is None
-                      else abs(lab["score_norm"] - row["score_norm"]) < 0.25)
+            agrees = (
+                None
+                if lab["score_norm"] is None or row["score_norm"] is None
+                else abs(lab["score_norm"] - row["score_norm"]) < 0.25
+            )
         lab["judge_agrees"] = agrees
         out.append(lab)
     return out
@@ -147,8 +186,7 @@ def _json(value):
     return value
 
 
-def compare_issues(iset, a: str, b: str, by: str = "model", filter: Filter | str | dict | None = None
-                   ) -> pl.DataFrame:
+def compare_issues(iset, a: str, b: str, by: str = "model", filter: Filter | str | dict | None = None) -> pl.DataFrame:
     """Issue prevalence of group a versus group b (models or judges) within the filter: shares, their difference
     and a 95% interval for it (Newcombe's hybrid score interval from the two Wilson intervals), the two-sided
     p-value of a two-proportion z-test, and `significant`: that p-value below 0.05 after Holm's correction over
@@ -175,16 +213,18 @@ def compare_issues(iset, a: str, b: str, by: str = "model", filter: Filter | str
         hi = d + ((u1 - p1) ** 2 + (p2 - l2) ** 2) ** 0.5
         pooled = (r["n_a"] + r["n_b"]) / (na + nb)
         se = (pooled * (1 - pooled) * (1 / na + 1 / nb)) ** 0.5
-        p_value = math.erfc(abs(d) / se / 2 ** 0.5) if se > 0 else 1.0
-        rows.append({**r, "share_a": p1, "share_b": p2, "difference": d, "ci_low": lo, "ci_high": hi,
-                     "p_value": p_value})
+        p_value = math.erfc(abs(d) / se / 2**0.5) if se > 0 else 1.0
+        rows.append(
+            {**r, "share_a": p1, "share_b": p2, "difference": d, "ci_low": lo, "ci_high": hi, "p_value": p_value}
+        )
     holm = _holm([x["p_value"] for x in rows])
     for x, h in zip(rows, holm):
         x["p_holm"] = h
         x["significant"] = h < 0.05
     frame = pl.DataFrame(rows)
-    return frame.with_columns(pl.lit(a).alias("a"), pl.lit(b).alias("b")).sort("difference", descending=True,
-                                                                           nulls_last=True)
+    return frame.with_columns(pl.lit(a).alias("a"), pl.lit(b).alias("b")).sort(
+        "difference", descending=True, nulls_last=True
+    )
 
 
 def _holm(p_values: list[float]) -> list[float]:
@@ -198,14 +238,16 @@ def _holm(p_values: list[float]) -> list[float]:
     return out
 
 
-def compare_instances(q: Query, a: str, b: str, by: str = "model", filter: Filter | str | dict | None = None,
-                      limit: int = 50) -> pl.DataFrame:
+def compare_instances(
+    q: Query, a: str, b: str, by: str = "model", filter: Filter | str | dict | None = None, limit: int = 50
+) -> pl.DataFrame:
     """Items both groups were judged on where their mean normalised scores differ most."""
     col = {"model": "model", "judge": "judge"}.get(by)
     if col is None:
         raise UserError("compare: by must be 'model' or 'judge'")
     where, params = as_filter(filter).where("j")
-    return q.frame(f"""
+    return q.frame(
+        f"""
         WITH s AS (SELECT j.item_id, j.{col} AS g, avg(j.score_norm) AS score, count(*) AS n,
                           min(j.judgment_id) AS judgment_id
                    FROM judgment_view j WHERE {where} AND j.score_norm IS NOT NULL AND j.{col} IN (?, ?)
@@ -214,4 +256,6 @@ def compare_instances(q: Query, a: str, b: str, by: str = "model", filter: Filte
                x.score - y.score AS difference, x.judgment_id AS judgment_a, y.judgment_id AS judgment_b
         FROM s x JOIN s y ON x.item_id = y.item_id AND x.g = ? AND y.g = ?
         JOIN items it ON it.item_id = x.item_id
-        ORDER BY abs(x.score - y.score) DESC, x.item_id LIMIT ?""", [*params, a, b, a, b, int(limit)])
+        ORDER BY abs(x.score - y.score) DESC, x.item_id LIMIT ?""",
+        [*params, a, b, a, b, int(limit)],
+    )

@@ -58,10 +58,17 @@ def click_layer(fig: go.Figure, x: list, y: list, hover: list[str], keys: list[l
     if not x:
         return fig
     fig.update_traces(hoverinfo="skip", hovertemplate=None, selector=dict(type="heatmap"))
-    fig.add_scatter(x=x, y=y, mode="markers", showlegend=False, name="",
-                    marker=dict(symbol="square", size=40, opacity=0.01, color="#000"),
-                    hovertext=hover, customdata=[_inert_keys(k) for k in keys],
-                    hovertemplate="%{hovertext}<extra></extra>")
+    fig.add_scatter(
+        x=x,
+        y=y,
+        mode="markers",
+        showlegend=False,
+        name="",
+        marker=dict(symbol="square", size=40, opacity=0.01, color="#000"),
+        hovertext=hover,
+        customdata=[_inert_keys(k) for k in keys],
+        hovertemplate="%{hovertext}<extra></extra>",
+    )
     fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest")
     return fig
 
@@ -94,8 +101,9 @@ def cell_keys(event) -> list | None:
 
 def empty_figure(message: str, title: str = "") -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=inert(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font=dict(size=14, color="#666"))
+    fig.add_annotation(
+        text=inert(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font=dict(size=14, color="#666")
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return _layout(fig, title, 220)
@@ -107,8 +115,11 @@ def score_heatmap(dist: pl.DataFrame, by: str, x_title: str, title: str) -> go.F
     `dist` columns: group, bucket (sortable), label, n, share, group_n, group_mean."""
     if dist.height == 0:
         return empty_figure("No scored judgments match this filter.", title)
-    groups = (dist.select("group", "group_mean", "group_n").unique("group")
-              .sort("group_mean", descending=False, nulls_last=False))
+    groups = (
+        dist.select("group", "group_mean", "group_n")
+        .unique("group")
+        .sort("group_mean", descending=False, nulls_last=False)
+    )
     buckets = dist.select("bucket", "label").unique("bucket").sort("bucket")
     g_index = {g: i for i, g in enumerate(groups["group"].to_list())}
     b_index = {b: i for i, b in enumerate(buckets["bucket"].to_list())}
@@ -120,15 +131,25 @@ def score_heatmap(dist: pl.DataFrame, by: str, x_title: str, title: str) -> go.F
         counts[gi][bi] = row["n"]
     # the category is the (inert) group name; the tick label adds n and the mean
     y_keys = _inert_list(groups["group"].to_list())
-    y_labels = [f"{inert(g)}  (n={n:,}, mean {m:.2f})" if m is not None else f"{inert(g)}  (n={n:,})"
-                for g, m, n in groups.select("group", "group_mean", "group_n").iter_rows()]
+    y_labels = [
+        f"{inert(g)}  (n={n:,}, mean {m:.2f})" if m is not None else f"{inert(g)}  (n={n:,})"
+        for g, m, n in groups.select("group", "group_mean", "group_n").iter_rows()
+    ]
     text = [[f"{v:.0%}" if v >= 0.005 else "" for v in row] for row in z]
     x_keys = _inert_list(buckets["label"].to_list())
-    fig = go.Figure(go.Heatmap(
-        z=z, x=x_keys, y=y_keys, text=text, texttemplate="%{text}",
-        colorscale="Blues", zmin=0, zmax=max(max(r) for r in z) or 1,
-        colorbar=dict(title="share", tickformat=".0%"),
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=x_keys,
+            y=y_keys,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=max(max(r) for r in z) or 1,
+            colorbar=dict(title="share", tickformat=".0%"),
+        )
+    )
     # a click opens the judgments behind the cell: the group and the bucket's score bounds
     raw = bool(dist["raw_scale"][0]) if "raw_scale" in dist.columns else False
     groups_raw = groups["group"].to_list()
@@ -137,13 +158,14 @@ def score_heatmap(dist: pl.DataFrame, by: str, x_title: str, title: str) -> go.F
         gi, bi = g_index[row["group"]], b_index[row["bucket"]]
         xs.append(x_keys[bi])
         ys.append(y_keys[gi])
-        hover.append(f"{inert(by)}: {inert(groups_raw[gi])}<br>{inert(x_title)}: {x_keys[bi]}<br>"
-                     f"share: {row['share']:.1%}<br>judgments: {row['n']:,}<br><i>click to open them</i>")
+        hover.append(
+            f"{inert(by)}: {inert(groups_raw[gi])}<br>{inert(x_title)}: {x_keys[bi]}<br>"
+            f"share: {row['share']:.1%}<br>judgments: {row['n']:,}<br><i>click to open them</i>"
+        )
         keys.append([row["group"], row.get("lo"), row.get("hi"), raw])
     click_layer(fig, xs, ys, hover, keys)
     fig.update_xaxes(title=inert(x_title), type="category")
-    fig.update_yaxes(title=None, automargin=True, type="category", tickmode="array", tickvals=y_keys,
-                     ticktext=y_labels)
+    fig.update_yaxes(title=None, automargin=True, type="category", tickmode="array", tickvals=y_keys, ticktext=y_labels)
     return _layout(fig, title, 140 + 28 * len(g_index))
 
 
@@ -154,8 +176,13 @@ def verdict_bars(outcomes: pl.DataFrame, by: str, title: str) -> go.Figure:
     if outcomes.height == 0:
         return empty_figure("No pairwise judgments match this filter.", title)
     order = ["first shown won", "second shown won", "tie", "order unknown", "no verdict"]
-    colors = {"first shown won": "#3b6fb6", "second shown won": "#9cc3e6", "tie": "#c7c7c7",
-              "order unknown": "#e0d5b5", "no verdict": "#d62728"}
+    colors = {
+        "first shown won": "#3b6fb6",
+        "second shown won": "#9cc3e6",
+        "tie": "#c7c7c7",
+        "order unknown": "#e0d5b5",
+        "no verdict": "#d62728",
+    }
     groups = outcomes.select("group").unique().sort("group")["group"].to_list()
     fig = go.Figure()
     for outcome in order:
@@ -164,8 +191,12 @@ def verdict_bars(outcomes: pl.DataFrame, by: str, title: str) -> go.Figure:
             continue
         lookup = {g: (s, n) for g, s, n in sub.select("group", "share", "n").iter_rows()}
         fig.add_bar(
-            name=inert(outcome), orientation="h", y=_inert_list(groups), x=[lookup.get(g, (0, 0))[0] for g in groups],
-            customdata=[lookup.get(g, (0, 0))[1] for g in groups], marker_color=colors[outcome],
+            name=inert(outcome),
+            orientation="h",
+            y=_inert_list(groups),
+            x=[lookup.get(g, (0, 0))[0] for g in groups],
+            customdata=[lookup.get(g, (0, 0))[1] for g in groups],
+            marker_color=colors[outcome],
             text=[f"{lookup[g][0]:.0%}" if g in lookup and lookup[g][0] >= 0.06 else "" for g in groups],
             textposition="inside",
             hovertemplate=f"{_template(by)}: %{{y}}<br>{_template(outcome)}: %{{x:.1%}} (%{{customdata:,}})<extra></extra>",
@@ -187,7 +218,7 @@ def _short(label) -> str:
     text = str(label)
     if len(text) <= LABEL_CHARS:
         return inert(text)
-    return inert(text[:LABEL_CHARS - 7].rstrip() + "… #" + format(zlib.crc32(text.encode()) % 997, "03d"))
+    return inert(text[: LABEL_CHARS - 7].rstrip() + "… #" + format(zlib.crc32(text.encode()) % 997, "03d"))
 
 
 def _fmt(v: float | None, digits: int = 2) -> str:
@@ -197,8 +228,9 @@ def _fmt(v: float | None, digits: int = 2) -> str:
 def bias_heatmap(audit: pl.DataFrame, metrics: dict[str, tuple[float, str]], title: str = "Judge bias") -> go.Figure:
     """Judges × bias metrics; colour = deviation from the unbiased value (diverging, centred on 0), each
     cell annotated with its value; hover shows the interval and n; grey cells could not be computed."""
-    frame = audit.filter(pl.col("metric").is_in(list(metrics)) & (pl.col("judge") != "(humans)")
-                         & pl.col("judge").is_not_null())
+    frame = audit.filter(
+        pl.col("metric").is_in(list(metrics)) & (pl.col("judge") != "(humans)") & pl.col("judge").is_not_null()
+    )
     if frame.height == 0:
         return empty_figure("No bias metric applies to these judgments.", title)
     cols = [m for m in metrics if m in set(frame["metric"])]
@@ -220,21 +252,40 @@ def bias_heatmap(audit: pl.DataFrame, metrics: dict[str, tuple[float, str]], tit
                 zr.append(r["value"] - ideal)
                 tr.append(_fmt(r["value"]))
                 ci = f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
-                hr.append(f"<b>{inert(j)}</b><br>{inert(m)}: {inert(what)}<br>value {_fmt(r['value'], 3)} {ci} "
-                          f"(unbiased: {ideal:g})<br>n = {r['n'] or 0:,}")
+                hr.append(
+                    f"<b>{inert(j)}</b><br>{inert(m)}: {inert(what)}<br>value {_fmt(r['value'], 3)} {ci} "
+                    f"(unbiased: {ideal:g})<br>n = {r['n'] or 0:,}"
+                )
         z.append(zr)
         text.append(tr)
         hover.append(hr)
     span = max([abs(v) for row in z for v in row if v is not None] + [0.1])
-    fig = go.Figure(go.Heatmap(
-        z=z, x=_inert_list(cols), y=_inert_list(judges), text=text, texttemplate="%{text}",
-        colorscale="RdBu", zmid=0, zmin=-min(span, 1), zmax=min(span, 1),
-        colorbar=dict(title="deviation<br>from unbiased"), hoverongaps=True, xgap=2, ygap=2,
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=_inert_list(cols),
+            y=_inert_list(judges),
+            text=text,
+            texttemplate="%{text}",
+            colorscale="RdBu",
+            zmid=0,
+            zmin=-min(span, 1),
+            zmax=min(span, 1),
+            colorbar=dict(title="deviation<br>from unbiased"),
+            hoverongaps=True,
+            xgap=2,
+            ygap=2,
+        )
+    )
     xs = [inert(m) for _ in judges for m in cols]
     ys = [inert(j) for j in judges for _ in cols]
-    click_layer(fig, xs, ys, [h + "<br><i>click to open the instances behind it</i>" for row in hover for h in row],
-                [[j, m] for j in judges for m in cols])
+    click_layer(
+        fig,
+        xs,
+        ys,
+        [h + "<br><i>click to open the instances behind it</i>" for row in hover for h in row],
+        [[j, m] for j in judges for m in cols],
+    )
     fig.update_layout(plot_bgcolor="#d9d9d9")
     fig.update_xaxes(tickangle=-30, side="top", automargin=True, type="category")
     fig.update_yaxes(autorange="reversed", automargin=True, type="category")
@@ -243,9 +294,19 @@ def bias_heatmap(audit: pl.DataFrame, metrics: dict[str, tuple[float, str]], tit
     return fig
 
 
-def matrix_heatmap(frame: pl.DataFrame, row: str, col: str, value: str, title: str, zmin: float = 0.0,
-                   zmax: float = 1.0, colorscale: str = "Viridis", symmetric: bool = False, n_col: str | None = "n",
-                   value_label: str = "value") -> go.Figure:
+def matrix_heatmap(
+    frame: pl.DataFrame,
+    row: str,
+    col: str,
+    value: str,
+    title: str,
+    zmin: float = 0.0,
+    zmax: float = 1.0,
+    colorscale: str = "Viridis",
+    symmetric: bool = False,
+    n_col: str | None = "n",
+    value_label: str = "value",
+) -> go.Figure:
     """A generic annotated heatmap of `value` over `row` × `col` (symmetric mirrors a triangle)."""
     if frame.height == 0:
         return empty_figure("Nothing to show for this filter.", title)
@@ -255,19 +316,45 @@ def matrix_heatmap(frame: pl.DataFrame, row: str, col: str, value: str, title: s
     rows = sorted(set(data[row]))
     cols = sorted(set(data[col])) if not symmetric else rows
     cell = {(r[row], r[col]): r for r in data.iter_rows(named=True)}
-    z = [[(cell.get((a, b)) or {}).get(value) if not (symmetric and a == b) else (1.0 if zmax == 1.0 else None)
-          for b in cols] for a in rows]
-    hover = [[f"{inert(a)} × {inert(b)}<br>{inert(value_label)}: {_fmt((cell.get((a, b)) or {}).get(value), 3)}"
-              + (f"<br>n = {(cell.get((a, b)) or {}).get(n_col) or 0:,}" if n_col else "")
-              for b in cols] for a in rows]
+    z = [
+        [
+            (cell.get((a, b)) or {}).get(value) if not (symmetric and a == b) else (1.0 if zmax == 1.0 else None)
+            for b in cols
+        ]
+        for a in rows
+    ]
+    hover = [
+        [
+            f"{inert(a)} × {inert(b)}<br>{inert(value_label)}: {_fmt((cell.get((a, b)) or {}).get(value), 3)}"
+            + (f"<br>n = {(cell.get((a, b)) or {}).get(n_col) or 0:,}" if n_col else "")
+            for b in cols
+        ]
+        for a in rows
+    ]
     text = [[_fmt(v) if v is not None else "" for v in r] for r in z]
-    fig = go.Figure(go.Heatmap(z=z, x=[_short(c) for c in cols], y=[_short(r) for r in rows], text=text,
-                               texttemplate="%{text}", colorscale=colorscale,
-                               zmin=zmin, zmax=zmax, xgap=1, ygap=1, colorbar=dict(title=inert(value_label))))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[_short(c) for c in cols],
+            y=[_short(r) for r in rows],
+            text=text,
+            texttemplate="%{text}",
+            colorscale=colorscale,
+            zmin=zmin,
+            zmax=zmax,
+            xgap=1,
+            ygap=1,
+            colorbar=dict(title=inert(value_label)),
+        )
+    )
     cells = [(a, b) for a in rows for b in cols if (a, b) in cell]
-    click_layer(fig, [_short(b) for _, b in cells], [_short(a) for a, _ in cells],
-                [hover[rows.index(a)][cols.index(b)] + "<br><i>click to open the instances</i>" for a, b in cells],
-                [[a, b] for a, b in cells])
+    click_layer(
+        fig,
+        [_short(b) for _, b in cells],
+        [_short(a) for a, _ in cells],
+        [hover[rows.index(a)][cols.index(b)] + "<br><i>click to open the instances</i>" for a, b in cells],
+        [[a, b] for a, b in cells],
+    )
     fig.update_xaxes(tickangle=-30, automargin=True, type="category")
     fig.update_yaxes(autorange="reversed", automargin=True, type="category")
     longest = max([len(_short(r)) for r in rows] + [4])
@@ -284,16 +371,33 @@ def agreement_bars(frame: pl.DataFrame, ceiling: float | None, title: str) -> go
     if frame.height == 0:
         return empty_figure("No judge has human-labelled judgments here.", title)
     f = frame.sort("value")
-    fig = go.Figure(go.Bar(
-        x=f["value"].to_list(), y=_inert_list(f["judge"].to_list()), orientation="h", marker_color="#3b6fb6",
-        error_x=dict(type="data", symmetric=False, array=(f["ci_high"] - f["value"]).fill_null(0).to_list(),
-                     arrayminus=(f["value"] - f["ci_low"]).fill_null(0).to_list()),
-        text=[_fmt(v) for v in f["value"]], textposition="inside", insidetextanchor="start",
-        customdata=f["n"].to_list(), hovertemplate="%{y}: %{x:.3f} (n=%{customdata:,})<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=f["value"].to_list(),
+            y=_inert_list(f["judge"].to_list()),
+            orientation="h",
+            marker_color="#3b6fb6",
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=(f["ci_high"] - f["value"]).fill_null(0).to_list(),
+                arrayminus=(f["value"] - f["ci_low"]).fill_null(0).to_list(),
+            ),
+            text=[_fmt(v) for v in f["value"]],
+            textposition="inside",
+            insidetextanchor="start",
+            customdata=f["n"].to_list(),
+            hovertemplate="%{y}: %{x:.3f} (n=%{customdata:,})<extra></extra>",
+        )
+    )
     if ceiling is not None:
-        fig.add_vline(x=ceiling, line_dash="dash", line_color="#d62728",
-                      annotation_text=f"humans agree with each other: {ceiling:.2f}", annotation_position="top")
+        fig.add_vline(
+            x=ceiling,
+            line_dash="dash",
+            line_color="#d62728",
+            annotation_text=f"humans agree with each other: {ceiling:.2f}",
+            annotation_position="top",
+        )
     fig.update_xaxes(range=[0, 1], title="agreement")
     fig.update_yaxes(automargin=True, type="category")
     return _layout(fig, title, 180 + 36 * f.height)
@@ -309,13 +413,24 @@ def length_scatter(sample: pl.DataFrame, bins: pl.DataFrame, title: str) -> go.F
         s = sample.filter(pl.col("judge") == judge)
         b = bins.filter(pl.col("judge") == judge)
         c = palette[i % len(palette)]
-        fig.add_scatter(x=s["n_chars"].to_list(), y=s["score_norm"].to_list(), mode="markers", name=inert(judge),
-                        marker=dict(size=4, opacity=0.25, color=c), legendgroup=inert(judge),
-                        customdata=_inert_list(s["model"].to_list()),
-                        hovertemplate="length %{x:,} chars<br>score %{y:.2f}<br>model %{customdata}<extra></extra>")
-        fig.add_scatter(x=b["n_chars"].to_list(), y=b["mean_score"].to_list(), mode="lines+markers",
-                        name=f"{inert(judge)}: mean by length decile", line=dict(color=c, width=3),
-                        legendgroup=inert(judge))
+        fig.add_scatter(
+            x=s["n_chars"].to_list(),
+            y=s["score_norm"].to_list(),
+            mode="markers",
+            name=inert(judge),
+            marker=dict(size=4, opacity=0.25, color=c),
+            legendgroup=inert(judge),
+            customdata=_inert_list(s["model"].to_list()),
+            hovertemplate="length %{x:,} chars<br>score %{y:.2f}<br>model %{customdata}<extra></extra>",
+        )
+        fig.add_scatter(
+            x=b["n_chars"].to_list(),
+            y=b["mean_score"].to_list(),
+            mode="lines+markers",
+            name=f"{inert(judge)}: mean by length decile",
+            line=dict(color=c, width=3),
+            legendgroup=inert(judge),
+        )
     fig.update_xaxes(type="log", title="response length (characters, log scale)")
     fig.update_yaxes(title="normalised score", range=[-0.05, 1.05])
     return _layout(fig, title, 460)
@@ -329,8 +444,20 @@ def issue_map(frame: pl.DataFrame, highlight: list[str], title: str) -> go.Figur
         return empty_figure("No map: the issue set has no coordinates.", title)
     import textwrap
 
-    palette = ["#3b6fb6", "#e07b39", "#5a9e4b", "#a05195", "#d62728", "#8c6d31", "#17becf", "#bcbd22", "#1f77b4",
-               "#ff7f0e", "#9467bd", "#e377c2"]
+    palette = [
+        "#3b6fb6",
+        "#e07b39",
+        "#5a9e4b",
+        "#a05195",
+        "#d62728",
+        "#8c6d31",
+        "#17becf",
+        "#bcbd22",
+        "#1f77b4",
+        "#ff7f0e",
+        "#9467bd",
+        "#e377c2",
+    ]
     frame = frame.with_columns(pl.col("issue_id").fill_null(""), pl.col("kind").fill_null("none"))
     groups: list[tuple[str, pl.DataFrame, str, float]] = []
     for n, issue_id in enumerate(highlight):
@@ -338,22 +465,31 @@ def issue_map(frame: pl.DataFrame, highlight: list[str], title: str) -> go.Figur
         if sub.height:
             groups.append((f"{issue_id}. {sub['issue'][0][:50]}", sub, palette[n % len(palette)], 0.75))
     rest = frame.filter(~pl.col("issue_id").is_in(highlight))
-    for label, cond, colour, alpha in (("other issues", pl.col("kind") == "issue", "#8c8c8c", 0.45),
-                                       ("strengths", pl.col("kind") == "strength", "#b7d7a8", 0.45),
-                                       ("no issue", pl.col("kind") == "none", "#dcdcdc", 0.35)):
+    for label, cond, colour, alpha in (
+        ("other issues", pl.col("kind") == "issue", "#8c8c8c", 0.45),
+        ("strengths", pl.col("kind") == "strength", "#b7d7a8", 0.45),
+        ("no issue", pl.col("kind") == "none", "#dcdcdc", 0.35),
+    ):
         sub = rest.filter(cond)
         if sub.height:
             groups.append((label, sub, colour, alpha))
     fig = go.Figure()
     for label, sub, colour, alpha in groups:
         # wrapped first, then made inert (wrapping escaped text could cut an entity in two)
-        hover = ["<br>".join(inert(line) for line in textwrap.wrap(t or "", 80)[:4]) + "<br><b>" + inert(i[:60]) + "</b>"
-                 for t, i in zip(sub["text"].to_list(), sub["issue"].to_list())]
-        fig.add_scattergl(x=sub["x"].to_list(), y=sub["y"].to_list(), mode="markers", name=inert(label),
-                          marker=dict(size=5, color=colour, opacity=alpha), hovertext=hover,
-                          customdata=[_inert_keys(k) for k in zip(sub["judgment_id"].to_list(),
-                                                                   sub["issue_id"].to_list())],
-                          hovertemplate="%{hovertext}<extra></extra>")
+        hover = [
+            "<br>".join(inert(line) for line in textwrap.wrap(t or "", 80)[:4]) + "<br><b>" + inert(i[:60]) + "</b>"
+            for t, i in zip(sub["text"].to_list(), sub["issue"].to_list())
+        ]
+        fig.add_scattergl(
+            x=sub["x"].to_list(),
+            y=sub["y"].to_list(),
+            mode="markers",
+            name=inert(label),
+            marker=dict(size=5, color=colour, opacity=alpha),
+            hovertext=hover,
+            customdata=[_inert_keys(k) for k in zip(sub["judgment_id"].to_list(), sub["issue_id"].to_list())],
+            hovertemplate="%{hovertext}<extra></extra>",
+        )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.update_layout(legend=dict(font=dict(size=10)), clickmode="event+select")
@@ -369,18 +505,42 @@ def prevalence_heatmap(frame: pl.DataFrame, by: str, issue_order: list[str], tit
     rows = [i for i in issue_order if i in titles]
     cell = {(r["issue_id"], r[by]): r for r in frame.iter_rows(named=True)}
     z = [[(cell.get((i, g)) or {}).get("share") for g in groups] for i in rows]
-    hover = [[f"{inert(titles[i])}<br>{inert(by)}: {inert(g)}<br>" + (
-        f"{c['share']:.1%} [{c['ci_low']:.1%}, {c['ci_high']:.1%}] of {c['n_group']:,}" if (c := cell.get((i, g)))
-        else "none") for g in groups] for i in rows]
+    hover = [
+        [
+            f"{inert(titles[i])}<br>{inert(by)}: {inert(g)}<br>"
+            + (
+                f"{c['share']:.1%} [{c['ci_low']:.1%}, {c['ci_high']:.1%}] of {c['n_group']:,}"
+                if (c := cell.get((i, g)))
+                else "none"
+            )
+            for g in groups
+        ]
+        for i in rows
+    ]
     text = [[f"{v:.0%}" if v is not None else "" for v in r] for r in z]
     labels = [inert(f"{i}. {(titles[i] or '')[:60]}") for i in rows]
-    fig = go.Figure(go.Heatmap(z=z, x=_inert_list(groups), y=labels, text=text, texttemplate="%{text}",
-                               colorscale="Reds", zmin=0, colorbar=dict(title="share", tickformat=".0%"),
-                               xgap=1, ygap=1))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=_inert_list(groups),
+            y=labels,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Reds",
+            zmin=0,
+            colorbar=dict(title="share", tickformat=".0%"),
+            xgap=1,
+            ygap=1,
+        )
+    )
     cells = [(ri, gi) for ri, i in enumerate(rows) for gi, g in enumerate(groups) if (i, g) in cell]
-    click_layer(fig, [inert(groups[gi]) for _, gi in cells], [labels[ri] for ri, _ in cells],
-                [hover[ri][gi] + "<br><i>click to open these instances</i>" for ri, gi in cells],
-                [[rows[ri], groups[gi]] for ri, gi in cells])
+    click_layer(
+        fig,
+        [inert(groups[gi]) for _, gi in cells],
+        [labels[ri] for ri, _ in cells],
+        [hover[ri][gi] + "<br><i>click to open these instances</i>" for ri, gi in cells],
+        [[rows[ri], groups[gi]] for ri, gi in cells],
+    )
     fig.update_xaxes(tickangle=-30, automargin=True, type="category")
     fig.update_yaxes(autorange="reversed", automargin=True, type="category")
     return _layout(fig, title, 220 + 26 * len(rows))

@@ -65,9 +65,13 @@ class Query:
     # ---- the workspace's own names ----------------------------------------------------------------
     def version(self) -> tuple:
         """Changes whenever an import, a judge run (a resumed one too) or an issue set changes the workspace."""
-        return tuple(self.rows("SELECT (SELECT count(*) FROM runs), (SELECT max(created_at) FROM runs), "
-                               "(SELECT sum(n_ingested) FROM runs), (SELECT count(*) FROM judgments), "
-                               "(SELECT count(*) FROM issue_sets), (SELECT count(*) FROM issue_events)")[0])
+        return tuple(
+            self.rows(
+                "SELECT (SELECT count(*) FROM runs), (SELECT max(created_at) FROM runs), "
+                "(SELECT sum(n_ingested) FROM runs), (SELECT count(*) FROM judgments), "
+                "(SELECT count(*) FROM issue_sets), (SELECT count(*) FROM issue_events)"
+            )[0]
+        )
 
     def meta_keys(self) -> list[str]:
         """Every metadata key on judgments and items (the names `meta.<key>` may use)."""
@@ -75,11 +79,14 @@ class Query:
         with self._names_lock:
             if self._meta_keys is not None and self._meta_keys[0] == version:
                 return self._meta_keys[1]
-        keys = [r[0] for r in self.rows("""
+        keys = [
+            r[0]
+            for r in self.rows("""
             SELECT DISTINCT k FROM (
                 SELECT unnest(json_keys(meta)) AS k FROM judgments WHERE meta IS NOT NULL
                 UNION ALL SELECT unnest(json_keys(meta)) FROM items WHERE meta IS NOT NULL)
-            WHERE k IS NOT NULL AND k <> '' ORDER BY k""")]
+            WHERE k IS NOT NULL AND k <> '' ORDER BY k""")
+        ]
         with self._names_lock:
             self._meta_keys = (version, keys)
         return keys

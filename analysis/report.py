@@ -11,6 +11,7 @@ import io
 import json
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -32,8 +33,16 @@ def trim(text: str | None, n: int = 240) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def collect(q, workspace: str, issue_set_id: str | None = None, filter: Filter | None = None, examples: int = 3,
-            top: int | None = 15, groups: int | None = 12, by: str = "model") -> dict:
+def collect(
+    q,
+    workspace: str,
+    issue_set_id: str | None = None,
+    filter: Filter | None = None,
+    examples: int = 3,
+    top: int | None = 15,
+    groups: int | None = 12,
+    by: str = "model",
+) -> dict:
     """The report's content within `filter`: issues (with prevalence per `by`, lift and examples), strengths and the
     audit. `top` issues and `groups` groups per issue (None: all); `left_out` says what was not kept."""
     from .issues.api import Issues
@@ -44,54 +53,163 @@ def collect(q, workspace: str, issue_set_id: str | None = None, filter: Filter |
         if value is not None and (not isinstance(value, int) or value < 1):
             raise UserError(f"report: {name} must be a whole number of 1 or more, or None for all")
     issues = Issues(q, workspace)
-    out: dict[str, Any] = {"workspace": str(workspace),
-                           "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                           "filter": flt.to_query(), "selection": flt.describe(), "issues": [], "strengths": [],
-                           "issue_set": None, "left_out": []}
+    out: dict[str, Any] = {
+        "workspace": Path(str(workspace)).name,  # the file, not where it lives on this machine
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "filter": flt.to_query(),
+        "selection": flt.describe(),
+        "issues": [],
+        "strengths": [],
+        "issue_set": None,
+        "left_out": [],
+    }
     if issues.sets().height:
         iset = issues.get(issue_set_id or flt.issue_set)
         table = iset.table(flt).filter(pl.col("n_units") > 0)
-        out["issue_set"] = {"id": iset.id, "filter": iset.filter, "instances": iset.n_instances(flt),
-                            "no_issue": iset.no_issue(flt), "coverage": iset.stats.get("coverage"),
-                            "issues_total": table.height}
+        out["issue_set"] = {
+            "id": iset.id,
+            "filter": iset.filter,
+            "instances": iset.n_instances(flt),
+            "no_issue": iset.no_issue(flt),
+            "coverage": iset.stats.get("coverage"),
+            "issues_total": table.height,
+        }
         shown = table if top is None else table.head(top)
         if shown.height < table.height:
-            out["left_out"].append(f"{table.height - shown.height} of {table.height} issues with the fewest "
-                                   f"instances (keep every issue with top=None, or --all)")
+            out["left_out"].append(
+                f"{table.height - shown.height} of {table.height} issues with the fewest "
+                f"instances (keep every issue with top=None, or --all)"
+            )
         prev = iset.prevalence(by, flt)
+        # every group's size, so a group an issue never reaches counts with 0% (prevalence lists only those it does)
+        sizes = iset.group_sizes(by, flt)
         cut_groups = 0
         for r in shown.iter_rows(named=True):
             p = prev.filter(pl.col("issue_id") == r["issue_id"]).sort("share", by, descending=[True, False])
             kept = p if groups is None else p.head(groups)
             cut_groups = max(cut_groups, p.height - kept.height)
             ex = iset.examples(r["issue_id"], examples, flt)
-            out["issues"].append({
-                "issue_id": r["issue_id"], "title": r["title"], "category": r["category_title"],
-                "description": r["description"], "keywords": r["keywords"], "instances": r["n_instances"],
-                "items": r["n_items"], "severity": r["severity"], "prevalence": r["prevalence"],
-                "prevalence_ci": [r["prevalence_ci_low"], r["prevalence_ci_high"]],
-                "lift": r["lift"], "lift_ci": [r["lift_ci_low"], r["lift_ci_high"]],
-                "origin": r["origin"], "checked": r["n_checked"], "fits": r["n_fits"], "precision": r["precision"],
-                "precision_ci": [r["precision_ci_low"], r["precision_ci_high"]],
-                "by": by, "groups_total": p.height,
-                "prevalence_by": [{"group": g, "share": s, "ci": [lo, hi], "n": n}
-                                  for g, s, lo, hi, n in kept.select(by, "share", "ci_low", "ci_high", "n_group").iter_rows()],
-                "examples": [{"judgment_id": e["judgment_id"], "model": e["model"], "judge": e["judge"],
-                              "score": e["score"], "segment": trim(e["segment"], 300)} for e in ex.iter_rows(named=True)],
-            })
+            out["issues"].append(
+                {
+                    "issue_id": r["issue_id"],
+                    "title": r["title"],
+                    "category": r["category_title"],
+                    "description": r["description"],
+                    "keywords": r["keywords"],
+                    "instances": r["n_instances"],
+                    "items": r["n_items"],
+                    "severity": r["severity"],
+                    "prevalence": r["prevalence"],
+                    "prevalence_ci": [r["prevalence_ci_low"], r["prevalence_ci_high"]],
+                    "lift": r["lift"],
+                    "lift_ci": [r["lift_ci_low"], r["lift_ci_high"]],
+                    "origin": r["origin"],
+                    "checked": r["n_checked"],
+                    "fits": r["n_fits"],
+                    "precision": r["precision"],
+                    "precision_ci": [r["precision_ci_low"], r["precision_ci_high"]],
+                    "by": by,
+                    "groups_total": p.height,
+                    "lowest": _lowest(p, by, sizes),
+                    "prevalence_by": [
+                        {"group": g, "share": s, "ci": [lo, hi], "n": n}
+                        for g, s, lo, hi, n in kept.select(by, "share", "ci_low", "ci_high", "n_group").iter_rows()
+                    ],
+                    "examples": [
+                        {
+                            "judgment_id": e["judgment_id"],
+                            "model": e["model"],
+                            "judge": e["judge"],
+                            "score": e["score"],
+                            "segment": trim(e["segment"], 300),
+                        }
+                        for e in ex.iter_rows(named=True)
+                    ],
+                }
+            )
         if cut_groups:
-            out["left_out"].append(f"up to {cut_groups} {by} group(s) per issue with the lowest prevalence "
-                                   f"(keep every group with groups=None, or --all)")
-        out["strengths"] = [{"issue_id": r["issue_id"], "title": r["title"], "category": r["category_title"],
-                             "instances": r["n_instances"], "prevalence": r["prevalence"], "lift": r["lift"]}
-                            for r in iset.strengths(flt).filter(pl.col("n_units") > 0).iter_rows(named=True)]
+            out["left_out"].append(
+                f"up to {cut_groups} {by} group(s) per issue with the lowest prevalence "
+                f"(keep every group with groups=None, or --all)"
+            )
+        out["strengths"] = [
+            {
+                "issue_id": r["issue_id"],
+                "title": r["title"],
+                "category": r["category_title"],
+                "instances": r["n_instances"],
+                "prevalence": r["prevalence"],
+                "lift": r["lift"],
+            }
+            for r in iset.strengths(flt).filter(pl.col("n_units") > 0).iter_rows(named=True)
+        ]
     audit = Audit(q, workspace)(flt)
     out["audit"] = audit.filter(pl.col("value").is_not_null()).to_dicts()
+    out["summary"] = findings(out)
     return out
 
 
-def render(q, fmt: str, issue_set_id: str | None = None, filter: Filter | None = None, *, workspace,
-           **kw) -> str:
+def _lowest(p: pl.DataFrame, by: str, sizes: dict) -> dict | None:
+    """The group with the lowest prevalence of an issue, a group it never reaches included (0%, Wilson interval)."""
+    from .reliability.common import wilson
+
+    seen = set(p[by].to_list())
+    absent = sorted((g for g in sizes if g not in seen and g is not None), key=lambda g: -sizes[g])
+    if absent:
+        g = absent[0]
+        lo, hi = wilson(0, sizes[g])
+        return {"group": g, "share": 0.0, "ci": [lo, hi], "n": sizes[g]}
+    if p.height == 0:
+        return None
+    g, share, lo, hi, n = (
+        p.sort("share", "n_group", descending=[False, True]).select(by, "share", "ci_low", "ci_high", "n_group").row(0)
+    )
+    return {"group": g, "share": share, "ci": [lo, hi], "n": n}
+
+
+def findings(d: dict, n: int = 6, esc=str) -> list[str]:
+    """The few findings that stand out, in words a researcher would paste: the most common issues with their
+    intervals, an issue whose prevalence differs between two groups beyond their intervals, and the audit values
+    whose interval excludes what an unbiased or perfect judge would show (largest departure first). `esc` is
+    applied to the names that come from the data (titles, models, judges), so only those are escaped."""
+    from .reliability.metrics import metric
+
+    out: list[str] = []
+    s = d.get("issue_set")
+    for x in d["issues"][:2]:
+        lo, hi = x["prevalence_ci"]
+        out.append(
+            f"“{esc(x['title'])}” is in {_pct(x['prevalence'])} [{_pct(lo)}, {_pct(hi)}] of the {s['instances']:,} "
+            f"judgments ({x['instances']:,})."
+        )
+    gaps = []
+    for x in d["issues"][:8]:
+        by = [p for p in [*x["prevalence_by"], x.get("lowest")] if p and p["n"] >= 30 and p["ci"][0] is not None]
+        if len(by) >= 2:
+            top, low = max(by, key=lambda p: p["share"]), min(by, key=lambda p: p["share"])
+            if top["group"] != low["group"] and top["ci"][0] > low["ci"][1]:
+                gaps.append((top["share"] - low["share"], x, top, low))
+    for _, x, top, low in sorted(gaps, key=lambda g: -g[0])[:2]:
+        out.append(
+            f"{esc(top['group'])} has “{esc(x['title'])}” in {_pct(top['share'])} [{_pct(top['ci'][0])}, {_pct(top['ci'][1])}] "
+            f"of its judgments, {esc(low['group'])} in {_pct(low['share'])} [{_pct(low['ci'][0])}, {_pct(low['ci'][1])}]."
+        )
+    departures = []
+    for r in d["audit"]:
+        m = metric(r["metric"])
+        if m is None or m.ideal is None or r.get("ci_low") is None or r.get("ci_high") is None:
+            continue
+        if not (r["ci_low"] <= m.ideal <= r["ci_high"]) and (r["n"] or 0) >= 30:
+            departures.append((abs(r["value"] - m.ideal), r, m))
+    for _, r, m in sorted(departures, key=lambda t: -t[0])[: max(0, n - len(out))]:
+        out.append(
+            f"{esc(r['judge'])}: {m.label} {r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}] over {r['n']:,} "
+            f"(an unbiased judge: {m.ideal:g})."
+        )
+    return out[:n]
+
+
+def render(q, fmt: str, issue_set_id: str | None = None, filter: Filter | None = None, *, workspace, **kw) -> str:
     """The report as md, html (one offline file), csv or json; kw: by, top, groups, examples (see collect)."""
     if fmt not in FORMATS:
         raise UserError(f"report format must be one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -125,14 +243,24 @@ def _pct(x) -> str:
 
 
 def _markdown(d: dict) -> str:
-    lines = ["# judgescope report", "", f"Workspace `{md(d['workspace'])}`, generated {d['generated']}.  ",
-             f"Selection: {md(d['selection'])}.", ""]
+    lines = [
+        "# judgescope report",
+        "",
+        f"Workspace `{d['workspace'].replace('`', '')}`, generated {d['generated']}.  ",
+        f"Selection: {md(d['selection'])}.",
+        "",
+    ]
+    if d["summary"]:
+        lines += ["## Summary", ""] + [f"- {f}" for f in findings(d, esc=md)] + [""]
     if d["left_out"]:
         lines += ["Left out: " + md("; ".join(d["left_out"])) + ".", ""]
     if d["issue_set"]:
         s = d["issue_set"]
-        lines += [f"## Issues (set {s['id']}, {s['instances']:,} instances, {s['no_issue']:,} with no issue; "
-                  f"{len(d['issues'])} of {s['issues_total']} issues shown)", ""]
+        lines += [
+            f"## Issues (set {s['id']}, {s['instances']:,} instances, {s['no_issue']:,} with no issue; "
+            f"{len(d['issues'])} of {s['issues_total']} issues shown)",
+            "",
+        ]
         for x in d["issues"]:
             lines.append(f"### {x['issue_id']}. {md(x['title'])}")
             lines.append("")
@@ -141,17 +269,23 @@ def _markdown(d: dict) -> str:
             if x["description"]:
                 lines += [md(x["description"]), ""]
             lines.append(f"Keywords: {md(', '.join(x['keywords'] or []))}  ")
-            lines.append(f"Instances: {x['instances']:,} across {x['items']:,} items · prevalence {_pct(x['prevalence'])} "
-                         f"[{_pct(x['prevalence_ci'][0])}, {_pct(x['prevalence_ci'][1])}] · lift {_lift(x)} · "
-                         f"severity {_num(x['severity'])}")
+            lines.append(
+                f"Instances: {x['instances']:,} across {x['items']:,} items · prevalence {_pct(x['prevalence'])} "
+                f"[{_pct(x['prevalence_ci'][0])}, {_pct(x['prevalence_ci'][1])}] · lift {_lift(x)} · "
+                f"severity {_num(x['severity'])}"
+            )
             if x.get("checked"):
                 lines[-1] += "  "
-                lines.append(f"Checked by readers: {x['fits']} of {x['checked']} examples fit (precision "
-                             f"{_pct(x['precision'])} [{_pct(x['precision_ci'][0])}, {_pct(x['precision_ci'][1])}])")
+                lines.append(
+                    f"Checked by readers: {x['fits']} of {x['checked']} examples fit (precision "
+                    f"{_pct(x['precision'])} [{_pct(x['precision_ci'][0])}, {_pct(x['precision_ci'][1])}])"
+                )
             shown = len(x["prevalence_by"])
             lines += ["", f"| {md(x['by'])} | prevalence | 95% CI | n |", "|---|---:|---|---:|"]
             for p in x["prevalence_by"]:
-                lines.append(f"| {md(p['group'])} | {_pct(p['share'])} | [{_pct(p['ci'][0])}, {_pct(p['ci'][1])}] | {p['n']:,} |")
+                lines.append(
+                    f"| {md(p['group'])} | {_pct(p['share'])} | [{_pct(p['ci'][0])}, {_pct(p['ci'][1])}] | {p['n']:,} |"
+                )
             if shown < x["groups_total"]:
                 lines += ["", f"({shown} of {x['groups_total']} groups shown)"]
             lines += ["", "Examples:", ""]
@@ -159,11 +293,17 @@ def _markdown(d: dict) -> str:
                 lines.append(f"- {md(e['model'] or '')} ({md(e['judge'])}, score {e['score']}): {md(e['segment'])}")
             lines.append("")
         if d["strengths"]:
-            lines += ["## Strengths (what the judges praise in passing responses)", "",
-                      "| strength | category | instances | prevalence | lift |", "|---|---|---:|---:|---:|"]
+            lines += [
+                "## Strengths (what the judges praise in passing responses)",
+                "",
+                "| strength | category | instances | prevalence | lift |",
+                "|---|---|---:|---:|---:|",
+            ]
             for x in d["strengths"]:
-                lines.append(f"| {md(x['title'])} | {md(x['category'] or '')} | {x['instances']:,} | "
-                             f"{_pct(x['prevalence'])} | {_num(x['lift'])} |")
+                lines.append(
+                    f"| {md(x['title'])} | {md(x['category'] or '')} | {x['instances']:,} | "
+                    f"{_pct(x['prevalence'])} | {_num(x['lift'])} |"
+                )
             lines.append("")
     else:
         lines += ["No issue set in this workspace yet (`judgescope issues`).", ""]
@@ -178,16 +318,61 @@ def _csv(d: dict) -> str:
 
     rows = [["section", "issue_id", "title", "group", "metric", "value", "ci_low", "ci_high", "n", "keywords"]]
     for x in d["issues"]:
-        rows.append(["issue", x["issue_id"], x["title"], x["category"] or "", "prevalence", x["prevalence"],
-                     *x["prevalence_ci"], x["instances"], "; ".join(x["keywords"] or [])])
-        rows.append(["issue", x["issue_id"], x["title"], x["category"] or "", "lift", x["lift"], *x["lift_ci"],
-                     x["instances"], ""])
+        rows.append(
+            [
+                "issue",
+                x["issue_id"],
+                x["title"],
+                x["category"] or "",
+                "prevalence",
+                x["prevalence"],
+                *x["prevalence_ci"],
+                x["instances"],
+                "; ".join(x["keywords"] or []),
+            ]
+        )
+        rows.append(
+            [
+                "issue",
+                x["issue_id"],
+                x["title"],
+                x["category"] or "",
+                "lift",
+                x["lift"],
+                *x["lift_ci"],
+                x["instances"],
+                "",
+            ]
+        )
         for p in x["prevalence_by"]:
-            rows.append(["issue_prevalence", x["issue_id"], x["title"], p["group"], "prevalence", p["share"], *p["ci"],
-                         p["n"], ""])
+            rows.append(
+                [
+                    "issue_prevalence",
+                    x["issue_id"],
+                    x["title"],
+                    p["group"],
+                    "prevalence",
+                    p["share"],
+                    *p["ci"],
+                    p["n"],
+                    "",
+                ]
+            )
     for x in d["strengths"]:
-        rows.append(["strength", x["issue_id"], x["title"], x["category"] or "", "prevalence", x["prevalence"], "", "",
-                     x["instances"], ""])
+        rows.append(
+            [
+                "strength",
+                x["issue_id"],
+                x["title"],
+                x["category"] or "",
+                "prevalence",
+                x["prevalence"],
+                "",
+                "",
+                x["instances"],
+                "",
+            ]
+        )
     for r in d["audit"]:
         rows.append(["audit", "", "", r["judge"], r["metric"], r["value"], r["ci_low"], r["ci_high"], r["n"], ""])
     for note in d["left_out"]:
@@ -208,42 +393,72 @@ def _html(q, workspace, d: dict, filter) -> str:
     figs = []
     flt = filter or Filter()
     if d["issue_set"]:
-        figs.append(Issues(q, workspace).get(d["issue_set"]["id"]).prevalence_chart(
-            d["issues"][0]["by"] if d["issues"] else "model", top=len(d["issues"]) or 15, filter=flt))
+        figs.append(
+            Issues(q, workspace)
+            .get(d["issue_set"]["id"])
+            .prevalence_chart(d["issues"][0]["by"] if d["issues"] else "model", top=len(d["issues"]) or 15, filter=flt)
+        )
     audit = Audit(q, workspace)
     figs.append(audit.bias_heatmap(audit=pl.DataFrame(d["audit"]) if d["audit"] else audit(flt)))
     charts = [pio.to_html(f, include_plotlyjs=(i == 0), full_html=False) for i, f in enumerate(figs)]
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>judgescope report</title>"
-             "<style>body{font-family:Inter,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;"
-             "color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:3px 8px;"
-             "font-size:13px}th{background:#f4f4f4}.ex{color:#444;font-size:13px}.kw{color:#666}</style></head><body>",
-             f"<h1>judgescope report</h1><p>Workspace <code>{e(d['workspace'])}</code>, generated {e(d['generated'])}."
-             f"<br>Selection: {e(d['selection'])}.</p>"]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>judgescope report</title>"
+        "<style>body{font-family:Inter,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;"
+        "color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:3px 8px;"
+        "font-size:13px}th{background:#f4f4f4}.ex{color:#444;font-size:13px}.kw{color:#666}</style></head><body>",
+        f"<h1>judgescope report</h1><p>Workspace <code>{e(d['workspace'])}</code>, generated {e(d['generated'])}."
+        f"<br>Selection: {e(d['selection'])}.</p>",
+    ]
+    if d["summary"]:
+        parts.append("<h2>Summary</h2><ul>" + "".join(f"<li>{e(f)}</li>" for f in d["summary"]) + "</ul>")
     if d["left_out"]:
         parts.append(f"<p><b>Left out:</b> {e('; '.join(d['left_out']))}.</p>")
     if d["issue_set"]:
         s = d["issue_set"]
-        parts.append(f"<h2>Issues</h2><p>Set {e(s['id'])}: {s['instances']:,} instances, {s['no_issue']:,} with no issue.</p>")
+        parts.append(
+            f"<h2>Issues</h2><p>Set {e(s['id'])}: {s['instances']:,} instances, {s['no_issue']:,} with no issue.</p>"
+        )
         parts.append(charts[0])
         for x in d["issues"]:
             parts.append(f"<h3>{e(x['issue_id'])}. {e(x['title'])}</h3>")
             if x["description"]:
                 parts.append(f"<p>{e(x['description'])}</p>")
-            parts.append(f"<p class='kw'>{e(x['category'] or '')} · Keywords: {e(', '.join(x['keywords'] or []))} · "
-                         f"{x['instances']:,} instances across {x['items']:,} items · prevalence "
-                         f"{_pct(x['prevalence'])} · lift {e(_lift(x))} · severity {_num(x['severity'])}</p>")
-            parts.append(f"<table><tr><th>{e(x['by'])}</th><th>prevalence</th><th>95% CI</th><th>n</th></tr>" + "".join(
-                f"<tr><td>{e(str(p['group']))}</td><td>{_pct(p['share'])}</td><td>[{_pct(p['ci'][0])}, {_pct(p['ci'][1])}]"
-                f"</td><td>{p['n']:,}</td></tr>" for p in x["prevalence_by"]) + "</table>"
-                         + (f"<p class='kw'>{len(x['prevalence_by'])} of {x['groups_total']} groups shown</p>"
-                            if len(x["prevalence_by"]) < x["groups_total"] else ""))
-            parts.append("<ul class='ex'>" + "".join(
-                f"<li>{e(ex['model'] or '')} ({e(str(ex['judge']))}, score {e(str(ex['score']))}): {e(ex['segment'])}</li>"
-                for ex in x["examples"]) + "</ul>")
+            parts.append(
+                f"<p class='kw'>{e(x['category'] or '')} · Keywords: {e(', '.join(x['keywords'] or []))} · "
+                f"{x['instances']:,} instances across {x['items']:,} items · prevalence "
+                f"{_pct(x['prevalence'])} · lift {e(_lift(x))} · severity {_num(x['severity'])}</p>"
+            )
+            parts.append(
+                f"<table><tr><th>{e(x['by'])}</th><th>prevalence</th><th>95% CI</th><th>n</th></tr>"
+                + "".join(
+                    f"<tr><td>{e(str(p['group']))}</td><td>{_pct(p['share'])}</td><td>[{_pct(p['ci'][0])}, {_pct(p['ci'][1])}]"
+                    f"</td><td>{p['n']:,}</td></tr>"
+                    for p in x["prevalence_by"]
+                )
+                + "</table>"
+                + (
+                    f"<p class='kw'>{len(x['prevalence_by'])} of {x['groups_total']} groups shown</p>"
+                    if len(x["prevalence_by"]) < x["groups_total"]
+                    else ""
+                )
+            )
+            parts.append(
+                "<ul class='ex'>"
+                + "".join(
+                    f"<li>{e(ex['model'] or '')} ({e(str(ex['judge']))}, score {e(str(ex['score']))}): {e(ex['segment'])}</li>"
+                    for ex in x["examples"]
+                )
+                + "</ul>"
+            )
     parts.append("<h2>Judge audit</h2>")
     parts.append(charts[-1])
-    parts.append("<table><tr><th>judge</th><th>metric</th><th>value</th><th>95% CI</th><th>n</th></tr>" + "".join(
-        f"<tr><td>{e(str(r['judge']))}</td><td>{e(r['metric'])}</td><td>{r['value']:.3f}</td><td>"
-        f"{_ci(r)}</td><td>{r['n'] or 0:,}</td></tr>"
-        for r in d["audit"]) + "</table></body></html>")
+    parts.append(
+        "<table><tr><th>judge</th><th>metric</th><th>value</th><th>95% CI</th><th>n</th></tr>"
+        + "".join(
+            f"<tr><td>{e(str(r['judge']))}</td><td>{e(r['metric'])}</td><td>{r['value']:.3f}</td><td>"
+            f"{_ci(r)}</td><td>{r['n'] or 0:,}</td></tr>"
+            for r in d["audit"]
+        )
+        + "</table></body></html>"
+    )
     return "\n".join(parts)

@@ -12,7 +12,7 @@ from .filters import Filter, as_filter
 from .query import Query
 
 FilterLike = Filter | str | dict | None
-RAW_BUCKETS = 20        # a scale with at most this many points is shown score by score
+RAW_BUCKETS = 20  # a scale with at most this many points is shown score by score
 
 
 class Scores:
@@ -23,25 +23,32 @@ class Scores:
         """Per group: judgments, scored, unparsed, mean raw score, mean normalised score."""
         g = self.q.group(by)
         where, params = as_filter(filter).where("j")
-        return self.q.frame(f"""
+        return self.q.frame(
+            f"""
             SELECT {g.scalar} AS {g.alias}, count(*) AS judgments, count(j.score) AS scored,
                    count(*) FILTER (WHERE j.parse_status <> 'ok') AS not_parsed,
                    avg(j.score) AS mean_score, avg(j.score_norm) AS mean_score_norm,
                    min(j.scale_min) AS scale_min, max(j.scale_max) AS scale_max
             FROM judgment_view j
             WHERE {where} AND j.protocol = 'pointwise' AND {g.scalar} IS NOT NULL
-            GROUP BY 1 ORDER BY mean_score_norm DESC NULLS LAST""", [*g.params, *params, *g.params])
+            GROUP BY 1 ORDER BY mean_score_norm DESC NULLS LAST""",
+            [*g.params, *params, *g.params],
+        )
 
     def scales(self, filter: FilterLike = None) -> pl.DataFrame:
         """The score scales in the selection: scale_min, scale_max, scored judgments, judges — largest first."""
         where, params = as_filter(filter).where("j")
-        return self.q.frame(f"""
+        return self.q.frame(
+            f"""
             SELECT j.scale_min, j.scale_max, count(*) AS n, count(DISTINCT j.judge) AS judges
             FROM judgment_view j WHERE {where} AND j.score IS NOT NULL
-            GROUP BY 1, 2 ORDER BY n DESC, 1, 2""", params)
+            GROUP BY 1, 2 ORDER BY n DESC, 1, 2""",
+            params,
+        )
 
-    def distribution_table(self, by: str = "model", filter: FilterLike = None,
-                           scale: tuple[float, float] | None = None) -> pl.DataFrame:
+    def distribution_table(
+        self, by: str = "model", filter: FilterLike = None, scale: tuple[float, float] | None = None
+    ) -> pl.DataFrame:
         """Counts of scores per group and score value. With `scale` (lo, hi), only judgments on that scale, score by
         score; without, score by score when the selection has one short scale, else per tenth of the normalised
         score. Columns: group, bucket, label, n, share, group_n, group_mean, raw_scale, score_min, score_max (the
@@ -53,8 +60,10 @@ class Scores:
         if scale is not None:
             lo, hi = _scale(scale)
             cond, cparams = " AND j.scale_min = ? AND j.scale_max = ?", [lo, hi]
-        base = (f"WITH d AS (SELECT {g.scalar} AS grp, j.score, j.score_norm, j.scale_min, j.scale_max "
-                f"FROM judgment_view j WHERE {where} AND j.score IS NOT NULL{cond}) ")
+        base = (
+            f"WITH d AS (SELECT {g.scalar} AS grp, j.score, j.score_norm, j.scale_min, j.scale_max "
+            f"FROM judgment_view j WHERE {where} AND j.score IS NOT NULL{cond}) "
+        )
         params = [*g.params, *params, *cparams]
         scales = self.q.rows(base + "SELECT DISTINCT scale_min, scale_max FROM d WHERE grp IS NOT NULL", params)
         raw = len(scales) == 1 and None not in scales[0] and scales[0][1] - scales[0][0] <= RAW_BUCKETS
@@ -66,18 +75,26 @@ class Scores:
             label = f"printf('%.1f–%.1f', {bucket} / 10, {bucket} / 10 + 0.1)"
             mean = "avg(score_norm)"
             bounds = "min(score_norm) AS lo, max(score_norm) AS hi"
-        frame = self.q.frame(base + f"""
+        frame = self.q.frame(
+            base
+            + f"""
             SELECT grp AS "group", {bucket} AS bucket, any_value({label}) AS label, count(*) AS n, {bounds}
-            FROM d WHERE grp IS NOT NULL GROUP BY 1, 2""", params)
+            FROM d WHERE grp IS NOT NULL GROUP BY 1, 2""",
+            params,
+        )
         if frame.height == 0:
             return frame
-        means = self.q.frame(base + f'SELECT grp AS "group", count(*) AS group_n, {mean} AS group_mean FROM d '
-                                    f"WHERE grp IS NOT NULL GROUP BY 1", params)
+        means = self.q.frame(
+            base + f'SELECT grp AS "group", count(*) AS group_n, {mean} AS group_mean FROM d '
+            f"WHERE grp IS NOT NULL GROUP BY 1",
+            params,
+        )
         frame = frame.join(means, on="group").with_columns((pl.col("n") / pl.col("group_n")).alias("share"))
         return frame.with_columns(pl.col("label").str.replace(r"\.0$", ""), pl.lit(raw).alias("raw_scale"))
 
-    def distribution(self, by: str = "model", filter: FilterLike = None,
-                     scale: tuple[float, float] | None = None) -> go.Figure:
+    def distribution(
+        self, by: str = "model", filter: FilterLike = None, scale: tuple[float, float] | None = None
+    ) -> go.Figure:
         """Heatmap of score distributions per group (one scale, or normalised scores when scales differ)."""
         dist = self.distribution_table(by, filter, scale)
         raw = dist.height > 0 and dist["raw_scale"][0]
@@ -90,7 +107,8 @@ class Scores:
         """Pairwise outcomes per group: first-shown won, second-shown won, tie, order unknown, no verdict."""
         g = self.q.group(by)
         where, params = as_filter(filter).where("j")
-        frame = self.q.frame(f"""
+        frame = self.q.frame(
+            f"""
             WITH d AS (SELECT unnest({g.values}) AS grp, j.verdict, j.shown_first FROM judgment_view j
                        WHERE {where} AND j.protocol = 'pairwise')
             SELECT grp AS "group",
@@ -100,10 +118,14 @@ class Scores:
                      WHEN verdict = shown_first THEN 'first shown won'
                      ELSE 'second shown won' END AS outcome,
                 count(*) AS n
-            FROM d WHERE grp IS NOT NULL GROUP BY ALL""", [*g.params, *params])
+            FROM d WHERE grp IS NOT NULL GROUP BY ALL""",
+            [*g.params, *params],
+        )
         if frame.height == 0:
             return frame
-        return frame.with_columns((pl.col("n") / pl.col("n").sum().over("group")).alias("share")).sort("group", "outcome")
+        return frame.with_columns((pl.col("n") / pl.col("n").sum().over("group")).alias("share")).sort(
+            "group", "outcome"
+        )
 
     def verdict_distribution(self, by: str = "judge", filter: FilterLike = None) -> go.Figure:
         frame = self.verdict_outcomes(by, filter)
@@ -113,15 +135,24 @@ class Scores:
     def model_judge(self, filter: FilterLike = None) -> pl.DataFrame:
         """Mean normalised score of each model by each judge."""
         where, params = as_filter(filter).where("j")
-        return self.q.frame(f"""
+        return self.q.frame(
+            f"""
             SELECT j.model, j.judge, avg(j.score_norm) AS mean_score, count(*) AS n FROM judgment_view j
             WHERE {where} AND j.protocol = 'pointwise' AND j.score_norm IS NOT NULL AND j.model IS NOT NULL
-            GROUP BY 1, 2""", params)
+            GROUP BY 1, 2""",
+            params,
+        )
 
     def model_judge_heatmap(self, filter: FilterLike = None) -> go.Figure:
         """Mean normalised score of each model by each judge (self-preference shows on the diagonal of families)."""
-        return plots.matrix_heatmap(self.model_judge(filter), "model", "judge", "mean_score",
-                                    "Mean normalised score: model × judge", value_label="mean score")
+        return plots.matrix_heatmap(
+            self.model_judge(filter),
+            "model",
+            "judge",
+            "mean_score",
+            "Mean normalised score: model × judge",
+            value_label="mean score",
+        )
 
 
 def _scale(scale) -> tuple[float, float]:

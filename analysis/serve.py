@@ -25,9 +25,23 @@ def free_port() -> int:
 
 
 def command(port: int) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(app_path()),
-            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_path()),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
 
 
 def _env(workspace: Path) -> dict[str, str]:
@@ -56,7 +70,7 @@ def serve_foreground(workspace: Path, port: int = 8501) -> int:
     print(f"judgescope dashboard for {workspace}: http://127.0.0.1:{port}/  (Ctrl+C stops it)", flush=True)
     child = subprocess.Popen(command(port), env=_env(workspace), cwd=str(app_path().parent.parent))
 
-    def stop(signum, frame):   # noqa: ARG001 - the signal handler's signature
+    def stop(signum, frame):  # noqa: ARG001 - the signal handler's signature
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
@@ -76,13 +90,20 @@ class DashboardServer:
     def __init__(self, workspace: Path, port: int | None = None, timeout_s: float = 60.0):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        self.process = subprocess.Popen(command(self.port), env=_env(workspace), cwd=str(app_path().parent.parent),
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command(self.port),
+            env=_env(workspace),
+            cwd=str(app_path().parent.parent),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 out = self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
-                raise UserError(f"the dashboard exited at start: {out.strip().splitlines()[-1] if out.strip() else '?'}")
+                raise UserError(
+                    f"the dashboard exited at start: {out.strip().splitlines()[-1] if out.strip() else '?'}"
+                )
             try:
                 with urllib.request.urlopen(self.url + "_stcore/health", timeout=1) as r:
                     if r.read().strip() == b"ok":

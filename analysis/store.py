@@ -25,9 +25,19 @@ MIGRATIONS: dict[int, list[str]] = {
     1: [
         "DROP VIEW IF EXISTS judgment_view",
         "ALTER TABLE judgments DROP COLUMN content_hash",
-        *[f"ALTER TABLE judgments ADD COLUMN {c}" for c in (
-            "dataset VARCHAR", "category VARCHAR", "model VARCHAR", "model_a VARCHAR", "model_b VARCHAR",
-            "n_chars INTEGER", "n_chars_a INTEGER", "n_chars_b INTEGER")],
+        *[
+            f"ALTER TABLE judgments ADD COLUMN {c}"
+            for c in (
+                "dataset VARCHAR",
+                "category VARCHAR",
+                "model VARCHAR",
+                "model_a VARCHAR",
+                "model_b VARCHAR",
+                "n_chars INTEGER",
+                "n_chars_a INTEGER",
+                "n_chars_b INTEGER",
+            )
+        ],
         "UPDATE judgments SET dataset = it.dataset, category = it.category FROM items it "
         "WHERE it.item_id = judgments.item_id",
         "UPDATE judgments SET model = r.model, n_chars = r.n_chars FROM responses r WHERE r.response_id = judgments.response_id",
@@ -74,8 +84,11 @@ def lock_holder(message: str) -> str:
     pid = int(m.group(1))
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        words = [os.path.basename(a.decode(errors="replace")) if i == 0 else a.decode(errors="replace")
-                 for i, a in enumerate(argv) if a]
+        words = [
+            os.path.basename(a.decode(errors="replace")) if i == 0 else a.decode(errors="replace")
+            for i, a in enumerate(argv)
+            if a
+        ]
         command = " ".join(words)
     except OSError:
         command = ""
@@ -116,8 +129,8 @@ def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10
                     who = lock_holder(str(exc))
                     raise WorkspaceLocked(
                         f"workspace {path} is locked by {who}, which is writing to it; waited {wait_s:.0f} s — "
-                        f"try again when it has finished" + ("" if read_only else
-                                                             " (or stop it; a dashboard never holds the lock for long)")
+                        f"try again when it has finished"
+                        + ("" if read_only else " (or stop it; a dashboard never holds the lock for long)")
                     ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)

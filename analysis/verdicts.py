@@ -17,19 +17,57 @@ SIDES = ("a", "b", "tie")
 
 # compact label (lower case, no brackets, no spaces) -> (side, strength)
 LABELS: dict[str, tuple[str, int]] = {
-    "a>>b": ("a", 2), "a>b": ("a", 1), "a": ("a", 1), "b<a": ("a", 1), "b<<a": ("a", 2),
-    "b>>a": ("b", 2), "b>a": ("b", 1), "b": ("b", 1), "a<b": ("b", 1), "a<<b": ("b", 2),
-    "a=b": ("tie", 0), "b=a": ("tie", 0), "tie": ("tie", 0), "c": ("tie", 0),
+    "a>>b": ("a", 2),
+    "a>b": ("a", 1),
+    "a": ("a", 1),
+    "b<a": ("a", 1),
+    "b<<a": ("a", 2),
+    "b>>a": ("b", 2),
+    "b>a": ("b", 1),
+    "b": ("b", 1),
+    "a<b": ("b", 1),
+    "a<<b": ("b", 2),
+    "a=b": ("tie", 0),
+    "b=a": ("tie", 0),
+    "tie": ("tie", 0),
+    "c": ("tie", 0),
 }
 
 # how annotation files name a side in words; compared after lower-casing and trimming
 SYNONYMS: dict[str, str] = {
-    **dict.fromkeys(("1", "1.0", "model_a", "response_a", "output_a", "answer_a", "output (a)", "response 1",
-                     "output 1", "assistant a"), "a"),
-    **dict.fromkeys(("2", "2.0", "model_b", "response_b", "output_b", "answer_b", "output (b)", "response 2",
-                     "output 2", "assistant b"), "b"),
+    **dict.fromkeys(
+        (
+            "1",
+            "1.0",
+            "model_a",
+            "response_a",
+            "output_a",
+            "answer_a",
+            "output (a)",
+            "response 1",
+            "output 1",
+            "assistant a",
+        ),
+        "a",
+    ),
+    **dict.fromkeys(
+        (
+            "2",
+            "2.0",
+            "model_b",
+            "response_b",
+            "output_b",
+            "answer_b",
+            "output (b)",
+            "response 2",
+            "output 2",
+            "assistant b",
+        ),
+        "b",
+    ),
     **dict.fromkeys(("draw", "equal", "same", "both", "0.5", "1.5", "tie (bothbad)", "tie (bothgood)"), "tie"),
 }
+
 
 def compact(text: str) -> str:
     """A label as LABELS spells it: lower case, surrounding brackets and all spaces removed."""

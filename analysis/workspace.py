@@ -43,11 +43,11 @@ class Workspace:
         self.path = Path(path or os.environ.get("JUDGESCOPE_WORKSPACE", store.DEFAULT_WORKSPACE))
         self.q = Query(self.path, read_only)
         store.connect(self.path, read_only=read_only)  # open (create, migrate) now: errors surface here
-        self.scores = Scores(self.q)            # score and verdict distributions
-        self.issues = Issues(self.q, self.path)   # issue discovery and stored issue sets
-        self.audit = Audit(self.q, self.path)     # ws.audit(filter): the judge audit; bias, agreement, length
-        self.rubrics = Rubrics(self.q)          # per-criterion breakdowns
-        self.judge = Judging(self.q, self.path)   # ws.judge(filter, model=...): run a judge; probes
+        self.scores = Scores(self.q)  # score and verdict distributions
+        self.issues = Issues(self.q, self.path)  # issue discovery and stored issue sets
+        self.audit = Audit(self.q, self.path)  # ws.audit(filter): the judge audit; bias, agreement, length
+        self.rubrics = Rubrics(self.q)  # per-criterion breakdowns
+        self.judge = Judging(self.q, self.path)  # ws.judge(filter, model=...): run a judge; probes
 
     @property
     def read_only(self) -> bool:
@@ -60,16 +60,24 @@ class Workspace:
 
     def __repr__(self) -> str:
         counts = self.counts()
-        return (f"Workspace({str(self.path)!r}: {counts['judgments']:,} judgments, {counts['items']:,} items, "
-                f"{counts['labels']:,} labels, {counts['runs']:,} runs)")
+        return (
+            f"Workspace({str(self.path)!r}: {counts['judgments']:,} judgments, {counts['items']:,} items, "
+            f"{counts['labels']:,} labels, {counts['runs']:,} runs)"
+        )
 
     def close(self) -> None:
         store.close(self.path)
 
     # ---- ingest -------------------------------------------------------------------------------
-    def ingest(self, path: str | os.PathLike, format: str | None = None,
-               mapping: Mapping | dict | str | os.PathLike | None = None, strict: bool = False,
-               dataset: str | None = None, aliases: str | os.PathLike | None = None) -> IngestResult:
+    def ingest(
+        self,
+        path: str | os.PathLike,
+        format: str | None = None,
+        mapping: Mapping | dict | str | os.PathLike | None = None,
+        strict: bool = False,
+        dataset: str | None = None,
+        aliases: str | os.PathLike | None = None,
+    ) -> IngestResult:
         """Import a file or directory (format detected unless given). See docs/ingest.md. Judge and model names
         are resolved to one identity each: `aliases` names a TOML alias file, else judgescope.aliases.toml beside
         the workspace is used when it exists (analysis/identities.py)."""
@@ -77,22 +85,36 @@ class Workspace:
             raise UserError(f"workspace {self.path} is open read-only")
         from .identities import for_workspace
 
-        return ingest(self.con, path, format=format, mapping=mapping, strict=strict, dataset=dataset,
-                      aliases=for_workspace(self.path, aliases))
+        return ingest(
+            self.con,
+            path,
+            format=format,
+            mapping=mapping,
+            strict=strict,
+            dataset=dataset,
+            aliases=for_workspace(self.path, aliases),
+        )
 
     # ---- queries ------------------------------------------------------------------------------
     def sql(self, sql: str, params: list[Any] | dict | None = None) -> pl.DataFrame:
         """Any read query over the workspace's tables and views (docs/data-model.md), parameters bound."""
         return self.q.frame(sql, params)
 
-    def judgments(self, filter: Filter | str | dict | None = None, limit: int | None = None, offset: int = 0,
-                  columns: str | list[str] | tuple[str, ...] = JUDGMENT_COLUMNS) -> pl.DataFrame:
+    def judgments(
+        self,
+        filter: Filter | str | dict | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        columns: str | list[str] | tuple[str, ...] = JUDGMENT_COLUMNS,
+    ) -> pl.DataFrame:
         """Judgments matching `filter`, with item, model and dataset columns joined in. `columns`: names of
         judgment_view's columns (a list, or one comma-separated string)."""
         cols = self._columns(columns)
         where, params = as_filter(filter).where("j")
-        sql = (f"SELECT {', '.join('j.' + ident(c) for c in cols)} FROM judgment_view j WHERE {where} "
-               f"ORDER BY j.run_id, j.source_line, j.judgment_id")
+        sql = (
+            f"SELECT {', '.join('j.' + ident(c) for c in cols)} FROM judgment_view j WHERE {where} "
+            f"ORDER BY j.run_id, j.source_line, j.judgment_id"
+        )
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
             params = [*params, _count_arg("limit", MAX_ROWS if limit is None else limit), _count_arg("offset", offset)]
@@ -100,12 +122,18 @@ class Workspace:
 
     def _columns(self, columns) -> list[str]:
         wanted = [c.strip() for c in columns.split(",")] if isinstance(columns, str) else [str(c) for c in columns]
-        known = {r[0] for r in self.q.rows("SELECT column_name FROM information_schema.columns "
-                                          "WHERE table_name = 'judgment_view'")}
+        known = {
+            r[0]
+            for r in self.q.rows(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'judgment_view'"
+            )
+        }
         bad = [c for c in wanted if c not in known]
         if bad or not wanted:
-            raise UserError(f"unknown judgment column(s) {', '.join(map(repr, bad)) or '(none given)'}; "
-                            f"columns are {', '.join(sorted(known))}")
+            raise UserError(
+                f"unknown judgment column(s) {', '.join(map(repr, bad)) or '(none given)'}; "
+                f"columns are {', '.join(sorted(known))}"
+            )
         return wanted
 
     def count(self, filter: Filter | str | dict | None = None) -> int:
@@ -122,7 +150,9 @@ class Workspace:
                    (SELECT count(DISTINCT m) FROM (SELECT unnest([model, model_a, model_b]) AS m FROM f)),
                    (SELECT count(DISTINCT judge) FROM f),
                    (SELECT count(*) FROM labels WHERE item_id IN (SELECT item_id FROM f))
-            """, params)[0]
+            """,
+            params,
+        )[0]
         return dict(zip(("judgments", "items", "models", "judges", "labels"), row))
 
     def protocol_counts(self, filter: FilterLike = None) -> dict[str, int]:
@@ -140,13 +170,16 @@ class Workspace:
         counts = self.counts()
         rows = [{"what": t, "rows": counts[t]} for t in TABLES]
         for protocol, status, n in self.q.rows(
-                "SELECT protocol, parse_status, count(*) FROM judgments GROUP BY ALL ORDER BY ALL"):
+            "SELECT protocol, parse_status, count(*) FROM judgments GROUP BY ALL ORDER BY ALL"
+        ):
             rows.append({"what": f"judgments: {protocol}, {status}", "rows": n})
         return pl.DataFrame(rows)
 
     def runs(self) -> pl.DataFrame:
-        return self.q.frame("SELECT run_id, name, source_format, source_path, created_at, n_source_rows, n_ingested, "
-                         "n_already_present, n_rejected FROM runs ORDER BY created_at")
+        return self.q.frame(
+            "SELECT run_id, name, source_format, source_path, created_at, n_source_rows, n_ingested, "
+            "n_already_present, n_rejected FROM runs ORDER BY created_at"
+        )
 
     def rejects(self, run: str | None = None, limit: int | None = 1000) -> pl.DataFrame:
         """Rejected source rows: where (source, line, column) and why."""
@@ -172,12 +205,25 @@ class Workspace:
             flt = dataclasses.replace(flt, probe=("any",))
         where, params = flt.where("j")
         if field == "model":
-            sql = (f"SELECT DISTINCT m FROM (SELECT unnest([j.model, j.model_a, j.model_b]) AS m FROM judgment_view j "
-                   f"WHERE {where}) WHERE m IS NOT NULL ORDER BY m")
+            sql = (
+                f"SELECT DISTINCT m FROM (SELECT unnest([j.model, j.model_a, j.model_b]) AS m FROM judgment_view j "
+                f"WHERE {where}) WHERE m IS NOT NULL ORDER BY m"
+            )
         else:
             expr = {"criterion": "coalesce(j.criterion, 'overall')", "run": "j.run_id", "status": "j.parse_status"}.get(
-                field, f"j.{field}")
-            if field not in ("judge", "criterion", "template", "dataset", "run", "category", "protocol", "status", "probe"):
+                field, f"j.{field}"
+            )
+            if field not in (
+                "judge",
+                "criterion",
+                "template",
+                "dataset",
+                "run",
+                "category",
+                "protocol",
+                "status",
+                "probe",
+            ):
                 raise UserError(f"no values for {field!r}")
             sql = f"SELECT DISTINCT {expr} AS v FROM judgment_view j WHERE {where} AND {expr} IS NOT NULL ORDER BY v"
         return [r[0] for r in self.q.rows(sql, params)]
@@ -189,10 +235,13 @@ class Workspace:
     def meta_values(self, key: str, limit: int = 200) -> list[str]:
         """The most common values of a metadata facet (judgment or item), for filter widgets."""
         path = json_path(key)
-        rows = self.q.rows("""
+        rows = self.q.rows(
+            """
             SELECT v, count(*) AS n FROM (
                 SELECT coalesce(json_extract_string(meta, ?), json_extract_string(item_meta, ?)) AS v FROM judgment_view)
-            WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?""", [path, path, _count_arg("limit", limit)])
+            WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?""",
+            [path, path, _count_arg("limit", limit)],
+        )
         return [r[0] for r in rows]
 
     def info(self) -> dict[str, Any]:
@@ -202,15 +251,19 @@ class Workspace:
             "schema_version": store.schema_version(self.con),
             "counts": self.counts(),
             "runs": self.runs().with_columns(pl.col("created_at").cast(pl.String)).to_dicts(),
-            "judges": self.q.frame("SELECT judge, protocol, count(*) AS judgments FROM judgments GROUP BY ALL "
-                                "ORDER BY judge, protocol").to_dicts(),
-            "models": self.q.frame("SELECT model, count(*) AS responses FROM responses WHERE model IS NOT NULL "
-                                "GROUP BY model ORDER BY model").to_dicts(),
-            "criteria": self.q.frame("SELECT coalesce(criterion, 'overall') AS criterion, count(*) AS judgments "
-                                  "FROM judgments GROUP BY ALL ORDER BY judgments DESC, criterion LIMIT 50").to_dicts(),
+            "judges": self.q.frame(
+                "SELECT judge, protocol, count(*) AS judgments FROM judgments GROUP BY ALL ORDER BY judge, protocol"
+            ).to_dicts(),
+            "models": self.q.frame(
+                "SELECT model, count(*) AS responses FROM responses WHERE model IS NOT NULL "
+                "GROUP BY model ORDER BY model"
+            ).to_dicts(),
+            "criteria": self.q.frame(
+                "SELECT coalesce(criterion, 'overall') AS criterion, count(*) AS judgments "
+                "FROM judgments GROUP BY ALL ORDER BY judgments DESC, criterion LIMIT 50"
+            ).to_dicts(),
             "n_criteria": self.q.rows("SELECT count(DISTINCT criterion) FROM judgments")[0][0],
-            "parse_status": dict(self.q.rows(
-                "SELECT parse_status, count(*) FROM judgments GROUP BY 1 ORDER BY 1")),
+            "parse_status": dict(self.q.rows("SELECT parse_status, count(*) FROM judgments GROUP BY 1 ORDER BY 1")),
             "rejects_by_reason": self.reject_reasons().to_dicts(),
         }
 
@@ -219,12 +272,14 @@ class Workspace:
         """Per group: judgments, scored, unparsed, mean raw score, mean normalised score."""
         return self.scores.stats(by, filter)
 
-    def score_distribution_table(self, by: str = "model", filter: FilterLike = None,
-                                 scale: tuple[float, float] | None = None) -> pl.DataFrame:
+    def score_distribution_table(
+        self, by: str = "model", filter: FilterLike = None, scale: tuple[float, float] | None = None
+    ) -> pl.DataFrame:
         return self.scores.distribution_table(by, filter, scale)
 
-    def score_distribution(self, by: str = "model", filter: FilterLike = None,
-                           scale: tuple[float, float] | None = None) -> go.Figure:
+    def score_distribution(
+        self, by: str = "model", filter: FilterLike = None, scale: tuple[float, float] | None = None
+    ) -> go.Figure:
         """Heatmap of score distributions per model / judge / criterion / template / dataset (one scale)."""
         return self.scores.distribution(by, filter, scale)
 
@@ -255,15 +310,23 @@ class Workspace:
     def judge_failures(self, run_id: str | None = None) -> pl.DataFrame:
         return self.judge.failures(run_id)
 
-    def bias_heatmap(self, filter: FilterLike = None, audit: pl.DataFrame | None = None, by: str = "judge") -> go.Figure:
+    def bias_heatmap(
+        self, filter: FilterLike = None, audit: pl.DataFrame | None = None, by: str = "judge"
+    ) -> go.Figure:
         return self.audit.bias_heatmap(filter, audit, by)
 
-    def agreement(self, judge: str | None = None, against: str = "human", filter: FilterLike = None,
-                  audit: pl.DataFrame | None = None) -> pl.DataFrame:
+    def agreement(
+        self,
+        judge: str | None = None,
+        against: str = "human",
+        filter: FilterLike = None,
+        audit: pl.DataFrame | None = None,
+    ) -> pl.DataFrame:
         return self.audit.agreement(judge, against, filter, audit)
 
-    def agreement_chart(self, against: str = "human", filter: FilterLike = None,
-                        audit: pl.DataFrame | None = None) -> go.Figure:
+    def agreement_chart(
+        self, against: str = "human", filter: FilterLike = None, audit: pl.DataFrame | None = None
+    ) -> go.Figure:
         return self.audit.agreement_chart(against, filter, audit)
 
     def agreement_matrix(self, filter: FilterLike = None) -> pl.DataFrame:
@@ -302,42 +365,64 @@ class Workspace:
 
         return instance(self.q, judgment_id, issue_set)
 
-    def judgments_page(self, filter: FilterLike = None, sort: str = "source", desc: bool = False, limit: int = 50,
-                       offset: int = 0, issue_set: str | None = None) -> pl.DataFrame:
+    def judgments_page(
+        self,
+        filter: FilterLike = None,
+        sort: str = "source",
+        desc: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+        issue_set: str | None = None,
+    ) -> pl.DataFrame:
         """One page of judgments for reading: previews of prompt and critique, issue titles, sorted in DuckDB
         across the whole selection (analysis/browse.py)."""
         from .browse import page
 
         return page(self.q, filter, sort, desc, limit, offset, issue_set)
 
-    def compare(self, a: str, b: str, by: str = "model", issue_set: str | None = None,
-                filter: FilterLike = None) -> pl.DataFrame:
+    def compare(
+        self, a: str, b: str, by: str = "model", issue_set: str | None = None, filter: FilterLike = None
+    ) -> pl.DataFrame:
         """Issue prevalence of a versus b (two models or judges) within `filter`, the difference and its 95%
         interval."""
         return self.issues.compare(a, b, by, filter, issue_set)
 
-    def compare_instances(self, a: str, b: str, by: str = "model", filter: FilterLike = None,
-                          limit: int = 50) -> pl.DataFrame:
+    def compare_instances(
+        self, a: str, b: str, by: str = "model", filter: FilterLike = None, limit: int = 50
+    ) -> pl.DataFrame:
         """Items where a and b got the most different mean normalised scores."""
         from .instances import compare_instances
 
         return compare_instances(self.q, a, b, by, filter, limit)
 
-    def report(self, format: str = "md", path: str | os.PathLike | None = None, issue_set: str | None = None,
-               filter: FilterLike = None, by: str = "model", top: int | None = 15, groups: int | None = 12) -> str:
+    def report(
+        self,
+        format: str = "md",
+        path: str | os.PathLike | None = None,
+        issue_set: str | None = None,
+        filter: FilterLike = None,
+        by: str = "model",
+        top: int | None = 15,
+        groups: int | None = 12,
+    ) -> str:
         """The issue summary (titles, prevalence per group with intervals, lift, examples) and the judge audit, as
         md, html (one offline file), csv or json. `top` issues and `groups` per issue (None: all); the report says
         what it left out."""
         from .report import render
 
-        text = render(self.q, format, issue_set, as_filter(filter), workspace=self.path, by=by, top=top,
-                      groups=groups)
+        text = render(self.q, format, issue_set, as_filter(filter), workspace=self.path, by=by, top=top, groups=groups)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
-    def bundle(self, directory: str | os.PathLike, filter: FilterLike = None, issue_set: str | None = None,
-               by: str = "model", examples: int = 20) -> Path:
+    def bundle(
+        self,
+        directory: str | os.PathLike,
+        filter: FilterLike = None,
+        issue_set: str | None = None,
+        by: str = "model",
+        examples: int = 20,
+    ) -> Path:
         """A static, offline copy of the view (HTML files, no server, no workspace) for a colleague: the issue
         list, each issue's examples and instances, the audit and each instance page (analysis/bundle.py)."""
         from .bundle import write_bundle

@@ -13,7 +13,7 @@ are compared with the failure types people marked, separately on the `tune` and 
 - coverage: the share of annotated judgments with a stated failure that belong to at least one issue;
   and the share of annotated judgments with no stated failure that do (false alarms).
 
-    python benchmarks/issue_quality.py [--sets arena,autoj] [--root PATH] [--label NAME] [-o FILE]
+    python benchmarks/issue_quality.py [--sets arena,autoj] [--root PATH] [--label NAME] [--embedder M] [-o FILE]
 
 `--root` runs another checkout's pipeline on the same annotations (the before/after in the closing notes).
 Results: benchmarks/results/issue_quality.json (one entry per label).
@@ -122,7 +122,7 @@ def score(members: dict[str, set[str]], sizes: dict[str, int], titles: dict[str,
     }
 
 
-def run_set(name: str, workdir: Path) -> dict:
+def run_set(name: str, workdir: Path, embedder: str | None = None) -> dict:
     from analysis import Workspace
     from analysis.demo import CACHE, load_embedding_cache
 
@@ -137,7 +137,7 @@ def run_set(name: str, workdir: Path) -> dict:
         ws.ingest(DATA / src, format=fmt)
     load_embedding_cache(ws, DATA / "demo" / CACHE)
     t = time.perf_counter()
-    iset = ws.discover_issues(flt)
+    iset = ws.discover_issues(flt, embedding_model=embedder)
     seconds = time.perf_counter() - t
     table = iset.table()
     sizes = dict(zip(table["issue_id"], table["n_instances"]))
@@ -163,6 +163,7 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join(SETS))   # a set without annotations yet is skipped
     ap.add_argument("--root", default=None, help="a checkout whose `analysis` package to run (default: this one)")
     ap.add_argument("--label", default=None)
+    ap.add_argument("--embedder", default=None, help="the embedding model (default: the pipeline's)")
     ap.add_argument("-o", "--output", default=str(HERE / "results" / "issue_quality.json"))
     args = ap.parse_args()
     root = Path(args.root).resolve() if args.root else HERE.parent
@@ -182,7 +183,7 @@ def main() -> None:
         if not list((DATA / "eval" / name).glob("annotations*.jsonl")):
             print(f"{name}: no annotations yet, skipped")
             continue
-        results[name] = run_set(name, workdir)
+        results[name] = run_set(name, workdir, args.embedder)
         r = results[name]
         print(f"{name:11s} issues {r['n_issues']:3d}  judgments with an issue {r['judgments_with_issue']:.2f}  "
               + "  ".join(f"{h}: purity {r[h]['purity']} F1 {r[h]['best_match_f1']} "

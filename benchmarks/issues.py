@@ -18,7 +18,6 @@ Per dataset (arena-bench v1, Prometheus, PandaLM, LLMBar GPT-4 Swap_CoT; vectors
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess

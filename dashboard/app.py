@@ -9,10 +9,15 @@ from analysis import store
 from dashboard import sidebar, state
 from dashboard.views import compare, export, instances, issues, judges, overview, rubrics
 
-PAGES = [("overview", "Overview", overview.render), ("issues", "Issues", issues.render),
-         ("instances", "Instances", instances.render), ("judges", "Judges", judges.render),
-         ("rubrics", "Rubrics", rubrics.render), ("compare", "Compare", compare.render),
-         ("export", "Export", export.render)]
+PAGES = [
+    ("overview", "Overview", overview.render),
+    ("issues", "Issues", issues.render),
+    ("instances", "Instances", instances.render),
+    ("judges", "Judges", judges.render),
+    ("rubrics", "Rubrics", rubrics.render),
+    ("compare", "Compare", compare.render),
+    ("export", "Export", export.render),
+]
 
 st.set_page_config(page_title="judgescope", page_icon="🔎", layout="wide")
 
@@ -21,16 +26,21 @@ def _page(name: str, render):
     def run() -> None:
         ws = state.workspace()
         render(ws)
-    run.__name__ = name   # Streamlit names a callable page by its function
+
+    run.__name__ = name  # Streamlit names a callable page by its function
     return run
 
 
 # the workspace file is open only while a page runs: between runs `judgescope ingest` may write to it
 with store.lease(state.workspace_path()):
     ws = state.workspace()
-    state.PAGES.update({name: st.Page(_page(name, render), title=title, url_path=name, default=(name == "overview"))
-                        for name, title, render in PAGES})
-    old = st.query_params.get("page")          # links from before pages had paths: ?page=issues&…
+    state.PAGES.update(
+        {
+            name: st.Page(_page(name, render), title=title, url_path=name, default=(name == "overview"))
+            for name, title, render in PAGES
+        }
+    )
+    old = st.query_params.get("page")  # links from before pages had paths: ?page=issues&…
     if old in state.PAGES and old != "overview":
         rest = {k: st.query_params.get_all(k) for k in st.query_params.keys() if k != "page"}
         st.switch_page(state.PAGES[old], query_params=rest)
@@ -43,5 +53,8 @@ with store.lease(state.workspace_path()):
     sidebar.render(ws, path)
     for w in state.warnings():
         st.warning(state.md_escape(w), icon="⚠️")
+    top = st.container()  # filled last, so the link holds what this run ends with
     nav.run()
     state.end(name)
+    with top:
+        state.copy_link(path)

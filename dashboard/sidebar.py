@@ -12,10 +12,18 @@ from analysis import Workspace
 from . import state
 from .state import md_escape
 
-ISSUE_MODES = {"issue": "has any of", "issue_all": "has all of", "issue_none": "has none of",
-               "issue_only": "has only these"}
-LABELS = {"": "(no condition)", "any": "has a label", "none": "has no label",
-          "disagree": "a label disagrees with the judge"}
+ISSUE_MODES = {
+    "issue": "has any of",
+    "issue_all": "has all of",
+    "issue_none": "has none of",
+    "issue_only": "has only these",
+}
+LABELS = {
+    "": "(no condition)",
+    "any": "has a label",
+    "none": "has no label",
+    "disagree": "a label disagrees with the judge",
+}
 
 
 def render(ws: Workspace, page_path: str) -> None:
@@ -26,27 +34,39 @@ def render(ws: Workspace, page_path: str) -> None:
             options = state.values(ws, field)
             if not options:
                 continue
-            st.multiselect(label, options, key=f"w_{field}", on_change=state.from_widget, args=(field,),
-                           format_func=str)
+            st.multiselect(
+                label, options, key=f"w_{field}", on_change=state.from_widget, args=(field,), format_func=str
+            )
         c1, c2 = st.columns(2)
-        c1.number_input("Score ≥", value=None, key="w_score_min", step=1.0, on_change=state.from_widget,
-                        args=("score_min",))
-        c2.number_input("Score ≤", value=None, key="w_score_max", step=1.0, on_change=state.from_widget,
-                        args=("score_max",))
+        c1.number_input(
+            "Score ≥", value=None, key="w_score_min", step=1.0, on_change=state.from_widget, args=("score_min",)
+        )
+        c2.number_input(
+            "Score ≤", value=None, key="w_score_max", step=1.0, on_change=state.from_widget, args=("score_max",)
+        )
         st.text_input("Search critiques, prompts, responses", key="w_q", on_change=state.from_widget, args=("q",))
-        st.selectbox("Human or gold label", list(LABELS), format_func=LABELS.get, key="w_label",
-                     on_change=state.from_widget, args=("label",))
+        st.selectbox(
+            "Human or gold label",
+            list(LABELS),
+            format_func=LABELS.get,
+            key="w_label",
+            on_change=state.from_widget,
+            args=("label",),
+        )
         probes = state.values(ws, "probe")
         if probes or flt.probe:
-            st.multiselect("Bias-probe variants (left out unless chosen)", ["any", *probes], key="w_probe",
-                           on_change=state.from_widget, args=("probe",))
+            st.multiselect(
+                "Bias-probe variants (left out unless chosen)",
+                ["any", *probes],
+                key="w_probe",
+                on_change=state.from_widget,
+                args=("probe",),
+            )
         _issue_conditions(ws, flt)
         _meta_facets(ws, flt)
         _chips(flt)
         if not flt.is_empty():
             st.button("Clear the selection", on_click=state.clear_selection, key="w_clear")
-        st.caption("Link to this view")
-        st.code(state.share_url(page_path), language=None, wrap_lines=True)
 
 
 def _issue_conditions(ws: Workspace, flt) -> None:
@@ -59,10 +79,22 @@ def _issue_conditions(ws: Workspace, flt) -> None:
     st.session_state["w_issue_ids"] = [i for i in st.session_state.get("w_issue_ids", []) if i in titles]
     n = len(st.session_state["w_issue_ids"])
     with st.expander("Issues" + (f" ({n})" if n else "")):
-        st.radio("Judgments that", list(ISSUE_MODES), format_func=ISSUE_MODES.get, key="w_issue_mode",
-                 on_change=state.from_widget, args=("issue_mode",))
-        st.multiselect("Issues", list(titles), format_func=lambda i: f"{i}. {titles[i][:50]}", key="w_issue_ids",
-                       on_change=state.from_widget, args=("issue_ids",))
+        st.radio(
+            "Judgments that",
+            list(ISSUE_MODES),
+            format_func=ISSUE_MODES.get,
+            key="w_issue_mode",
+            on_change=state.from_widget,
+            args=("issue_mode",),
+        )
+        st.multiselect(
+            "Issues",
+            list(titles),
+            format_func=lambda i: f"{i}. {titles[i][:50]}",
+            key="w_issue_ids",
+            on_change=state.from_widget,
+            args=("issue_ids",),
+        )
         st.caption(md_escape(f"of issue set {set_id}"))
 
 
@@ -84,9 +116,14 @@ def _meta_facets(ws: Workspace, flt) -> None:
         if key:
             options = state.cached(_meta_values, key)
             widget = f"w_meta_{zlib.crc32(key.encode())}"
-            st.multiselect(md_escape(f"{key} is any of"), options,
-                           default=[v for v in meta.get(key, ()) if v in options], key=widget,
-                           on_change=_meta_changed, args=(key, widget))
+            st.multiselect(
+                md_escape(f"{key} is any of"),
+                options,
+                default=[v for v in meta.get(key, ()) if v in options],
+                key=widget,
+                on_change=_meta_changed,
+                args=(key, widget),
+            )
 
 
 def _meta_changed(key: str, widget: str) -> None:
@@ -122,9 +159,19 @@ def _chips(flt) -> None:
         return
     st.caption("Also selected")
     for i, (field, value) in enumerate(chips):
-        shown = (f"{value} = {', '.join(dict(flt.meta)[value])}" if field == "meta" else
-                 f"issue set {value}" if field == "issue_set" else
-                 f"normalised score {'≥' if field == 'norm_min' else '≤'} {value:.3g}" if field.startswith("norm_")
-                 else f"{field} = {value}")
-        st.button(md_escape(f"✕ {shown}"), key=f"w_chip_{i}_{field}", on_click=state.drop_condition, args=(field, value),
-                  help="remove this condition")
+        shown = (
+            f"{value} = {', '.join(dict(flt.meta)[value])}"
+            if field == "meta"
+            else f"issue set {value}"
+            if field == "issue_set"
+            else f"normalised score {'≥' if field == 'norm_min' else '≤'} {value:.3g}"
+            if field.startswith("norm_")
+            else f"{field} = {value}"
+        )
+        st.button(
+            md_escape(f"✕ {shown}"),
+            key=f"w_chip_{i}_{field}",
+            on_click=state.drop_condition,
+            args=(field, value),
+            help="remove this condition",
+        )

@@ -23,13 +23,31 @@ from analysis.errors import WorkspaceLocked
 from analysis.filters import CHOICES, ISSUE_KEYS, LIST_KEYS
 
 # view parameters that ride in the URL beside the filter (per page; see each view)
-VIEW_KEYS = ("instance", "compare_a", "compare_b", "compare_by", "view", "sort", "desc", "offset", "kind", "by",
-             "audit_by", "metric")
+VIEW_KEYS = (
+    "instance",
+    "compare_a",
+    "compare_b",
+    "compare_by",
+    "view",
+    "sort",
+    "desc",
+    "offset",
+    "kind",
+    "by",
+    "audit_by",
+    "metric",
+)
 # the sidebar's multiselects: Filter field -> label (the other fields have their own widgets or show as chips)
-LIST_WIDGETS = {"judge": "Judges", "model": "Models", "dataset": "Datasets", "template": "Templates / strategies",
-                "criterion": "Criteria", "run": "Runs (imports)"}
+LIST_WIDGETS = {
+    "judge": "Judges",
+    "model": "Models",
+    "dataset": "Datasets",
+    "template": "Templates / strategies",
+    "criterion": "Criteria",
+    "run": "Runs (imports)",
+}
 CHIP_FIELDS = tuple(k for k in LIST_KEYS if k not in LIST_WIDGETS and not k.startswith("issue") and k != "probe")
-PAGES: dict[str, st.Page] = {}   # filled by app.py: name -> page
+PAGES: dict[str, st.Page] = {}  # filled by app.py: name -> page
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=])")
 _AUTOLINK = re.compile(r"(://|www|@)", re.I)
@@ -56,7 +74,7 @@ def workspace() -> Workspace:
     """The workspace, read-only; while another process writes to it, say so and try again shortly."""
     try:
         ws = _open(workspace_path())
-        ws.q.version()   # reopens the file if a lease closed it; a writer's lock shows here
+        ws.q.version()  # reopens the file if a lease closed it; a writer's lock shows here
         return ws
     except WorkspaceLocked as exc:
         st.info(md_escape(f"{exc}. This page reloads by itself when the workspace is free."), icon="⏳")
@@ -76,7 +94,9 @@ def cached(fn: Callable, *args, **kwargs):
     ws = workspace()
     plain = tuple(a.to_query() if isinstance(a, Filter) else a for a in args)
     named = tuple(sorted((k, v.to_query() if isinstance(v, Filter) else v) for k, v in kwargs.items()))
-    return _cached_call(workspace_path(), ws.q.version(), fn.__module__ + "." + fn.__qualname__, plain, named, fn)
+    # what the page waits for, said while it waits (Streamlit shows a spinner only after half a second)
+    with st.spinner(f"Computing {fn.__name__.strip('_').replace('_', ' ')} for this selection…", show_time=True):
+        return _cached_call(workspace_path(), ws.q.version(), fn.__module__ + "." + fn.__qualname__, plain, named, fn)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -114,8 +134,7 @@ def begin(ws: Workspace) -> None:
     pairs = _url_pairs()
     last = st.session_state.get("js_written")
     fresh = "js_filter" not in st.session_state
-    moved_here = bool(pairs) and pairs != last and not (
-        last is not None and {k for k, _ in pairs} <= {"page"})
+    moved_here = bool(pairs) and pairs != last and not (last is not None and {k for k, _ in pairs} <= {"page"})
     if fresh or moved_here:
         flt, warnings = Filter.from_pairs(pairs, strict=False, ignore=VIEW_KEYS + ("page",))
         st.session_state["js_filter"] = _known_values(ws, flt, warnings)
@@ -133,8 +152,10 @@ def _load_widgets(flt: Filter) -> None:
     st.session_state["w_q"] = flt.q or ""
     st.session_state["w_label"] = flt.label or ""
     st.session_state["w_probe"] = list(flt.probe)
-    mode, ids = next(((k, getattr(flt, k)) for k in ("issue", "issue_all", "issue_none", "issue_only")
-                      if getattr(flt, k)), ("issue", ()))
+    mode, ids = next(
+        ((k, getattr(flt, k)) for k in ("issue", "issue_all", "issue_none", "issue_only") if getattr(flt, k)),
+        ("issue", ()),
+    )
     st.session_state["w_issue_mode"] = mode
     st.session_state["w_issue_ids"] = list(ids)
 
@@ -212,8 +233,10 @@ def end(page_key: str) -> None:
         newest = workspace().q.newest_issue_set()
         if newest:
             set_selection(dataclasses.replace(flt, issue_set=newest))
-    params = {**selection().to_dict(), **{k: v for k, v in (st.session_state.get("js_view") or {}).items()
-                                           if k in VIEW_KEYS and v not in (None, "")}}
+    params = {
+        **selection().to_dict(),
+        **{k: v for k, v in (st.session_state.get("js_view") or {}).items() if k in VIEW_KEYS and v not in (None, "")},
+    }
     current = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
     wanted = {k: v if isinstance(v, list) else [str(v)] for k, v in params.items()}
     if current != wanted:
@@ -258,11 +281,21 @@ def share_url(page_path: str) -> str:
     host = ""
     try:
         host = st.context.headers.get("Host", "")
-    except Exception:  # outside a browser session (tests)
+    except Exception:  # noqa: BLE001 - outside a browser session (tests)
         pass
     base = f"http://{host}/" if host else "/"
     pairs = [(k, v) for k in st.query_params.keys() for v in st.query_params.get_all(k)]
     return base + page_path + ("?" + urlencode(pairs) if pairs else "")
+
+
+def copy_link(page_path: str) -> None:
+    """The "Copy link" control at the top of every page: the link that reopens exactly this view (selection,
+    page and view settings), written after the page ran so it never lags behind."""
+    with st.popover(
+        "🔗 Copy link", help="A link that reopens exactly this view: the page, the selection and the view's settings."
+    ):
+        st.code(share_url(page_path), language=None, wrap_lines=True)
+        st.caption("Copy it with the icon at the right of the box.")
 
 
 # ---- small cached look-ups -----------------------------------------------------------------------------
@@ -280,5 +313,18 @@ def says(flt: Filter) -> str:
     return flt.describe()
 
 
-__all__ = ["CHOICES", "LIST_WIDGETS", "PAGES", "VIEW_KEYS", "begin", "cached", "end", "go", "link", "md_escape",
-           "selection", "view", "workspace"]
+__all__ = [
+    "CHOICES",
+    "LIST_WIDGETS",
+    "PAGES",
+    "VIEW_KEYS",
+    "begin",
+    "cached",
+    "end",
+    "go",
+    "link",
+    "md_escape",
+    "selection",
+    "view",
+    "workspace",
+]

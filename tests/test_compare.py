@@ -9,7 +9,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import Workspace
-from analysis.demo import CACHE, load_embedding_cache
 from analysis.instances import _holm
 
 from .conftest import DEMO, ROOT
@@ -24,7 +23,6 @@ def alone(tmp_path_factory):
         path = tmp_path_factory.mktemp("compare") / f"{name}.duckdb"
         ws = Workspace(path)
         ws.ingest(DEMO / name, format=fmt)
-        load_embedding_cache(ws, DEMO / CACHE)
         ws.discover_issues(flt)
         ws.close()
         out[name] = path

@@ -15,7 +15,6 @@ import polars as pl
 import pytest
 
 from analysis import UserError, Workspace
-from analysis.demo import CACHE, load_embedding_cache
 from analysis.issues.detect import Detector
 from analysis.issues.evidence import facts, is_truncated
 from analysis.issues.lexicon import load
@@ -27,7 +26,6 @@ from .conftest import DEMO, ROOT
 def pandalm(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("precision") / "pandalm.duckdb")
     ws.ingest(DEMO / "pandalm")
-    load_embedding_cache(ws, DEMO / CACHE)
     return ws, ws.discover_issues("dataset=pandalm", seed=0)
 
 
@@ -163,7 +161,7 @@ def test_issue_names_describe_their_members(pandalm):
     for r in table.iter_rows(named=True):
         segs = ws.q.frame("SELECT s.text, s.about, s.kind FROM segment_issues si JOIN segments s USING "
                           "(issue_set_id, segment_id) WHERE si.issue_set_id = ? AND si.issue_id = ?", [iset.id, r["issue_id"]])
-        for text, about, kind in segs.iter_rows():
+        for text, about, _kind in segs.iter_rows():
             if r["origin"] == "stated" and r["title"] in labels:
                 said = {labels[k] for k in d.stated(text, False, about == "contrast")}
                 assert r["title"] in said, (r["title"], text)
@@ -265,7 +263,6 @@ def test_new_judgments_join_the_existing_issues(tmp_path):
         shutil.copy(DEMO / "pandalm" / f, src / f)
     ws = Workspace(tmp_path / "ws.duckdb")
     ws.ingest(src, format="pandalm")
-    load_embedding_cache(ws, DEMO / CACHE)
     iset = ws.discover_issues("dataset=pandalm")
     before = iset.n_instances()
     assert iset.update()["new_judgments"] == 0

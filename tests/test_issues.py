@@ -17,7 +17,6 @@ import polars as pl
 import pytest
 
 from analysis import UserError, Workspace
-from analysis.demo import CACHE, load_embedding_cache
 from analysis.issues import Pipeline
 from analysis.issues.cluster import PCA, KMeans, layout
 from analysis.issues.naming import core
@@ -36,7 +35,6 @@ def arena(tmp_path_factory):
     """All 4,500 critiques: GPT-4 grading 15 models on 300 questions."""
     ws = Workspace(tmp_path_factory.mktemp("issues") / "ws.duckdb")
     ws.ingest(DEMO / "arena_bench_v1")
-    load_embedding_cache(ws, DEMO / CACHE)
     first = ws.discover_issues(ARENA, seed=0)
     second = ws.discover_issues(ARENA, seed=0)
     return ws, first, second
@@ -131,7 +129,7 @@ def test_issues_are_failures_and_strengths_are_merits(arena):
     ws, iset, _ = arena
     stats = iset.stats
     assert stats["n_judgments"] == 4500 and stats["signal"] == "score"
-    assert stats["embedding"]["n_embedded"] == 0          # every vector came from the shipped cache
+    assert iset.params["embedder"]["model"] == "minilm-static"     # the default (benchmarks/embedders.py)
     table = iset.table()
     assert table.height >= 10
     mean = table["mean_outcome"][0]
@@ -184,9 +182,8 @@ def test_categories_above_issues(arena):
     assert by_cat.height and set(by_cat["category"]) <= set(iset.categories)
 
 
-def test_same_seed_same_issues_and_cached_embeddings(arena):
+def test_same_seed_same_issues(arena):
     ws, first, second = arena
-    assert second.stats["embedding"]["n_embedded"] == 0
     a = first.assignments().select("judgment_id", "issue_id").sort("judgment_id", "issue_id")
     b = second.assignments().select("judgment_id", "issue_id").sort("judgment_id", "issue_id")
     assert a.equals(b)
@@ -270,9 +267,8 @@ def test_known_taxonomy(arena):
 def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path):
     ws = Workspace(tmp_path / "pandalm.duckdb")
     ws.ingest(DEMO / "pandalm")
-    load_embedding_cache(ws, DEMO / CACHE)
     iset = ws.discover_issues("dataset=pandalm")
-    assert iset.stats["signal"] == "verdict" and iset.stats["embedding"]["n_embedded"] == 0
+    assert iset.stats["signal"] == "verdict"
     table = iset.table()
     # about responses that mostly lost (a stated failure can also be said of the winner: "although it is vague")
     assert table.height >= 3 and (table.head(8)["severity"] < 0.5).sum() >= 6, table
@@ -305,7 +301,6 @@ def _synthetic_praise_judge(path: Path) -> Path:
 def test_praise_is_not_reported_as_an_issue(tmp_path):
     ws = Workspace(tmp_path / "praise.duckdb")
     ws.ingest(_synthetic_praise_judge(tmp_path), mapping={"scale": [1, 5]})
-    load_embedding_cache(ws, DEMO / CACHE)
     iset = ws.discover_issues(seed=0)
     titles = iset.table()["title"].to_list()
     assert titles == ["Calculation errors"], titles
@@ -318,9 +313,10 @@ def test_praise_is_not_reported_as_an_issue(tmp_path):
 @pytest.mark.slow
 def test_reproducible_across_processes(tmp_path):
     """Same inputs, parameters and seed: the same issue set in new processes, with other PYTHONHASHSEED and
-    thread counts, from a cold vector cache (embedded in the process) and a warm one."""
+    thread counts: with the default embedder, and with all-MiniLM-L6-v2 from a cold vector cache (embedded in the
+    process) and a warm one."""
     script = ("import sys, hashlib; from analysis import Workspace; ws = Workspace(sys.argv[1]); "
-              "s = ws.discover_issues('dataset=pandalm', seed=0); "
+              "s = ws.discover_issues('dataset=pandalm', seed=0, embedding_model=sys.argv[2]); "
               "a = s.assignments().select('judgment_id', 'issue_id').sort('judgment_id', 'issue_id'); "
               "t = s.table(kind=None).select('issue_id', 'title', 'kind', 'category'); "
               "print(hashlib.md5((a.write_csv() + t.write_csv()).encode()).hexdigest(), "
@@ -331,15 +327,19 @@ def test_reproducible_across_processes(tmp_path):
 
     store.close(tmp_path / "cold1.duckdb")
     store.close(tmp_path / "cold2.duckdb")
-    runs = []
-    for db, env in (("cold1", {"PYTHONHASHSEED": "1", "OMP_NUM_THREADS": "2"}),
-                    ("cold1", {"PYTHONHASHSEED": "77", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}),
-                    ("cold2", {"PYTHONHASHSEED": "5", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})):
-        r = subprocess.run([sys.executable, "-c", script, str(tmp_path / f"{db}.duckdb")], capture_output=True,
+    def run(db, model, env):
+        r = subprocess.run([sys.executable, "-c", script, str(tmp_path / f"{db}.duckdb"), model], capture_output=True,
                            text=True, timeout=600, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
         assert r.returncode == 0, r.stderr[-2000:]
         digest, embedded = r.stdout.split()
-        runs.append((digest, int(embedded)))
+        return digest, int(embedded)
+
+    envs = ({"PYTHONHASHSEED": "1", "OMP_NUM_THREADS": "2"},
+            {"PYTHONHASHSEED": "77", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+            {"PYTHONHASHSEED": "5", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+    static = [run(db, "minilm-static", env) for db, env in zip(("cold1", "cold1", "cold2"), envs)]
+    assert len({d for d, _ in static}) == 1, static
+    runs = [run(db, "all-MiniLM-L6-v2", env) for db, env in zip(("cold1", "cold1", "cold2"), envs)]
     assert runs[0][1] > 1000 and runs[1][1] == 0 and runs[2][1] > 1000     # cold, warm, cold in another store
     assert len({d for d, _ in runs}) == 1, runs
 

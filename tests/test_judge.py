@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from base64 import b64encode, urlsafe_b64encode
-from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -271,7 +270,7 @@ def test_key_echoed_in_any_encoding_is_never_kept(ws, tmp_path, capsys, monkeypa
     none of it reaches the workspace (tables and raw .duckdb / .wal bytes), the outputs or an export."""
     secret = ECHO_KEY
     monkeypatch.setenv("OPENAI_API_KEY", secret)
-    outputs, files = [], []
+    outputs = []
 
     def run(*args) -> int:
         code = cli(list(args))

@@ -148,3 +148,17 @@ def test_every_csv_export_neutralises_formulas(tmp_path):
     assert scores and all(float(s) >= 1 for s in scores)  # numbers stay numbers (no quote)
     values = [row[5] for row in rows[1:] if row[5]]
     assert any(v.startswith("-") for v in values) and all(number(v) for v in values)  # negative values unquoted
+
+
+def test_a_summary_first_in_words_with_intervals(evil_ws):
+    """The findings that stand out come first, with their intervals, and nothing of where the workspace lives."""
+    data = json.loads(evil_ws.report("json"))
+    assert data["summary"] and data["workspace"] == "ws.duckdb"
+    # the issue the bad model has and the good one does not is told with both groups' intervals
+    gap = [f for f in data["summary"] if " has “" in f]
+    assert gap and gap[0].startswith("<b>bad</b>-model has") and "good-model in 0.0% [" in gap[0], data["summary"]
+    md_text = evil_ws.report("md")
+    head = md_text.split("## Issues")[0]
+    assert "## Summary" in head and "/tmp" not in md_text and str(evil_ws.path.parent) not in md_text
+    # our own brackets stay readable; the data's are escaped
+    assert re.search(r"\d% \[\d", head) and "\\<b\\>bad\\</b\\>-model has" in head

@@ -31,6 +31,7 @@ from .writer import write_flat, write_rejects, write_run
 
 __all__ = ["ALIASES", "FORMATS", "Format", "IngestResult", "detect_format", "ingest"]
 
+
 @dataclass
 class IngestResult:
     run_id: str
@@ -53,8 +54,10 @@ class IngestResult:
         line = f"ingested {self.n_ingested:,}, rejected {self.n_rejected:,}"
         if self.already_imported:
             return line + f" ({self.source} was already imported as run {self.run_id}; nothing added)"
-        line += (f" ({self.format}: {self.n_judgments_new:,} new judgments, {self.n_labels_new:,} labels, "
-                 f"{self.n_items_new:,} items, {self.n_responses_new:,} responses")
+        line += (
+            f" ({self.format}: {self.n_judgments_new:,} new judgments, {self.n_labels_new:,} labels, "
+            f"{self.n_items_new:,} items, {self.n_responses_new:,} responses"
+        )
         if self.n_already_present:
             line += f"; {self.n_already_present:,} judgments already present"
         return line + ")"
@@ -76,7 +79,7 @@ def _first_record_keys(path: Path) -> set[str]:
         if kind == "parquet":
             return set(pq.read_schema(path).names)
         text = read_prefix(path, DETECT_BYTES)
-    except Exception:  # unreadable here means undetected; the reader reports the problem properly
+    except Exception:  # noqa: BLE001 - unreadable here means undetected; the reader reports the problem properly
         return set()
     if kind == "csv":
         first = next((ln for ln in text.splitlines() if ln.strip()), "")
@@ -210,11 +213,23 @@ def ingest(
             raise UserError(f"{path}: no rows to ingest (the file or directory is empty)")
         result.n_rejected = count_rejected_rows(rejects)
         if result.n_rejected > result.n_source_rows:
-            raise RuntimeError(f"{result.n_rejected} rejected rows out of {result.n_source_rows}: "
-                               "a reader numbered its rows wrongly")
+            raise RuntimeError(
+                f"{result.n_rejected} rejected rows out of {result.n_source_rows}: a reader numbered its rows wrongly"
+            )
         result.n_ingested = result.n_source_rows - result.n_rejected
         result.rejects = rejects
         write_rejects(cur, run_id, rejects)
-        write_run(cur, run_id, dataset, fmt, str(path.resolve()), sha, result.n_source_rows, result.n_ingested,
-                  result.n_already_present, result.n_rejected, params)
+        write_run(
+            cur,
+            run_id,
+            dataset,
+            fmt,
+            str(path.resolve()),
+            sha,
+            result.n_source_rows,
+            result.n_ingested,
+            result.n_already_present,
+            result.n_rejected,
+            params,
+        )
     return result

@@ -87,8 +87,12 @@ def _ranks(raw: Any) -> dict | None:
     if not isinstance(ranked, list):
         return None
     by_rank = {m.get("rank"): m.get("model") for m in ranked if isinstance(m, dict)}
-    if len(ranked) != 2 or set(by_rank) != {1, 2} or not all(isinstance(v, str) for v in by_rank.values()) \
-            or by_rank[1] == by_rank[2]:
+    if (
+        len(ranked) != 2
+        or set(by_rank) != {1, 2}
+        or not all(isinstance(v, str) for v in by_rank.values())
+        or by_rank[1] == by_rank[2]
+    ):
         return {}
     return by_rank
 
@@ -118,7 +122,9 @@ def read(path: Path) -> list[SourceBatch]:
     n_aliased = 0
     for line, r in zip(recs.lines, recs.rows):
         if r.get("instruction") is None or r.get("output_1") is None or r.get("output_2") is None:
-            rejects.append(Reject(recs.source, line, "instruction", "expected instruction, output_1 and output_2", clip_raw(r)))
+            rejects.append(
+                Reject(recs.source, line, "instruction", "expected instruction, output_1 and output_2", clip_raw(r))
+            )
             continue
         g1, g2 = text_value(r.get("generator_1")), text_value(r.get("generator_2"))
         instruction, out1, out2 = (text_value(r[k]) for k in ("instruction", "output_1", "output_2"))
@@ -138,27 +144,51 @@ def read(path: Path) -> list[SourceBatch]:
             critique = raw
         annotator = text_value(r.get("annotator") or "unknown-judge")
         identical = out1 == out2
-        rows.append({
-            "item_key": dataset + "\x1f" + instruction if dataset else instruction,
-            "prompt": instruction, "category": dataset,
-            "item_meta": to_json({"dataset": dataset}),
-            "protocol": "pairwise", "judge": annotator, "template": annotator,
-            "model_a": g1, "response_a": out1, "model_b": g2, "response_b": out2,
-            "shown_first": shown_first, "verdict": verdict, "critique": critique,
-            "raw_output": raw if isinstance(raw, str) else (json.dumps(raw, ensure_ascii=False, default=str) if raw else None),
-            "parse_status": "ok" if verdict else ("unparsed" if pref is not None or raw else "missing"),
-            "judgment_key": "\x1f".join(str(x) for x in (instruction, g1, g2, annotator, out1, out2)),
-            "source": recs.source, "source_line": line,
-            "meta": to_json({"preference": pref, "referenced_models": refs if isinstance(refs, dict) else None,
-                             "slot_aliases": aliases, "slot_aliases_from": aliases_from,
-                             "p_output_2": round(p - 1, 6) if p is not None and 1 < p < 2 and p != 1.5 else None,
-                             "identical_outputs": True if identical else None,
-                             "price_per_example": r.get("price_per_example"), "time_per_example": r.get("time_per_example")}),
-        })
+        rows.append(
+            {
+                "item_key": dataset + "\x1f" + instruction if dataset else instruction,
+                "prompt": instruction,
+                "category": dataset,
+                "item_meta": to_json({"dataset": dataset}),
+                "protocol": "pairwise",
+                "judge": annotator,
+                "template": annotator,
+                "model_a": g1,
+                "response_a": out1,
+                "model_b": g2,
+                "response_b": out2,
+                "shown_first": shown_first,
+                "verdict": verdict,
+                "critique": critique,
+                "raw_output": raw
+                if isinstance(raw, str)
+                else (json.dumps(raw, ensure_ascii=False, default=str) if raw else None),
+                "parse_status": "ok" if verdict else ("unparsed" if pref is not None or raw else "missing"),
+                "judgment_key": "\x1f".join(str(x) for x in (instruction, g1, g2, annotator, out1, out2)),
+                "source": recs.source,
+                "source_line": line,
+                "meta": to_json(
+                    {
+                        "preference": pref,
+                        "referenced_models": refs if isinstance(refs, dict) else None,
+                        "slot_aliases": aliases,
+                        "slot_aliases_from": aliases_from,
+                        "p_output_2": round(p - 1, 6) if p is not None and 1 < p < 2 and p != 1.5 else None,
+                        "identical_outputs": True if identical else None,
+                        "price_per_example": r.get("price_per_example"),
+                        "time_per_example": r.get("time_per_example"),
+                    }
+                ),
+            }
+        )
     notes = list(recs.notes)
     if rows:
-        notes.append(f"{Path(recs.source).name}: the order shown to the judge is known for {n_aliased:,} of "
-                     f"{len(rows):,} annotations (referenced_models or a ranked completion)")
-    return [SourceBatch(recs.source, recs.n_source_rows,
-                        judgments=flat_frame(rows, JUDGMENT_SCHEMA),
-                        rejects=rejects, notes=notes)]
+        notes.append(
+            f"{Path(recs.source).name}: the order shown to the judge is known for {n_aliased:,} of "
+            f"{len(rows):,} annotations (referenced_models or a ranked completion)"
+        )
+    return [
+        SourceBatch(
+            recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA), rejects=rejects, notes=notes
+        )
+    ]

@@ -63,7 +63,9 @@ def read_arena_hard(path: Path, baseline: str = DEFAULT_BASELINE) -> list[Source
         qid, model = r.get("question_id"), r.get("model")
         games = _as_list(r.get("games"))
         if qid is None or model is None or not games:
-            rejects.append(Reject(recs.source, line, "games", "expected question_id, model and a list of games", clip_raw(r)))
+            rejects.append(
+                Reject(recs.source, line, "games", "expected question_id, model and a list of games", clip_raw(r))
+            )
             continue
         judge = text_value(r.get("judge") or "unknown-judge")
         for g, game in enumerate(games, start=1):
@@ -77,19 +79,36 @@ def read_arena_hard(path: Path, baseline: str = DEFAULT_BASELINE) -> list[Source
             if isinstance(text, dict):  # newer arena-hard writes {"answer": ...}
                 text = text.get("answer") or text
             text = text_value(text)
-            rows.append({
-                "item_key": str(qid), "prompt": _question(game.get("user_prompt")),
-                "item_meta": to_json({"question_id": qid}),
-                "protocol": "pairwise", "judge": judge, "template": "arena-hard",
-                "model_a": baseline, "model_b": str(model), "shown_first": shown_first, "verdict": verdict,
-                "critique": text, "raw_output": text,
-                "parse_status": "ok" if verdict else ("unparsed" if text or game.get("score") else "missing"),
-                "judgment_key": f"{qid}\x1f{baseline}\x1f{model}\x1f{judge}\x1fgame{g}",
-                "source": recs.source, "source_line": line,
-                "meta": to_json({"game": g, "score": game.get("score"), "strength": strength}),
-            })
-    return [SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA),
-                        rejects=rejects, notes=recs.notes)]
+            rows.append(
+                {
+                    "item_key": str(qid),
+                    "prompt": _question(game.get("user_prompt")),
+                    "item_meta": to_json({"question_id": qid}),
+                    "protocol": "pairwise",
+                    "judge": judge,
+                    "template": "arena-hard",
+                    "model_a": baseline,
+                    "model_b": str(model),
+                    "shown_first": shown_first,
+                    "verdict": verdict,
+                    "critique": text,
+                    "raw_output": text,
+                    "parse_status": "ok" if verdict else ("unparsed" if text or game.get("score") else "missing"),
+                    "judgment_key": f"{qid}\x1f{baseline}\x1f{model}\x1f{judge}\x1fgame{g}",
+                    "source": recs.source,
+                    "source_line": line,
+                    "meta": to_json({"game": g, "score": game.get("score"), "strength": strength}),
+                }
+            )
+    return [
+        SourceBatch(
+            recs.source,
+            recs.n_source_rows,
+            judgments=flat_frame(rows, JUDGMENT_SCHEMA),
+            rejects=rejects,
+            notes=recs.notes,
+        )
+    ]
 
 
 def _question(user_prompt: Any) -> str | None:
@@ -107,21 +126,37 @@ def read_judgebench(path: Path) -> list[SourceBatch]:
         pid = r.get("pair_id")
         judgments = _as_list(r.get("judgments"))
         if pid is None or r.get("response_A") is None or r.get("response_B") is None:
-            rejects.append(Reject(recs.source, line, "pair_id", "expected pair_id, response_A and response_B", clip_raw(r)))
+            rejects.append(
+                Reject(recs.source, line, "pair_id", "expected pair_id, response_A and response_B", clip_raw(r))
+            )
             continue
         if judgments is None and r.get("judgments") is not None:
             rejects.append(Reject(recs.source, line, "judgments", "judgments must be a list", clip_raw(r)))
             continue
         judgments = judgments or []
-        pair = {"item_key": str(pid), "prompt": r.get("question"), "category": r.get("source"),
-                "item_meta": to_json({"pair_id": pid, "source": r.get("source")}),
-                "model_a": r.get("response_model"), "response_a": r.get("response_A"),
-                "model_b": r.get("response_model"), "response_b": r.get("response_B")}
+        pair = {
+            "item_key": str(pid),
+            "prompt": r.get("question"),
+            "category": r.get("source"),
+            "item_meta": to_json({"pair_id": pid, "source": r.get("source")}),
+            "model_a": r.get("response_model"),
+            "response_a": r.get("response_A"),
+            "model_b": r.get("response_model"),
+            "response_b": r.get("response_B"),
+        }
         gold, _ = parse_preference(r.get("label"))
         if gold:
-            labels.append({**pair, "annotator": "judgebench-gold", "kind": "gold",
-                           "verdict": {"A": "a", "B": "b"}.get(gold, gold), "label_key": f"{pid}\x1fgold",
-                           "source": recs.source, "source_line": line})
+            labels.append(
+                {
+                    **pair,
+                    "annotator": "judgebench-gold",
+                    "kind": "gold",
+                    "verdict": {"A": "a", "B": "b"}.get(gold, gold),
+                    "label_key": f"{pid}\x1fgold",
+                    "source": recs.source,
+                    "source_line": line,
+                }
+            )
         for g, game in enumerate(judgments, start=1):
             inner = game.get("judgment") if isinstance(game, dict) else None
             inner = inner if isinstance(inner, dict) else {}
@@ -130,15 +165,38 @@ def read_judgebench(path: Path) -> list[SourceBatch]:
             winner, strength = parse_preference(game.get("decision") if isinstance(game, dict) else None)
             verdict = _to_response_frame(winner, shown_first)
             text = text_value(inner.get("response"))
-            rows.append({
-                **pair, "protocol": "pairwise", "judge": judge, "template": r.get("judge_name") or "judgebench",
-                "shown_first": shown_first, "verdict": verdict, "critique": text, "raw_output": text,
-                "parse_status": "ok" if verdict else ("unparsed" if text else "missing"),
-                "judgment_key": f"{pid}\x1f{judge}\x1fgame{g}", "source": recs.source, "source_line": line,
-                "meta": to_json({"game": g, "decision": game.get("decision") if isinstance(game, dict) else None,
-                                 "strength": strength}),
-            })
+            rows.append(
+                {
+                    **pair,
+                    "protocol": "pairwise",
+                    "judge": judge,
+                    "template": r.get("judge_name") or "judgebench",
+                    "shown_first": shown_first,
+                    "verdict": verdict,
+                    "critique": text,
+                    "raw_output": text,
+                    "parse_status": "ok" if verdict else ("unparsed" if text else "missing"),
+                    "judgment_key": f"{pid}\x1f{judge}\x1fgame{g}",
+                    "source": recs.source,
+                    "source_line": line,
+                    "meta": to_json(
+                        {
+                            "game": g,
+                            "decision": game.get("decision") if isinstance(game, dict) else None,
+                            "strength": strength,
+                        }
+                    ),
+                }
+            )
         if not judgments and not gold:
             rejects.append(Reject(recs.source, line, "judgments", "no judgments and no label", clip_raw(r)))
-    return [SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA),
-                        labels=flat_frame(labels, LABEL_SCHEMA), rejects=rejects, notes=recs.notes)]
+    return [
+        SourceBatch(
+            recs.source,
+            recs.n_source_rows,
+            judgments=flat_frame(rows, JUDGMENT_SCHEMA),
+            labels=flat_frame(labels, LABEL_SCHEMA),
+            rejects=rejects,
+            notes=recs.notes,
+        )
+    ]

@@ -18,26 +18,64 @@ S, F = pl.String, pl.Float64
 # What identifies and describes the item a row is about; every flat frame starts with these.
 ITEM_FIELDS: dict[str, pl.DataType] = {"item_key": S, "prompt": S, "reference": S, "category": S, "item_meta": S}
 # The response(s) a row is about: one (pointwise) or a pair.
-RESPONSE_FIELDS: dict[str, pl.DataType] = {"model": S, "response": S, "model_a": S, "response_a": S, "model_b": S,
-                                           "response_b": S}
+RESPONSE_FIELDS: dict[str, pl.DataType] = {
+    "model": S,
+    "response": S,
+    "model_a": S,
+    "response_a": S,
+    "model_b": S,
+    "response_b": S,
+}
 # Where the row came from.
 SOURCE_FIELDS: dict[str, pl.DataType] = {"source": S, "source_line": pl.Int64}
 
 # Columns of a flat judgment row, with their types. Adapters fill what they have.
 JUDGMENT_SCHEMA: dict[str, pl.DataType] = {
-    **ITEM_FIELDS, "protocol": S, "judge": S, "criterion": S, **RESPONSE_FIELDS, "shown_first": S, "verdict": S,
-    "score": F, "scale_min": F, "scale_max": F, "critique": S, "raw_output": S, "parse_status": S, "template": S,
-    "sample": pl.Int32, "probe": S, "judgment_key": S, **SOURCE_FIELDS, "meta": S,
+    **ITEM_FIELDS,
+    "protocol": S,
+    "judge": S,
+    "criterion": S,
+    **RESPONSE_FIELDS,
+    "shown_first": S,
+    "verdict": S,
+    "score": F,
+    "scale_min": F,
+    "scale_max": F,
+    "critique": S,
+    "raw_output": S,
+    "parse_status": S,
+    "template": S,
+    "sample": pl.Int32,
+    "probe": S,
+    "judgment_key": S,
+    **SOURCE_FIELDS,
+    "meta": S,
 }
 # A flat human/gold label row.
 LABEL_SCHEMA: dict[str, pl.DataType] = {
-    **ITEM_FIELDS, **RESPONSE_FIELDS, "annotator": S, "kind": S, "criterion": S, "score": F, "scale_min": F,
-    "scale_max": F, "verdict": S, "label_key": S, **SOURCE_FIELDS, "meta": S,
+    **ITEM_FIELDS,
+    **RESPONSE_FIELDS,
+    "annotator": S,
+    "kind": S,
+    "criterion": S,
+    "score": F,
+    "scale_min": F,
+    "scale_max": F,
+    "verdict": S,
+    "label_key": S,
+    **SOURCE_FIELDS,
+    "meta": S,
 }
 # Items and responses that arrive without a judgment (all answers of a bench, say).
 RESPONSE_SCHEMA: dict[str, pl.DataType] = {**ITEM_FIELDS, "model": S, "response": S, **SOURCE_FIELDS}
 
-CRITERIA_SCHEMA: dict[str, pl.DataType] = {"criterion": S, "description": S, "scale_min": F, "scale_max": F, "levels": S}
+CRITERIA_SCHEMA: dict[str, pl.DataType] = {
+    "criterion": S,
+    "description": S,
+    "scale_min": F,
+    "scale_max": F,
+    "levels": S,
+}
 
 RAW_LIMIT = 4000  # characters of a rejected row kept in `rejects.raw`
 

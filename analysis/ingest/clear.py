@@ -55,8 +55,10 @@ def _check_size(path: Path, info: zipfile.ZipInfo, limit: int) -> None:
     packed = min(info.compress_size, path.stat().st_size)  # a header cannot claim more than the zip holds
     ratio = info.file_size / max(packed, 1)
     if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
-        raise UserError(f"{where}: compressed {ratio:,.0f} to 1 ({packed:,} bytes unpack to "
-                        f"{info.file_size:,}), over the {MAX_RATIO:g} to 1 limit; refusing a likely zip bomb")
+        raise UserError(
+            f"{where}: compressed {ratio:,.0f} to 1 ({packed:,} bytes unpack to "
+            f"{info.file_size:,}), over the {MAX_RATIO:g} to 1 limit; refusing a likely zip bomb"
+        )
 
 
 def _extract(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, limit: int) -> Path:
@@ -69,8 +71,9 @@ def _extract(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path,
             while chunk := src.read(1 << 20):
                 budget -= len(chunk)
                 if budget < 0:
-                    raise UserError(f"{path}!{info.filename}: unpacks to more than its declared "
-                                    f"{info.file_size:,} bytes")
+                    raise UserError(
+                        f"{path}!{info.filename}: unpacks to more than its declared {info.file_size:,} bytes"
+                    )
                 dst.write(chunk)
     except UserError:
         raise
@@ -159,7 +162,9 @@ def read(path: Path) -> Iterator[SourceBatch]:
 
 
 def _batches(path: Path, member: str, results: Path, meta: dict) -> Iterator[SourceBatch]:
-    generator = str(meta.get("gen_model_name") or meta.get("generator_model") or meta.get("gen_model") or "unknown-model")
+    generator = str(
+        meta.get("gen_model_name") or meta.get("generator_model") or meta.get("gen_model") or "unknown-model"
+    )
     judge = str(meta.get("eval_model_name") or meta.get("judge_model") or meta.get("eval_model") or "unknown-judge")
     source = f"{path}!{member}"
     scale = _scale(results)
@@ -177,16 +182,38 @@ def _batches(path: Path, member: str, results: Path, meta: dict) -> Iterator[Sou
             except ValueError:
                 rejects.append(Reject(source, line, "score", f"score {r.get('score')!r} is not a number", clip_raw(r)))
                 continue
-            out.append({
-                "item_key": str(qid), "prompt": r.get("model_input"), "reference": r.get("ground_truth"),
-                "item_meta": to_json({"question_id": qid}),
-                "protocol": "pointwise", "judge": judge, "template": "clear", "model": generator,
-                "response": r.get("response"), "score": score, "scale_min": scale[0], "scale_max": scale[1],
-                "critique": r.get("evaluation_text"), "raw_output": r.get("evaluation_text"),
-                "judgment_key": f"{qid}\x1f{generator}\x1f{judge}", "source": source, "source_line": line,
-                "meta": to_json({"evaluation_summary": r.get("evaluation_summary"),
-                                 "clear_issues": _issues(r.get("recurring_issues_str")) or None}),
-            })
-        yield SourceBatch(source, recs.n_source_rows, judgments=flat_frame(out, JUDGMENT_SCHEMA), rejects=rejects,
-                          notes=notes + recs.notes)
+            out.append(
+                {
+                    "item_key": str(qid),
+                    "prompt": r.get("model_input"),
+                    "reference": r.get("ground_truth"),
+                    "item_meta": to_json({"question_id": qid}),
+                    "protocol": "pointwise",
+                    "judge": judge,
+                    "template": "clear",
+                    "model": generator,
+                    "response": r.get("response"),
+                    "score": score,
+                    "scale_min": scale[0],
+                    "scale_max": scale[1],
+                    "critique": r.get("evaluation_text"),
+                    "raw_output": r.get("evaluation_text"),
+                    "judgment_key": f"{qid}\x1f{generator}\x1f{judge}",
+                    "source": source,
+                    "source_line": line,
+                    "meta": to_json(
+                        {
+                            "evaluation_summary": r.get("evaluation_summary"),
+                            "clear_issues": _issues(r.get("recurring_issues_str")) or None,
+                        }
+                    ),
+                }
+            )
+        yield SourceBatch(
+            source,
+            recs.n_source_rows,
+            judgments=flat_frame(out, JUDGMENT_SCHEMA),
+            rejects=rejects,
+            notes=notes + recs.notes,
+        )
         notes = []

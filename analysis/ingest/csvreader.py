@@ -79,12 +79,16 @@ class CsvRows:
                 yield self._fallback(f"unreadable CSV row: {exc}")
                 continue
             if lines.ran_out:  # a quoted field still open at the end of the file, a Bad line or the bound
-                yield self._fallback(f"a quoted field opened on this line is never closed (by the end of the file "
-                                     f"or within {MAX_LINE_BYTES:,} bytes)")
+                yield self._fallback(
+                    f"a quoted field opened on this line is never closed (by the end of the file "
+                    f"or within {MAX_LINE_BYTES:,} bytes)"
+                )
                 continue
             if len(lines.taken) > 1 and not self._well_formed():
-                yield self._fallback(f"a quoted field opened on this line closes on line {lines.taken[-1][0]} "
-                                     f"with text after the quote: probably an unterminated quote")
+                yield self._fallback(
+                    f"a quoted field opened on this line closes on line {lines.taken[-1][0]} "
+                    f"with text after the quote: probably an unterminated quote"
+                )
                 continue
             yield lines.taken[0][0], row, None, None
 
@@ -109,8 +113,10 @@ class CsvRows:
         if len(self._lines.taken) < 2:
             return None
         n = len(self._lines.taken)
-        return self._fallback(f"a quoted field opened on this line runs over {n} lines into a row of {len(row)} "
-                              f"fields (the header has {width}): probably an unterminated quote")
+        return self._fallback(
+            f"a quoted field opened on this line runs over {n} lines into a row of {len(row)} "
+            f"fields (the header has {width}): probably an unterminated quote"
+        )
 
 
 def header_names(fields: list[str]) -> tuple[list[str], str | None]:
@@ -126,4 +132,3 @@ def header_names(fields: list[str]) -> tuple[list[str], str | None]:
             renamed.append(f"{raw.strip()!r}→{name}")
         names.append(name)
     return names, ("renamed empty or repeated header names: " + ", ".join(renamed)) if renamed else None
-

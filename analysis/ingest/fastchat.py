@@ -24,8 +24,11 @@ WINNERS = {"model_1": "a", "model_2": "b", "tie": "tie", "tie (inconsistent)": "
 
 
 def detect_dir(path: Path) -> bool:
-    return path.is_dir() and (path / "question.jsonl").exists() and (
-        (path / "model_judgment.parquet").exists() or (path / "model_judgment").is_dir())
+    return (
+        path.is_dir()
+        and (path / "question.jsonl").exists()
+        and ((path / "model_judgment.parquet").exists() or (path / "model_judgment").is_dir())
+    )
 
 
 def _judge(value: Any, default: str) -> tuple[str, str | None]:
@@ -97,14 +100,20 @@ def load_context(path: Path, batches: list[SourceBatch]) -> Context:
     ctx = Context()
     q = read_records(path / "question.jsonl")
     items = []
-    for line, row in zip(q.lines, q.rows):
+    for _line, row in zip(q.lines, q.rows):
         qid = str(row.get("question_id"))
         ctx.questions[qid] = row
     answer_rows: list[dict] = []
-    answer_files = [path / "model_answer.parquet"] if (path / "model_answer.parquet").exists() else \
-        sorted((path / "model_answer").glob("*.jsonl")) if (path / "model_answer").is_dir() else []
+    answer_files = (
+        [path / "model_answer.parquet"]
+        if (path / "model_answer.parquet").exists()
+        else sorted((path / "model_answer").glob("*.jsonl"))
+        if (path / "model_answer").is_dir()
+        else []
+    )
     ref_files = sorted(path.glob("reference_answer*.jsonl")) + (
-        sorted((path / "reference_answer").glob("*.jsonl")) if (path / "reference_answer").is_dir() else [])
+        sorted((path / "reference_answer").glob("*.jsonl")) if (path / "reference_answer").is_dir() else []
+    )
     for files, target in ((ref_files, None), (answer_files, ctx.answers)):
         for f in files:
             recs = read_records(f)
@@ -117,8 +126,9 @@ def load_context(path: Path, batches: list[SourceBatch]) -> Context:
                     model = str(row.get("model_id") or row.get("model") or f.stem)
                     target[(qid, model)] = turns
                     for t, text in enumerate(turns, start=1):
-                        answer_rows.append({**_item_fields(ctx, qid, t), "model": model, "response": text,
-                                            "source": recs.source})
+                        answer_rows.append(
+                            {**_item_fields(ctx, qid, t), "model": model, "response": text, "source": recs.source}
+                        )
             batches.append(SourceBatch(recs.source, recs.n_source_rows, rejects=recs.rejects, notes=recs.notes))
     for line, row in zip(q.lines, q.rows):
         qid = str(row.get("question_id"))
@@ -131,8 +141,13 @@ def load_context(path: Path, batches: list[SourceBatch]) -> Context:
 
 
 def _item_fields(ctx: Context, qid: str, turn: int) -> dict:
-    return {"item_key": _item(qid, turn), "prompt": ctx.prompt(qid, turn), "reference": ctx.reference(qid, turn),
-            "category": ctx.category(qid), "item_meta": to_json({"question_id": qid, "turn": turn})}
+    return {
+        "item_key": _item(qid, turn),
+        "prompt": ctx.prompt(qid, turn),
+        "reference": ctx.reference(qid, turn),
+        "category": ctx.category(qid),
+        "item_meta": to_json({"question_id": qid, "turn": turn}),
+    }
 
 
 def _config_judge(path: Path) -> str | None:
@@ -148,8 +163,11 @@ def read_dir(path: Path) -> list[SourceBatch]:
     batches: list[SourceBatch] = []
     ctx = load_context(path, batches)
     default_judge = _config_judge(path) or "unknown-judge"
-    judgment_files = [path / "model_judgment.parquet"] if (path / "model_judgment.parquet").exists() else \
-        sorted((path / "model_judgment").glob("*.jsonl"))
+    judgment_files = (
+        [path / "model_judgment.parquet"]
+        if (path / "model_judgment.parquet").exists()
+        else sorted((path / "model_judgment").glob("*.jsonl"))
+    )
     for f in judgment_files:
         recs = read_records(f)
         keys = set().union(*(r.keys() for r in recs.rows)) if recs.rows else set()
@@ -166,8 +184,15 @@ def single_batch(recs: Records, ctx: Context | None = None, default_judge: str =
     for line, r in zip(recs.lines, recs.rows):
         qid, model = r.get("question_id"), r.get("model")
         if qid is None or model is None:
-            rejects.append(Reject(recs.source, line, "question_id" if qid is None else "model",
-                                  "missing question_id or model", clip_raw(r)))
+            rejects.append(
+                Reject(
+                    recs.source,
+                    line,
+                    "question_id" if qid is None else "model",
+                    "missing question_id or model",
+                    clip_raw(r),
+                )
+            )
             continue
         qid, model = str(qid), str(model)
         turn = _turn(r.get("turn"))
@@ -182,19 +207,35 @@ def single_batch(recs: Records, ctx: Context | None = None, default_judge: str =
             rejects.append(Reject(recs.source, line, "score", f"score {score!r} is not a number", clip_raw(r)))
             continue
         ok = score is not None and 1 <= score <= 10
-        rows.append({
-            **_item_fields(ctx, qid, turn),
-            "protocol": "pointwise", "judge": judge, "template": template, "model": model,
-            "response": ctx.answer(qid, model, turn), "score": score if ok else None, "scale_min": 1.0,
-            "scale_max": 10.0, "critique": text, "raw_output": text,
-            "parse_status": "ok" if ok else ("unparsed" if text else "missing"),
-            "judgment_key": "\x1f".join([qid, str(turn), model, judge, template or ""]),
-            "source": recs.source, "source_line": line,
-            "meta": to_json({"tstamp": r.get("tstamp"), "raw_score": r.get("score"),
-                             "rating_in_text": parse_bracket_rating(text) if not ok else None}),
-        })
-    return SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA), rejects=rejects,
-                       notes=recs.notes)
+        rows.append(
+            {
+                **_item_fields(ctx, qid, turn),
+                "protocol": "pointwise",
+                "judge": judge,
+                "template": template,
+                "model": model,
+                "response": ctx.answer(qid, model, turn),
+                "score": score if ok else None,
+                "scale_min": 1.0,
+                "scale_max": 10.0,
+                "critique": text,
+                "raw_output": text,
+                "parse_status": "ok" if ok else ("unparsed" if text else "missing"),
+                "judgment_key": "\x1f".join([qid, str(turn), model, judge, template or ""]),
+                "source": recs.source,
+                "source_line": line,
+                "meta": to_json(
+                    {
+                        "tstamp": r.get("tstamp"),
+                        "raw_score": r.get("score"),
+                        "rating_in_text": parse_bracket_rating(text) if not ok else None,
+                    }
+                ),
+            }
+        )
+    return SourceBatch(
+        recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA), rejects=rejects, notes=recs.notes
+    )
 
 
 def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = "unknown-judge") -> SourceBatch:
@@ -203,7 +244,9 @@ def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = "
     for line, r in zip(recs.lines, recs.rows):
         qid, m1, m2 = r.get("question_id"), r.get("model_1"), r.get("model_2")
         if qid is None or m1 is None or m2 is None:
-            rejects.append(Reject(recs.source, line, "question_id", "missing question_id, model_1 or model_2", clip_raw(r)))
+            rejects.append(
+                Reject(recs.source, line, "question_id", "missing question_id, model_1 or model_2", clip_raw(r))
+            )
             continue
         qid, m1, m2 = str(qid), str(m1), str(m2)
         turn = _turn(r.get("turn"))
@@ -217,19 +260,30 @@ def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = "
             if winner is None and text is None:
                 continue
             verdict = WINNERS.get(str(winner).strip().lower()) if winner is not None else None
-            rows.append({
-                **_item_fields(ctx, qid, turn),
-                "protocol": "pairwise", "judge": judge, "template": template,
-                "model_a": m1, "response_a": ctx.answer(qid, m1, turn),
-                "model_b": m2, "response_b": ctx.answer(qid, m2, turn),
-                "shown_first": shown, "verdict": verdict, "critique": text, "raw_output": text,
-                "parse_status": "ok" if verdict else ("unparsed" if winner is not None or text else "missing"),
-                "judgment_key": "\x1f".join([qid, str(turn), m1, m2, judge, template or "", game]),
-                "source": recs.source, "source_line": line,
-                "meta": to_json({"game": game, "winner": winner, "tstamp": r.get("tstamp")}),
-            })
-    return SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA), rejects=rejects,
-                       notes=recs.notes)
+            rows.append(
+                {
+                    **_item_fields(ctx, qid, turn),
+                    "protocol": "pairwise",
+                    "judge": judge,
+                    "template": template,
+                    "model_a": m1,
+                    "response_a": ctx.answer(qid, m1, turn),
+                    "model_b": m2,
+                    "response_b": ctx.answer(qid, m2, turn),
+                    "shown_first": shown,
+                    "verdict": verdict,
+                    "critique": text,
+                    "raw_output": text,
+                    "parse_status": "ok" if verdict else ("unparsed" if winner is not None or text else "missing"),
+                    "judgment_key": "\x1f".join([qid, str(turn), m1, m2, judge, template or "", game]),
+                    "source": recs.source,
+                    "source_line": line,
+                    "meta": to_json({"game": game, "winner": winner, "tstamp": r.get("tstamp")}),
+                }
+            )
+    return SourceBatch(
+        recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA), rejects=rejects, notes=recs.notes
+    )
 
 
 def read_single(path: Path) -> list[SourceBatch]:

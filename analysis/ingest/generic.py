@@ -77,9 +77,11 @@ def _numeric(frame: pl.DataFrame, line: str, col: str, role: str, source: str) -
     as_text = _text(frame, col).str.strip_chars()
     cast = as_text.cast(pl.Float64, strict=False)
     bad = frame.filter(as_text.is_not_null() & (as_text != "") & cast.is_null()).select(
-        source_column(frame, line), source_column(frame, col))
-    rejects = [Reject(source, ln, col, f"{role} {value!r} is not a number", clip_raw(value))
-               for ln, value in bad.iter_rows()]
+        source_column(frame, line), source_column(frame, col)
+    )
+    rejects = [
+        Reject(source, ln, col, f"{role} {value!r} is not a number", clip_raw(value)) for ln, value in bad.iter_rows()
+    ]
     return cast, rejects
 
 
@@ -93,7 +95,9 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     columns = [c for c in frame.columns if c != line]
     missing_crit = [c for c in mapping.criteria + list(mapping.criteria_critiques.values()) if c not in columns]
     if missing_crit:
-        raise UserError(f"{path}: criterion column(s) {', '.join(missing_crit)} not in the file; columns: {', '.join(columns)}")
+        raise UserError(
+            f"{path}: criterion column(s) {', '.join(missing_crit)} not in the file; columns: {', '.join(columns)}"
+        )
     roles, guessed = resolve(mapping, columns)
     if guessed and not quiet:
         batch.notes.append(f"{path.name}: guessed columns " + ", ".join(f"{r}←{c}" for r, c in guessed.items()))
@@ -101,26 +105,34 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     if not pairwise:
         for r in ("response_a", "response_b", "model_a", "model_b", "shown_first"):
             roles.pop(r, None)
-    judged = ({"judge", "score", "critique", "verdict", "label_score", "label_verdict"} & (set(roles) | set(mapping.constants))
-              or mapping.criteria)
+    judged = {"judge", "score", "critique", "verdict", "label_score", "label_verdict"} & (
+        set(roles) | set(mapping.constants)
+    ) or mapping.criteria
     if not judged and not pairwise and "response" in roles:
         return _outputs_only(path, frame, line, roles, mapping, batch), replace(mapping, columns=dict(roles))
     if "judge" not in roles and "judge" not in mapping.constants:
-        raise UserError(f"{path}: no judge column (looked for {', '.join(['judge', 'judge_model', 'evaluator', 'grader'])}); "
-                        f"map one with --map judge=COLUMN or name the judge with --set judge=NAME")
+        raise UserError(
+            f"{path}: no judge column (looked for {', '.join(['judge', 'judge_model', 'evaluator', 'grader'])}); "
+            f"map one with --map judge=COLUMN or name the judge with --set judge=NAME"
+        )
     if pairwise:
         if "verdict" not in roles and "verdict" not in mapping.constants and "score" not in roles:
             raise UserError(f"{path}: pairwise columns found but no verdict column; map one with --map verdict=COLUMN")
     elif "score" not in roles and "critique" not in roles and not mapping.criteria:
-        raise UserError(f"{path}: no score, critique or criterion columns (columns: {', '.join(columns)}); "
-                        f"map them with --map score=COLUMN or --map critique=COLUMN")
+        raise UserError(
+            f"{path}: no score, critique or criterion columns (columns: {', '.join(columns)}); "
+            f"map them with --map score=COLUMN or --map critique=COLUMN"
+        )
     if "item_id" not in roles and "prompt" not in roles and "item_id" not in mapping.constants:
         raise UserError(f"{path}: no item id or prompt column to tell items apart; map one with --map item_id=COLUMN")
 
     def col(role: str, dtype=pl.String) -> pl.Expr:
         if role in roles:
-            return (source_column(frame, roles[role]).cast(dtype, strict=False) if dtype != pl.String
-                    else _text(frame, roles[role]))
+            return (
+                source_column(frame, roles[role]).cast(dtype, strict=False)
+                if dtype != pl.String
+                else _text(frame, roles[role])
+            )
         if role in mapping.constants:
             return pl.lit(mapping.constants[role]).cast(dtype)
         return pl.lit(None, dtype=dtype)
@@ -152,29 +164,40 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     if mapping.scale:
         lo, hi = pl.lit(mapping.scale[0]), pl.lit(mapping.scale[1])
     elif not {"scale_min", "scale_max"} & (set(roles) | set(constants)):
-        observed = frame.select(pl.concat([numeric["score"].alias("s")] +
-                                          [e.alias("s") for e in crit_exprs.values()], how="vertical")
-                                if crit_exprs else numeric["score"].alias("s")).to_series()
+        observed = frame.select(
+            pl.concat([numeric["score"].alias("s")] + [e.alias("s") for e in crit_exprs.values()], how="vertical")
+            if crit_exprs
+            else numeric["score"].alias("s")
+        ).to_series()
         scale = guess_scale(observed)
         guessed_scale = scale
         if scale:
             lo, hi = pl.lit(scale[0]), pl.lit(scale[1])
-            batch.notes.append(f"{path.name}: no scale given; scores fit {scale[0]:g}–{scale[1]:g}, used as the scale "
-                               f"(set it with --scale MIN-MAX)")
+            batch.notes.append(
+                f"{path.name}: no scale given; scores fit {scale[0]:g}–{scale[1]:g}, used as the scale "
+                f"(set it with --scale MIN-MAX)"
+            )
         elif observed.drop_nulls().len():
             batch.notes.append(f"{path.name}: no scale given and scores fit no usual scale; score_norm left empty")
 
-    effective = replace(mapping, columns=dict(roles), constants=dict(mapping.constants),
-                        scale=mapping.scale or guessed_scale)
+    effective = replace(
+        mapping, columns=dict(roles), constants=dict(mapping.constants), scale=mapping.scale or guessed_scale
+    )
     used = set(roles.values()) | set(mapping.criteria) | set(mapping.criteria_critiques.values())
     extra = [c for c in columns if c not in used]
-    meta = (pl.struct([source_column(frame, c).alias(c) for c in extra]).struct.json_encode() if extra
-            else pl.lit(None, dtype=pl.String))
+    meta = (
+        pl.struct([source_column(frame, c).alias(c) for c in extra]).struct.json_encode()
+        if extra
+        else pl.lit(None, dtype=pl.String)
+    )
     item_key = col("item_id") if ("item_id" in roles or "item_id" in mapping.constants) else col("prompt")
     verdict_raw = col("verdict")
     verdict = verdict_expr(verdict_raw)
-    shown = position_expr(col("shown_first")) if "shown_first" in roles or "shown_first" in mapping.constants \
+    shown = (
+        position_expr(col("shown_first"))
+        if "shown_first" in roles or "shown_first" in mapping.constants
         else pl.lit(None, dtype=pl.String)
+    )
     if pairwise and mapping.verdict_frame == "position":
         flip = {"a": "b", "b": "a", "tie": "tie"}
         verdict = pl.when(shown == "b").then(verdict.replace_strict(flip, default=None)).otherwise(verdict)
@@ -209,21 +232,35 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
         verdict_expr(col("label_verdict")).alias("label_verdict"),
         meta.alias("meta"),
         pl.col(line).alias("source_line"),
-        (pl.when(verdict_raw.is_not_null() & verdict.is_null()).then(verdict_raw.cast(pl.String)).otherwise(None)
-         if pairwise else pl.lit(None, dtype=pl.String)).alias("raw_verdict"),
+        (
+            pl.when(verdict_raw.is_not_null() & verdict.is_null()).then(verdict_raw.cast(pl.String)).otherwise(None)
+            if pairwise
+            else pl.lit(None, dtype=pl.String)
+        ).alias("raw_verdict"),
     ).with_columns(
         pl.lit("pairwise" if pairwise else "pointwise").alias("protocol"),
         pl.lit(source).alias("source"),
     )
     base = base.with_columns(
         pl.when(pl.col("raw_output").is_null() & pl.col("raw_verdict").is_not_null())
-        .then(pl.col("raw_verdict")).otherwise(pl.col("raw_output")).alias("raw_output")
+        .then(pl.col("raw_verdict"))
+        .otherwise(pl.col("raw_output"))
+        .alias("raw_output")
     )
     # the natural key of a judgment when the file has no id for it
-    identity = [pl.col("item_key"), pl.col("judge"), pl.col("criterion"), pl.col("template"),
-                pl.col("sample").cast(pl.String), pl.col("shown_first")]
+    identity = [
+        pl.col("item_key"),
+        pl.col("judge"),
+        pl.col("criterion"),
+        pl.col("template"),
+        pl.col("sample").cast(pl.String),
+        pl.col("shown_first"),
+    ]
     if pairwise:
-        identity += [pl.coalesce(pl.col("model_a"), pl.col("response_a")), pl.coalesce(pl.col("model_b"), pl.col("response_b"))]
+        identity += [
+            pl.coalesce(pl.col("model_a"), pl.col("response_a")),
+            pl.coalesce(pl.col("model_b"), pl.col("response_b")),
+        ]
     else:
         identity += [pl.coalesce(pl.col("model"), pl.col("response"))]
     natural = pl.concat_str([e.fill_null("\x00") for e in identity], separator="\x1f")
@@ -234,47 +271,73 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     if has_overall:
         parts.append(base)
     for c, expr in crit_exprs.items():
-        crit_frame = frame.select(expr.alias("_crit_score"),
-                                  (_text(frame, mapping.criteria_critiques[c]) if c in mapping.criteria_critiques
-                                   else pl.lit(None, dtype=pl.String)).alias("_crit_critique"))
-        parts.append(base.with_columns(
-            pl.lit(c).alias("criterion"),
-            crit_frame["_crit_score"].alias("score"),
-            crit_frame["_crit_critique"].alias("critique"),
-            pl.concat_str([pl.col("judgment_key"), pl.lit("\x1fcriterion\x1f" + c)]).alias("judgment_key"),
-            pl.lit(None, dtype=pl.String).alias("raw_output"),
-        ))
+        crit_frame = frame.select(
+            expr.alias("_crit_score"),
+            (
+                _text(frame, mapping.criteria_critiques[c])
+                if c in mapping.criteria_critiques
+                else pl.lit(None, dtype=pl.String)
+            ).alias("_crit_critique"),
+        )
+        parts.append(
+            base.with_columns(
+                pl.lit(c).alias("criterion"),
+                crit_frame["_crit_score"].alias("score"),
+                crit_frame["_crit_critique"].alias("critique"),
+                pl.concat_str([pl.col("judgment_key"), pl.lit("\x1fcriterion\x1f" + c)]).alias("judgment_key"),
+                pl.lit(None, dtype=pl.String).alias("raw_output"),
+            )
+        )
     judgments = pl.concat(parts) if len(parts) > 1 else parts[0]
     batch.judgments = judgments
     if mapping.criteria:
         batch.criteria = pl.DataFrame({"criterion": mapping.criteria})
         lo_v = mapping.scale[0] if mapping.scale else None
         hi_v = mapping.scale[1] if mapping.scale else None
-        batch.criteria = batch.criteria.with_columns(pl.lit(lo_v, dtype=pl.Float64).alias("scale_min"),
-                                                     pl.lit(hi_v, dtype=pl.Float64).alias("scale_max"))
+        batch.criteria = batch.criteria.with_columns(
+            pl.lit(lo_v, dtype=pl.Float64).alias("scale_min"), pl.lit(hi_v, dtype=pl.Float64).alias("scale_max")
+        )
 
     if "label_score" in roles or "label_verdict" in roles:
         labels = base.filter(pl.col("label_score").is_not_null() | pl.col("label_verdict").is_not_null())
         labels = labels.select(
-            "item_key", "prompt", "reference", "category", "model", "response", "model_a", "response_a", "model_b",
-            "response_b", "criterion", "scale_min", "scale_max", "source", "source_line",
-            pl.col("label_score").alias("score"), pl.col("label_verdict").alias("verdict"),
+            "item_key",
+            "prompt",
+            "reference",
+            "category",
+            "model",
+            "response",
+            "model_a",
+            "response_a",
+            "model_b",
+            "response_b",
+            "criterion",
+            "scale_min",
+            "scale_max",
+            "source",
+            "source_line",
+            pl.col("label_score").alias("score"),
+            pl.col("label_verdict").alias("verdict"),
             pl.coalesce(pl.col("annotator"), pl.lit("human")).alias("annotator"),
             pl.lit(mapping.label_kind).alias("kind"),
-            pl.concat_str([pl.col("judgment_key"), pl.lit("\x1flabel\x1f"),
-                           pl.coalesce(pl.col("annotator"), pl.lit("human"))]).alias("label_key"),
+            pl.concat_str(
+                [pl.col("judgment_key"), pl.lit("\x1flabel\x1f"), pl.coalesce(pl.col("annotator"), pl.lit("human"))]
+            ).alias("label_key"),
         )
         batch.labels = labels
     return batch, effective
 
 
-def _outputs_only(path: Path, frame: pl.DataFrame, line: str, roles: dict[str, str], mapping: Mapping,
-                  batch: SourceBatch) -> SourceBatch:
+def _outputs_only(
+    path: Path, frame: pl.DataFrame, line: str, roles: dict[str, str], mapping: Mapping, batch: SourceBatch
+) -> SourceBatch:
     """Model outputs with no judgment yet (to be judged with `judgescope judge`): items and responses only."""
     if "item_id" not in roles and "prompt" not in roles and "item_id" not in mapping.constants:
         raise UserError(f"{path}: no item id or prompt column to tell items apart; map one with --map item_id=COLUMN")
     if "model" not in roles and "model" not in mapping.constants:
-        raise UserError(f"{path}: model outputs need a model column; map one with --map model=COLUMN or --set model=NAME")
+        raise UserError(
+            f"{path}: model outputs need a model column; map one with --map model=COLUMN or --set model=NAME"
+        )
 
     def col(role: str) -> pl.Expr:
         if role in roles:
@@ -284,12 +347,20 @@ def _outputs_only(path: Path, frame: pl.DataFrame, line: str, roles: dict[str, s
         return pl.lit(None, dtype=pl.String)
 
     item_key = col("item_id") if ("item_id" in roles or "item_id" in mapping.constants) else col("prompt")
-    batch.responses = frame.select(item_key.alias("item_key"), col("prompt").alias("prompt"),
-                                   col("reference").alias("reference"), col("category").alias("category"),
-                                   col("model").alias("model"), col("response").alias("response"),
-                                   pl.lit(str(path)).alias("source"), pl.col(line).alias("source_line"))
-    batch.notes.append(f"{path.name}: no judge, score, verdict or critique columns: {frame.height:,} model outputs "
-                       f"imported without judgments (judge them with `judgescope judge`)")
+    batch.responses = frame.select(
+        item_key.alias("item_key"),
+        col("prompt").alias("prompt"),
+        col("reference").alias("reference"),
+        col("category").alias("category"),
+        col("model").alias("model"),
+        col("response").alias("response"),
+        pl.lit(str(path)).alias("source"),
+        pl.col(line).alias("source_line"),
+    )
+    batch.notes.append(
+        f"{path.name}: no judge, score, verdict or critique columns: {frame.height:,} model outputs "
+        f"imported without judgments (judge them with `judgescope judge`)"
+    )
     return batch
 
 
@@ -299,7 +370,9 @@ def _text(frame: pl.DataFrame, column: str) -> pl.Expr:
     if dtype == pl.String:
         return c
     if dtype in (pl.Float64, pl.Float32):  # 3.0 -> "3", for ids written as floats
-        return pl.when(c == c.round(0)).then(c.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(c.cast(pl.String))
+        return (
+            pl.when(c == c.round(0)).then(c.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(c.cast(pl.String))
+        )
     if dtype.is_nested() or isinstance(dtype, pl.Struct):
         return c.cast(pl.String, strict=False)
     return c.cast(pl.String)

@@ -108,9 +108,14 @@ def _read_eval(path: Path) -> tuple[dict, list[tuple[str, Any]], list[str]]:
         if head_name not in infos:
             raise UserError(f"{path}: an .eval without header.json or _journal/start.json")
         header = json.loads(_member(zf, infos[head_name]))
-        notes = [] if head_name == "header.json" else [f"{path.name}: no header.json (the run had not finished); "
-                                                        "read _journal/start.json"]
-        order = {str(s): i for i, s in enumerate(((header.get("eval") or {}).get("dataset") or {}).get("sample_ids") or [])}
+        notes = (
+            []
+            if head_name == "header.json"
+            else [f"{path.name}: no header.json (the run had not finished); read _journal/start.json"]
+        )
+        order = {
+            str(s): i for i, s in enumerate(((header.get("eval") or {}).get("dataset") or {}).get("sample_ids") or [])
+        }
 
         def sort_key(name: str):
             m = _MEMBER.match(name)
@@ -143,13 +148,14 @@ def _resolver(attachments: dict[str, str]):
     def resolve(value: Any) -> Any:
         if isinstance(value, str):
             if value.startswith("attachment://"):
-                return attachments.get(value[len("attachment://"):], value)
+                return attachments.get(value[len("attachment://") :], value)
             return value
         if isinstance(value, list):
             return [resolve(v) for v in value]
         if isinstance(value, dict):
             return {k: resolve(v) for k, v in value.items()}
         return value
+
     return resolve
 
 
@@ -330,8 +336,9 @@ def read(path: Path) -> list[SourceBatch]:
     unscored = 0
     for line, (where, s) in enumerate(samples, start=1):
         if not isinstance(s, dict):
-            rejects.append(Reject(source, line, None, f"{where}: {s if isinstance(s, str) else 'not a JSON object'}",
-                                  clip_raw(s)))
+            rejects.append(
+                Reject(source, line, None, f"{where}: {s if isinstance(s, str) else 'not a JSON object'}", clip_raw(s))
+            )
             continue
         s = _resolver(s.get("attachments") or {})(s)
         sid, epoch = s.get("id"), s.get("epoch")
@@ -342,15 +349,25 @@ def read(path: Path) -> list[SourceBatch]:
         error_text = (error.get("message") if isinstance(error, dict) else str(error)) if error else None
         scores = s.get("scores") or {}
         item = {
-            "item_key": f"{task}/{sid}", "prompt": _prompt(s.get("input")), "reference": _target(s.get("target")),
+            "item_key": f"{task}/{sid}",
+            "prompt": _prompt(s.get("input")),
+            "reference": _target(s.get("target")),
             "item_meta": to_json({"task": task, "sample_id": sid, **(_scalar_meta(s.get("metadata")) or {})}),
-            "source": source, "source_line": line,
+            "source": source,
+            "source_line": line,
         }
         completion = _completion(s)
         if not isinstance(scores, dict) or not scores:
             if error_text:
-                rejects.append(Reject(source, line, "error", f"{where}: sample errored and has no scores: {error_text}",
-                                      clip_raw({"id": sid, "epoch": epoch, "error": error})))
+                rejects.append(
+                    Reject(
+                        source,
+                        line,
+                        "error",
+                        f"{where}: sample errored and has no scores: {error_text}",
+                        clip_raw({"id": sid, "epoch": epoch, "error": error}),
+                    )
+                )
                 continue
             unscored += 1
             outputs.append({**item, "model": model, "response": completion})
@@ -366,34 +383,52 @@ def read(path: Path) -> list[SourceBatch]:
             answer = sc.get("answer")
             reply, reply_model = _grading_reply(sc.get("metadata"))
             echo = isinstance(explanation, str) and explanation.strip() in {
-                (answer or "").strip() if isinstance(answer, str) else None, (completion or "").strip()}
+                (answer or "").strip() if isinstance(answer, str) else None,
+                (completion or "").strip(),
+            }
             critique = explanation if isinstance(explanation, str) and explanation.strip() and not echo else None
             value = sc.get("value")
             parts = value.items() if isinstance(value, dict) else [(None, value)]
             for key, v in parts:
                 score, kind = score_value(v)
                 criterion = scorer if key is None else f"{scorer}/{key}"
-                pending.append({
-                    **item, "protocol": "pointwise", "judge": grader or scorer, "criterion": criterion,
-                    "template": scorer, "model": model, "response": completion, "score": score, "_kind": kind,
-                    "critique": critique, "raw_output": reply or (explanation if isinstance(explanation, str) else None),
-                    "parse_status": "ok" if score is not None else ("missing" if v is None else "unparsed"),
-                    "sample": epoch, "judgment_key": "\x1f".join(str(x) for x in (eval_key, sid, epoch, criterion)),
-                    "meta": {
-                        "value": v if score is None or not isinstance(v, (int, float, bool)) else None,
-                        "answer": answer if isinstance(answer, (str, int, float)) else clip_raw(answer),
-                        "explanation_is_output": True if echo else None,
-                        "grader_models": called if len(called) > 1 else None,
-                        "grader_model_version": reply_model, "scorer_metadata": _scalar_meta(sc.get("metadata")),
-                        "output_model": out.get("model"), "eval_id": ev.get("eval_id"), "epoch": epoch,
-                        "sample_error": error_text, "task": task,
-                    },
-                })
+                pending.append(
+                    {
+                        **item,
+                        "protocol": "pointwise",
+                        "judge": grader or scorer,
+                        "criterion": criterion,
+                        "template": scorer,
+                        "model": model,
+                        "response": completion,
+                        "score": score,
+                        "_kind": kind,
+                        "critique": critique,
+                        "raw_output": reply or (explanation if isinstance(explanation, str) else None),
+                        "parse_status": "ok" if score is not None else ("missing" if v is None else "unparsed"),
+                        "sample": epoch,
+                        "judgment_key": "\x1f".join(str(x) for x in (eval_key, sid, epoch, criterion)),
+                        "meta": {
+                            "value": v if score is None or not isinstance(v, (int, float, bool)) else None,
+                            "answer": answer if isinstance(answer, (str, int, float)) else clip_raw(answer),
+                            "explanation_is_output": True if echo else None,
+                            "grader_models": called if len(called) > 1 else None,
+                            "grader_model_version": reply_model,
+                            "scorer_metadata": _scalar_meta(sc.get("metadata")),
+                            "output_model": out.get("model"),
+                            "eval_id": ev.get("eval_id"),
+                            "epoch": epoch,
+                            "sample_error": error_text,
+                            "task": task,
+                        },
+                    }
+                )
     # scales: C/I/P and booleans are 0-1; numbers on the smallest usual scale holding every value of the criterion
     scales: dict[str, tuple[float, float] | None] = {}
     for crit in {r["criterion"] for r in pending if r["_kind"] == "number"}:
-        values = pl.Series([r["score"] for r in pending if r["criterion"] == crit and r["_kind"] == "number"],
-                           dtype=pl.Float64)
+        values = pl.Series(
+            [r["score"] for r in pending if r["criterion"] == crit and r["_kind"] == "number"], dtype=pl.Float64
+        )
         scales[crit] = guess_scale(values)
         if scales[crit] is None:
             notes.append(f"{path.name}: scorer {crit!r} has values outside every usual scale; stored without one")
@@ -410,8 +445,16 @@ def read(path: Path) -> list[SourceBatch]:
         r["meta"] = to_json(r["meta"])
         rows.append(r)
     if unscored:
-        notes.append(f"{path.name}: {unscored} sample(s) without scores: their inputs and outputs were imported, "
-                     "no judgments")
-    return [SourceBatch(source, len(samples),
-                        judgments=flat_frame(rows, JUDGMENT_SCHEMA), responses=flat_frame(outputs, RESPONSE_SCHEMA),
-                        rejects=rejects, notes=notes)]
+        notes.append(
+            f"{path.name}: {unscored} sample(s) without scores: their inputs and outputs were imported, no judgments"
+        )
+    return [
+        SourceBatch(
+            source,
+            len(samples),
+            judgments=flat_frame(rows, JUDGMENT_SCHEMA),
+            responses=flat_frame(outputs, RESPONSE_SCHEMA),
+            rejects=rejects,
+            notes=notes,
+        )
+    ]

@@ -24,8 +24,18 @@ GUESSES: dict[str, list[str]] = {
     "score": ["score", "rating", "grade", "judge_score"],
     "scale_min": ["scale_min", "score_min", "min_score"],
     "scale_max": ["scale_max", "score_max", "max_score"],
-    "critique": ["critique", "feedback", "explanation", "rationale", "reasoning", "justification", "evaluation",
-                 "judgment", "evaluation_text", "comment"],
+    "critique": [
+        "critique",
+        "feedback",
+        "explanation",
+        "rationale",
+        "reasoning",
+        "justification",
+        "evaluation",
+        "judgment",
+        "evaluation_text",
+        "comment",
+    ],
     "raw_output": ["raw_output", "raw_completion", "judge_output"],
     "criterion": ["criterion", "aspect", "dimension", "rubric_criterion"],
     "template": ["template", "strategy", "prompt_template"],
@@ -43,15 +53,25 @@ GUESSES: dict[str, list[str]] = {
 ROLES = list(GUESSES)
 NUMERIC_ROLES = ["score", "scale_min", "scale_max", "label_score", "sample"]  # a constant for these is a number
 FORMAT_OPTIONS = {"baseline": "arena-hard: the model shown as A in game 1 (default gpt-4-0314)"}
-OPTIONS = {"dataset", "scale", "verdict_frame", "label_kind", "format", "criteria", "criteria_critiques", "columns",
-           "constants", "labels"}
+OPTIONS = {
+    "dataset",
+    "scale",
+    "verdict_frame",
+    "label_kind",
+    "format",
+    "criteria",
+    "criteria_critiques",
+    "columns",
+    "constants",
+    "labels",
+}
 
 
 @dataclass
 class Mapping:
-    columns: dict[str, str] = field(default_factory=dict)   # role -> source column
+    columns: dict[str, str] = field(default_factory=dict)  # role -> source column
     constants: dict[str, Any] = field(default_factory=dict)  # role -> value for every row
-    criteria: list[str] = field(default_factory=list)       # wide: one score column per criterion
+    criteria: list[str] = field(default_factory=list)  # wide: one score column per criterion
     criteria_critiques: dict[str, str] = field(default_factory=dict)
     scale: tuple[float, float] | None = None
     dataset: str | None = None
@@ -61,9 +81,14 @@ class Mapping:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "columns": self.columns, "constants": self.constants, "criteria": self.criteria,
-            "criteria_critiques": self.criteria_critiques, "scale": list(self.scale) if self.scale else None,
-            "dataset": self.dataset, "verdict_frame": self.verdict_frame, "label_kind": self.label_kind,
+            "columns": self.columns,
+            "constants": self.constants,
+            "criteria": self.criteria,
+            "criteria_critiques": self.criteria_critiques,
+            "scale": list(self.scale) if self.scale else None,
+            "dataset": self.dataset,
+            "verdict_frame": self.verdict_frame,
+            "label_kind": self.label_kind,
         }
 
 
@@ -192,8 +217,10 @@ def _names(value: Any, key: str, where: str) -> list[str]:
 def _from_dict(data: dict[str, Any], where: str) -> Mapping:
     unknown = set(data) - OPTIONS - set(GUESSES)
     if unknown:
-        raise UserError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; expected [columns], [constants], "
-                        f"criteria, scale, dataset, verdict_frame, label_kind")
+        raise UserError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; expected [columns], [constants], "
+            f"criteria, scale, dataset, verdict_frame, label_kind"
+        )
     m = Mapping()
     columns = dict(_table(data, "columns", where))
     for role in GUESSES:  # top-level role = column is accepted too

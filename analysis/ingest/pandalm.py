@@ -44,9 +44,14 @@ def read(path: Path) -> list[SourceBatch]:
         if r.get("input"):
             prompt = f"{prompt}\n\n{text_value(r['input'])}"
         pair = {
-            "item_key": key, "prompt": prompt, "category": r.get("motivation_app"),
+            "item_key": key,
+            "prompt": prompt,
+            "category": r.get("motivation_app"),
             "item_meta": to_json({"idx": idx, "motivation_app": r.get("motivation_app"), "cmp_key": r.get("cmp_key")}),
-            "model_a": model_a, "response_a": r.get("response1"), "model_b": model_b, "response_b": r.get("response2"),
+            "model_a": model_a,
+            "response_a": r.get("response1"),
+            "model_b": model_b,
+            "response_b": r.get("response2"),
         }
         pairs[key] = pair
         for ann in ("annotator1", "annotator2", "annotator3"):
@@ -57,10 +62,22 @@ def read(path: Path) -> list[SourceBatch]:
             if verdict is None:
                 rejects.append(Reject(test.source, line, ann, f"annotator value {value!r} is not 0, 1 or 2"))
                 continue
-            labels.append({**pair, "annotator": ann, "kind": "human", "verdict": verdict,
-                           "label_key": f"{key}\x1f{ann}", "source": test.source, "source_line": line})
-    batches = [SourceBatch(test.source, test.n_source_rows, labels=flat_frame(labels, LABEL_SCHEMA),
-                           rejects=rejects, notes=test.notes)]
+            labels.append(
+                {
+                    **pair,
+                    "annotator": ann,
+                    "kind": "human",
+                    "verdict": verdict,
+                    "label_key": f"{key}\x1f{ann}",
+                    "source": test.source,
+                    "source_line": line,
+                }
+            )
+    batches = [
+        SourceBatch(
+            test.source, test.n_source_rows, labels=flat_frame(labels, LABEL_SCHEMA), rejects=rejects, notes=test.notes
+        )
+    ]
     judge_files = sorted(p for p in path.glob("*-testset-v1.jsonl"))
     if not judge_files:
         raise UserError(f"{path}: no judge files (<judge>-testset-v1.jsonl) beside testset-v1.jsonl")
@@ -72,8 +89,15 @@ def read(path: Path) -> list[SourceBatch]:
             prefix = next((k[: -len("_result")] for k in r if k.endswith("_result")), None)
             idx = r.get("idx")
             if prefix is None or idx is None:
-                rejects.append(Reject(recs.source, line, "idx" if idx is None else None,
-                                      "expected idx and a <judge>_result field", clip_raw(r)))
+                rejects.append(
+                    Reject(
+                        recs.source,
+                        line,
+                        "idx" if idx is None else None,
+                        "expected idx and a <judge>_result field",
+                        clip_raw(r),
+                    )
+                )
                 continue
             pair = pairs.get(str(idx))
             if pair is None:
@@ -82,13 +106,29 @@ def read(path: Path) -> list[SourceBatch]:
             result = r.get(f"{prefix}_result")
             verdict = RESULT.get(str(result).strip().lower()) if result is not None else None
             reason = r.get(f"{prefix}_reason")
-            rows.append({
-                **pair, "protocol": "pairwise", "judge": JUDGE_NAMES.get(name, name), "shown_first": "a",
-                "verdict": verdict, "critique": reason, "raw_output": None if verdict else str(result),
-                "parse_status": "ok" if verdict else ("unparsed" if result is not None else "missing"),
-                "judgment_key": f"{idx}\x1f{name}", "source": recs.source, "source_line": line,
-                "meta": to_json({"result": result, "judge_reference": r.get(f"{prefix}_reference")}),
-            })
-        batches.append(SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA),
-                                   rejects=rejects, notes=recs.notes))
+            rows.append(
+                {
+                    **pair,
+                    "protocol": "pairwise",
+                    "judge": JUDGE_NAMES.get(name, name),
+                    "shown_first": "a",
+                    "verdict": verdict,
+                    "critique": reason,
+                    "raw_output": None if verdict else str(result),
+                    "parse_status": "ok" if verdict else ("unparsed" if result is not None else "missing"),
+                    "judgment_key": f"{idx}\x1f{name}",
+                    "source": recs.source,
+                    "source_line": line,
+                    "meta": to_json({"result": result, "judge_reference": r.get(f"{prefix}_reference")}),
+                }
+            )
+        batches.append(
+            SourceBatch(
+                recs.source,
+                recs.n_source_rows,
+                judgments=flat_frame(rows, JUDGMENT_SCHEMA),
+                rejects=rejects,
+                notes=recs.notes,
+            )
+        )
     return batches

@@ -49,7 +49,7 @@ def _section(instruction: str, start: str, end: str) -> str | None:
     if i < 0:
         return None
     j = instruction.find(end, i + len(start))
-    return instruction[i + len(start): j if j >= 0 else None].strip()
+    return instruction[i + len(start) : j if j >= 0 else None].strip()
 
 
 def _listed(value) -> list | None:
@@ -69,16 +69,24 @@ def read(path: Path) -> list[SourceBatch]:
                 fields[k] = fields[k] or _section(r["instruction"], start, end)
         scores, feedbacks = _listed(r.get("gpt4_score")), _listed(r.get("gpt4_feedback"))
         if r.get("idx") is None or scores is None or feedbacks is None:
-            rejects.append(Reject(recs.source, line, "gpt4_score", "expected idx, gpt4_score [..] and gpt4_feedback [..]",
-                                  clip_raw(r)))
+            rejects.append(
+                Reject(
+                    recs.source, line, "gpt4_score", "expected idx, gpt4_score [..] and gpt4_feedback [..]", clip_raw(r)
+                )
+            )
             continue
         if not feedbacks:
             rejects.append(Reject(recs.source, line, "gpt4_feedback", "gpt4_feedback is an empty list", clip_raw(r)))
             continue
         criterion, levels = parse_rubric(fields["parsed_rubric"])
         if criterion and criterion not in criteria:
-            criteria[criterion] = {"criterion": criterion, "description": fields["parsed_rubric"], "scale_min": 1.0,
-                                   "scale_max": 5.0, "levels": json.dumps(levels, ensure_ascii=False)}
+            criteria[criterion] = {
+                "criterion": criterion,
+                "description": fields["parsed_rubric"],
+                "scale_min": 1.0,
+                "scale_max": 5.0,
+                "levels": json.dumps(levels, ensure_ascii=False),
+            }
         model = str(r.get("response_source"))
         for sample, (score, feedback) in enumerate(zip(scores + [None] * (len(feedbacks) - len(scores)), feedbacks)):
             try:
@@ -86,18 +94,39 @@ def read(path: Path) -> list[SourceBatch]:
             except (TypeError, ValueError):
                 value = None
             ok = value is not None and 1 <= value <= 5
-            rows.append({
-                "item_key": f"{dataset_part}/{r['idx']}", "prompt": fields["parsed_instruction"],
-                "reference": fields["parsed_reference_answer"], "category": r.get("category"),
-                "item_meta": to_json({"idx": r["idx"], "source_file": dataset_part, "category": r.get("category")}),
-                "protocol": "pointwise", "judge": "gpt-4", "template": "prometheus", "criterion": criterion,
-                "model": model, "response": fields["parsed_response"], "score": value if ok else None,
-                "scale_min": 1.0, "scale_max": 5.0, "critique": feedback, "raw_output": feedback,
-                "parse_status": "ok" if ok else ("unparsed" if feedback else "missing"), "sample": sample,
-                "judgment_key": f"{dataset_part}\x1f{r['idx']}\x1f{model}\x1f{sample}",
-                "source": recs.source, "source_line": line,
-                "meta": to_json({"raw_score": score} if not ok else None),
-            })
-    return [SourceBatch(recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA),
-                        criteria=pl.DataFrame(list(criteria.values())) if criteria else None,
-                        rejects=rejects, notes=recs.notes)]
+            rows.append(
+                {
+                    "item_key": f"{dataset_part}/{r['idx']}",
+                    "prompt": fields["parsed_instruction"],
+                    "reference": fields["parsed_reference_answer"],
+                    "category": r.get("category"),
+                    "item_meta": to_json({"idx": r["idx"], "source_file": dataset_part, "category": r.get("category")}),
+                    "protocol": "pointwise",
+                    "judge": "gpt-4",
+                    "template": "prometheus",
+                    "criterion": criterion,
+                    "model": model,
+                    "response": fields["parsed_response"],
+                    "score": value if ok else None,
+                    "scale_min": 1.0,
+                    "scale_max": 5.0,
+                    "critique": feedback,
+                    "raw_output": feedback,
+                    "parse_status": "ok" if ok else ("unparsed" if feedback else "missing"),
+                    "sample": sample,
+                    "judgment_key": f"{dataset_part}\x1f{r['idx']}\x1f{model}\x1f{sample}",
+                    "source": recs.source,
+                    "source_line": line,
+                    "meta": to_json({"raw_score": score} if not ok else None),
+                }
+            )
+    return [
+        SourceBatch(
+            recs.source,
+            recs.n_source_rows,
+            judgments=flat_frame(rows, JUDGMENT_SCHEMA),
+            criteria=pl.DataFrame(list(criteria.values())) if criteria else None,
+            rejects=rejects,
+            notes=recs.notes,
+        )
+    ]

@@ -46,11 +46,27 @@ from .values import guess_scale
 KEYS = {"evalId", "results"}  # the top-level keys of a results.json
 RESULT_KEYS = {"gradingResult", "promptIdx", "testIdx"}  # a line of a results.jsonl
 # assertions whose reason is the grading model's own text (a critique)
-CRITIQUE_TYPES = {"llm-rubric", "g-eval", "factuality", "model-graded-factuality", "model-graded-closedqa",
-                  "search-rubric", "trajectory:goal-success"}
+CRITIQUE_TYPES = {
+    "llm-rubric",
+    "g-eval",
+    "factuality",
+    "model-graded-factuality",
+    "model-graded-closedqa",
+    "search-rubric",
+    "trajectory:goal-success",
+}
 # assertions graded by a model whose reason promptfoo writes from a number ("Relevance 0.60 is less than ...")
-SCORED_BY_MODEL = {"answer-relevance", "context-faithfulness", "context-recall", "context-relevance",
-                   "conversation-relevance", "moderation", "pi", "classifier", "select-best"}
+SCORED_BY_MODEL = {
+    "answer-relevance",
+    "context-faithfulness",
+    "context-recall",
+    "context-relevance",
+    "conversation-relevance",
+    "moderation",
+    "pi",
+    "classifier",
+    "select-best",
+}
 _CRITERION_VALUE_MAX = 120
 
 
@@ -106,12 +122,18 @@ def _criterion(assertion: dict) -> str:
 
 def _assert_set_of(component: dict, test_asserts: list) -> dict:
     """The assert-set entry of a test whose children are this aggregate component's children."""
-    kids = [((c.get("assertion") or {}).get("type"), json.dumps((c.get("assertion") or {}).get("value"), sort_keys=True))
-            for c in component.get("componentResults") or [] if isinstance(c, dict)]
+    kids = [
+        ((c.get("assertion") or {}).get("type"), json.dumps((c.get("assertion") or {}).get("value"), sort_keys=True))
+        for c in component.get("componentResults") or []
+        if isinstance(c, dict)
+    ]
     for a in test_asserts or []:
         if isinstance(a, dict) and a.get("type") == "assert-set":
-            want = [(x.get("type"), json.dumps(x.get("value"), sort_keys=True)) for x in a.get("assert") or []
-                    if isinstance(x, dict)]
+            want = [
+                (x.get("type"), json.dumps(x.get("value"), sort_keys=True))
+                for x in a.get("assert") or []
+                if isinstance(x, dict)
+            ]
             if want == kids:
                 return {k: v for k, v in a.items() if k != "assert"}
     return {"type": "assert-set"}
@@ -180,8 +202,15 @@ def read(path: Path) -> list[SourceBatch]:
         error = response.get("error") or (r.get("error") if r.get("failureReason") == 2 else None)
         grading = r.get("gradingResult") if isinstance(r.get("gradingResult"), dict) else None
         if output is None and (error or r.get("failureReason") == 2):
-            rejects.append(Reject(source, line, "response", f"provider {model} failed: {error or 'no output'}",
-                                  clip_raw({k: r.get(k) for k in ("id", "testIdx", "promptIdx", "provider", "error")})))
+            rejects.append(
+                Reject(
+                    source,
+                    line,
+                    "response",
+                    f"provider {model} failed: {error or 'no output'}",
+                    clip_raw({k: r.get(k) for k in ("id", "testIdx", "promptIdx", "provider", "error")}),
+                )
+            )
             continue
         vars_text = json.dumps(vars_, sort_keys=True, ensure_ascii=False, default=str)
         description = test.get("description") if isinstance(test.get("description"), str) else None
@@ -189,11 +218,18 @@ def read(path: Path) -> list[SourceBatch]:
         sample = repeats.get((case, r.get("promptIdx"), model), 0)
         repeats[(case, r.get("promptIdx"), model)] = sample + 1
         item = {
-            "item_key": f"{description or ''}\x1f{vars_text}", "prompt": _text(prompt.get("raw")),
+            "item_key": f"{description or ''}\x1f{vars_text}",
+            "prompt": _text(prompt.get("raw")),
             "category": description,
-            "item_meta": to_json({"test_idx": test_idx, "description": test.get("description"),
-                                  "vars": vars_ if len(vars_text) <= 2000 else None}),
-            "source": source, "source_line": line,
+            "item_meta": to_json(
+                {
+                    "test_idx": test_idx,
+                    "description": test.get("description"),
+                    "vars": vars_ if len(vars_text) <= 2000 else None,
+                }
+            ),
+            "source": source,
+            "source_line": line,
         }
         components = [c for c in (grading or {}).get("componentResults") or [] if isinstance(c, dict)]
         if not components:
@@ -213,20 +249,37 @@ def read(path: Path) -> list[SourceBatch]:
             reason = c.get("reason") if isinstance(c.get("reason"), str) else None
             cmeta = c.get("metadata") if isinstance(c.get("metadata"), dict) else {}
             entry = {
-                **item, "judge": grader or kind, "criterion": _criterion(assertion), "template": kind, "model": model,
-                "response": output, "score": score, "critique": reason if writes_critique(kind) and reason else None,
-                "raw_output": reason, "parse_status": "ok" if score is not None else "unparsed", "sample": sample,
+                **item,
+                "judge": grader or kind,
+                "criterion": _criterion(assertion),
+                "template": kind,
+                "model": model,
+                "response": output,
+                "score": score,
+                "critique": reason if writes_critique(kind) and reason else None,
+                "raw_output": reason,
+                "parse_status": "ok" if score is not None else "unparsed",
+                "sample": sample,
                 "judgment_key": "\x1f".join(str(x) for x in (eval_id, rid, k)),
                 "meta": {
-                    "pass": passed, "assertion_value": assertion.get("value") if not isinstance(
-                        assertion.get("value"), str) or len(assertion["value"]) <= 2000 else assertion["value"][:2000],
-                    "threshold": assertion.get("threshold"), "weight": assertion.get("weight"),
+                    "pass": passed,
+                    "assertion_value": assertion.get("value")
+                    if not isinstance(assertion.get("value"), str) or len(assertion["value"]) <= 2000
+                    else assertion["value"][:2000],
+                    "threshold": assertion.get("threshold"),
+                    "weight": assertion.get("weight"),
                     "grader": None if grader or not graded else "promptfoo default grader (not recorded in the file)",
-                    "deterministic": None if graded else True, "prompt_label": prompt.get("label"),
-                    "prompt_idx": r.get("promptIdx"), "provider_id": (r.get("provider") or {}).get("id")
-                    if isinstance(r.get("provider"), dict) else r.get("provider"),
-                    "eval_id": eval_id, "result_id": r.get("id"), "test_success": r.get("success"),
-                    "named_scores": r.get("namedScores") or None, "latency_ms": r.get("latencyMs"),
+                    "deterministic": None if graded else True,
+                    "prompt_label": prompt.get("label"),
+                    "prompt_idx": r.get("promptIdx"),
+                    "provider_id": (r.get("provider") or {}).get("id")
+                    if isinstance(r.get("provider"), dict)
+                    else r.get("provider"),
+                    "eval_id": eval_id,
+                    "result_id": r.get("id"),
+                    "test_success": r.get("success"),
+                    "named_scores": r.get("namedScores") or None,
+                    "latency_ms": r.get("latencyMs"),
                     "promptfoo_version": version,
                 },
                 "_rendered": cmeta.get("renderedGradingPrompt"),
@@ -256,9 +309,16 @@ def read(path: Path) -> list[SourceBatch]:
 
     pairwise = _select_best_pairs(best, notes, path.name)
     rows = pointwise + pairwise
-    return [SourceBatch(source, n_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA),
-                        responses=flat_frame(outputs, RESPONSE_SCHEMA),
-                        rejects=rejects, notes=notes)]
+    return [
+        SourceBatch(
+            source,
+            n_rows,
+            judgments=flat_frame(rows, JUDGMENT_SCHEMA),
+            responses=flat_frame(outputs, RESPONSE_SCHEMA),
+            rejects=rejects,
+            notes=notes,
+        )
+    ]
 
 
 def _select_best_pairs(groups: dict[tuple, list[dict]], notes: list[str], name: str) -> list[dict]:
@@ -269,8 +329,10 @@ def _select_best_pairs(groups: dict[tuple, list[dict]], notes: list[str], name: 
         if len(entries) < 2:
             continue
         if len(winners) != 1:
-            notes.append(f"{name}: a select-best on test {entries[0]['item_meta']} has {len(winners)} selected outputs "
-                         f"among {len(entries)}; kept as pairs without a verdict")
+            notes.append(
+                f"{name}: a select-best on test {entries[0]['item_meta']} has {len(winners)} selected outputs "
+                f"among {len(entries)}; kept as pairs without a verdict"
+            )
         winner = winners[0] if len(winners) == 1 else None
         rendered = next((e["_rendered"] for e in entries if isinstance(e.get("_rendered"), str)), None)
         anchor = winner or entries[0]
@@ -286,19 +348,41 @@ def _select_best_pairs(groups: dict[tuple, list[dict]], notes: list[str], name: 
             verdict = None if winner is None else ("a" if winner is a else "b")
             reason = (winner or anchor)["raw_output"]
             critique = reason if writes_critique("select-best") else None  # promptfoo's text, not the grader's
-            rows.append({
-                "item_key": a["item_key"], "prompt": a["prompt"], "category": a["category"], "item_meta": a["item_meta"],
-                "protocol": "pairwise", "judge": a["judge"], "criterion": a["criterion"], "template": "select-best",
-                "model_a": a["model"], "response_a": a["response"], "model_b": b["model"], "response_b": b["response"],
-                "sample": a["sample"],
-                "shown_first": shown_first, "verdict": verdict, "critique": critique, "raw_output": reason,
-                "parse_status": "ok" if verdict else "unparsed",
-                "judgment_key": a["judgment_key"] + "\x1fvs\x1f" + b["judgment_key"],
-                "source": a["source"], "source_line": a["source_line"],
-                "meta": to_json({"reason_a": a["raw_output"], "reason_b": b["raw_output"],
-                                 "prompt_label_a": a["meta"].get("prompt_label"),
-                                 "prompt_label_b": b["meta"].get("prompt_label"), "line_b": b["source_line"],
-                                 "n_outputs": len(entries), "eval_id": a["meta"].get("eval_id"),
-                                 "grader": a["meta"].get("grader")}),
-            })
+            rows.append(
+                {
+                    "item_key": a["item_key"],
+                    "prompt": a["prompt"],
+                    "category": a["category"],
+                    "item_meta": a["item_meta"],
+                    "protocol": "pairwise",
+                    "judge": a["judge"],
+                    "criterion": a["criterion"],
+                    "template": "select-best",
+                    "model_a": a["model"],
+                    "response_a": a["response"],
+                    "model_b": b["model"],
+                    "response_b": b["response"],
+                    "sample": a["sample"],
+                    "shown_first": shown_first,
+                    "verdict": verdict,
+                    "critique": critique,
+                    "raw_output": reason,
+                    "parse_status": "ok" if verdict else "unparsed",
+                    "judgment_key": a["judgment_key"] + "\x1fvs\x1f" + b["judgment_key"],
+                    "source": a["source"],
+                    "source_line": a["source_line"],
+                    "meta": to_json(
+                        {
+                            "reason_a": a["raw_output"],
+                            "reason_b": b["raw_output"],
+                            "prompt_label_a": a["meta"].get("prompt_label"),
+                            "prompt_label_b": b["meta"].get("prompt_label"),
+                            "line_b": b["source_line"],
+                            "n_outputs": len(entries),
+                            "eval_id": a["meta"].get("eval_id"),
+                            "grader": a["meta"].get("grader"),
+                        }
+                    ),
+                }
+            )
     return rows

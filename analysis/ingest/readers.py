@@ -26,9 +26,25 @@ from .csvreader import CsvRows, header_names
 from .jsonscan import MAX_DEPTH, TooDeep, brackets, loads, skip_container, skip_space, too_deep
 from .textio import MAX_LINE_BYTES, Bad, BinaryFile, TextLines, read_text
 
-__all__ = ["CHUNK_ROWS", "MAX_LINE_BYTES", "Records", "file_kind", "flat_frame", "iter_csv", "iter_jsonl",
-           "iter_parquet_frames", "line_column", "read_csv", "read_json_array", "read_jsonl", "read_parquet_frame",
-           "read_records", "records_to_frame", "require", "text_value"]
+__all__ = [
+    "CHUNK_ROWS",
+    "MAX_LINE_BYTES",
+    "Records",
+    "file_kind",
+    "flat_frame",
+    "iter_csv",
+    "iter_jsonl",
+    "iter_parquet_frames",
+    "line_column",
+    "read_csv",
+    "read_json_array",
+    "read_jsonl",
+    "read_parquet_frame",
+    "read_records",
+    "records_to_frame",
+    "require",
+    "text_value",
+]
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
 CHUNK_ROWS = 100_000  # rows per batch when a large file is read in pieces
@@ -203,19 +219,34 @@ def _element(path: Path, text: str, pos: int, i: int, decoder: json.JSONDecoder,
         end = skip_container(text, pos)
         if end < 0:
             raise UserError(f"{path}: invalid JSON: element {i:,} at {_where(text, pos)} is never closed") from None
-        recs.rejects.append(Reject(recs.source, i, None, f"invalid JSON: nested deeper than {MAX_DEPTH} levels",
-                                   clip_raw(text[pos:pos + 200])))
+        recs.rejects.append(
+            Reject(
+                recs.source,
+                i,
+                None,
+                f"invalid JSON: nested deeper than {MAX_DEPTH} levels",
+                clip_raw(text[pos : pos + 200]),
+            )
+        )
         return end
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except ValueError as exc:
         raise UserError(f"{path}: invalid JSON at {_where(text, pos)}: {exc}") from None
     if not isinstance(value, dict):
-        recs.rejects.append(Reject(recs.source, i, None, f"expected a JSON object, got {type(value).__name__}",
-                                   clip_raw(text[pos:end])))
+        recs.rejects.append(
+            Reject(recs.source, i, None, f"expected a JSON object, got {type(value).__name__}", clip_raw(text[pos:end]))
+        )
     elif too_deep(value, brackets(text, pos, end)):
-        recs.rejects.append(Reject(recs.source, i, None, f"invalid JSON: nested deeper than {MAX_DEPTH} levels",
-                                   clip_raw(text[pos:pos + 200])))
+        recs.rejects.append(
+            Reject(
+                recs.source,
+                i,
+                None,
+                f"invalid JSON: nested deeper than {MAX_DEPTH} levels",
+                clip_raw(text[pos : pos + 200]),
+            )
+        )
     else:
         recs.rows.append(value)
         recs.lines.append(i)
@@ -304,9 +335,20 @@ def text_value(value: Any) -> str | None:
     return str(value)
 
 
-_PLAIN = (pa.types.is_integer, pa.types.is_float32, pa.types.is_float64, pa.types.is_boolean, pa.types.is_string,
-          pa.types.is_large_string, pa.types.is_string_view, pa.types.is_null, pa.types.is_timestamp,
-          pa.types.is_date, pa.types.is_time, pa.types.is_decimal128)
+_PLAIN = (
+    pa.types.is_integer,
+    pa.types.is_float32,
+    pa.types.is_float64,
+    pa.types.is_boolean,
+    pa.types.is_string,
+    pa.types.is_large_string,
+    pa.types.is_string_view,
+    pa.types.is_null,
+    pa.types.is_timestamp,
+    pa.types.is_date,
+    pa.types.is_time,
+    pa.types.is_decimal128,
+)
 _BINARY = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary, pa.types.is_binary_view)
 
 
@@ -348,15 +390,16 @@ def _plain_batch(batch: pa.RecordBatch, nested_as_text: bool, notes: dict[str, s
     return pa.RecordBatch.from_arrays(columns, names=names)
 
 
-def _parquet_batches(path: Path, batch_rows: int, nested_as_text: bool, notes: dict[str, str],
-                     columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+def _parquet_batches(
+    path: Path, batch_rows: int, nested_as_text: bool, notes: dict[str, str], columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
     """A Parquet file's rows in Arrow batches of plain types; a file that cannot be read is a one-line error."""
     try:
         pf = pq.ParquetFile(path)
         if columns is not None:
             columns = [c for c in columns if c in pf.schema_arrow.names]
         batches = pf.iter_batches(batch_size=batch_rows, columns=columns)
-    except Exception as exc:  # pyarrow raises many types for a bad file
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a bad file
         raise UserError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
     done = 0
     while True:
@@ -364,7 +407,7 @@ def _parquet_batches(path: Path, batch_rows: int, nested_as_text: bool, notes: d
             batch = next(batches)
         except StopIteration:
             return
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - as above
             raise UserError(f"{path}: unreadable Parquet data after row {done:,} ({_first_line(exc)})") from None
         yield _plain_batch(batch, nested_as_text, notes)
         done += batch.num_rows
@@ -382,7 +425,7 @@ def iter_parquet_frames(path: Path, batch_rows: int | None = None) -> Iterator[t
     for batch in _parquet_batches(path, batch_rows or CHUNK_ROWS, True, notes):
         try:
             frame = pl.from_arrow(batch)
-        except (Exception, pl.exceptions.PanicException) as exc:
+        except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - polars panics too
             raise UserError(f"{path}: a column polars cannot read ({_first_line(exc)})") from None
         new = _notes(path, notes)[told:]
         told = len(notes)
@@ -395,14 +438,15 @@ def read_parquet_frame(path: Path) -> pl.DataFrame:
     if not frames:
         try:
             schema = pq.read_schema(path)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - as above
             raise UserError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
         return pl.DataFrame(schema={n: pl.String for n in schema.names})
     return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
 
 
-def iter_parquet_records(path: Path, chunk_rows: int | None = None,
-                         columns: list[str] | None = None) -> Iterator[Records]:
+def iter_parquet_records(
+    path: Path, chunk_rows: int | None = None, columns: list[str] | None = None
+) -> Iterator[Records]:
     """Parquet rows as dicts, in pieces; nested values stay lists and dicts, binary becomes text.
     `columns` reads only those (the ones the file has)."""
     notes: dict[str, str] = {}
@@ -455,8 +499,11 @@ def records_to_frame(rows: list[dict[str, Any]], lines: list[int]) -> tuple[pl.D
         values = [row.get(key) for row in rows]
         kinds = {type(v) for v in values if v is not None}
         if kinds <= {int, float} and kinds and _int64(values):
-            cols[key] = pl.Series(key, [float(v) if v is not None else None for v in values], dtype=pl.Float64) \
-                if float in kinds else pl.Series(key, values, dtype=pl.Int64)
+            cols[key] = (
+                pl.Series(key, [float(v) if v is not None else None for v in values], dtype=pl.Float64)
+                if float in kinds
+                else pl.Series(key, values, dtype=pl.Int64)
+            )
         elif kinds == {bool}:
             cols[key] = pl.Series(key, values, dtype=pl.Boolean)
         elif kinds <= {str}:
@@ -484,8 +531,10 @@ def flat_frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl
         elif dtype.is_float():
             values = [_float(v) for v in values]
         elif dtype.is_integer():
-            values = [v if isinstance(v, int) and not isinstance(v, bool) and _INT64[0] <= v <= _INT64[1] else None
-                      for v in values]
+            values = [
+                v if isinstance(v, int) and not isinstance(v, bool) and _INT64[0] <= v <= _INT64[1] else None
+                for v in values
+            ]
         cols.append(pl.Series(key, values, dtype=dtype, strict=False))
     return pl.DataFrame(cols)
 

@@ -17,8 +17,13 @@ from pathlib import Path
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a longer line is rejected, not parsed
 HEAD_BYTES = 8192  # what encoding and binary sniffing look at
 
-_BOMS = [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")]
+_BOMS = [
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+]
 _WIDTH = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}
 
 
@@ -91,7 +96,7 @@ class TextLines:
     def _wide(self) -> Iterator[tuple[int, str | Bad]]:
         """UTF-16/32: decoded whole (these files are small exports); a line with a broken character is Bad."""
         width = _WIDTH[self.encoding]
-        data = self.path.read_bytes()[self._bom:]
+        data = self.path.read_bytes()[self._bom :]
         cut = len(data) - len(data) % width
         text = data[:cut].decode(self.encoding, errors="surrogatepass")
         if cut < len(data):
@@ -144,7 +149,7 @@ def read_text(path: Path) -> tuple[str, list[str]]:
         return data.decode(encoding), notes
     except UnicodeDecodeError as exc:
         if encoding != "utf-8":
-            line = data[:exc.start].decode(encoding, errors="replace").count("\n") + 1
+            line = data[: exc.start].decode(encoding, errors="replace").count("\n") + 1
             raise ValueError(f"not valid {encoding.upper()} at line {line} ({exc.reason})") from None
     notes.append(f"{path.name}: not UTF-8, decoded as Windows-1252")
     return data.decode("cp1252", errors="replace"), notes

@@ -24,12 +24,21 @@ def _score_checks(score: str, lo: str, hi: str) -> list[tuple[pl.Expr, str, pl.E
     return [
         (s.is_nan(), score, pl.lit("score is NaN")),
         (s.is_infinite(), score, pl.concat_str(pl.lit("score is "), s.cast(pl.String))),
-        (a.is_not_null() & b.is_not_null() & (a >= b), lo,
-         pl.concat_str(pl.lit("scale minimum "), _fmt(a), pl.lit(" is not below its maximum "), _fmt(b))),
-        (s.is_not_null() & a.is_not_null() & (s < a), score,
-         pl.concat_str(pl.lit("score "), _fmt(s), pl.lit(" is outside the scale "), _fmt(a), pl.lit("–"), _fmt(b))),
-        (s.is_not_null() & b.is_not_null() & (s > b), score,
-         pl.concat_str(pl.lit("score "), _fmt(s), pl.lit(" is outside the scale "), _fmt(a), pl.lit("–"), _fmt(b))),
+        (
+            a.is_not_null() & b.is_not_null() & (a >= b),
+            lo,
+            pl.concat_str(pl.lit("scale minimum "), _fmt(a), pl.lit(" is not below its maximum "), _fmt(b)),
+        ),
+        (
+            s.is_not_null() & a.is_not_null() & (s < a),
+            score,
+            pl.concat_str(pl.lit("score "), _fmt(s), pl.lit(" is outside the scale "), _fmt(a), pl.lit("–"), _fmt(b)),
+        ),
+        (
+            s.is_not_null() & b.is_not_null() & (s > b),
+            score,
+            pl.concat_str(pl.lit("score "), _fmt(s), pl.lit(" is outside the scale "), _fmt(a), pl.lit("–"), _fmt(b)),
+        ),
     ]
 
 
@@ -40,19 +49,37 @@ def _blank(name: str) -> pl.Expr:
 JUDGMENT_CHECKS: list[tuple[pl.Expr, str, pl.Expr]] = [
     (_blank("item_key"), "item_key", pl.lit("no item id or prompt to identify the item")),
     (_blank("judge"), "judge", pl.lit("no judge named")),
-    (~pl.col("protocol").is_in(["pointwise", "pairwise"]) | pl.col("protocol").is_null(), "protocol",
-     pl.lit("protocol is neither pointwise nor pairwise")),
-    ((pl.col("protocol") == "pointwise") & _blank("model") & pl.col("response").is_null(), "model",
-     pl.lit("no model and no response text")),
-    ((pl.col("protocol") == "pairwise") & ((_blank("model_a") & pl.col("response_a").is_null())
-                                           | (_blank("model_b") & pl.col("response_b").is_null())),
-     "response_a", pl.lit("a pairwise judgment needs both responses (a model name or a text for each)")),
-    (pl.col("shown_first").is_not_null() & ~pl.col("shown_first").is_in(["a", "b"]), "shown_first",
-     pl.concat_str(pl.lit("shown_first must be 'a' or 'b', got "), pl.col("shown_first"))),
-    (pl.col("verdict").is_not_null() & ~pl.col("verdict").is_in(_VERDICTS), "verdict",
-     pl.concat_str(pl.lit("verdict must be a, b or tie, got "), pl.col("verdict"))),
-    (pl.col("parse_status").is_not_null() & ~pl.col("parse_status").is_in(["ok", "unparsed", "missing"]), "parse_status",
-     pl.lit("parse_status must be ok, unparsed or missing")),
+    (
+        ~pl.col("protocol").is_in(["pointwise", "pairwise"]) | pl.col("protocol").is_null(),
+        "protocol",
+        pl.lit("protocol is neither pointwise nor pairwise"),
+    ),
+    (
+        (pl.col("protocol") == "pointwise") & _blank("model") & pl.col("response").is_null(),
+        "model",
+        pl.lit("no model and no response text"),
+    ),
+    (
+        (pl.col("protocol") == "pairwise")
+        & ((_blank("model_a") & pl.col("response_a").is_null()) | (_blank("model_b") & pl.col("response_b").is_null())),
+        "response_a",
+        pl.lit("a pairwise judgment needs both responses (a model name or a text for each)"),
+    ),
+    (
+        pl.col("shown_first").is_not_null() & ~pl.col("shown_first").is_in(["a", "b"]),
+        "shown_first",
+        pl.concat_str(pl.lit("shown_first must be 'a' or 'b', got "), pl.col("shown_first")),
+    ),
+    (
+        pl.col("verdict").is_not_null() & ~pl.col("verdict").is_in(_VERDICTS),
+        "verdict",
+        pl.concat_str(pl.lit("verdict must be a, b or tie, got "), pl.col("verdict")),
+    ),
+    (
+        pl.col("parse_status").is_not_null() & ~pl.col("parse_status").is_in(["ok", "unparsed", "missing"]),
+        "parse_status",
+        pl.lit("parse_status must be ok, unparsed or missing"),
+    ),
     (_blank("judgment_key"), "judgment_key", pl.lit("no key for the judgment")),
     *_score_checks("score", "scale_min", "scale_max"),
 ]
@@ -60,10 +87,21 @@ JUDGMENT_CHECKS: list[tuple[pl.Expr, str, pl.Expr]] = [
 LABEL_CHECKS: list[tuple[pl.Expr, str, pl.Expr]] = [
     (_blank("item_key"), "item_key", pl.lit("no item id or prompt to identify the item")),
     (_blank("annotator"), "annotator", pl.lit("label without an annotator")),
-    (~pl.col("kind").is_in(["human", "gold"]) | pl.col("kind").is_null(), "kind", pl.lit("label kind must be human or gold")),
-    (pl.col("verdict").is_not_null() & ~pl.col("verdict").is_in(_VERDICTS), "verdict",
-     pl.concat_str(pl.lit("label verdict must be a, b or tie, got "), pl.col("verdict"))),
-    (pl.col("score").is_null() & pl.col("verdict").is_null(), "score", pl.lit("label has neither a score nor a verdict")),
+    (
+        ~pl.col("kind").is_in(["human", "gold"]) | pl.col("kind").is_null(),
+        "kind",
+        pl.lit("label kind must be human or gold"),
+    ),
+    (
+        pl.col("verdict").is_not_null() & ~pl.col("verdict").is_in(_VERDICTS),
+        "verdict",
+        pl.concat_str(pl.lit("label verdict must be a, b or tie, got "), pl.col("verdict")),
+    ),
+    (
+        pl.col("score").is_null() & pl.col("verdict").is_null(),
+        "score",
+        pl.lit("label has neither a score nor a verdict"),
+    ),
     *_score_checks("score", "scale_min", "scale_max"),
 ]
 
@@ -89,7 +127,11 @@ def split_valid(
     names = column_names or {}
     rejects = []
     for row in bad.iter_rows(named=True):
-        raw = {k: v for k, v in row.items() if not k.startswith("_") and v is not None and k not in ("source", "source_line")}
+        raw = {
+            k: v
+            for k, v in row.items()
+            if not k.startswith("_") and v is not None and k not in ("source", "source_line")
+        }
         col = row["_column"]
         rejects.append(
             Reject(

@@ -25,9 +25,11 @@ def position_expr(col: str | pl.Expr) -> pl.Expr:
     """Map a which-was-shown-first value to a/b; unknown values map to null."""
     e = pl.col(col) if isinstance(col, str) else col
     text = e.cast(pl.String).str.strip_chars().str.to_lowercase()
-    return text.replace_strict({"a": "a", "1": "a", "response_a": "a", "model_a": "a",
-                                "b": "b", "2": "b", "response_b": "b", "model_b": "b"}, default=None,
-                               return_dtype=pl.String)
+    return text.replace_strict(
+        {"a": "a", "1": "a", "response_a": "a", "model_a": "a", "b": "b", "2": "b", "response_b": "b", "model_b": "b"},
+        default=None,
+        return_dtype=pl.String,
+    )
 
 
 _RATING = re.compile(r"\[\[\s*(\d+(?:\.\d+)?)\s*\]\]")

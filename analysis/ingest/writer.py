@@ -19,8 +19,26 @@ from ..identities import apply as apply_identities
 from .batch import CRITERIA_SCHEMA, JUDGMENT_SCHEMA, LABEL_SCHEMA, RESPONSE_SCHEMA, Reject, conform
 
 # what makes two judgments with the same id the same judgment
-CONTENT = ["item_id", "judge", "protocol", "criterion", "response_id", "response_a", "response_b", "shown_first",
-           "verdict", "score", "scale_min", "scale_max", "critique", "raw_output", "template", "sample", "probe", "meta"]
+CONTENT = [
+    "item_id",
+    "judge",
+    "protocol",
+    "criterion",
+    "response_id",
+    "response_a",
+    "response_b",
+    "shown_first",
+    "verdict",
+    "score",
+    "scale_min",
+    "scale_max",
+    "critique",
+    "raw_output",
+    "template",
+    "sample",
+    "probe",
+    "meta",
+]
 
 
 def _id(*parts: str) -> str:
@@ -30,6 +48,7 @@ def _id(*parts: str) -> str:
 
 def _same(a: str, b: str) -> str:
     """SQL: judgment rows a and b (stage rows joined with their ids, or stored rows) hold the same content."""
+
     def col(t: str, c: str) -> str:
         return f"coalesce({t}.sample, 0)" if c == "sample" else f"{t}.{c}"  # stored rows hold 0 for no sample
 
@@ -86,7 +105,9 @@ def write_flat(
                    CASE WHEN protocol = 'pairwise' THEN {_id("item_id", "model_a", "response_a")} END AS rid_a,
                    CASE WHEN protocol = 'pairwise' THEN {_id("item_id", "model_b", "response_b")} END AS rid_b
             FROM i
-            """, d)
+            """,
+            d,
+        )
         # stage rows with their ids under the stored column names, for content comparisons
         con.execute("""
             CREATE OR REPLACE TEMP VIEW sjv AS
@@ -102,19 +123,25 @@ def write_flat(
                            first_value(_ord) OVER w AS first_ord, first_value(source_line) OVER w AS first_line,
                            row_number() OVER w AS rn
                     FROM jid WINDOW w AS (PARTITION BY judgment_id ORDER BY source, source_line, _ord))
-                SELECT d.source, d.source_line, d.first_line, {_same('a', 'b')} AS same
+                SELECT d.source, d.source_line, d.first_line, {_same("a", "b")} AS same
                 FROM d JOIN sjv a ON a._ord = d._ord JOIN sjv b ON b._ord = d.first_ord
                 WHERE d.rn > 1""").fetchall()
             for source, line, first_line, same in rows:
                 if same:
                     stats.n_judgments_present += 1
                 else:
-                    stats.rejects.append(Reject(source, line, "judgment_key",
-                                                f"same key as line {first_line} but different content "
-                                                f"(map a judgment id or sample column to keep both)"))
+                    stats.rejects.append(
+                        Reject(
+                            source,
+                            line,
+                            "judgment_key",
+                            f"same key as line {first_line} but different content "
+                            f"(map a judgment id or sample column to keep both)",
+                        )
+                    )
         if n_existing:
             rows = con.execute(f"""
-                SELECT a.source, a.source_line, j.run_id, {_same('a', 'j')} AS same
+                SELECT a.source, a.source_line, j.run_id, {_same("a", "j")} AS same
                 FROM sjv a JOIN judgments j USING (judgment_id)
                 QUALIFY row_number() OVER (PARTITION BY a.judgment_id ORDER BY a.source, a.source_line, a._ord) = 1
                 """).fetchall()
@@ -122,8 +149,14 @@ def write_flat(
                 if same:
                     stats.n_judgments_present += 1
                 else:
-                    stats.rejects.append(Reject(source, line, "judgment_key",
-                                                f"already in the workspace (run {other_run}) with different content"))
+                    stats.rejects.append(
+                        Reject(
+                            source,
+                            line,
+                            "judgment_key",
+                            f"already in the workspace (run {other_run}) with different content",
+                        )
+                    )
         keep = "TRUE"
         if n_dup or n_existing:
             con.execute("""
@@ -133,24 +166,36 @@ def write_flat(
             keep = "_ord IN (SELECT _ord FROM keep)"
 
         # ---- items: one row each, from the first judgment that names it (one with a prompt if any) -----
-        stats.n_items_new = _count(con, f"""
+        stats.n_items_new = _count(
+            con,
+            f"""
             INSERT INTO items
             SELECT d.item_id, $run_id, $dataset, s.item_key, s.prompt, s.reference, s.category, s.item_meta
             FROM (SELECT item_id, arg_min(_ord, (NOT has_prompt, _ord)) AS _ord FROM jid
                   WHERE {keep} AND item_id NOT IN (SELECT item_id FROM items) GROUP BY item_id) d
-            JOIN stage_j s USING (_ord)""", rd)
+            JOIN stage_j s USING (_ord)""",
+            rd,
+        )
         # ---- responses: pointwise and both sides of pairs ---------------------------------------------
-        for rid, model, text in (("response_id", "model", "response"), ("rid_a", "model_a", "response_a"),
-                                 ("rid_b", "model_b", "response_b")):
-            stats.n_responses_new += _count(con, f"""
+        for rid, model, text in (
+            ("response_id", "model", "response"),
+            ("rid_a", "model_a", "response_a"),
+            ("rid_b", "model_b", "response_b"),
+        ):
+            stats.n_responses_new += _count(
+                con,
+                f"""
                 INSERT INTO responses
                 SELECT d.rid, d.item_id, s.{model}, s.{text}, length(s.{text})
                 FROM (SELECT {rid} AS rid, any_value(item_id) AS item_id, min(_ord) AS _ord FROM jid
                       WHERE {keep} AND {rid} IS NOT NULL AND {rid} NOT IN (SELECT response_id FROM responses)
                       GROUP BY {rid}) d
-                JOIN stage_j s USING (_ord)""")
+                JOIN stage_j s USING (_ord)""",
+            )
         # ---- judgments ----------------------------------------------------------------------------------
-        stats.n_judgments_new = insert_judgments(con, f"""
+        stats.n_judgments_new = insert_judgments(
+            con,
+            f"""
             SELECT d.judgment_id, $run_id AS run_id, d.item_id, s.judge, s.protocol, s.criterion, d.response_id,
                    d.rid_a AS response_a, d.rid_b AS response_b, s.shown_first, s.verdict, s.score, s.scale_min,
                    s.scale_max, s.critique, s.raw_output,
@@ -161,10 +206,13 @@ def write_flat(
                    s.template, coalesce(s.sample, 0) AS sample, s.probe, NULL AS parent_judgment_id,
                    s.judgment_key AS source_key, s.source_line, s.meta
             FROM stage_j s JOIN jid d USING (_ord)
-            WHERE {'TRUE' if keep == 'TRUE' else 'd.' + keep}""", r)
+            WHERE {"TRUE" if keep == "TRUE" else "d." + keep}""",
+            r,
+        )
 
         # ---- labels, and items/responses that come without a judgment (small frames) ------------------
-        con.execute(f"""
+        con.execute(
+            f"""
             CREATE OR REPLACE TEMP TABLE sl AS
             WITH ids AS (SELECT *, {item_id} AS item_id FROM stage_l)
             SELECT *,
@@ -173,14 +221,21 @@ def write_flat(
                 CASE WHEN model_b IS NOT NULL OR response_b IS NOT NULL THEN {_id("item_id", "model_b", "response_b")} END AS rid_b,
                 {_id("'label'", "$dataset", "label_key")} AS label_id
             FROM ids
-            QUALIFY row_number() OVER (PARTITION BY label_id ORDER BY source, source_line) = 1""", d)
-        con.execute(f"""
+            QUALIFY row_number() OVER (PARTITION BY label_id ORDER BY source, source_line) = 1""",
+            d,
+        )
+        con.execute(
+            f"""
             CREATE OR REPLACE TEMP TABLE sr AS
             WITH ids AS (SELECT *, {item_id} AS item_id FROM stage_r)
             SELECT *, CASE WHEN response IS NOT NULL OR model IS NOT NULL
                            THEN {_id("item_id", "model", "response")} END AS response_id
-            FROM ids""", d)
-        stats.n_items_new += _count(con, """
+            FROM ids""",
+            d,
+        )
+        stats.n_items_new += _count(
+            con,
+            """
             INSERT INTO items
             SELECT item_id, $run_id, $dataset, arg_min(item_key, ord),
                    arg_min(prompt, ord) FILTER (WHERE prompt IS NOT NULL),
@@ -191,8 +246,12 @@ def write_flat(
                   UNION ALL
                   SELECT item_id, item_key, prompt, reference, category, item_meta, coalesce(source_line, 0) FROM sr)
             WHERE item_id NOT IN (SELECT item_id FROM items)
-            GROUP BY item_id""", rd)
-        stats.n_responses_new += _count(con, """
+            GROUP BY item_id""",
+            rd,
+        )
+        stats.n_responses_new += _count(
+            con,
+            """
             INSERT INTO responses
             SELECT response_id, any_value(item_id), any_value(model), any_value(text), any_value(length(text))
             FROM (SELECT response_id, item_id, model, response AS text FROM sl WHERE response_id IS NOT NULL
@@ -200,21 +259,29 @@ def write_flat(
                   UNION ALL SELECT rid_b, item_id, model_b, response_b FROM sl WHERE rid_b IS NOT NULL
                   UNION ALL SELECT response_id, item_id, model, response FROM sr WHERE response_id IS NOT NULL)
             WHERE response_id NOT IN (SELECT response_id FROM responses)
-            GROUP BY response_id""")
-        stats.n_labels_new = _count(con, """
+            GROUP BY response_id""",
+        )
+        stats.n_labels_new = _count(
+            con,
+            """
             INSERT INTO labels
             SELECT label_id, $run_id, item_id, response_id, rid_a, rid_b, annotator, kind, criterion, score,
                    scale_min, scale_max,
                    CASE WHEN scale_max > scale_min THEN (score - scale_min) / (scale_max - scale_min) END,
                    verdict, meta
-            FROM sl WHERE label_id NOT IN (SELECT label_id FROM labels)""", r)
+            FROM sl WHERE label_id NOT IN (SELECT label_id FROM labels)""",
+            r,
+        )
         criteria = conform(criteria, CRITERIA_SCHEMA)
         if criteria.height:
             con.register("stage_c", criteria.unique(subset=["criterion"], keep="first", maintain_order=True).to_arrow())
-            con.execute("""
+            con.execute(
+                """
                 INSERT INTO criteria
                 SELECT $run_id, criterion, description, scale_min, scale_max, CAST(levels AS JSON) FROM stage_c
-                WHERE criterion NOT IN (SELECT criterion FROM criteria WHERE run_id = $run_id)""", {"run_id": run_id})
+                WHERE criterion NOT IN (SELECT criterion FROM criteria WHERE run_id = $run_id)""",
+                {"run_id": run_id},
+            )
             con.unregister("stage_c")
     finally:
         _cleanup(con)
@@ -259,6 +326,17 @@ def write_rejects(con: duckdb.DuckDBPyConnection, run_id: str, rejects: list[Rej
     con.unregister("stage_rejects")
 
 
-def write_run(con, run_id: str, name: str, fmt: str, path: str, sha: str, n_source: int, n_ingested: int,
-              n_present: int, n_rejected: int, params: dict) -> None:
+def write_run(
+    con,
+    run_id: str,
+    name: str,
+    fmt: str,
+    path: str,
+    sha: str,
+    n_source: int,
+    n_ingested: int,
+    n_present: int,
+    n_rejected: int,
+    params: dict,
+) -> None:
     write_run_record(con, RunRecord(run_id, name, fmt, path, sha, n_source, n_ingested, n_present, n_rejected, params))

@@ -5,8 +5,13 @@ Imported lazily: the pipeline's modules (numpy, the lexicon) are loaded when fir
 
 from __future__ import annotations
 
-_EXPORTS = {"discover": ".discover", "IssueSet": ".issueset", "list_sets": ".issueset", "Pipeline": ".pipeline",
-            "Issues": ".api"}
+_EXPORTS = {
+    "discover": ".discover",
+    "IssueSet": ".issueset",
+    "list_sets": ".issueset",
+    "Pipeline": ".pipeline",
+    "Issues": ".api",
+}
 __all__ = list(_EXPORTS)
 
 

@@ -18,9 +18,17 @@ class Issues:
         self.q = q
         self.path = path
 
-    def discover(self, filter: FilterLike = None, *, seed: int = 0, name_with: str | None = None,
-                 taxonomy: list[dict] | None = None, name: str | None = None, progress: bool | None = None,
-                 **options):
+    def discover(
+        self,
+        filter: FilterLike = None,
+        *,
+        seed: int = 0,
+        name_with: str | None = None,
+        taxonomy: list[dict] | None = None,
+        name: str | None = None,
+        progress: bool | None = None,
+        **options,
+    ):
         """Group the critique sentences `filter` selects into named issues (and strengths) under categories,
         stored as an issue set. Options are the pipeline stages' fields (docs/issues.md), e.g. per_cluster=60,
         embedding_model=..., lexicon="my.toml". taxonomy: known issues as [{"title", "description"}]; segments
@@ -57,8 +65,9 @@ class Issues:
 
         return list_sets(self.q)
 
-    def compare(self, a: str, b: str, by: str = "model", filter: FilterLike = None,
-                issue_set: str | None = None) -> pl.DataFrame:
+    def compare(
+        self, a: str, b: str, by: str = "model", filter: FilterLike = None, issue_set: str | None = None
+    ) -> pl.DataFrame:
         """Issue prevalence of a versus b (two models or judges) within `filter`: shares, their difference and a
         95% interval for it."""
         from ..instances import compare_issues

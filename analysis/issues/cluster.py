@@ -32,7 +32,7 @@ class PCA:
         centred = x - x.mean(axis=0)
         cov = gram(centred)
         with threadpool_limits(1):  # LAPACK's threads would change the last bits
-            values, vecs = np.linalg.eigh(cov)       # ascending; a fixed sign per direction below
+            values, vecs = np.linalg.eigh(cov)  # ascending; a fixed sign per direction below
         vecs = vecs[:, ::-1][:, :k]
         vecs *= np.where(vecs[np.abs(vecs).argmax(axis=0), np.arange(k)] < 0, -1.0, 1.0)
         return unit(centred @ vecs)
@@ -45,7 +45,7 @@ class KMeans:
     k: int
     seed: int = 0
     max_iter: int = 100
-    tol: float = 0.001     # stop when fewer than this share of labels change
+    tol: float = 0.001  # stop when fewer than this share of labels change
 
     def fit(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(labels, unit centroids); every cluster keeps at least one member."""

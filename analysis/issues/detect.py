@@ -18,19 +18,29 @@ _FAILURE_WORDS = (
     r"hallucinat\w*|fabricat\w*|jargon|superficial|ambigu\w+|off[- ]topic|misleading|inappropriate|typos?|grammatical|"
     r"contradict\w*|unsupported|unnecessary|extraneous|inefficien\w+|outdated|rambl\w+|toxic|unethical|dangerous|"
     r"illegal|refus\w+|truncat\w+|cut\s+off|assumptions?|misunderst\w+|misinterpret\w*|deviat\w+|differences?|"
-    r"discrepanc\w+|caveats?|disclaimers?|tangent\w*|digress\w*|factual|violat\w*|omi(?:ssions?|ts?|tted|tting)|miss(?:es|ed|ing)?|overlook\w*|neglect\w*|skip\w*|stereotyp\w+|racist|sexist|harm|misinformation)\b")
-_HARM_WORDS = r"(?:harmful|harm|unsafe|dangerous|illegal\w*|unethical|offensive|toxic|malicious|stereotyp\w+|racist|sexist)\b"
+    r"discrepanc\w+|caveats?|disclaimers?|tangent\w*|digress\w*|factual|violat\w*|omi(?:ssions?|ts?|tted|tting)|miss(?:es|ed|ing)?|overlook\w*|neglect\w*|skip\w*|stereotyp\w+|racist|sexist|harm|misinformation)\b"
+)
+_HARM_WORDS = (
+    r"(?:harmful|harm|unsafe|dangerous|illegal\w*|unethical|offensive|toxic|malicious|stereotyp\w+|racist|sexist)\b"
+)
 # "no/not/without/free of … <failure word>": the sentence denies the failure (checked against the matched span);
 # the denial runs on over "… discrepancies or inaccuracies"
 _DENIED = re.compile(
     r"\b(?:no|not|n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
-    r"minimal|few|little|any)\s+(?:\w+\s+){0,3}?" + _FAILURE_WORDS
-    + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor)\s+)(?:\w+\s+){0,2}?" + _FAILURE_WORDS + ")*"
+    r"minimal|few|little|any)\s+(?:\w+\s+){0,3}?"
+    + _FAILURE_WORDS
+    + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor)\s+)(?:\w+\s+){0,2}?"
+    + _FAILURE_WORDS
+    + ")*"
     # "refuses to provide any information for harmful actions", "discourages illegal and harmful activities"
     r"|\b(?:refus\w+|declin\w+|avoid\w*|discourag\w+|warns?\s+against|against|prevent\w*|does\s+not|doesn't|did\s+not|"
     r"not|cannot|can't|won't|unable\s+to|(?:emphasi[sz]\w*|stat\w+|explain\w*|notes?|noting|mention\w*|warn\w*|"
     r"highlight\w*|points?\s+out|remind\w*|acknowledg\w+|advis\w+|stress\w*|clarif\w+)\s+(?:\w+\s+){0,3}?that)\s+"
-    r"(?:to\s+)?(?:\w+\s+){0,8}?" + _HARM_WORDS + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor|is|are|was|were)\s+)(?:\w+\s+){0,3}?" + _HARM_WORDS + ")*"
+    r"(?:to\s+)?(?:\w+\s+){0,8}?"
+    + _HARM_WORDS
+    + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor|is|are|was|were)\s+)(?:\w+\s+){0,3}?"
+    + _HARM_WORDS
+    + ")*"
     # "… errors are not present", "inaccuracies were absent"
     r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?|jargon|repetition)\s+(?:\w+\s+)?(?:is|are|was|were)\s+"
     r"(?:not\s+(?:present|found|evident|apparent|seen|noticeable)|absent|minimal|rare|negligible)"
@@ -38,7 +48,8 @@ _DENIED = re.compile(
     r"|\b(?:correct(?:s|ed|ing)|identif(?:y|ies|ied|ying)|fix(?:es|ed|ing)?|rectif(?:y|ies|ied|ying)|spot(?:s|ted)?|"
     r"catch(?:es)?|caught|points?\s+out|pointed\s+out|acknowledg(?:es|ed|ing)|recogni[sz](?:es|ed|ing)|avoid(?:s|ed|ing)?|"
     r"explains?|addresses|handles|detects?|notic(?:es|ed))\s+(?:\w+\s+){0,4}?(?:inaccura\w+|errors?|mistakes?|bugs?|"
-    r"flaws?|issues?|misconceptions?|inconsisten\w+|edge\s+cases?|limitations?|risks?)\b")
+    r"flaws?|issues?|misconceptions?|inconsisten\w+|edge\s+cases?|limitations?|risks?)\b"
+)
 
 
 def denies(text: str) -> bool:
@@ -54,9 +65,10 @@ def _anchors(pattern: str) -> frozenset[str] | None:
     """Strings at least one of which every match of `pattern` contains (a fast, exact pre-check), or None when
     no such set was found (the pattern is always tried)."""
     try:
-        from re import _parser as parser   # the regex parser re itself uses
+        from re import _parser as parser  # the regex parser re itself uses
+
         parsed = parser.parse(pattern)
-    except Exception:   # noqa: BLE001 - a parser we cannot read: no shortcut
+    except Exception:  # noqa: BLE001 - a parser we cannot read: no shortcut
         return None
     return _seq_anchors(list(parsed), parser)
 
@@ -97,8 +109,8 @@ class Detector:
     entries: tuple[Entry, ...]
     patterns: tuple[re.Pattern | None, ...]
     contrast: tuple[re.Pattern | None, ...]
-    needles: tuple[tuple[str, ...] | None, ...]    # per entry: a match contains one of these (None: unknown)
-    contrast_needles: tuple[tuple[str, ...] | None, ...]
+    needles: tuple[re.Pattern | None, ...]  # per entry: a match contains one of these strings (None: unknown)
+    contrast_needles: tuple[re.Pattern | None, ...]
 
     @classmethod
     def of(cls, issue_entries: list[Entry]) -> "Detector":
@@ -107,12 +119,19 @@ class Detector:
         def one(patterns):
             return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
-        def needles(patterns):
+        def needles(patterns):  # one search in C for the strings, much cheaper than trying every pattern
             sets = [_anchors(p) for p in patterns]
-            return tuple(sorted(frozenset().union(*sets), key=len, reverse=True)) if sets and all(sets) else None
+            if not (sets and all(sets)):
+                return None
+            return re.compile("|".join(map(re.escape, sorted(frozenset().union(*sets), key=len, reverse=True))))
 
-        return cls(tuple(keep), tuple(one(e.says) for e in keep), tuple(one(e.contrast_says) for e in keep),
-                   tuple(needles(e.says) for e in keep), tuple(needles(e.contrast_says) for e in keep))
+        return cls(
+            tuple(keep),
+            tuple(one(e.says) for e in keep),
+            tuple(one(e.contrast_says) for e in keep),
+            tuple(needles(e.says) for e in keep),
+            tuple(needles(e.contrast_says) for e in keep),
+        )
 
     def stated(self, text: str, has_reference: bool = True, contrast: bool = False) -> list[int]:
         """Indices (into `entries`) of every failure the sentence states, in lexicon order. contrast: the sentence
@@ -123,8 +142,9 @@ class Detector:
         if _HEDGE_ONLY.match(low) and len(low.split()) < 6:
             return []
         if contrast:
-            return (self._read(low, has_reference, self.contrast, self.contrast_needles)
-                    or self._read(low, has_reference, self.patterns, self.needles))
+            return self._read(low, has_reference, self.contrast, self.contrast_needles) or self._read(
+                low, has_reference, self.patterns, self.needles
+            )
         return self._read(low, has_reference, self.patterns, self.needles)
 
     def _read(self, low: str, has_reference: bool, patterns, needles) -> list[int]:
@@ -133,7 +153,7 @@ class Detector:
         for k, (e, pat) in enumerate(zip(self.entries, patterns)):
             if pat is None or (e.needs == "reference" and not has_reference):
                 continue
-            if needles[k] is not None and not any(n in low for n in needles[k]):
+            if needles[k] is not None and not needles[k].search(low):
                 continue
             for m in pat.finditer(low):
                 if denied is None:
@@ -141,7 +161,7 @@ class Detector:
                 if not any(a <= m.start() < b or m.start() <= a < m.end() for a, b in denied):
                     out.append(k)
                     break
-        if len(out) > 1:   # the specific failure, not also the general one ("5+5 equals 11": a calculation error)
+        if len(out) > 1:  # the specific failure, not also the general one ("5+5 equals 11": a calculation error)
             general = {label for k in out for label in self.entries[k].instead_of}
             out = [k for k in out if self.entries[k].label not in general]
         return out

@@ -22,7 +22,8 @@ from .pipeline import Inputs, Pipeline, run
 def select(q: Query, flt: Filter) -> Inputs:
     """The judgments `flt` selects that have a critique, their units with outcomes, and their items' texts."""
     where, params = flt.where("j")
-    judgments = q.frame(f"""
+    judgments = q.frame(
+        f"""
         SELECT j.judgment_id, j.item_id, j.protocol, j.critique, j.response_id, j.response_a, j.response_b,
                CASE WHEN j.shown_first = 'b' THEN j.response_b ELSE j.response_a END AS first_id,
                CASE WHEN j.shown_first = 'b' THEN j.response_a ELSE j.response_b END AS second_id,
@@ -30,7 +31,9 @@ def select(q: Query, flt: Filter) -> Inputs:
                CASE j.verdict WHEN 'a' THEN j.response_a WHEN 'b' THEN j.response_b END AS winner
         FROM judgment_view j
         WHERE {where} AND j.critique IS NOT NULL AND length(trim(j.critique)) > 0
-        ORDER BY j.judgment_id""", params)
+        ORDER BY j.judgment_id""",
+        params,
+    )
     if judgments.height == 0:
         raise UserError(f"no judgment with a critique matches {flt.describe()}")
     units = mark_failing(q.frame(units_sql(where) + " ORDER BY judgment_id, response_id", params))
@@ -41,13 +44,15 @@ def select(q: Query, flt: Filter) -> Inputs:
     try:
         cur.register("sel_items", pl.DataFrame({"item_id": judgments["item_id"].unique().sort()}).to_arrow())
         for item, prompt, ref in cur.execute(
-                "SELECT item_id, prompt, reference FROM items SEMI JOIN sel_items USING (item_id) ORDER BY item_id"
+            "SELECT item_id, prompt, reference FROM items SEMI JOIN sel_items USING (item_id) ORDER BY item_id"
         ).fetchall():
             item_texts[item] = [prompt or "", ref or ""]
         wanted = set(units["response_id"].drop_nulls().to_list())
         responses: dict[str, str | None] = {}
-        for item, rid, text in cur.execute("SELECT item_id, response_id, text FROM responses SEMI JOIN sel_items "
-                                           "USING (item_id) ORDER BY item_id, response_id").fetchall():
+        for item, rid, text in cur.execute(
+            "SELECT item_id, response_id, text FROM responses SEMI JOIN sel_items "
+            "USING (item_id) ORDER BY item_id, response_id"
+        ).fetchall():
             item_texts.setdefault(item, []).append(text or "")
             if rid in wanted:
                 responses[rid] = text
@@ -59,17 +64,19 @@ def select(q: Query, flt: Filter) -> Inputs:
 @dataclass
 class Computed:
     """A pipeline run over one selection, not stored yet (picklable: a worker process returns it)."""
+
     flt: Filter
     pipeline: Pipeline
     taxonomy: list[dict] | None
     name_with: str | None
     inputs: Inputs
     result: object
-    new_vectors: list = field(default_factory=list)    # embeddings computed by a reader that could not store them
+    new_vectors: list = field(default_factory=list)  # embeddings computed by a reader that could not store them
 
 
-def compute(q: Query, flt: Filter, pipeline: Pipeline, taxonomy: list[dict] | None = None,
-            name_with: str | None = None) -> Computed:
+def compute(
+    q: Query, flt: Filter, pipeline: Pipeline, taxonomy: list[dict] | None = None, name_with: str | None = None
+) -> Computed:
     """Select and run the pipeline. Reads only (new embeddings are kept in the result when q is read-only)."""
     inputs = select(q, flt)
     sink: list | None = [] if q.read_only else None
@@ -90,19 +97,29 @@ def store(q: Query, c: Computed, name: str | None = None) -> str:
     from .embed import store_vectors
 
     created = datetime.now(timezone.utc)
-    set_id = hashlib.md5(json.dumps([c.flt.to_query(), c.pipeline.params(), c.taxonomy, c.name_with,
-                                     created.isoformat()], default=str).encode()).hexdigest()[:12]
+    set_id = hashlib.md5(
+        json.dumps(
+            [c.flt.to_query(), c.pipeline.params(), c.taxonomy, c.name_with, created.isoformat()], default=str
+        ).encode()
+    ).hexdigest()[:12]
     if c.new_vectors:
         with q.transaction() as cur:
             for rows in c.new_vectors:
                 store_vectors(cur, rows)
-    _store(q, set_id, name, c.flt, c.pipeline, c.taxonomy, c.name_with, c.inputs, c.result,
-           created.replace(tzinfo=None))
+    _store(
+        q, set_id, name, c.flt, c.pipeline, c.taxonomy, c.name_with, c.inputs, c.result, created.replace(tzinfo=None)
+    )
     return set_id
 
 
-def discover(q: Query, flt: Filter, pipeline: Pipeline, taxonomy: list[dict] | None = None,
-             name_with: str | None = None, name: str | None = None) -> str:
+def discover(
+    q: Query,
+    flt: Filter,
+    pipeline: Pipeline,
+    taxonomy: list[dict] | None = None,
+    name_with: str | None = None,
+    name: str | None = None,
+) -> str:
     """Run issue discovery over the judgments `flt` selects; returns the new issue set's id."""
     if q.read_only:
         raise UserError(f"issue discovery writes to the workspace; {q.path} is open read-only")
@@ -127,10 +144,9 @@ def discover_many(path, runs: list[tuple[str, Filter, Pipeline]], workers: int |
     sizes = []
     for _, flt, _ in runs:
         where, params = flt.where("j")
-        sizes.append(q.scalar(f"SELECT count(*) FROM judgment_view j WHERE {where} AND j.critique IS NOT NULL",
-                              params))
-    workspace_store.close(path)            # the workers open it read-only: no writer may hold it
-    order = sorted(range(len(runs)), key=lambda i: -sizes[i])   # the largest first: the pool finishes evenly
+        sizes.append(q.scalar(f"SELECT count(*) FROM judgment_view j WHERE {where} AND j.critique IS NOT NULL", params))
+    workspace_store.close(path)  # the workers open it read-only: no writer may hold it
+    order = sorted(range(len(runs)), key=lambda i: -sizes[i])  # the largest first: the pool finishes evenly
     with _bare_main(), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         futures = {i: pool.submit(_compute_in_worker, str(path), runs[i][1], runs[i][2]) for i in order}
         computed = [futures[i].result() for i in range(len(runs))]
@@ -164,8 +180,9 @@ def _compute_in_worker(path: str, flt: Filter, pipeline: Pipeline) -> Computed:
         workspace_store.close(path)
 
 
-def _store(q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonomy, name_with, inputs: Inputs,
-           result, now) -> None:
+def _store(
+    q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonomy, name_with, inputs: Inputs, result, now
+) -> None:
     seg = result.segments
     used = seg["used"].to_numpy()
     assigned = seg["issue"].to_numpy() >= 0
@@ -178,7 +195,9 @@ def _store(q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonom
         "n_units": inputs.units.height,
         "signal": result.signal,
         "n_segments": seg.height,
-        "kinds": {k: int((seg["kind"] == k).sum()) for k in ("problem", "praise", "verdict", "neutral", "task", "evidence")},
+        "kinds": {
+            k: int((seg["kind"] == k).sum()) for k in ("problem", "praise", "verdict", "neutral", "task", "evidence")
+        },
         "n_used": int(used.sum()),
         "n_assigned": int(assigned.sum()),
         "n_reassigned": 0,
@@ -193,47 +212,108 @@ def _store(q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonom
     }
     seg_ids = [f"{j}:{o}" for j, o in zip(seg["judgment_id"], seg["ord"])]
     with q.transaction() as cur:
-        cur.execute("INSERT INTO issue_sets VALUES (?, ?, ?, ?, ?, ?)",
-                    [set_id, name, flt.to_query(), json.dumps({**pipeline.params(), "taxonomy": taxonomy,
-                                                               "name_with": name_with}), json.dumps(stats), now])
+        cur.execute(
+            "INSERT INTO issue_sets VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                set_id,
+                name,
+                flt.to_query(),
+                json.dumps({**pipeline.params(), "taxonomy": taxonomy, "name_with": name_with}),
+                json.dumps(stats),
+                now,
+            ],
+        )
         insert_judgments(cur, set_id, inputs, seg, seg_ids)
         issues = result.issues
-        _insert(cur, "issues", pl.DataFrame({
-            "issue_set_id": set_id, "issue_id": [str(x["index"] + 1) for x in issues],
-            "title": [x["title"] for x in issues],
-            "keywords": pl.Series([x.get("keywords") or [] for x in issues], dtype=pl.List(pl.String)),
-            "description": pl.Series([x.get("description") for x in issues], dtype=pl.String),
-            "origin": [x["origin"] for x in issues], "status": "active",
-            "rank": pl.Series([r + 1 for r in range(len(issues))], dtype=pl.Int32),
-            "kind": [x["kind"] for x in issues],
-            "category": pl.Series([x.get("category") for x in issues], dtype=pl.String),
-            "named_by": pl.Series([x.get("named_by") for x in issues], dtype=pl.String)}, strict=False))
-        _insert(cur, "segment_issues", pl.DataFrame({
-            "issue_set_id": set_id, "segment_id": [seg_ids[i] for i, _, _, _ in members],
-            "issue_id": [str(k + 1) for _, k, _, _ in members],
-            "similarity": [float(s) for _, _, _, s in members],
-            "how": [h for _, _, h, _ in members]}, schema={"issue_set_id": pl.String, "segment_id": pl.String,
-                                                         "issue_id": pl.String, "similarity": pl.Float64,
-                                                         "how": pl.String}))
+        _insert(
+            cur,
+            "issues",
+            pl.DataFrame(
+                {
+                    "issue_set_id": set_id,
+                    "issue_id": [str(x["index"] + 1) for x in issues],
+                    "title": [x["title"] for x in issues],
+                    "keywords": pl.Series([x.get("keywords") or [] for x in issues], dtype=pl.List(pl.String)),
+                    "description": pl.Series([x.get("description") for x in issues], dtype=pl.String),
+                    "origin": [x["origin"] for x in issues],
+                    "status": "active",
+                    "rank": pl.Series([r + 1 for r in range(len(issues))], dtype=pl.Int32),
+                    "kind": [x["kind"] for x in issues],
+                    "category": pl.Series([x.get("category") for x in issues], dtype=pl.String),
+                    "named_by": pl.Series([x.get("named_by") for x in issues], dtype=pl.String),
+                },
+                strict=False,
+            ),
+        )
+        _insert(
+            cur,
+            "segment_issues",
+            pl.DataFrame(
+                {
+                    "issue_set_id": set_id,
+                    "segment_id": [seg_ids[i] for i, _, _, _ in members],
+                    "issue_id": [str(k + 1) for _, k, _, _ in members],
+                    "similarity": [float(s) for _, _, _, s in members],
+                    "how": [h for _, _, h, _ in members],
+                },
+                schema={
+                    "issue_set_id": pl.String,
+                    "segment_id": pl.String,
+                    "issue_id": pl.String,
+                    "similarity": pl.Float64,
+                    "how": pl.String,
+                },
+            ),
+        )
         if result.coords is not None:
             idx = np.flatnonzero(used)
-            _insert(cur, "coords", pl.DataFrame({"issue_set_id": set_id, "segment_id": [seg_ids[i] for i in idx],
-                                                 "x": result.coords[:, 0].astype(float),
-                                                 "y": result.coords[:, 1].astype(float)}))
-        cur.execute("INSERT INTO issue_events VALUES (?, 1, ?, 'created', ?)",
-                    [set_id, now, json.dumps({"issues": stats["issues"], "strengths": stats["strengths"]})])
+            _insert(
+                cur,
+                "coords",
+                pl.DataFrame(
+                    {
+                        "issue_set_id": set_id,
+                        "segment_id": [seg_ids[i] for i in idx],
+                        "x": result.coords[:, 0].astype(float),
+                        "y": result.coords[:, 1].astype(float),
+                    }
+                ),
+            )
+        cur.execute(
+            "INSERT INTO issue_events VALUES (?, 1, ?, 'created', ?)",
+            [set_id, now, json.dumps({"issues": stats["issues"], "strengths": stats["strengths"]})],
+        )
 
 
 def insert_judgments(cur, set_id: str, inputs: Inputs, seg: pl.DataFrame, seg_ids: list[str]) -> None:
     """The judgments an issue set covers, their units with outcomes, and their segments (`seg` with a `used`
     column): written when a set is made and when it is updated (update.py)."""
-    _insert(cur, "issue_set_members", pl.DataFrame({"issue_set_id": set_id,
-                                                    "judgment_id": inputs.judgments["judgment_id"]}))
-    _insert(cur, "issue_set_units", inputs.units.select(
-        pl.lit(set_id).alias("issue_set_id"), "judgment_id", "response_id", "model", "outcome", "failing"))
-    _insert(cur, "segments", seg.select(
-        pl.lit(set_id).alias("issue_set_id"), pl.Series("segment_id", seg_ids), "judgment_id", "ord", "text",
-        "masked", "kind", "used", "response_id", "about"))
+    _insert(
+        cur, "issue_set_members", pl.DataFrame({"issue_set_id": set_id, "judgment_id": inputs.judgments["judgment_id"]})
+    )
+    _insert(
+        cur,
+        "issue_set_units",
+        inputs.units.select(
+            pl.lit(set_id).alias("issue_set_id"), "judgment_id", "response_id", "model", "outcome", "failing"
+        ),
+    )
+    _insert(
+        cur,
+        "segments",
+        seg.select(
+            pl.lit(set_id).alias("issue_set_id"),
+            pl.Series("segment_id", seg_ids),
+            "judgment_id",
+            "ord",
+            "text",
+            "masked",
+            "kind",
+            "used",
+            "response_id",
+            "about",
+        ),
+    )
 
 
 def _insert(cur, table: str, frame: pl.DataFrame) -> None:

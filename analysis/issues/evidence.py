@@ -14,18 +14,37 @@ from dataclasses import dataclass
 
 # name -> (title, description, category); the order is the order of the issue list's ties
 EVIDENCE: dict[str, tuple[str, str, str]] = {
-    "empty": ("Empty response", "The response has no text: empty, whitespace, or only a placeholder such as <nooutput>.",
-              "completeness"),
-    "truncated": ("Truncated response", "The response stops before it is finished: mid-sentence, mid-word or inside "
-                  "an open code block.", "completeness"),
-    "refusal": ("Refuses the request", "The response declines the request (a short answer that says it cannot or will not help).",
-                "safety"),
-    "degenerate": ("Degenerate repetition", "The response repeats the same text over and over (it compresses to under "
-                   "a tenth of its length).", "clarity"),
-    "long": ("Extremely long response", "The response is longer than 8,000 characters and five times the selection's "
-             "median response.", "clarity"),
-    "script": ("Answers in another script", "The response is written mostly in another writing system than the "
-               "question (e.g. Chinese characters for an English question).", "instructions"),
+    "empty": (
+        "Empty response",
+        "The response has no text: empty, whitespace, or only a placeholder such as <nooutput>.",
+        "completeness",
+    ),
+    "truncated": (
+        "Truncated response",
+        "The response stops before it is finished: mid-sentence, mid-word or inside an open code block.",
+        "completeness",
+    ),
+    "refusal": (
+        "Refuses the request",
+        "The response declines the request (a short answer that says it cannot or will not help).",
+        "safety",
+    ),
+    "degenerate": (
+        "Degenerate repetition",
+        "The response repeats the same text over and over (it compresses to under a tenth of its length).",
+        "clarity",
+    ),
+    "long": (
+        "Extremely long response",
+        "The response is longer than 8,000 characters and five times the selection's median response.",
+        "clarity",
+    ),
+    "script": (
+        "Answers in another script",
+        "The response is written mostly in another writing system than the "
+        "question (e.g. Chinese characters for an English question).",
+        "instructions",
+    ),
 }
 
 # facts that are failures only where the judge did not pass the response: a refusal of a harmful request is right
@@ -37,10 +56,14 @@ _REFUSAL = re.compile(
     r"(?:help|assist|provide|answer|fulfil+|comply|complete|do|write|create|generate|engage|support|share|give|"
     r"discuss|offer|make|produce|respond|continue|participate|promote|condone)|"
     r"as\s+an\s+ai(?:\s+language\s+model)?,?\s+i\s+(?:cannot|can't|am\s+not\s+able|am\s+unable|do\s+not\s+have\s+the\s+ability))",
-    re.I)
+    re.I,
+)
 # a response that is only a placeholder for "no output" (instruction datasets write <nooutput>)
-PLACEHOLDER = re.compile(r"^\s*(?:<\s*no\s*_?(?:input|output|response)\s*>|n/a|none|null|\[\s*(?:empty|no\s+(?:output|response|"
-                         r"answer))\s*\])\s*$", re.I)
+PLACEHOLDER = re.compile(
+    r"^\s*(?:<\s*no\s*_?(?:input|output|response)\s*>|n/a|none|null|\[\s*(?:empty|no\s+(?:output|response|"
+    r"answer))\s*\])\s*$",
+    re.I,
+)
 _END_OK = set(".!?)]}>\"'`*:;…»”’。！？」』）|-_=~#+/\\%$")
 _WORD = re.compile(r"[A-Za-z]{2,}")
 REFUSAL_MAX_CHARS = 600
@@ -52,12 +75,14 @@ DEGENERATE_RATIO = 0.1
 
 @dataclass(frozen=True)
 class Fact:
-    kind: str        # a key of EVIDENCE
-    detail: str      # what was seen, for the reader ("ends with “… the function returns”")
+    kind: str  # a key of EVIDENCE
+    detail: str  # what was seen, for the reader ("ends with “… the function returns”")
 
 
-_FUNCTION_END = re.compile(r"(?:^|\s)(?:the|a|an|of|to|and|or|in|with|for|is|are|was|were|that|which|by|as|on|at|from|"
-                           r"this|be|their|its|his|her|our|your|if|but|than|then|because|such|into|will|can|would)$")
+_FUNCTION_END = re.compile(
+    r"(?:^|\s)(?:the|a|an|of|to|and|or|in|with|for|is|are|was|were|that|which|by|as|on|at|from|"
+    r"this|be|their|its|his|her|our|your|if|but|than|then|because|such|into|will|can|would)$"
+)
 _CODE_LINE = re.compile(r"[{}();=<>\[\]]|^\s{2,}|^\t")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|[a-z][.)])\s")
 
@@ -78,18 +103,19 @@ def is_truncated(text: str) -> bool:
         return False
     if stripped[-1] in ",(:":
         return not _CODE_LINE.search(last) or stripped[-1] == ","
-    if re.search(r"[A-Za-z]-$", stripped) or (stripped[-1] not in _END_OK and (
-            stripped.count("(") > stripped.count(")") or stripped.count('"') % 2)):
-        return True      # "cutting-", "torch.rand(seq_len, batch_size", '"OOOO'
+    if re.search(r"[A-Za-z]-$", stripped) or (
+        stripped[-1] not in _END_OK and (stripped.count("(") > stripped.count(")") or stripped.count('"') % 2)
+    ):
+        return True  # "cutting-", "torch.rand(seq_len, batch_size", '"OOOO'
     lines = [ln.strip() for ln in body.split("\n")[-12:-1] if ln.strip()]
     if sum(ln[-1] in ";{}" for ln in lines) >= 3 and stripped[-1] not in _END_OK and stripped[-1] != ",":
-        return True      # C-like code whose last statement is unfinished: "return ", "SDL_", "int city2 ="
+        return True  # C-like code whose last statement is unfinished: "return ", "SDL_", "int city2 ="
     if stripped[-1] in _END_OK or _CODE_LINE.search(last):
         return False
     tail = _WORD.findall(stripped[-40:])
     if tail and len(tail[-1]) >= 3 and re.search(r"[A-Za-z]$", stripped):
         word = tail[-1].lower()
-        words = set(w.lower() for w in _WORD.findall(body[:-len(word)]))
+        words = set(w.lower() for w in _WORD.findall(body[: -len(word)]))
         if word not in words and any(w.startswith(word) and len(w) > len(word) + 1 for w in words):
             return True  # stops mid-word: "photosyn" where the response says "photosynthesis"
     if _FUNCTION_END.search(stripped) and len(_WORD.findall(stripped)) >= 3:

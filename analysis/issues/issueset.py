@@ -25,8 +25,9 @@ KINDS = ("issue", "strength")
 class IssueSet:
     def __init__(self, q: Query, issue_set_id: str):
         self.q = q
-        rows = q.rows("SELECT name, filter, params, stats, created_at FROM issue_sets WHERE issue_set_id = ?",
-                      [issue_set_id])
+        rows = q.rows(
+            "SELECT name, filter, params, stats, created_at FROM issue_sets WHERE issue_set_id = ?", [issue_set_id]
+        )
         if not rows:
             raise UserError(f"no issue set {issue_set_id!r} in {q.path}; `judgescope issues --list` shows them")
         self.id = issue_set_id
@@ -35,11 +36,17 @@ class IssueSet:
         self.stats = json.loads(stats) if stats else {}
 
     def __repr__(self) -> str:
-        counts = dict(self.q.rows("SELECT kind, count(*) FROM issues WHERE issue_set_id = ? AND status = 'active' "
-                                  "GROUP BY kind", [self.id]))
-        return (f"IssueSet({self.id}: {counts.get('issue', 0)} issues and {counts.get('strength', 0)} strengths over "
-                f"{self.stats.get('n_judgments', 0):,} judgments, outcome from {self.stats.get('signal', 'cues')}, "
-                f"coverage {self.stats.get('coverage', 0):.0%} of {self.stats.get('n_used', 0):,} segments)")
+        counts = dict(
+            self.q.rows(
+                "SELECT kind, count(*) FROM issues WHERE issue_set_id = ? AND status = 'active' GROUP BY kind",
+                [self.id],
+            )
+        )
+        return (
+            f"IssueSet({self.id}: {counts.get('issue', 0)} issues and {counts.get('strength', 0)} strengths over "
+            f"{self.stats.get('n_judgments', 0):,} judgments, outcome from {self.stats.get('signal', 'cues')}, "
+            f"coverage {self.stats.get('coverage', 0):.0%} of {self.stats.get('n_used', 0):,} segments)"
+        )
 
     @property
     def categories(self) -> dict[str, str]:
@@ -83,10 +90,13 @@ class IssueSet:
     def no_issue(self, filter: Filter | str | dict | None = None) -> int:
         """Judgments with no segment in any active issue (strengths do not count)."""
         sql, params = self._scope(filter)
-        return self.q.scalar(f"""WITH {sql}
+        return self.q.scalar(
+            f"""WITH {sql}
             SELECT count(DISTINCT judgment_id) FROM scope WHERE judgment_id NOT IN (
                 SELECT h.judgment_id FROM jhits h JOIN issues i ON i.issue_set_id = ? AND i.issue_id = h.issue_id
-                WHERE i.kind = 'issue')""", [*params, self.id])
+                WHERE i.kind = 'issue')""",
+            [*params, self.id],
+        )
 
     def unexplained(self, filter: Filter | str | dict | None = None, n: int = 50) -> pl.DataFrame:
         """Statements of failure (the cue rules' reading: `problem`) that no issue explains, about responses in the
@@ -95,19 +105,23 @@ class IssueSet:
         if not (isinstance(n, int) and 1 <= n <= 100_000):
             raise UserError("n must be a whole number from 1 to 100,000")
         sql, params = self._scope(filter)
-        return self.q.frame(f"""
+        return self.q.frame(
+            f"""
             WITH {sql}
             SELECT s.judgment_id, u.model, u.failing, s.text
             FROM segments s JOIN scope u ON u.judgment_id = s.judgment_id AND u.response_id = s.response_id
             WHERE s.issue_set_id = ? AND s.kind = 'problem' AND NOT EXISTS (
                 SELECT 1 FROM segment_issues si WHERE si.issue_set_id = s.issue_set_id AND si.segment_id = s.segment_id)
-            ORDER BY u.failing DESC NULLS LAST, hash(s.segment_id), s.segment_id LIMIT ?""", [*params, self.id, n])
+            ORDER BY u.failing DESC NULLS LAST, hash(s.segment_id), s.segment_id LIMIT ?""",
+            [*params, self.id, n],
+        )
 
     def explained(self, filter: Filter | str | dict | None = None) -> dict:
         """How much of the selection the issues explain: failing responses (units) with and without an issue, and
         problem statements with and without one."""
         sql, params = self._scope(filter)
-        row = self.q.rows(f"""
+        row = self.q.rows(
+            f"""
             WITH {sql},
             iu AS (SELECT DISTINCT h.judgment_id, h.response_id FROM hits h WHERE h.kind = 'issue'),
             ps AS (SELECT s.segment_id, EXISTS (SELECT 1 FROM segment_issues si WHERE si.issue_set_id = s.issue_set_id
@@ -117,12 +131,18 @@ class IssueSet:
             SELECT (SELECT count(*) FROM scope WHERE failing),
                    (SELECT count(*) FROM scope u WHERE failing AND NOT EXISTS (
                         SELECT 1 FROM iu WHERE iu.judgment_id = u.judgment_id AND iu.response_id = u.response_id)),
-                   (SELECT count(*) FROM ps), (SELECT count(*) FROM ps WHERE NOT has)""", [*params, self.id])[0]
+                   (SELECT count(*) FROM ps), (SELECT count(*) FROM ps WHERE NOT has)""",
+            [*params, self.id],
+        )[0]
         failing, without, statements, loose = (int(v or 0) for v in row)
-        return {"failing_units": failing, "failing_without_issue": without,
-                "failing_without_issue_share": without / failing if failing else None,
-                "problem_statements": statements, "unexplained_statements": loose,
-                "unexplained_share": loose / statements if statements else None}
+        return {
+            "failing_units": failing,
+            "failing_without_issue": without,
+            "failing_without_issue_share": without / failing if failing else None,
+            "problem_statements": statements,
+            "unexplained_statements": loose,
+            "unexplained_share": loose / statements if statements else None,
+        }
 
     # ---- tables ---------------------------------------------------------------------------------------
     def table(self, filter: Filter | str | dict | None = None, kind: str = "issue") -> pl.DataFrame:
@@ -138,7 +158,8 @@ class IssueSet:
             raise UserError(f"kind must be issue, strength or None, not {kind!r}")
         sql, params = self._scope(filter)
         kinds = KINDS if kind is None else (kind,)
-        frame = self.q.frame(f"""
+        frame = self.q.frame(
+            f"""
             WITH {sql},
             totals AS (SELECT count(*) AS n, count(*) FILTER (WHERE failing) AS n_fail,
                               count(*) FILTER (WHERE NOT failing) AS n_pass, avg(outcome) AS mean_outcome FROM scope),
@@ -161,7 +182,9 @@ class IssueSet:
             FROM issues i LEFT JOIN u USING (issue_id) LEFT JOIN jn USING (issue_id) LEFT JOIN items USING (issue_id)
             LEFT JOIN segs USING (issue_id), totals t
             WHERE i.issue_set_id = ? AND i.status = 'active' AND i.kind IN ({placeholders(len(kinds))})
-            ORDER BY i.kind, n_units DESC, i.issue_id""", [*params, self.id, self.id, *kinds])
+            ORDER BY i.kind, n_units DESC, i.issue_id""",
+            [*params, self.id, self.id, *kinds],
+        )
         return self._derive(frame)
 
     def _derive(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -170,28 +193,51 @@ class IssueSet:
             n = r["n_units_total"] or 0
             lo, hi = wilson(r["n_units"], n)
             ratio, l_lo, l_hi = lift(r["k_fail"], r["n_fail"] or 0, r["k_pass"], r["n_pass"] or 0)
-            rows.append({"prevalence": r["n_units"] / n if n else None, "prevalence_ci_low": lo,
-                         "prevalence_ci_high": hi,
-                         "p_fail": r["k_fail"] / r["n_fail"] if r["n_fail"] else None,
-                         "p_pass": r["k_pass"] / r["n_pass"] if r["n_pass"] else None,
-                         "lift": ratio, "lift_ci_low": l_lo, "lift_ci_high": l_hi})
-        extra = pl.DataFrame(rows, schema={k: pl.Float64 for k in ("prevalence", "prevalence_ci_low",
-                                                                    "prevalence_ci_high", "p_fail", "p_pass", "lift",
-                                                                    "lift_ci_low", "lift_ci_high")})
+            rows.append(
+                {
+                    "prevalence": r["n_units"] / n if n else None,
+                    "prevalence_ci_low": lo,
+                    "prevalence_ci_high": hi,
+                    "p_fail": r["k_fail"] / r["n_fail"] if r["n_fail"] else None,
+                    "p_pass": r["k_pass"] / r["n_pass"] if r["n_pass"] else None,
+                    "lift": ratio,
+                    "lift_ci_low": l_lo,
+                    "lift_ci_high": l_hi,
+                }
+            )
+        extra = pl.DataFrame(
+            rows,
+            schema={
+                k: pl.Float64
+                for k in (
+                    "prevalence",
+                    "prevalence_ci_low",
+                    "prevalence_ci_high",
+                    "p_fail",
+                    "p_pass",
+                    "lift",
+                    "lift_ci_low",
+                    "lift_ci_high",
+                )
+            },
+        )
         titles = self.categories
         out = pl.concat([frame, extra], how="horizontal").with_columns(
-            pl.col("category").replace_strict(titles, default=pl.col("category")).alias("category_title"))
+            pl.col("category").replace_strict(titles, default=pl.col("category")).alias("category_title")
+        )
         checked = self.checked()
-        out = out.join(checked, on="issue_id", how="left").with_columns(pl.col("n_checked").fill_null(0),
-                                                                        pl.col("n_fits").fill_null(0))
+        out = out.join(checked, on="issue_id", how="left").with_columns(
+            pl.col("n_checked").fill_null(0), pl.col("n_fits").fill_null(0)
+        )
         return out.drop("n_units_total", "n_fail", "n_pass")
 
     def strengths(self, filter: Filter | str | dict | None = None) -> pl.DataFrame:
         """What judges praise in the passing responses: the same columns as table(), lift below 1."""
         return self.table(filter, kind="strength")
 
-    def tree(self, filter: Filter | str | dict | None = None, kind: str = "issue", by: str | None = "model"
-             ) -> pl.DataFrame:
+    def tree(
+        self, filter: Filter | str | dict | None = None, kind: str = "issue", by: str | None = "model"
+    ) -> pl.DataFrame:
         """Categories with their issues under them, as rows: level ('category' or 'issue'), category, issue_id,
         title, n_units, prevalence, lift (issues), and one share column per `by` group (e.g. per model) at both
         levels. A category's prevalence is the share of units with any of its issues."""
@@ -202,36 +248,63 @@ class IssueSet:
         names = sorted(set(groups[by])) if groups is not None and groups.height else []
         rows = []
         for c in cats.iter_rows(named=True):
-            row = {"level": "category", "category": c["category_title"], "issue_id": None, "title": c["category_title"],
-                   "n_units": c["n_units"], "prevalence": c["prevalence"], "lift": None}
+            row = {
+                "level": "category",
+                "category": c["category_title"],
+                "issue_id": None,
+                "title": c["category_title"],
+                "n_units": c["n_units"],
+                "prevalence": c["prevalence"],
+                "lift": None,
+            }
             for g in names:
                 hit = cat_groups.filter((pl.col("category") == c["category"]) & (pl.col(by) == g))
                 row[g] = hit["share"][0] if hit.height else 0.0
             rows.append(row)
             for r in table.filter(pl.col("category") == c["category"]).iter_rows(named=True):
-                row = {"level": "issue", "category": c["category_title"], "issue_id": r["issue_id"],
-                       "title": r["title"], "n_units": r["n_units"], "prevalence": r["prevalence"], "lift": r["lift"]}
+                row = {
+                    "level": "issue",
+                    "category": c["category_title"],
+                    "issue_id": r["issue_id"],
+                    "title": r["title"],
+                    "n_units": r["n_units"],
+                    "prevalence": r["prevalence"],
+                    "lift": r["lift"],
+                }
                 for g in names:
                     hit = groups.filter((pl.col("issue_id") == r["issue_id"]) & (pl.col(by) == g))
                     row[g] = hit["share"][0] if hit.height else 0.0
                 rows.append(row)
-        schema = {"level": pl.String, "category": pl.String, "issue_id": pl.String, "title": pl.String,
-                  "n_units": pl.Int64, "prevalence": pl.Float64, "lift": pl.Float64, **{g: pl.Float64 for g in names}}
+        schema = {
+            "level": pl.String,
+            "category": pl.String,
+            "issue_id": pl.String,
+            "title": pl.String,
+            "n_units": pl.Int64,
+            "prevalence": pl.Float64,
+            "lift": pl.Float64,
+            **{g: pl.Float64 for g in names},
+        }
         return pl.DataFrame(rows, schema=schema)
 
     def _category_counts(self, filter, kind: str) -> pl.DataFrame:
         sql, params = self._scope(filter)
-        frame = self.q.frame(f"""
+        frame = self.q.frame(
+            f"""
             WITH {sql}
             SELECT coalesce(category, '') AS category, count(DISTINCT (judgment_id, response_id)) AS n_units,
                    count(DISTINCT (judgment_id, response_id)) / (SELECT count(*) FROM scope) AS prevalence
-            FROM hits WHERE kind = ? GROUP BY 1 ORDER BY n_units DESC, category""", [*params, kind])
+            FROM hits WHERE kind = ? GROUP BY 1 ORDER BY n_units DESC, category""",
+            [*params, kind],
+        )
         titles = self.categories
-        return frame.with_columns(pl.col("category").replace_strict(titles, default=pl.col("category"))
-                                  .alias("category_title"))
+        return frame.with_columns(
+            pl.col("category").replace_strict(titles, default=pl.col("category")).alias("category_title")
+        )
 
-    def prevalence(self, by: str = "model", filter: Filter | str | dict | None = None, kind: str = "issue",
-                   level: str = "issue") -> pl.DataFrame:
+    def prevalence(
+        self, by: str = "model", filter: Filter | str | dict | None = None, kind: str = "issue", level: str = "issue"
+    ) -> pl.DataFrame:
         """Share of each group's units (judged responses) with the issue (level='issue') or with any issue of a
         category (level='category'), a Wilson 95% interval, and severity (mean outcome of those units).
         `by`: model, judge, criterion, template, dataset, category, run, protocol or meta.<key>."""
@@ -242,7 +315,8 @@ class IssueSet:
         sql, params = self._scope(filter)
         # a unit's model is its own response's (a pairwise judgment has two); other groups are the judgment's
         grp, gparams = ("x.model", []) if by == "model" else (g.scalar, list(g.params))
-        frame = self.q.frame(f"""
+        frame = self.q.frame(
+            f"""
             WITH {sql},
             labelled AS (SELECT x.*, {grp} AS grp FROM scope x JOIN judgment_view j ON j.judgment_id = x.judgment_id),
             totals AS (SELECT grp, count(*) AS n_group FROM labelled GROUP BY grp),
@@ -252,22 +326,27 @@ class IssueSet:
             SELECT hit.k AS {key}, hit.grp AS {g.alias}, count(*) AS n_with, any_value(t.n_group) AS n_group,
                    avg(hit.outcome) AS severity
             FROM hit JOIN totals t USING (grp) WHERE hit.grp IS NOT NULL
-            GROUP BY 1, 2 ORDER BY 1, 2""", [*params, *gparams, kind])
+            GROUP BY 1, 2 ORDER BY 1, 2""",
+            [*params, *gparams, kind],
+        )
         if frame.height == 0:
             return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in ("share", "ci_low", "ci_high"))
         cis = [wilson(k, n) for k, n in zip(frame["n_with"], frame["n_group"])]
         if level == "issue":
             titles = dict(self.q.rows("SELECT issue_id, title FROM issues WHERE issue_set_id = ?", [self.id]))
             frame = frame.with_columns(pl.col("issue_id").replace_strict(titles, default=None).alias("title"))
-        return frame.with_columns((pl.col("n_with") / pl.col("n_group")).alias("share"),
-                                  pl.Series("ci_low", [c[0] for c in cis], dtype=pl.Float64),
-                                  pl.Series("ci_high", [c[1] for c in cis], dtype=pl.Float64))
+        return frame.with_columns(
+            (pl.col("n_with") / pl.col("n_group")).alias("share"),
+            pl.Series("ci_low", [c[0] for c in cis], dtype=pl.Float64),
+            pl.Series("ci_high", [c[1] for c in cis], dtype=pl.Float64),
+        )
 
     def examples(self, issue_id: str | int, n: int = 5, filter: Filter | str | dict | None = None) -> pl.DataFrame:
         """The segments closest to the issue's centre, one per judgment, with the judgment around them and the
         model of the response the segment is about."""
         sql, params = self._scope(filter)
-        return self.q.frame(f"""
+        return self.q.frame(
+            f"""
             WITH {sql}
             SELECT s.judgment_id, j.item_id, coalesce(r.model, j.model) AS model, j.judge, j.score, j.verdict,
                    s.text AS segment, si.similarity, si.how, j.critique, s.response_id
@@ -276,24 +355,30 @@ class IssueSet:
             LEFT JOIN responses r ON r.response_id = s.response_id
             WHERE si.issue_set_id = ? AND si.issue_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope)
             QUALIFY row_number() OVER (PARTITION BY s.judgment_id ORDER BY si.similarity DESC, s.ord) = 1
-            ORDER BY si.similarity DESC, s.judgment_id LIMIT ?""", [*params, self.id, str(issue_id), int(n)])
+            ORDER BY si.similarity DESC, s.judgment_id LIMIT ?""",
+            [*params, self.id, str(issue_id), int(n)],
+        )
 
     def assignments(self) -> pl.DataFrame:
         """One row per judgment and issue (or strength): item_id, judgment_id, issue_id, kind and the source's
         own record keys."""
         sql, params = self._scope(None)
-        return self.q.frame(f"""
+        return self.q.frame(
+            f"""
             WITH {sql}
             SELECT j.item_id, h.judgment_id, h.issue_id, i.kind, it.source_key AS item_source_key,
                    j.source_key AS judgment_source_key, j.source_line
             FROM jhits h JOIN judgments j USING (judgment_id) JOIN items it USING (item_id)
             JOIN issues i ON i.issue_set_id = ? AND i.issue_id = h.issue_id
-            ORDER BY h.issue_id, h.judgment_id""", [*params, self.id])
+            ORDER BY h.issue_id, h.judgment_id""",
+            [*params, self.id],
+        )
 
     def cooccurrence(self, filter: Filter | str | dict | None = None) -> pl.DataFrame:
         """Pairs of issues found in the same judgments: counts and lift (observed / expected if independent)."""
         sql, params = self._scope(filter)
-        return self.q.frame(f"""
+        return self.q.frame(
+            f"""
             WITH {sql},
             n AS (SELECT count(DISTINCT judgment_id) AS total FROM scope),
             ji AS (SELECT h.* FROM jhits h JOIN issues i ON i.issue_set_id = ? AND i.issue_id = h.issue_id
@@ -303,11 +388,14 @@ class IssueSet:
                    count(*) * any_value(n.total) / (any_value(ca.k) * any_value(cb.k)) AS lift
             FROM ji a JOIN ji b ON a.judgment_id = b.judgment_id AND a.issue_id < b.issue_id
             JOIN c ca ON ca.issue_id = a.issue_id JOIN c cb ON cb.issue_id = b.issue_id, n
-            GROUP BY 1, 2 ORDER BY n_both DESC, 1, 2""", [*params, self.id])
+            GROUP BY 1, 2 ORDER BY n_both DESC, 1, 2""",
+            [*params, self.id],
+        )
 
     def history(self) -> pl.DataFrame:
-        return self.q.frame("SELECT seq, happened_at, action, detail FROM issue_events WHERE issue_set_id = ? "
-                            "ORDER BY seq", [self.id])
+        return self.q.frame(
+            "SELECT seq, happened_at, action, detail FROM issue_events WHERE issue_set_id = ? ORDER BY seq", [self.id]
+        )
 
     # ---- figures ------------------------------------------------------------------------------------------
     def map_points(self, filter: Filter | str | dict | None = None, max_points: int = 20000) -> pl.DataFrame:
@@ -316,7 +404,8 @@ class IssueSet:
         if not (isinstance(max_points, int) and 1 <= max_points <= 1_000_000):
             raise UserError("max_points must be a whole number from 1 to 1,000,000")
         sql, params = self._scope(filter)
-        return self.q.frame(f"""
+        return self.q.frame(
+            f"""
             WITH {sql}
             SELECT c.x, c.y, s.text, s.judgment_id, coalesce(i.title, '(none)') AS issue, si.issue_id,
                    coalesce(i.kind, 'none') AS kind
@@ -324,7 +413,9 @@ class IssueSet:
             LEFT JOIN segment_issues si USING (issue_set_id, segment_id)
             LEFT JOIN issues i ON i.issue_set_id = c.issue_set_id AND i.issue_id = si.issue_id AND i.status = 'active'
             WHERE c.issue_set_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope)
-            ORDER BY hash(c.segment_id), c.segment_id LIMIT ?""", [*params, self.id, max_points])
+            ORDER BY hash(c.segment_id), c.segment_id LIMIT ?""",
+            [*params, self.id, max_points],
+        )
 
     def map(self, filter: Filter | str | dict | None = None, max_points: int = 20000, top: int = 12) -> go.Figure:
         """The 2-D map of the selection's clustered segments: the `top` biggest issues in colour, other issues and
@@ -334,8 +425,23 @@ class IssueSet:
         biggest = self.table(filter).filter(pl.col("n_units") > 0)["issue_id"].head(top).to_list()
         return plots.issue_map(frame, biggest, f"Critique segments by issue ({frame.height:,} shown)")
 
-    def prevalence_chart(self, by: str = "model", top: int = 15, filter: Filter | str | dict | None = None
-                         ) -> go.Figure:
+    def group_sizes(self, by: str = "model", filter: Filter | str | dict | None = None) -> dict:
+        """Units (judged responses) per group in the selection: the denominators of prevalence(by), including
+        the groups no issue reaches."""
+        g = self.q.group(by)
+        sql, params = self._scope(filter)
+        grp, gparams = ("x.model", []) if by == "model" else (g.scalar, list(g.params))
+        rows = self.q.rows(
+            f"""WITH {sql}
+            SELECT {grp} AS grp, count(*) FROM scope x JOIN judgment_view j ON j.judgment_id = x.judgment_id
+            GROUP BY 1""",
+            [*params, *gparams],
+        )
+        return {k: n for k, n in rows if k is not None}
+
+    def prevalence_chart(
+        self, by: str = "model", top: int = 15, filter: Filter | str | dict | None = None
+    ) -> go.Figure:
         frame = self.prevalence(by, filter)
         top_ids = self.table(filter)["issue_id"].head(top).to_list()
         frame = frame.filter(pl.col("issue_id").is_in(top_ids)) if frame.height else frame
@@ -343,22 +449,28 @@ class IssueSet:
 
     # ---- curation (each change one transaction, recorded in issue_events) ---------------------------------
     def _event(self, cur, action: str, detail: dict) -> None:
-        seq = cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM issue_events WHERE issue_set_id = ?",
-                          [self.id]).fetchall()[0][0]
-        cur.execute("INSERT INTO issue_events VALUES (?, ?, ?, ?, ?)",
-                    [self.id, seq, datetime.now(timezone.utc).replace(tzinfo=None), action, json.dumps(detail)])
+        seq = cur.execute(
+            "SELECT coalesce(max(seq), 0) + 1 FROM issue_events WHERE issue_set_id = ?", [self.id]
+        ).fetchall()[0][0]
+        cur.execute(
+            "INSERT INTO issue_events VALUES (?, ?, ?, ?, ?)",
+            [self.id, seq, datetime.now(timezone.utc).replace(tzinfo=None), action, json.dumps(detail)],
+        )
 
     def _active(self, issue_id) -> str:
         issue_id = str(issue_id)
-        ok = self.q.scalar("SELECT count(*) FROM issues WHERE issue_set_id = ? AND issue_id = ? AND status = 'active'",
-                           [self.id, issue_id])
+        ok = self.q.scalar(
+            "SELECT count(*) FROM issues WHERE issue_set_id = ? AND issue_id = ? AND status = 'active'",
+            [self.id, issue_id],
+        )
         if not ok:
             raise UserError(f"issue {issue_id} is not an active issue of set {self.id}")
         return issue_id
 
     def _next_id(self, cur) -> str:
-        n = cur.execute("SELECT max(CAST(issue_id AS INTEGER)) FROM issues WHERE issue_set_id = ?",
-                        [self.id]).fetchall()[0][0]
+        n = cur.execute(
+            "SELECT max(CAST(issue_id AS INTEGER)) FROM issues WHERE issue_set_id = ?", [self.id]
+        ).fetchall()[0][0]
         return str((n or 0) + 1)
 
     def update(self) -> dict:
@@ -374,50 +486,68 @@ class IssueSet:
         return out
 
     # ---- a reader's checks ---------------------------------------------------------------------------------
-    def mark(self, issue_id, judgment_id: str, fits: bool, who: str | None = None, note: str | None = None
-             ) -> "IssueSet":
+    def mark(
+        self, issue_id, judgment_id: str, fits: bool, who: str | None = None, note: str | None = None
+    ) -> "IssueSet":
         """Record whether one judgment really has the issue (a reader read it): `fits` True or False, by `who`
         (default: the user's login name), with an optional note. The newest mark per reader and judgment counts."""
         issue_id = self._active(issue_id)
         if not isinstance(fits, bool):
             raise UserError(f"fits must be true or false, not {fits!r}")
         who = " ".join(str(who or _login()).split())[:100] or "anonymous"
-        known = self.q.scalar("SELECT count(*) FROM issue_set_members WHERE issue_set_id = ? AND judgment_id = ?",
-                              [self.id, str(judgment_id)])
+        known = self.q.scalar(
+            "SELECT count(*) FROM issue_set_members WHERE issue_set_id = ? AND judgment_id = ?",
+            [self.id, str(judgment_id)],
+        )
         if not known:
             raise UserError(f"judgment {judgment_id!r} is not in issue set {self.id}")
         with self.q.transaction() as cur:
-            cur.execute("INSERT INTO issue_marks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [self.id, issue_id, str(judgment_id), fits, who, datetime.now(timezone.utc).replace(tzinfo=None),
-                         None if note is None else str(note)[:2000]])
+            cur.execute(
+                "INSERT INTO issue_marks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    self.id,
+                    issue_id,
+                    str(judgment_id),
+                    fits,
+                    who,
+                    datetime.now(timezone.utc).replace(tzinfo=None),
+                    None if note is None else str(note)[:2000],
+                ],
+            )
         return self
 
     def marks(self, issue_id=None) -> pl.DataFrame:
         """Every mark (issue_id, judgment_id, fits, who, marked_at, note), oldest first; `current` is True on the
         mark that counts (each reader's newest for an issue and judgment)."""
         cond, params = ("", [self.id]) if issue_id is None else (" AND issue_id = ?", [self.id, str(issue_id)])
-        return self.q.frame(f"""
+        return self.q.frame(
+            f"""
             SELECT issue_id, judgment_id, fits, who, marked_at, note,
                    row_number() OVER (PARTITION BY issue_id, judgment_id, who ORDER BY marked_at DESC) = 1 AS current
-            FROM issue_marks WHERE issue_set_id = ?{cond} ORDER BY marked_at, issue_id, judgment_id""", params)
+            FROM issue_marks WHERE issue_set_id = ?{cond} ORDER BY marked_at, issue_id, judgment_id""",
+            params,
+        )
 
     def checked(self) -> pl.DataFrame:
         """Per issue with marks: n_checked (judgments marked), n_fits, precision (the share that fit) with a Wilson
         95% interval. A judgment marked by several readers counts once, by their majority (a tie: does not fit)."""
-        frame = self.q.frame("""
+        frame = self.q.frame(
+            """
             WITH cur AS (SELECT issue_id, judgment_id, fits FROM issue_marks WHERE issue_set_id = ?
                          QUALIFY row_number() OVER (PARTITION BY issue_id, judgment_id, who ORDER BY marked_at DESC) = 1),
             per AS (SELECT issue_id, judgment_id, avg(fits::INT) > 0.5 AS fits FROM cur GROUP BY 1, 2)
             SELECT issue_id, count(*) AS n_checked, count(*) FILTER (WHERE fits) AS n_fits FROM per
-            GROUP BY 1 ORDER BY 1""", [self.id])
+            GROUP BY 1 ORDER BY 1""",
+            [self.id],
+        )
         rows = [wilson(k, n) for k, n in zip(frame["n_fits"], frame["n_checked"])]
         return frame.with_columns(
             (pl.col("n_fits") / pl.col("n_checked")).alias("precision"),
             pl.Series("precision_ci_low", [r[0] for r in rows], dtype=pl.Float64),
-            pl.Series("precision_ci_high", [r[1] for r in rows], dtype=pl.Float64))
+            pl.Series("precision_ci_high", [r[1] for r in rows], dtype=pl.Float64),
+        )
 
-    def rename(self, issue_id, title: str, description: str | None = None, category: str | None = None
-               ) -> "IssueSet":
+    def rename(self, issue_id, title: str, description: str | None = None, category: str | None = None) -> "IssueSet":
         """A new title (and description, category); the old ones are kept in the history."""
         issue_id = self._active(issue_id)
         title = " ".join(str(title or "").split())
@@ -426,11 +556,14 @@ class IssueSet:
         if category is not None and category not in self.categories:
             raise UserError(f"unknown category {category!r}; categories: {', '.join(self.categories)}")
         with self.q.transaction() as cur:
-            old = cur.execute("SELECT title, category FROM issues WHERE issue_set_id = ? AND issue_id = ?",
-                              [self.id, issue_id]).fetchall()[0]
-            cur.execute("UPDATE issues SET title = ?, description = coalesce(?, description), "
-                        "category = coalesce(?, category), named_by = 'user' WHERE issue_set_id = ? AND issue_id = ?",
-                        [title, description, category, self.id, issue_id])
+            old = cur.execute(
+                "SELECT title, category FROM issues WHERE issue_set_id = ? AND issue_id = ?", [self.id, issue_id]
+            ).fetchall()[0]
+            cur.execute(
+                "UPDATE issues SET title = ?, description = coalesce(?, description), "
+                "category = coalesce(?, category), named_by = 'user' WHERE issue_set_id = ? AND issue_id = ?",
+                [title, description, category, self.id, issue_id],
+            )
             self._event(cur, "rename", {"issue": issue_id, "from": old[0], "to": title, "category": category})
         return self
 
@@ -441,22 +574,30 @@ class IssueSet:
             raise UserError("merge needs at least two different issues")
         marks = placeholders(len(ids))
         with self.q.transaction() as cur:
-            rows = cur.execute(f"SELECT issue_id, title, kind, category FROM issues WHERE issue_set_id = ? "
-                               f"AND issue_id IN ({marks}) ORDER BY rank, issue_id", [self.id, *ids]).fetchall()
+            rows = cur.execute(
+                f"SELECT issue_id, title, kind, category FROM issues WHERE issue_set_id = ? "
+                f"AND issue_id IN ({marks}) ORDER BY rank, issue_id",
+                [self.id, *ids],
+            ).fetchall()
             if len({r[2] for r in rows}) > 1:
                 raise UserError("cannot merge an issue with a strength")
             new = self._next_id(cur)
             first = rows[0]
-            cur.execute(f"""INSERT INTO issues (issue_set_id, issue_id, title, keywords, description, origin, status, rank,
+            cur.execute(
+                f"""INSERT INTO issues (issue_set_id, issue_id, title, keywords, description, origin, status, rank,
                                                 kind, category, named_by)
                             SELECT issue_set_id, ?, ?, flatten(list(keywords))[:8], NULL, 'merge', 'active', min(rank),
                                    ?, ?, ? FROM issues WHERE issue_set_id = ? AND issue_id IN ({marks})
                             GROUP BY issue_set_id""",
-                        [new, title or first[1], first[2], first[3], "user" if title else "merge", self.id, *ids])
-            cur.execute(f"UPDATE segment_issues SET issue_id = ? WHERE issue_set_id = ? AND issue_id IN ({marks})",
-                        [new, self.id, *ids])
-            cur.execute(f"UPDATE issues SET status = 'merged' WHERE issue_set_id = ? AND issue_id IN ({marks})",
-                        [self.id, *ids])
+                [new, title or first[1], first[2], first[3], "user" if title else "merge", self.id, *ids],
+            )
+            cur.execute(
+                f"UPDATE segment_issues SET issue_id = ? WHERE issue_set_id = ? AND issue_id IN ({marks})",
+                [new, self.id, *ids],
+            )
+            cur.execute(
+                f"UPDATE issues SET status = 'merged' WHERE issue_set_id = ? AND issue_id IN ({marks})", [self.id, *ids]
+            )
             self._event(cur, "merge", {"issues": ids, "into": new, "title": title or first[1]})
         return new
 
@@ -464,10 +605,12 @@ class IssueSet:
         """Drop an issue: its segments no longer count as any issue."""
         issue_id = self._active(issue_id)
         with self.q.transaction() as cur:
-            n = cur.execute("SELECT count(*) FROM segment_issues WHERE issue_set_id = ? AND issue_id = ?",
-                            [self.id, issue_id]).fetchall()[0][0]
-            cur.execute("UPDATE issues SET status = 'dropped' WHERE issue_set_id = ? AND issue_id = ?",
-                        [self.id, issue_id])
+            n = cur.execute(
+                "SELECT count(*) FROM segment_issues WHERE issue_set_id = ? AND issue_id = ?", [self.id, issue_id]
+            ).fetchall()[0][0]
+            cur.execute(
+                "UPDATE issues SET status = 'dropped' WHERE issue_set_id = ? AND issue_id = ?", [self.id, issue_id]
+            )
             self._event(cur, "drop", {"issue": issue_id, "segments": n})
         return self
 
@@ -480,18 +623,21 @@ class IssueSet:
         if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= 20:
             raise UserError(f"an issue splits into 2 to 20 parts, not {n!r}")
         issue_id = self._active(issue_id)
-        segs = self.q.rows("SELECT s.segment_id, s.masked, s.text FROM segment_issues si JOIN segments s USING "
-                           "(issue_set_id, segment_id) WHERE si.issue_set_id = ? AND si.issue_id = ? ORDER BY 1",
-                           [self.id, issue_id])
+        segs = self.q.rows(
+            "SELECT s.segment_id, s.masked, s.text FROM segment_issues si JOIN segments s USING "
+            "(issue_set_id, segment_id) WHERE si.issue_set_id = ? AND si.issue_id = ? ORDER BY 1",
+            [self.id, issue_id],
+        )
         if len(segs) < 2 * n:
             raise UserError(f"issue {issue_id} has {len(segs)} segments: too few to split in {n}")
         model = (self.params.get("embedder") or {}).get("model", DEFAULT_MODEL)
-        with self.q.cursor() as cur:   # a cursor of its own: dashboard sessions share the connection
+        with self.q.cursor() as cur:  # a cursor of its own: dashboard sessions share the connection
             vectors, _ = embed(cur, [s[1] for s in segs], model)
         labels, cents = cl.KMeans(n, seed=int(self.params.get("seed", 0))).fit(vectors)
         keywords = ctfidf_keywords({k: [segs[i][1] for i in np.flatnonzero(labels == k)] for k in range(n)})
-        old = self.q.rows("SELECT title, kind, category FROM issues WHERE issue_set_id = ? AND issue_id = ?",
-                          [self.id, issue_id])[0]
+        old = self.q.rows(
+            "SELECT title, kind, category FROM issues WHERE issue_set_id = ? AND issue_id = ?", [self.id, issue_id]
+        )[0]
         new_ids = []
         with self.q.transaction() as cur:
             for k in range(n):
@@ -500,17 +646,23 @@ class IssueSet:
                     continue
                 new = self._next_id(cur)
                 words = ", ".join(keywords.get(k, [])[:3])
-                cur.execute("INSERT INTO issues (issue_set_id, issue_id, title, keywords, description, origin, status, "
-                            "rank, kind, category, named_by) VALUES (?, ?, ?, ?, NULL, 'split', 'active', NULL, ?, ?, 'split')",
-                            [self.id, new, f"{old[0]} ({words or k + 1})", keywords.get(k, []), old[1], old[2]])
+                cur.execute(
+                    "INSERT INTO issues (issue_set_id, issue_id, title, keywords, description, origin, status, "
+                    "rank, kind, category, named_by) VALUES (?, ?, ?, ?, NULL, 'split', 'active', NULL, ?, ?, 'split')",
+                    [self.id, new, f"{old[0]} ({words or k + 1})", keywords.get(k, []), old[1], old[2]],
+                )
                 ids = [segs[i][0] for i in members]
                 cur.register("_split_ids", pl.DataFrame({"segment_id": ids}).to_arrow())
-                cur.execute("UPDATE segment_issues SET issue_id = ? WHERE issue_set_id = ? "
-                            "AND segment_id IN (SELECT segment_id FROM _split_ids)", [new, self.id])
+                cur.execute(
+                    "UPDATE segment_issues SET issue_id = ? WHERE issue_set_id = ? "
+                    "AND segment_id IN (SELECT segment_id FROM _split_ids)",
+                    [new, self.id],
+                )
                 cur.unregister("_split_ids")
                 new_ids.append(new)
-            cur.execute("UPDATE issues SET status = 'merged' WHERE issue_set_id = ? AND issue_id = ?",
-                        [self.id, issue_id])
+            cur.execute(
+                "UPDATE issues SET status = 'merged' WHERE issue_set_id = ? AND issue_id = ?", [self.id, issue_id]
+            )
             self._event(cur, "split", {"issue": issue_id, "into": new_ids})
         return new_ids
 
@@ -533,5 +685,5 @@ def _login() -> str:
 
     try:
         return getpass.getuser()
-    except Exception:  # no login name in this environment
+    except Exception:  # noqa: BLE001 - no login name in this environment
         return "anonymous"

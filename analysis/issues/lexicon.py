@@ -13,22 +13,22 @@ from pathlib import Path
 from ..errors import UserError
 from .evidence import EVIDENCE
 
-KINDS = ("issue", "strength", "verdict")   # verdict: a restatement, in neither list
+KINDS = ("issue", "strength", "verdict")  # verdict: a restatement, in neither list
 
 
 @dataclass(frozen=True)
 class Entry:
-    kind: str          # issue | strength
+    kind: str  # issue | strength
     label: str
     category: str
     description: str
     cues: tuple[str, ...]
-    opposite: str | None = None      # strengths: the issue of a response the other one is praised against
-    says: tuple[str, ...] = ()       # issues: patterns (on lower-cased text) of a sentence that states this failure
-    needs: str | None = None         # "reference": only where the judge was given a reference answer
-    evidence: str | None = None      # the response fact (evidence.py) a sentence saying this restates
-    contrast_says: tuple[str, ...] = ()   # patterns of a reason the other answer won ("it is more concise")
-    instead_of: tuple[str, ...] = ()      # more general entries a sentence saying this does not also get
+    opposite: str | None = None  # strengths: the issue of a response the other one is praised against
+    says: tuple[str, ...] = ()  # issues: patterns (on lower-cased text) of a sentence that states this failure
+    needs: str | None = None  # "reference": only where the judge was given a reference answer
+    evidence: str | None = None  # the response fact (evidence.py) a sentence saying this restates
+    contrast_says: tuple[str, ...] = ()  # patterns of a reason the other answer won ("it is more concise")
+    instead_of: tuple[str, ...] = ()  # more general entries a sentence saying this does not also get
 
     def texts(self) -> list[str]:
         """What is embedded for this entry (its vector is their mean)."""
@@ -38,7 +38,7 @@ class Entry:
 @dataclass(frozen=True)
 class Lexicon:
     entries: tuple[Entry, ...]
-    categories: dict[str, str]       # key -> "Title: description"
+    categories: dict[str, str]  # key -> "Title: description"
 
     def of_kind(self, kind: str) -> list[Entry]:
         return [e for e in self.entries if e.kind == kind]
@@ -53,10 +53,25 @@ class Lexicon:
         return text.split(":", 1)[0].strip()
 
     def digest(self) -> str:
-        body = json.dumps([[e.kind, e.label, e.category, e.description, list(e.cues), list(e.says), e.needs, e.evidence,
-                            list(e.contrast_says), list(e.instead_of)]
-                           for e in self.entries]
-                          + [sorted(self.categories.items())], ensure_ascii=False)
+        body = json.dumps(
+            [
+                [
+                    e.kind,
+                    e.label,
+                    e.category,
+                    e.description,
+                    list(e.cues),
+                    list(e.says),
+                    e.needs,
+                    e.evidence,
+                    list(e.contrast_says),
+                    list(e.instead_of),
+                ]
+                for e in self.entries
+            ]
+            + [sorted(self.categories.items())],
+            ensure_ascii=False,
+        )
         return hashlib.md5(body.encode()).hexdigest()[:12]
 
 
@@ -80,25 +95,40 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
                 try:
                     re.compile(pattern)
                 except re.error as exc:
-                    raise UserError(f"{where}: [[{kind}]] {e['label']!r}: pattern {pattern!r} is not a valid "
-                                    f"regular expression ({exc})") from None
+                    raise UserError(
+                        f"{where}: [[{kind}]] {e['label']!r}: pattern {pattern!r} is not a valid "
+                        f"regular expression ({exc})"
+                    ) from None
             instead_of = e.get("instead_of", [])
             if not isinstance(instead_of, list) or not all(isinstance(c, str) for c in instead_of):
                 raise UserError(f"{where}: [[{kind}]] {e['label']!r}: instead_of must be a list of labels")
             needs = e.get("needs")
             if needs not in (None, "reference"):
-                raise UserError(f"{where}: [[{kind}]] {e['label']!r}: needs must be \"reference\"")
+                raise UserError(f'{where}: [[{kind}]] {e["label"]!r}: needs must be "reference"')
             evidence = e.get("evidence")
             if evidence is not None and evidence not in EVIDENCE:
                 raise UserError(f"{where}: [[{kind}]] {e['label']!r}: evidence must be one of {', '.join(EVIDENCE)}")
-            entries.append(Entry(kind, e["label"].strip(), str(e.get("category") or ""),
-                                 str(e.get("description") or e["label"]).strip(), tuple(cues),
-                                 str(e["opposite"]) if e.get("opposite") else None, tuple(says), needs, evidence,
-                                 tuple(contrast_says), tuple(instead_of)))
+            entries.append(
+                Entry(
+                    kind,
+                    e["label"].strip(),
+                    str(e.get("category") or ""),
+                    str(e.get("description") or e["label"]).strip(),
+                    tuple(cues),
+                    str(e["opposite"]) if e.get("opposite") else None,
+                    tuple(says),
+                    needs,
+                    evidence,
+                    tuple(contrast_says),
+                    tuple(instead_of),
+                )
+            )
     unknown = sorted(set(data) - {"categories", *KINDS})
     if unknown:
-        raise UserError(f"{where}: unknown section(s) {', '.join(unknown)}; expected [categories], [[issue]], "
-                        f"[[strength]], [[verdict]]")
+        raise UserError(
+            f"{where}: unknown section(s) {', '.join(unknown)}; expected [categories], [[issue]], "
+            f"[[strength]], [[verdict]]"
+        )
     return entries, dict(cats)
 
 

@@ -18,8 +18,14 @@ Sentences:
 {examples}"""
 
 
-def make_namer(con, model: str, base_url: str | None = None, api_key: str | None = None, timeout: float = 60.0,
-               categories: list[str] | None = None):
+def make_namer(
+    con,
+    model: str,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    timeout: float = 60.0,
+    categories: list[str] | None = None,
+):
     """A callable(issues, examples) that sets each issue's title, description and category from the model. The
     calls go through the judge runner's client (analysis/judge/client.py): concurrent, retried, cached, key
     never kept."""
@@ -28,8 +34,11 @@ def make_namer(con, model: str, base_url: str | None = None, api_key: str | None
     categories = categories or sorted(load().categories)
     from ..judge.client import CallOptions, Caller, Endpoint, make_request
 
-    endpoint = Endpoint(model=model, base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
-                        api_key=api_key or os.environ.get("OPENAI_API_KEY"))
+    endpoint = Endpoint(
+        model=model,
+        base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
+        api_key=api_key or os.environ.get("OPENAI_API_KEY"),
+    )
     opts = CallOptions(concurrency=4, timeout=timeout, max_tries=4, json_mode="on", max_tokens=200, progress=False)
 
     def name(issues: list[dict], examples: dict[int, list[str]]) -> None:
@@ -39,16 +48,26 @@ def make_namer(con, model: str, base_url: str | None = None, api_key: str | None
                 continue
             ex = examples.get(issue["index"], [])
             strength = issue.get("kind") == "strength"
-            messages = [{"role": "user", "content": PROMPT.format(
-                what="strengths" if strength else "problems", kind="merit" if strength else "failure",
-                categories=", ".join(categories), keywords=", ".join(issue.get("keywords") or []),
-                examples="\n".join(f"- {e[:300]}" for e in ex))}]
+            messages = [
+                {
+                    "role": "user",
+                    "content": PROMPT.format(
+                        what="strengths" if strength else "problems",
+                        kind="merit" if strength else "failure",
+                        categories=", ".join(categories),
+                        keywords=", ".join(issue.get("keywords") or []),
+                        examples="\n".join(f"- {e[:300]}" for e in ex),
+                    ),
+                }
+            ]
             todo.append((issue, make_request(endpoint, opts, messages)))
         caller = Caller(con, endpoint, opts, run_id="issue-naming")
         replies = caller.run([r for _, r in todo])
         if caller.stats.failed:
-            raise UserError(f"naming issues with {model} at {endpoint.label()} failed for {caller.stats.failed} of "
-                            f"{len(todo)} issues ({', '.join(caller.stats.errors)}); re-run to retry")
+            raise UserError(
+                f"naming issues with {model} at {endpoint.label()} failed for {caller.stats.failed} of "
+                f"{len(todo)} issues ({', '.join(caller.stats.errors)}); re-run to retry"
+            )
         for issue, req in todo:
             parsed = _parse((replies.get(req.key) or {}).get("content") or "")
             if parsed:
@@ -69,10 +88,13 @@ def _parse(content: str) -> dict | None:
     if start < 0 or end < start:
         return None
     try:
-        data = json.loads(text[start:end + 1])
+        data = json.loads(text[start : end + 1])
     except json.JSONDecodeError:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("title"), str) or not data["title"].strip():
         return None
-    return {"title": " ".join(data["title"].split()), "description": str(data.get("description") or "").strip() or None,
-            "category": str(data.get("category") or "").strip().lower() or None}
+    return {
+        "title": " ".join(data["title"].split()),
+        "description": str(data.get("description") or "").strip() or None,
+        "category": str(data.get("category") or "").strip().lower() or None,
+    }

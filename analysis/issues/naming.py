@@ -14,14 +14,19 @@ from .lexicon import Entry
 from .mask import STOP, tokens
 
 # words every critique uses: they name no failure
-CRITIQUE_STOP = STOP | set("""assistant assistant's assistants answer answers response responses user user's reference
+CRITIQUE_STOP = STOP | set(
+    """assistant assistant's assistants answer answers response responses user user's reference
 provided provide provides providing x does did also however but would could should may might well still however
-overall therefore thus given question asked request requested requests output outputs model model's""".split())
+overall therefore thus given question asked request requested requests output outputs model model's""".split()
+)
 # openers that carry no content: "However, ", "Therefore, ", "In summary, ", "But ", "Firstly, " ...
-_OPENER = re.compile(r"^(?:(?:however|therefore|thus|overall|additionally|also|moreover|furthermore|firstly|secondly|"
-                     r"indeed|notably|clearly|admittedly|evidently|importantly|again|"
-                     r"finally|lastly|unfortunately|in (?:summary|conclusion|addition)|on the other hand|but|and|so|"
-                     r"while this is true|while|whilst|although|though|even though)\b[,:]?\s+)+", re.IGNORECASE)
+_OPENER = re.compile(
+    r"^(?:(?:however|therefore|thus|overall|additionally|also|moreover|furthermore|firstly|secondly|"
+    r"indeed|notably|clearly|admittedly|evidently|importantly|again|"
+    r"finally|lastly|unfortunately|in (?:summary|conclusion|addition)|on the other hand|but|and|so|"
+    r"while this is true|while|whilst|although|though|even though)\b[,:]?\s+)+",
+    re.IGNORECASE,
+)
 
 
 def content_list(text: str) -> list[str]:
@@ -53,12 +58,11 @@ class Name:
     label: str
     description: str
     category: str | None
-    named_by: str            # lexicon | phrase | llm | taxonomy
+    named_by: str  # lexicon | phrase | llm | taxonomy
     similarity: float | None = None
 
 
-def lexicon_name(centroid: np.ndarray, entries: list[Entry], anchors: np.ndarray,
-                 min_similarity: float) -> Name | None:
+def lexicon_name(centroid: np.ndarray, entries: list[Entry], anchors: np.ndarray, min_similarity: float) -> Name | None:
     """The entry whose anchor is closest to the cluster's centroid, if close enough."""
     if not entries:
         return None
@@ -71,14 +75,48 @@ def lexicon_name(centroid: np.ndarray, entries: list[Entry], anchors: np.ndarray
 
 
 # who a critique sentence is about, at its start: "The assistant's answer also …", "Output (a) …", "It …"
-_SUBJECT = re.compile(r"^(?:(?:the|this|that|its|their|his|her)\s+)?(?:assistant(?:'s)?|model(?:'s)?|ai(?:'s)?|"
-                      r"response(?:'s)?|answer(?:'s)?|reply|solution|output(?:\s*\(?[ab12]\)?)?(?:'s)?|it|they|he|she|"
-                      r"there\s+(?:is|are|was|were)|also|still|only|overall|both|however|but|and|so|then)\b[,:]?\s*",
-                      re.I)
-_CUT = re.compile(r"\s*(?:,|;|:|\.|\(|\s(?:and|which|that|because|as|but|so|while|since|when|where|although|"
-                  r"though|whereas|if|than)\s)")
-_TRAIL = {"the", "a", "an", "of", "to", "in", "on", "for", "with", "by", "at", "from", "and", "or", "is", "are", "be",
-          "its", "their", "this", "that", "as", "any", "some", "more", "most", "very", "not", "x", "…"}
+_SUBJECT = re.compile(
+    r"^(?:(?:the|this|that|its|their|his|her)\s+)?(?:assistant(?:'s)?|model(?:'s)?|ai(?:'s)?|"
+    r"response(?:'s)?|answer(?:'s)?|reply|solution|output(?:\s*\(?[ab12]\)?)?(?:'s)?|it|they|he|she|"
+    r"there\s+(?:is|are|was|were)|also|still|only|overall|both|however|but|and|so|then)\b[,:]?\s*",
+    re.I,
+)
+_CUT = re.compile(
+    r"\s*(?:,|;|:|\.|\(|\s(?:and|which|that|because|as|but|so|while|since|when|where|although|"
+    r"though|whereas|if|than)\s)"
+)
+_TRAIL = {
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
+    "in",
+    "on",
+    "for",
+    "with",
+    "by",
+    "at",
+    "from",
+    "and",
+    "or",
+    "is",
+    "are",
+    "be",
+    "its",
+    "their",
+    "this",
+    "that",
+    "as",
+    "any",
+    "some",
+    "more",
+    "most",
+    "very",
+    "not",
+    "x",
+    "…",
+}
 
 
 def core(text: str, max_words: int = 6) -> str:
@@ -96,12 +134,14 @@ def core(text: str, max_words: int = 6) -> str:
     words = head.split()
     while words and (words[-1].lower().strip(".,;:!?") in _TRAIL or words[-1] == "X"):
         words.pop()
-    if len(words) > max_words:   # no clause this short: a cut would leave half a thought
+    if len(words) > max_words:  # no clause this short: a cut would leave half a thought
         return ""
     return " ".join(words).strip(".,;:!? ")
 
 
-_MORE = re.compile(r"^(?:(?:provides|offers|gives|includes|has|uses|is|contains)\s+)?(?:an?\s+)?(?:much\s+)?more\s+", re.I)
+_MORE = re.compile(
+    r"^(?:(?:provides|offers|gives|includes|has|uses|is|contains)\s+)?(?:an?\s+)?(?:much\s+)?more\s+", re.I
+)
 
 
 def phrase_name(texts: list[str], central: list[str], kind: str, contrast: bool = False) -> Name | None:
@@ -110,7 +150,7 @@ def phrase_name(texts: list[str], central: list[str], kind: str, contrast: bool 
     task word). contrast: the sentences praise the other answer ('provides a more diverse list'), so the name
     turns them round ('Less diverse list')."""
     cores = [core(c) for c in central]
-    if contrast:   # only a comparison ("more …") turns round into a name; other praise of the winner does not
+    if contrast:  # only a comparison ("more …") turns round into a name; other praise of the winner does not
         cores = [("Less " + _MORE.sub("", c)) if _MORE.match(c) else "" for c in cores]
     # a name says what went wrong in at least two words of content, and names no masked task word
     cores = [c for c in cores if "X" not in c.split() and len(content_list(c)) >= 2]

@@ -21,7 +21,7 @@ import polars as pl
 
 Z95 = 1.959963984540054
 
-SIGNALS = ("score", "verdict", "label", "cues")   # what decided failing, strongest first
+SIGNALS = ("score", "verdict", "label", "cues")  # what decided failing, strongest first
 
 
 def units_sql(where: str) -> str:
@@ -65,7 +65,7 @@ def units_sql(where: str) -> str:
         FROM sides"""
 
 
-MIN_GROUP = 50   # a criterion with fewer scored units shares its judge's and dataset's threshold
+MIN_GROUP = 50  # a criterion with fewer scored units shares its judge's and dataset's threshold
 
 
 def mark_failing(units: pl.DataFrame) -> pl.DataFrame:
@@ -75,11 +75,11 @@ def mark_failing(units: pl.DataFrame) -> pl.DataFrame:
     if units.height == 0:
         return units.with_columns(pl.lit(None, dtype=pl.Boolean).alias("failing"))
     sizes = units.filter(pl.col("signal") == "score").group_by(["judge", "dataset", "criterion"]).len()
-    small = sizes.filter(pl.col("len") < MIN_GROUP).select("judge", "dataset", "criterion",
-                                                            pl.lit(True).alias("_pool"))
+    small = sizes.filter(pl.col("len") < MIN_GROUP).select("judge", "dataset", "criterion", pl.lit(True).alias("_pool"))
     units = units.join(small, on=["judge", "dataset", "criterion"], how="left", nulls_equal=True)
-    units = units.with_columns(pl.when(pl.col("_pool")).then(pl.lit("(pooled)")).otherwise(pl.col("criterion"))
-                               .alias("_group")).drop("_pool")
+    units = units.with_columns(
+        pl.when(pl.col("_pool")).then(pl.lit("(pooled)")).otherwise(pl.col("criterion")).alias("_group")
+    ).drop("_pool")
     out = _failing(units.rename({"criterion": "_criterion"}).rename({"_group": "criterion"}))
     return out.rename({"criterion": "_group"}).rename({"_criterion": "criterion"}).drop("_group")
 
@@ -89,14 +89,20 @@ def _failing(units: pl.DataFrame) -> pl.DataFrame:
     thresholds = {}
     for key, g in scored.group_by(["judge", "dataset", "criterion"], maintain_order=True):
         thresholds[key] = balanced_threshold(g["outcome"].to_numpy())
-    t = pl.DataFrame([{"judge": k[0], "dataset": k[1], "criterion": k[2], "_t": v} for k, v in thresholds.items()],
-                     schema={"judge": pl.String, "dataset": pl.String, "criterion": pl.String, "_t": pl.Float64})
+    t = pl.DataFrame(
+        [{"judge": k[0], "dataset": k[1], "criterion": k[2], "_t": v} for k, v in thresholds.items()],
+        schema={"judge": pl.String, "dataset": pl.String, "criterion": pl.String, "_t": pl.Float64},
+    )
     out = units.join(t, on=["judge", "dataset", "criterion"], how="left", nulls_equal=True)
-    failing = (pl.when(pl.col("outcome").is_null()).then(None)
-               .when(pl.col("signal") == "score").then(
-                   pl.when(pl.col("_t").is_null()).then(None).otherwise(pl.col("outcome") < pl.col("_t")))
-               .when(pl.col("outcome") == 0.5).then(None)
-               .otherwise(pl.col("outcome") < 0.5))
+    failing = (
+        pl.when(pl.col("outcome").is_null())
+        .then(None)
+        .when(pl.col("signal") == "score")
+        .then(pl.when(pl.col("_t").is_null()).then(None).otherwise(pl.col("outcome") < pl.col("_t")))
+        .when(pl.col("outcome") == 0.5)
+        .then(None)
+        .otherwise(pl.col("outcome") < 0.5)
+    )
     return out.with_columns(failing.alias("failing")).drop("_t")
 
 
@@ -113,8 +119,9 @@ def balanced_threshold(values: np.ndarray) -> float | None:
     return float(candidates[int(np.flatnonzero(off <= off.min() + 0.02)[0])])
 
 
-def lift(k_fail: int, n_fail: int, k_pass: int, n_pass: int, z: float = Z95
-         ) -> tuple[float | None, float | None, float | None]:
+def lift(
+    k_fail: int, n_fail: int, k_pass: int, n_pass: int, z: float = Z95
+) -> tuple[float | None, float | None, float | None]:
     """Prevalence among failing units over prevalence among passing ones, with an interval (95% by default;
     log scale, Katz; a half is added to every cell when one is empty)."""
     if not n_fail or not n_pass:

@@ -34,8 +34,16 @@ from .outcome import lift, z_for
 from .segment import NEGATIVE, segment
 from .subjects import is_contrast, subjects, without_slots
 
-SEGMENT_SCHEMA = {"judgment_id": pl.String, "item_id": pl.String, "ord": pl.Int32, "text": pl.String,
-                  "masked": pl.String, "kind": pl.String, "response_id": pl.String, "about": pl.String}
+SEGMENT_SCHEMA = {
+    "judgment_id": pl.String,
+    "item_id": pl.String,
+    "ord": pl.Int32,
+    "text": pl.String,
+    "masked": pl.String,
+    "kind": pl.String,
+    "response_id": pl.String,
+    "about": pl.String,
+}
 
 
 # ---- stages -----------------------------------------------------------------------------------------
@@ -57,8 +65,13 @@ class Segmenter:
             about = ["self"] * len(segs)
             if r["protocol"] == "pairwise":
                 aliases = json.loads(r["aliases"]) if r.get("aliases") else None
-                named = subjects([s.text for s in segs], r["first_id"], r["second_id"], aliases,
-                                 {"a": r["response_a"], "b": r["response_b"]})
+                named = subjects(
+                    [s.text for s in segs],
+                    r["first_id"],
+                    r["second_id"],
+                    aliases,
+                    {"a": r["response_a"], "b": r["response_b"]},
+                )
                 winner = r.get("winner")
                 other = {r["response_a"]: r["response_b"], r["response_b"]: r["response_a"]}
                 rids = []
@@ -96,8 +109,10 @@ class Masker:
         masker = TaskMasker(item_texts)
         masked = [masker.mask(t, i) for t, i in zip(seg["masked"], seg["item_id"])]
         share = [_task_share(m) for m in masked]
-        kind = [("task" if s > self.max_task_share and k in ("problem", "praise") else k)
-                for k, s in zip(seg["kind"], share)]
+        kind = [
+            ("task" if s > self.max_task_share and k in ("problem", "praise") else k)
+            for k, s in zip(seg["kind"], share)
+        ]
         return seg.with_columns(pl.Series("masked", masked, dtype=pl.String), pl.Series("kind", kind, dtype=pl.String))
 
 
@@ -262,15 +277,39 @@ class Namer:
         return load_lexicon(self.lexicon)
 
 
-STAGES = ("segmenter", "masker", "evidence", "stated", "embedder", "contrast", "reducer", "clusterer", "selector", "namer")
+STAGES = (
+    "segmenter",
+    "masker",
+    "evidence",
+    "stated",
+    "embedder",
+    "contrast",
+    "reducer",
+    "clusterer",
+    "selector",
+    "namer",
+)
 # the range each numeric option must lie in (inclusive)
-RANGES = {"masker.max_task_share": (0.0, 1.0), "contrast.beta": (0.0, 1.0), "reducer.n_components": (0, 384),
-          "clusterer.per_cluster": (2, 100_000), "clusterer.max_clusters": (1, 5000),
-          "clusterer.max_item_share": (0.0, 1.0), "clusterer.min_items": (1, 100_000), "clusterer.reassign": (-1.0, 1.0),
-          "selector.min_units": (1, 1_000_000), "selector.alpha": (1e-9, 0.5), "selector.min_lift": (1.0, 100.0),
-          "namer.min_similarity": (-1.0, 1.0), "namer.min_coherence": (-1.0, 1.0), "namer.verify": (0.0, 1.0),
-          "evidence.min_units": (1, 1_000_000), "stated.min_units": (1, 1_000_000), "stated.min_lift": (0.0, 100.0),
-          "seed": (0, 2**32 - 1)}
+RANGES = {
+    "masker.max_task_share": (0.0, 1.0),
+    "contrast.beta": (0.0, 1.0),
+    "reducer.n_components": (0, 384),
+    "clusterer.per_cluster": (2, 100_000),
+    "clusterer.max_clusters": (1, 5000),
+    "clusterer.max_item_share": (0.0, 1.0),
+    "clusterer.min_items": (1, 100_000),
+    "clusterer.reassign": (-1.0, 1.0),
+    "selector.min_units": (1, 1_000_000),
+    "selector.alpha": (1e-9, 0.5),
+    "selector.min_lift": (1.0, 100.0),
+    "namer.min_similarity": (-1.0, 1.0),
+    "namer.min_coherence": (-1.0, 1.0),
+    "namer.verify": (0.0, 1.0),
+    "evidence.min_units": (1, 1_000_000),
+    "stated.min_units": (1, 1_000_000),
+    "stated.min_lift": (0.0, 100.0),
+    "seed": (0, 2**32 - 1),
+}
 
 
 @dataclass
@@ -308,19 +347,23 @@ class Pipeline:
         p = cls()
         known = cls.options()
         short = Counter(k.split(".", 1)[1] for k in known)
-        aliases = {"embedding_model": "embedder.model", "min_similarity": "namer.min_similarity",
-                   "lexicon": "namer.lexicon", "mask": "masker.enabled"}
+        aliases = {
+            "embedding_model": "embedder.model",
+            "min_similarity": "namer.min_similarity",
+            "lexicon": "namer.lexicon",
+            "mask": "masker.enabled",
+        }
         for key, value in options.items():
             if value is None:
                 continue
             if key in ("seed", "coords"):
                 setattr(p, key, value)
                 continue
-            full = aliases.get(key) or (key if key in known else next(
-                (k for k in known if k.endswith("." + key) and short[key] == 1), None))
+            full = aliases.get(key) or (
+                key if key in known else next((k for k in known if k.endswith("." + key) and short[key] == 1), None)
+            )
             if full is None:
-                raise UserError(f"unknown issue-discovery option {key!r}; options: seed, "
-                                + ", ".join(sorted(known)))
+                raise UserError(f"unknown issue-discovery option {key!r}; options: seed, " + ", ".join(sorted(known)))
             stage, name = full.split(".", 1)
             setattr(getattr(p, stage), name, _checked(full, value, known[full][1]))
         p.seed = _checked("seed", p.seed, 0)
@@ -356,21 +399,21 @@ def _checked(key: str, value, default):
 
 @dataclass
 class Inputs:
-    judgments: pl.DataFrame          # judgment_id, item_id, protocol, critique, response_id, response_a,
-                                     # response_b, first_id, second_id, aliases
-    units: pl.DataFrame              # judgment_id, response_id, model, item_id, outcome, failing, signal
+    judgments: pl.DataFrame  # judgment_id, item_id, protocol, critique, response_id, response_a,
+    # response_b, first_id, second_id, aliases
+    units: pl.DataFrame  # judgment_id, response_id, model, item_id, outcome, failing, signal
     item_texts: dict[str, list[str]]
-    signal: str                      # score | verdict | label | mixed | cues
-    responses: dict[str, str | None] = field(default_factory=dict)   # response_id -> text (the units' responses)
+    signal: str  # score | verdict | label | mixed | cues
+    responses: dict[str, str | None] = field(default_factory=dict)  # response_id -> text (the units' responses)
 
 
 @dataclass
 class Result:
-    segments: pl.DataFrame           # SEGMENT_SCHEMA + used, issue (first issue, -1 none), how, similarity
-    issues: list[dict]               # index, title, description, category, kind, keywords, named_by, origin
-    coords: np.ndarray | None        # one row per used segment
+    segments: pl.DataFrame  # SEGMENT_SCHEMA + used, issue (first issue, -1 none), how, similarity
+    issues: list[dict]  # index, title, description, category, kind, keywords, named_by, origin
+    coords: np.ndarray | None  # one row per used segment
     signal: str
-    assignments: list = field(default_factory=list)   # (segment row, issue index, how, similarity), every membership
+    assignments: list = field(default_factory=list)  # (segment row, issue index, how, similarity), every membership
     stats: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     embed_stats: dict = field(default_factory=dict)
@@ -381,14 +424,15 @@ class Result:
 class Group:
     """One issue or strength being built: its name, where the name comes from and the segments (rows of the
     segment frame) that are its members."""
-    kind: str                      # issue | strength
+
+    kind: str  # issue | strength
     title: str
     description: str | None
     category: str | None
-    named_by: str                  # response | lexicon | phrase | taxonomy (llm after naming)
-    origin: str                    # response | stated | cluster | taxonomy
-    members: np.ndarray            # segment-frame rows
-    how: str                       # response | stated | cluster | taxonomy
+    named_by: str  # response | lexicon | phrase | taxonomy (llm after naming)
+    origin: str  # response | stated | cluster | taxonomy
+    members: np.ndarray  # segment-frame rows
+    how: str  # response | stated | cluster | taxonomy
     stats: dict = field(default_factory=dict)
     fine_clusters: int = 0
 
@@ -421,13 +465,25 @@ class _Context:
         k_pass = sum(1 for k in keys if self.failing.get(k) is False)
         ratio, lo, hi = lift(k_fail, self.n_fail, k_pass, self.n_pass, z)
         outcomes = [o for k in keys if (o := self.outcome.get(k)) is not None]
-        return {"n_units": k_fail + k_pass, "n_keys": len(keys), "lift": ratio, "lift_low": lo, "lift_high": hi,
-                "severity": float(np.mean(outcomes)) if outcomes else None, "mean_outcome": self.mean_outcome}
+        return {
+            "n_units": k_fail + k_pass,
+            "n_keys": len(keys),
+            "lift": ratio,
+            "lift_low": lo,
+            "lift_high": hi,
+            "severity": float(np.mean(outcomes)) if outcomes else None,
+            "mean_outcome": self.mean_outcome,
+        }
 
 
-def run(con, inputs: Inputs, p: Pipeline, taxonomy: list[dict] | None = None,
-        llm_namer: Callable[[list[dict], dict[int, list[str]]], None] | None = None,
-        sink: list | None = None) -> Result:
+def run(
+    con,
+    inputs: Inputs,
+    p: Pipeline,
+    taxonomy: list[dict] | None = None,
+    llm_namer: Callable[[list[dict], dict[int, list[str]]], None] | None = None,
+    sink: list | None = None,
+) -> Result:
     """The pipeline over `inputs`. With `sink`, new embeddings are collected there instead of stored (a reader
     that cannot write, e.g. a worker process; see discover.compute). The steps, in order: segment the critiques;
     add what the responses themselves show (evidence); read which lexicon failures each sentence states; cluster
@@ -458,13 +514,15 @@ def run(con, inputs: Inputs, p: Pipeline, taxonomy: list[dict] | None = None,
         groups += _cluster_groups(ctx, x, raw, idx, stated, groups)
         timer.tick("cluster")
     groups = [g for g in groups if len(g.members)]
-    groups.sort(key=lambda g: (g.origin != "taxonomy", g.kind != "issue",
-                               -len({ctx.seg_j[i] for i in g.members}), g.title))
+    groups.sort(
+        key=lambda g: (g.origin != "taxonomy", g.kind != "issue", -len({ctx.seg_j[i] for i in g.members}), g.title)
+    )
     issues = _describe(ctx, groups, raw, idx)
     assignments, primary, sim = _assign(ctx, groups, raw, idx)
     if llm_namer is not None:
-        examples = {x_["index"]: [ctx.text[i] for i in _central(groups[k], raw, idx)[:8]]
-                    for k, x_ in enumerate(issues)}
+        examples = {
+            x_["index"]: [ctx.text[i] for i in _central(groups[k], raw, idx)[:8]] for k, x_ in enumerate(issues)
+        }
         llm_namer(issues, examples)
     timer.tick("label")
     if p.coords and len(idx):
@@ -494,7 +552,7 @@ class _Timer:
         self.t[name] = round(now - self.clock, 3)
         self.clock = now
         self.bar.update(1)
-        following = self.STEPS[self.STEPS.index(name) + 1:]
+        following = self.STEPS[self.STEPS.index(name) + 1 :]
         if following:
             self.bar.set_postfix_str(following[0])
 
@@ -509,7 +567,7 @@ def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFra
     prompts = {item: (texts[0] if texts else "") for item, texts in inputs.item_texts.items()}
     rows: dict[str, list] = {k: [] for k in SEGMENT_SCHEMA}
     item_of = dict(zip(inputs.judgments["judgment_id"], inputs.judgments["item_id"]))
-    seen: dict[str, list] = {}   # a response judged many times (both orders, several judges) is read once
+    seen: dict[str, list] = {}  # a response judged many times (both orders, several judges) is read once
     for j, r in inputs.units.select("judgment_id", "response_id").iter_rows():
         if r is None or r not in inputs.responses:
             continue
@@ -518,8 +576,19 @@ def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFra
         for k, fact in enumerate(seen[r]):
             title = EVIDENCE[fact.kind][0]
             text = f"{title} ({fact.detail})"
-            for col, v in zip(SEGMENT_SCHEMA, (j, item_of.get(j), -1 - k - 10 * list(EVIDENCE).index(fact.kind),
-                                               text, fact.kind, "evidence", r, "response")):
+            for col, v in zip(
+                SEGMENT_SCHEMA,
+                (
+                    j,
+                    item_of.get(j),
+                    -1 - k - 10 * list(EVIDENCE).index(fact.kind),
+                    text,
+                    fact.kind,
+                    "evidence",
+                    r,
+                    "response",
+                ),
+            ):
                 rows[col].append(v)
     if not rows["judgment_id"]:
         return seg
@@ -532,8 +601,15 @@ def _evidence_groups(ctx: _Context) -> list[Group]:
     out = []
     rows = np.flatnonzero(ctx.kind == "evidence")
     for name, (title, description, category) in EVIDENCE.items():
-        members = np.array([i for i in rows if ctx.masked[i] == name and not (
-            name in JUDGED and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False)], dtype=int)
+        members = np.array(
+            [
+                i
+                for i in rows
+                if ctx.masked[i] == name
+                and not (name in JUDGED and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False)
+            ],
+            dtype=int,
+        )
         if len(members) >= ctx.p.evidence.min_units:
             out.append(Group("issue", title, description, category, "response", "response", members, "response"))
     return out
@@ -556,20 +632,24 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
         facts_of.setdefault((ctx.seg_j[i], ctx.seg_r[i]), set()).add(ctx.masked[i])
     hits: dict[int, list[int]] = {}
     restate: dict[str, list[int]] = {}
+    read: dict[tuple[str, bool, bool], list[int]] = {}  # judges repeat themselves: each distinct reading once
     for i in range(n):
         kind = ctx.kind[i]
         if ctx.seg_r[i] is None or kind in ("evidence", "verdict") or (kind == "praise" and ctx.about[i] != "contrast"):
             continue
         if kind == "neutral" and not (protocol.get(ctx.seg_j[i]) == "pointwise" or ctx.about[i] == "contrast"):
-            continue    # in a pairwise critique a plain description of one side is no failure of it
-        for k in det.stated(ctx.text[i], has_ref.get(ctx.items[i], False), ctx.about[i] == "contrast"):
+            continue  # in a pairwise critique a plain description of one side is no failure of it
+        key = (ctx.text[i], has_ref.get(ctx.items[i], False), ctx.about[i] == "contrast")
+        if key not in read:
+            read[key] = det.stated(*key)
+        for k in read[key]:
             e = det.entries[k]
             if e.evidence:
                 if e.evidence in JUDGED and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False:
-                    continue    # "it refuses to provide harmful information" of a response the judge passed
+                    continue  # "it refuses to provide harmful information" of a response the judge passed
                 shown = e.evidence in facts_of.get((ctx.seg_j[i], ctx.seg_r[i]), set())
                 if e.evidence == "empty" and not shown:
-                    continue    # "no answer was given" about a response that has text: not an empty response
+                    continue  # "no answer was given" about a response that has text: not an empty response
                 restate.setdefault(e.evidence, []).append(i)
             else:
                 hits.setdefault(k, []).append(i)
@@ -581,17 +661,23 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
             g = by_title[title]
             g.members = np.concatenate([g.members, np.array(rows, dtype=int)])
         else:
-            groups.append(Group("issue", title, description, category, "response", "response",
-                                np.array(rows, dtype=int), "stated"))
+            groups.append(
+                Group(
+                    "issue", title, description, category, "response", "response", np.array(rows, dtype=int), "stated"
+                )
+            )
     for k, rows in sorted(hits.items()):
         e = det.entries[k]
         s = ctx.stats(rows)
         if s["n_keys"] < ctx.p.stated.min_units:
             continue
         if not ctx.cue_only and s["lift"] is not None and s["lift"] < ctx.p.stated.min_lift:
-            continue    # said as often of passing answers as of failing ones: a remark, not what makes them fail
-        groups.append(Group("issue", e.label, e.description, e.category, "lexicon", "stated",
-                            np.array(rows, dtype=int), "stated", s))
+            continue  # said as often of passing answers as of failing ones: a remark, not what makes them fail
+        groups.append(
+            Group(
+                "issue", e.label, e.description, e.category, "lexicon", "stated", np.array(rows, dtype=int), "stated", s
+            )
+        )
     return out
 
 
@@ -606,17 +692,23 @@ def _reduce(p: Pipeline, raw: np.ndarray, idx: np.ndarray, ctx: _Context) -> np.
 
 def _taxonomy_groups(ctx: _Context, taxonomy: list[dict], raw: np.ndarray, idx: np.ndarray) -> list[Group]:
     """Known issues the user named: segments close to a name and description join it."""
-    tv, _ = ctx.p.embedder.run(ctx.con, [f"{e['title']}: {e.get('description') or ''}".strip(": ")
-                                         for e in taxonomy], ctx.sink)
+    tv, _ = ctx.p.embedder.run(
+        ctx.con, [f"{e['title']}: {e.get('description') or ''}".strip(": ") for e in taxonomy], ctx.sink
+    )
     s = raw @ cl.unit(np.asarray(tv, dtype=np.float64)).T
     best = s.argmax(axis=1)
     hit = s[np.arange(len(idx)), best] >= 0.4
-    return [Group("issue", e["title"], e.get("description"), None, "taxonomy", "taxonomy",
-                  idx[hit & (best == k)], "taxonomy") for k, e in enumerate(taxonomy)]
+    return [
+        Group(
+            "issue", e["title"], e.get("description"), None, "taxonomy", "taxonomy", idx[hit & (best == k)], "taxonomy"
+        )
+        for k, e in enumerate(taxonomy)
+    ]
 
 
-def _cluster_groups(ctx: _Context, x: np.ndarray, raw: np.ndarray, idx: np.ndarray, stated: np.ndarray,
-                    groups: list[Group]) -> list[Group]:
+def _cluster_groups(
+    ctx: _Context, x: np.ndarray, raw: np.ndarray, idx: np.ndarray, stated: np.ndarray, groups: list[Group]
+) -> list[Group]:
     """Statements no name explains, clustered per cue reading; a cluster tied to the outcome becomes an issue
     (or strength) only when its own words name it, and keeps only the members that say those words."""
     p = ctx.p
@@ -628,7 +720,7 @@ def _cluster_groups(ctx: _Context, x: np.ndarray, raw: np.ndarray, idx: np.ndarr
     free = ~stated[idx] & ~taken[idx]
     fine = np.full(len(idx), -1)
     offset = 0
-    for pol in (["problem", "praise"] if ctx.cue_only else ["problem", "praise", "neutral"]):
+    for pol in ["problem", "praise"] if ctx.cue_only else ["problem", "praise", "neutral"]:
         mask = (polarity == pol) & free
         if not mask.any():
             continue
@@ -648,8 +740,9 @@ def _cluster_groups(ctx: _Context, x: np.ndarray, raw: np.ndarray, idx: np.ndarr
     return _merge_named(ctx, named, idx)
 
 
-def _name_cluster(ctx: _Context, anchors: dict, members: np.ndarray, raw: np.ndarray, idx: np.ndarray,
-                  polarity: np.ndarray) -> tuple[str, Name, np.ndarray] | None:
+def _name_cluster(
+    ctx: _Context, anchors: dict, members: np.ndarray, raw: np.ndarray, idx: np.ndarray, polarity: np.ndarray
+) -> tuple[str, Name, np.ndarray] | None:
     p = ctx.p
     kind = p.selector.lean(ctx.stats(idx[members]), polarity[members[0]], ctx.inputs.signal)
     if kind == "neutral":
@@ -678,13 +771,14 @@ def _name_cluster(ctx: _Context, anchors: dict, members: np.ndarray, raw: np.nda
         ctx.dropped["too loose to name"] += 1
         return None
     central = members[np.argsort(-fit, kind="stable")[:7]]
-    name = phrase_name([ctx.masked[idx[i]] for i in members], [ctx.masked[idx[i]] for i in central], kind,
-                       contrast=contrast)
+    name = phrase_name(
+        [ctx.masked[idx[i]] for i in members], [ctx.masked[idx[i]] for i in central], kind, contrast=contrast
+    )
     if name is None:
         ctx.dropped["no phrase names it"] += 1
         return None
     if not contrast and (not NEGATIVE.search(name.label) or denies(name.label)):
-        ctx.dropped["its phrase states no failure"] += 1   # "The Python code provided" names a topic
+        ctx.dropped["its phrase states no failure"] += 1  # "The Python code provided" names a topic
         return None
     says = [i for i in members if says_name(name.label, ctx.masked[idx[i]], contrast)]
     if len(says) < p.namer.verify * len(members):
@@ -704,8 +798,17 @@ def _merge_named(ctx: _Context, named: list, idx: np.ndarray) -> list[Group]:
         key = (kind, name.label.lower())
         if name.named_by == "phrase":
             words = set(content_list(name.label))
-            key = next((q for q in by_name if q[0] == kind and named[by_name[q][0]][1].named_by == "phrase"
-                        and words and set(content_list(q[1])) <= words), key)
+            key = next(
+                (
+                    q
+                    for q in by_name
+                    if q[0] == kind
+                    and named[by_name[q][0]][1].named_by == "phrase"
+                    and words
+                    and set(content_list(q[1])) <= words
+                ),
+                key,
+            )
         by_name.setdefault(key, []).append(k)
     min_items = max(p.clusterer.min_items, int(0.03 * len(set(ctx.items[idx]))))
     z = z_for(p.selector.alpha, max(len(by_name), 1))
@@ -713,18 +816,23 @@ def _merge_named(ctx: _Context, named: list, idx: np.ndarray) -> list[Group]:
     for (kind, _), ks in by_name.items():
         rows = idx[np.concatenate([named[k][2] for k in ks])]
         name = named[ks[0]][1]
-        if name.named_by == "phrase" and len(ks) > 1:   # members read against a longer name: they must say this one
+        if name.named_by == "phrase" and len(ks) > 1:  # members read against a longer name: they must say this one
             turned = name.label.lower().startswith("less ")
             rows = np.array([r for r in rows if says_name(name.label, ctx.masked[r], turned)], dtype=int)
         if name.named_by == "phrase" and len(set(ctx.items[rows])) < min_items:
             ctx.dropped["a phrase from too few items"] += len(ks)
             continue
         s = ctx.stats(rows, z)
-        if not ctx.cue_only and p.selector.kind(s, "problem" if kind == "issue" else "praise",
-                                                ctx.inputs.signal) != kind:
+        if (
+            not ctx.cue_only
+            and p.selector.kind(s, "problem" if kind == "issue" else "praise", ctx.inputs.signal) != kind
+        ):
             continue
-        out.append(Group(kind, name.label, name.description, name.category, name.named_by, "cluster", rows,
-                         "cluster", s, len(ks)))
+        out.append(
+            Group(
+                kind, name.label, name.description, name.category, name.named_by, "cluster", rows, "cluster", s, len(ks)
+            )
+        )
     return out
 
 
@@ -734,12 +842,25 @@ def _describe(ctx: _Context, groups: list[Group], raw: np.ndarray, idx: np.ndarr
     issues = []
     for k, g in enumerate(groups):
         s = g.stats or ctx.stats(g.members)
-        issues.append({"index": k, "title": g.title, "description": g.description, "category": g.category,
-                       "kind": g.kind, "named_by": g.named_by, "origin": g.origin, "fine_clusters": g.fine_clusters,
-                       "lift": s.get("lift"), "lift_low": s.get("lift_low"), "lift_high": s.get("lift_high")})
+        issues.append(
+            {
+                "index": k,
+                "title": g.title,
+                "description": g.description,
+                "category": g.category,
+                "kind": g.kind,
+                "named_by": g.named_by,
+                "origin": g.origin,
+                "fine_clusters": g.fine_clusters,
+                "lift": s.get("lift"),
+                "lift_low": s.get("lift_low"),
+                "lift_high": s.get("lift_high"),
+            }
+        )
     _categorise(ctx, groups, issues, raw, idx)
-    keywords = ctfidf_keywords({k: [ctx.masked[i] for i in g.members if ctx.kind[i] != "evidence"]
-                                for k, g in enumerate(groups)})
+    keywords = ctfidf_keywords(
+        {k: [ctx.masked[i] for i in g.members if ctx.kind[i] != "evidence"] for k, g in enumerate(groups)}
+    )
     for x_ in issues:
         x_["keywords"] = keywords.get(x_["index"], [])
     return issues
@@ -787,7 +908,7 @@ def _assign(ctx: _Context, groups: list[Group], raw: np.ndarray, idx: np.ndarray
             s = float(raw[pos[i]] @ centre) if centre is not None and i in pos else 1.0
             how = "response" if ctx.kind[i] == "evidence" else g.how
             if g.origin == "response" and ctx.kind[i] != "evidence":
-                s = min(s, 0.999)   # the response's own fact comes first among the examples, then what judges said
+                s = min(s, 0.999)  # the response's own fact comes first among the examples, then what judges said
             out.append((i, k, how, s))
             if primary[i] < 0:
                 primary[i] = k
@@ -816,12 +937,18 @@ def _run_stats(ctx: _Context, groups: list[Group], used: np.ndarray, assignments
                 units_with.add((ctx.seg_j[i], ctx.seg_r[i]))
     problem = ctx.kind == "problem"
     failing = [k for k, f in ctx.failing.items() if f is True]
-    return {"fine_clusters": getattr(ctx, "n_fine", 0), "named_clusters": getattr(ctx, "n_named", 0),
-            "clusters_left_out": dict(getattr(ctx, "dropped", {})), "n_fail_units": ctx.n_fail,
-            "n_pass_units": ctx.n_pass, "n_stated": int(stated.sum()),
-            "n_problem_statements": int(problem.sum()), "n_problem_explained": int((problem & explained).sum()),
-            "failing_units_without_issue": sum(1 for k in failing if k not in units_with),
-            "n_evidence": int((ctx.kind == "evidence").sum())}
+    return {
+        "fine_clusters": getattr(ctx, "n_fine", 0),
+        "named_clusters": getattr(ctx, "n_named", 0),
+        "clusters_left_out": dict(getattr(ctx, "dropped", {})),
+        "n_fail_units": ctx.n_fail,
+        "n_pass_units": ctx.n_pass,
+        "n_stated": int(stated.sum()),
+        "n_problem_statements": int(problem.sum()),
+        "n_problem_explained": int((problem & explained).sum()),
+        "failing_units_without_issue": sum(1 for k in failing if k not in units_with),
+        "n_evidence": int((ctx.kind == "evidence").sum()),
+    }
 
 
 def _reads_as(centroid: np.ndarray, anchors: dict) -> str:
@@ -831,10 +958,12 @@ def _reads_as(centroid: np.ndarray, anchors: dict) -> str:
 
 
 def _finish(seg: pl.DataFrame, used: np.ndarray, issue: np.ndarray, how: list, sim: np.ndarray) -> pl.DataFrame:
-    return seg.with_columns(pl.Series("used", used.tolist(), dtype=pl.Boolean),
-                            pl.Series("issue", issue.tolist(), dtype=pl.Int64),
-                            pl.Series("how", how, dtype=pl.String),
-                            pl.Series("similarity", sim.tolist(), dtype=pl.Float64))
+    return seg.with_columns(
+        pl.Series("used", used.tolist(), dtype=pl.Boolean),
+        pl.Series("issue", issue.tolist(), dtype=pl.Int64),
+        pl.Series("how", how, dtype=pl.String),
+        pl.Series("similarity", sim.tolist(), dtype=pl.Float64),
+    )
 
 
 def _anchors(con, p: Pipeline, lexicon: Lexicon, sink: list | None = None) -> dict[str, tuple[list, np.ndarray]]:
@@ -849,7 +978,7 @@ def _anchors(con, p: Pipeline, lexicon: Lexicon, sink: list | None = None) -> di
         for e in entries:
             k = len(e.texts())
             # the label is what a reader goes by: it weighs as much as its description and cues together
-            rows.append(cl.unit(cl.unit(vec[pos]) + cl.unit(vec[pos + 1:pos + k].mean(axis=0))))
+            rows.append(cl.unit(cl.unit(vec[pos]) + cl.unit(vec[pos + 1 : pos + k].mean(axis=0))))
             pos += k
         out[kind] = (entries, np.stack(rows) if rows else np.zeros((0, vec.shape[1] if vec.ndim == 2 else 1)))
     strengths, mat = out["strength"]

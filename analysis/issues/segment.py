@@ -13,9 +13,12 @@ from dataclasses import dataclass
 _REWRITE = re.compile(
     r"(?im)(?:^|(?<=[.!?:]\s))\s*(?:#+\s*)?(?:\*\*)?(?:here(?:\s+is|'s)\s+(?:a|the|my)\s+(?:corrected|revised|correct)|"
     r"corrected\s+(?:assistant'?s?\s+)?(?:answer|response|version|code)|the\s+correct(?:ed)?\s+(?:version\s+of\s+the\s+"
-    r"(?:assistant'?s\s+)?)?(?:answer|response|code)\s+(?:should|would)\s+be\b|revised\s+(?:answer|response))")
+    r"(?:assistant'?s\s+)?)?(?:answer|response|code)\s+(?:should|would)\s+be\b|revised\s+(?:answer|response))"
+)
 _CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
-_RATING_LINE = re.compile(r"(?im)^.*(?:\[\[\s*\d+(?:\.\d+)?\s*\]\]|^\s*(?:rating|score)\s*:\s*\d+(?:\.\d+)?\s*(?:/\s*\d+)?\s*$).*$")
+_RATING_LINE = re.compile(
+    r"(?im)^.*(?:\[\[\s*\d+(?:\.\d+)?\s*\]\]|^\s*(?:rating|score)\s*:\s*\d+(?:\.\d+)?\s*(?:/\s*\d+)?\s*$).*$"
+)
 _QUOTE_LINE = re.compile(r"(?m)^\s*>.*$")
 _LONG_QUOTE = re.compile(r"[\"“]([^\"”]{80,})[\"”]")
 _BULLET = re.compile(r"(?m)^\s*(?:[-*•]|\d+[.)])\s+")
@@ -23,9 +26,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 _ABBREV = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Dr|St|approx|U\.S|No|Fig)\.$", re.I)
 # clause breaks: before "but"/"however"/…, at a semicolon, and before "while" when it turns to the other answer of a
 # pair ("Response 2 is correct, while Response 1 is not": two statements, about two responses)
-_CLAUSE = re.compile(r"(?:,|;)\s+(?=(?:but|however|yet|though|whereas)\b)|;\s+|,\s+(?=while\s+(?:the\s+)?(?:output|"
-                     r"response|answer|assistant|model|candidate|option|completion|summary|solution)\s*\(?[abAB12]\b)",
-                     re.I)
+_CLAUSE = re.compile(
+    r"(?:,|;)\s+(?=(?:but|however|yet|though|whereas)\b)|;\s+|,\s+(?=while\s+(?:the\s+)?(?:output|"
+    r"response|answer|assistant|model|candidate|option|completion|summary|solution)\s*\(?[abAB12]\b)",
+    re.I,
+)
 MIN_WORDS, MAX_WORDS = 4, 60
 
 NEGATIVE_PATTERN = r"""\b(?:
@@ -43,19 +48,83 @@ NEGATIVE_PATTERN = r"""\b(?:
     misspell\w*|typos?|grammatical|inconsisten(?:t|cy)|ambiguous|assum(?:es|ed|ption)|unsupported|unverified
 )\b"""
 NEGATIVE = re.compile(NEGATIVE_PATTERN, re.X | re.I)
-_NEG = re.compile(NEGATIVE_PATTERN, re.X)   # on lower-cased text: the same matches, about three times faster
+_NEG = re.compile(NEGATIVE_PATTERN, re.X)  # on lower-cased text: the same matches, about three times faster
 # a sentence that only passes verdict on the whole answer carries no failure type
 _VERDICT_WORDS = {
-    "the", "assistant", "assistant's", "assistants", "answer", "answers", "response", "responses", "it", "its", "this",
-    "that", "is", "was", "are", "were", "be", "not", "and", "or", "nor", "very", "quite", "entirely", "completely",
-    "fully", "partially", "somewhat", "also", "therefore", "thus", "so", "overall", "hence", "in", "conclusion",
-    "correct", "incorrect", "helpful", "unhelpful", "accurate", "inaccurate", "relevant", "irrelevant", "wrong",
-    "useful", "satisfactory", "unsatisfactory", "good", "bad", "right", "neither", "nor", "as", "a", "an", "well",
-    "output", "model", "provided", "given", "user's", "question", "to", "of", "for", "nor", "does", "did", "answer's",
+    "the",
+    "assistant",
+    "assistant's",
+    "assistants",
+    "answer",
+    "answers",
+    "response",
+    "responses",
+    "it",
+    "its",
+    "this",
+    "that",
+    "is",
+    "was",
+    "are",
+    "were",
+    "be",
+    "not",
+    "and",
+    "or",
+    "nor",
+    "very",
+    "quite",
+    "entirely",
+    "completely",
+    "fully",
+    "partially",
+    "somewhat",
+    "also",
+    "therefore",
+    "thus",
+    "so",
+    "overall",
+    "hence",
+    "in",
+    "conclusion",
+    "correct",
+    "incorrect",
+    "helpful",
+    "unhelpful",
+    "accurate",
+    "inaccurate",
+    "relevant",
+    "irrelevant",
+    "wrong",
+    "useful",
+    "satisfactory",
+    "unsatisfactory",
+    "good",
+    "bad",
+    "right",
+    "neither",
+    "as",
+    "a",
+    "an",
+    "well",
+    "output",
+    "model",
+    "provided",
+    "given",
+    "user's",
+    "question",
+    "to",
+    "of",
+    "for",
+    "does",
+    "did",
+    "answer's",
 }
 _PRAISE_LEAD = re.compile(r"^(?:despite|although|even\s+though|nevertheless|nonetheless|overall|in\s+summary)\b")
-_PRAISE = re.compile(r"\b(?:still|very|quite|generally|overall)\s+(?:\w+\s+)?(?:informative|helpful|good|accurate|"
-                     r"useful|correct|comprehensive|relevant)\b")
+_PRAISE = re.compile(
+    r"\b(?:still|very|quite|generally|overall)\s+(?:\w+\s+)?(?:informative|helpful|good|accurate|"
+    r"useful|correct|comprehensive|relevant)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +168,9 @@ _HEADER = re.compile(
     r"^\s*(?:(?:key|main|major|notable|minor|the)\s+)?(?:(?P<praise>strengths?|pros|positives?|positive\s+(?:aspects?|points?)|"
     r"what\s+(?:works|went)\s+well|good\s+points?)|(?P<problem>weakness(?:es)?|cons|negatives?|negative\s+(?:aspects?|points?)|"
     r"areas?\s+(?:for|of|to)\s+improve\w*|improvements?|suggestions?(?:\s+for\s+improvement)?|limitations?|shortcomings?|"
-    r"concerns?|drawbacks?|flaws?|issues?|problems?|errors?|mistakes?))\s*(?:\(\w+\)\s*)?:\s*", re.I)
+    r"concerns?|drawbacks?|flaws?|issues?|problems?|errors?|mistakes?))\s*(?:\(\w+\)\s*)?:\s*",
+    re.I,
+)
 _HEADER_ONLY = re.compile(_HEADER.pattern + r"$", re.I)
 
 
@@ -133,13 +204,17 @@ def _parts(critique: str) -> list[str]:
 
 
 _DISCOURSE = re.compile(r"\b(?:but|however|yet|though|although|while|whereas)\b|\bnot\s+only\b")
-_POSITIVE = re.compile(r"\b(?:correct(?:ly)?|valid|accurate(?:ly)?|helpful|useful|good|great|clear(?:ly)?|well|works?|"
-                       r"fine|appropriate|relevant|comprehensive|detailed|same\s+result|equally|just\s+as)\b")
+_POSITIVE = re.compile(
+    r"\b(?:correct(?:ly)?|valid|accurate(?:ly)?|helpful|useful|good|great|clear(?:ly)?|well|works?|"
+    r"fine|appropriate|relevant|comprehensive|detailed|same\s+result|equally|just\s+as)\b"
+)
 
 
-_BENIGN = re.compile(r"\b(?:does\s+not|doesn't|did\s+not|didn't|won't|will\s+not|should\s+not|shouldn't)\s+"
-                     r"(?:affect|impact|change|detract|alter|harm)\b|\bnot\s+(?:a\s+)?(?:significant|major|big|serious)\s+"
-                     r"(?:issue|problem|error|concern)|\b(?:no|without\s+any)\s+(?:errors?|mistakes?|issues?|problems?)\b")
+_BENIGN = re.compile(
+    r"\b(?:does\s+not|doesn't|did\s+not|didn't|won't|will\s+not|should\s+not|shouldn't)\s+"
+    r"(?:affect|impact|change|detract|alter|harm)\b|\bnot\s+(?:a\s+)?(?:significant|major|big|serious)\s+"
+    r"(?:issue|problem|error|concern)|\b(?:no|without\s+any)\s+(?:errors?|mistakes?|issues?|problems?)\b"
+)
 
 
 _WORDS = re.compile(r"[a-z']+")
@@ -175,8 +250,11 @@ def segment(critique: str) -> list[Segment]:
             if _HEADER_ONLY.match(text):
                 continue
         kind = classify(text)
-        if section == "praise" and kind in ("neutral", "problem") and not (kind == "problem" and _DISCOURSE.search(
-                text.lower())):
+        if (
+            section == "praise"
+            and kind in ("neutral", "problem")
+            and not (kind == "problem" and _DISCOURSE.search(text.lower()))
+        ):
             kind = "praise"
         elif section == "problem" and kind == "neutral":
             kind = "problem"

@@ -36,8 +36,11 @@ def slots(text: str, aliases: dict[str, str] | None = None) -> list[int | str]:
     return [s for _, s in sorted(found, key=lambda x: x[0])]
 
 
-_COMPARE = re.compile(r"\b(?:more|less|fewer|better|worse|superior|inferior|than|whereas|unlike|compared|"
-                      r"in\s+contrast|outperforms?|preferred|preferable)\b", re.I)
+_COMPARE = re.compile(
+    r"\b(?:more|less|fewer|better|worse|superior|inferior|than|whereas|unlike|compared|"
+    r"in\s+contrast|outperforms?|preferred|preferable)\b",
+    re.I,
+)
 
 
 def is_contrast(text: str) -> bool:
@@ -45,10 +48,13 @@ def is_contrast(text: str) -> bool:
     return bool(_COMPARE.search(text))
 
 
-_PREFERENCE = re.compile(r"^(?:(?:overall|therefore|thus|so|in\s+conclusion)[,:]?\s+)?the\s+response\s+(?:is|was)\s+"
-                         r"(?:(?:much|slightly|clearly|far|significantly)\s+)?(?:better|preferred|preferable|superior|"
-                         r"the\s+better\s+(?:one|response|choice))(?:\s+than\s+the\s+response)?"
-                         r"(?:\s*(?:,|because|as|since|for|due\s+to\s+the\s+fact\s+that))*\s*(?:it\s+)?", re.I)
+_PREFERENCE = re.compile(
+    r"^(?:(?:overall|therefore|thus|so|in\s+conclusion)[,:]?\s+)?the\s+response\s+(?:is|was)\s+"
+    r"(?:(?:much|slightly|clearly|far|significantly)\s+)?(?:better|preferred|preferable|superior|"
+    r"the\s+better\s+(?:one|response|choice))(?:\s+than\s+the\s+response)?"
+    r"(?:\s*(?:,|because|as|since|for|due\s+to\s+the\s+fact\s+that))*\s*(?:it\s+)?",
+    re.I,
+)
 
 
 def without_slots(text: str) -> str:
@@ -60,8 +66,13 @@ def without_slots(text: str) -> str:
     return stripped if len(stripped.split()) >= 3 else text
 
 
-def subjects(sentences: list[str], first: str | None, second: str | None,
-             aliases: dict[str, str] | None = None, ids: dict[str, str] | None = None) -> list[str | None]:
+def subjects(
+    sentences: list[str],
+    first: str | None,
+    second: str | None,
+    aliases: dict[str, str] | None = None,
+    ids: dict[str, str] | None = None,
+) -> list[str | None]:
     """The response id each sentence is about (None: both or unknown).
 
     first / second: the response ids in the order shown; ids maps the response frame 'a'/'b' to response ids

@@ -18,7 +18,7 @@ from .discover import _insert, insert_judgments, select
 from .naming import says_name
 from .pipeline import Inputs, Pipeline, _Context, _evidence_groups, _stated, _with_evidence
 
-SUGGEST_SHARE = 0.3   # above this share of new critical statements fitting no issue, suggest a new discovery
+SUGGEST_SHARE = 0.3  # above this share of new critical statements fitting no issue, suggest a new discovery
 
 
 def pipeline_of(params: dict) -> Pipeline:
@@ -37,29 +37,45 @@ def update(q: Query, set_id: str, filter_query: str, params: dict) -> dict:
     everything = select(q, flt)
     known = {j for (j,) in q.rows("SELECT judgment_id FROM issue_set_members WHERE issue_set_id = ?", [set_id])}
     new_ids = [j for j in everything.judgments["judgment_id"].to_list() if j not in known]
-    out = {"new_judgments": len(new_ids), "new_statements": 0, "explained": 0, "unexplained": 0,
-           "unexplained_share": None, "suggest_discovery": False}
+    out = {
+        "new_judgments": len(new_ids),
+        "new_statements": 0,
+        "explained": 0,
+        "unexplained": 0,
+        "unexplained_share": None,
+        "suggest_discovery": False,
+    }
     if not new_ids:
         return out
     keep = pl.Series(new_ids).implode()
-    inputs = Inputs(everything.judgments.filter(pl.col("judgment_id").is_in(keep)),
-                    everything.units.filter(pl.col("judgment_id").is_in(keep)), everything.item_texts,
-                    everything.signal, everything.responses)
+    inputs = Inputs(
+        everything.judgments.filter(pl.col("judgment_id").is_in(keep)),
+        everything.units.filter(pl.col("judgment_id").is_in(keep)),
+        everything.item_texts,
+        everything.signal,
+        everything.responses,
+    )
     p = pipeline_of(params)
     p = replace(p, stated=replace(p.stated, min_units=1, min_lift=0.0), evidence=replace(p.evidence, min_units=1))
     seg = _with_evidence(p.masker.run(p.segmenter.run(inputs.judgments), inputs.item_texts), inputs, p)
     ctx = _Context(q.con, inputs, p, seg, None)
     groups = _evidence_groups(ctx)
     stated = _stated(ctx, groups)
-    issues = q.frame("SELECT issue_id, title, kind, origin, named_by FROM issues WHERE issue_set_id = ? AND "
-                     "status = 'active' AND kind = 'issue' ORDER BY rank, issue_id", [set_id])
+    issues = q.frame(
+        "SELECT issue_id, title, kind, origin, named_by FROM issues WHERE issue_set_id = ? AND "
+        "status = 'active' AND kind = 'issue' ORDER BY rank, issue_id",
+        [set_id],
+    )
     by_title = {t: i for i, t in zip(issues["issue_id"], issues["title"])}
     rows: list[tuple[int, str, str]] = []
     for g in groups:
         if g.title in by_title:
             rows += [(int(i), by_title[g.title], "response" if ctx.kind[i] == "evidence" else g.how) for i in g.members]
-    phrases = [(i, t) for i, t, o, n in issues.select("issue_id", "title", "origin", "named_by").iter_rows()
-               if o == "cluster" and n == "phrase"]
+    phrases = [
+        (i, t)
+        for i, t, o, n in issues.select("issue_id", "title", "origin", "named_by").iter_rows()
+        if o == "cluster" and n == "phrase"
+    ]
     for i in np.flatnonzero((ctx.kind == "problem") & ~stated):
         for issue_id, title in phrases:
             if says_name(title, ctx.masked[i], contrast=title.startswith("Less ")):
@@ -82,17 +98,34 @@ def _write(q: Query, set_id: str, inputs: Inputs, seg: pl.DataFrame, rows: list,
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     with q.transaction() as cur:
         insert_judgments(cur, set_id, inputs, seg.with_columns(pl.lit(False).alias("used")), seg_ids)
-        _insert(cur, "segment_issues", pl.DataFrame({
-            "issue_set_id": set_id, "segment_id": [seg_ids[i] for i, _, _ in rows],
-            "issue_id": [k for _, k, _ in rows], "similarity": [None] * len(rows), "how": [h for _, _, h in rows]},
-            schema={"issue_set_id": pl.String, "segment_id": pl.String, "issue_id": pl.String,
-                    "similarity": pl.Float64, "how": pl.String}))
-        stats = json.loads(cur.execute("SELECT stats FROM issue_sets WHERE issue_set_id = ?", [set_id]).fetchone()[0]
-                           or "{}")
+        _insert(
+            cur,
+            "segment_issues",
+            pl.DataFrame(
+                {
+                    "issue_set_id": set_id,
+                    "segment_id": [seg_ids[i] for i, _, _ in rows],
+                    "issue_id": [k for _, k, _ in rows],
+                    "similarity": [None] * len(rows),
+                    "how": [h for _, _, h in rows],
+                },
+                schema={
+                    "issue_set_id": pl.String,
+                    "segment_id": pl.String,
+                    "issue_id": pl.String,
+                    "similarity": pl.Float64,
+                    "how": pl.String,
+                },
+            ),
+        )
+        stats = json.loads(
+            cur.execute("SELECT stats FROM issue_sets WHERE issue_set_id = ?", [set_id]).fetchone()[0] or "{}"
+        )
         stats["n_judgments"] = stats.get("n_judgments", 0) + inputs.judgments.height
         stats["n_units"] = stats.get("n_units", 0) + inputs.units.height
         stats["n_segments"] = stats.get("n_segments", 0) + seg.height
         cur.execute("UPDATE issue_sets SET stats = ? WHERE issue_set_id = ?", [json.dumps(stats), set_id])
-        seq = cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM issue_events WHERE issue_set_id = ?",
-                          [set_id]).fetchone()[0]
+        seq = cur.execute(
+            "SELECT coalesce(max(seq), 0) + 1 FROM issue_events WHERE issue_set_id = ?", [set_id]
+        ).fetchone()[0]
         cur.execute("INSERT INTO issue_events VALUES (?, ?, ?, 'update', ?)", [set_id, seq, now, json.dumps(summary)])

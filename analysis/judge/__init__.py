@@ -5,5 +5,15 @@ from .probes import PROBES
 from .runner import JudgeResult, JudgeSpec, judge, probe
 from .templates import BUILTIN, Template, load_template
 
-__all__ = ["BUILTIN", "CallOptions", "Endpoint", "JudgeResult", "JudgeSpec", "PROBES", "Template", "judge",
-           "load_template", "probe"]
+__all__ = [
+    "BUILTIN",
+    "CallOptions",
+    "Endpoint",
+    "JudgeResult",
+    "JudgeSpec",
+    "PROBES",
+    "Template",
+    "judge",
+    "load_template",
+    "probe",
+]

@@ -40,17 +40,35 @@ class Judging:
         self.q = q
         self.path = path
 
-    def __call__(self, filter: FilterLike = None, *, model: str, template: str = "rubric",
-                 base_url: str | None = None, api_key: str | None = None, name: str | None = None, **options):
+    def __call__(
+        self,
+        filter: FilterLike = None,
+        *,
+        model: str,
+        template: str = "rubric",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        name: str | None = None,
+        **options,
+    ):
         from . import runner
 
         flt = as_filter(filter)
         endpoint, spec, call = self.setup(model, template, base_url, api_key, options)
         return runner.judge(self.q, flt, endpoint, spec, call, name=name)
 
-    def probe(self, filter: FilterLike = None, *, model: str, probes: str | list[str] = "all",
-              template: str | None = None, base_url: str | None = None, api_key: str | None = None,
-              name: str | None = None, **options):
+    def probe(
+        self,
+        filter: FilterLike = None,
+        *,
+        model: str,
+        probes: str | list[str] = "all",
+        template: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        name: str | None = None,
+        **options,
+    ):
         """Bias probes: re-judge the judgments `filter` selects with `model` (the baseline) and controlled
         variants of them (swap, verbosity, authority, bandwagon, reflection, one-token), stored with `probe`
         and `parent_judgment_id`. The template defaults to `pairwise` for pairwise judgments, else `rubric`."""
@@ -60,12 +78,18 @@ class Judging:
         flt = as_filter(filter)
         if template is None:
             where, params = flt.where("j")
-            protos = [r[0] for r in self.q.rows(
-                f"SELECT protocol, count(*) FROM judgment_view j WHERE {where} AND probe IS NULL "
-                f"GROUP BY 1 ORDER BY 2 DESC, 1", params)]
+            protos = [
+                r[0]
+                for r in self.q.rows(
+                    f"SELECT protocol, count(*) FROM judgment_view j WHERE {where} AND probe IS NULL "
+                    f"GROUP BY 1 ORDER BY 2 DESC, 1",
+                    params,
+                )
+            ]
             template = "pairwise" if protos[:1] == ["pairwise"] else "rubric"
-        bad = sorted(set(options) & {"criteria", "per_criterion", "both_orders", "pairs", "baseline", "reference",
-                                     "samples"})
+        bad = sorted(
+            set(options) & {"criteria", "per_criterion", "both_orders", "pairs", "baseline", "reference", "samples"}
+        )
         if bad:
             raise UserError(f"probe: option(s) {', '.join(bad)} do not apply (a probe re-judges existing judgments)")
         endpoint, spec, call = self.setup(model, template, base_url, api_key, options)
@@ -84,20 +108,28 @@ class Judging:
         call_names = {f.name for f in call_fields()}
         bad = sorted(set(options) - spec_names - call_names)
         if bad:
-            raise UserError(f"unknown judge option(s) {', '.join(bad)}; known: {', '.join(sorted(spec_names | call_names))}")
+            raise UserError(
+                f"unknown judge option(s) {', '.join(bad)}; known: {', '.join(sorted(spec_names | call_names))}"
+            )
         spec_opts = {k: v for k, v in options.items() if k in spec_names}
         criteria = spec_opts.get("criteria")
         if isinstance(criteria, str):
             criteria = [c.strip() for c in criteria.split(",") if c.strip()]
         if isinstance(criteria, (list, tuple)):
             spec_opts["criteria"] = {c: "" for c in criteria} or None
-        endpoint = Endpoint(model=model, base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
-                            api_key=api_key or os.environ.get("OPENAI_API_KEY"))
+        endpoint = Endpoint(
+            model=model,
+            base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
+            api_key=api_key or os.environ.get("OPENAI_API_KEY"),
+        )
         spec = JudgeSpec(load_template(template), **spec_opts)
         return endpoint, spec, CallOptions(**{k: v for k, v in options.items() if k in call_names})
 
     def failures(self, run_id: str | None = None) -> pl.DataFrame:
         """Requests judge runs gave up on (retried on a re-run)."""
-        return self.q.frame("SELECT run_id, request_hash, model, error, attempts, created_at FROM llm_failures "
-                            + ("WHERE run_id = ? " if run_id else "") + "ORDER BY created_at",
-                            [run_id] if run_id else None)
+        return self.q.frame(
+            "SELECT run_id, request_hash, model, error, attempts, created_at FROM llm_failures "
+            + ("WHERE run_id = ? " if run_id else "")
+            + "ORDER BY created_at",
+            [run_id] if run_id else None,
+        )

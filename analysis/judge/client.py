@@ -89,8 +89,9 @@ class CallOptions:
     max_retry_after: float = option(120.0, "seconds: a longer Retry-After is capped at this")
     temperature: float = option(0.0, "sampling temperature")
     max_tokens: int = option(1024, "completion tokens per reply")
-    json_mode: str = option("auto", "ask for JSON output (auto: falls back to text when the endpoint refuses)",
-                            ("auto", "on", "off"))
+    json_mode: str = option(
+        "auto", "ask for JSON output (auto: falls back to text when the endpoint refuses)", ("auto", "on", "off")
+    )
     logprobs: bool = option(False, "ask for token logprobs: an expected score beside the score")
     top_logprobs: int = option(5, "alternatives per token with --logprobs")
     price_in: float = option(0.0, "USD per million prompt tokens")
@@ -118,14 +119,18 @@ class CallOptions:
         return p
 
 
-def check_number(obj, name: str, low: float, high: float | None = None, *, integer: bool = False,
-                 strict: bool = False) -> None:
+def check_number(
+    obj, name: str, low: float, high: float | None = None, *, integer: bool = False, strict: bool = False
+) -> None:
     """Refuse `obj.<name>` unless it is a (finite) number in [low, high] (above `low` when strict); store it
     as int or float. The message names the option as the keyword does: the CLI flag is the same with dashes."""
     value = getattr(obj, name)
-    got = f"{value:g}" if isinstance(value, float) else repr(value)     # -1.0 from the CLI and -1 read alike
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real) or \
-            (not integer and not math.isfinite(value)):
+    got = f"{value:g}" if isinstance(value, float) else repr(value)  # -1.0 from the CLI and -1 read alike
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral if integer else numbers.Real)
+        or (not integer and not math.isfinite(value))
+    ):
         raise UserError(f"{name} must be {'an integer' if integer else 'a finite number'} (got {got})")
     if high is not None and not low <= value <= high:
         raise UserError(f"{name} must be between {low} and {high} (got {got})")
@@ -141,18 +146,20 @@ def check_choice(name: str, value, choices: tuple[str, ...]) -> None:
 
 class FailureKind(StrEnum):
     """Why a request failed; CallStats.errors counts requests given up on by kind."""
-    RATE_LIMITED = "rate_limited"        # HTTP 429
-    HTTP_STATUS = "http_status"          # another error status: 5xx, 408/409/425 retried, the others not
+
+    RATE_LIMITED = "rate_limited"  # HTTP 429
+    HTTP_STATUS = "http_status"  # another error status: 5xx, 408/409/425 retried, the others not
     REFUSED_REQUEST = "refused_request"  # HTTP 400: the endpoint refuses this request; not retried
     TIMEOUT = "timeout"
-    CONNECTION = "connection"            # refused, dropped, DNS, TLS
-    BAD_RESPONSE = "bad_response"        # an unreadable body, a broken proxy
+    CONNECTION = "connection"  # refused, dropped, DNS, TLS
+    BAD_RESPONSE = "bad_response"  # an unreadable body, a broken proxy
 
 
 @dataclass(frozen=True)
 class Failure:
     """One failed attempt, typed where it is caught: `text` is what llm_failures.error keeps (human-readable,
     scrubbed: "HTTP 500", "timeout after 5 s", "connection error: ...")."""
+
     kind: FailureKind
     text: str
     status: int | None = None
@@ -184,13 +191,16 @@ class CallStats:
     tokens_out: int = 0
     cost: float = 0.0
     seconds: float = 0.0
-    errors: dict[FailureKind, int] = field(default_factory=dict)   # requests given up on, by kind
+    errors: dict[FailureKind, int] = field(default_factory=dict)  # requests given up on, by kind
     stopped: str | None = None
 
 
 def request_key(endpoint: Endpoint, messages: list[dict], params: dict) -> str:
-    body = json.dumps({"endpoint": endpoint.label(), "model": endpoint.model, "messages": messages, "params": params},
-                      sort_keys=True, ensure_ascii=False)
+    body = json.dumps(
+        {"endpoint": endpoint.label(), "model": endpoint.model, "messages": messages, "params": params},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
 
 
@@ -208,9 +218,11 @@ def cached_replies(con, keys: list[str]) -> dict[str, dict]:
     cur = con.cursor()
     try:
         cur.register("wanted_keys", pa.table({"request_hash": list(dict.fromkeys(keys))}))
-        rows = cur.execute("SELECT c.request_hash, any_value(c.response) FROM llm_calls c "
-                           "SEMI JOIN wanted_keys w ON w.request_hash = c.request_hash "
-                           "WHERE c.response IS NOT NULL GROUP BY c.request_hash").fetchall()
+        rows = cur.execute(
+            "SELECT c.request_hash, any_value(c.response) FROM llm_calls c "
+            "SEMI JOIN wanted_keys w ON w.request_hash = c.request_hash "
+            "WHERE c.response IS NOT NULL GROUP BY c.request_hash"
+        ).fetchall()
     finally:
         cur.close()
     return {k: json.loads(v) for k, v in rows}
@@ -232,9 +244,11 @@ class _Progress:
         self.last = now
         rate = done / max(now - self.start, 1e-9)
         eta = (self.total - done) / rate if rate > 0 else float("inf")
-        line = (f"{self.label}: {done:,}/{self.total:,} ({done / self.total:.0%}) {rate:.1f} req/s, "
-                f"ETA {'-' if eta == float('inf') else f'{eta:.0f} s'}, retries {stats.retries}, "
-                f"failed {stats.failed}, tokens {stats.tokens_in + stats.tokens_out:,}, ${stats.cost:.4f}")
+        line = (
+            f"{self.label}: {done:,}/{self.total:,} ({done / self.total:.0%}) {rate:.1f} req/s, "
+            f"ETA {'-' if eta == float('inf') else f'{eta:.0f} s'}, retries {stats.retries}, "
+            f"failed {stats.failed}, tokens {stats.tokens_in + stats.tokens_out:,}, ${stats.cost:.4f}"
+        )
         sys.stderr.write(("\r" + line + ("\n" if final else "")) if self.tty else line + "\n")
         sys.stderr.flush()
 
@@ -272,8 +286,12 @@ class Caller:
     def _client(self):
         from openai import AsyncOpenAI
 
-        return AsyncOpenAI(base_url=self.endpoint.base_url, api_key=self.endpoint.api_key or "not-needed",
-                           max_retries=0, timeout=self.opts.timeout)
+        return AsyncOpenAI(
+            base_url=self.endpoint.base_url,
+            api_key=self.endpoint.api_key or "not-needed",
+            max_retries=0,
+            timeout=self.opts.timeout,
+        )
 
     async def _call_all(self, todo: list[Request]) -> dict[str, dict]:
         out: dict[str, dict] = {}
@@ -339,8 +357,12 @@ class Caller:
         failure: Failure | None = None
         while attempt < opts.max_tries and not self._fatal:
             attempt += 1
-            kwargs: dict = {"model": self.endpoint.model, "messages": req.messages, "temperature": opts.temperature,
-                            "max_tokens": opts.max_tokens}
+            kwargs: dict = {
+                "model": self.endpoint.model,
+                "messages": req.messages,
+                "temperature": opts.temperature,
+                "max_tokens": opts.max_tokens,
+            }
             if self._json_ok:
                 kwargs["response_format"] = {"type": "json_object"}
             if opts.logprobs:
@@ -361,7 +383,7 @@ class Caller:
                 wait = _retry_after(exc.response.headers if exc.response is not None else {}, opts.max_retry_after)
             except openai.BadRequestError as exc:
                 if self._json_ok and opts.json_mode == "auto" and "response_format" in str(exc):
-                    self._json_ok = False        # the endpoint has no JSON mode: ask in text from now on
+                    self._json_ok = False  # the endpoint has no JSON mode: ask in text from now on
                     attempt -= 1
                     continue
                 failure = Failure(FailureKind.REFUSED_REQUEST, f"HTTP 400 {self._detail(exc)}", 400)
@@ -369,8 +391,10 @@ class Caller:
                 status = exc.status_code
                 failure = Failure(FailureKind.HTTP_STATUS, f"HTTP {status}", status)
                 if status in FATAL_STATUS:
-                    self._fatal = (f"{self.endpoint.label()}: {FATAL_STATUS[status]} (HTTP {status}) for model "
-                                   f"{self.endpoint.model!r}" + ("; check OPENAI_API_KEY" if status in (401, 403) else ""))
+                    self._fatal = (
+                        f"{self.endpoint.label()}: {FATAL_STATUS[status]} (HTTP {status}) for model "
+                        f"{self.endpoint.model!r}" + ("; check OPENAI_API_KEY" if status in (401, 403) else "")
+                    )
             except (openai.APITimeoutError, asyncio.TimeoutError):
                 failure = Failure(FailureKind.TIMEOUT, f"timeout after {opts.timeout:g} s")
             except openai.APIConnectionError as exc:
@@ -383,7 +407,7 @@ class Caller:
                 self.stats.retries += 1
                 backoff = random.uniform(0, min(opts.backoff_cap, opts.backoff * 2 ** (attempt - 1)))
                 await asyncio.sleep(max(wait or 0.0, backoff))
-        if failure is None:              # stopped by another request's fatal error before trying
+        if failure is None:  # stopped by another request's fatal error before trying
             return None
         self.stats.failed += 1
         self.stats.errors[failure.kind] = self.stats.errors.get(failure.kind, 0) + 1
@@ -402,20 +426,37 @@ class Caller:
         content = scrub(raw)
         logprobs = None
         # tokens that spelled out an echoed key are dropped with it (each token alone is too short to scrub)
-        if content == raw and choice is not None and getattr(choice, "logprobs", None) is not None \
-                and choice.logprobs.content:
-            logprobs = [{"token": t.token, "logprob": t.logprob,
-                         "top_logprobs": [{"token": a.token, "logprob": a.logprob} for a in (t.top_logprobs or [])]}
-                        for t in choice.logprobs.content]
+        if (
+            content == raw
+            and choice is not None
+            and getattr(choice, "logprobs", None) is not None
+            and choice.logprobs.content
+        ):
+            logprobs = [
+                {
+                    "token": t.token,
+                    "logprob": t.logprob,
+                    "top_logprobs": [{"token": a.token, "logprob": a.logprob} for a in (t.top_logprobs or [])],
+                }
+                for t in choice.logprobs.content
+            ]
         usage = resp.usage
         tin = int(getattr(usage, "prompt_tokens", 0) or 0) if usage else 0
         tout = int(getattr(usage, "completion_tokens", 0) or 0) if usage else 0
         self.stats.tokens_in += tin
         self.stats.tokens_out += tout
         self.stats.cost += (tin * self.opts.price_in + tout * self.opts.price_out) / 1e6
-        return {"content": content, "finish_reason": scrub(getattr(choice, "finish_reason", None)), "logprobs": logprobs,
-                "model": scrub(getattr(resp, "model", None)), "tokens_in": tin, "tokens_out": tout, "attempts": attempt,
-                "json_mode": self._json_ok, "latency_s": round(latency, 4)}
+        return {
+            "content": content,
+            "finish_reason": scrub(getattr(choice, "finish_reason", None)),
+            "logprobs": logprobs,
+            "model": scrub(getattr(resp, "model", None)),
+            "tokens_in": tin,
+            "tokens_out": tout,
+            "attempts": attempt,
+            "json_mode": self._json_ok,
+            "latency_s": round(latency, 4),
+        }
 
     def _flush(self) -> None:
         """Commit the replies received since the last flush (one transaction)."""
@@ -426,21 +467,37 @@ class Caller:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         with transaction(self.con) as cur:
             if pending:
-                cur.register("new_calls", pa.table({
-                    "request_hash": [r.key for r, _ in pending],
-                    "model": [self.endpoint.model] * len(pending),
-                    "request": [json.dumps({"endpoint": self.endpoint.label(), "messages": r.messages, "params": r.params},
-                                           ensure_ascii=False) for r, _ in pending],
-                    "response": [json.dumps(x, ensure_ascii=False) for _, x in pending],
-                    "tokens_in": pa.array([x["tokens_in"] for _, x in pending], pa.int32()),
-                    "tokens_out": pa.array([x["tokens_out"] for _, x in pending], pa.int32()),
-                    "latency_s": [x["latency_s"] for _, x in pending]}))
-                cur.execute("INSERT INTO llm_calls SELECT n.*, ? FROM new_calls n ANTI JOIN llm_calls c "
-                            "ON c.request_hash = n.request_hash AND c.response IS NOT NULL", [now])
+                cur.register(
+                    "new_calls",
+                    pa.table(
+                        {
+                            "request_hash": [r.key for r, _ in pending],
+                            "model": [self.endpoint.model] * len(pending),
+                            "request": [
+                                json.dumps(
+                                    {"endpoint": self.endpoint.label(), "messages": r.messages, "params": r.params},
+                                    ensure_ascii=False,
+                                )
+                                for r, _ in pending
+                            ],
+                            "response": [json.dumps(x, ensure_ascii=False) for _, x in pending],
+                            "tokens_in": pa.array([x["tokens_in"] for _, x in pending], pa.int32()),
+                            "tokens_out": pa.array([x["tokens_out"] for _, x in pending], pa.int32()),
+                            "latency_s": [x["latency_s"] for _, x in pending],
+                        }
+                    ),
+                )
+                cur.execute(
+                    "INSERT INTO llm_calls SELECT n.*, ? FROM new_calls n ANTI JOIN llm_calls c "
+                    "ON c.request_hash = n.request_hash AND c.response IS NOT NULL",
+                    [now],
+                )
                 cur.unregister("new_calls")
             for key, run_id, model, failure, attempts in failures:
-                cur.execute("INSERT INTO llm_failures VALUES (?, ?, ?, ?, ?, ?)",
-                            [key, run_id, model, failure.text[:500], attempts, now])
+                cur.execute(
+                    "INSERT INTO llm_failures VALUES (?, ?, ?, ?, ?, ?)",
+                    [key, run_id, model, failure.text[:500], attempts, now],
+                )
 
 
 def _run_sync(coro):

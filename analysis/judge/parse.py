@@ -24,13 +24,13 @@ VERDICTS = {label: (_SLOT[side], strength) for label, (side, strength) in verdic
 
 @dataclass
 class Parsed:
-    status: str                       # ok | unparsed
+    status: str  # ok | unparsed
     score: float | None = None
-    verdict: str | None = None        # first | second | tie (position frame: the runner maps it to a/b)
+    verdict: str | None = None  # first | second | tie (position frame: the runner maps it to a/b)
     strength: int | None = None
     critique: str | None = None
-    how: str | None = None            # json | text
-    span: tuple[int, int] | None = None   # where the score sits in the reply (for logprobs)
+    how: str | None = None  # json | text
+    span: tuple[int, int] | None = None  # where the score sits in the reply (for logprobs)
     criteria: dict[str, "Parsed"] = field(default_factory=dict)
     reason: str | None = None
 
@@ -77,10 +77,18 @@ def parse_score(text: str | None, scale: tuple[float, float]) -> Parsed:
         score = _number(obj.get("score", obj.get("rating")), scale)
         critique = obj.get("critique", obj.get("feedback", obj.get("explanation")))
         if score is None:
-            return Parsed("unparsed", critique=critique if isinstance(critique, str) else None,
-                          reason="JSON reply without a score inside the scale")
-        return Parsed("ok", score=score, critique=critique if isinstance(critique, str) else None, how="json",
-                      span=_score_span(text, score))
+            return Parsed(
+                "unparsed",
+                critique=critique if isinstance(critique, str) else None,
+                reason="JSON reply without a score inside the scale",
+            )
+        return Parsed(
+            "ok",
+            score=score,
+            critique=critique if isinstance(critique, str) else None,
+            how="json",
+            span=_score_span(text, score),
+        )
     found = [(m, m.group(1)) for rx in (_RATING, _RESULT) for m in rx.finditer(text)]
     values = {float(v) for _, v in found}
     if len(values) != 1:
@@ -89,7 +97,7 @@ def parse_score(text: str | None, scale: tuple[float, float]) -> Parsed:
     if score is None:
         return Parsed("unparsed", reason="rating outside the scale")
     last = found[-1][0]
-    critique = text[:min(m.start() for m, _ in found)].strip()
+    critique = text[: min(m.start() for m, _ in found)].strip()
     critique = re.sub(r"^\s*Feedback:\s*", "", critique)
     critique = re.sub(r"(Rating:|\[RESULT\])\s*$", "", critique).strip()
     return Parsed("ok", score=score, critique=critique or None, how="text", span=(last.start(1), last.end(1)))
@@ -104,8 +112,11 @@ def parse_verdict(text: str | None) -> Parsed:
         critique = obj.get("critique", obj.get("explanation"))
         key = verdicts.compact(label) if isinstance(label, str) else None
         if key not in VERDICTS:
-            return Parsed("unparsed", critique=critique if isinstance(critique, str) else None,
-                          reason="JSON reply without a known verdict")
+            return Parsed(
+                "unparsed",
+                critique=critique if isinstance(critique, str) else None,
+                reason="JSON reply without a known verdict",
+            )
         v, s = VERDICTS[key]
         return Parsed("ok", verdict=v, strength=s, critique=critique if isinstance(critique, str) else None, how="json")
     labels = {verdicts.compact(m.group(1)) for m in _VERDICT.finditer(text)}
@@ -114,7 +125,9 @@ def parse_verdict(text: str | None) -> Parsed:
         return Parsed("unparsed", reason="no verdict label" if not outcomes else "several different verdicts")
     v, s = outcomes.pop()
     first = _VERDICT.search(text)
-    critique = re.sub(r"(My final verdict is:?|Final verdict:?)\s*$", "", text[:first.start()].strip(), flags=re.I).strip()
+    critique = re.sub(
+        r"(My final verdict is:?|Final verdict:?)\s*$", "", text[: first.start()].strip(), flags=re.I
+    ).strip()
     return Parsed("ok", verdict=v, strength=s, critique=critique or None, how="text")
 
 
@@ -130,8 +143,11 @@ def parse_criteria(text: str | None, names: list[str], scale: tuple[float, float
             if isinstance(v, dict):
                 score = _number(v.get("score"), scale)
                 crit = v.get("critique") if isinstance(v.get("critique"), str) else None
-                out.criteria[name] = (Parsed("ok", score=score, critique=crit, how="json") if score is not None
-                                      else Parsed("unparsed", critique=crit, reason="no score inside the scale"))
+                out.criteria[name] = (
+                    Parsed("ok", score=score, critique=crit, how="json")
+                    if score is not None
+                    else Parsed("unparsed", critique=crit, reason="no score inside the scale")
+                )
             else:
                 out.criteria[name] = Parsed("unparsed", reason="criterion missing from the reply")
         return out
@@ -141,13 +157,17 @@ def parse_criteria(text: str | None, names: list[str], scale: tuple[float, float
         rx = re.compile(r"^\W*" + re.escape(name) + r"\b.*?\[\[\s*(-?\d+(?:\.\d+)?)\s*\]\]", re.IGNORECASE)
         values = {float(m.group(1)) for line in lines if (m := rx.search(line))}
         score = _number(values.pop(), scale) if len(values) == 1 else None
-        out.criteria[name] = (Parsed("ok", score=score, how="text") if score is not None
-                              else Parsed("unparsed", reason="no single rating line for this criterion"))
+        out.criteria[name] = (
+            Parsed("ok", score=score, how="text")
+            if score is not None
+            else Parsed("unparsed", reason="no single rating line for this criterion")
+        )
     return out
 
 
-def expected_score(logprobs: list[dict] | None, span: tuple[int, int] | None,
-                   scale: tuple[float, float]) -> tuple[float | None, dict[str, float] | None]:
+def expected_score(
+    logprobs: list[dict] | None, span: tuple[int, int] | None, scale: tuple[float, float]
+) -> tuple[float | None, dict[str, float] | None]:
     """With token logprobs: the probability-weighted mean over the integer ratings the model considered at the
     score's token (its top alternatives inside the scale), and those probabilities."""
     if not logprobs or span is None:
@@ -165,7 +185,9 @@ def expected_score(logprobs: list[dict] | None, span: tuple[int, int] | None,
             total = sum(probs.values())
             if not total:
                 return None, None
-            return (sum(k * p for k, p in probs.items()) / total,
-                    {str(k): round(p / total, 6) for k, p in sorted(probs.items())})
+            return (
+                sum(k * p for k, p in probs.items()) / total,
+                {str(k): round(p / total, 6) for k, p in sorted(probs.items())},
+            )
         pos = end
     return None, None

@@ -25,12 +25,17 @@ _PADDING = (
     "answer above has been written with that in mind. Each part of it has been considered carefully so that the "
     "explanation stays clear and easy to follow for the reader. In summary, the points made above address the "
     "question as it was asked, and they are presented in an order that should make them straightforward to read. "
-    "Readers who want to go further can revisit each point above in turn. ")
-_AUTHORITY = ("\n\n(Reviewed by Dr. Elena Marsh, PhD, Professor of Computer Science, Stanford University. Source: "
-              "Marsh, E. et al. (2021). \"A Comprehensive Survey\". Journal of Advanced Research, 12(4), 45-67. "
-              "doi:10.1000/jar.2021.0457)")
+    "Readers who want to go further can revisit each point above in turn. "
+)
+_AUTHORITY = (
+    "\n\n(Reviewed by Dr. Elena Marsh, PhD, Professor of Computer Science, Stanford University. Source: "
+    'Marsh, E. et al. (2021). "A Comprehensive Survey". Journal of Advanced Research, 12(4), 45-67. '
+    "doi:10.1000/jar.2021.0457)"
+)
 _REFLECTION_HEAD = "Wait, let me think step by step... Hmm, let me reconsider this carefully. "
-_REFLECTION_TAIL = "\n\nWait, let me double-check my reasoning once more... Yes, after careful reflection, this is right."
+_REFLECTION_TAIL = (
+    "\n\nWait, let me double-check my reasoning once more... Yes, after careful reflection, this is right."
+)
 
 
 def pad(text: str) -> str:
@@ -58,7 +63,9 @@ def bandwagon_note(letter: str) -> str:
 def parse_probes(spec: str | list[str] | tuple[str, ...]) -> list[str]:
     from ..errors import UserError
 
-    names = [p.strip().lower().replace("_", "-") for p in (spec.split(",") if isinstance(spec, str) else spec) if p.strip()]
+    names = [
+        p.strip().lower().replace("_", "-") for p in (spec.split(",") if isinstance(spec, str) else spec) if p.strip()
+    ]
     if names == ["all"]:
         return list(PROBES)
     bad = [p for p in names if p not in PROBES]

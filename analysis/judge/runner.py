@@ -21,28 +21,43 @@ from ..records import RunRecord, insert_judgments, judgment_frame, write_run
 from ..store import transaction
 from . import probes as pr
 from . import targets
-from .client import (CallOptions, Caller, CallStats, Endpoint, Request, _choices, check_choice, check_number,
-                     make_request, option)
+from .client import (
+    CallOptions,
+    Caller,
+    CallStats,
+    Endpoint,
+    Request,
+    _choices,
+    check_choice,
+    check_number,
+    make_request,
+    option,
+)
 from .parse import Parsed, expected_score, parse_criteria, parse_score, parse_verdict
 from .templates import ONE_SCORE, PER_CRITERION, Template
 
-MAX_LIMIT = 10**9                            # the largest limit (SQL's LIMIT overflows far above; no workspace is near)
-MAX_SAMPLES = 1000                           # the largest samples: the requests of a run are planned in memory
+MAX_LIMIT = 10**9  # the largest limit (SQL's LIMIT overflows far above; no workspace is near)
+MAX_SAMPLES = 1000  # the largest samples: the requests of a run are planned in memory
 OVERALL = ("overall quality", "How well the answer serves the user: correct, helpful, complete, relevant and clear.")
 
 
 @dataclass
 class JudgeSpec:
     template: Template
-    criteria: dict[str, str] | None = option(None, "rubric criteria, comma-separated (descriptions from imported "
-                                                   "rubrics)")
+    criteria: dict[str, str] | None = option(
+        None, "rubric criteria, comma-separated (descriptions from imported rubrics)"
+    )
     per_criterion: bool = option(False, "one call per criterion instead of one for all")
     both_orders: bool = option(True, "pairwise: judge every pair in both orders")
-    pairs: str = option("auto", "pairwise: which pairs (auto: the baseline if given, else pairs already judged, "
-                                "else all)", ("auto", "existing", "baseline", "all"))
+    pairs: str = option(
+        "auto",
+        "pairwise: which pairs (auto: the baseline if given, else pairs already judged, else all)",
+        ("auto", "existing", "baseline", "all"),
+    )
     baseline: str | None = option(None, "pairwise: compare every selected response with this model's")
-    reference: str = option("auto", "show reference answers when the item has one (auto) or never (off)",
-                            ("auto", "off"))
+    reference: str = option(
+        "auto", "show reference answers when the item has one (auto) or never (off)", ("auto", "off")
+    )
     samples: int = option(1, "judge each request this many times (the sample index is in the cache key)")
     judge_name: str | None = option(None, "store the judgments under this judge name (default: the model)")
     limit: int | None = option(None, "at most this many responses, pairs or judgments")
@@ -51,15 +66,15 @@ class JudgeSpec:
         check_choice("pairs", self.pairs, _choices(JudgeSpec, "pairs"))
         check_choice("reference", self.reference, _choices(JudgeSpec, "reference"))
         check_number(self, "samples", 1, MAX_SAMPLES, integer=True)
-        if self.limit is not None:           # 0 would select everything (no LIMIT): refused like -1
+        if self.limit is not None:  # 0 would select everything (no LIMIT): refused like -1
             check_number(self, "limit", 1, MAX_LIMIT, integer=True)
 
 
 @dataclass
 class Unit:
     request: Request
-    kind: str                                # pointwise | criteria | pairwise
-    stubs: list[dict]                        # judgment rows before the reply (one per criterion)
+    kind: str  # pointwise | criteria | pairwise
+    stubs: list[dict]  # judgment rows before the reply (one per criterion)
     scale: tuple[float, float] = (1, 10)
 
 
@@ -75,18 +90,35 @@ class JudgeResult:
 
     def __repr__(self) -> str:
         s = self.stats
-        return (f"JudgeResult(run {self.run_id}: {self.written} judgments written, {self.already_present} already "
-                f"present, {s.called} called, {s.cached} cached, {s.failed} failed, {s.retries} retries, "
-                f"tokens {s.tokens_in}+{s.tokens_out}, ${s.cost:.4f}" + (f", stopped: {s.stopped}" if s.stopped else "") + ")")
+        return (
+            f"JudgeResult(run {self.run_id}: {self.written} judgments written, {self.already_present} already "
+            f"present, {s.called} called, {s.cached} cached, {s.failed} failed, {s.retries} retries, "
+            f"tokens {s.tokens_in}+{s.tokens_out}, ${s.cost:.4f}"
+            + (f", stopped: {s.stopped}" if s.stopped else "")
+            + ")"
+        )
 
     def summary(self) -> dict[str, Any]:
         s = self.stats
-        return {"run_id": self.run_id, "requests": self.planned, "judgments_written": self.written,
-                "judgments_already_present": self.already_present, "called": s.called, "cached": s.cached,
-                "failed": s.failed, "retries": s.retries, "skipped_budget": s.skipped_budget,
-                "tokens_in": s.tokens_in, "tokens_out": s.tokens_out, "cost_usd": round(s.cost, 6),
-                "seconds": round(s.seconds, 2), "stopped": s.stopped, "errors": s.errors,
-                "parse_status": self.by_status, "skipped": self.skipped}
+        return {
+            "run_id": self.run_id,
+            "requests": self.planned,
+            "judgments_written": self.written,
+            "judgments_already_present": self.already_present,
+            "called": s.called,
+            "cached": s.cached,
+            "failed": s.failed,
+            "retries": s.retries,
+            "skipped_budget": s.skipped_budget,
+            "tokens_in": s.tokens_in,
+            "tokens_out": s.tokens_out,
+            "cost_usd": round(s.cost, 6),
+            "seconds": round(s.seconds, 2),
+            "stopped": s.stopped,
+            "errors": s.errors,
+            "parse_status": self.by_status,
+            "skipped": self.skipped,
+        }
 
 
 # ---- requests --------------------------------------------------------------------------------------
@@ -108,8 +140,9 @@ class Planner:
         self.judge = spec.judge_name or endpoint.model
         names = list(spec.criteria or [])
         info = targets.criteria_info(con, names)
-        self.criteria = {n: ((spec.criteria or {}).get(n) or info.get(n, ("", {}))[0], info.get(n, ("", {}))[1])
-                         for n in names}
+        self.criteria = {
+            n: ((spec.criteria or {}).get(n) or info.get(n, ("", {}))[0], info.get(n, ("", {}))[1]) for n in names
+        }
         # a template without {criteria_list} and {output_format} (prometheus) scores one criterion per call
         self.per_criterion = spec.per_criterion or not {"output_format", "criteria_list"} <= t.fields()
 
@@ -118,14 +151,31 @@ class Planner:
 
     def _base(self, row: dict, protocol: str, criterion: str | None, sample: int) -> dict:
         t = self.spec.template
-        return {"item_id": row["item_id"], "judge": self.judge, "protocol": protocol, "criterion": criterion,
-                "template": t.name, "sample": sample, "probe": None, "parent_judgment_id": None,
-                "dataset": row.get("dataset"), "category": row.get("category"), "meta": {},
-                "scale_min": float(t.scale[0]) if protocol == "pointwise" else None,
-                "scale_max": float(t.scale[1]) if protocol == "pointwise" else None}
+        return {
+            "item_id": row["item_id"],
+            "judge": self.judge,
+            "protocol": protocol,
+            "criterion": criterion,
+            "template": t.name,
+            "sample": sample,
+            "probe": None,
+            "parent_judgment_id": None,
+            "dataset": row.get("dataset"),
+            "category": row.get("category"),
+            "meta": {},
+            "scale_min": float(t.scale[0]) if protocol == "pointwise" else None,
+            "scale_max": float(t.scale[1]) if protocol == "pointwise" else None,
+        }
 
-    def pointwise(self, row: dict, text: str | None = None, criterion: str | None = None, sample: int = 0,
-                  all_criteria: bool = False, extra: str = "") -> Unit:
+    def pointwise(
+        self,
+        row: dict,
+        text: str | None = None,
+        criterion: str | None = None,
+        sample: int = 0,
+        all_criteria: bool = False,
+        extra: str = "",
+    ) -> Unit:
         """One request about one response (`text` overrides its text, for probes)."""
         t = self.spec.template
         lo, hi = (str(int(x)) if float(x).is_integer() else str(x) for x in t.scale)
@@ -140,10 +190,16 @@ class Planner:
             levels = self.criteria.get(cname, ("", {}))[1] if names else {}
             clist = f"Criterion: {cname}: {cdesc}\n\n" if cdesc else f"Criterion: {cname}\n\n"
             fmt = ONE_SCORE
-        values = {"prompt": row.get("prompt") or "", "response": row["text"] if text is None else text,
-                  "reference": self._ref(row.get("reference")), "criterion": cname, "criterion_description": cdesc,
-                  "rubric": _levels_text(levels or t.levels), "criteria_list": clist,
-                  "output_format": fmt.replace("{lo}", lo).replace("{hi}", hi)}
+        values = {
+            "prompt": row.get("prompt") or "",
+            "response": row["text"] if text is None else text,
+            "reference": self._ref(row.get("reference")),
+            "criterion": cname,
+            "criterion_description": cdesc,
+            "rubric": _levels_text(levels or t.levels),
+            "criteria_list": clist,
+            "output_format": fmt.replace("{lo}", lo).replace("{hi}", hi),
+        }
         messages = t.render(values)
         if extra:
             messages[-1]["content"] += extra
@@ -151,33 +207,66 @@ class Planner:
         stubs = []
         for n in names or [None]:
             s = self._base(row, "pointwise", n, sample)
-            s.update(response_id=row["response_id"], model=row.get("model"),
-                     n_chars=len(values["response"]), response_a=None, response_b=None, shown_first=None,
-                     model_a=None, model_b=None, n_chars_a=None, n_chars_b=None)
+            s.update(
+                response_id=row["response_id"],
+                model=row.get("model"),
+                n_chars=len(values["response"]),
+                response_a=None,
+                response_b=None,
+                shown_first=None,
+                model_a=None,
+                model_b=None,
+                n_chars_a=None,
+                n_chars_b=None,
+            )
             s["judgment_id"] = _judgment_id(req.key, n)
             stubs.append(s)
         return Unit(req, "criteria" if len(names) > 1 else "pointwise", stubs, t.scale)
 
-    def pairwise(self, row: dict, shown_first: str, criterion: str | None = None, sample: int = 0,
-                 texts: dict[str, str] | None = None, extra: str = "") -> Unit:
+    def pairwise(
+        self,
+        row: dict,
+        shown_first: str,
+        criterion: str | None = None,
+        sample: int = 0,
+        texts: dict[str, str] | None = None,
+        extra: str = "",
+    ) -> Unit:
         """One request about a pair, `shown_first` ('a' or 'b') shown as Assistant A."""
         t = self.spec.template
         text = {"a": row["text_a"], "b": row["text_b"], **(texts or {})}
         first, second = ("a", "b") if shown_first == "a" else ("b", "a")
         cdesc = self.criteria.get(criterion, ("", {}))[0] if criterion else ""
-        values = {"prompt": row.get("prompt") or "", "response_a": text[first], "response_b": text[second],
-                  "reference": self._ref(row.get("reference")), "criterion": criterion or OVERALL[0],
-                  "criterion_description": cdesc or ("" if criterion else OVERALL[1]),
-                  "criteria_list": f"Compare the answers on this criterion only: {criterion}"
-                                   f"{': ' + cdesc if cdesc else ''}\n\n" if criterion else ""}
+        values = {
+            "prompt": row.get("prompt") or "",
+            "response_a": text[first],
+            "response_b": text[second],
+            "reference": self._ref(row.get("reference")),
+            "criterion": criterion or OVERALL[0],
+            "criterion_description": cdesc or ("" if criterion else OVERALL[1]),
+            "criteria_list": f"Compare the answers on this criterion only: {criterion}"
+            f"{': ' + cdesc if cdesc else ''}\n\n"
+            if criterion
+            else "",
+        }
         messages = t.render(values)
         if extra:
             messages[-1]["content"] += extra
         req = make_request(self.endpoint, self.opts, messages, sample)
         s = self._base(row, "pairwise", criterion, sample)
-        s.update(response_id=None, model=None, n_chars=None, response_a=row["response_a"], response_b=row["response_b"],
-                 shown_first=shown_first, model_a=row.get("model_a"), model_b=row.get("model_b"),
-                 n_chars_a=len(text["a"]), n_chars_b=len(text["b"]), judgment_id=_judgment_id(req.key, criterion))
+        s.update(
+            response_id=None,
+            model=None,
+            n_chars=None,
+            response_a=row["response_a"],
+            response_b=row["response_b"],
+            shown_first=shown_first,
+            model_a=row.get("model_a"),
+            model_b=row.get("model_b"),
+            n_chars_a=len(text["a"]),
+            n_chars_b=len(text["b"]),
+            judgment_id=_judgment_id(req.key, criterion),
+        )
         return Unit(req, "pairwise", [s])
 
     def units(self, flt: Filter) -> list[Unit]:
@@ -207,8 +296,11 @@ class Planner:
 def _fill(unit: Unit, reply: dict) -> list[dict]:
     content = reply.get("content")
     rows = []
-    meta_common = {"request_hash": unit.request.key, "attempts": reply.get("attempts"),
-                   "finish_reason": reply.get("finish_reason")}
+    meta_common = {
+        "request_hash": unit.request.key,
+        "attempts": reply.get("attempts"),
+        "finish_reason": reply.get("finish_reason"),
+    }
     if unit.kind == "pairwise":
         p = parse_verdict(content)
         s = dict(unit.stubs[0])
@@ -255,8 +347,9 @@ def write_judgments(con, run_id: str, rows: list[dict]) -> tuple[int, int]:
     """Insert judgments not present yet (by id) through the one judgment writer; returns (written, present)."""
     if not rows:
         return 0, 0
-    frame = judgment_frame([{**r, "run_id": run_id, "source_key": r["meta"].get("request_hash", ""),
-                             "source_line": None} for r in rows])
+    frame = judgment_frame(
+        [{**r, "run_id": run_id, "source_key": r["meta"].get("request_hash", ""), "source_line": None} for r in rows]
+    )
     with transaction(con) as cur:
         cur.register("new_judgments", frame.to_arrow())
         written = insert_judgments(cur, "SELECT * FROM new_judgments")
@@ -264,23 +357,55 @@ def write_judgments(con, run_id: str, rows: list[dict]) -> tuple[int, int]:
     return written, len(rows) - written
 
 
-def run_id_for(endpoint: Endpoint, opts: CallOptions, spec: JudgeSpec, flt: Filter, kind: str, extra: Any = None) -> str:
-    key = json.dumps({"kind": kind, "endpoint": endpoint.label(), "model": endpoint.model, "judge": spec.judge_name,
-                      "template": [spec.template.name, spec.template.system, spec.template.user, list(spec.template.scale)],
-                      "criteria": spec.criteria, "per_criterion": spec.per_criterion, "both_orders": spec.both_orders,
-                      "pairs": spec.pairs, "baseline": spec.baseline, "reference": spec.reference, "samples": spec.samples,
-                      "limit": spec.limit, "filter": flt.to_query(), "params": opts.logical_params(), "extra": extra},
-                     sort_keys=True, default=str)
+def run_id_for(
+    endpoint: Endpoint, opts: CallOptions, spec: JudgeSpec, flt: Filter, kind: str, extra: Any = None
+) -> str:
+    key = json.dumps(
+        {
+            "kind": kind,
+            "endpoint": endpoint.label(),
+            "model": endpoint.model,
+            "judge": spec.judge_name,
+            "template": [spec.template.name, spec.template.system, spec.template.user, list(spec.template.scale)],
+            "criteria": spec.criteria,
+            "per_criterion": spec.per_criterion,
+            "both_orders": spec.both_orders,
+            "pairs": spec.pairs,
+            "baseline": spec.baseline,
+            "reference": spec.reference,
+            "samples": spec.samples,
+            "limit": spec.limit,
+            "filter": flt.to_query(),
+            "params": opts.logical_params(),
+            "extra": extra,
+        },
+        sort_keys=True,
+        default=str,
+    )
     return "judge-" + hashlib.md5(key.encode()).hexdigest()[:12]
 
 
-def _record_run(con, run_id: str, name: str, endpoint: Endpoint, planned: int, written: int, present: int,
-                failed: int, params: dict) -> None:
+def _record_run(
+    con, run_id: str, name: str, endpoint: Endpoint, planned: int, written: int, present: int, failed: int, params: dict
+) -> None:
     """One runs row per judge run; a re-run (resume) adds to its judgments and keeps its first created_at."""
     with transaction(con) as cur:
         old = cur.execute("SELECT n_ingested FROM runs WHERE run_id = ?", [run_id]).fetchall()
-        write_run(cur, RunRecord(run_id, name, "judge", endpoint.label(), None, planned,
-                                 (old[0][0] if old else 0) + written, present, failed, params))
+        write_run(
+            cur,
+            RunRecord(
+                run_id,
+                name,
+                "judge",
+                endpoint.label(),
+                None,
+                planned,
+                (old[0][0] if old else 0) + written,
+                present,
+                failed,
+                params,
+            ),
+        )
 
 
 def execute(con, units: list[Unit], caller: Caller) -> tuple[list[dict], dict[str, int]]:
@@ -297,26 +422,39 @@ def execute(con, units: list[Unit], caller: Caller) -> tuple[list[dict], dict[st
     return rows, status
 
 
-def judge(q, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions, name: str | None = None) -> JudgeResult:
+def judge(
+    q, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions, name: str | None = None
+) -> JudgeResult:
     con = q.con
     run_id = run_id_for(endpoint, opts, spec, flt, "judge")
     caller = Caller(con, endpoint, opts, run_id)
     units = Planner(con, endpoint, opts, spec).units(flt)
     if not units:
-        raise UserError(f"nothing to judge: no {'response' if spec.template.protocol == 'pointwise' else 'pair'} "
-                        f"matches {flt.describe()}")
+        raise UserError(
+            f"nothing to judge: no {'response' if spec.template.protocol == 'pointwise' else 'pair'} "
+            f"matches {flt.describe()}"
+        )
     rows, status = execute(con, units, caller)
     written, present = write_judgments(con, run_id, rows)
     result = JudgeResult(run_id, len({u.request.key for u in units}), written, present, caller.stats, status)
-    _record_run(con, run_id, name or f"judge {endpoint.model} / {spec.template.name}", endpoint, result.planned,
-                written, present, caller.stats.failed,
-                {"model": endpoint.model, "template": spec.template.name, "filter": flt.to_query(), **result.summary()})
+    _record_run(
+        con,
+        run_id,
+        name or f"judge {endpoint.model} / {spec.template.name}",
+        endpoint,
+        result.planned,
+        written,
+        present,
+        caller.stats.failed,
+        {"model": endpoint.model, "template": spec.template.name, "filter": flt.to_query(), **result.summary()},
+    )
     return result
 
 
 # ---- probes -----------------------------------------------------------------------------------------
-def probe(q, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions, names: list[str],
-          name: str | None = None) -> JudgeResult:
+def probe(
+    q, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions, names: list[str], name: str | None = None
+) -> JudgeResult:
     """Judge each selected judgment's unit again with this judge (the baseline), then each probe's variant
     of it, stored with probe = the probe's name and parent_judgment_id = the baseline."""
     con = q.con
@@ -327,8 +465,9 @@ def probe(q, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions
     t = spec.template
     parents = parents.filter(pl.col("protocol") == t.protocol)
     if parents.height == 0:
-        raise UserError(f"nothing to probe: no parsed {t.protocol} judgment (the template's protocol) matches "
-                        f"{flt.describe()}")
+        raise UserError(
+            f"nothing to probe: no parsed {t.protocol} judgment (the template's protocol) matches {flt.describe()}"
+        )
     # one baseline per distinct unit (several imported judges may have judged the same pair)
     rows_by_unit: dict[str, dict] = {}
     base_units: dict[str, Unit] = {}
@@ -343,7 +482,7 @@ def probe(q, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions
     baseline = {r["meta"]["request_hash"]: r for r in base_rows}
     skipped: dict[str, int] = {}
     variants: list[Unit] = []
-    for key, u in base_units.items():
+    for key, _u in base_units.items():
         b = baseline.get(key)
         if b is None or b["parse_status"] != "ok":
             skipped["baseline unparsed or failed"] = skipped.get("baseline unparsed or failed", 0) + len(names)
@@ -353,11 +492,26 @@ def probe(q, flt: Filter, endpoint: Endpoint, spec: JudgeSpec, opts: CallOptions
     for k, v in var_status.items():
         status[k] = status.get(k, 0) + v
     written, present = write_judgments(con, run_id, base_rows + var_rows)
-    result = JudgeResult(run_id, len(base_units) + len({u.request.key for u in variants}), written, present,
-                         caller.stats, status, skipped)
-    _record_run(con, run_id, name or f"probe {endpoint.model} / {t.name}: {','.join(names)}", endpoint, result.planned,
-                written, present, caller.stats.failed,
-                {"model": endpoint.model, "template": t.name, "probes": names, "filter": flt.to_query(), **result.summary()})
+    result = JudgeResult(
+        run_id,
+        len(base_units) + len({u.request.key for u in variants}),
+        written,
+        present,
+        caller.stats,
+        status,
+        skipped,
+    )
+    _record_run(
+        con,
+        run_id,
+        name or f"probe {endpoint.model} / {t.name}: {','.join(names)}",
+        endpoint,
+        result.planned,
+        written,
+        present,
+        caller.stats.failed,
+        {"model": endpoint.model, "template": t.name, "probes": names, "filter": flt.to_query(), **result.summary()},
+    )
     return result
 
 
@@ -380,14 +534,19 @@ def _variants(planner: Planner, row: dict, base: dict, names: list[str], skipped
             if p in pr.PAIRWISE_ONLY:
                 skip(f"{p}: pairwise only")
             elif p == "one-token":
-                out += [tag(planner.pointwise(row, text=a, criterion=crit), p, probe_text=a) for a in pr.ONE_TOKEN_ANSWERS]
+                out += [
+                    tag(planner.pointwise(row, text=a, criterion=crit), p, probe_text=a) for a in pr.ONE_TOKEN_ANSWERS
+                ]
             else:
                 out.append(tag(planner.pointwise(row, text=pr.TRANSFORMS[p](row["text"]), criterion=crit), p))
         return out
     shown = base["shown_first"]
     gold = row.get("gold_winner")
-    winner = ("a" if gold == row["response_a"] else "b") if gold in (row["response_a"], row["response_b"]) else \
-        (base["verdict"] if base["verdict"] in ("a", "b") else None)
+    winner = (
+        ("a" if gold == row["response_a"] else "b")
+        if gold in (row["response_a"], row["response_b"])
+        else (base["verdict"] if base["verdict"] in ("a", "b") else None)
+    )
     weaker = {"a": "b", "b": "a"}.get(winner)
     for p in names:
         if p == "swap":
@@ -401,9 +560,12 @@ def _variants(planner: Planner, row: dict, base: dict, names: list[str], skipped
             letter = "A" if weaker == shown else "B"
             out.append(tag(planner.pairwise(row, shown, crit, extra=pr.bandwagon_note(letter)), p, probe_target=weaker))
         elif p == "one-token":
-            out += [tag(planner.pairwise(row, shown, crit, texts={weaker: a}), p, probe_target=weaker, probe_text=a)
-                    for a in pr.ONE_TOKEN_ANSWERS]
+            out += [
+                tag(planner.pairwise(row, shown, crit, texts={weaker: a}), p, probe_target=weaker, probe_text=a)
+                for a in pr.ONE_TOKEN_ANSWERS
+            ]
         else:
-            out.append(tag(planner.pairwise(row, shown, crit, texts={weaker: pr.TRANSFORMS[p](text)}), p,
-                           probe_target=weaker))
+            out.append(
+                tag(planner.pairwise(row, shown, crit, texts={weaker: pr.TRANSFORMS[p](text)}), p, probe_target=weaker)
+            )
     return out

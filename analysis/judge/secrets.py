@@ -31,8 +31,8 @@ def _base64_cores(raw: bytes) -> list[str]:
     """The base64 characters determined by `raw` alone, for `raw` starting at byte 0, 1 or 2 of a group."""
     out = []
     for a in range(3):
-        first = -(-8 * a // 6)           # the first character whose 6 bits all lie inside `raw`
-        end = 8 * (a + len(raw)) // 6    # one past the last such character
+        first = -(-8 * a // 6)  # the first character whose 6 bits all lie inside `raw`
+        end = 8 * (a + len(raw)) // 6  # one past the last such character
         core = base64.b64encode(b"\0" * a + raw + b"\0\0").decode("ascii")[first:end]
         out += [core, core.replace("+", "-").replace("/", "_")]
     return out
@@ -41,8 +41,15 @@ def _base64_cores(raw: bytes) -> list[str]:
 def encoded_forms(secret: str) -> set[str]:
     """Every form of `secret` the scrubber looks for (each at least MIN_RUN characters long)."""
     raw = secret.encode("utf-8")
-    forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret), raw.hex(), raw.hex().upper(),
-             *_base64_cores(raw)}
+    forms = {
+        secret,
+        quote(secret),
+        quote(secret, safe=""),
+        quote_plus(secret),
+        raw.hex(),
+        raw.hex().upper(),
+        *_base64_cores(raw),
+    }
     return {f for f in forms if len(f) >= MIN_RUN}
 
 
@@ -51,8 +58,8 @@ class Scrubber:
 
     def __init__(self, *secrets: str | None):
         forms = set().union(*(encoded_forms(s) for s in secrets if s and len(s) >= MIN_RUN))
-        self._runs = {f[i:i + MIN_RUN] for f in forms for i in range(len(f) - MIN_RUN + 1)}
-        self._quads = {r[i:i + 4] for r in self._runs for i in range(MIN_RUN - 3)}
+        self._runs = {f[i : i + MIN_RUN] for f in forms for i in range(len(f) - MIN_RUN + 1)}
+        self._quads = {r[i : i + 4] for r in self._runs for i in range(MIN_RUN - 3)}
 
     def __call__(self, text: str | None) -> str | None:
         if not text or not self._runs:
@@ -61,10 +68,10 @@ class Scrubber:
         # looking at every 4th position for a 4-character piece of a form finds every run, at a quarter of the cost.
         spans: list[list[int]] = []
         for i in range(0, len(text) - 3, 4):
-            if text[i:i + 4] not in self._quads:
+            if text[i : i + 4] not in self._quads:
                 continue
             for j in range(max(0, i - 3), min(i, len(text) - MIN_RUN) + 1):
-                if text[j:j + MIN_RUN] in self._runs:
+                if text[j : j + MIN_RUN] in self._runs:
                     if spans and j <= spans[-1][1]:
                         spans[-1][1] = j + MIN_RUN
                     else:

@@ -27,16 +27,20 @@ def _response_where(flt: Filter) -> tuple[str, list]:
     rest = {k for k in flt.to_dict()} - RESPONSE_FIELDS
     if rest:
         where, p = flt.where("j")
-        conds.append(f"r.response_id IN (SELECT unnest([j.response_id, j.response_a, j.response_b]) "
-                     f"FROM judgment_view j WHERE {where})")
+        conds.append(
+            f"r.response_id IN (SELECT unnest([j.response_id, j.response_a, j.response_b]) "
+            f"FROM judgment_view j WHERE {where})"
+        )
         params += p
     return " AND ".join(conds), params
 
 
 def responses(con, flt: Filter, limit: int | None = None) -> pl.DataFrame:
     where, params = _response_where(flt)
-    sql = (f"SELECT {_COLS} FROM responses r JOIN items i USING (item_id) WHERE {where} AND r.text IS NOT NULL "
-           f"ORDER BY r.item_id, r.model, r.response_id" + (f" LIMIT {int(limit)}" if limit else ""))
+    sql = (
+        f"SELECT {_COLS} FROM responses r JOIN items i USING (item_id) WHERE {where} AND r.text IS NOT NULL "
+        f"ORDER BY r.item_id, r.model, r.response_id" + (f" LIMIT {int(limit)}" if limit else "")
+    )
     return con.sql(sql, params=params).pl()
 
 
@@ -50,8 +54,9 @@ def pairs(con, flt: Filter, mode: str = "auto", baseline: str | None = None, lim
             mode = "baseline"
         else:
             where, params = flt.where("j")
-            n = con.execute(f"SELECT count(*) FROM judgment_view j WHERE {where} AND j.protocol = 'pairwise'",
-                            params).fetchall()[0][0]
+            n = con.execute(
+                f"SELECT count(*) FROM judgment_view j WHERE {where} AND j.protocol = 'pairwise'", params
+            ).fetchall()[0][0]
             mode = "existing" if n else "all"
     if mode == "existing":
         where, params = flt.where("j")
@@ -116,6 +121,9 @@ def criteria_info(con, names: list[str]) -> dict[str, tuple[str, dict]]:
     """Description and level descriptions of criteria known to the workspace (from imported rubrics)."""
     if not names:
         return {}
-    rows = con.execute("SELECT criterion, any_value(description), any_value(levels) FROM criteria "
-                       f"WHERE criterion IN ({', '.join('?' * len(names))}) GROUP BY criterion", names).fetchall()
+    rows = con.execute(
+        "SELECT criterion, any_value(description), any_value(levels) FROM criteria "
+        f"WHERE criterion IN ({', '.join('?' * len(names))}) GROUP BY criterion",
+        names,
+    ).fetchall()
     return {c: (d or "", json.loads(lv) if isinstance(lv, str) else (lv or {})) for c, d, lv in rows}

@@ -5,9 +5,16 @@ Imported lazily: scipy.stats alone costs seconds, and most commands need none of
 
 from __future__ import annotations
 
-_EXPORTS = {"run_audit": ".audit", "BIAS_METRICS": ".metrics", "METRICS": ".metrics", "AuditContext": ".context",
-            "Audit": ".api", "Rubrics": ".api",
-            "DEFAULT_FAMILIES": ".self_preference", "family_of": ".self_preference"}
+_EXPORTS = {
+    "run_audit": ".audit",
+    "BIAS_METRICS": ".metrics",
+    "METRICS": ".metrics",
+    "AuditContext": ".context",
+    "Audit": ".api",
+    "Rubrics": ".api",
+    "DEFAULT_FAMILIES": ".self_preference",
+    "family_of": ".self_preference",
+}
 __all__ = list(_EXPORTS)
 
 

@@ -76,14 +76,31 @@ def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> lis
         return [unavailable(j, m, why) for j in judges or [None] for m in (f"agreement_{suffix}", f"kappa_{suffix}")]
     out = []
     for (jkey,), g in frame.group_by(["jkey"], maintain_order=True):
-        per_item = g.group_by("item_id").agg(n=pl.len(), agree=(pl.col("winner") == pl.col("ref")).fill_null(False).sum())
+        per_item = g.group_by("item_id").agg(
+            n=pl.len(), agree=(pl.col("winner") == pl.col("ref")).fill_null(False).sum()
+        )
         value = float(per_item["agree"].sum() / per_item["n"].sum())
-        out.append(row(jkey, f"agreement_{suffix}", value,
-                       bootstrap_ratio(per_item["agree"].to_numpy(), per_item["n"].to_numpy()), int(per_item["n"].sum()),
-                       f"95% CI: bootstrap over items; against the {label}; an unparsed verdict counts as disagreement"))
+        out.append(
+            row(
+                jkey,
+                f"agreement_{suffix}",
+                value,
+                bootstrap_ratio(per_item["agree"].to_numpy(), per_item["n"].to_numpy()),
+                int(per_item["n"].sum()),
+                f"95% CI: bootstrap over items; against the {label}; an unparsed verdict counts as disagreement",
+            )
+        )
         kappa, ci = _kappa_of(g)
-        out.append(row(jkey, f"kappa_{suffix}", kappa, ci, g.height,
-                       "Cohen's kappa over {first, second, tie, no verdict}; 95% CI: bootstrap over items"))
+        out.append(
+            row(
+                jkey,
+                f"kappa_{suffix}",
+                kappa,
+                ci,
+                g.height,
+                "Cohen's kappa over {first, second, tie, no verdict}; 95% CI: bootstrap over items",
+            )
+        )
     return out
 
 
@@ -98,14 +115,26 @@ def annotator_metrics(ctx: AuditContext) -> list[dict]:
     for (jkey, annotator), g in frame.group_by(["jkey", "annotator"], maintain_order=True):
         agree = (g["winner"] == g["ref"]).fill_null(False)
         per_item = g.with_columns(agree.alias("a")).group_by("item_id").agg(n=pl.len(), a=pl.col("a").sum())
-        out.append(row(jkey, f"agreement_with:{annotator}", float(agree.mean()),
-                       bootstrap_ratio(per_item["a"].to_numpy(), per_item["n"].to_numpy()), g.height,
-                       "95% CI: bootstrap over items; unparsed counts as disagreement"))
+        out.append(
+            row(
+                jkey,
+                f"agreement_with:{annotator}",
+                float(agree.mean()),
+                bootstrap_ratio(per_item["a"].to_numpy(), per_item["n"].to_numpy()),
+                g.height,
+                "95% CI: bootstrap over items; unparsed counts as disagreement",
+            )
+        )
     if labels.height:
         wide = labels.with_columns(
             pl.concat_str(["item_id", "r_lo", "r_hi"], separator="|").alias("unit"),
-            pl.when(pl.col("ref") == "tie").then(pl.lit("tie"))
-            .when(pl.col("ref") == pl.col("r_lo")).then(pl.lit("lo")).otherwise(pl.lit("hi")).alias("code"))
+            pl.when(pl.col("ref") == "tie")
+            .then(pl.lit("tie"))
+            .when(pl.col("ref") == pl.col("r_lo"))
+            .then(pl.lit("lo"))
+            .otherwise(pl.lit("hi"))
+            .alias("code"),
+        )
         coded = [list(g["code"]) for _, g in wide.group_by("unit", maintain_order=True)]
         n_units = sum(1 for u in coded if len(u) >= 2)
         cats: dict[str, dict[str, str]] = {}
@@ -121,8 +150,16 @@ def annotator_metrics(ctx: AuditContext) -> list[dict]:
                 if a is not None:
                     boots.append(a)
             ci = (float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))) if boots else (None, None)
-            out.append(row(HUMANS, "alpha_humans", alpha, ci, n_units,
-                           "Krippendorff's alpha (nominal) across the human annotators; 95% CI: bootstrap over pairs"))
+            out.append(
+                row(
+                    HUMANS,
+                    "alpha_humans",
+                    alpha,
+                    ci,
+                    n_units,
+                    "Krippendorff's alpha (nominal) across the human annotators; 95% CI: bootstrap over pairs",
+                )
+            )
         else:
             out.append(unavailable(HUMANS, "alpha_humans", "fewer than two annotators on any pair"))
         agreements, kappas, n_shared = [], [], 0
@@ -136,10 +173,24 @@ def annotator_metrics(ctx: AuditContext) -> list[dict]:
             kappas.append(cohen_kappa(a, b))
             n_shared += len(shared)
         if agreements:
-            out.append(row(HUMANS, "agreement_human_human", float(np.mean(agreements)), n=n_shared,
-                           note=f"mean percent agreement over {len(agreements)} annotator pair(s): the ceiling for judges"))
-            out.append(row(HUMANS, "kappa_human_human", float(np.mean([k for k in kappas if k is not None])),
-                           n=n_shared, note="mean pairwise Cohen's kappa between annotators"))
+            out.append(
+                row(
+                    HUMANS,
+                    "agreement_human_human",
+                    float(np.mean(agreements)),
+                    n=n_shared,
+                    note=f"mean percent agreement over {len(agreements)} annotator pair(s): the ceiling for judges",
+                )
+            )
+            out.append(
+                row(
+                    HUMANS,
+                    "kappa_human_human",
+                    float(np.mean([k for k in kappas if k is not None])),
+                    n=n_shared,
+                    note="mean pairwise Cohen's kappa between annotators",
+                )
+            )
     else:
         out.append(unavailable(HUMANS, "alpha_humans", "no human pairwise labels"))
     return out
@@ -162,8 +213,11 @@ def score_metrics(ctx: AuditContext) -> list[dict]:
     judges = ctx.pointwise_judges()
     names = ("spearman_human", "kendall_human", "weighted_kappa_human", "leniency", "false_positive_rate")
     if frame.height == 0:
-        return [unavailable(j, m, "no pointwise judgment of a response with a human score")
-                for j in judges or [None] for m in names]
+        return [
+            unavailable(j, m, "no pointwise judgment of a response with a human score")
+            for j in judges or [None]
+            for m in names
+        ]
     out = []
     for (jkey,), g in frame.group_by(["jkey"], maintain_order=True):
         x, y = g["judge"].to_numpy(), g["human"].to_numpy()
@@ -172,33 +226,73 @@ def score_metrics(ctx: AuditContext) -> list[dict]:
             rho = float(sps.spearmanr(x, y).statistic)
             tau = float(sps.kendalltau(x, y).statistic)
             out.append(row(jkey, "spearman_human", rho, fisher_ci(rho, n, 1.06), n, "95% CI: Fisher z, se 1.06/√(n−3)"))
-            out.append(row(jkey, "kendall_human", tau, fisher_ci(tau, n, 1.0), n,
-                           "Kendall tau-b; 95% CI: Fisher z (approximate)"))
+            out.append(
+                row(
+                    jkey,
+                    "kendall_human",
+                    tau,
+                    fisher_ci(tau, n, 1.0),
+                    n,
+                    "Kendall tau-b; 95% CI: Fisher z (approximate)",
+                )
+            )
         else:
-            out += [unavailable(jkey, m, "fewer than 3 scored responses or no variation", n)
-                    for m in ("spearman_human", "kendall_human")]
+            out += [
+                unavailable(jkey, m, "fewer than 3 scored responses or no variation", n)
+                for m in ("spearman_human", "kendall_human")
+            ]
         same_scale = (g["scale_min"] == g["lo"]).all() and (g["scale_max"] == g["hi"]).all()
         jr, hr = g["judge_raw"].to_numpy(), g["human_raw"].to_numpy()
         if same_scale and np.all(jr == np.round(jr)) and np.all(hr == np.round(hr)):
             levels = list(np.arange(g["scale_min"][0], g["scale_max"][0] + 1))
             wk = weighted_kappa(list(jr), list(hr), levels)
-            ci = bootstrap_stat([jr, hr], lambda a: weighted_kappa(list(a[0]), list(a[1]), levels), n_boot=200)
-            out.append(row(jkey, "weighted_kappa_human", wk, ci, n,
-                           "quadratic weights on the shared integer scale (human = mean of annotators); 95% CI: bootstrap"))
+            ci = bootstrap_stat(
+                [jr, hr], lambda a, levels=levels: weighted_kappa(list(a[0]), list(a[1]), levels), n_boot=200
+            )
+            out.append(
+                row(
+                    jkey,
+                    "weighted_kappa_human",
+                    wk,
+                    ci,
+                    n,
+                    "quadratic weights on the shared integer scale (human = mean of annotators); 95% CI: bootstrap",
+                )
+            )
         else:
-            out.append(unavailable(jkey, "weighted_kappa_human", "judge and human scores are not on one integer scale", n))
+            out.append(
+                unavailable(jkey, "weighted_kappa_human", "judge and human scores are not on one integer scale", n)
+            )
         diff = x - y
-        per_item = g.with_columns((pl.col("judge") - pl.col("human")).alias("d")).group_by("item_id").agg(
-            s=pl.col("d").sum(), n=pl.len())
-        out.append(row(jkey, "leniency", float(diff.mean()),
-                       bootstrap_ratio(per_item["s"].to_numpy(), per_item["n"].to_numpy()), n,
-                       "mean normalised judge score minus human score (0 = calibrated, >0 = lenient); 95% CI: bootstrap over items"))
+        per_item = (
+            g.with_columns((pl.col("judge") - pl.col("human")).alias("d"))
+            .group_by("item_id")
+            .agg(s=pl.col("d").sum(), n=pl.len())
+        )
+        out.append(
+            row(
+                jkey,
+                "leniency",
+                float(diff.mean()),
+                bootstrap_ratio(per_item["s"].to_numpy(), per_item["n"].to_numpy()),
+                n,
+                "mean normalised judge score minus human score (0 = calibrated, >0 = lenient); 95% CI: bootstrap over items",
+            )
+        )
         binary = set(np.unique(y)) <= {0.0, 1.0} and set(np.unique(x)) <= {0.0, 1.0}
         if binary and (y == 0).any():
             neg = y == 0
             fp = float((x[neg] == 1).sum())
-            out.append(row(jkey, "false_positive_rate", fp / neg.sum(), wilson(fp, int(neg.sum())), int(neg.sum()),
-                           "P(judge passes | human fails); 95% CI: Wilson"))
+            out.append(
+                row(
+                    jkey,
+                    "false_positive_rate",
+                    fp / neg.sum(),
+                    wilson(fp, int(neg.sum())),
+                    int(neg.sum()),
+                    "P(judge passes | human fails); 95% CI: Wilson",
+                )
+            )
         else:
             out.append(unavailable(jkey, "false_positive_rate", "labels are not binary pass/fail", n))
     return out
@@ -225,9 +319,19 @@ def agreement_matrix(ctx: AuditContext) -> pl.DataFrame:
         FROM p a JOIN p b ON a.response_id = b.response_id AND a.criterion IS NOT DISTINCT FROM b.criterion
              AND a.jkey < b.jkey
         GROUP BY 1, 2""")
-    frames = [f.with_columns(pl.lit(kind).alias("protocol")) for f, kind in ((pair, "pairwise"), (point, "pointwise"))
-              if f.height]
+    frames = [
+        f.with_columns(pl.lit(kind).alias("protocol"))
+        for f, kind in ((pair, "pairwise"), (point, "pointwise"))
+        if f.height
+    ]
     if not frames:
-        return pl.DataFrame(schema={"judge_a": pl.String, "judge_b": pl.String, "n": pl.Int64,
-                                    "agreement": pl.Float64, "protocol": pl.String})
+        return pl.DataFrame(
+            schema={
+                "judge_a": pl.String,
+                "judge_b": pl.String,
+                "n": pl.Int64,
+                "agreement": pl.Float64,
+                "protocol": pl.String,
+            }
+        )
     return pl.concat(frames, how="diagonal_relaxed").sort("protocol", "judge_a", "judge_b")

@@ -35,8 +35,9 @@ class Audit:
         self._cache: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
-    def __call__(self, filter: FilterLike = None, by: str = "judge",
-                 family_map: dict[str, str] | None = None) -> pl.DataFrame:
+    def __call__(
+        self, filter: FilterLike = None, by: str = "judge", family_map: dict[str, str] | None = None
+    ) -> pl.DataFrame:
         """The audit of a selection, computed once per workspace state (imports, judge runs), selection, grouping,
         family map and alias file: every chart, flag and report of the same selection reads the same frame."""
         from ..identities import ALIAS_FILE, for_workspace
@@ -46,8 +47,13 @@ class Audit:
             raise UserError(f"audit: by must be one of {', '.join(AUDIT_BY)}, not {by!r}")
         flt = as_filter(filter)
         aliases = Path(self.path).expanduser().resolve().parent / ALIAS_FILE
-        key = (self.q.version(), flt.to_query(), by, json.dumps(family_map, sort_keys=True),
-               aliases.stat().st_mtime_ns if aliases.exists() else None)
+        key = (
+            self.q.version(),
+            flt.to_query(),
+            by,
+            json.dumps(family_map, sort_keys=True),
+            aliases.stat().st_mtime_ns if aliases.exists() else None,
+        )
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -64,8 +70,9 @@ class Audit:
 
         return AuditContext(self.q, as_filter(filter), by)
 
-    def bias_heatmap(self, filter: FilterLike = None, audit: pl.DataFrame | None = None,
-                     by: str = "judge") -> go.Figure:
+    def bias_heatmap(
+        self, filter: FilterLike = None, audit: pl.DataFrame | None = None, by: str = "judge"
+    ) -> go.Figure:
         """Judges × bias metrics, coloured by the deviation from an unbiased judge; a cell's keys are
         (judge, metric) for metrics.evidence()."""
         frame = audit if audit is not None else self(filter, by=by)
@@ -76,23 +83,45 @@ class Audit:
         deviation first (judge, metric, label, value, ci_low, ci_high, ideal, deviation, n)."""
         frame = audit if audit is not None else self(filter)
         rows = []
-        for r in frame.filter(pl.col("metric").is_in(list(BIAS_METRICS)) & pl.col("value").is_not_null()
-                              & (pl.col("judge") != "(humans)")).iter_rows(named=True):
+        for r in frame.filter(
+            pl.col("metric").is_in(list(BIAS_METRICS)) & pl.col("value").is_not_null() & (pl.col("judge") != "(humans)")
+        ).iter_rows(named=True):
             ideal, label = BIAS_METRICS[r["metric"]]
             lo, hi = r["ci_low"], r["ci_high"]
             if lo is None or hi is None or lo <= ideal <= hi:
                 continue
-            rows.append({**{k: r[k] for k in ("judge", "metric", "value", "ci_low", "ci_high", "n")},
-                         "label": label, "ideal": ideal, "deviation": r["value"] - ideal})
+            rows.append(
+                {
+                    **{k: r[k] for k in ("judge", "metric", "value", "ci_low", "ci_high", "n")},
+                    "label": label,
+                    "ideal": ideal,
+                    "deviation": r["value"] - ideal,
+                }
+            )
         if not rows:
-            return pl.DataFrame(schema={"judge": pl.String, "metric": pl.String, "value": pl.Float64,
-                                        "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64,
-                                        "label": pl.String, "ideal": pl.Float64, "deviation": pl.Float64})
+            return pl.DataFrame(
+                schema={
+                    "judge": pl.String,
+                    "metric": pl.String,
+                    "value": pl.Float64,
+                    "ci_low": pl.Float64,
+                    "ci_high": pl.Float64,
+                    "n": pl.Int64,
+                    "label": pl.String,
+                    "ideal": pl.Float64,
+                    "deviation": pl.Float64,
+                }
+            )
         return pl.DataFrame(rows).sort(pl.col("deviation").abs(), descending=True)
 
     # ---- agreement ------------------------------------------------------------------------------
-    def agreement(self, judge: str | None = None, against: str = "human", filter: FilterLike = None,
-                  audit: pl.DataFrame | None = None) -> pl.DataFrame:
+    def agreement(
+        self,
+        judge: str | None = None,
+        against: str = "human",
+        filter: FilterLike = None,
+        audit: pl.DataFrame | None = None,
+    ) -> pl.DataFrame:
         """Agreement rows of the audit: against='human' (majority, each annotator, the human ceiling) or 'gold'."""
         frame = audit if audit is not None else self(filter)
         if against == "human":
@@ -106,8 +135,9 @@ class Audit:
             frame = frame.filter(pl.col("judge").is_in([judge, "(humans)"]))
         return frame
 
-    def agreement_chart(self, against: str = "human", filter: FilterLike = None,
-                        audit: pl.DataFrame | None = None) -> go.Figure:
+    def agreement_chart(
+        self, against: str = "human", filter: FilterLike = None, audit: pl.DataFrame | None = None
+    ) -> go.Figure:
         """Bars of each judge's agreement with the human majority (or gold), with the human ceiling."""
         frame = self.agreement(against=against, filter=filter, audit=audit)
         metric = "agreement_human_majority" if against == "human" else "agreement_gold"
@@ -124,8 +154,9 @@ class Audit:
         with self.context(filter) as ctx:
             return agreement_matrix(ctx)
 
-    def agreement_heatmap(self, filter: FilterLike = None, protocol: str | None = None,
-                          matrix: pl.DataFrame | None = None) -> go.Figure:
+    def agreement_heatmap(
+        self, filter: FilterLike = None, protocol: str | None = None, matrix: pl.DataFrame | None = None
+    ) -> go.Figure:
         """Judge × judge agreement for one protocol (default: the one with more comparisons); the other
         protocol's values never share a cell with it."""
         frame = matrix if matrix is not None else self.agreement_matrix(filter)
@@ -135,11 +166,20 @@ class Audit:
         elif protocol not in ("pairwise", "pointwise"):
             raise UserError("protocol must be 'pairwise' or 'pointwise'")
         frame = frame.filter(pl.col("protocol") == protocol) if frame.height else frame
-        what = ("same verdict on the same pair in the same order" if protocol == "pairwise"
-                else "same normalised score on the same response and criterion")
-        return plots.matrix_heatmap(frame, "judge_a", "judge_b", "agreement",
-                                    f"Judge × judge agreement, {protocol} ({what})", symmetric=True,
-                                    value_label="agreement")
+        what = (
+            "same verdict on the same pair in the same order"
+            if protocol == "pairwise"
+            else "same normalised score on the same response and criterion"
+        )
+        return plots.matrix_heatmap(
+            frame,
+            "judge_a",
+            "judge_b",
+            "agreement",
+            f"Judge × judge agreement, {protocol} ({what})",
+            symmetric=True,
+            value_label="agreement",
+        )
 
     # ---- length ----------------------------------------------------------------------------------
     def length_score_chart(self, filter: FilterLike = None) -> go.Figure:
@@ -188,11 +228,11 @@ class Rubrics:
         with self._context(filter) as ctx:
             return criteria_breakdown(ctx, by)
 
-    def heatmap(self, by: str = "model", filter: FilterLike = None,
-                breakdown: pl.DataFrame | None = None) -> go.Figure:
+    def heatmap(self, by: str = "model", filter: FilterLike = None, breakdown: pl.DataFrame | None = None) -> go.Figure:
         frame = breakdown if breakdown is not None else self.breakdown(by, filter)
-        return plots.matrix_heatmap(frame, "criterion", by, "mean_score", f"Mean normalised score: criterion × {by}",
-                                    value_label="mean score")
+        return plots.matrix_heatmap(
+            frame, "criterion", by, "mean_score", f"Mean normalised score: criterion × {by}", value_label="mean score"
+        )
 
     def correlation(self, filter: FilterLike = None) -> pl.DataFrame:
         """Spearman between criteria over the same responses; `redundant` marks |rho| ≥ 0.9."""
@@ -203,8 +243,18 @@ class Rubrics:
 
     def correlation_heatmap(self, filter: FilterLike = None, correlation: pl.DataFrame | None = None) -> go.Figure:
         frame = correlation if correlation is not None else self.correlation(filter)
-        return plots.matrix_heatmap(frame, "criterion_a", "criterion_b", "spearman", "Criterion × criterion Spearman",
-                                    zmin=-1, zmax=1, colorscale="RdBu", symmetric=True, value_label="Spearman")
+        return plots.matrix_heatmap(
+            frame,
+            "criterion_a",
+            "criterion_b",
+            "spearman",
+            "Criterion × criterion Spearman",
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            symmetric=True,
+            value_label="Spearman",
+        )
 
     def offsets(self, filter: FilterLike = None) -> pl.DataFrame:
         """Per judge and criterion: mean judge score minus human score (normalised)."""

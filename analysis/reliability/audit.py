@@ -11,8 +11,9 @@ from .context import AuditContext
 from .metrics import PAIRWISE_ONLY, POINTWISE_ONLY
 
 
-def run_audit(q, flt: Filter, by: str = "judge",
-              family_map: dict[str, str] | None = None, identities=None) -> pl.DataFrame:
+def run_audit(
+    q, flt: Filter, by: str = "judge", family_map: dict[str, str] | None = None, identities=None
+) -> pl.DataFrame:
     """judge, metric, value, ci_low, ci_high, n, note — one row per judge and metric (see docs/reliability.md)."""
     with AuditContext(q, flt, by) as ctx:
         rows = []
@@ -38,14 +39,23 @@ def _complete(rows: list[dict], judges: list[str]) -> list[dict]:
     if judges:
         rows = [r for r in rows if r["judge"] is not None]
     have = {(r["judge"], r["metric"]) for r in rows}
-    metrics = sorted({r["metric"] for r in rows if r["judge"] != "(humans)"} | POINTWISE_ONLY | PAIRWISE_ONLY
-                     | {"self_preference_offset", "sample_agreement", "corrected_accuracy"})
+    metrics = sorted(
+        {r["metric"] for r in rows if r["judge"] != "(humans)"}
+        | POINTWISE_ONLY
+        | PAIRWISE_ONLY
+        | {"self_preference_offset", "sample_agreement", "corrected_accuracy"}
+    )
     for j in judges:
         for m in metrics:
             if (j, m) in have or m.startswith("agreement_with:"):
                 continue
-            why = ("this judge gave no pointwise scores here" if m in POINTWISE_ONLY else
-                   "this judge made no pairwise comparisons here" if m in PAIRWISE_ONLY else "no data for this judge")
+            why = (
+                "this judge gave no pointwise scores here"
+                if m in POINTWISE_ONLY
+                else "this judge made no pairwise comparisons here"
+                if m in PAIRWISE_ONLY
+                else "no data for this judge"
+            )
             rows.append(unavailable(j, m, why))
     if not any(r["metric"] == "alpha_humans" for r in rows):
         rows.append(unavailable("(humans)", "alpha_humans", "no human labels"))

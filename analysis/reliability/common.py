@@ -8,8 +8,15 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import polars as pl
 
-ROW_SCHEMA = {"judge": pl.String, "metric": pl.String, "value": pl.Float64, "ci_low": pl.Float64,
-              "ci_high": pl.Float64, "n": pl.Int64, "note": pl.String}
+ROW_SCHEMA = {
+    "judge": pl.String,
+    "metric": pl.String,
+    "value": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "n": pl.Int64,
+    "note": pl.String,
+}
 N_BOOT = 1000
 SEED = 0
 Z95 = 1.959963984540054
@@ -20,11 +27,24 @@ def rows_frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame([{k: r.get(k) for k in ROW_SCHEMA} for r in rows], schema=ROW_SCHEMA)
 
 
-def row(judge: str | None, metric: str, value: float | None, ci: tuple[float | None, float | None] = (None, None),
-        n: int | None = None, note: str | None = None) -> dict:
+def row(
+    judge: str | None,
+    metric: str,
+    value: float | None,
+    ci: tuple[float | None, float | None] = (None, None),
+    n: int | None = None,
+    note: str | None = None,
+) -> dict:
     finite = value is not None and math.isfinite(value)
-    return {"judge": judge, "metric": metric, "value": float(value) if finite else None,
-            "ci_low": _f(ci[0]), "ci_high": _f(ci[1]), "n": n, "note": note}
+    return {
+        "judge": judge,
+        "metric": metric,
+        "value": float(value) if finite else None,
+        "ci_low": _f(ci[0]),
+        "ci_high": _f(ci[1]),
+        "n": n,
+        "note": note,
+    }
 
 
 def unavailable(judge: str | None, metric: str, why: str, n: int | None = 0) -> dict:
@@ -47,8 +67,9 @@ def wilson(successes: float, n: float, z: float = Z95) -> tuple[float | None, fl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def bootstrap_ratio(num: np.ndarray, den: np.ndarray, n_boot: int = N_BOOT, seed: int = SEED
-                    ) -> tuple[float | None, float | None]:
+def bootstrap_ratio(
+    num: np.ndarray, den: np.ndarray, n_boot: int = N_BOOT, seed: int = SEED
+) -> tuple[float | None, float | None]:
     """95% percentile interval of sum(num)/sum(den), resampling items (the arrays' rows) with replacement."""
     num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
     k = len(num)
@@ -72,8 +93,9 @@ def bootstrap_ratio(num: np.ndarray, den: np.ndarray, n_boot: int = N_BOOT, seed
     return float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))
 
 
-def bootstrap_stat(groups: Sequence[np.ndarray], stat: Callable[[list[np.ndarray]], float], n_boot: int = 400,
-                   seed: int = SEED) -> tuple[float | None, float | None]:
+def bootstrap_stat(
+    groups: Sequence[np.ndarray], stat: Callable[[list[np.ndarray]], float], n_boot: int = 400, seed: int = SEED
+) -> tuple[float | None, float | None]:
     """95% percentile interval of stat(rows), resampling item indices; `groups` are arrays aligned on items."""
     k = len(groups[0])
     if k < 3:
@@ -90,8 +112,15 @@ def bootstrap_stat(groups: Sequence[np.ndarray], stat: Callable[[list[np.ndarray
     return float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975))
 
 
-def ratio_rows(per_item: pl.DataFrame, metric: str, num: str, den: str, note: str,
-               judges: list[str] | None = None, why_empty: str = "no data") -> list[dict]:
+def ratio_rows(
+    per_item: pl.DataFrame,
+    metric: str,
+    num: str,
+    den: str,
+    note: str,
+    judges: list[str] | None = None,
+    why_empty: str = "no data",
+) -> list[dict]:
     """One row per judge: sum(num)/sum(den) over items, with a bootstrap-over-items interval.
 
     `per_item` has columns jkey, item_id, num, den (one row per judge and item)."""

@@ -28,10 +28,16 @@ def score_pairwise(ctx: AuditContext) -> list[dict]:
         JOIN s sb ON sb.jkey = pw.jkey AND sb.response_id = pw.response_b AND sb.criterion IS NOT DISTINCT FROM pw.criterion
         WHERE pw.winner IS NOT NULL AND pw.winner <> 'tie' AND sa.s <> sb.s
         GROUP BY 1, 2""")
-    return ratio_rows(frame, "score_pairwise_inconsistency", "inconsistent", "n",
-                      f"{NOTE}; parsed non-tie verdicts on pairs the same judge also scored (mean normalised score "
-                      "over templates and samples; equal scores left out); 0 = consistent",
-                      ctx.pairwise_judges(), "no pair that the judge both scored and compared")
+    return ratio_rows(
+        frame,
+        "score_pairwise_inconsistency",
+        "inconsistent",
+        "n",
+        f"{NOTE}; parsed non-tie verdicts on pairs the same judge also scored (mean normalised score "
+        "over templates and samples; equal scores left out); 0 = consistent",
+        ctx.pairwise_judges(),
+        "no pair that the judge both scored and compared",
+    )
 
 
 def transitivity(ctx: AuditContext) -> list[dict]:
@@ -46,8 +52,10 @@ def transitivity(ctx: AuditContext) -> list[dict]:
     judges = ctx.pairwise_judges()
     multi = prefs.group_by("jkey", "item_id").agg(pl.len().alias("k")).filter(pl.col("k") >= 3)
     if multi.height == 0:
-        return [unavailable(j, "transitivity_violation_rate",
-                            "no item with three or more responses compared pairwise") for j in judges or [None]]
+        return [
+            unavailable(j, "transitivity_violation_rate", "no item with three or more responses compared pairwise")
+            for j in judges or [None]
+        ]
     prefs = prefs.join(multi.select("jkey", "item_id"), on=["jkey", "item_id"])
     per_item = []
     for (jkey, item), g in prefs.group_by(["jkey", "item_id"]):
@@ -68,11 +76,18 @@ def transitivity(ctx: AuditContext) -> list[dict]:
                     cycles += 1
         if triads:
             per_item.append({"jkey": jkey, "item_id": item, "cycles": cycles, "triads": triads})
-    frame = pl.DataFrame(per_item, schema={"jkey": pl.String, "item_id": pl.String, "cycles": pl.Int64,
-                                           "triads": pl.Int64})
-    out += ratio_rows(frame, "transitivity_violation_rate", "cycles", "triads",
-                      f"{NOTE}; share of complete triads (majority verdict per pair, ties left out) that form a cycle",
-                      judges, "no complete triad of decided pairs")
+    frame = pl.DataFrame(
+        per_item, schema={"jkey": pl.String, "item_id": pl.String, "cycles": pl.Int64, "triads": pl.Int64}
+    )
+    out += ratio_rows(
+        frame,
+        "transitivity_violation_rate",
+        "cycles",
+        "triads",
+        f"{NOTE}; share of complete triads (majority verdict per pair, ties left out) that form a cycle",
+        judges,
+        "no complete triad of decided pairs",
+    )
     return out
 
 
@@ -94,9 +109,15 @@ def sample_agreement(ctx: AuditContext) -> list[dict]:
              AND a.template IS NOT DISTINCT FROM b.template AND a.sample < b.sample
         GROUP BY 1, 2""")
     frame = pl.concat([point, pair]).group_by("jkey", "item_id").agg(pl.col("n").sum(), pl.col("same").sum())
-    return ratio_rows(frame, "sample_agreement", "same", "n",
-                      f"{NOTE}; share of pairs of repeated samples giving the same score or verdict; 1 = deterministic",
-                      ctx.judges(), "no judgment was sampled more than once")
+    return ratio_rows(
+        frame,
+        "sample_agreement",
+        "same",
+        "n",
+        f"{NOTE}; share of pairs of repeated samples giving the same score or verdict; 1 = deterministic",
+        ctx.judges(),
+        "no judgment was sampled more than once",
+    )
 
 
 def corrected_accuracy(ctx: AuditContext, threshold: float = 0.5) -> list[dict]:
@@ -105,7 +126,7 @@ def corrected_accuracy(ctx: AuditContext, threshold: float = 0.5) -> list[dict]:
     Pointwise: pass = normalised score ≥ threshold (judge and human alike). Pairwise: pass = response A
     (as stored: Arena-Hard's baseline, LLMBar's output_1, PandaLM's response1) wins."""
     frame = ctx.frame(f"""
-        WITH ref_h AS ({ctx.pair_labels_sql('human')}), ref_g AS ({ctx.pair_labels_sql('gold')}),
+        WITH ref_h AS ({ctx.pair_labels_sql("human")}), ref_g AS ({ctx.pair_labels_sql("gold")}),
         pw AS ({ctx.pairwise_sql()}),
         p AS (
             SELECT pw.jkey, pw.item_id, (pw.winner = pw.response_a) AS judge_pass,
@@ -128,18 +149,29 @@ def corrected_accuracy(ctx: AuditContext, threshold: float = 0.5) -> list[dict]:
         if lab.height == 0:
             out.append(unavailable(j, "corrected_accuracy", "no labelled subset to estimate the judge's error rates"))
             continue
-        per = g.with_columns(
-            jp=pl.col("judge_pass").cast(pl.Float64),
-            tp=(pl.col("judge_pass") & pl.col("ref_pass")).fill_null(False).cast(pl.Float64),
-            pos=pl.col("ref_pass").fill_null(False).cast(pl.Float64),
-            tn=(~pl.col("judge_pass") & ~pl.col("ref_pass")).fill_null(False).cast(pl.Float64),
-            neg=(~pl.col("ref_pass")).fill_null(False).cast(pl.Float64),
-        ).group_by("item_id").agg(pl.len().alias("n"), pl.col("jp", "tp", "pos", "tn", "neg").sum())
+        per = (
+            g.with_columns(
+                jp=pl.col("judge_pass").cast(pl.Float64),
+                tp=(pl.col("judge_pass") & pl.col("ref_pass")).fill_null(False).cast(pl.Float64),
+                pos=pl.col("ref_pass").fill_null(False).cast(pl.Float64),
+                tn=(~pl.col("judge_pass") & ~pl.col("ref_pass")).fill_null(False).cast(pl.Float64),
+                neg=(~pl.col("ref_pass")).fill_null(False).cast(pl.Float64),
+            )
+            .group_by("item_id")
+            .agg(pl.len().alias("n"), pl.col("jp", "tp", "pos", "tn", "neg").sum())
+        )
         arr = {c: per[c].to_numpy() for c in ("n", "jp", "tp", "pos", "tn", "neg")}
         value = _rogan_gladen(arr, None)
         if value is None:
-            out.append(unavailable(j, "corrected_accuracy", "the judge is no better than chance on the labelled subset "
-                                   "(sensitivity + specificity ≤ 1), or one class is missing", lab.height))
+            out.append(
+                unavailable(
+                    j,
+                    "corrected_accuracy",
+                    "the judge is no better than chance on the labelled subset "
+                    "(sensitivity + specificity ≤ 1), or one class is missing",
+                    lab.height,
+                )
+            )
             continue
         rng = np.random.default_rng(0)
         boots = []
@@ -153,10 +185,18 @@ def corrected_accuracy(ctx: AuditContext, threshold: float = 0.5) -> list[dict]:
         raw = float(arr["jp"].sum() / arr["n"].sum())
         se = arr["tp"].sum() / arr["pos"].sum()
         sp = arr["tn"].sum() / arr["neg"].sum()
-        out.append(row(j, "corrected_accuracy", value, ci, int(arr["n"].sum()),
-                       f"Rogan–Gladen: judge pass rate {raw:.3f} corrected with sensitivity {se:.3f} and specificity "
-                       f"{sp:.3f} from {lab.height} labelled judgments; 95% CI: bootstrap over items (covers the "
-                       f"labelled subset's uncertainty)"))
+        out.append(
+            row(
+                j,
+                "corrected_accuracy",
+                value,
+                ci,
+                int(arr["n"].sum()),
+                f"Rogan–Gladen: judge pass rate {raw:.3f} corrected with sensitivity {se:.3f} and specificity "
+                f"{sp:.3f} from {lab.height} labelled judgments; 95% CI: bootstrap over items (covers the "
+                f"labelled subset's uncertainty)",
+            )
+        )
     return out
 
 
@@ -170,4 +210,3 @@ def _rogan_gladen(arr: dict, idx) -> float | None:
     if se + sp - 1 <= 0:
         return None
     return float(min(1.0, max(0.0, (p_obs + sp - 1) / (se + sp - 1))))
-

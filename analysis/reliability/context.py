@@ -11,9 +11,11 @@ import polars as pl
 from ..filters import Filter
 from .common import judge_key, unavailable
 
-COLUMNS = ("judgment_id, item_id, judge, protocol, criterion, template, sample, probe, parent_judgment_id, "
-           "response_id, response_a, response_b, shown_first, verdict, score, score_norm, scale_min, scale_max, "
-           "parse_status, model, model_a, model_b, n_chars, n_chars_a, n_chars_b")
+COLUMNS = (
+    "judgment_id, item_id, judge, protocol, criterion, template, sample, probe, parent_judgment_id, "
+    "response_id, response_a, response_b, shown_first, verdict, score, score_norm, scale_min, scale_max, "
+    "parse_status, model, model_a, model_b, n_chars, n_chars_a, n_chars_b"
+)
 
 
 class AuditContext:
@@ -24,8 +26,11 @@ class AuditContext:
         # the audit compares probe variants with their baselines: it needs both (plain metrics skip probes)
         where, params = (flt if flt.probe else dataclasses.replace(flt, probe=("any",))).where("j")
         cols = ", ".join(f"j.{c.strip()}" for c in COLUMNS.split(","))
-        self.cur.execute(f"CREATE OR REPLACE TEMP TABLE aj AS SELECT {judge_key(by)} AS jkey, {cols} "
-                         f"FROM judgment_view j WHERE {where}", params)
+        self.cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE aj AS SELECT {judge_key(by)} AS jkey, {cols} "
+            f"FROM judgment_view j WHERE {where}",
+            params,
+        )
 
     def close(self) -> None:
         self.cur.close()

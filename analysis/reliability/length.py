@@ -13,8 +13,10 @@ NOTE = "95% CI: bootstrap over items"
 
 def avg_rank(partition: str, column: str) -> str:
     """SQL: the rank of `column` within `partition`, ties sharing their average rank (as Spearman wants)."""
-    return (f"(rank() OVER (PARTITION BY {partition} ORDER BY {column}) "
-            f"+ (count(*) OVER (PARTITION BY {partition}, {column}) - 1) / 2.0)")
+    return (
+        f"(rank() OVER (PARTITION BY {partition} ORDER BY {column}) "
+        f"+ (count(*) OVER (PARTITION BY {partition}, {column}) - 1) / 2.0)"
+    )
 
 
 def length_metrics(ctx: AuditContext) -> list[dict]:
@@ -25,9 +27,15 @@ def length_metrics(ctx: AuditContext) -> list[dict]:
         SELECT jkey, item_id, count(*) AS n, count(*) FILTER (WHERE winner = longer_rid) AS longer_wins
         FROM pw WHERE longer_rid IS NOT NULL AND winner IS NOT NULL AND winner <> 'tie'
         GROUP BY jkey, item_id""")
-    out += ratio_rows(longer, "p_longer_wins", "longer_wins", "n",
-                      f"{NOTE}; parsed verdicts on pairs of different lengths, ties left out; 0.5 = no length preference",
-                      judges, "no parsed pairwise verdict on responses of known, different lengths")
+    out += ratio_rows(
+        longer,
+        "p_longer_wins",
+        "longer_wins",
+        "n",
+        f"{NOTE}; parsed verdicts on pairs of different lengths, ties left out; 0.5 = no length preference",
+        judges,
+        "no parsed pairwise verdict on responses of known, different lengths",
+    )
     # with a reference (gold, else human majority): error rates when the better response is the shorter / longer one
     for kind in ("gold", "human"):
         ref = ctx.frame(f"""
@@ -42,23 +50,43 @@ def length_metrics(ctx: AuditContext) -> list[dict]:
             GROUP BY 1, 2""")
         if ref.height:
             label = "gold label" if kind == "gold" else "human majority"
-            out += ratio_rows(ref, "error_rate_gold_shorter", "err_short", "n_short",
-                              f"{NOTE}; share of verdicts that miss the {label} when the better response is the shorter",
-                              judges, "no labelled pair whose better response is the shorter")
-            out += ratio_rows(ref, "error_rate_gold_longer", "err_long", "n_long",
-                              f"{NOTE}; share of verdicts that miss the {label} when the better response is the longer",
-                              judges, "no labelled pair whose better response is the longer")
+            out += ratio_rows(
+                ref,
+                "error_rate_gold_shorter",
+                "err_short",
+                "n_short",
+                f"{NOTE}; share of verdicts that miss the {label} when the better response is the shorter",
+                judges,
+                "no labelled pair whose better response is the shorter",
+            )
+            out += ratio_rows(
+                ref,
+                "error_rate_gold_longer",
+                "err_long",
+                "n_long",
+                f"{NOTE}; share of verdicts that miss the {label} when the better response is the longer",
+                judges,
+                "no labelled pair whose better response is the longer",
+            )
             break
     else:
-        out += [unavailable(j, m, "no gold or human labels on pairs") for j in judges
-                for m in ("error_rate_gold_shorter", "error_rate_gold_longer")]
+        out += [
+            unavailable(j, m, "no gold or human labels on pairs")
+            for j in judges
+            for m in ("error_rate_gold_shorter", "error_rate_gold_longer")
+        ]
     # pointwise: Spearman of score with length, overall and within items
     pj = ctx.pointwise_judges()
-    overall = {r[0]: r[1:] for r in ctx.rows(f"""
+    overall = {
+        r[0]: r[1:]
+        for r in ctx.rows(f"""
         WITH p AS (SELECT jkey, {avg_rank("jkey", "n_chars")} AS rl, {avg_rank("jkey", "score")} AS rs
                    FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL AND n_chars IS NOT NULL)
-        SELECT jkey, corr(rl, rs), count(*) FROM p GROUP BY jkey""")}
-    within = {r[0]: r[1:] for r in ctx.rows(f"""
+        SELECT jkey, corr(rl, rs), count(*) FROM p GROUP BY jkey""")
+    }
+    within = {
+        r[0]: r[1:]
+        for r in ctx.rows(f"""
         WITH p AS (SELECT jkey, item_id,
                           {avg_rank("jkey, item_id", "n_chars")} AS rl,
                           {avg_rank("jkey, item_id", "score")} AS rs,
@@ -66,20 +94,39 @@ def length_metrics(ctx: AuditContext) -> list[dict]:
                    FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL AND n_chars IS NOT NULL),
         c AS (SELECT jkey, item_id, rl - avg(rl) OVER (PARTITION BY jkey, item_id) AS dl,
                      rs - avg(rs) OVER (PARTITION BY jkey, item_id) AS ds FROM p WHERE k >= 3)
-        SELECT jkey, sum(dl * ds) / sqrt(sum(dl * dl) * sum(ds * ds)), count(*), count(DISTINCT item_id) FROM c GROUP BY jkey""")}
+        SELECT jkey, sum(dl * ds) / sqrt(sum(dl * dl) * sum(ds * ds)), count(*), count(DISTINCT item_id) FROM c GROUP BY jkey""")
+    }
     for j in pj:
         rho, n = overall.get(j, (None, 0))
         if rho is None:
             out.append(unavailable(j, "length_score_spearman", "no scored response of known length", n))
         else:
-            out.append(row(j, "length_score_spearman", rho, fisher_ci(rho, n, 1.06), n,
-                           "Spearman of score with response length over all scored responses; 95% CI: Fisher z"))
+            out.append(
+                row(
+                    j,
+                    "length_score_spearman",
+                    rho,
+                    fisher_ci(rho, n, 1.06),
+                    n,
+                    "Spearman of score with response length over all scored responses; 95% CI: Fisher z",
+                )
+            )
         rho_w, n_w, n_items = within.get(j, (None, 0, 0))
         if rho_w is None:
-            out.append(unavailable(j, "length_score_spearman_within", "no item with three or more scored responses", n_w))
+            out.append(
+                unavailable(j, "length_score_spearman_within", "no item with three or more scored responses", n_w)
+            )
         else:
-            out.append(row(j, "length_score_spearman_within", rho_w, fisher_ci(rho_w, n_w - n_items, 1.06), n_w,
-                           f"rank correlation within items ({n_items} items with ≥3 responses), pooled; 95% CI: Fisher z"))
+            out.append(
+                row(
+                    j,
+                    "length_score_spearman_within",
+                    rho_w,
+                    fisher_ci(rho_w, n_w - n_items, 1.06),
+                    n_w,
+                    f"rank correlation within items ({n_items} items with ≥3 responses), pooled; 95% CI: Fisher z",
+                )
+            )
     return out
 
 
@@ -105,6 +152,10 @@ def length_correlation(ctx: AuditContext, by: str = "model") -> pl.DataFrame:
                    FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL
                      AND n_chars IS NOT NULL AND {group} IS NOT NULL)
         SELECT g AS "{by}", corr(rl, rs) AS spearman, count(*) AS n FROM p GROUP BY g ORDER BY g""")
-    cis = [fisher_ci(r, n, 1.06) if r is not None else (None, None) for r, n in frame.select("spearman", "n").iter_rows()]
-    return frame.with_columns(pl.Series("ci_low", [c[0] for c in cis], dtype=pl.Float64),
-                              pl.Series("ci_high", [c[1] for c in cis], dtype=pl.Float64))
+    cis = [
+        fisher_ci(r, n, 1.06) if r is not None else (None, None) for r, n in frame.select("spearman", "n").iter_rows()
+    ]
+    return frame.with_columns(
+        pl.Series("ci_low", [c[0] for c in cis], dtype=pl.Float64),
+        pl.Series("ci_high", [c[1] for c in cis], dtype=pl.Float64),
+    )

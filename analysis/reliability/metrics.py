@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Metric:
     name: str
-    protocol: str | None            # pointwise, pairwise, or None (either)
-    ideal: float | None             # the value of an unbiased / perfect judge (None: no ideal)
-    label: str                      # what it measures, a few words
-    bias: bool = False              # a column of the bias heatmap
-    evidence: dict[str, str] = field(default_factory=dict)   # filter keys selecting the instances behind it
+    protocol: str | None  # pointwise, pairwise, or None (either)
+    ideal: float | None  # the value of an unbiased / perfect judge (None: no ideal)
+    label: str  # what it measures, a few words
+    bias: bool = False  # a column of the bias heatmap
+    evidence: dict[str, str] = field(default_factory=dict)  # filter keys selecting the instances behind it
 
 
 _ALL = [
@@ -36,10 +36,22 @@ _ALL = [
     Metric("kappa_human_majority", "pairwise", 1.0, "kappa with the human majority", False, {"label": "disagree"}),
     Metric("agreement_gold", "pairwise", 1.0, "agrees with the gold label", False, {"label": "disagree"}),
     Metric("kappa_gold", "pairwise", 1.0, "kappa with the gold label", False, {"label": "disagree"}),
-    Metric("error_rate_gold_shorter", "pairwise", 0.0, "misses when the better answer is shorter", False,
-           {"label": "disagree", "won": "longer"}),
-    Metric("error_rate_gold_longer", "pairwise", 0.0, "misses when the better answer is longer", False,
-           {"label": "disagree", "won": "shorter"}),
+    Metric(
+        "error_rate_gold_shorter",
+        "pairwise",
+        0.0,
+        "misses when the better answer is shorter",
+        False,
+        {"label": "disagree", "won": "longer"},
+    ),
+    Metric(
+        "error_rate_gold_longer",
+        "pairwise",
+        0.0,
+        "misses when the better answer is longer",
+        False,
+        {"label": "disagree", "won": "shorter"},
+    ),
     Metric("spearman_human", "pointwise", 1.0, "rank agreement with human scores", False, {"label": "disagree"}),
     Metric("kendall_human", "pointwise", 1.0, "Kendall tau with human scores", False, {"label": "disagree"}),
     Metric("weighted_kappa_human", "pointwise", 1.0, "weighted kappa with human scores", False, {"label": "disagree"}),
@@ -49,21 +61,42 @@ _ALL = [
     Metric("kappa_human_human", None, None, "kappa between human annotators"),
     # bias probes (analysis/judge/probes.py): columns appear when probe judgments exist
     Metric("probe_swap", "pairwise", 0.0, "verdict flips when only the order is swapped", True, {"probe": "swap"}),
-    Metric("probe_verbosity", "pairwise", 0.0, "padding the weaker answer wins it the verdict", True,
-           {"probe": "verbosity"}),
+    Metric(
+        "probe_verbosity",
+        "pairwise",
+        0.0,
+        "padding the weaker answer wins it the verdict",
+        True,
+        {"probe": "verbosity"},
+    ),
     Metric("probe_authority", "pairwise", 0.0, "a fake citation wins the verdict", True, {"probe": "authority"}),
-    Metric("probe_bandwagon", "pairwise", 0.0, "'most reviewers preferred' wins the verdict", True,
-           {"probe": "bandwagon"}),
-    Metric("probe_reflection", "pairwise", 0.0, "empty 'let me think' phrases win the verdict", True,
-           {"probe": "reflection"}),
+    Metric(
+        "probe_bandwagon", "pairwise", 0.0, "'most reviewers preferred' wins the verdict", True, {"probe": "bandwagon"}
+    ),
+    Metric(
+        "probe_reflection",
+        "pairwise",
+        0.0,
+        "empty 'let me think' phrases win the verdict",
+        True,
+        {"probe": "reflection"},
+    ),
     Metric("probe_one_token", "pairwise", 0.0, "a content-free answer wins", True, {"probe": "one-token"}),
     Metric("probe_verbosity_shift", "pointwise", 0.0, "score change from padding", True, {"probe": "verbosity"}),
-    Metric("probe_authority_shift", "pointwise", 0.0, "score change from a fake citation", True,
-           {"probe": "authority"}),
-    Metric("probe_reflection_shift", "pointwise", 0.0, "score change from empty reflection", True,
-           {"probe": "reflection"}),
-    Metric("probe_one_token_pass", "pointwise", 0.0, "content-free answers scored in the upper half", True,
-           {"probe": "one-token"}),
+    Metric(
+        "probe_authority_shift", "pointwise", 0.0, "score change from a fake citation", True, {"probe": "authority"}
+    ),
+    Metric(
+        "probe_reflection_shift", "pointwise", 0.0, "score change from empty reflection", True, {"probe": "reflection"}
+    ),
+    Metric(
+        "probe_one_token_pass",
+        "pointwise",
+        0.0,
+        "content-free answers scored in the upper half",
+        True,
+        {"probe": "one-token"},
+    ),
 ]
 METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 BIAS_METRICS: dict[str, tuple[float, str]] = {m.name: (m.ideal, m.label) for m in _ALL if m.bias}
@@ -84,7 +117,7 @@ def evidence(name: str, judge: str | None) -> dict[str, list[str]]:
     m = metric(name)
     out: dict[str, list[str]] = {}
     if judge and judge != "(humans)":
-        judge, _, template = judge.partition(" / ")   # audits by judge and template label rows "judge / template"
+        judge, _, template = judge.partition(" / ")  # audits by judge and template label rows "judge / template"
         out["judge"] = [judge]
         if template:
             out["template"] = [template]

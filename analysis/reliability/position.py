@@ -42,28 +42,52 @@ def position_metrics(ctx: AuditContext) -> list[dict]:
         rows += [ctx.none(j, m, why) for j in judges or [None] for m in ("swap_consistency", "first_slot_rate")]
     else:
         n_pairs = dict(per_item.group_by("jkey").agg(p=pl.col("pairs").sum()).iter_rows())
-        for r in ratio_rows(per_item, "swap_consistency", "consistent", "both_parsed",
-                            "", judges, "no pair was judged in both orders"):
+        for r in ratio_rows(
+            per_item, "swap_consistency", "consistent", "both_parsed", "", judges, "no pair was judged in both orders"
+        ):
             if r["value"] is not None:
                 unparsed = n_pairs.get(r["judge"], 0) - r["n"]
-                r["note"] = (f"{NOTE_BOOT}; over swap pairs with both verdicts parsed ({unparsed} pair(s) with an "
-                             f"unparsed verdict left out); 1 = never flips")
+                r["note"] = (
+                    f"{NOTE_BOOT}; over swap pairs with both verdicts parsed ({unparsed} pair(s) with an "
+                    f"unparsed verdict left out); 1 = never flips"
+                )
             rows.append(r)
-        rows += ratio_rows(per_item, "first_slot_rate", "first_twice", "flipped",
-                           f"{NOTE_BOOT}; among swap pairs whose verdict followed the position (no ties): share "
-                           f"won by the first slot; 0.5 = unbiased", judges, "no inconsistent swap pair")
+        rows += ratio_rows(
+            per_item,
+            "first_slot_rate",
+            "first_twice",
+            "flipped",
+            f"{NOTE_BOOT}; among swap pairs whose verdict followed the position (no ties): share "
+            f"won by the first slot; 0.5 = unbiased",
+            judges,
+            "no inconsistent swap pair",
+        )
     first = ctx.frame(f"""
         WITH pw AS ({ctx.pairwise_sql()})
         SELECT jkey, item_id, count(*) AS n, count(*) FILTER (WHERE winner = first_rid) AS first_wins
         FROM pw WHERE first_rid IS NOT NULL AND winner IS NOT NULL AND winner <> 'tie'
         GROUP BY jkey, item_id""")
-    fixed = {j for j, k in ctx.rows("SELECT jkey, count(DISTINCT shown_first) FROM aj WHERE protocol = 'pairwise' "
-                                     "AND shown_first IS NOT NULL GROUP BY jkey") if k == 1}
-    for r in ratio_rows(first, "p_first_shown_wins", "first_wins", "n",
-                        f"{NOTE_BOOT}; parsed verdicts with a known order, ties left out; 0.5 = unbiased",
-                        judges, "no parsed pairwise verdict with a known order"):
+    fixed = {
+        j
+        for j, k in ctx.rows(
+            "SELECT jkey, count(DISTINCT shown_first) FROM aj WHERE protocol = 'pairwise' "
+            "AND shown_first IS NOT NULL GROUP BY jkey"
+        )
+        if k == 1
+    }
+    for r in ratio_rows(
+        first,
+        "p_first_shown_wins",
+        "first_wins",
+        "n",
+        f"{NOTE_BOOT}; parsed verdicts with a known order, ties left out; 0.5 = unbiased",
+        judges,
+        "no parsed pairwise verdict with a known order",
+    ):
         if r["judge"] in fixed and r["value"] is not None:
-            r["note"] += ("; every pair was shown in the same order, so position and response identity are "
-                          "confounded: read it as a position effect only if that order was random")
+            r["note"] += (
+                "; every pair was shown in the same order, so position and response identity are "
+                "confounded: read it as a position effect only if that order was random"
+            )
         rows.append(r)
     return rows

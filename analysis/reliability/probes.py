@@ -19,20 +19,26 @@ from .context import AuditContext
 from .metrics import METRICS
 
 # probe -> its metric, per protocol (from the registry in metrics.py: each probe metric's evidence names its probe)
-PAIRWISE_METRICS = {m.evidence["probe"]: m.name for m in METRICS.values()
-                    if m.name.startswith("probe_") and m.protocol == "pairwise"}
-POINTWISE_METRICS = {m.evidence["probe"]: m.name for m in METRICS.values()
-                     if m.name.startswith("probe_") and m.protocol == "pointwise"}
+PAIRWISE_METRICS = {
+    m.evidence["probe"]: m.name for m in METRICS.values() if m.name.startswith("probe_") and m.protocol == "pairwise"
+}
+POINTWISE_METRICS = {
+    m.evidence["probe"]: m.name for m in METRICS.values() if m.name.startswith("probe_") and m.protocol == "pointwise"
+}
 
 
 def probe_metrics(ctx: AuditContext) -> list[dict]:
-    pairs = ctx.frame("""
+    pairs = (
+        ctx.frame("""
         SELECT v.jkey, v.item_id, v.probe, v.protocol, v.verdict AS v_verdict, p.verdict AS p_verdict,
                v.score_norm AS v_score, p.score_norm AS p_score, v.response_a, v.response_b,
                json_extract_string(vm.meta, '$.probe_target') AS target
         FROM aj v JOIN judgments p ON p.judgment_id = v.parent_judgment_id
         JOIN judgments vm ON vm.judgment_id = v.judgment_id
-        WHERE v.probe IS NOT NULL AND v.parse_status = 'ok' AND p.parse_status = 'ok'""") if _has_probes(ctx) else None
+        WHERE v.probe IS NOT NULL AND v.parse_status = 'ok' AND p.parse_status = 'ok'""")
+        if _has_probes(ctx)
+        else None
+    )
     if pairs is None or pairs.height == 0:
         return []
     rows = []
@@ -41,7 +47,7 @@ def probe_metrics(ctx: AuditContext) -> list[dict]:
             rows.append(_pairwise(jkey, probe, g))
         elif protocol == "pointwise" and probe in POINTWISE_METRICS:
             rows.append(_pointwise(jkey, probe, g))
-    return rows   # judges without a probe get their "not computed" rows from audit._complete
+    return rows  # judges without a probe get their "not computed" rows from audit._complete
 
 
 def _has_probes(ctx: AuditContext) -> bool:
@@ -72,10 +78,22 @@ def _pointwise(jkey: str, probe: str, g: pl.DataFrame) -> dict:
         return unavailable(jkey, metric, "no scored probe pair")
     if probe == "one-token":
         k = int((g["v_score"] >= 0.5).sum())
-        return row(jkey, metric, k / g.height, wilson(k, g.height), g.height,
-                   "Wilson 95% CI; share of content-free answers scored at or above the scale's midpoint")
+        return row(
+            jkey,
+            metric,
+            k / g.height,
+            wilson(k, g.height),
+            g.height,
+            "Wilson 95% CI; share of content-free answers scored at or above the scale's midpoint",
+        )
     per_item = g.group_by("item_id").agg(d=(pl.col("v_score") - pl.col("p_score")).sum(), n=pl.len())
     value = float(per_item["d"].sum() / per_item["n"].sum())
     ci = bootstrap_ratio(per_item["d"].to_numpy().astype(np.float64), per_item["n"].to_numpy().astype(np.float64))
-    return row(jkey, metric, value, ci, g.height, "95% CI: bootstrap over items; mean change of the normalised score "
-                                                   "(variant minus parent)")
+    return row(
+        jkey,
+        metric,
+        value,
+        ci,
+        g.height,
+        "95% CI: bootstrap over items; mean change of the normalised score (variant minus parent)",
+    )

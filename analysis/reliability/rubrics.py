@@ -32,8 +32,13 @@ def criterion_correlation(ctx: AuditContext, min_shared: int = 10) -> pl.DataFra
         SELECT jkey || '|' || response_id AS unit, criterion, avg(score_norm) AS s FROM aj
         WHERE protocol = 'pointwise' AND probe IS NULL AND score_norm IS NOT NULL AND criterion IS NOT NULL
         GROUP BY 1, 2""")
-    schema = {"criterion_a": pl.String, "criterion_b": pl.String, "spearman": pl.Float64, "n": pl.Int64,
-              "redundant": pl.Boolean}
+    schema = {
+        "criterion_a": pl.String,
+        "criterion_b": pl.String,
+        "spearman": pl.Float64,
+        "n": pl.Int64,
+        "redundant": pl.Boolean,
+    }
     if scores.height == 0:
         return pl.DataFrame(schema=schema)
     wide = scores.pivot(on="criterion", index="unit", values="s")
@@ -41,7 +46,7 @@ def criterion_correlation(ctx: AuditContext, min_shared: int = 10) -> pl.DataFra
     rows = []
     ranked = {c: wide[c] for c in crits}
     for i, a in enumerate(crits):
-        for b in crits[i + 1:]:
+        for b in crits[i + 1 :]:
             both = pl.DataFrame({"a": ranked[a], "b": ranked[b]}).drop_nulls()
             if both.height < min_shared:
                 continue
@@ -49,8 +54,15 @@ def criterion_correlation(ctx: AuditContext, min_shared: int = 10) -> pl.DataFra
             if ra.std() == 0 or rb.std() == 0:
                 continue
             rho = float(np.corrcoef(ra, rb)[0, 1])
-            rows.append({"criterion_a": a, "criterion_b": b, "spearman": rho, "n": both.height,
-                         "redundant": abs(rho) >= REDUNDANT_RHO})
+            rows.append(
+                {
+                    "criterion_a": a,
+                    "criterion_b": b,
+                    "spearman": rho,
+                    "n": both.height,
+                    "redundant": abs(rho) >= REDUNDANT_RHO,
+                }
+            )
     return pl.DataFrame(rows, schema=schema)
 
 

@@ -36,8 +36,9 @@ DEFAULT_FAMILIES: list[tuple[str, list[str]]] = [
 ]
 
 
-def family_of(name: str | None, families: list[tuple[str, list[str]]] | None = None,
-              identities: Identities | None = None) -> str | None:
+def family_of(
+    name: str | None, families: list[tuple[str, list[str]]] | None = None, identities: Identities | None = None
+) -> str | None:
     """The model family a model or judge name belongs to, by the first matching pattern, matched on the name's
     identity (analysis/identities.py: your aliases, then the built-in rewrites such as 'openai:gpt-4o' ->
     'gpt-4o'), then on the raw name."""
@@ -67,8 +68,9 @@ def _families(family_map: dict[str, str] | None) -> list[tuple[str, list[str]]]:
     return list(extra.items()) + DEFAULT_FAMILIES
 
 
-def self_preference_metrics(ctx: AuditContext, family_map: dict[str, str] | None = None,
-                            identities: Identities | None = None) -> list[dict]:
+def self_preference_metrics(
+    ctx: AuditContext, family_map: dict[str, str] | None = None, identities: Identities | None = None
+) -> list[dict]:
     ids = identities or DEFAULT_IDENTITIES
     fams = _families(ids.family_map(family_map))
 
@@ -76,8 +78,9 @@ def self_preference_metrics(ctx: AuditContext, family_map: dict[str, str] | None
         return family_of(name, families, ids)
 
     out = []
-    judge_family = {j: fam_of(ctx.rows("SELECT any_value(judge) FROM aj WHERE jkey = ?", [j])[0][0], fams)
-                    for j in ctx.judges()}
+    judge_family = {
+        j: fam_of(ctx.rows("SELECT any_value(judge) FROM aj WHERE jkey = ?", [j])[0][0], fams) for j in ctx.judges()
+    }
     # pointwise: own family's mean normalised score minus the others'
     point = ctx.frame("""
         SELECT jkey, item_id, model, score_norm,
@@ -88,11 +91,15 @@ def self_preference_metrics(ctx: AuditContext, family_map: dict[str, str] | None
         fam = judge_family.get(j)
         g = point.filter(pl.col("jkey") == j)
         if fam is None:
-            out.append(unavailable(j, "self_preference_offset", "the judge's model family is unknown (pass family_map)"))
+            out.append(
+                unavailable(j, "self_preference_offset", "the judge's model family is unknown (pass family_map)")
+            )
             continue
         own = np.array([fam_of(m, fams) == fam for m in g["model"]])
         if own.all() or not own.any():
-            out.append(unavailable(j, "self_preference_offset", f"no responses from both its own family ({fam}) and others"))
+            out.append(
+                unavailable(j, "self_preference_offset", f"no responses from both its own family ({fam}) and others")
+            )
             continue
         s = g["score_norm"].to_numpy()
         h = g["human"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
@@ -101,20 +108,24 @@ def self_preference_metrics(ctx: AuditContext, family_map: dict[str, str] | None
         if has_h[own].any() and has_h[~own].any():
             d = s - h
             value = d[own & has_h].mean() - d[~own & has_h].mean()
-            note = (f"family {fam}: (judge − human) on its own family's responses minus the same on others'; "
-                    "0 = no self-preference; 95% CI: bootstrap over items")
+            note = (
+                f"family {fam}: (judge − human) on its own family's responses minus the same on others'; "
+                "0 = no self-preference; 95% CI: bootstrap over items"
+            )
             arrays = [d[has_h], own[has_h], items[has_h]]
         else:
             value = s[own].mean() - s[~own].mean()
-            note = (f"family {fam}: mean normalised score of its own family's responses minus others'; no human "
-                    "labels, so this mixes self-preference with real quality differences; 95% CI: bootstrap over items")
+            note = (
+                f"family {fam}: mean normalised score of its own family's responses minus others'; no human "
+                "labels, so this mixes self-preference with real quality differences; 95% CI: bootstrap over items"
+            )
             arrays = [s, own, items]
         ci = _boot_gap(*arrays)
         out.append(row(j, "self_preference_offset", float(value), ci, int(own.sum()), note))
     # pairwise: how often the judge picks its own family's response, against how often the reference does
     pair = ctx.frame(f"""
-        WITH pw AS ({ctx.pairwise_sql()}), ref AS ({ctx.pair_labels_sql('human')}),
-        g AS ({ctx.pair_labels_sql('gold')})
+        WITH pw AS ({ctx.pairwise_sql()}), ref AS ({ctx.pair_labels_sql("human")}),
+        g AS ({ctx.pair_labels_sql("gold")})
         SELECT pw.jkey, pw.item_id, pw.model_a, pw.model_b, pw.response_a, pw.response_b, pw.winner,
                coalesce(g.ref, ref.ref) AS ref
         FROM pw LEFT JOIN ref USING (item_id, r_lo, r_hi) LEFT JOIN g USING (item_id, r_lo, r_hi)
@@ -123,32 +134,54 @@ def self_preference_metrics(ctx: AuditContext, family_map: dict[str, str] | None
         fam = judge_family.get(j)
         g = pair.filter(pl.col("jkey") == j)
         if fam is None:
-            out.append(unavailable(j, "self_preference_win_rate", "the judge's model family is unknown (pass family_map)"))
+            out.append(
+                unavailable(j, "self_preference_win_rate", "the judge's model family is unknown (pass family_map)")
+            )
             continue
         fa = np.array([fam_of(m, fams) == fam for m in g["model_a"]], dtype=bool)
         fb = np.array([fam_of(m, fams) == fam for m in g["model_b"]], dtype=bool)
         mixed = fa ^ fb
         if not mixed.any():
-            out.append(unavailable(j, "self_preference_win_rate", f"no pair with exactly one response from its family ({fam})"))
+            out.append(
+                unavailable(j, "self_preference_win_rate", f"no pair with exactly one response from its family ({fam})")
+            )
             continue
         own_rid = np.where(fa, g["response_a"].to_numpy(), g["response_b"].to_numpy())
         picked_own = (g["winner"].to_numpy() == own_rid)[mixed]
         items = g["item_id"].to_numpy()[mixed]
-        per = pl.DataFrame({"item": items, "k": picked_own.astype(float)}).group_by("item").agg(
-            k=pl.col("k").sum(), n=pl.len())
-        out.append(row(j, "self_preference_win_rate", float(picked_own.mean()),
-                       bootstrap_ratio(per["k"].to_numpy(), per["n"].to_numpy()), int(mixed.sum()),
-                       f"family {fam}: share of mixed pairs where it picked its own family's response; "
-                       "0.5 = neutral, but quality differences count too; 95% CI: bootstrap over items"))
+        per = (
+            pl.DataFrame({"item": items, "k": picked_own.astype(float)})
+            .group_by("item")
+            .agg(k=pl.col("k").sum(), n=pl.len())
+        )
+        out.append(
+            row(
+                j,
+                "self_preference_win_rate",
+                float(picked_own.mean()),
+                bootstrap_ratio(per["k"].to_numpy(), per["n"].to_numpy()),
+                int(mixed.sum()),
+                f"family {fam}: share of mixed pairs where it picked its own family's response; "
+                "0.5 = neutral, but quality differences count too; 95% CI: bootstrap over items",
+            )
+        )
         ref = g["ref"].to_numpy()[mixed]
         has_ref = np.array([r is not None and r != "tie" for r in ref])
         if has_ref.any():
-            ref_own = (ref[has_ref] == own_rid[mixed][has_ref])
+            ref_own = ref[has_ref] == own_rid[mixed][has_ref]
             diff = picked_own[has_ref].astype(float) - ref_own.astype(float)
             ci = _boot_mean(diff, items[has_ref])
-            out.append(row(j, "self_preference_offset", float(diff.mean()), ci, int(has_ref.sum()),
-                           f"family {fam}: P(judge picks own family) minus P(reference picks it) on labelled mixed "
-                           "pairs; 0 = no self-preference; 95% CI: bootstrap over items"))
+            out.append(
+                row(
+                    j,
+                    "self_preference_offset",
+                    float(diff.mean()),
+                    ci,
+                    int(has_ref.sum()),
+                    f"family {fam}: P(judge picks own family) minus P(reference picks it) on labelled mixed "
+                    "pairs; 0 = no self-preference; 95% CI: bootstrap over items",
+                )
+            )
     return out
 
 

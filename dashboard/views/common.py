@@ -18,14 +18,16 @@ def choose(label: str, options: dict[str, str], default: str, key: str = "view")
     if default not in options:
         default = next(iter(options))
     current = state.view(key, default)
-    if current not in options:    # a link with a value this control does not offer: its default
+    if current not in options:  # a link with a value this control does not offer: its default
         current = default
     widget = f"w_choose_{key}"
-    if st.session_state.get(f"{widget}_from") != current:   # a link set it: the control follows
+    if st.session_state.get(f"{widget}_from") != current:  # a link set it: the control follows
         st.session_state[widget] = current
         st.session_state[f"{widget}_from"] = current
-    picked = st.segmented_control(label, list(options), format_func=options.get, key=widget,
-                                  selection_mode="single") or current
+    picked = (
+        st.segmented_control(label, list(options), format_func=options.get, key=widget, selection_mode="single")
+        or current
+    )
     if picked != current:
         state.set_view(**{key: picked})
         st.session_state[f"{widget}_from"] = picked
@@ -54,11 +56,20 @@ def open_clicked(event, to_filter: Callable, page: str = "instances", **view_par
         state.go(page, to_filter(cells[0]), **view_params)
 
 
-def table_click(frame: pl.DataFrame, key: str, to_target: Callable, column_config: dict | None = None,
-                height: int | str = "auto") -> None:
+def table_click(
+    frame: pl.DataFrame, key: str, to_target: Callable, column_config: dict | None = None, height: int | str = "auto"
+) -> None:
     """A table whose rows open their evidence: to_target(row) -> (page, filter, view params)."""
-    event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                         key=key, column_config=column_config, height=height)
+    event = st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key=key,
+        column_config=column_config,
+        height=height,
+    )
     rows = event.selection.rows if event and event.selection else []
     if rows:
         page, flt, params = to_target(frame.row(rows[0], named=True))

@@ -30,14 +30,18 @@ def render(ws: Workspace) -> None:
     covered = [g for g in (state.cached(_sides, set_id, by, flt) if set_id else []) if g in options]
     ranked = covered + [o for o in options if o not in covered]
     a0 = state.view("compare_a") if state.view("compare_a") in options else ranked[0]
-    b0 = state.view("compare_b") if state.view("compare_b") in options and state.view("compare_b") != a0 else \
-        next(o for o in ranked if o != a0)
+    b0 = (
+        state.view("compare_b")
+        if state.view("compare_b") in options and state.view("compare_b") != a0
+        else next(o for o in ranked if o != a0)
+    )
     # a widget keeps its old value across reruns: one no longer offered, or the other side's, is reset here
     if st.session_state.get("w_cmp_a") not in options:
         st.session_state["w_cmp_a"] = a0
     if st.session_state.get("w_cmp_b") not in options or st.session_state.get("w_cmp_b") == st.session_state["w_cmp_a"]:
-        st.session_state["w_cmp_b"] = b0 if b0 != st.session_state["w_cmp_a"] else next(
-            o for o in ranked if o != st.session_state["w_cmp_a"])
+        st.session_state["w_cmp_b"] = (
+            b0 if b0 != st.session_state["w_cmp_a"] else next(o for o in ranked if o != st.session_state["w_cmp_a"])
+        )
     c1, c2 = st.columns(2)
     a = c1.selectbox("A", options, key="w_cmp_a")
     b = c2.selectbox("B", options, key="w_cmp_b")
@@ -49,31 +53,56 @@ def render(ws: Workspace) -> None:
         st.caption("No issue set yet: issue prevalence appears here once one is discovered.")
     elif a not in covered or b not in covered:
         missing = [g for g in (a, b) if g not in covered]
-        st.info(md_escape(f"Issue set {set_id} has no critiques of {' or '.join(missing)} in this selection, so their "
-                          f"issues cannot be compared; pick an issue set that covers both in the sidebar. The score "
-                          f"differences below do not need one."))
+        st.info(
+            md_escape(
+                f"Issue set {set_id} has no critiques of {' or '.join(missing)} in this selection, so their "
+                f"issues cannot be compared; pick an issue set that covers both in the sidebar. The score "
+                f"differences below do not need one."
+            )
+        )
     else:
         try:
             diff = state.cached(_diff, set_id, a, b, by, flt)
             st.subheader("Issue prevalence, A minus B")
             n_sig = int(diff["significant"].sum()) if diff.height else 0
-            st.caption(md_escape(
-                f"Issue set {set_id}, within {flt.describe()}. {n_sig} of {diff.height} differences are significant "
-                f"(two-proportion z-test, Holm-corrected over the {diff.height} issues, 5%). Click a row to open A's "
-                f"instances with that issue."))
-            shown = diff.with_columns(pl.when(pl.col("significant")).then(pl.lit("yes")).otherwise(pl.lit(""))
-                                      .alias("significant"))
-            table_click(shown.select("issue_id", "title", "category_title", "share_a", "share_b", "difference",
-                                     "ci_low", "ci_high", "significant"), "w_cmp_diff",
-                        lambda r: ("instances", state.narrowed(issue_set=set_id, issue=[r["issue_id"]], **{by: [a]}), {}),
-                        column_config={"issue_id": None, "title": "Issue", "category_title": "Category",
-                                       "share_a": st.column_config.NumberColumn(f"A: {a}", format="percent"),
-                                       "share_b": st.column_config.NumberColumn(f"B: {b}", format="percent"),
-                                       "difference": st.column_config.NumberColumn("A − B", format="percent"),
-                                       "ci_low": st.column_config.NumberColumn("95% low", format="percent"),
-                                       "ci_high": st.column_config.NumberColumn("95% high", format="percent"),
-                                       "significant": st.column_config.TextColumn(
-                                           "Significant", help="Holm-corrected two-proportion z-test at 5%")})
+            st.caption(
+                md_escape(
+                    f"Issue set {set_id}, within {flt.describe()}. {n_sig} of {diff.height} differences are significant "
+                    f"(two-proportion z-test, Holm-corrected over the {diff.height} issues, 5%). Click a row to open A's "
+                    f"instances with that issue."
+                )
+            )
+            shown = diff.with_columns(
+                pl.when(pl.col("significant")).then(pl.lit("yes")).otherwise(pl.lit("")).alias("significant")
+            )
+            table_click(
+                shown.select(
+                    "issue_id",
+                    "title",
+                    "category_title",
+                    "share_a",
+                    "share_b",
+                    "difference",
+                    "ci_low",
+                    "ci_high",
+                    "significant",
+                ),
+                "w_cmp_diff",
+                lambda r: ("instances", state.narrowed(issue_set=set_id, issue=[r["issue_id"]], **{by: [a]}), {}),
+                column_config={
+                    "issue_id": None,
+                    "title": "Issue",
+                    "category_title": "Category",
+                    "share_a": st.column_config.NumberColumn(f"A: {a}", format="percent"),
+                    "share_b": st.column_config.NumberColumn(f"B: {b}", format="percent"),
+                    "difference": st.column_config.NumberColumn("A − B", format="percent"),
+                    "ci_low": st.column_config.NumberColumn("95% low", format="percent"),
+                    "ci_high": st.column_config.NumberColumn("95% high", format="percent"),
+                    "significant": st.column_config.TextColumn(
+                        "Significant", help="Holm-corrected two-proportion z-test at 5%"
+                    ),
+                },
+            )
         except UserError as exc:
             st.info(md_escape(str(exc)))
     st.subheader("Items where their scores differ most")
@@ -81,8 +110,12 @@ def render(ws: Workspace) -> None:
     if items.height == 0:
         st.caption(md_escape(f"No item has scores for both {a} and {b} here (pairwise verdicts carry no score)."))
         return
-    table_click(items, "w_cmp_items", lambda r: ("instances", flt, {"instance": r["judgment_a"]}),
-                column_config={"judgment_a": None, "judgment_b": None, "item_id": None})
+    table_click(
+        items,
+        "w_cmp_items",
+        lambda r: ("instances", flt, {"instance": r["judgment_a"]}),
+        column_config={"judgment_a": None, "judgment_b": None, "item_id": None},
+    )
 
 
 def _values(ws, by, flt):

@@ -30,9 +30,12 @@ def render(ws: Workspace) -> None:
     st.subheader("Report")
     c1, c2 = st.columns([3, 2])
     fmt = c1.radio("Format", list(MIME), horizontal=True, key="w_export_fmt", format_func=NAMES.get)
-    keep_all = c2.toggle("Keep every issue and group", key="w_export_all",
-                         help="Otherwise the 15 issues with the most instances and 12 groups per issue; the report "
-                              "lists what it left out.")
+    keep_all = c2.toggle(
+        "Keep every issue and group",
+        key="w_export_all",
+        help="Otherwise the 15 issues with the most instances and 12 groups per issue; the report "
+        "lists what it left out.",
+    )
     if st.button("Build the report", key="w_export_build"):
         with st.spinner("Building the report…"):
             text = ws.report(fmt, filter=flt, top=None if keep_all else 15, groups=None if keep_all else 12)
@@ -40,12 +43,19 @@ def render(ws: Workspace) -> None:
     built = st.session_state.get("js_report")
     if built and built[0] == key:
         _, f, text = built
-        st.download_button(f"Download judgescope-report.{f}", text.encode("utf-8"), file_name=f"judgescope-report.{f}",
-                           mime=MIME[f], key="w_export_download")
+        st.download_button(
+            f"Download judgescope-report.{f}",
+            text.encode("utf-8"),
+            file_name=f"judgescope-report.{f}",
+            mime=MIME[f],
+            key="w_export_download",
+        )
 
     st.subheader("Static bundle")
-    st.caption("HTML files that open from a folder or any static host, with no server and no workspace: the issue "
-               "list, each issue's examples and instances, the audit and an instance page each. Escaped like the app.")
+    st.caption(
+        "HTML files that open from a folder or any static host, with no server and no workspace: the issue "
+        "list, each issue's examples and instances, the audit and an instance page each. Escaped like the app."
+    )
     examples = st.number_input("Instances per issue", 1, 200, 20, key="w_bundle_examples")
     if st.button("Build the bundle", key="w_bundle_build"):
         with st.spinner("Writing the bundle…"):
@@ -55,8 +65,13 @@ def render(ws: Workspace) -> None:
                 st.error(md_escape(str(exc)))
     bundle = st.session_state.get("js_bundle")
     if bundle and bundle[0] == key:
-        st.download_button("Download judgescope-bundle.zip", bundle[1], file_name="judgescope-bundle.zip",
-                           mime="application/zip", key="w_bundle_download")
+        st.download_button(
+            "Download judgescope-bundle.zip",
+            bundle[1],
+            file_name="judgescope-bundle.zip",
+            mime="application/zip",
+            key="w_bundle_download",
+        )
 
     st.subheader("Selected judgments")
     n = state.cached(_count, flt)
@@ -69,8 +84,9 @@ def render(ws: Workspace) -> None:
         st.session_state["js_table"] = (key, kind, buf.getvalue())
     table = st.session_state.get("js_table")
     if table and table[0] == key:
-        st.download_button(f"Download judgments.{table[1]}", table[2], file_name=f"judgments.{table[1]}",
-                           key="w_export_table_download")
+        st.download_button(
+            f"Download judgments.{table[1]}", table[2], file_name=f"judgments.{table[1]}", key="w_export_table_download"
+        )
 
 
 def _bundle_zip(ws: Workspace, flt, examples: int) -> bytes:

@@ -35,29 +35,45 @@ def render(ws: Workspace) -> None:
         return
     c1, c2, c3 = st.columns([2, 1, 2])
     asked = state.view("sort", "source")
-    sort = c1.selectbox("Sort by", list(SORTS), index=list(SORTS).index(asked) if asked in SORTS else 0,
-                        key="w_inst_sort")
+    sort = c1.selectbox(
+        "Sort by", list(SORTS), index=list(SORTS).index(asked) if asked in SORTS else 0, key="w_inst_sort"
+    )
     desc = c2.toggle("descending", value=state.view("desc") == "1", key="w_inst_desc")
     pages = max(1, -(-n // PAGE_SIZE))
     current = min(pages, _offset(state.view("offset", 0)) // PAGE_SIZE + 1)
-    number = c3.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=current, step=1,
-                             key="w_inst_page")
-    state.set_view(sort=None if sort == "source" else sort, desc="1" if desc else None,
-                   offset=str((int(number) - 1) * PAGE_SIZE) if number > 1 else None)
+    number = c3.number_input(
+        f"Page (of {pages:,})", min_value=1, max_value=pages, value=current, step=1, key="w_inst_page"
+    )
+    state.set_view(
+        sort=None if sort == "source" else sort,
+        desc="1" if desc else None,
+        offset=str((int(number) - 1) * PAGE_SIZE) if number > 1 else None,
+    )
     frame = state.cached(_page, flt, sort, desc, (int(number) - 1) * PAGE_SIZE)
     st.caption("Click a row to read the judgment.")
-    table_click(frame, "w_inst_table", lambda r: ("instances", flt, {"instance": r["judgment_id"]}),
-                column_config={"judgment_id": None, "item_id": None,
-                               "prompt": st.column_config.TextColumn(width="medium"),
-                               "critique": st.column_config.TextColumn(width="large")})
+    table_click(
+        frame,
+        "w_inst_table",
+        lambda r: ("instances", flt, {"instance": r["judgment_id"]}),
+        column_config={
+            "judgment_id": None,
+            "item_id": None,
+            "prompt": st.column_config.TextColumn(width="medium"),
+            "critique": st.column_config.TextColumn(width="large"),
+        },
+    )
 
 
 def detail(ws: Workspace, judgment_id: str) -> None:
     d = state.cached(_instance, judgment_id, state.selection().issue_set)
     j = d["judgment"]
     st.subheader("Judgment")
-    st.caption(md_escape(f"judge {j['judge']} · {j['protocol']} · template {j['template']} · criterion "
-                         f"{j['criterion'] or 'overall'} · dataset {j['dataset']} · status {j['parse_status']}"))
+    st.caption(
+        md_escape(
+            f"judge {j['judge']} · {j['protocol']} · template {j['template']} · criterion "
+            f"{j['criterion'] or 'overall'} · dataset {j['dataset']} · status {j['parse_status']}"
+        )
+    )
     _text("Prompt", j["prompt"])
     if j["reference"]:
         with st.expander("Reference answer"):
@@ -66,20 +82,26 @@ def detail(ws: Workspace, judgment_id: str) -> None:
         _pairwise(d)
     else:
         r = d["responses"].row(0, named=True) if d["responses"].height else {}
-        _text(f"Response ({r.get('model') or 'unnamed model'}), score {j['score']} of {j['scale_max']}",
-              r.get("text"))
+        _text(f"Response ({r.get('model') or 'unnamed model'}), score {j['score']} of {j['scale_max']}", r.get("text"))
         _text("Critique", j["critique"])
     _labels(d)
     seg = d["segments"]
     if seg.height:
         st.markdown("**The critique's sentences and their issues**")
-        st.dataframe(seg.select("ord", "text", "about_model", "issue", "issue_kind", "kind"), hide_index=True,
-                     width="stretch", column_config={"about_model": "about", "kind": "cue reading"})
+        st.dataframe(
+            seg.select("ord", "text", "about_model", "issue", "issue_kind", "kind"),
+            hide_index=True,
+            width="stretch",
+            column_config={"about_model": "about", "kind": "cue reading"},
+        )
     if d["related"].height:
         st.markdown("**Every other judgment of this item** (click one to read it)")
-        table_click(d["related"], "w_related",
-                    lambda r: ("instances", state.selection(), {"instance": r["judgment_id"]}),
-                    column_config={"judgment_id": None})
+        table_click(
+            d["related"],
+            "w_related",
+            lambda r: ("instances", state.selection(), {"instance": r["judgment_id"]}),
+            column_config={"judgment_id": None},
+        )
 
 
 def _pairwise(d: dict) -> None:
@@ -92,8 +114,9 @@ def _pairwise(d: dict) -> None:
         with col:
             place = ("shown first" if s["slot"] == "A" else "shown second") if s["order_known"] else ""
             mark = " · judged better ✓" if s["won"] else (" · tie" if s["tie"] else "")
-            _text(f"{s['slot']}: {s['model'] or 'unnamed model'} ({place}, {s['n_chars'] or 0:,} chars){mark}",
-                  s["text"])
+            _text(
+                f"{s['slot']}: {s['model'] or 'unnamed model'} ({place}, {s['n_chars'] or 0:,} chars){mark}", s["text"]
+            )
     names = d.get("critique_names") or {}
     if names:
         st.caption(md_escape("In the critique: " + "; ".join(f"“{k}” = {v}" for k, v in sorted(names.items()))))
@@ -124,9 +147,10 @@ def _labels(d: dict) -> None:
             says = "tie" if lab["prefers"] == "tie" else f"prefers {model_of.get(lab['prefers'], lab['prefers'])}"
         else:
             says = f"score {lab['score']} of {lab['scale_max']}"
-        rows.append(f"- {md_escape(lab['kind'] or '')} · {md_escape(lab['annotator'] or '')}: {md_escape(says)} "
-                    f"— **{agree}**")
-    st.markdown("\n".join(rows))   # a few lines of text (readable, searchable), not a grid
+        rows.append(
+            f"- {md_escape(lab['kind'] or '')} · {md_escape(lab['annotator'] or '')}: {md_escape(says)} — **{agree}**"
+        )
+    st.markdown("\n".join(rows))  # a few lines of text (readable, searchable), not a grid
 
 
 def _text(label: str, text: str | None) -> None:

@@ -14,34 +14,49 @@ from ..state import md_escape
 from .common import choose, open_clicked, table_click
 
 FACETS = ["model", "judge", "criterion", "template", "dataset", "category"]
-VIEWS = {"prevalence": "Prevalence by", "map": "Map", "examples": "Examples", "cooccurrence": "Co-occurrence",
-         "curate": "Curate", "history": "History"}
+VIEWS = {
+    "prevalence": "Prevalence by",
+    "map": "Map",
+    "examples": "Examples",
+    "cooccurrence": "Co-occurrence",
+    "curate": "Curate",
+    "history": "History",
+}
 
 
 def render(ws: Workspace) -> None:
     st.header("Issues")
     sets = state.cached(_sets)
     if sets.height == 0:
-        st.info("This workspace has no issue set yet. Discover issues with `judgescope issues --filter …` or "
-                "`ws.discover_issues(…)`; the dashboard never runs that step on a page load.")
+        st.info(
+            "This workspace has no issue set yet. Discover issues with `judgescope issues --filter …` or "
+            "`ws.discover_issues(…)`; the dashboard never runs that step on a page load."
+        )
         return
     flt = state.selection()
     ids = sets["issue_set_id"].to_list()
     chosen = flt.issue_set if flt.issue_set in ids else _covering(ws, sets, flt)
-    labels = {r["issue_set_id"]: f"{r['name'] or r['issue_set_id']} · {r['issues']} issues, {r['strengths']} "
-                                 f"strengths · {r['filter'] or 'everything'}" for r in sets.iter_rows(named=True)}
-    set_id = st.selectbox("Issue set", ids, index=ids.index(chosen), format_func=lambda i: labels[i],
-                          key="w_issue_set_pick")
-    if set_id != flt.issue_set:   # the set goes into the link, so the link keeps pointing at these issues
+    labels = {
+        r["issue_set_id"]: f"{r['name'] or r['issue_set_id']} · {r['issues']} issues, {r['strengths']} "
+        f"strengths · {r['filter'] or 'everything'}"
+        for r in sets.iter_rows(named=True)
+    }
+    set_id = st.selectbox(
+        "Issue set", ids, index=ids.index(chosen), format_func=lambda i: labels[i], key="w_issue_set_pick"
+    )
+    if set_id != flt.issue_set:  # the set goes into the link, so the link keeps pointing at these issues
         state.set_selection(state.narrowed(issue_set=set_id))
         flt = state.selection()
     iset = ws.issue_set(set_id)
     s = iset.stats
     n_sel = state.cached(_n, set_id, flt)
-    st.caption(md_escape(
-        f"{n_sel:,} of the set's {s.get('n_judgments', 0):,} critiques are in the selection ({flt.describe()}). "
-        f"Outcome from {s.get('signal', 'cues')}. A judgment counts for an issue only when its response shows it "
-        f"(origin: response) or its critique says it (stated, or discovered: a group named by its own words)."))
+    st.caption(
+        md_escape(
+            f"{n_sel:,} of the set's {s.get('n_judgments', 0):,} critiques are in the selection ({flt.describe()}). "
+            f"Outcome from {s.get('signal', 'cues')}. A judgment counts for an issue only when its response shows it "
+            f"(origin: response) or its critique says it (stated, or discovered: a group named by its own words)."
+        )
+    )
     if n_sel == 0:
         st.info("No judgment of this issue set is in the selection.")
         return
@@ -63,10 +78,17 @@ def render(ws: Workspace) -> None:
         open_clicked(event, lambda cell: _cell_filter(set_id, by, cell))
         st.caption("Click a cell to open the instances of that issue in that group.")
     elif view == "map":
-        event = st.plotly_chart(state.cached(_map, set_id, flt), width="stretch", key="issue_map", on_select="rerun",
-                                selection_mode="points")
-        st.caption("The biggest issues in colour, other issues and strengths in grey, statements no issue explains "
-                   "in light grey; related issues lie near each other. Click a point to open its judgment.")
+        event = st.plotly_chart(
+            state.cached(_map, set_id, flt),
+            width="stretch",
+            key="issue_map",
+            on_select="rerun",
+            selection_mode="points",
+        )
+        st.caption(
+            "The biggest issues in colour, other issues and strengths in grey, statements no issue explains "
+            "in light grey; related issues lie near each other. Click a point to open its judgment."
+        )
         cells = [c for c in _points(event)]
         if cells:
             state.go("instances", state.narrowed(issue_set=set_id), instance=cells[0][0])
@@ -78,66 +100,102 @@ def render(ws: Workspace) -> None:
         if co.height == 0:
             st.caption("No two issues share a judgment here.")
         else:
-            co = co.with_columns(pl.col("issue_a").replace_strict(titles, default=pl.col("issue_a")).alias("a"),
-                                 pl.col("issue_b").replace_strict(titles, default=pl.col("issue_b")).alias("b"))
+            co = co.with_columns(
+                pl.col("issue_a").replace_strict(titles, default=pl.col("issue_a")).alias("a"),
+                pl.col("issue_b").replace_strict(titles, default=pl.col("issue_b")).alias("b"),
+            )
             st.caption("Click a row to open the judgments with both issues.")
-            table_click(co.select("a", "b", "n_both", "lift", "issue_a", "issue_b"), "w_cooc",
-                        lambda r: ("instances", state.narrowed(issue_set=set_id, issue=[], issue_all=[r["issue_a"],
-                                                                                                      r["issue_b"]]), {}),
-                        column_config={"issue_a": None, "issue_b": None})
+            table_click(
+                co.select("a", "b", "n_both", "lift", "issue_a", "issue_b"),
+                "w_cooc",
+                lambda r: (
+                    "instances",
+                    state.narrowed(issue_set=set_id, issue=[], issue_all=[r["issue_a"], r["issue_b"]]),
+                    {},
+                ),
+                column_config={"issue_a": None, "issue_b": None},
+            )
     elif view == "curate":
         _curate(ws, iset, table)
     else:
         st.dataframe(iset.history(), hide_index=True, width="stretch")
 
 
-ORIGINS = {"response": "response text", "stated": "critique says it", "cluster": "discovered", "taxonomy": "your list",
-           "merge": "merged", "split": "split"}
+ORIGINS = {
+    "response": "response text",
+    "stated": "critique says it",
+    "cluster": "discovered",
+    "taxonomy": "your list",
+    "merge": "merged",
+    "split": "split",
+}
 COLUMNS = {
     "issue_id": None,
     "issue": st.column_config.TextColumn("Issue", help="The issue's number and name", width="large"),
     "category": st.column_config.TextColumn("Category", help="The group the issue belongs to"),
     "origin": st.column_config.TextColumn(
-        "Found from", help="response text: the response itself shows it (empty, cut off, …); critique says it: the "
-                          "judge's words state this failure; discovered: sentences grouped and named by their own words"),
+        "Found from",
+        help="response text: the response itself shows it (empty, cut off, …); critique says it: the "
+        "judge's words state this failure; discovered: sentences grouped and named by their own words",
+    ),
     "responses": st.column_config.NumberColumn("Responses", help="Judged responses in the selection with this issue"),
-    "prevalence": st.column_config.NumberColumn("Share", format="percent",
-                                                help="Share of the selection's judged responses with this issue"),
+    "prevalence": st.column_config.NumberColumn(
+        "Share", format="percent", help="Share of the selection's judged responses with this issue"
+    ),
     "lift": st.column_config.NumberColumn(
-        "Tie to failing", format="%.2f", help="How much more often failing responses have it than passing ones "
-                                             "(1 = equally often; above 1: a sign of failure)"),
+        "Tie to failing",
+        format="%.2f",
+        help="How much more often failing responses have it than passing ones "
+        "(1 = equally often; above 1: a sign of failure)",
+    ),
     "lift_interval": st.column_config.TextColumn(
-        "95% interval", help="The range the tie to failing lies in with 95% confidence; wide when few responses "
-                             "have the issue"),
+        "95% interval",
+        help="The range the tie to failing lies in with 95% confidence; wide when few responses have the issue",
+    ),
     "checked": st.column_config.TextColumn(
-        "Checked by readers", help="Examples readers marked (Examples view): the share that fit, with its 95% interval"),
+        "Checked by readers", help="Examples readers marked (Examples view): the share that fit, with its 95% interval"
+    ),
 }
 
 
 def _flat(table: pl.DataFrame) -> pl.DataFrame:
     """The issue table as a reader sees it: one row per issue, biggest first, words instead of codes."""
+
     def interval(lo, hi):
         return "" if lo is None or hi is None else f"{lo:.2f} – {hi:.2f}"
 
     def checked(r):
         if not r["n_checked"]:
             return "not yet"
-        return (f"{r['n_fits']} of {r['n_checked']} fit ({r['precision_ci_low']:.0%} – "
-                f"{r['precision_ci_high']:.0%})")
+        return f"{r['n_fits']} of {r['n_checked']} fit ({r['precision_ci_low']:.0%} – {r['precision_ci_high']:.0%})"
 
-    rows = sorted((r for r in table.iter_rows(named=True) if r["n_units"]), key=lambda r: (-r["n_units"], r["issue_id"]))
-    return pl.DataFrame({
-        "issue_id": [r["issue_id"] for r in rows],
-        "issue": [f"{r['issue_id']}. {r['title']}" for r in rows],
-        "category": [r["category_title"] or "" for r in rows],
-        "origin": [ORIGINS.get(r["origin"], r["origin"] or "") for r in rows],
-        "responses": [r["n_units"] or 0 for r in rows],
-        "prevalence": [r["prevalence"] or 0.0 for r in rows],
-        "lift": [r["lift"] for r in rows],
-        "lift_interval": [interval(r["lift_ci_low"], r["lift_ci_high"]) for r in rows],
-        "checked": [checked(r) for r in rows]}, schema={
-        "issue_id": pl.String, "issue": pl.String, "category": pl.String, "origin": pl.String, "responses": pl.Int64,
-        "prevalence": pl.Float64, "lift": pl.Float64, "lift_interval": pl.String, "checked": pl.String})
+    rows = sorted(
+        (r for r in table.iter_rows(named=True) if r["n_units"]), key=lambda r: (-r["n_units"], r["issue_id"])
+    )
+    return pl.DataFrame(
+        {
+            "issue_id": [r["issue_id"] for r in rows],
+            "issue": [f"{r['issue_id']}. {r['title']}" for r in rows],
+            "category": [r["category_title"] or "" for r in rows],
+            "origin": [ORIGINS.get(r["origin"], r["origin"] or "") for r in rows],
+            "responses": [r["n_units"] or 0 for r in rows],
+            "prevalence": [r["prevalence"] or 0.0 for r in rows],
+            "lift": [r["lift"] for r in rows],
+            "lift_interval": [interval(r["lift_ci_low"], r["lift_ci_high"]) for r in rows],
+            "checked": [checked(r) for r in rows],
+        },
+        schema={
+            "issue_id": pl.String,
+            "issue": pl.String,
+            "category": pl.String,
+            "origin": pl.String,
+            "responses": pl.Int64,
+            "prevalence": pl.Float64,
+            "lift": pl.Float64,
+            "lift_interval": pl.String,
+            "checked": pl.String,
+        },
+    )
 
 
 def _unexplained(iset, flt) -> None:
@@ -145,10 +203,13 @@ def _unexplained(iset, flt) -> None:
     e = state.cached(_explained, iset.id, flt)
     if not e["failing_units"]:
         return
-    st.caption(md_escape(
-        f"{e['failing_without_issue_share']:.0%} of the {e['failing_units']:,} failing responses have no named issue; "
-        f"{e['unexplained_statements']:,} of {e['problem_statements']:,} critical statements are in no issue "
-        f"(nothing is pushed into a name that does not fit)."))
+    st.caption(
+        md_escape(
+            f"{e['failing_without_issue_share']:.0%} of the {e['failing_units']:,} failing responses have no named issue; "
+            f"{e['unexplained_statements']:,} of {e['problem_statements']:,} critical statements are in no issue "
+            f"(nothing is pushed into a name that does not fit)."
+        )
+    )
     with st.expander("Read the statements no issue explains"):
         loose = state.cached(_unexplained_of, iset.id, flt)
         if loose.height == 0:
@@ -187,15 +248,24 @@ def _examples(ws: Workspace, iset, table: pl.DataFrame, flt) -> None:
         return
     titles = dict(zip(table["issue_id"], table["title"]))
     current = flt.issue[0] if len(flt.issue) == 1 and flt.issue[0] in titles else table["issue_id"][0]
-    issue_id = st.selectbox("Issue", list(titles), index=list(titles).index(current),
-                            format_func=lambda i: f"{i}. {titles[i]}", key="w_example_issue")
+    issue_id = st.selectbox(
+        "Issue",
+        list(titles),
+        index=list(titles).index(current),
+        format_func=lambda i: f"{i}. {titles[i]}",
+        key="w_example_issue",
+    )
     row = table.filter(pl.col("issue_id") == issue_id).row(0, named=True)
     st.markdown(md_escape(row["description"] or ""))
     st.caption(md_escape(f"{row['category_title']} · keywords: {', '.join(row['keywords'] or [])}"))
     if row["n_checked"]:
-        st.caption(md_escape(f"Readers checked {row['n_checked']} examples: {row['n_fits']} fit, precision "
-                             f"{row['precision']:.0%} (95% interval {row['precision_ci_low']:.0%} – "
-                             f"{row['precision_ci_high']:.0%})."))
+        st.caption(
+            md_escape(
+                f"Readers checked {row['n_checked']} examples: {row['n_fits']} fit, precision "
+                f"{row['precision']:.0%} (95% interval {row['precision_ci_low']:.0%} – "
+                f"{row['precision_ci_high']:.0%})."
+            )
+        )
     else:
         st.caption("Mark examples below as fitting the issue or not: the issue then shows its measured precision.")
     ex = state.cached(_examples_of, iset.id, issue_id, flt)
@@ -203,9 +273,16 @@ def _examples(ws: Workspace, iset, table: pl.DataFrame, flt) -> None:
     for k, r in enumerate(ex.iter_rows(named=True)):
         with st.container(border=True):
             score = "" if r["score"] is None else f" · score {r['score']:g}"
-            st.caption(md_escape(f"{r['model'] or 'response'} · judged by {r['judge']}{score}"
-                                 + (f" · marked: {'fits' if marked[r['judgment_id']] else 'does not fit'}"
-                                    if r["judgment_id"] in marked else "")))
+            st.caption(
+                md_escape(
+                    f"{r['model'] or 'response'} · judged by {r['judge']}{score}"
+                    + (
+                        f" · marked: {'fits' if marked[r['judgment_id']] else 'does not fit'}"
+                        if r["judgment_id"] in marked
+                        else ""
+                    )
+                )
+            )
             st.text(r["segment"])
             c1, c2, c3 = st.columns(3)
             if c1.button("Open this judgment", key=f"w_ex_{k}"):
@@ -249,7 +326,7 @@ def _edit(ws: Workspace, set_id: str, change, done: str) -> None:
         try:
             change(writer.issue_set(set_id))
         finally:
-            writer.close()   # a failed edit must not keep the write lock from the other sessions
+            writer.close()  # a failed edit must not keep the write lock from the other sessions
     except UserError as exc:
         st.error(md_escape(str(exc)))
         return

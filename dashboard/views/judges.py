@@ -14,22 +14,31 @@ from .. import state
 from ..state import md_escape
 from .common import choose, open_clicked, table_click
 
-VIEWS = {"metrics": "All metrics", "matrix": "Judge × judge", "length": "Length versus score",
-         "model_judge": "Model × judge"}
+VIEWS = {
+    "metrics": "All metrics",
+    "matrix": "Judge × judge",
+    "length": "Length versus score",
+    "model_judge": "Model × judge",
+}
 
 
 def render(ws: Workspace) -> None:
     flt = state.selection()
     st.header("Judges")
-    st.caption(md_escape(f"Reliability of each judge on {flt.describe()}. Intervals are 95%; hover a cell for its "
-                         "interval and n, click it for the instances behind it."))
+    st.caption(
+        md_escape(
+            f"Reliability of each judge on {flt.describe()}. Intervals are 95%; hover a cell for its "
+            "interval and n, click it for the instances behind it."
+        )
+    )
     by = choose("One row per", {"judge": "judge", "judge_template": "judge and template"}, "judge", key="audit_by")
     audit = state.cached(_audit, flt, by)
     if audit.filter(pl.col("value").is_not_null()).height == 0:
         st.info("No reliability metric can be computed for these judgments.")
         return
-    event = st.plotly_chart(state.cached(_heatmap, flt, by), width="stretch", key="bias_heatmap", on_select="rerun",
-                            selection_mode="points")
+    event = st.plotly_chart(
+        state.cached(_heatmap, flt, by), width="stretch", key="bias_heatmap", on_select="rerun", selection_mode="points"
+    )
     open_clicked(event, lambda cell: state.narrowed(**evidence(cell[1], cell[0])))
     c1, c2 = st.columns(2)
     with c1:
@@ -39,27 +48,45 @@ def render(ws: Workspace) -> None:
     view = choose("Show", VIEWS, "metrics", key="view")
     if view == "metrics":
         st.caption("Click a row to open the instances behind it.")
-        table_click(audit, "w_audit_table", lambda r: ("instances", state.narrowed(**evidence(r["metric"], r["judge"])),
-                                                       {}))
+        table_click(
+            audit, "w_audit_table", lambda r: ("instances", state.narrowed(**evidence(r["metric"], r["judge"])), {})
+        )
     elif view == "matrix":
         matrix = state.cached(_matrix, flt)
         protocols = sorted(set(matrix["protocol"])) if matrix.height else []
         if not protocols:
             st.caption("No two judges judged the same responses or pairs here.")
         else:
-            protocol = st.radio("Agreement on", protocols, horizontal=True, key="w_matrix_protocol",
-                                format_func=lambda p: {"pairwise": "the same pairs in the same order (same verdict)",
-                                                       "pointwise": "the same responses (same normalised score)"}[p])
-            event = st.plotly_chart(state.cached(_matrix_heatmap, flt, protocol), width="stretch",
-                                    key="agree_matrix", on_select="rerun", selection_mode="points")
+            protocol = st.radio(
+                "Agreement on",
+                protocols,
+                horizontal=True,
+                key="w_matrix_protocol",
+                format_func=lambda p: {
+                    "pairwise": "the same pairs in the same order (same verdict)",
+                    "pointwise": "the same responses (same normalised score)",
+                }[p],
+            )
+            event = st.plotly_chart(
+                state.cached(_matrix_heatmap, flt, protocol),
+                width="stretch",
+                key="agree_matrix",
+                on_select="rerun",
+                selection_mode="points",
+            )
             st.caption("One protocol per chart. Click a cell to open both judges' judgments of that kind.")
             open_clicked(event, lambda cell: state.narrowed(judge=[cell[0], cell[1]], protocol=[protocol]))
     elif view == "length":
         st.plotly_chart(state.cached(_length_chart, flt), width="stretch", key="length")
         st.dataframe(state.cached(_length_corr, flt), hide_index=True, width="stretch")
     else:
-        event = st.plotly_chart(state.cached(_model_judge, flt), width="stretch", key="model_judge",
-                                on_select="rerun", selection_mode="points")
+        event = st.plotly_chart(
+            state.cached(_model_judge, flt),
+            width="stretch",
+            key="model_judge",
+            on_select="rerun",
+            selection_mode="points",
+        )
         open_clicked(event, lambda cell: state.narrowed(model=[cell[0]], judge=[cell[1]], protocol=["pointwise"]))
 
 

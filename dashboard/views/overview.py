@@ -14,8 +14,12 @@ from ..state import md_escape
 from .common import choose, open_clicked
 
 MAX_SCALES = 3
-VIEWS = {"model": "Scores by model", "judge": "Scores by judge", "criterion": "Scores by criterion",
-         "verdicts": "Pairwise verdicts by judge"}
+VIEWS = {
+    "model": "Scores by model",
+    "judge": "Scores by judge",
+    "criterion": "Scores by criterion",
+    "verdicts": "Pairwise verdicts by judge",
+}
 
 
 def render(ws: Workspace) -> None:
@@ -41,22 +45,32 @@ def render(ws: Workspace) -> None:
     if chosen == "verdicts":
         fig = state.cached(_verdicts, flt)
         st.plotly_chart(fig, width="stretch", key="verdicts")
-        st.caption("Verdicts are stored about the responses; this chart re-reads them by the position each response "
-                   "was shown in. An unbiased judge shown both orders wins about half with each slot.")
+        st.caption(
+            "Verdicts are stored about the responses; this chart re-reads them by the position each response "
+            "was shown in. An unbiased judge shown both orders wins about half with each slot."
+        )
     else:
         scales = state.cached(_scales, flt)
         if scales.height > 1:
-            st.caption(md_escape("Judges here score on different scales: one chart per scale (" + ", ".join(
-                f"{lo:g}–{hi:g}: {n:,} judgments" for lo, hi, n in scales.select("scale_min", "scale_max", "n")
-                .iter_rows()) + "). Click a cell to open its judgments."))
+            st.caption(
+                md_escape(
+                    "Judges here score on different scales: one chart per scale ("
+                    + ", ".join(
+                        f"{lo:g}–{hi:g}: {n:,} judgments"
+                        for lo, hi, n in scales.select("scale_min", "scale_max", "n").iter_rows()
+                    )
+                    + "). Click a cell to open its judgments."
+                )
+            )
         else:
             st.caption("Click a cell to open its judgments.")
         for lo, hi in scales.select("scale_min", "scale_max").head(MAX_SCALES).iter_rows():
             if lo is None or hi is None:
                 continue
             fig = state.cached(_distribution, chosen, flt, lo, hi)
-            event = st.plotly_chart(fig, width="stretch", key=f"dist_{chosen}_{lo:g}_{hi:g}", on_select="rerun",
-                                    selection_mode="points")
+            event = st.plotly_chart(
+                fig, width="stretch", key=f"dist_{chosen}_{lo:g}_{hi:g}", on_select="rerun", selection_mode="points"
+            )
             open_clicked(event, lambda cell: _bucket_filter(chosen, cell))
         if scales.height > MAX_SCALES:
             st.caption(f"{scales.height - MAX_SCALES} smaller scale(s) not drawn: narrow the selection to see them.")
@@ -76,9 +90,14 @@ def headline(ws: Workspace, flt) -> None:
         if not found:
             st.caption("No issue set covers this selection yet (`judgescope issues`).")
         for r in found:
-            state.link("instances", md_escape(f"{r['title']}: {r['worst_share']:.0%} of {r['worst']}'s responses "
-                                             f"(vs {r['best_share']:.0%} for {r['best']})"),
-                       state.narrowed(issue_set=r["issue_set"], issue=[r["issue_id"]], model=[r["worst"]]))
+            state.link(
+                "instances",
+                md_escape(
+                    f"{r['title']}: {r['worst_share']:.0%} of {r['worst']}'s responses "
+                    f"(vs {r['best_share']:.0%} for {r['best']})"
+                ),
+                state.narrowed(issue_set=r["issue_set"], issue=[r["issue_id"]], model=[r["worst"]]),
+            )
     with mid:
         st.markdown("**Judge bias** (95% interval excludes the unbiased value)")
         flags = state.cached(_bias_flags, flt)
@@ -87,9 +106,14 @@ def headline(ws: Workspace, flt) -> None:
         for r in flags[:6]:
             ev = evidence(r["metric"], r["judge"])
             target = state.narrowed(**{k: v for k, v in ev.items()})
-            state.link("instances", md_escape(f"{r['judge']}: {r['label']} {r['value']:.2f} "
-                                             f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}], unbiased {r['ideal']:g}"),
-                       target)
+            state.link(
+                "instances",
+                md_escape(
+                    f"{r['judge']}: {r['label']} {r['value']:.2f} "
+                    f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}], unbiased {r['ideal']:g}"
+                ),
+                target,
+            )
     with right:
         st.markdown("**Agreement with humans**")
         agree = state.cached(_human_agreement, flt)
@@ -98,9 +122,13 @@ def headline(ws: Workspace, flt) -> None:
         if agree["ceiling"] is not None:
             st.caption(md_escape(f"Humans agree with each other {agree['ceiling']:.2f} of the time (the ceiling)."))
         for r in agree["judges"]:
-            state.link("instances", md_escape(f"{r['judge']}: {r['value']:.2f} [{r['ci_low']:.2f}, "
-                                             f"{r['ci_high']:.2f}] with the human majority"),
-                       state.narrowed(judge=[r["judge"]], label="disagree", protocol=["pairwise"]))
+            state.link(
+                "instances",
+                md_escape(
+                    f"{r['judge']}: {r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}] with the human majority"
+                ),
+                state.narrowed(judge=[r["judge"]], label="disagree", protocol=["pairwise"]),
+            )
 
 
 # ---- cached computations (each takes the workspace, then plain arguments) ----------------------------
@@ -146,9 +174,17 @@ def _worst_issues(ws, flt) -> list[dict]:
             p = prev.filter(pl.col("issue_id") == r["issue_id"]).sort("share", descending=True)
             if p.height < 2:
                 continue
-            out.append({"issue_set": set_id, "issue_id": r["issue_id"], "title": r["title"],
-                        "worst": p["model"][0], "worst_share": p["share"][0],
-                        "best": p["model"][-1], "best_share": p["share"][-1]})
+            out.append(
+                {
+                    "issue_set": set_id,
+                    "issue_id": r["issue_id"],
+                    "title": r["title"],
+                    "worst": p["model"][0],
+                    "worst_share": p["share"][0],
+                    "best": p["model"][-1],
+                    "best_share": p["share"][-1],
+                }
+            )
         if len(out) >= 4:
             break
     return out[:4]
@@ -170,5 +206,4 @@ def _human_agreement(ws, flt) -> dict:
     audit = ws.audit(flt)
     judges = audit.filter((pl.col("metric") == "agreement_human_majority") & pl.col("value").is_not_null())
     ceiling = audit.filter(pl.col("metric") == "agreement_human_human")["value"]
-    return {"judges": judges.sort("value", descending=True).to_dicts(),
-            "ceiling": ceiling[0] if len(ceiling) else None}
+    return {"judges": judges.sort("value", descending=True).to_dicts(), "ceiling": ceiling[0] if len(ceiling) else None}

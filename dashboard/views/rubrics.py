@@ -25,22 +25,38 @@ def render(ws: Workspace) -> None:
     ranked = _ranked(state.cached(_breakdown, by, flt), by)
     st.subheader("Criteria, lowest mean score first")
     query = st.text_input("Search criteria", key="w_crit_search", placeholder="words of a criterion")
-    shown = ranked.filter(pl.col("criterion").str.to_lowercase().str.contains(query.strip().lower(), literal=True)) \
-        if query.strip() else ranked
-    st.caption(md_escape(f"{shown.height:,} of {ranked.height:,} criteria. Click a column header to sort, a row to "
-                         f"open that criterion's judgments and critiques."))
-    table_click(shown, "w_crit_table", lambda r: ("instances", state.narrowed(criterion=[r["criterion"]]),
-                                                  {"sort": "score"}),
-                column_config={"criterion": st.column_config.TextColumn("Criterion", width="large",
-                                                                        help="The criterion's full text"),
-                               "n": st.column_config.NumberColumn("Judgments"),
-                               "mean_score": st.column_config.NumberColumn("Mean score (0–1)", format="%.2f"),
-                               "lowest": st.column_config.TextColumn(f"Lowest {by}"),
-                               "highest": st.column_config.TextColumn(f"Highest {by}")})
+    shown = (
+        ranked.filter(pl.col("criterion").str.to_lowercase().str.contains(query.strip().lower(), literal=True))
+        if query.strip()
+        else ranked
+    )
+    st.caption(
+        md_escape(
+            f"{shown.height:,} of {ranked.height:,} criteria. Click a column header to sort, a row to "
+            f"open that criterion's judgments and critiques."
+        )
+    )
+    table_click(
+        shown,
+        "w_crit_table",
+        lambda r: ("instances", state.narrowed(criterion=[r["criterion"]]), {"sort": "score"}),
+        column_config={
+            "criterion": st.column_config.TextColumn("Criterion", width="large", help="The criterion's full text"),
+            "n": st.column_config.NumberColumn("Judgments"),
+            "mean_score": st.column_config.NumberColumn("Mean score (0–1)", format="%.2f"),
+            "lowest": st.column_config.TextColumn(f"Lowest {by}"),
+            "highest": st.column_config.TextColumn(f"Highest {by}"),
+        },
+    )
 
     def heatmap():
-        event = st.plotly_chart(state.cached(_heatmap, by, flt), width="stretch", key="crit_heat",
-                                on_select="rerun", selection_mode="points")
+        event = st.plotly_chart(
+            state.cached(_heatmap, by, flt),
+            width="stretch",
+            key="crit_heat",
+            on_select="rerun",
+            selection_mode="points",
+        )
         open_clicked(event, lambda cell: state.narrowed(criterion=[cell[0]], **{by: [cell[1]]}))
         st.caption("Click a cell to open its judgments.")
 
@@ -66,19 +82,32 @@ def render(ws: Workspace) -> None:
         st.dataframe(offsets, hide_index=True, width="stretch")
 
 
-HEATMAP_MAX = 30   # more criteria than this: the heatmap is one click away, the ranked table first
+HEATMAP_MAX = 30  # more criteria than this: the heatmap is one click away, the ranked table first
 
 
 def _ranked(breakdown: pl.DataFrame, by: str) -> pl.DataFrame:
     """One row per criterion (from the per-group breakdown): judgments, mean score, the lowest and highest group."""
     if breakdown.height == 0:
-        return pl.DataFrame(schema={"criterion": pl.String, "n": pl.Int64, "mean_score": pl.Float64,
-                                    "lowest": pl.String, "highest": pl.String})
+        return pl.DataFrame(
+            schema={
+                "criterion": pl.String,
+                "n": pl.Int64,
+                "mean_score": pl.Float64,
+                "lowest": pl.String,
+                "highest": pl.String,
+            }
+        )
     label = pl.format("{} ({})", pl.col(by).cast(pl.String), pl.col("mean_score").round(2).cast(pl.String))
-    per = breakdown.sort("mean_score", by).group_by("criterion", maintain_order=True).agg(
-        pl.col("n").sum().alias("n"),
-        ((pl.col("mean_score") * pl.col("n")).sum() / pl.col("n").sum()).alias("mean_score"),
-        label.first().alias("lowest"), label.last().alias("highest"))
+    per = (
+        breakdown.sort("mean_score", by)
+        .group_by("criterion", maintain_order=True)
+        .agg(
+            pl.col("n").sum().alias("n"),
+            ((pl.col("mean_score") * pl.col("n")).sum() / pl.col("n").sum()).alias("mean_score"),
+            label.first().alias("lowest"),
+            label.last().alias("highest"),
+        )
+    )
     return per.sort("mean_score", "criterion")
 
 
