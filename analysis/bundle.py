@@ -20,6 +20,7 @@ import html
 import json
 import re
 import shutil
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -55,9 +56,10 @@ def write_bundle(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"bundle: {out} exists and is not an empty directory; choose a new folder")
     ws.q.group(by)  # checked before anything is written
-    tmp = out.with_name(out.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # a folder of our own beside `out` (never one that was there before: nothing not created here is deleted)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp's 0700 would make the shared site unreadable to others
     (tmp / "instances").mkdir(parents=True)
     (tmp / "assets").mkdir()
     try:

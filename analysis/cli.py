@@ -801,6 +801,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a path that cannot be read or written (a folder, no permission, no such place)
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) not in (None, "") else ""
+        print(f"judgescope: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except Exception:  # noqa: BLE001 - a bug: show everything
         traceback.print_exc()
         print("judgescope: internal error (a bug); please report it with the traceback above", file=sys.stderr)

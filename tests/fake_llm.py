@@ -12,7 +12,8 @@ when asked. Faults are chosen by a hash of the request, so they are the same on 
 transient (first attempt only): 429 with Retry-After, 500, a hang past the client's timeout, a dropped
 connection, a malformed JSON body; permanent: always 500 (the client must give up), content faults that must
 end as unparsed judgments (wrong JSON schema, empty content, malformed JSON content); "400" (not in FAULTS:
-enable it by name), a refused request, recorded without a retry.
+enable it by name), a refused request, recorded without a retry; also by name only: "hostile_usage" (token counts
+that are no numbers a reply could have) and "huge" (a reply of some 300,000 characters).
 
 `echo=True` makes the server quote the bearer key back in every encoding of ECHOES (whole, in part,
 URL-encoded, hex, base64 of it, of its header and inside a longer token at each byte offset): in the critique
@@ -36,7 +37,8 @@ from urllib.parse import quote, quote_plus
 FAULTS = ("429", "500", "hang", "drop", "bad_body", "always_500", "wrong_schema", "empty", "bad_json_content")
 # fault -> (modulus, remainder) on the request hash
 RULES = {"429": (7, 0), "500": (7, 1), "hang": (11, 2), "drop": (13, 3), "bad_body": (17, 4), "always_500": (31, 8),
-         "wrong_schema": (19, 5), "empty": (23, 6), "bad_json_content": (29, 7), "400": (5, 2)}
+         "wrong_schema": (19, 5), "empty": (23, 6), "bad_json_content": (29, 7), "400": (5, 2),
+         "hostile_usage": (3, 0), "huge": (3, 1)}
 TRANSIENT = {"429", "500", "hang", "drop", "bad_body"}
 CONTENT_FREE = {":", ".", "Thought process:"}
 
@@ -262,16 +264,21 @@ class FakeLLM:
                     content = ""
                 elif fault == "bad_json_content":
                     content = '{"critique": "The answer is'
+                elif fault == "huge":   # a reply far past any sane size
+                    content = content + " " + "padding " * 40_000
                 choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
                 if body.get("logprobs"):
                     scale = re.search(r"integer from (\d+) to (\d+)", "\n".join(m.get("content") or "" for m in body["messages"]))
                     lo, hi = (int(scale.group(1)), int(scale.group(2))) if scale else (1, 10)
                     choice["logprobs"] = {"content": _tokens(content, score, lo, hi, body.get("top_logprobs") or 5)}
                 prompt_chars = sum(len(m.get("content") or "") for m in body.get("messages", []))
+                if fault == "hostile_usage":
+                    usage = {"prompt_tokens": "lots", "completion_tokens": -5, "total_tokens": 10**30}
+                else:
+                    usage = {"prompt_tokens": prompt_chars // 4, "completion_tokens": len(content) // 4,
+                             "total_tokens": prompt_chars // 4 + len(content) // 4}
                 payload = {"id": f"chatcmpl-{h % 10**12}", "object": "chat.completion", "created": 0,
-                           "model": body.get("model", "fake") + note, "choices": [choice],
-                           "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": len(content) // 4,
-                                     "total_tokens": prompt_chars // 4 + len(content) // 4}}
+                           "model": body.get("model", "fake") + note, "choices": [choice], "usage": usage}
                 return self._send(200, json.dumps(payload).encode())
 
         return Handler

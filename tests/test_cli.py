@@ -71,3 +71,33 @@ def test_demo_builds_from_shipped_data(tmp_path):
     # a second run finds every source already imported
     r = run("demo", "--no-serve", "--no-issues", "-w", tmp_path / "demo.duckdb")
     assert r.stdout.count("already imported") == 4
+
+
+def test_paths_that_cannot_be_read_or_written_are_one_line_errors(tmp_path, capsys):
+    """Every path option, given a folder, a missing place, no permission or nothing: exit 1 and one line naming
+    it, never a traceback (exit 2 is for bugs)."""
+    from analysis.cli import main
+
+    ws = tmp_path / "w.duckdb"
+    assert main(["ingest", str(DEMO / "pandalm"), "-w", str(ws)]) == 0
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    bad_paths = [str(folder), str(tmp_path / "missing" / "dir" / "x.md"), ""]
+    if Path("/proc/1/mem").exists():
+        bad_paths.append("/proc/1/mem")   # exists, cannot be read or written
+    capsys.readouterr()
+    for p in bad_paths:
+        for args in (["report", "-w", str(ws), "-o", p], ["judgments", "-w", str(ws), "-o", p],
+                     ["issues", "-w", str(ws), "--taxonomy", p], ["issues", "-w", str(ws), "--namer-lexicon", p],
+                     ["info", "-w", p], ["ingest", p, "-w", str(tmp_path / "other.duckdb")],
+                     ["judge", "-w", str(ws), "--model", "m", "--template", p, "--base-url", "http://127.0.0.1:9/v1"]):
+            try:
+                code = main(args)
+            except SystemExit as exc:   # argparse refusing a value: its own usage line, exit 2
+                code = exc.code
+            err = capsys.readouterr().err
+            assert "Traceback" not in err and "internal error" not in err, (args, err)
+            if code == 0:
+                assert p == "", args   # an empty path is the option not given
+            elif code != 2:
+                assert code == 1 and len(err.strip().splitlines()) == 1, (args, code, err)

@@ -327,6 +327,34 @@ def test_failure_kinds_are_typed(ws):
     assert all(e.startswith("connection error: ") for e in ws.judge_failures(res.run_id)["error"])
 
 
+def test_hostile_replies_are_capped_and_marked_not_fatal(ws):
+    """Replies too large are cut to max_reply_chars; token counts that are no numbers are recorded as invalid."""
+    with FakeLLM(faults={"hostile_usage", "huge"}) as llm:
+        res = ws.judge(LLMBAR, model="fake-hostile", template="pairwise", base_url=llm.base_url, api_key="k",
+                       limit=15, max_reply_chars=5000, **FAST)
+    assert res.stats.failed == 0 and res.stats.succeeded == 30
+    replies = [json.loads(r) for r in ws.q.frame("SELECT response FROM llm_calls")["response"]]
+    cut = [r for r in replies if "cut_from_chars" in r]
+    bad = [r for r in replies if r.get("usage_invalid")]
+    assert cut and all(len(r["content"]) == 5000 and r["cut_from_chars"] > 300_000 for r in cut)
+    assert bad and all(r["tokens_in"] == 0 and r["tokens_out"] == 0 for r in bad)
+    assert len(bad) + len(cut) < len(replies)       # the others are whole, with their counts
+
+
+def test_a_run_stops_itself_when_most_requests_fail_and_resumes(ws, capsys):
+    with FakeLLM(faults={"always_500", "400"}) as llm:
+        # a third of the requests fail: under the default share the run goes on
+        res = ws.judge(LLMBAR, model="fake-share", template="pairwise", base_url=llm.base_url, api_key="k", limit=40,
+                       **FAST)
+        assert res.stats.failed > 0 and res.stats.stopped is None
+        code = cli(["judge", "-w", str(ws.path), "--model", "fake-share2", "--template", "pairwise", "--filter", LLMBAR,
+                    "--limit", "40", "--base-url", llm.base_url, "--max-failure-share", "0.1", "--timeout", "0.5",
+                    "--backoff", "0.01", "--max-tries", "2", "--concurrency", "2", "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 1 and "requests failed (more than 10%" in err and "run the same command again" in err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 BAD_OPTIONS = [  # CLI flags, the same as Python keywords, the message
     (["--concurrency", "-1"], {"concurrency": -1}, "concurrency must be at least 1 (got -1)"),
     (["--samples", "0"], {"samples": 0}, "samples must be between 1 and 1000 (got 0)"),
@@ -342,6 +370,8 @@ BAD_OPTIONS = [  # CLI flags, the same as Python keywords, the message
     (["--max-tokens", "0"], {"max_tokens": 0}, "max_tokens must be at least 1 (got 0)"),
     (["--temperature", "-0.1"], {"temperature": -0.1}, "temperature must be at least 0 (got -0.1)"),
     (None, {"backoff": -1}, "backoff must be at least 0 (got -1)"),
+    (["--max-reply-chars", "0"], {"max_reply_chars": 0}, "max_reply_chars must be at least 1 (got 0)"),
+    (["--max-failure-share", "1.5"], {"max_failure_share": 1.5}, "max_failure_share must be between 0 and 1 (got 1.5)"),
     (None, {"top_logprobs": 21}, "top_logprobs must be between 0 and 20 (got 21)"),
     (None, {"json_mode": "maybe"}, "json_mode must be one of auto, on, off (got 'maybe')"),
     (None, {"concurrency": "8"}, "concurrency must be an integer (got '8')"),

@@ -162,3 +162,18 @@ def test_a_summary_first_in_words_with_intervals(evil_ws):
     assert "## Summary" in head and "/tmp" not in md_text and str(evil_ws.path.parent) not in md_text
     # our own brackets stay readable; the data's are escaped
     assert re.search(r"\d% \[\d", head) and "\\<b\\>bad\\</b\\>-model has" in head
+
+
+def test_bundle_never_deletes_what_it_did_not_create(evil_ws, tmp_path):
+    """A folder the user named `<out>.partial` beforehand is left alone; a refused bundle writes nothing."""
+    mine = tmp_path / "site.partial"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    out = evil_ws.bundle(tmp_path / "site")
+    assert (out / "index.html").exists() and (mine / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site", "site.partial"]     # no temporary folder left
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("x")
+    with pytest.raises(Exception, match="not an empty directory"):
+        evil_ws.bundle(tmp_path / "full")
+    assert [p.name for p in (tmp_path / "full").iterdir()] == ["keep.txt"]

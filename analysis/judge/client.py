@@ -97,6 +97,10 @@ class CallOptions:
     price_in: float = option(0.0, "USD per million prompt tokens")
     price_out: float = option(0.0, "USD per million completion tokens")
     budget: float | None = option(None, "USD: send no new request once this much is spent")
+    max_reply_chars: int = option(100_000, "characters: a longer reply is cut to this (and marked as cut)")
+    max_failure_share: float = option(
+        0.5, "stop the run when more than this share of the finished requests failed (checked from the 20th on)"
+    )
     progress: bool = option(True, "show a progress line")
 
     def __post_init__(self):
@@ -107,6 +111,8 @@ class CallOptions:
             check_number(self, name, 0)
         check_number(self, "max_tokens", 1, integer=True)
         check_number(self, "top_logprobs", 0, 20, integer=True)
+        check_number(self, "max_reply_chars", 1, integer=True)
+        check_number(self, "max_failure_share", 0, 1)
         if self.budget is not None:
             check_number(self, "budget", 0)
         check_choice("json_mode", self.json_mode, _choices(CallOptions, "json_mode"))
@@ -412,6 +418,14 @@ class Caller:
         self.stats.failed += 1
         self.stats.errors[failure.kind] = self.stats.errors.get(failure.kind, 0) + 1
         self._failures.append((req.key, self.run_id, self.endpoint.model, failure, attempt))
+        finished = self.stats.succeeded + self.stats.failed
+        if not self._fatal and finished >= 20 and self.stats.failed > opts.max_failure_share * finished:
+            self.stats.stopped = "failures"
+            self._fatal = (
+                f"stopped: {self.stats.failed} of {finished} requests failed (more than "
+                f"{opts.max_failure_share:.0%}; the last: {failure.text}). The replies received are saved: fix the "
+                f"endpoint and run the same command again to resume (or raise --max-failure-share)"
+            )
         return None
 
     def _detail(self, exc: Exception, with_type: bool = False) -> str:
@@ -423,7 +437,12 @@ class Caller:
         scrub = self.endpoint.scrubber
         choice = resp.choices[0] if resp.choices else None
         raw = choice.message.content if choice is not None and choice.message is not None else None
+        if raw is not None and not isinstance(raw, str):
+            raw = str(raw)
         content = scrub(raw)
+        cut = None
+        if content is not None and len(content) > self.opts.max_reply_chars:
+            cut, content = len(content), content[: self.opts.max_reply_chars]
         logprobs = None
         # tokens that spelled out an echoed key are dropped with it (each token alone is too short to scrub)
         if (
@@ -438,11 +457,12 @@ class Caller:
                     "logprob": t.logprob,
                     "top_logprobs": [{"token": a.token, "logprob": a.logprob} for a in (t.top_logprobs or [])],
                 }
-                for t in choice.logprobs.content
+                for t in choice.logprobs.content[: self.opts.max_tokens]
             ]
         usage = resp.usage
-        tin = int(getattr(usage, "prompt_tokens", 0) or 0) if usage else 0
-        tout = int(getattr(usage, "completion_tokens", 0) or 0) if usage else 0
+        tin, tout = _tokens(getattr(usage, "prompt_tokens", 0)), _tokens(getattr(usage, "completion_tokens", 0))
+        usage_valid = tin is not None and tout is not None
+        tin, tout = tin or 0, tout or 0
         self.stats.tokens_in += tin
         self.stats.tokens_out += tout
         self.stats.cost += (tin * self.opts.price_in + tout * self.opts.price_out) / 1e6
@@ -456,6 +476,8 @@ class Caller:
             "attempts": attempt,
             "json_mode": self._json_ok,
             "latency_s": round(latency, 4),
+            **({} if usage_valid else {"usage_invalid": True}),  # counted as 0 tokens
+            **({} if cut is None else {"cut_from_chars": cut}),
         }
 
     def _flush(self) -> None:
@@ -498,6 +520,17 @@ class Caller:
                     "INSERT INTO llm_failures VALUES (?, ?, ?, ?, ?, ?)",
                     [key, run_id, model, failure.text[:500], attempts, now],
                 )
+
+
+def _tokens(value) -> int | None:
+    """A usage count as reported, or None when it is not a whole number of tokens a reply could have."""
+    if isinstance(value, bool):
+        return None
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and 0 <= value < 10**9 else None
 
 
 def _run_sync(coro):
