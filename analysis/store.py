@@ -177,6 +177,17 @@ def lease(path: str | os.PathLike):
                 close(resolved)
 
 
+def release(path: str | os.PathLike) -> bool:
+    """Close this process's connections to `path` unless a lease keeps them open, so that other processes can open
+    the file (a long judge run lets go of it while it waits for replies). True when closed."""
+    resolved = str(Path(path).expanduser().resolve())
+    with _lock:
+        if _leases.get(resolved, 0):
+            return False
+        close(resolved)
+        return True
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
     has_meta = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'workspace_meta'"

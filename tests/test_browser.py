@@ -233,6 +233,7 @@ def test_bias_heatmap_cell_opens_the_pairs_behind_it(demo_server, browser, outpu
 def test_issue_prevalence_cell_and_map_point_open_instances(demo_server, browser, output_dir):
     page = browser.new_page(viewport={"width": 1500, "height": 1300})
     open_page(page, demo_server["url"] + "issues?dataset=arena_bench_v1", "issues arena (s)")
+    page.wait_for_url(re.compile(r"issue_set=[0-9a-f]+"), timeout=60_000)   # the page pins its set in the link
     url = page.url
     set_id = re.search(r"issue_set=([0-9a-f]+)", url).group(1)
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)

@@ -170,6 +170,35 @@ def test_sigkill_mid_run_resumes_exactly_once(ws, tmp_path):
     assert set(repeated) <= set(first_run) - persisted
 
 
+def test_readers_open_the_workspace_while_a_judge_run_waits_for_replies(ws):
+    """A long judge run lets go of the file between commits: `judgescope info` in another process reads it while
+    the run is going on, and the run still stores every reply."""
+    path = ws.path
+    ws.close()
+    env = {**os.environ, "OPENAI_API_KEY": "k", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "analysis.cli", "judge", "-w", str(path), "--model", "fake-slow", "--template",
+           "pairwise", "--filter", LLMBAR, "--limit", "12", "--concurrency", "2", "--quiet"]
+    with FakeLLM(delay=0.4) as llm:    # a slow endpoint: ~12 s of waiting for replies
+        proc = subprocess.Popen(cmd + ["--base-url", llm.base_url], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while not llm.served() and time.time() < deadline:   # the run has begun
+            time.sleep(0.05)
+        reads = []
+        while proc.poll() is None and len(reads) < 3:
+            t = time.time()
+            r = subprocess.run([sys.executable, "-m", "analysis.cli", "info", "-w", str(path), "--json"], env=env,
+                               capture_output=True, text=True, timeout=120)
+            reads.append((r.returncode, time.time() - t, r.stderr[-300:], proc.poll() is None))
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    during = [x for x in reads if x[3]]
+    assert during and all(code == 0 for code, _, _, _ in during), reads   # read while the run was going on
+    w = Workspace(path, read_only=True)
+    assert w.count("judge=fake-slow") == 24 and len(llm.served()) == 24
+    w.close()
+
+
 def test_budget_stops_cleanly_and_resumes(ws, capsys):
     with FakeLLM() as llm:
         code = cli(["judge", "-w", str(ws.path), "--model", "fake-judge", "--template", "pairwise", "--filter", LLMBAR,

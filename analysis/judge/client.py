@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 
 from ..errors import UserError
+from .. import store
 from ..store import transaction
 from .secrets import Scrubber
 
@@ -262,8 +263,12 @@ class _Progress:
 class Caller:
     """Runs requests against one endpoint and model, writing each reply to `llm_calls` before returning."""
 
-    def __init__(self, con, endpoint: Endpoint, opts: CallOptions, run_id: str):
-        self.con, self.endpoint, self.opts, self.run_id = con, endpoint, opts, run_id
+    def __init__(self, db, endpoint: Endpoint, opts: CallOptions, run_id: str):
+        """db: a workspace's Query (the file is opened for each commit and let go of while the run waits for
+        replies, so other processes can read it) or a connection held throughout."""
+        self._query = db if hasattr(db, "path") and hasattr(db, "cursor") else None
+        self._held = None if self._query is not None else db
+        self.endpoint, self.opts, self.run_id = endpoint, opts, run_id
         self.stats = CallStats()
         self._json_ok = opts.json_mode != "off"
         self._pending: list[tuple] = []
@@ -271,12 +276,26 @@ class Caller:
         self._waiting: list[asyncio.Future] = []
         self._fatal: str | None = None
 
+    @property
+    def con(self):
+        """The connection to write through: the held one, or the workspace reopened (waiting up to WRITE_WAIT_S
+        for a reader that holds the file, then a one-line error naming it)."""
+        if self._held is not None:
+            return self._held
+        return store.connect(self._query.path, wait_s=WRITE_WAIT_S)
+
+    def release(self) -> None:
+        """Let go of the workspace file (when this caller opens it per commit and no lease keeps it open)."""
+        if self._query is not None:
+            store.release(self._query.path)
+
     # ---- public ------------------------------------------------------------------------------
     def run(self, requests: list[Request]) -> dict[str, dict]:
         """Replies for `requests` (cached or fetched now); missing keys failed or were not sent."""
         unique = list({r.key: r for r in requests}.values())
         self.stats.planned += len(unique)
         have = cached_replies(self.con, [r.key for r in unique])
+        self.release()
         self.stats.cached += len(have)
         todo = [r for r in unique if r.key not in have]
         if todo:
@@ -311,7 +330,11 @@ class Caller:
         async def flusher():
             # commit whatever arrived since the last commit as soon as anything arrives (group commit)
             while not (flusher_stop.is_set() and not self._pending and not self._failures):
-                await self._wake.wait()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), IDLE_RELEASE_S)
+                except asyncio.TimeoutError:
+                    self.release()  # nothing arrived for a while: readers may open the file until the next reply
+                    continue
                 self._wake.clear()
                 waiting, self._waiting = self._waiting, []
                 try:
@@ -351,6 +374,7 @@ class Caller:
             self._wake.set()
             await flush_task
             self._flush()
+            self.release()
             await client.close()
         progress.show(done, self.stats, final=True)
         return out
@@ -520,6 +544,12 @@ class Caller:
                     "INSERT INTO llm_failures VALUES (?, ?, ?, ?, ?, ?)",
                     [key, run_id, model, failure.text[:500], attempts, now],
                 )
+
+
+# a judge run opens the workspace to commit replies and lets go of it after IDLE_RELEASE_S without one; to write, it
+# waits up to WRITE_WAIT_S for a reader (a notebook, `info`, a dashboard page) to let go of the file
+IDLE_RELEASE_S = 0.25
+WRITE_WAIT_S = 60.0
 
 
 def _tokens(value) -> int | None:

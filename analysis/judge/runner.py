@@ -427,7 +427,7 @@ def judge(
 ) -> JudgeResult:
     con = q.con
     run_id = run_id_for(endpoint, opts, spec, flt, "judge")
-    caller = Caller(con, endpoint, opts, run_id)
+    caller = Caller(q, endpoint, opts, run_id)  # lets go of the file while it waits
     units = Planner(con, endpoint, opts, spec).units(flt)
     if not units:
         raise UserError(
@@ -435,10 +435,10 @@ def judge(
             f"matches {flt.describe()}"
         )
     rows, status = execute(con, units, caller)
-    written, present = write_judgments(con, run_id, rows)
+    written, present = write_judgments(q.con, run_id, rows)  # reopened: the caller let go of it
     result = JudgeResult(run_id, len({u.request.key for u in units}), written, present, caller.stats, status)
     _record_run(
-        con,
+        q.con,
         run_id,
         name or f"judge {endpoint.model} / {spec.template.name}",
         endpoint,
@@ -459,7 +459,7 @@ def probe(
     of it, stored with probe = the probe's name and parent_judgment_id = the baseline."""
     con = q.con
     run_id = run_id_for(endpoint, opts, spec, flt, "probe", names)
-    caller = Caller(con, endpoint, opts, run_id)
+    caller = Caller(q, endpoint, opts, run_id)  # lets go of the file while it waits
     planner = Planner(con, endpoint, opts, spec)
     parents = targets.parents(con, flt, spec.limit)
     t = spec.template
@@ -491,7 +491,7 @@ def probe(
     var_rows, var_status = execute(con, variants, caller)
     for k, v in var_status.items():
         status[k] = status.get(k, 0) + v
-    written, present = write_judgments(con, run_id, base_rows + var_rows)
+    written, present = write_judgments(q.con, run_id, base_rows + var_rows)
     result = JudgeResult(
         run_id,
         len(base_units) + len({u.request.key for u in variants}),
@@ -502,7 +502,7 @@ def probe(
         skipped,
     )
     _record_run(
-        con,
+        q.con,
         run_id,
         name or f"probe {endpoint.model} / {t.name}: {','.join(names)}",
         endpoint,
