@@ -37,6 +37,11 @@ def instance(q: Query, judgment_id: str, issue_set_id: str | None = None) -> dic
         out["slots"] = _slots(row, texts)
         out["swapped"] = _swapped(q, row)
         out["critique_names"] = _critique_names(row, out["slots"])
+        if out["swapped"]:  # the other order's "Output (a)" is the answer shown second here
+            sw = out["swapped"]
+            sw["critique_names"] = _critique_names(
+                {**row, "critique": sw["critique"], "meta": None}, out["slots"][::-1]
+            )
     out["labels"] = _labels(q, row)
     out["related"] = q.frame(
         """
@@ -95,7 +100,7 @@ def _critique_names(row: dict, slots: list[dict]) -> dict[str, str]:
     text = row.get("critique") or ""
     names: dict[str, str] = {}
     for pos, letters in ((0, ("a", "A", "1")), (1, ("b", "B", "2"))):
-        model = slots[pos]["model"] or f"the response shown {'first' if pos == 0 else 'second'} ({slots[pos]['slot']})"
+        model = slots[pos]["model"] or f"response {slots[pos]['slot']}"  # the letter it has on this page
         for pattern in _NAMES:
             for letter in letters:
                 for m in re.finditer(pattern.format(re.escape(letter)), text):

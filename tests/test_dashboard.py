@@ -132,14 +132,19 @@ def test_instance_reads_as_the_judge_saw_it(monkeypatch, demo_path):
     row = rows.filter(pl.col("shown_first") == "b").row(0, named=True)
     d = ws.instance(row["judgment_id"])
     assert d["slots"][0]["response_id"] == row["response_b"]          # the slot shown first comes first
-    assert d["critique_names"]["Output (a)"].startswith("the response shown first")
+    assert d["critique_names"]["Output (a)"] == "response A"     # LLMBar keeps no model names: the page's letter
     assert d["swapped"] is not None and d["swapped"]["shown_first"] == "a"
+    # the other order's "Output (a)" is the answer shown second on this page
+    if "Output (a)" in (d["swapped"]["critique"] or ""):
+        assert d["swapped"]["critique_names"]["Output (a)"] == "response B"
     gold = [lab for lab in d["labels"] if lab["kind"] == "gold"]
     assert gold and gold[0]["judge_agrees"] == (gold[0]["prefers"] == {"a": row["response_a"], "b": row["response_b"]}
                                                 .get(row["verdict"]))
     at = app(monkeypatch, demo_path, page="instances", instance=row["judgment_id"])
     md = " ".join(m.value for m in at.markdown).replace("\\", "")
     assert "The other order" in md
+    assert "\\*\\*The other order" not in " ".join(m.value for m in at.markdown)   # bold, not literal asterisks
+    assert "None" not in md and "unnamed" not in md
     texts = " ".join(t.value for t in at.text)
     assert d["swapped"]["critique"][:80] in texts and d["judgment"]["prompt"][:60] in texts
     first_label = next(m.value for m in at.markdown if m.value.startswith("**A"))

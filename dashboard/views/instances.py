@@ -115,7 +115,8 @@ def _pairwise(d: dict) -> None:
             place = ("shown first" if s["slot"] == "A" else "shown second") if s["order_known"] else ""
             mark = " · judged better ✓" if s["won"] else (" · tie" if s["tie"] else "")
             _text(
-                f"{s['slot']}: {s['model'] or 'unnamed model'} ({place}, {s['n_chars'] or 0:,} chars){mark}", s["text"]
+                f"{s['slot']}: {s['model'] or 'response ' + s['slot']} ({place}, {s['n_chars'] or 0:,} chars){mark}",
+                s["text"],
             )
     names = d.get("critique_names") or {}
     if names:
@@ -127,7 +128,14 @@ def _pairwise(d: dict) -> None:
     if sw:
         with right:
             agree = "the same verdict" if sw["same_verdict"] else "a different verdict"
-            st.markdown(md_escape(f"**The other order** (the other answer shown first): {agree}"))
+            st.markdown("**The other order** (the other answer shown first): " + md_escape(agree))
+            if sw.get("critique_names"):
+                st.caption(
+                    md_escape(
+                        "In this critique: "
+                        + "; ".join(f"“{k}” = {v}" for k, v in sorted(sw["critique_names"].items()))
+                    )
+                )
             st.text(sw["critique"] or "(no critique)")
             if st.button("Open that judgment", key="w_swapped"):
                 state.set_view(instance=sw["judgment_id"])
@@ -139,12 +147,17 @@ def _labels(d: dict) -> None:
     if not labels:
         return
     st.markdown("**Human and gold labels**")
-    model_of = {s["response_id"]: s["model"] for s in d["slots"]}
+    model_of = {s["response_id"]: s["model"] or f"response {s['slot']}" for s in d["slots"]}
     rows = []
     for lab in labels:
         agree = {True: "judge agrees ✓", False: "judge disagrees ✗", None: "–"}[lab["judge_agrees"]]
         if "prefers" in lab:
-            says = "tie" if lab["prefers"] == "tie" else f"prefers {model_of.get(lab['prefers'], lab['prefers'])}"
+            if lab["prefers"] == "tie":
+                says = "tie"
+            elif lab["prefers"] is None:
+                says = "no preference recorded"
+            else:
+                says = f"prefers {model_of.get(lab['prefers'], 'a response not shown here')}"
         else:
             says = f"score {lab['score']} of {lab['scale_max']}"
         rows.append(
