@@ -285,3 +285,23 @@ def test_new_judgments_join_the_existing_issues(tmp_path):
         USING (issue_set_id, segment_id) WHERE si.issue_set_id = ? AND si.issue_id = ?""",
                              [iset.id, row["issue_id"]]).iter_rows())
     assert members == empty
+
+
+def test_reading_over_several_processes_gives_the_same_answers():
+    """The sentence readings and the splitting of critiques give the same results in order when spread over
+    processes (parallel.pmap, used above its size threshold) as in place."""
+    import functools
+
+    from analysis.issues.parallel import pmap
+    from analysis.issues.pipeline import _read_sentence
+    from analysis.issues.segment import segment
+
+    det = Detector.of(load().of_kind("issue"))
+    texts = ["It contains factual inaccuracies about the war.", "The response could be more concise.",
+             "Response 1 is incorrect.", "The answer is correct and helpful.",
+             "It only discusses Quenya and Dothraki."] * 40
+    keys = [(t, i % 2 == 0, i % 3 == 0) for i, t in enumerate(texts)]
+    fn = functools.partial(_read_sentence, det)
+    assert pmap(fn, keys, min_items=1) == [fn(k) for k in keys]
+    critiques = ["Strengths: clear. Weaknesses: The code uses a deprecated call; it ignores the limit."] * 30
+    assert pmap(segment, critiques, min_items=1) == [segment(c) for c in critiques]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import os
 
 import hashlib
 import json
@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..filters import Filter
 from ..query import Query
 from .outcome import mark_failing, units_sql
+from .parallel import NO_SPLIT, bare_main
 from .pipeline import Inputs, Pipeline, run
 
 
@@ -147,30 +148,15 @@ def discover_many(path, runs: list[tuple[str, Filter, Pipeline]], workers: int |
         sizes.append(q.scalar(f"SELECT count(*) FROM judgment_view j WHERE {where} AND j.critique IS NOT NULL", params))
     workspace_store.close(path)  # the workers open it read-only: no writer may hold it
     order = sorted(range(len(runs)), key=lambda i: -sizes[i])  # the largest first: the pool finishes evenly
-    with _bare_main(), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with bare_main(), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         futures = {i: pool.submit(_compute_in_worker, str(path), runs[i][1], runs[i][2]) for i in order}
         computed = [futures[i].result() for i in range(len(runs))]
     q = Query(path)
     return [store(q, c, name) for (name, _, _), c in zip(runs, computed)]
 
 
-@contextlib.contextmanager
-def _bare_main():
-    """Spawned workers re-run the parent's __main__ module; when that is a script that does work on import (a
-    Streamlit page run in-process, e.g. by AppTest), they must not. The workers need nothing from it."""
-    import sys
-    import types
-
-    saved = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if saved is not None:
-            sys.modules["__main__"] = saved
-
-
 def _compute_in_worker(path: str, flt: Filter, pipeline: Pipeline) -> Computed:
+    os.environ[NO_SPLIT] = "1"  # one process per core already: nothing is split further
     from .. import store as workspace_store
 
     q = Query(path, read_only=True)

@@ -12,6 +12,7 @@ aligned with the frame's `used` rows. `discover.py` selects the inputs from a wo
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections import Counter
@@ -29,6 +30,7 @@ from .lexicon import Lexicon, load as load_lexicon
 from .mask import TaskMasker
 from .detect import Detector, denies
 from .evidence import EVIDENCE, JUDGED, facts
+from .parallel import pmap
 from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name
 from .outcome import lift, z_for
 from .segment import NEGATIVE, segment
@@ -46,6 +48,10 @@ SEGMENT_SCHEMA = {
 }
 
 
+# critiques above which splitting them into sentences is spread over the cores (parallel.py)
+PARALLEL_CRITIQUES = 5_000
+
+
 # ---- stages -----------------------------------------------------------------------------------------
 @dataclass
 class Segmenter:
@@ -58,8 +64,8 @@ class Segmenter:
 
     def run(self, judgments: pl.DataFrame) -> pl.DataFrame:
         rows: dict[str, list] = {k: [] for k in SEGMENT_SCHEMA}
-        for r in judgments.iter_rows(named=True):
-            segs = segment(r["critique"] or "")
+        split = pmap(segment, [c or "" for c in judgments["critique"]], min_items=PARALLEL_CRITIQUES)
+        for r, segs in zip(judgments.iter_rows(named=True), split):
             if not segs:
                 continue
             about = ["self"] * len(segs)
@@ -615,6 +621,19 @@ def _evidence_groups(ctx: _Context) -> list[Group]:
     return out
 
 
+def _states_failure(ctx: _Context, i: int, protocol: dict) -> bool:
+    """Whether row i is read for stated failures: a statement about a response, not a verdict, not praise of it,
+    and in a pairwise critique not a plain description of one side."""
+    kind = ctx.kind[i]
+    if ctx.seg_r[i] is None or kind in ("evidence", "verdict") or (kind == "praise" and ctx.about[i] != "contrast"):
+        return False
+    return kind != "neutral" or protocol.get(ctx.seg_j[i]) == "pointwise" or ctx.about[i] == "contrast"
+
+
+def _read_sentence(det: Detector, key: tuple[str, bool, bool]) -> list[int]:
+    return det.stated(*key)
+
+
 def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
     """Which lexicon failures each sentence states (detect.py), made into issues: one per entry, its members the
     sentences that state it. A sentence that restates a response fact joins the fact's issue (an empty response
@@ -632,17 +651,17 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
         facts_of.setdefault((ctx.seg_j[i], ctx.seg_r[i]), set()).add(ctx.masked[i])
     hits: dict[int, list[int]] = {}
     restate: dict[str, list[int]] = {}
-    read: dict[tuple[str, bool, bool], list[int]] = {}  # judges repeat themselves: each distinct reading once
+    # judges repeat themselves: each distinct reading once (over the cores when there are many)
+    keys: dict[tuple[str, bool, bool], None] = {}
     for i in range(n):
-        kind = ctx.kind[i]
-        if ctx.seg_r[i] is None or kind in ("evidence", "verdict") or (kind == "praise" and ctx.about[i] != "contrast"):
+        if _states_failure(ctx, i, protocol):
+            keys.setdefault((ctx.text[i], has_ref.get(ctx.items[i], False), ctx.about[i] == "contrast"), None)
+    distinct = list(keys)
+    read = dict(zip(distinct, pmap(functools.partial(_read_sentence, det), distinct)))
+    for i in range(n):
+        if not _states_failure(ctx, i, protocol):
             continue
-        if kind == "neutral" and not (protocol.get(ctx.seg_j[i]) == "pointwise" or ctx.about[i] == "contrast"):
-            continue  # in a pairwise critique a plain description of one side is no failure of it
-        key = (ctx.text[i], has_ref.get(ctx.items[i], False), ctx.about[i] == "contrast")
-        if key not in read:
-            read[key] = det.stated(*key)
-        for k in read[key]:
+        for k in read[(ctx.text[i], has_ref.get(ctx.items[i], False), ctx.about[i] == "contrast")]:
             e = det.entries[k]
             if e.evidence:
                 if e.evidence in JUDGED and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False:
