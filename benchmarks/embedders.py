@@ -167,6 +167,8 @@ def main() -> None:
     bare_rate = report["throughput"]["all-MiniLM-L6-v2 bare (sentence-transformers encode, batch 64)"]
     if not args.skip_quality:
         report["quality"] = quality()
+    elif Path(args.output).exists():   # kept from the last full run
+        report["quality"] = json.loads(Path(args.output).read_text()).get("quality")
     report["cold_issues"] = {"aim": "60,000 unique segments in <= 60 s; 800,000 in <= 10 min and <= 8 GB"}
     for copies in (3, 36) if args.large else (3,):
         report["cold_issues"][f"copies={copies}"] = cold_run(copies, rows, bare_rate)
