@@ -11,6 +11,7 @@ from pathlib import Path
 from . import __version__
 from . import progress
 from .errors import UserError
+from .query import read_limit
 from .filters import Filter
 from .ingest.formats import FORMATS
 
@@ -28,7 +29,10 @@ class _Parser(argparse.ArgumentParser):
 def _workspace(args, read_only: bool = False):
     from .workspace import Workspace
 
-    return Workspace(args.workspace, read_only=read_only)
+    ws = Workspace(args.workspace, read_only=read_only)
+    if read_only:  # a command that only reads: bounded when JUDGESCOPE_QUERY_SECONDS says so
+        ws.q.time_limit = read_limit(None)
+    return ws
 
 
 def _filter(args) -> Filter:

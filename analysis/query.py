@@ -21,10 +21,25 @@ from .errors import UserError
 from .groups import Group, resolve_group
 
 
+def read_limit(default: float | None) -> float | None:
+    """Seconds a read may take: JUDGESCOPE_QUERY_SECONDS when set (0: no limit), else `default`."""
+    raw = os.environ.get("JUDGESCOPE_QUERY_SECONDS")
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UserError(f"JUDGESCOPE_QUERY_SECONDS must be a number of seconds, not {raw!r}") from None
+    if value != value or value < 0:
+        raise UserError(f"JUDGESCOPE_QUERY_SECONDS must be 0 or more, not {raw!r}")
+    return value or None
+
+
 class Query:
-    def __init__(self, path: str | os.PathLike, read_only: bool = False):
+    def __init__(self, path: str | os.PathLike, read_only: bool = False, time_limit: float | None = None):
         self.path = Path(path)
         self.read_only = read_only
+        self.time_limit = time_limit  # seconds a read may take before it is stopped (None: no limit)
         self._names_lock = threading.Lock()
         self._meta_keys: tuple[tuple, list[str]] | None = None
 
@@ -35,12 +50,31 @@ class Query:
 
     # ---- reading --------------------------------------------------------------------------------
     def frame(self, sql: str, params: list[Any] | dict | None = None) -> pl.DataFrame:
-        with self.cursor() as cur:
+        with self.cursor() as cur, self._bounded(cur):
             return cur.sql(sql, params=params or None).pl()
 
     def rows(self, sql: str, params: list[Any] | dict | None = None) -> list[tuple]:
-        with self.cursor() as cur:
+        with self.cursor() as cur, self._bounded(cur):
             return cur.execute(sql, params or []).fetchall()
+
+    @contextlib.contextmanager
+    def _bounded(self, cur):
+        """Stop a read that runs past `time_limit` with a one-line error saying what to do."""
+        if not self.time_limit:
+            yield
+            return
+        timer = threading.Timer(self.time_limit, cur.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        except duckdb.InterruptException:
+            raise UserError(
+                f"a query took longer than {self.time_limit:g} s and was stopped: narrow the selection (a judge, "
+                f"dataset, model or issue) or raise the limit (JUDGESCOPE_QUERY_SECONDS)"
+            ) from None
+        finally:
+            timer.cancel()
 
     def scalar(self, sql: str, params: list[Any] | dict | None = None) -> Any:
         rows = self.rows(sql, params)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import store
+from analysis.errors import UserError
 from dashboard import sidebar, state
 from dashboard.views import compare, export, instances, issues, judges, overview, rubrics
 
@@ -25,7 +26,10 @@ st.set_page_config(page_title="judgescope", page_icon="🔎", layout="wide")
 def _page(name: str, render):
     def run() -> None:
         ws = state.workspace()
-        render(ws)
+        try:
+            render(ws)
+        except UserError as exc:  # a query past the time limit, a bad value: one line, not a traceback
+            st.error(state.md_escape(str(exc)), icon="⚠️")
 
     run.__name__ = name  # Streamlit names a callable page by its function
     return run
@@ -50,7 +54,10 @@ with store.lease(state.workspace_path()):
     nav = st.navigation(list(state.PAGES.values()))
     name = next((n for n, p in state.PAGES.items() if p.url_path == nav.url_path), "overview")
     path = "" if name == "overview" else name
-    sidebar.render(ws, path)
+    try:
+        sidebar.render(ws, path)
+    except UserError as exc:  # the sidebar's look-ups past the time limit: say so, the page still runs
+        st.sidebar.error(state.md_escape(str(exc)), icon="⚠️")
     for w in state.warnings():
         st.warning(state.md_escape(w), icon="⚠️")
     top = st.container()  # filled last, so the link holds what this run ends with

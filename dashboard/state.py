@@ -20,6 +20,7 @@ import streamlit as st
 
 from analysis import Filter, UserError, Workspace
 from analysis.errors import WorkspaceLocked
+from analysis.query import read_limit
 from analysis.filters import CHOICES, ISSUE_KEYS, LIST_KEYS
 
 # view parameters that ride in the URL beside the filter (per page; see each view)
@@ -65,6 +66,10 @@ def workspace_path() -> str:
     return os.environ.get("JUDGESCOPE_WORKSPACE", "judgescope.duckdb")
 
 
+# a page's reads are stopped past this many seconds with a line saying what to narrow (JUDGESCOPE_QUERY_SECONDS)
+QUERY_SECONDS = 30.0
+
+
 @st.cache_resource(show_spinner=False)
 def _open(path: str) -> Workspace:
     return Workspace(path, read_only=True)
@@ -74,6 +79,7 @@ def workspace() -> Workspace:
     """The workspace, read-only; while another process writes to it, say so and try again shortly."""
     try:
         ws = _open(workspace_path())
+        ws.q.time_limit = read_limit(QUERY_SECONDS)
         ws.q.version()  # reopens the file if a lease closed it; a writer's lock shows here
         return ws
     except WorkspaceLocked as exc:

@@ -6,8 +6,11 @@ browser: tests/test_browser.py.)"""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import polars as pl
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis import Filter, Workspace
@@ -218,3 +221,23 @@ def test_rubrics_page(monkeypatch, demo_path):
 def test_old_page_links_still_open_their_page(monkeypatch, demo_path):
     at = app(monkeypatch, demo_path, page="judges", judge="Falcon")
     assert at.header[0].value == "Judges" and param(at, "judge") == "Falcon"
+
+
+def test_a_slow_query_is_stopped_with_one_line(monkeypatch, demo_path):
+    """Past JUDGESCOPE_QUERY_SECONDS a page's read is stopped: the page says what to narrow, no traceback; the
+    next run without the limit works. The CLI's read commands take the same limit."""
+    import subprocess
+    import sys
+
+    st.cache_data.clear()   # earlier tests' results would answer without a query
+    monkeypatch.setenv("JUDGESCOPE_QUERY_SECONDS", "0.0001")
+    at = app(monkeypatch, demo_path, page="judges")
+    errors = " ".join(e.value for e in at.error).replace("\\", "")
+    assert "took longer than 0.0001 s" in errors and "narrow the selection" in errors
+    monkeypatch.setenv("JUDGESCOPE_QUERY_SECONDS", "0")   # 0: no limit
+    at = app(monkeypatch, demo_path, page="judges")
+    assert not at.error
+    exe = str(Path(sys.executable).parent / "judgescope")
+    r = subprocess.run([exe, "audit", "-w", str(demo_path)], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "JUDGESCOPE_QUERY_SECONDS": "0.0001"})
+    assert r.returncode == 1 and "took longer than" in r.stderr and len(r.stderr.strip().splitlines()) == 1
