@@ -43,7 +43,6 @@ OPENERS = ["", "Indeed,", "Notably,", "Clearly,", "Again,", "Here,", "Admittedly
            "Frankly,", "Curiously,", "Oddly,", "Basically,", "Ultimately,", "Surely,", "Naturally,", "Granted,",
            "Equally,", "Likewise,", "Arguably,", "Apparently,", "Seemingly,", "Broadly,", "Notoriously,",
            "Regrettably,", "Tellingly,", "Strikingly,"]
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 SAMPLE = 2000
 
 
@@ -62,14 +61,9 @@ def arena_critiques() -> pl.DataFrame:
 
 
 def scale_file(rows: pl.DataFrame, copies: int, out: Path) -> int:
-    frames = []
-    for c, opener in enumerate(OPENERS[:copies]):
-        crit = rows["critique"]
-        if opener:
-            crit = pl.Series([" ".join(f"{opener} {s[:1].lower()}{s[1:]}" for s in SENTENCE.split(t or "")) for t in crit])
-        frames.append(rows.with_columns(item_id=pl.col("item_id") + f"-copy{c}", critique=crit,
-                                        response=pl.lit("(not kept)")))
-    big = pl.concat(frames)
+    from issues_scale import copied
+
+    big = copied(rows, OPENERS[:copies])
     big.write_parquet(out)
     return big.height
 

@@ -45,17 +45,23 @@ class _StopAfterEmbedding(Exception):
     pass
 
 
-def synthetic_file(ws: Workspace, out: Path) -> int:
-    rows = ws.con.sql("SELECT item_id, prompt, reference, model, judge, score, critique FROM judgment_view "
-                      "WHERE dataset = 'arena_bench_v1' ORDER BY judgment_id").pl()
+def copied(rows: pl.DataFrame, openers: list[str]) -> pl.DataFrame:
+    """The judgments once per opener, on new items; in each copy every critique sentence starts with the copy's
+    opener ("Indeed, …"), so every copy's segments are distinct texts (also used by embedders.py)."""
     frames = []
-    for c, opener in enumerate(OPENERS):
+    for c, opener in enumerate(openers):
         crit = rows["critique"]
         if opener:
             crit = pl.Series([" ".join(f"{opener} {s[:1].lower()}{s[1:]}" for s in SPLIT.split(t or "")) for t in crit])
         frames.append(rows.with_columns(item_id=pl.col("item_id") + f"-copy{c}", critique=crit,
                                         response=pl.lit("(not kept)")))
-    big = pl.concat(frames)
+    return pl.concat(frames)
+
+
+def synthetic_file(ws: Workspace, out: Path) -> int:
+    rows = ws.con.sql("SELECT item_id, prompt, reference, model, judge, score, critique FROM judgment_view "
+                      "WHERE dataset = 'arena_bench_v1' ORDER BY judgment_id").pl()
+    big = copied(rows, OPENERS)
     big.write_parquet(out)
     return big.height
 
