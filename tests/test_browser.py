@@ -291,8 +291,16 @@ def test_static_bundle_opens_from_a_folder(demo_server, browser, output_dir, tmp
     page = ctx.new_page()
     open_page(page, demo_server["url"] + "export?dataset=arena_bench_v1", "export (s)")
     page.get_by_role("button", name="Build the bundle").click()
+    download = page.get_by_role("button", name="Download judgescope-bundle.zip")
+    # building takes seconds on an idle machine and much longer on a busy one: wait for the button to appear,
+    # or for the page to say why it did not
+    page.locator('[data-testid="stDownloadButton"], [data-testid="stAlertContentError"]').first.wait_for(
+        timeout=300_000)
+    no_exception(page)
+    assert not page.locator('[data-testid="stAlertContentError"]').count(), page.locator(
+        '[data-testid="stAlertContentError"]').first.inner_text()
     with page.expect_download(timeout=300_000) as dl:
-        page.get_by_role("button", name="Download judgescope-bundle.zip").click()
+        download.click(timeout=300_000)
     with zipfile.ZipFile(dl.value.path()) as z:
         z.extractall(tmp_path)
     root = tmp_path / "judgescope-bundle"
