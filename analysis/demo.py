@@ -43,7 +43,7 @@ def build_demo(
     issues: bool = True,
 ):
     """Import data/demo into `path` (existing imports are skipped unless rebuild) and, unless issues=False,
-    discover issues in the arena-bench critiques from the shipped embedding cache. Returns the Workspace."""
+    discover issues in the four demo selections (DEMO_ISSUE_SETS) in parallel. Returns the Workspace."""
     from .workspace import Workspace
 
     data_dir = Path(data_dir or default_data_dir())

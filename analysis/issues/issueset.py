@@ -312,13 +312,10 @@ class IssueSet:
         key = "issue_id" if level == "issue" else "category"
         if level not in ("issue", "category"):
             raise UserError("level must be 'issue' or 'category'")
-        sql, params = self._scope(filter)
-        # a unit's model is its own response's (a pairwise judgment has two); other groups are the judgment's
-        grp, gparams = ("x.model", []) if by == "model" else (g.scalar, list(g.params))
+        labelled, params = self._labelled(by, filter)
         frame = self.q.frame(
             f"""
-            WITH {sql},
-            labelled AS (SELECT x.*, {grp} AS grp FROM scope x JOIN judgment_view j ON j.judgment_id = x.judgment_id),
+            WITH {labelled},
             totals AS (SELECT grp, count(*) AS n_group FROM labelled GROUP BY grp),
             hit AS (SELECT DISTINCT h.{key} AS k, l.judgment_id, l.response_id, l.grp, l.outcome
                     FROM hits h JOIN labelled l ON l.judgment_id = h.judgment_id AND l.response_id = h.response_id
@@ -327,7 +324,7 @@ class IssueSet:
                    avg(hit.outcome) AS severity
             FROM hit JOIN totals t USING (grp) WHERE hit.grp IS NOT NULL
             GROUP BY 1, 2 ORDER BY 1, 2""",
-            [*params, *gparams, kind],
+            [*params, kind],
         )
         if frame.height == 0:
             return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in ("share", "ci_low", "ci_high"))
@@ -428,16 +425,21 @@ class IssueSet:
     def group_sizes(self, by: str = "model", filter: Filter | str | dict | None = None) -> dict:
         """Units (judged responses) per group in the selection: the denominators of prevalence(by), including
         the groups no issue reaches."""
+        labelled, params = self._labelled(by, filter)
+        rows = self.q.rows(f"WITH {labelled} SELECT grp, count(*) FROM labelled GROUP BY grp", params)
+        return {k: n for k, n in rows if k is not None}
+
+    def _labelled(self, by: str, filter) -> tuple[str, list]:
+        """CTEs ending in `labelled`: the selection's units, each with its group `grp` under `by`. A unit's model
+        is its own response's (a pairwise judgment has two); other groups are the judgment's."""
         g = self.q.group(by)
         sql, params = self._scope(filter)
         grp, gparams = ("x.model", []) if by == "model" else (g.scalar, list(g.params))
-        rows = self.q.rows(
-            f"""WITH {sql}
-            SELECT {grp} AS grp, count(*) FROM scope x JOIN judgment_view j ON j.judgment_id = x.judgment_id
-            GROUP BY 1""",
+        return (
+            f"{sql}, labelled AS (SELECT x.*, {grp} AS grp FROM scope x "
+            f"JOIN judgment_view j ON j.judgment_id = x.judgment_id)",
             [*params, *gparams],
         )
-        return {k: n for k, n in rows if k is not None}
 
     def prevalence_chart(
         self, by: str = "model", top: int = 15, filter: Filter | str | dict | None = None

@@ -608,12 +608,7 @@ def _evidence_groups(ctx: _Context) -> list[Group]:
     rows = np.flatnonzero(ctx.kind == "evidence")
     for name, (title, description, category) in EVIDENCE.items():
         members = np.array(
-            [
-                i
-                for i in rows
-                if ctx.masked[i] == name
-                and not (name in JUDGED and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False)
-            ],
+            [i for i in rows if ctx.masked[i] == name and not _passed_fact(ctx, name, i)],
             dtype=int,
         )
         if len(members) >= ctx.p.evidence.min_units:
@@ -628,6 +623,12 @@ def _states_failure(ctx: _Context, i: int, protocol: dict) -> bool:
     if ctx.seg_r[i] is None or kind in ("evidence", "verdict") or (kind == "praise" and ctx.about[i] != "contrast"):
         return False
     return kind != "neutral" or protocol.get(ctx.seg_j[i]) == "pointwise" or ctx.about[i] == "contrast"
+
+
+def _passed_fact(ctx: _Context, fact: str, i: int) -> bool:
+    """A response fact that is a failure only where the judge did not pass the response (evidence.JUDGED: a
+    refusal of a harmful request is right), on row i's response that the judge passed."""
+    return fact in JUDGED and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False
 
 
 def _read_sentence(det: Detector, key: tuple[str, bool, bool]) -> list[int]:
@@ -652,19 +653,15 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
     hits: dict[int, list[int]] = {}
     restate: dict[str, list[int]] = {}
     # judges repeat themselves: each distinct reading once (over the cores when there are many)
-    keys: dict[tuple[str, bool, bool], None] = {}
-    for i in range(n):
-        if _states_failure(ctx, i, protocol):
-            keys.setdefault((ctx.text[i], has_ref.get(ctx.items[i], False), ctx.about[i] == "contrast"), None)
-    distinct = list(keys)
+    rows = [i for i in range(n) if _states_failure(ctx, i, protocol)]
+    keys = [(ctx.text[i], has_ref.get(ctx.items[i], False), ctx.about[i] == "contrast") for i in rows]
+    distinct = list(dict.fromkeys(keys))
     read = dict(zip(distinct, pmap(functools.partial(_read_sentence, det), distinct)))
-    for i in range(n):
-        if not _states_failure(ctx, i, protocol):
-            continue
-        for k in read[(ctx.text[i], has_ref.get(ctx.items[i], False), ctx.about[i] == "contrast")]:
+    for i, key in zip(rows, keys):
+        for k in read[key]:
             e = det.entries[k]
             if e.evidence:
-                if e.evidence in JUDGED and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False:
+                if _passed_fact(ctx, e.evidence, i):
                     continue  # "it refuses to provide harmful information" of a response the judge passed
                 shown = e.evidence in facts_of.get((ctx.seg_j[i], ctx.seg_r[i]), set())
                 if e.evidence == "empty" and not shown:
