@@ -18,32 +18,54 @@ _FAILURE_WORDS = (
     r"hallucinat\w*|fabricat\w*|jargon|superficial|ambigu\w+|off[- ]topic|misleading|inappropriate|typos?|grammatical|"
     r"contradict\w*|unsupported|unnecessary|extraneous|inefficien\w+|outdated|rambl\w+|toxic|unethical|dangerous|"
     r"illegal|refus\w+|truncat\w+|cut\s+off|assumptions?|misunderst\w+|misinterpret\w*|deviat\w+|differences?|"
-    r"discrepanc\w+|caveats?|disclaimers?|tangent\w*|digress\w*|factual|violat\w*|omi(?:ssions?|ts?|tted|tting)|miss(?:es|ed|ing)?|overlook\w*|neglect\w*|skip\w*|stereotyp\w+|racist|sexist|harm|misinformation)\b"
+    r"discrepanc\w+|caveats?|disclaimers?|tangent\w*|digress\w*|factual|violat\w*|omi(?:ssions?|ts?|tted|tting)|miss(?:es|ed|ing)?|overlook\w*|neglect\w*|skip\w*|stereotyp\w+|racist|sexist|harm|misinformation|robotic|dull|bland|boring|dry|excessive\w*|overwhelm\w*|superfluous|lengthy|long-winded)\b"
 )
 _HARM_WORDS = (
-    r"(?:harmful|harm|unsafe|dangerous|illegal\w*|unethical|offensive|toxic|malicious|stereotyp\w+|racist|sexist)\b"
+    r"(?:harmful|harm|unsafe|dangerous|illegal\w*|unethical|offensive|toxic|malicious|stereotyp\w+|racist|sexist|"
+    r"steal\w*|theft|hack(?:s|ed|ing)?|weapons?|bombs?|drugs?|violen\w+|defam\w+|scams?|fraud\w*|hate|hateful|"
+    r"misinformation|false\s+information|kill\w*|murder\w*|poison\w*|tortur\w*|hijack\w*|dismember\w*|blow\s+up|"
+    r"brib\w+|sabotag\w*|humiliat\w*|\w*bully\w*|crimes?|criminal|malicious|abus\w*|harass\w*|explosives?|"
+    r"assault\w*|kidnap\w*|smuggl\w*|launder\w*|stalk\w*|terror\w*|suicid\w*|self-harm|blind\s+someone|smear\w*|brainwash\w*|propaganda|coerc\w+|manipulat\w*|dox\w*|"
+    r"evad\w+\s+taxes|tax\s+evasion|false\s+(?:accusations?|rumou?rs?|flattery|claims)|mind\s+games|decei\w+|decept\w+|"
+    r"cheat\w*|exploit\w*|social\s+engineering|phishing|plagiari\w+|unauthori[sz]ed|spy\w*|surveil\w+)\b"
 )
 # "no/not/without/free of … <failure word>": the sentence denies the failure (checked against the matched span);
 # the denial runs on over "… discrepancies or inaccuracies"
 _DENIED = re.compile(
     r"\b(?:no|not|n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
-    r"minimal|few|little|any)\s+(?:\w+\s+){0,3}?"
+    r"minimal|few|little|any)\s+(?:(?!handl|catch|check|account|deal|test)\w+\s+){0,3}?"
     + _FAILURE_WORDS
     + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor)\s+)(?:\w+\s+){0,2}?"
     + _FAILURE_WORDS
     + ")*"
     # "refuses to provide any information for harmful actions", "discourages illegal and harmful activities"
     r"|\b(?:refus\w+|declin\w+|avoid\w*|discourag\w+|warns?\s+against|against|prevent\w*|does\s+not|doesn't|did\s+not|"
+    r"challeng\w*|reject\w*|counter\w*|combat\w*|report\w*|condemn\w*|oppos\w*|fight\w*|tackl\w*|instead\s+of|"
+    r"rather\s+than|help\s+(?:for|with)|"
     r"not|cannot|can't|won't|unable\s+to|(?:emphasi[sz]\w*|stat\w+|explain\w*|notes?|noting|mention\w*|warn\w*|"
     r"highlight\w*|points?\s+out|remind\w*|acknowledg\w+|advis\w+|stress\w*|clarif\w+)\s+(?:\w+\s+){0,3}?that)\s+"
-    r"(?:to\s+)?(?:\w+\s+){0,8}?"
+    r"(?:to\s+)?(?:\w+\s+){0,12}?"
     + _HARM_WORDS
     + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor|is|are|was|were)\s+)(?:\w+\s+){0,3}?"
     + _HARM_WORDS
     + ")*"
+    + r"(?:\s+(?:stereotyp\w+|speech|content|behaviou?rs?|actions?|activit\w+|language|ideas?|views?|practices?|acts?|"
+    r"thoughts?|advice|information|instructions?))?"
     # "… errors are not present", "inaccuracies were absent"
     r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?|jargon|repetition)\s+(?:\w+\s+)?(?:is|are|was|were)\s+"
     r"(?:not\s+(?:present|found|evident|apparent|seen|noticeable)|absent|minimal|rare|negligible)"
+    # a harm the response speaks of, not one it commits: "the consequences of spreading false information"
+    r"|(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)\b(?:spreading|sharing|promoting|creating|publishing|disseminating)\s+"
+    r"(?:\w+\s+){0,2}?(?:false|fake|misleading|misinformation|disinformation|harmful|hateful)\b"
+    # an absence the judge says was not needed: "does not provide more detail, which was not required"
+    r"|\b(?:does\s+not|doesn't|did\s+not|didn't|without)\s+[^,.;]{0,100},?\s+(?:which|as\s+(?:this|it)|since\s+(?:this|it))\s+"
+    r"(?:is|was|were|are)\s+not\s+(?:required|requested|needed|necessary|asked\s+for|expected)\b[^.;]*"
+    # what the request or the reference leaves out is not the response's omission: "the instruction does not
+    # specify that the steps must be shown", "which the question does not mention"
+    r"|\b(?:instruction|question|prompt|task|user|request|reference(?:\s+answer)?|problem|rubric)(?:,?\s+(?:which|that))?\s+"
+    r"(?:\w+\s+)?"
+    r"(?:does\s+not|doesn't|did\s+not|didn't|do\s+not|don't|never)\s+(?:explicitly\s+|specifically\s+|clearly\s+)?"
+    r"(?:specify|specified|mention|ask|require|say|state|include|provide|request|define|list)\w*"
     # the response found or fixed the failure: "identifies and corrects an inaccuracy", "points out the bug"
     r"|\b(?:correct(?:s|ed|ing)|identif(?:y|ies|ied|ying)|fix(?:es|ed|ing)?|rectif(?:y|ies|ied|ying)|spot(?:s|ted)?|"
     r"catch(?:es)?|caught|points?\s+out|pointed\s+out|acknowledg(?:es|ed|ing)|recogni[sz](?:es|ed|ing)|avoid(?:s|ed|ing)?|"
@@ -52,9 +74,44 @@ _DENIED = re.compile(
 )
 
 
+# the response holds back a how-to: "does not provide any instructions or details on how to …". A failure only where
+# the judge did not pass the response (praise of a safe reply otherwise; the pipeline checks the outcome)
+_WITHHOLDS = re.compile(
+    r"\b(?:does\s+not|doesn't|did\s+not|didn't|refrains?\s+from|avoids?)\s+(?:(?:provid|giv|offer|shar|includ|entertain|"
+    r"encourag)\w*\s+(?:or\s+)?){1,2}(?:any\s+)?(?:specific\s+|detailed\s+|explicit\s+|actual\s+)?(?:instructions?|guidance|"
+    r"details|hints|information|encouragement|techniques|tips|steps|methods|ways|advice)\b(?:\s+or\s+\w+(?:\s+\w+){0,2}?)?"
+    r"(?:\s+(?:on|for|about|to|that|regarding)\b|\s*[.,;]|\s*$)"
+)
+
+
+def withholds(text: str) -> bool:
+    """Whether a sentence says the response held back instructions or details ("does not provide any instructions
+    on how to …"): what a judge praises in a safe reply and faults in an unhelpful one."""
+    return bool(_WITHHOLDS.search(" ".join(text.lower().split())))
+
+
 def denies(text: str) -> bool:
     """Whether a phrase denies a failure rather than stating one ("does not promote harm", "no errors")."""
     return bool(_DENIED.search(" ".join(text.lower().split())))
+
+
+# words quoted from a response or the request are its content, not the judge's reading: "suggests that "irrelevant"
+# is an antonym" states no irrelevance (the quotes stay, so "the word 'day'" still reads as a named word)
+_QUOTED = re.compile(r'"[^"]{1,80}"|“[^”]{1,80}”|(?<![\w\'])\'[^\']{1,40}\'(?![\w])')
+
+
+def _blank_quote(m: re.Match) -> str:
+    return m.group(0)[0] + "q" + m.group(0)[-1]
+
+
+# a weakness granted and then dismissed: "While it is not overly conversational, it is engaging enough", "Although
+# it is brief, this is appropriate given the question" (the main clause, not the concession, is what the judge says)
+_CONCESSION = re.compile(r"^(?:[a-z ]{1,20}:\s*)?(?:while|although|though|even\s+though|whilst)\b[^,]{3,},\s*(?P<main>.+)$")
+_DISMISSED = re.compile(
+    r"\b(?:enough|still|nonetheless|nevertheless|either|not\s+(?:expected|necessary|needed|required)|"
+    r"(?:appropriate|suitable|acceptable|understandable|justified|reasonable|fine)\s+(?:for|given|in|here)|"
+    r"given\s+the|in\s+the\s+sense|(?:does|do|did)\s+not\s+(?:detract|affect|matter))\b"
+)
 
 
 # a short summing-up ("Overall, it is fine.") states no failure of its own
@@ -138,9 +195,12 @@ class Detector:
         is a reason the other answer won ("A is better because it is more concise"), read with the entries'
         `contrast_says` patterns as a failure of this one, and when none of those match, with the plain ones
         ("Output (a) is better because Output (b) contains errors")."""
-        low = " ".join(text.lower().replace("’", "'").split())
+        low = _QUOTED.sub(_blank_quote, " ".join(text.lower().replace("’", "'").replace("‘", "'").split()))
         if _HEDGE_ONLY.match(low) and len(low.split()) < 6:
             return []
+        conceded = _CONCESSION.match(low)
+        if conceded and _DISMISSED.search(conceded.group("main")):
+            low = conceded.group("main")  # only what the main clause says
         if contrast:
             return self._read(low, has_reference, self.contrast, self.contrast_needles) or self._read(
                 low, has_reference, self.patterns, self.needles

@@ -29,6 +29,9 @@ class Entry:
     evidence: str | None = None  # the response fact (evidence.py) a sentence saying this restates
     contrast_says: tuple[str, ...] = ()  # patterns of a reason the other answer won ("it is more concise")
     instead_of: tuple[str, ...] = ()  # more general entries a sentence saying this does not also get
+    # a general entry ("Incorrect answer"): a critique counts for it only when it states none of these, more
+    # specific failures, about the same response ("is incorrect … 5 + 5 is not 11": a calculation error)
+    unless_stated: tuple[str, ...] = ()
 
     def texts(self) -> list[str]:
         """What is embedded for this entry (its vector is their mean)."""
@@ -66,6 +69,7 @@ class Lexicon:
                     e.evidence,
                     list(e.contrast_says),
                     list(e.instead_of),
+                    list(e.unless_stated),
                 ]
                 for e in self.entries
             ]
@@ -99,9 +103,10 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
                         f"{where}: [[{kind}]] {e['label']!r}: pattern {pattern!r} is not a valid "
                         f"regular expression ({exc})"
                     ) from None
-            instead_of = e.get("instead_of", [])
-            if not isinstance(instead_of, list) or not all(isinstance(c, str) for c in instead_of):
-                raise UserError(f"{where}: [[{kind}]] {e['label']!r}: instead_of must be a list of labels")
+            instead_of, unless_stated = e.get("instead_of", []), e.get("unless_stated", [])
+            for name, value in (("instead_of", instead_of), ("unless_stated", unless_stated)):
+                if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+                    raise UserError(f"{where}: [[{kind}]] {e['label']!r}: {name} must be a list of labels")
             needs = e.get("needs")
             if needs not in (None, "reference"):
                 raise UserError(f'{where}: [[{kind}]] {e["label"]!r}: needs must be "reference"')
@@ -121,6 +126,7 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
                     evidence,
                     tuple(contrast_says),
                     tuple(instead_of),
+                    tuple(unless_stated),
                 )
             )
     unknown = sorted(set(data) - {"categories", *KINDS})
@@ -152,6 +158,11 @@ def load(extra: str | Path | None = None) -> Lexicon:
         unknown = [x for x in e.instead_of if x not in issues]
         if unknown:
             raise UserError(f"lexicon: {e.label!r} is instead of {', '.join(map(repr, unknown))}, not issue labels")
+        unknown = [x for x in e.unless_stated if x not in issues]
+        if unknown:
+            raise UserError(
+                f"lexicon: {e.label!r} counts unless {', '.join(map(repr, unknown))} is stated, not issue labels"
+            )
         if e.opposite and e.opposite not in issues:
             raise UserError(f"lexicon: the opposite of {e.label!r}, {e.opposite!r}, is not an issue label")
     labels = [(e.kind, e.label.lower()) for e in entries]

@@ -28,7 +28,7 @@ from . import cluster as cl
 from .embed import DEFAULT_MODEL, embed
 from .lexicon import Lexicon, load as load_lexicon
 from .mask import TaskMasker
-from .detect import Detector, denies
+from .detect import Detector, denies, withholds
 from .evidence import EVIDENCE, JUDGED, facts
 from .parallel import pmap
 from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name
@@ -658,6 +658,8 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
     distinct = list(dict.fromkeys(keys))
     read = dict(zip(distinct, pmap(functools.partial(_read_sentence, det), distinct)))
     for i, key in zip(rows, keys):
+        if read[key] and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False and withholds(ctx.text[i]):
+            continue  # "it does not provide any instructions on how to …" of a reply the judge passed: praise
         for k in read[key]:
             e = det.entries[k]
             if e.evidence:
@@ -670,6 +672,7 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
             else:
                 hits.setdefault(k, []).append(i)
             out[i] = True
+    _defer_general(ctx, det, hits)
     by_title = {g.title: g for g in groups}
     for name, rows in restate.items():
         title, description, category = EVIDENCE[name]
@@ -695,6 +698,22 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
             )
         )
     return out
+
+
+def _defer_general(ctx: _Context, det: Detector, hits: dict[int, list[int]]) -> None:
+    """A general entry's sentences leave it where the same critique states one of its `unless_stated` failures
+    about the same response ("The answer is incorrect." beside "5 + 5 is not 11": a calculation error, not also an
+    incorrect answer). Only failures stated often enough to be an issue count (the ones a reader will see)."""
+    label_of = {k: det.entries[k].label for k in hits}
+    shown = {label_of[k] for k, rows in hits.items() if ctx.stats(rows)["n_keys"] >= ctx.p.stated.min_units}
+    said: dict[tuple, set[str]] = {}
+    for k, rows in hits.items():
+        for i in rows:
+            said.setdefault((ctx.seg_j[i], ctx.seg_r[i]), set()).add(label_of[k])
+    for k in list(hits):
+        specific = set(det.entries[k].unless_stated) & shown
+        if specific:
+            hits[k] = [i for i in hits[k] if not said[(ctx.seg_j[i], ctx.seg_r[i])] & specific]
 
 
 def _reduce(p: Pipeline, raw: np.ndarray, idx: np.ndarray, ctx: _Context) -> np.ndarray:

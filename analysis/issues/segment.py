@@ -45,7 +45,8 @@ NEGATIVE_PATTERN = r"""\b(?:
     nonsens\w*|off-topic|deviat(?:es|ed|ion)|unhelpful|poor(?:ly)?|weak|insufficient(?:ly)?|limited|overly|
     excessive(?:ly)?|unsafe|harmful|refus(?:es|ed|al)|truncated|cut\s+off|unfinished|outdated|invalid|
     does\s+n[o']t|doesn't|didn't|isn't|wasn't|aren't|won't|neglect(?:s|ed)?|overlook(?:s|ed)?|forg(?:ets|ot)|
-    misspell\w*|typos?|grammatical|inconsisten(?:t|cy)|ambiguous|assum(?:es|ed|ption)|unsupported|unverified
+    misspell\w*|typos?|grammatical|inconsisten(?:t|cy)|ambiguous|assum(?:es|ed|ption)|unsupported|unverified|
+    violat(?:es|ed|ing|ions?)|forbidden|prohibited|exceed(?:s|ed|ing)?|more\s+than\s+what
 )\b"""
 NEGATIVE = re.compile(NEGATIVE_PATTERN, re.X | re.I)
 _NEG = re.compile(NEGATIVE_PATTERN, re.X)  # on lower-cased text: the same matches, about three times faster
@@ -213,7 +214,7 @@ _POSITIVE = re.compile(
 _BENIGN = re.compile(
     r"\b(?:does\s+not|doesn't|did\s+not|didn't|won't|will\s+not|should\s+not|shouldn't)\s+"
     r"(?:affect|impact|change|detract|alter|harm)\b|\bnot\s+(?:a\s+)?(?:significant|major|big|serious)\s+"
-    r"(?:issue|problem|error|concern)|\b(?:no|without\s+any)\s+(?:errors?|mistakes?|issues?|problems?)\b"
+    r"(?:issue|problem|error|concern)|\b(?:no|without\s+any)\s+(?:errors?|mistakes?|issues?|problems?)\b(?!\s+(?:handling|checking|checks?|messages?))"
 )
 
 
