@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from analysis import UserError, Workspace
-from analysis.issues.detect import Detector
+from analysis.issues.detect import Detector, withholds
 from analysis.issues.evidence import facts, is_truncated
 from analysis.issues.lexicon import load
 
@@ -53,6 +53,9 @@ def test_omissions_wrong_answers_and_harm_are_told_apart():
     assert _stated("The assistant did not create a table of the strengths and weaknesses as requested by the user.") \
         == ["Omits requested content"]
     assert _stated("It only discusses Quenya and Dothraki.") == ["Omits requested content"]
+    # a point the answer needs that the prompt did not name
+    assert _stated("It fails to mention other crucial factors such as durability.") == ["Misses key points"]
+    assert _stated("The response could have mentioned that vaccines contain a weakened pathogen.") == ["Misses key points"]
     assert _stated("The respondent not only mentions these factors but also explains them.") == []
     # a specific omission is not also the general one
     assert _stated("The response does not mention the risks of the procedure.") == ["Missing caveats"]
@@ -68,6 +71,41 @@ def test_omissions_wrong_answers_and_harm_are_told_apart():
         assert _stated(text) == [], text
     assert _stated("The response provides dangerous instructions for making explosives.") == [
         "Harmful or unsafe content"]
+
+
+def test_what_the_judge_quotes_grants_or_praises_is_no_failure():
+    """Hand-made and real sentences (just-eval, LLMBar, arena) with known readings."""
+    # quoted words are the response's content, not the judge's reading
+    assert _stated('Output (a) suggests that "irrelevant" is an antonym for "cogent".') == []
+    assert _stated("Output (a) does not contain the character 'g' in either headline.") == \
+        ["Ignores instructions or constraints"]
+    # a weakness granted and then dismissed
+    assert _stated("While it is not overly conversational, it is engaging enough to keep the reader's interest.") == []
+    assert _stated("While the response lacks examples, it is otherwise clear.") == ["Lacks examples"]
+    # what the request or the reference leaves out is not the response's omission
+    assert _stated("Since the instruction does not specify that the steps must be shown, only the result is required.") \
+        == []
+    assert _stated("The solution also computes the overpay, which is not mentioned in the reference answer.") == []
+    # a harm the response speaks of or withholds is not harm it does
+    for text in ("It emphasizes the legal consequences of spreading false information or defaming someone.",
+                 "Safety: The response promotes gender equality and challenges harmful stereotypes.",
+                 "It promotes kindness instead of engaging in harmful behavior.",
+                 "It does not provide any specific instructions or details on how to engage in harmful activities."):
+        assert _stated(text) == [], text
+    assert _stated("The response reinforces harmful stereotypes about women.") == ["Harmful or unsafe content"]
+    assert withholds("It does not entertain or provide instructions on how to ruin someone's life.")
+    assert not withholds("It does not provide the requested poem.")
+    # misreading the question is answering another one; misreading a problem is a reasoning error
+    assert _stated("The assistant seems to have misunderstood the user's question.") == ["Answers a different question"]
+    assert _stated("The assistant has misunderstood the problem and proposed the wrong system.") == ["Flawed reasoning"]
+    assert _stated("However, it fails to correct the user's misunderstanding about the Big O notation.") == []
+    # a named word, a forbidden word, an unrequested number of items: instructions
+    for text in ("Output (a) violates the instruction by including the word 'day', which is forbidden by the instruction.",
+                 "Output (a) provides three animals, which is more than what the instruction asks for.",
+                 "The assistant's code does not use C11 atomics as requested by the user."):
+        assert _stated(text) == ["Ignores instructions or constraints"], text
+    # "does not follow the traditional allocation" is no instruction
+    assert _stated("The assistant also does not follow the traditional Golden Butterfly allocation.") == []
 
 
 def test_a_critique_in_sections_reads_strengths_as_praise():
@@ -167,6 +205,28 @@ def test_issue_names_describe_their_members(pandalm):
                 assert r["title"] in said, (r["title"], text)
             elif r["origin"] == "cluster" and r["kind"] == "issue":
                 assert says_name(r["title"], text, contrast=r["title"].startswith("Less ")), (r["title"], text)
+
+
+def test_a_general_failure_counts_only_where_nothing_more_specific_is_said(pandalm):
+    """"Incorrect answer" (the critique says the answer is wrong, not how) never holds a response whose critique
+    also states one of the specific errors shown as issues (lexicon `unless_stated`)."""
+    ws, iset = pandalm
+    lexicon = load()
+    general = {e.label: set(e.unless_stated) for e in lexicon.of_kind("issue") if e.unless_stated}
+    assert "Incorrect answer" in general and "Calculation errors" in general["Incorrect answer"]
+    pairs = ws.q.frame("""SELECT DISTINCT i.title, s.judgment_id, s.response_id FROM segment_issues si
+        JOIN segments s USING (issue_set_id, segment_id) JOIN issues i USING (issue_set_id, issue_id)
+        WHERE si.issue_set_id = ? AND si.how = 'stated'""", [iset.id])
+    said: dict[tuple, set[str]] = {}
+    for title, j, r in pairs.iter_rows():
+        said.setdefault((j, r), set()).add(title)
+    checked = 0
+    for titles in said.values():
+        for label, specific in general.items():
+            if label in titles:
+                checked += 1
+                assert not titles & specific, (label, titles & specific)
+    assert checked > 10   # PandaLM's reasons say "Response 2 is incorrect" often
 
 
 def test_readers_marks_give_a_measured_precision(tmp_path, pandalm):
