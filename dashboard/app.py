@@ -21,6 +21,13 @@ PAGES = [
 ]
 
 st.set_page_config(page_title="judgescope", page_icon="🔎", layout="wide")
+# a link's label (the Overview's headlines: "Falcon: first slot wins among flipped swaps 0.62 [0.58, 0.66]") wraps
+# instead of being cut with an ellipsis mid-number. Our own static style, no user text.
+_WRAP_LINKS = (
+    "<style>[data-testid='stPageLink-NavLink'] *{white-space:normal!important;overflow:visible!important;"
+    "text-overflow:clip!important}[data-testid='stPageLink-NavLink']{height:auto!important}</style>"
+)
+st.html(_WRAP_LINKS)
 
 
 def _page(name: str, render):

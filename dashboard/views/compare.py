@@ -17,7 +17,9 @@ def render(ws: Workspace) -> None:
     flt = state.selection()
     st.header("Compare")
     st.caption(md_escape(f"Two models or judges within {flt.describe()}."))
-    by = choose("Compare two", {"model": "models", "judge": "judges"}, "model", key="compare_by")
+    # models by default; judges when the selection has fewer than two named models (LLMBar: unnamed outputs)
+    default = "model" if len(state.cached(_values, "model", flt)) >= 2 else "judge"
+    by = choose("Compare two", {"model": "models", "judge": "judges"}, default, key="compare_by")
     options = state.cached(_values, by, flt)
     if len(options) < 2:
         st.info(md_escape(f"Fewer than two {by}s match {flt.describe()}."))

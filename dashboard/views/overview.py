@@ -86,17 +86,19 @@ def headline(ws: Workspace, flt) -> None:
     left, mid, right = st.columns(3)
     with left:
         st.markdown("**Issues**")
-        found = state.cached(_worst_issues, flt)
-        if not found:
+        worst = state.cached(_worst_issues, flt)
+        if not worst["covered"]:
             st.caption("No issue set covers this selection yet (`judgescope issues`).")
-        for r in found:
+        elif not worst["issues"]:
+            st.caption("No two models or judges here have 20 responses each in an issue set to set side by side.")
+        for r in worst["issues"]:
+            whose = f"{r['worst']}'s responses" if r["by"] == "model" else f"responses {r['worst']} judged"
             state.link(
                 "instances",
                 md_escape(
-                    f"{r['title']}: {r['worst_share']:.0%} of {r['worst']}'s responses "
-                    f"(vs {r['best_share']:.0%} for {r['best']})"
+                    f"{r['title']}: {r['worst_share']:.0%} of {whose} (vs {r['best_share']:.0%} for {r['best']})"
                 ),
-                state.narrowed(issue_set=r["issue_set"], issue=[r["issue_id"]], model=[r["worst"]]),
+                state.narrowed(issue_set=r["issue_set"], issue=[r["issue_id"]], **{r["by"]: [r["worst"]]}),
             )
     with mid:
         st.markdown("**Judge bias** (95% interval excludes the unbiased value)")
@@ -115,17 +117,18 @@ def headline(ws: Workspace, flt) -> None:
                 target,
             )
     with right:
-        st.markdown("**Agreement with humans**")
         agree = state.cached(_human_agreement, flt)
+        st.markdown(f"**Agreement with {agree['against']}**")
         if not agree["judges"]:
-            st.caption("No judge here has human-labelled pairs.")
+            st.caption("No judge here has human- or gold-labelled pairs.")
         if agree["ceiling"] is not None:
             st.caption(md_escape(f"Humans agree with each other {agree['ceiling']:.2f} of the time (the ceiling)."))
         for r in agree["judges"]:
             state.link(
                 "instances",
                 md_escape(
-                    f"{r['judge']}: {r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}] with the human majority"
+                    f"{r['judge']}: {r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}] with the "
+                    f"{'human majority' if agree['against'] == 'humans' else 'gold label'}"
                 ),
                 state.narrowed(judge=[r["judge"]], label="disagree", protocol=["pairwise"]),
             )
@@ -160,16 +163,22 @@ def _verdicts(ws, flt):
     return ws.verdict_distribution("judge", flt)
 
 
-def _worst_issues(ws, flt) -> list[dict]:
+def _worst_issues(ws, flt) -> dict:
     """Per issue set that covers the selection: its three most prevalent issues, with the model most and least
-    affected (at least 20 responses each)."""
-    out = []
+    affected (at least 20 responses each); by judge where fewer than two models have that many (LLMBar's outputs
+    are unnamed). `covered`: whether any issue set covers the selection at all."""
+    out: list[dict] = []
+    covered = False
     for set_id in ws.issue_sets()["issue_set_id"].to_list():
         iset = ws.issue_set(set_id)
         if iset.n_units(flt) == 0:
             continue
+        covered = True
         top = iset.table(flt).head(3)
-        prev = iset.prevalence("model", flt).filter(pl.col("n_group") >= 20)
+        for by in ("model", "judge"):
+            prev = iset.prevalence(by, flt).filter(pl.col("n_group") >= 20)
+            if prev[by].n_unique() >= 2:
+                break
         for r in top.iter_rows(named=True):
             p = prev.filter(pl.col("issue_id") == r["issue_id"]).sort("share", descending=True)
             if p.height < 2:
@@ -179,15 +188,16 @@ def _worst_issues(ws, flt) -> list[dict]:
                     "issue_set": set_id,
                     "issue_id": r["issue_id"],
                     "title": r["title"],
-                    "worst": p["model"][0],
+                    "by": by,
+                    "worst": p[by][0],
                     "worst_share": p["share"][0],
-                    "best": p["model"][-1],
+                    "best": p[by][-1],
                     "best_share": p["share"][-1],
                 }
             )
         if len(out) >= 4:
             break
-    return out[:4]
+    return {"issues": out[:4], "covered": covered}
 
 
 def _bias_flags(ws, flt) -> list[dict]:
@@ -203,7 +213,16 @@ def _bucket_filter(by: str, cell: list):
 
 
 def _human_agreement(ws, flt) -> dict:
+    """Each judge's agreement with the human majority; where no judge has human-labelled pairs, with the gold
+    labels (LLMBar, PandaLM's test set)."""
     audit = ws.audit(flt)
-    judges = audit.filter((pl.col("metric") == "agreement_human_majority") & pl.col("value").is_not_null())
     ceiling = audit.filter(pl.col("metric") == "agreement_human_human")["value"]
-    return {"judges": judges.sort("value", descending=True).to_dicts(), "ceiling": ceiling[0] if len(ceiling) else None}
+    for metric, against in (("agreement_human_majority", "humans"), ("agreement_gold", "gold labels")):
+        judges = audit.filter((pl.col("metric") == metric) & pl.col("value").is_not_null())
+        if judges.height:
+            break
+    return {
+        "judges": judges.sort("value", descending=True).to_dicts(),
+        "against": against if judges.height else "humans",
+        "ceiling": ceiling[0] if len(ceiling) else None,
+    }
