@@ -217,12 +217,14 @@ def _human_agreement(ws, flt) -> dict:
     labels (LLMBar, PandaLM's test set)."""
     audit = ws.audit(flt)
     ceiling = audit.filter(pl.col("metric") == "agreement_human_human")["value"]
-    for metric, against in (("agreement_human_majority", "humans"), ("agreement_gold", "gold labels")):
+    judges, against = audit.clear(), "humans"
+    for metric, name in (("agreement_human_majority", "humans"), ("agreement_gold", "gold labels")):
         judges = audit.filter((pl.col("metric") == metric) & pl.col("value").is_not_null())
         if judges.height:
+            against = name
             break
     return {
         "judges": judges.sort("value", descending=True).to_dicts(),
-        "against": against if judges.height else "humans",
+        "against": against,
         "ceiling": ceiling[0] if len(ceiling) else None,
     }
