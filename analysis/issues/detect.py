@@ -106,7 +106,9 @@ def _blank_quote(m: re.Match) -> str:
 
 # a weakness granted and then dismissed: "While it is not overly conversational, it is engaging enough", "Although
 # it is brief, this is appropriate given the question" (the main clause, not the concession, is what the judge says)
-_CONCESSION = re.compile(r"^(?:[a-z ]{1,20}:\s*)?(?:while|although|though|even\s+though|whilst)\b[^,]{3,},\s*(?P<main>.+)$")
+_CONCESSION = re.compile(
+    r"^(?:[a-z ]{1,20}:\s*)?(?:while|although|though|even\s+though|whilst)\b[^,]{3,},\s*(?P<main>.+)$"
+)
 _DISMISSED = re.compile(
     r"\b(?:enough|still|nonetheless|nevertheless|either|not\s+(?:expected|necessary|needed|required)|"
     r"(?:appropriate|suitable|acceptable|understandable|justified|reasonable|fine)\s+(?:for|given|in|here)|"
