@@ -166,10 +166,11 @@ class FakeLLM:
     """Start with `with FakeLLM(faults={...}) as llm:`; `llm.base_url`, `llm.log` (hash, attempt, outcome)."""
 
     def __init__(self, faults: set[str] | None = None, delay: float = 0.0, hang: float = 3.0, port: int = 0,
-                 reject_key: str | None = None, echo: bool = False):
+                 reject_key: str | None = None, echo: bool = False, echo_tokens: bool = False):
         self.faults = set(faults or ())
         self.reject_key = reject_key
         self.echo = echo
+        self.echo_tokens = echo_tokens   # the key spelled over the logprob tokens and their alternatives only
         self.delay, self.hang = delay, hang
         self.log: list[tuple[int, int, str, float]] = []   # request hash, attempt, outcome, time
         self.attempts: Counter = Counter()
@@ -271,6 +272,12 @@ class FakeLLM:
                     scale = re.search(r"integer from (\d+) to (\d+)", "\n".join(m.get("content") or "" for m in body["messages"]))
                     lo, hi = (int(scale.group(1)), int(scale.group(2))) if scale else (1, 10)
                     choice["logprobs"] = {"content": _tokens(content, score, lo, hi, body.get("top_logprobs") or 5)}
+                    if llm.echo_tokens:   # reply text clean; the key in 3-character tokens, reversed in the alternatives
+                        key = auth.removeprefix("Bearer ")
+                        for i in range(0, len(key), 3):
+                            choice["logprobs"]["content"].append(
+                                {"token": key[i:i + 3], "logprob": -0.1, "bytes": None,
+                                 "top_logprobs": [{"token": key[::-1][i:i + 3], "logprob": -0.2, "bytes": None}]})
                 prompt_chars = sum(len(m.get("content") or "") for m in body.get("messages", []))
                 if fault == "hostile_usage":
                     usage = {"prompt_tokens": "lots", "completion_tokens": -5, "total_tokens": 10**30}

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from analysis import Workspace
 from analysis.cli import main as cli
@@ -444,6 +446,54 @@ def test_embedding_endpoint_errors_are_one_line(ws, capsys, monkeypatch):
     err = out.err.splitlines()
     assert len(err) == 1 and "AuthenticationError" in err[0] and "Incorrect API key provided: ***" in err[0]
     assert _leaks(out.out + out.err) == []
+
+
+_DISGUISES = {   # how a hostile server can hide the key in a reply
+    "plain": lambda k: k,
+    "reversed": lambda k: k[::-1],
+    "upper": lambda k: k.upper(),
+    "lower": lambda k: k.lower(),
+    "base32": lambda k: __import__("base64").b32encode(k.encode()).decode(),
+    "base32 lower, inside": lambda k: __import__("base64").b32encode(b"key=" + k.encode()).decode().lower(),
+    "html decimal": lambda k: "".join(f"&#{ord(c)};" for c in k),
+    "html hex": lambda k: "".join(f"&#x{ord(c):x};" for c in k),
+    "\\u escapes": lambda k: "".join(f"\\u{ord(c):04x}" for c in k),
+}
+
+
+@given(key=hst.text(alphabet=hst.characters(min_codepoint=33, max_codepoint=126), min_size=20, max_size=60),
+       disguise=hst.sampled_from(sorted(_DISGUISES)), chunk=hst.integers(1, 7),
+       sep=hst.sampled_from(["", " ", "\n", ", ", "' '", '" "', "\u200b", " | "]),
+       before=hst.text(max_size=40), after=hst.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_a_disguised_echo_is_always_scrubbed(key, disguise, chunk, sep, before, after):
+    """Property: whatever the key, however it is disguised and cut into chunks, the scrubbed reply holds no
+    8 consecutive characters of it in any form (read plainly or through the disguises), and text without the key
+    comes back unchanged."""
+    scrub = Scrubber(key)
+    shown = _DISGUISES[disguise](key)
+    text = before + sep.join(shown[i:i + chunk] for i in range(0, len(shown), chunk)) + after
+    clean = scrub(text)
+    assert scrub.leaks(text) and not scrub.leaks(clean)
+    assert key not in clean and key[::-1] not in clean
+    assert scrub(before) == before or scrub.leaks(before)
+
+
+def test_a_key_spelled_over_logprob_tokens_is_not_kept(ws, monkeypatch):
+    """The reply text is clean, the logprob tokens (and, reversed, their alternatives) spell the key 3 characters
+    at a time: the logprobs are dropped, the score still parsed from the text."""
+    monkeypatch.setenv("OPENAI_API_KEY", ECHO_KEY)
+    with FakeLLM(echo_tokens=True) as llm:
+        res = ws.judge("dataset=arena_bench_v1&model=llama-13b", model="fake-lpecho", base_url=llm.base_url,
+                       logprobs=True, limit=4, **FAST)
+    assert res.written == 4
+    calls = ws.sql("SELECT response FROM llm_calls WHERE model = 'fake-lpecho'")["response"].to_list()
+    assert len(calls) == 4 and _leaks("\n".join(calls)) == []
+    assert all(json.loads(c).get("logprobs") is None for c in calls)
+    # the tokens are gone with the logprobs: no 3-character piece of the key's middle survives as a token
+    assert not any(json.dumps(ECHO_KEY[9:12]) in c for c in calls)
+    scores = ws.sql("SELECT score FROM judgments WHERE run_id = ?", [res.run_id])["score"]
+    assert scores.is_not_null().all()
 
 
 # ---- protocols, templates, probes ------------------------------------------------------------------

@@ -163,11 +163,12 @@ class Contrast:
         if not self.beta:
             return vectors
         uniq, inv, counts = np.unique(np.array(items), return_inverse=True, return_counts=True)
-        out = np.asarray(vectors, dtype=np.float64).copy()
-        means = cl.group_sums(out, inv, len(uniq)) / counts[:, None]
-        apply = (counts >= 3)[inv]
-        out[apply] -= self.beta * means[inv[apply]]
-        return cl.unit(out)
+        out = np.array(vectors, dtype=np.float32)  # a copy, in the vectors' own precision
+        shift = (self.beta * cl.group_sums(out, inv, len(uniq)) / counts[:, None]).astype(np.float32)
+        shift[counts < 3] = 0.0  # an item with fewer than three segments keeps its vectors
+        for a in range(0, len(out), cl.BLOCK):
+            out[a : a + cl.BLOCK] -= shift[inv[a : a + cl.BLOCK]]
+        return cl.unit_(out)
 
 
 @dataclass
@@ -176,8 +177,8 @@ class Reducer:
 
     n_components: int = 64
 
-    def run(self, vectors: np.ndarray) -> np.ndarray:
-        return cl.PCA(self.n_components).fit_transform(vectors)
+    def run(self, vectors: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return cl.PCA(self.n_components).fit_transform(vectors, weights)
 
 
 @dataclass
@@ -204,9 +205,8 @@ class Clusterer:
         lost = out < 0
         if lost.any():
             cents = np.stack([cl.unit(x[labels == c].mean(axis=0)) for c in keep])
-            sims = x[lost] @ cents.T
-            best = sims.argmax(axis=1)
-            ok = sims[np.arange(len(best)), best] >= self.reassign
+            best, fit = cl.nearest(x[lost], cents)
+            ok = fit >= self.reassign
             out[np.flatnonzero(lost)[ok]] = np.array(keep)[best[ok]]
         return out
 
@@ -511,7 +511,7 @@ def run(
     if len(idx):
         raw, estats = p.embedder.run(con, [ctx.masked[i] for i in idx], sink)
         result.embed_stats = estats.__dict__
-        raw = cl.unit(np.asarray(raw, dtype=np.float64))
+        raw = cl.unit_(np.array(raw, dtype=np.float32))  # float32 like the model's vectors: a million fit in 1 GB
         timer.tick("embed")
         x = _reduce(p, raw, idx, ctx)
         timer.tick("reduce")
@@ -720,9 +720,13 @@ def _reduce(p: Pipeline, raw: np.ndarray, idx: np.ndarray, ctx: _Context) -> np.
     work = p.contrast.run(raw, list(ctx.items[idx]))
     # one sentence, one point: copies of a text in different items differ after the contrast, and where the
     # items differ in outcome the copies would split into clusters that only mirror it
-    _, text_of = np.unique(np.array([ctx.masked[i] for i in idx], dtype=object), return_inverse=True)
-    work = cl.unit(cl.group_sums(work, text_of, int(text_of.max()) + 1)[text_of])
-    return p.reducer.run(work)
+    _, text_of, copies = np.unique(
+        np.array([ctx.masked[i] for i in idx], dtype=object), return_inverse=True, return_counts=True
+    )
+    texts = cl.unit_(cl.group_sums(work, text_of, len(copies)))
+    del work
+    # each distinct text once, weighted by its copies in the fit (the same directions as fitting every copy)
+    return p.reducer.run(texts, copies)[text_of]
 
 
 def _taxonomy_groups(ctx: _Context, taxonomy: list[dict], raw: np.ndarray, idx: np.ndarray) -> list[Group]:

@@ -483,6 +483,8 @@ class Caller:
                 }
                 for t in choice.logprobs.content[: self.opts.max_tokens]
             ]
+            if _spells_secret(logprobs, scrub):
+                logprobs = None  # the tokens (or their alternatives) spell an echo the reply text did not show
         usage = resp.usage
         tin, tout = _tokens(getattr(usage, "prompt_tokens", 0)), _tokens(getattr(usage, "completion_tokens", 0))
         usage_valid = tin is not None and tout is not None
@@ -602,3 +604,16 @@ def _retry_after(headers, cap: float) -> float | None:
 
 def _choices(cls, name: str) -> tuple:
     return next(f.metadata["choices"] for f in fields(cls) if f.name == name)
+
+
+def _spells_secret(logprobs: list[dict], scrub) -> bool:
+    """Whether the chosen tokens, or the alternatives of any one rank, read in order, hold an echo of the key
+    (each token alone is too short to scrub: a hostile server can spread the key over them)."""
+    if not logprobs:
+        return False
+    lines = ["".join(str(t["token"]) for t in logprobs)]
+    depth = max(len(t["top_logprobs"]) for t in logprobs)
+    for r in range(depth):
+        lines.append("".join(str(t["top_logprobs"][r]["token"]) for t in logprobs if len(t["top_logprobs"]) > r))
+    lines.append("".join(str(a["token"]) for t in logprobs for a in t["top_logprobs"]))
+    return any(scrub(line) != line for line in lines)
