@@ -101,30 +101,25 @@ class Filter:
     # ---- construction -------------------------------------------------------------------------
     @classmethod
     def make(cls, **kwargs: Any) -> "Filter":
-        """Filter.make(judge="GPT-4", model=["a", "b"], meta={"subset": "LLMBar/Natural"}, score_max=3)."""
-        values: dict[str, Any] = {}
+        """Filter.make(judge="GPT-4", model=["a", "b"], meta={"subset": "LLMBar/Natural"}, score_max=3). The same
+        checks as a query string (one door: from_pairs): a bad value raises UserError."""
+        pairs: list[tuple[str, str]] = []
         for key, value in kwargs.items():
             if value is None:
                 continue
-            if key in LIST_KEYS:
-                values[key] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
-                wrong = [v for v in values[key] if key in CHOICES and v not in CHOICES[key]]
-                if wrong:
-                    raise UserError(f"filter {key}={wrong[0]!r}: expected one of {', '.join(CHOICES[key])}")
+            if key == "meta":
+                for k, v in dict(value).items():
+                    pairs.extend((f"meta.{k}", str(x)) for x in ((v,) if isinstance(v, str) else v))
+            elif key in LIST_KEYS:
+                pairs.extend((key, str(v)) for v in ((value,) if isinstance(value, str) else value))
             elif key in NUMBER_KEYS:
-                values[key] = float(value)
+                pairs.append((key, repr(float(value)) if isinstance(value, (int, float)) else str(value)))
             elif key in TEXT_KEYS:
-                values[key] = str(value) or None
-            elif key == "meta":
-                values[key] = tuple(
-                    sorted(
-                        (str(k), (v,) if isinstance(v, str) else tuple(str(x) for x in v))
-                        for k, v in dict(value).items()
-                    )
-                )
+                if str(value):
+                    pairs.append((key, str(value)))
             else:
-                raise UserError(f"unknown filter field {key!r}; fields are {', '.join(_field_names())}")
-        return cls(**values)
+                raise UserError(f"unknown filter key {key!r}; keys are {', '.join(_field_names())} and meta")
+        return cls.from_pairs(pairs, strict=True)[0]
 
     @classmethod
     def parse(cls, query: str | None, strict: bool = True) -> tuple["Filter", list[str]]:

@@ -27,6 +27,14 @@ def test_strict_and_lenient():
     assert f == Filter(judge=("ok",)) and len(warnings) == 3
     f, warnings = Filter.parse("score_min=5&score_max=1", strict=False)
     assert f.score_min is None and "above" in warnings[0]
+    # the notebook's door checks what the link's door checks
+    for kwargs, message in ((dict(label="bogus"), "expected any, none or disagree"),
+                            (dict(score_min=5, score_max=1), "above"), (dict(norm_min=float("nan")), "finite"),
+                            (dict(protocol="both"), "expected one of"), (dict(jduge="x"), "unknown filter key")):
+        with pytest.raises(UserError, match=message):
+            Filter.make(**kwargs)
+    assert Filter.make(score_min=2, label="disagree", model=("a", "b")) == Filter.parse(
+        "score_min=2&label=disagree&model=a&model=b")[0]
 
 
 def test_where_is_parameterised():
