@@ -173,13 +173,10 @@ def audit_markdown(frame) -> str:
     """The audit as GitHub Markdown: computed metrics, then what could not be computed and why."""
     import polars as pl
 
+    from .report import audit_table_md
     from .report import md as _md
 
-    done = frame.filter(pl.col("value").is_not_null())
-    lines = ["| judge | metric | value | 95% CI | n |", "|---|---|---:|---|---:|"]
-    for r in done.iter_rows(named=True):
-        ci = f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if r["ci_low"] is not None else ""
-        lines.append(f"| {_md(r['judge'])} | {r['metric']} | {r['value']:.3f} | {ci} | {r['n'] or 0:,} |")
+    lines = audit_table_md(frame.filter(pl.col("value").is_not_null()).to_dicts())
     missing = frame.filter(pl.col("value").is_null()).group_by("metric", "note").agg(pl.col("judge").drop_nulls())
     if missing.height:
         lines += ["", "Not computed:", ""]

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from .errors import UserError
 from .sql import json_path, placeholders
+from .verdicts import shown_sql, winner_sql
 
 LIST_KEYS = (
     "model",
@@ -360,11 +361,11 @@ def _number_text(value: float) -> str:
 
 
 def _winner(x: str) -> str:
-    return f"(CASE {x}verdict WHEN 'a' THEN {x}response_a WHEN 'b' THEN {x}response_b WHEN 'tie' THEN 'tie' END)"
+    return winner_sql(x)
 
 
 def _first(x: str) -> str:
-    return f"(CASE {x}shown_first WHEN 'a' THEN {x}response_a WHEN 'b' THEN {x}response_b END)"
+    return shown_sql(x, "first", known_only=True)
 
 
 def _swap_sql(a: str, mode: str) -> str:
@@ -425,9 +426,7 @@ def _label_sql(a: str, mode: str) -> str:
     # disagree: a label whose verdict names another response (or tie), or whose score is 0.25+ away
     return (
         f"EXISTS (SELECT 1 FROM labels l WHERE {same} AND ("
-        f"(l.verdict IS NOT NULL AND (CASE l.verdict WHEN 'a' THEN l.response_a WHEN 'b' THEN l.response_b "
-        f"ELSE 'tie' END) IS DISTINCT FROM (CASE {a}verdict WHEN 'a' THEN {a}response_a WHEN 'b' THEN "
-        f"{a}response_b WHEN 'tie' THEN 'tie' END)) OR "
+        f"(l.verdict IS NOT NULL AND {winner_sql('l.')} IS DISTINCT FROM {winner_sql(a)}) OR "
         f"(l.score_norm IS NOT NULL AND abs(l.score_norm - {a}score_norm) >= 0.25)))"
     )
 

@@ -307,10 +307,16 @@ def _markdown(d: dict) -> str:
             lines.append("")
     else:
         lines += ["No issue set in this workspace yet (`judgescope issues`).", ""]
-    lines += ["## Judge audit", "", "| judge | metric | value | 95% CI | n |", "|---|---|---:|---|---:|"]
-    for r in d["audit"]:
-        lines.append(f"| {md(r['judge'])} | {r['metric']} | {r['value']:.3f} | {_ci(r)} | {r['n'] or 0:,} |")
+    lines += ["## Judge audit", "", *audit_table_md(d["audit"])]
     return "\n".join(lines) + "\n"
+
+
+def audit_table_md(rows: list[dict]) -> list[str]:
+    """The audit's computed metrics as a Markdown table (the report's section and `judgescope audit --markdown`)."""
+    lines = ["| judge | metric | value | 95% CI | n |", "|---|---|---:|---|---:|"]
+    for r in rows:
+        lines.append(f"| {md(r['judge'])} | {r['metric']} | {r['value']:.3f} | {_ci(r)} | {r['n'] or 0:,} |")
+    return lines
 
 
 def _csv(d: dict) -> str:

@@ -108,3 +108,22 @@ def label_pattern() -> str:
     for label in sorted(LABELS, key=len, reverse=True):
         parts.append(r"\s*".join(re.escape(ch) for ch in label))
     return "|".join(parts)
+
+
+# ---- what a stored pairwise judgment means, in SQL (the one definition every query uses) ----------------------
+def winner_sql(alias: str = "", tie: str = "'tie'") -> str:
+    """The response a pairwise row's verdict prefers (`{alias}verdict` over `{alias}response_a/_b`); a tie gives
+    `tie` (SQL: "'tie'", or "NULL" where a tie prefers no response); no verdict gives NULL. `alias` ends in a dot
+    ("j.") or is empty."""
+    return f"(CASE {alias}verdict WHEN 'a' THEN {alias}response_a WHEN 'b' THEN {alias}response_b WHEN 'tie' THEN {tie} END)"
+
+
+def shown_sql(alias: str = "", which: str = "first", known_only: bool = False) -> str:
+    """The response the judge saw first (or second): `{alias}shown_first` names its slot. An unknown order reads
+    as response a shown first (what a file without an order means), or as NULL with `known_only` (where the
+    order itself is measured: position bias, swapped twins)."""
+    a, b = f"{alias}response_a", f"{alias}response_b"
+    shown, other = (a, b) if which == "first" else (b, a)
+    if known_only:
+        return f"(CASE {alias}shown_first WHEN 'a' THEN {shown} WHEN 'b' THEN {other} END)"
+    return f"(CASE WHEN {alias}shown_first = 'b' THEN {other} ELSE {shown} END)"

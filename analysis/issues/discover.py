@@ -15,6 +15,7 @@ import polars as pl
 from ..errors import UserError
 from ..filters import Filter
 from ..query import Query
+from ..verdicts import shown_sql, winner_sql
 from .outcome import mark_failing, units_sql
 from .parallel import NO_SPLIT, bare_main
 from .pipeline import Inputs, Pipeline, run
@@ -26,10 +27,9 @@ def select(q: Query, flt: Filter) -> Inputs:
     judgments = q.frame(
         f"""
         SELECT j.judgment_id, j.item_id, j.protocol, j.critique, j.response_id, j.response_a, j.response_b,
-               CASE WHEN j.shown_first = 'b' THEN j.response_b ELSE j.response_a END AS first_id,
-               CASE WHEN j.shown_first = 'b' THEN j.response_a ELSE j.response_b END AS second_id,
+               {shown_sql("j.", "first")} AS first_id, {shown_sql("j.", "second")} AS second_id,
                CAST(json_extract(j.meta, '$.slot_aliases') AS VARCHAR) AS aliases,
-               CASE j.verdict WHEN 'a' THEN j.response_a WHEN 'b' THEN j.response_b END AS winner
+               {winner_sql("j.", tie="NULL")} AS winner
         FROM judgment_view j
         WHERE {where} AND j.critique IS NOT NULL AND length(trim(j.critique)) > 0
         ORDER BY j.judgment_id""",

@@ -19,6 +19,8 @@ import math
 import numpy as np
 import polars as pl
 
+from ..verdicts import winner_sql
+
 Z95 = 1.959963984540054
 
 SIGNALS = ("score", "verdict", "label", "cues")  # what decided failing, strongest first
@@ -38,11 +40,10 @@ def units_sql(where: str) -> str:
             WHERE l.response_id IN (SELECT response_id FROM sel) AND l.score_norm IS NOT NULL GROUP BY ALL),
         pair_label AS (
             SELECT l.item_id, least(l.response_a, l.response_b) AS lo, greatest(l.response_a, l.response_b) AS hi,
-                   mode(CASE l.verdict WHEN 'a' THEN l.response_a WHEN 'b' THEN l.response_b ELSE 'tie' END) AS winner
+                   mode({winner_sql("l.")}) AS winner
             FROM labels l WHERE l.verdict IS NOT NULL AND l.item_id IN (SELECT item_id FROM sel) GROUP BY ALL),
         pw AS (
-            SELECT s.*, CASE s.verdict WHEN 'a' THEN s.response_a WHEN 'b' THEN s.response_b WHEN 'tie' THEN 'tie' END
-                        AS judged_winner, pl.winner AS label_winner
+            SELECT s.*, {winner_sql("s.")} AS judged_winner, pl.winner AS label_winner
             FROM sel s LEFT JOIN pair_label pl ON pl.item_id = s.item_id
                  AND pl.lo = least(s.response_a, s.response_b) AND pl.hi = greatest(s.response_a, s.response_b)
             WHERE s.protocol = 'pairwise'),

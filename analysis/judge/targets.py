@@ -12,6 +12,7 @@ import polars as pl
 
 from ..errors import UserError
 from ..filters import Filter
+from ..verdicts import winner_sql
 
 RESPONSE_FIELDS = {"model", "dataset", "category"}
 _COLS = "r.response_id, r.item_id, r.model, r.text, r.n_chars, i.prompt, i.reference, i.dataset, i.category"
@@ -99,7 +100,7 @@ def parents(con, flt: Filter, limit: int | None = None) -> pl.DataFrame:
     sql = f"""
         WITH sel AS (SELECT * FROM judgment_view j WHERE {where} AND j.probe IS NULL AND j.parse_status = 'ok'),
         lab AS (SELECT item_id, least(response_a, response_b) AS lo, greatest(response_a, response_b) AS hi,
-                       mode(CASE verdict WHEN 'a' THEN response_a WHEN 'b' THEN response_b END) AS gold_winner
+                       mode({winner_sql(tie="NULL")}) AS gold_winner
                 FROM labels WHERE verdict IN ('a', 'b') AND item_id IN (SELECT item_id FROM sel) GROUP BY ALL)
         SELECT s.judgment_id, s.item_id, s.judge, s.protocol, s.criterion, s.response_id, s.response_a, s.response_b,
                coalesce(s.shown_first, 'a') AS shown_first, s.verdict, s.score_norm,

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from ..filters import Filter
+from ..verdicts import shown_sql, winner_sql
 from .common import judge_key, unavailable
 
 COLUMNS = (
@@ -66,11 +67,10 @@ class AuditContext:
     def pairwise_sql() -> str:
         """Unprobed pairwise judgments with the pair as (r_lo, r_hi) and the first-shown and winning response ids.
         Pairs of two identical responses (same model and text) are left out: any verdict on them is arbitrary."""
-        return """
+        return f"""
             SELECT jkey, judgment_id, judge, item_id, template, criterion, sample, parse_status,
                    least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi,
-                   CASE shown_first WHEN 'a' THEN response_a WHEN 'b' THEN response_b END AS first_rid,
-                   CASE verdict WHEN 'a' THEN response_a WHEN 'b' THEN response_b WHEN 'tie' THEN 'tie' END AS winner,
+                   {shown_sql("", "first", known_only=True)} AS first_rid, {winner_sql()} AS winner,
                    CASE WHEN n_chars_a IS NULL OR n_chars_b IS NULL OR n_chars_a = n_chars_b THEN NULL
                         WHEN n_chars_a > n_chars_b THEN response_a ELSE response_b END AS longer_rid,
                    model_a, model_b, response_a, response_b
@@ -83,7 +83,7 @@ class AuditContext:
         response id (or 'tie')."""
         return f"""
             SELECT item_id, least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi,
-                   annotator, CASE verdict WHEN 'a' THEN response_a WHEN 'b' THEN response_b ELSE 'tie' END AS ref
+                   annotator, {winner_sql()} AS ref
             FROM labels WHERE kind = '{kind}' AND verdict IS NOT NULL AND response_a IS NOT NULL
               AND item_id IN (SELECT item_id FROM aj)"""
 
