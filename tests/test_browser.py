@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,19 +17,12 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
+from . import chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError("chromium is not installed; .ci/run installs Debian's chromium package")
-    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium); CI installs it",
-                allow_module_level=True)
+chromium.require()
 
 pytestmark = pytest.mark.browser
 TIMINGS: dict[str, float] = {}
@@ -78,12 +70,7 @@ def demo_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
+    yield from chromium.launched()
 
 
 @pytest.fixture(scope="module", autouse=True)

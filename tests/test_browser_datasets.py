@@ -5,8 +5,6 @@ workspace, Debian's chromium. Screenshots: test-output/datasets-<dataset>-<page>
 
 from __future__ import annotations
 
-import os
-import shutil
 
 import pytest
 
@@ -14,16 +12,9 @@ from analysis import Workspace, store
 from analysis.serve import DashboardServer
 
 from .conftest import DEMO
+from . import chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError("chromium is not installed; .ci/run installs Debian's chromium package")
-    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium); CI installs it",
-                allow_module_level=True)
+chromium.require()
 
 pytestmark = pytest.mark.browser
 DATASETS = {  # folder in data/demo: the protocol a user meets there
@@ -39,12 +30,7 @@ CONTENT = ('.js-plotly-plot, [data-testid="stDataFrame"], [data-testid="stMetric
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
+    yield from chromium.launched()
 
 
 @pytest.fixture(scope="module", params=list(DATASETS))

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode, urljoin, urlparse
@@ -18,16 +16,9 @@ import pytest
 from analysis.serve import DashboardServer
 
 from .hostile import build_hostile
+from . import chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError("chromium is not installed; .ci/run installs Debian's chromium package")
-    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium); CI installs it",
-                allow_module_level=True)
+chromium.require()
 
 pytestmark = pytest.mark.browser
 
@@ -96,12 +87,7 @@ def server(hostile):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
+    yield from chromium.launched()
 
 
 def wait_idle(page):
