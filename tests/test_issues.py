@@ -139,7 +139,14 @@ def test_issues_are_failures_and_strengths_are_merits(arena):
     # judge states mostly come with low scores
     found = table.filter(pl.col("origin") == "cluster")
     assert (found["lift_ci_low"] > 1).all() and (found["severity"] < mean).all(), found
-    assert (table.head(10)["severity"] < mean).sum() >= 8, table.head(10)
+    # of the ten biggest issues, those tied to failing (lift interval above 1) all come with low scores, and taken
+    # together their responses score well below the mean; a suggestion judges also make to good answers ("could
+    # have mentioned …", "lacks examples") may sit at the mean: it is kept by its words and its lift says so
+    head = table.head(10)
+    tied = head.filter(pl.col("lift_ci_low") > 1)
+    assert tied.height >= 6 and (tied["severity"] < mean).all(), head
+    assert (head["severity"] * head["n_units"]).sum() / head["n_units"].sum() < mean - 0.1, head
+    assert (head["severity"] < mean).sum() >= 7, head
     strengths = iset.strengths()
     assert strengths.height >= 3
     assert (strengths["lift_ci_high"] < 1).all() and (strengths["severity"] > mean).all()
