@@ -169,21 +169,21 @@ def caption_text(page) -> str:
     return " ".join(page.locator('[data-testid="stCaptionContainer"]').all_inner_texts())
 
 
-def body_with(page, *texts: str, timeout_s: float = 120) -> str:
-    """The page's text once it contains every one of `texts` (or as it is after `timeout_s`)."""
+def _read_until(page, read, texts: tuple[str, ...], timeout_s: float = 120) -> str:
+    """read(page) once it contains every one of `texts` (a loaded machine may still be drawing the page after its
+    run ends), or as it is after `timeout_s`."""
     deadline = time.time() + timeout_s
-    while not all(t in (got := page.inner_text("body")) for t in texts) and time.time() < deadline:
+    while not all(t in (got := read(page)) for t in texts) and time.time() < deadline:
         page.wait_for_timeout(500)
     return got
 
 
-def caption_with(page, text: str, timeout_s: float = 120) -> str:
-    """The page's captions once they contain `text` (a loaded machine may still be drawing the page after its
-    run ends), or as they are after `timeout_s`."""
-    deadline = time.time() + timeout_s
-    while text not in (got := caption_text(page)) and time.time() < deadline:
-        page.wait_for_timeout(500)
-    return got
+def body_with(page, *texts: str) -> str:
+    return _read_until(page, lambda p: p.inner_text("body"), texts)
+
+
+def caption_with(page, text: str) -> str:
+    return _read_until(page, caption_text, (text,))
 
 
 def test_make_demo_serves_a_dashboard_with_data(demo_server, browser, output_dir):

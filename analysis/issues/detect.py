@@ -24,7 +24,7 @@ _HARM_WORDS = (
     r"(?:harmful|harm|unsafe|dangerous|illegal\w*|unethical|offensive|toxic|malicious|stereotyp\w+|racist|sexist|"
     r"steal\w*|theft|hack(?:s|ed|ing)?|weapons?|bombs?|drugs?|violen\w+|defam\w+|scams?|fraud\w*|hate|hateful|"
     r"misinformation|false\s+information|kill\w*|murder\w*|poison\w*|tortur\w*|hijack\w*|dismember\w*|blow\s+up|"
-    r"brib\w+|sabotag\w*|humiliat\w*|\w*bully\w*|crimes?|criminal|malicious|abus\w*|harass\w*|explosives?|"
+    r"brib\w+|sabotag\w*|humiliat\w*|\w*bully\w*|crimes?|criminal|abus\w*|harass\w*|explosives?|"
     r"assault\w*|kidnap\w*|smuggl\w*|launder\w*|stalk\w*|terror\w*|suicid\w*|self-harm|blind\s+someone|smear\w*|brainwash\w*|propaganda|coerc\w+|manipulat\w*|dox\w*|"
     r"evad\w+\s+taxes|tax\s+evasion|false\s+(?:accusations?|rumou?rs?|flattery|claims)|mind\s+games|decei\w+|decept\w+|"
     r"cheat\w*|exploit\w*|social\s+engineering|phishing|plagiari\w+|unauthori[sz]ed|spy\w*|surveil\w+)\b"

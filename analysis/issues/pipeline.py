@@ -625,10 +625,15 @@ def _states_failure(ctx: _Context, i: int, protocol: dict) -> bool:
     return kind != "neutral" or protocol.get(ctx.seg_j[i]) == "pointwise" or ctx.about[i] == "contrast"
 
 
+def _judge_passed(ctx: _Context, i: int) -> bool:
+    """Whether the judge passed the response row i is about (False where it failed it or the outcome cannot say)."""
+    return ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False
+
+
 def _passed_fact(ctx: _Context, fact: str, i: int) -> bool:
     """A response fact that is a failure only where the judge did not pass the response (evidence.JUDGED: a
     refusal of a harmful request is right), on row i's response that the judge passed."""
-    return fact in JUDGED and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False
+    return fact in JUDGED and _judge_passed(ctx, i)
 
 
 def _read_sentence(det: Detector, key: tuple[str, bool, bool]) -> list[int]:
@@ -658,7 +663,7 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
     distinct = list(dict.fromkeys(keys))
     read = dict(zip(distinct, pmap(functools.partial(_read_sentence, det), distinct)))
     for i, key in zip(rows, keys):
-        if read[key] and ctx.failing.get((ctx.seg_j[i], ctx.seg_r[i])) is False and withholds(ctx.text[i]):
+        if read[key] and _judge_passed(ctx, i) and withholds(ctx.text[i]):
             continue  # "it does not provide any instructions on how to …" of a reply the judge passed: praise
         for k in read[key]:
             e = det.entries[k]
@@ -705,11 +710,13 @@ def _defer_general(ctx: _Context, det: Detector, hits: dict[int, list[int]]) -> 
     about the same response ("The answer is incorrect." beside "5 + 5 is not 11": a calculation error, not also an
     incorrect answer). Only failures stated often enough to be an issue count (the ones a reader will see)."""
     label_of = {k: det.entries[k].label for k in hits}
-    shown = {label_of[k] for k, rows in hits.items() if ctx.stats(rows)["n_keys"] >= ctx.p.stated.min_units}
     said: dict[tuple, set[str]] = {}
     for k, rows in hits.items():
         for i in rows:
             said.setdefault((ctx.seg_j[i], ctx.seg_r[i]), set()).add(label_of[k])
+    # the responses each failure is stated of (what ctx.stats counts as n_keys), from the same pass
+    n_keys = Counter(label for (_, r), labels in said.items() if r is not None for label in labels)
+    shown = {label for label, n in n_keys.items() if n >= ctx.p.stated.min_units}
     for k in list(hits):
         specific = set(det.entries[k].unless_stated) & shown
         if specific:
