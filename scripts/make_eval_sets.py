@@ -6,6 +6,11 @@ as the judge saw them, whether a reference was given, and the whole critique. Ea
 comes from a hash of its judgment id, so it never depends on the sample's order.
 
     python scripts/make_eval_sets.py [--workspace /tmp/eval.duckdb]
+    python scripts/make_eval_sets.py --extend 120 --sets arena,llmbar   # more held-out rows, appended
+
+`--extend N` draws N more judgments of the `test` half (held out: never read while tuning) that are not in the
+set yet, with the same stratification and a second seed, and appends them to rows.jsonl as rows 241, 242, ...
+(the rows already there, and their annotations, are kept as they are).
 
 The annotations themselves are written by people reading these rows (data/eval/README.md); this script
 never looks at what the issue pipeline says about them.
@@ -22,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import polars as pl  # noqa: E402
 
 from analysis import Workspace  # noqa: E402
 
@@ -51,10 +58,28 @@ def clip(text: str | None) -> str | None:
     return text[: CLIP - 400] + f"\n[... {len(text) - CLIP + 100} characters left out ...]\n" + text[-300:]
 
 
+def _sample(frame: pl.DataFrame, col: str, n: int, seed: str) -> list[str]:
+    """A seeded sample of n judgment ids, the same number from each value of `col` where they suffice."""
+    groups: dict[str, list[str]] = {}
+    for key, jid in zip(frame[col].to_list(), frame["judgment_id"].to_list()):
+        groups.setdefault(str(key), []).append(jid)
+    rng = random.Random(seed)
+    keys = sorted(groups)
+    per = max(1, n // len(keys))
+    chosen: list[str] = []
+    for k in keys:
+        ids = sorted(groups[k])
+        chosen += rng.sample(ids, min(per, len(ids)))
+    rest = sorted(set(frame["judgment_id"].to_list()) - set(chosen))
+    chosen += rng.sample(rest, min(len(rest), max(0, n - len(chosen))))
+    return chosen
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workspace", default="/tmp/judgescope-eval.duckdb")
     ap.add_argument("--sets", default=",".join(s[0] for s in SETS), help="which sets to draw (default: all)")
+    ap.add_argument("--extend", type=int, default=0, help="append this many more held-out (test-half) rows")
     args = ap.parse_args()
     wanted = set(args.sets.split(","))
     ws = Workspace(args.workspace)
@@ -71,21 +96,18 @@ def main() -> None:
         frame = frame.filter(frame["critique"].is_not_null())
         col = by.split(".", 1)[1] if by.startswith("meta.") else by
         if by.startswith("meta."):
-            import polars as pl
-
             frame = frame.with_columns(pl.col("meta").str.json_path_match(f"$.{col}").alias(col))
-        groups: dict[str, list[str]] = {}
-        for key, jid in zip(frame[col].to_list(), frame["judgment_id"].to_list()):
-            groups.setdefault(str(key), []).append(jid)
-        rng = random.Random(f"judgescope-eval-{name}")
-        keys = sorted(groups)
-        per = max(1, n // len(keys))
-        chosen: list[str] = []
-        for k in keys:
-            ids = sorted(groups[k])
-            chosen += rng.sample(ids, min(per, len(ids)))
-        rest = sorted(set(frame["judgment_id"].to_list()) - set(chosen))
-        chosen += rng.sample(rest, max(0, n - len(chosen)))
+        out = ROOT / "data" / "eval" / name
+        have = []
+        if args.extend:
+            have = [json.loads(line) for line in open(out / "rows.jsonl", encoding="utf-8")]
+            taken = {r["judgment_id"] for r in have}
+            keep = [half(j) == "test" and j not in taken for j in frame["judgment_id"].to_list()]
+            frame = frame.filter(pl.Series(keep))
+            n, seed = args.extend, f"judgescope-eval-{name}-extend"
+        else:
+            seed = f"judgescope-eval-{name}"
+        chosen = _sample(frame, col, n, seed)
         rows = ws.q.rows(
             """SELECT j.judgment_id, j.protocol, j.model, j.model_a, j.model_b, j.judge, j.score, j.scale_min,
                       j.scale_max, j.verdict, j.shown_first, j.critique, it.prompt, it.reference,
@@ -96,10 +118,10 @@ def main() -> None:
                LEFT JOIN responses rb ON rb.response_id = j.response_b
                WHERE j.judgment_id IN (SELECT unnest(?))""", [chosen])
         by_id = {r[0]: r for r in rows}
-        out = ROOT / "data" / "eval" / name
         out.mkdir(parents=True, exist_ok=True)
-        with open(out / "rows.jsonl", "w", encoding="utf-8") as f:
-            for k, jid in enumerate(sorted(chosen, key=lambda j: hashlib.sha256(j.encode()).hexdigest())):
+        with open(out / "rows.jsonl", "a" if args.extend else "w", encoding="utf-8") as f:
+            ordered = sorted(chosen, key=lambda j: hashlib.sha256(j.encode()).hexdigest())
+            for k, jid in enumerate(ordered, start=len(have)):
                 (_, protocol, model, model_a, model_b, judge, score, lo, hi, verdict, shown_first, critique,
                  prompt, reference, text, text_a, text_b) = by_id[jid]
                 row = {"row": k + 1, "judgment_id": jid, "half": half(jid), "protocol": protocol, "judge": judge,
@@ -116,7 +138,7 @@ def main() -> None:
                                 "score": score, "scale": [lo, hi]})
                 row["critique"] = critique
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        print(name, len(chosen), "rows ->", out / "rows.jsonl")
+        print(name, len(chosen), "rows ->", out / "rows.jsonl", f"(rows {len(have) + 1}-{len(have) + len(chosen)})")
 
 
 if __name__ == "__main__":
