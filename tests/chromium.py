@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 
@@ -31,3 +32,46 @@ def launched():
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield b
         b.close()
+
+
+# what a page shows once its queries are done (or the error it met instead)
+CONTENT = ('.js-plotly-plot, [data-testid="stDataFrame"], [data-testid="stMetric"], [data-testid="stTable"], '
+           '[data-testid="stAlertContentInfo"], [data-testid="stDownloadButton"], [data-testid="stButton"]')
+FAILED = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+RUNNING = '[data-testid="stStatusWidget"]'
+
+
+def settled(page, timeout_ms: int = 180_000) -> None:
+    """Until the page has a heading and Streamlit's run is over (its running indicator hidden)."""
+    page.locator('[data-testid="stHeading"]').first.wait_for(timeout=timeout_ms)
+    page.wait_for_timeout(300)
+    page.locator(RUNNING).wait_for(state="hidden", timeout=timeout_ms)
+    page.wait_for_timeout(500)
+
+
+def rendered(page, timeout_ms: int = 180_000) -> None:
+    """settled, and the page's content (or its exception) drawn."""
+    settled(page, timeout_ms)
+    page.locator(f"{CONTENT}, {FAILED}").first.wait_for(timeout=timeout_ms)
+    settled(page, timeout_ms)
+
+
+def time_to_render(page, url: str, timeout_s: float = 300, stable_s: float = 0.25) -> float:
+    """Seconds from asking for `url` until the page is drawn: a heading and content are there and no script run
+    is going, and that state lasts `stable_s` (not counted). For benchmarks: it polls, with no fixed pauses."""
+    start = time.perf_counter()
+    page.goto(url)
+    deadline = start + timeout_s
+    since = None
+    while time.perf_counter() < deadline:
+        done = (page.locator('[data-testid="stHeading"]').count() and page.locator(f"{CONTENT}, {FAILED}").count()
+                and not page.locator(RUNNING).is_visible())
+        now = time.perf_counter()
+        if done:
+            since = since or now
+            if now - since >= stable_s:
+                return since - start
+        else:
+            since = None
+        page.wait_for_timeout(50)
+    raise TimeoutError(f"{url} was not drawn within {timeout_s:.0f} s")

@@ -24,8 +24,6 @@ DATASETS = {  # folder in data/demo: the protocol a user meets there
     "arena_bench_v1": "pairwise and single-answer grading, human votes",
 }
 PAGES = ["", "issues", "instances", "judges", "rubrics", "compare", "export"]
-CONTENT = ('.js-plotly-plot, [data-testid="stDataFrame"], [data-testid="stMetric"], [data-testid="stTable"], '
-           '[data-testid="stAlertContentInfo"], [data-testid="stDownloadButton"], [data-testid="stButton"]')
 
 
 @pytest.fixture(scope="module")
@@ -49,24 +47,13 @@ def served(request, tmp_path_factory):
         srv.stop()
 
 
-def _settled(page) -> None:
-    page.locator('[data-testid="stHeading"]').first.wait_for(timeout=180_000)
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=180_000)
-    page.wait_for_timeout(500)
-
-
 def test_every_page_works_on_each_dataset_alone(served, browser, output_dir):
     name, url = served
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     try:
         for view in PAGES:
             page.goto(url + view)
-            _settled(page)
-            # the page's content (or its exception) appears once its queries are done: wait for it, not a guess
-            page.locator(CONTENT + ', [data-testid="stException"], [data-testid="stAlertContentError"]').first \
-                .wait_for(timeout=180_000)
-            _settled(page)
+            chromium.rendered(page)  # its content (or its exception) drawn once its queries are done, not a guess
             shot = output_dir / f"datasets-{name}-{view or 'overview'}.png"
             page.screenshot(path=str(shot), full_page=True)
             where = f"{name} / {view or 'overview'} (screenshot {shot.name})"
@@ -74,7 +61,7 @@ def test_every_page_works_on_each_dataset_alone(served, browser, output_dir):
                 where, page.locator('[data-testid="stException"]').first.inner_text()[:800])
             assert not page.locator('[data-testid="stAlertContentError"]').count(), (
                 where, page.locator('[data-testid="stAlertContentError"]').first.inner_text()[:800])
-            assert page.locator(CONTENT).count(), f"{where}: the default view shows nothing"
+            assert page.locator(chromium.CONTENT).count(), f"{where}: the default view shows nothing"
             assert "None" not in page.locator('[data-testid="stHeading"]').all_inner_texts(), where
             if view == "":   # the headlines use what the dataset has: judges where models are unnamed, gold labels
                 body = page.inner_text("main")

@@ -8,9 +8,17 @@ import numpy as np
 import polars as pl
 from scipy import stats as sps
 
-from .common import bootstrap_ratio, bootstrap_stat, row, unavailable, wilson
+from .common import bootstrap_ratio, bootstrap_stat, bootstrap_sums, row, unavailable, wilson
 from .context import AuditContext
-from .stats import alpha_from_coincidence, coincidences, cohen_kappa, fisher_ci, weighted_kappa
+from .stats import (
+    alpha_from_coincidence,
+    coincidences,
+    cohen_kappa,
+    fisher_ci,
+    level_codes,
+    weighted_kappa,
+    weighted_kappa_codes,
+)
 
 HUMANS = "(humans)"
 
@@ -55,15 +63,16 @@ def _kappa_of(frame: pl.DataFrame) -> tuple[float | None, tuple]:
     value = kappa_from_confusion(per_item.sum(axis=0).reshape(4, 4))
     if k < 3:
         return value, (None, None)
-    rng = np.random.default_rng(0)
-    boots = []
-    for _ in range(1000):
-        m = per_item[rng.integers(0, k, k)].sum(axis=0).reshape(4, 4)
-        v = kappa_from_confusion(m)
-        if v is not None:
-            boots.append(v)
-    ci = (float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))) if len(boots) > 500 else (None, None)
-    return value, ci
+    return value, bootstrap_sums(per_item, lambda s: kappa_from_confusion(s.reshape(4, 4)), many=_kappas)
+
+
+def _kappas(sums: np.ndarray) -> np.ndarray:
+    """kappa_from_confusion for each row of flattened 4 × 4 confusion counts (NaN where undefined)."""
+    m = sums.reshape(-1, 4, 4)
+    n = m.sum(axis=(1, 2))
+    po = np.trace(m, axis1=1, axis2=2) / n
+    pe = np.einsum("bi,bi->b", m.sum(axis=2), m.sum(axis=1)) / (n * n)
+    return np.where(pe >= 1, np.nan, (po - pe) / (1 - pe))
 
 
 def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> list[dict]:
@@ -135,7 +144,7 @@ def annotator_metrics(ctx: AuditContext) -> list[dict]:
             .otherwise(pl.lit("hi"))
             .alias("code"),
         )
-        coded = [list(g["code"]) for _, g in wide.group_by("unit", maintain_order=True)]
+        coded = wide.group_by("unit", maintain_order=True).agg(pl.col("code"))["code"].to_list()
         n_units = sum(1 for u in coded if len(u) >= 2)
         cats: dict[str, dict[str, str]] = {}
         for unit, code, ann in wide.select("unit", "code", "annotator").iter_rows():
@@ -143,13 +152,10 @@ def annotator_metrics(ctx: AuditContext) -> list[dict]:
         per_unit, values = coincidences(coded)
         alpha = alpha_from_coincidence(per_unit.sum(axis=0), values) if len(per_unit) else None
         if alpha is not None:
-            rng = np.random.default_rng(0)
-            boots = []
-            for _ in range(1000):
-                a = alpha_from_coincidence(per_unit[rng.integers(0, len(per_unit), len(per_unit))].sum(axis=0), values)
-                if a is not None:
-                    boots.append(a)
-            ci = (float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))) if boots else (None, None)
+            v = len(values)
+            ci = bootstrap_sums(
+                per_unit.reshape(len(per_unit), v * v), lambda c: alpha_from_coincidence(c.reshape(v, v), values)
+            )
             out.append(
                 row(
                     HUMANS,
@@ -245,9 +251,12 @@ def score_metrics(ctx: AuditContext) -> list[dict]:
         jr, hr = g["judge_raw"].to_numpy(), g["human_raw"].to_numpy()
         if same_scale and np.all(jr == np.round(jr)) and np.all(hr == np.round(hr)):
             levels = list(np.arange(g["scale_min"][0], g["scale_max"][0] + 1))
-            wk = weighted_kappa(list(jr), list(hr), levels)
-            ci = bootstrap_stat(
-                [jr, hr], lambda a, levels=levels: weighted_kappa(list(a[0]), list(a[1]), levels), n_boot=200
+            wk = weighted_kappa(jr, hr, levels)
+            ca, cb = level_codes(jr, levels), level_codes(hr, levels)
+            ci = (
+                (None, None)
+                if ca is None or cb is None
+                else bootstrap_stat([ca, cb], lambda a, k=len(levels): weighted_kappa_codes(a[0], a[1], k), n_boot=200)
             )
             out.append(
                 row(

@@ -19,6 +19,9 @@ ROW_SCHEMA = {
 }
 N_BOOT = 1000
 SEED = 0
+# From this many items on, a ratio's interval is the linearised (delta-method) normal interval, which the
+# percentile bootstrap converges to; below, the bootstrap (docs/reliability.md, "Intervals").
+LARGE = 20_000
 Z95 = 1.959963984540054
 
 
@@ -67,39 +70,106 @@ def wilson(successes: float, n: float, z: float = Z95) -> tuple[float | None, fl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def bootstrap_ratio(
-    num: np.ndarray, den: np.ndarray, n_boot: int = N_BOOT, seed: int = SEED
+def canonical(a: np.ndarray) -> np.ndarray:
+    """The rows of a 2-D array in one fixed order (lexicographic), so that resampling them depends only on
+    which rows there are, not on the order a query or a group-by returned them in."""
+    a = np.asarray(a, dtype=float)
+    if a.ndim != 2 or len(a) < 2:
+        return a
+    return a[np.lexsort(a.T[::-1])]
+
+
+def bootstrap_sums(
+    a: np.ndarray,
+    stat: Callable[[np.ndarray], float | None],
+    n_boot: int = N_BOOT,
+    seed: int = SEED,
+    clip: tuple[float, float] | None = None,
+    many: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[float | None, float | None]:
-    """95% percentile interval of sum(num)/sum(den), resampling items (the arrays' rows) with replacement."""
-    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
-    k = len(num)
+    """95% percentile interval of stat(column sums of a), resampling a's rows (items) with replacement;
+    None unless at least half the resamples give a finite value. `many`, when given, computes stat for a
+    whole block of resampled sums (one row each) at once. From LARGE items on: `sums_interval`."""
+    a = canonical(np.atleast_2d(np.asarray(a, dtype=float)))
+    k = len(a)
     if k < 2:
         return None, None
+    if k >= LARGE:
+        return sums_interval(list(a.T), stat, clip)
     rng = np.random.default_rng(seed)
     block = max(1, min(n_boot, 4_000_000 // k))  # replicates drawn at once, bounded memory
-    stats = []
+    cols = np.ascontiguousarray(a.T)
+    used = np.flatnonzero(a.any(axis=0))  # an all-zero column sums to zero in every resample
+    found: list[np.ndarray] = []
     done = 0
     while done < n_boot:
         b = min(block, n_boot - done)
         idx = rng.integers(0, k, (b, k))
-        d = den[idx].sum(axis=1)
+        sums = np.zeros((b, a.shape[1]))
+        for c in used:
+            sums[:, c] = cols[c][idx].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            stats.append(num[idx].sum(axis=1) / d)
+            v = many(sums) if many else np.array([np.nan if x is None else x for x in map(stat, sums)], dtype=float)
+        found.append(v[np.isfinite(v)])
         done += b
-    values = np.concatenate(stats)
-    values = values[np.isfinite(values)]
+    values = np.concatenate(found)
     if len(values) < n_boot / 2:
         return None, None
     return float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))
 
 
+def bootstrap_ratio(
+    num: np.ndarray, den: np.ndarray, n_boot: int = N_BOOT, seed: int = SEED
+) -> tuple[float | None, float | None]:
+    """95% percentile interval of sum(num)/sum(den), resampling items (the arrays' rows) with replacement."""
+    return bootstrap_sums(
+        np.column_stack([num, den]),
+        lambda s: s[0] / s[1] if s[1] else None,
+        n_boot,
+        seed,
+        many=lambda sums: sums[:, 0] / sums[:, 1],
+    )
+
+
+def sums_interval(
+    columns: Sequence[np.ndarray], stat: Callable[[np.ndarray], float | None], clip: tuple[float, float] | None = None
+) -> tuple[float | None, float | None]:
+    """95% normal interval of stat(column sums) over items (the arrays' rows), by the delta method: the
+    variance of the sums is k times the items' covariance, carried through stat's numerical gradient.
+    The large-sample limit of resampling items; used from LARGE items on, where 1,000 resamples cost seconds."""
+    a = canonical(np.column_stack([np.asarray(c, dtype=float) for c in columns]))
+    k = len(a)
+    sums = a.sum(axis=0)
+    value = stat(sums)
+    if value is None or not np.isfinite(value) or k < 2:
+        return None, None
+    grad = np.zeros(len(sums))
+    for i in range(len(sums)):
+        h = 1e-6 * max(1.0, abs(sums[i]))
+        up, down = sums.copy(), sums.copy()
+        up[i] += h
+        down[i] -= h
+        hi, lo = stat(up), stat(down)
+        if hi is None or lo is None or not (np.isfinite(hi) and np.isfinite(lo)):
+            return None, None
+        grad[i] = (hi - lo) / (2 * h)
+    cov = np.atleast_2d(np.cov(a, rowvar=False))
+    se = float(np.sqrt(max(0.0, k * grad @ cov @ grad)))
+    low, high = value - Z95 * se, value + Z95 * se
+    if clip is not None:
+        low, high = max(clip[0], low), min(clip[1], high)
+    return float(low), float(high)
+
+
 def bootstrap_stat(
     groups: Sequence[np.ndarray], stat: Callable[[list[np.ndarray]], float], n_boot: int = 400, seed: int = SEED
 ) -> tuple[float | None, float | None]:
-    """95% percentile interval of stat(rows), resampling item indices; `groups` are arrays aligned on items."""
+    """95% percentile interval of stat(rows), resampling item indices; `groups` are arrays aligned on items
+    (put in one fixed order first, see `canonical`)."""
     k = len(groups[0])
     if k < 3:
         return None, None
+    groups = list(canonical(np.column_stack(groups)).T)
     rng = np.random.default_rng(seed)
     vals = []
     for _ in range(n_boot):

@@ -7,7 +7,7 @@ from itertools import combinations
 import numpy as np
 import polars as pl
 
-from .common import ratio_rows, row, unavailable
+from .common import bootstrap_sums, ratio_rows, row, unavailable
 from .context import AuditContext
 
 NOTE = "95% CI: bootstrap over items"
@@ -173,15 +173,7 @@ def corrected_accuracy(ctx: AuditContext, threshold: float = 0.5) -> list[dict]:
                 )
             )
             continue
-        rng = np.random.default_rng(0)
-        boots = []
-        k = len(arr["n"])
-        for _ in range(1000):
-            idx = rng.integers(0, k, k)
-            v = _rogan_gladen(arr, idx)
-            if v is not None:
-                boots.append(v)
-        ci = (float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))) if len(boots) > 500 else (None, None)
+        ci = _rogan_gladen_interval(arr)
         raw = float(arr["jp"].sum() / arr["n"].sum())
         se = arr["tp"].sum() / arr["pos"].sum()
         sp = arr["tn"].sum() / arr["neg"].sum()
@@ -200,13 +192,24 @@ def corrected_accuracy(ctx: AuditContext, threshold: float = 0.5) -> list[dict]:
     return out
 
 
-def _rogan_gladen(arr: dict, idx) -> float | None:
-    pick = (lambda a: a[idx].sum()) if idx is not None else (lambda a: a.sum())
-    n, pos, neg = pick(arr["n"]), pick(arr["pos"]), pick(arr["neg"])
+_RG_COLUMNS = ("n", "jp", "tp", "pos", "tn", "neg")
+
+
+def _rogan_gladen_sums(s) -> float | None:
+    """Rogan–Gladen from the sums of n, jp, tp, pos, tn, neg (in that order)."""
+    n, jp, tp, pos, tn, neg = s
     if not n or not pos or not neg:
         return None
-    p_obs = pick(arr["jp"]) / n
-    se, sp = pick(arr["tp"]) / pos, pick(arr["tn"]) / neg
+    se, sp = tp / pos, tn / neg
     if se + sp - 1 <= 0:
         return None
-    return float(min(1.0, max(0.0, (p_obs + sp - 1) / (se + sp - 1))))
+    return float(min(1.0, max(0.0, (jp / n + sp - 1) / (se + sp - 1))))
+
+
+def _rogan_gladen(arr: dict, idx) -> float | None:
+    return _rogan_gladen_sums([arr[c].sum() if idx is None else arr[c][idx].sum() for c in _RG_COLUMNS])
+
+
+def _rogan_gladen_interval(arr: dict) -> tuple[float | None, float | None]:
+    """95% interval over items of the corrected pass rate (clipped to [0, 1] like the value)."""
+    return bootstrap_sums(np.column_stack([arr[c] for c in _RG_COLUMNS]), _rogan_gladen_sums, clip=(0.0, 1.0))

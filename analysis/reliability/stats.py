@@ -22,19 +22,24 @@ def cohen_kappa(a: Sequence, b: Sequence) -> float | None:
     return (po - pe) / (1 - pe)
 
 
-def weighted_kappa(a: Sequence[float], b: Sequence[float], levels: Sequence[float]) -> float | None:
-    """Quadratically weighted kappa for ordinal scores on the given levels."""
-    n = len(a)
-    k = len(levels)
+def level_codes(values: Sequence[float], levels: Sequence[float]) -> np.ndarray | None:
+    """Each value's position in `levels` (None if a value is not one of them)."""
+    lv = np.asarray(levels, dtype=float)
+    order = np.argsort(lv)
+    v = np.asarray(values, dtype=float)
+    pos = np.clip(np.searchsorted(lv[order], v), 0, max(0, len(lv) - 1))
+    if len(lv) == 0 or not np.array_equal(lv[order][pos], v):
+        return None
+    return order[pos]
+
+
+def weighted_kappa_codes(ca: np.ndarray, cb: np.ndarray, k: int) -> float | None:
+    """Quadratically weighted kappa of two raters' level positions (0 … k-1)."""
+    n = len(ca)
     if n == 0 or k < 2:
         return None
-    index = {v: i for i, v in enumerate(levels)}
-    obs = np.zeros((k, k))
-    for x, y in zip(a, b):
-        if x not in index or y not in index:
-            return None
-        obs[index[x], index[y]] += 1
-    obs /= n
+    ca, cb = np.asarray(ca, dtype=np.int64), np.asarray(cb, dtype=np.int64)
+    obs = np.bincount(ca * k + cb, minlength=k * k).reshape(k, k) / n
     exp = np.outer(obs.sum(axis=1), obs.sum(axis=0))
     i, j = np.indices((k, k))
     w = ((i - j) ** 2) / ((k - 1) ** 2)
@@ -42,6 +47,16 @@ def weighted_kappa(a: Sequence[float], b: Sequence[float], levels: Sequence[floa
     if denom == 0:
         return None
     return float(1 - (w * obs).sum() / denom)
+
+
+def weighted_kappa(a: Sequence[float], b: Sequence[float], levels: Sequence[float]) -> float | None:
+    """Quadratically weighted kappa for ordinal scores on the given levels."""
+    if len(a) == 0 or len(levels) < 2:
+        return None
+    ca, cb = level_codes(a, levels), level_codes(b, levels)
+    if ca is None or cb is None:
+        return None
+    return weighted_kappa_codes(ca, cb, len(levels))
 
 
 def coincidences(units: Sequence[Sequence], values: list | None = None) -> tuple[np.ndarray, list]:
