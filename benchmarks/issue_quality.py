@@ -45,12 +45,13 @@ MIN_MEMBERS = 3
 MIN_TYPE = 10
 
 
-def load_annotations(name: str) -> dict[str, dict]:
-    """judgment_id -> {"half", "types"} for every annotated row of a set."""
+def load_annotations(name: str, files: str = "annotations*.jsonl") -> dict[str, dict]:
+    """judgment_id -> {"half", "types"} for every annotated row of a set (`files`: second.*.jsonl for the
+    second reader's)."""
     folder = DATA / "eval" / name
     rows = {json.loads(line)["row"]: json.loads(line) for line in open(folder / "rows.jsonl", encoding="utf-8")}
     out = {}
-    for part in sorted(folder.glob("annotations*.jsonl")):
+    for part in sorted(folder.glob(files)):
         for line in open(part, encoding="utf-8"):
             if not line.strip():
                 continue
@@ -122,6 +123,25 @@ def score(members: dict[str, set[str]], sizes: dict[str, int], titles: dict[str,
     }
 
 
+def second_reader(name: str) -> dict | None:
+    """The human ceiling: a second person's reading of the same judgments, scored as if each of their types were
+    an issue (its members: the judgments they marked with it) against the first reader's — the same purity and
+    best-match F1 the pipeline gets. None where no second reader read the set."""
+    second = load_annotations(name, "second.*.jsonl")
+    if not second:
+        return None
+    first = {j: a for j, a in load_annotations(name).items() if j in second}
+    members: dict[str, set[str]] = {}
+    for j, a in second.items():
+        for t in a["types"]:
+            members.setdefault(t, set()).add(j)
+    sizes = {t: len(js) for t, js in members.items()}
+    agree = sum(first[j]["types"] == second[j]["types"] for j in first)
+    out = score(members, sizes, {t: t for t in members}, {}, first, "test")
+    out["same_types"] = round(agree / max(len(first), 1), 3)
+    return out
+
+
 def run_set(name: str, workdir: Path, embedder: str | None = None) -> dict:
     from analysis import Workspace
     from analysis.demo import CACHE, load_embedding_cache
@@ -154,6 +174,9 @@ def run_set(name: str, workdir: Path, embedder: str | None = None) -> dict:
            "judgments_with_issue": round(with_issue / max(n_judgments, 1), 3),
            "tune": score(members, sizes, titles, cats, ann, "tune"),
            "test": score(members, sizes, titles, cats, ann, "test")}
+    ceiling = second_reader(name)
+    if ceiling:
+        out["second_reader"] = ceiling
     ws.close()
     return out
 
@@ -189,6 +212,10 @@ def main() -> None:
               + "  ".join(f"{h}: purity {r[h]['purity']} F1 {r[h]['best_match_f1']} "
                           f"(with categories {r[h]['best_match_f1_with_categories']}) coverage {r[h]['coverage']} "
                           f"false alarms {r[h]['false_alarm']}" for h in ("tune", "test")), flush=True)
+        if "second_reader" in r:
+            c = r["second_reader"]
+            print(f"{'':11s} a second reader on {c['n_annotated']} test rows: purity {c['purity']} F1 "
+                  f"{c['best_match_f1']} coverage {c['coverage']}; the same types on {c['same_types']:.0%}", flush=True)
     out = Path(args.output)
     previous = json.loads(out.read_text()) if out.exists() else {}
     previous.setdefault("runs", {})[label] = {"commit": commit, "root": str(root), "machine": describe(),
