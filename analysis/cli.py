@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import traceback
 from pathlib import Path
@@ -611,6 +612,13 @@ def _pipeline_args(p) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="judgescope", description="Error analysis for LLM-as-a-judge feedback.")
     parser.add_argument("--version", action="version", version=f"judgescope {__version__}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="say what it does on stderr (-v: each step, batch, retry and wait; -vv: debug)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add(name: str, help: str, func, workspace_help: str = "workspace file (default judgescope.duckdb)"):
@@ -793,9 +801,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_to_stderr(verbosity: int) -> None:
+    """judgescope's own diagnostics (the `analysis` loggers) on stderr, at INFO for -v and DEBUG for -vv; other
+    libraries' stay quiet."""
+    root = logging.getLogger("analysis")
+    for h in [h for h in root.handlers if getattr(h, "judgescope_cli", False)]:
+        root.removeHandler(h)  # main() called again in one process: one handler, on today's stderr
+    if not verbosity:
+        root.setLevel(logging.NOTSET)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("judgescope: %(name)s: %(message)s"))
+    handler.judgescope_cli = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        _log_to_stderr(args.verbose)
         return args.func(args)
     except UserError as exc:
         print(f"judgescope: error: {exc}", file=sys.stderr)

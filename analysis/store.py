@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import logging
 import threading
 import time
 from importlib import resources
@@ -64,6 +65,7 @@ MIGRATIONS: dict[int, list[str]] = {
 
 _connections: dict[tuple[str, bool], duckdb.DuckDBPyConnection] = {}
 _leases: dict[str, int] = {}
+log = logging.getLogger(__name__)
 _lock = threading.RLock()
 
 
@@ -132,6 +134,8 @@ def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10
                         f"try again when it has finished"
                         + ("" if read_only else " (or stop it; a dashboard never holds the lock for long)")
                     ) from None
+                if delay == 0.1:
+                    log.info("workspace %s is locked by %s; waiting up to %.0f s", path, lock_holder(str(exc)), wait_s)
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
             except duckdb.Error as exc:

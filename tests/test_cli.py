@@ -101,3 +101,20 @@ def test_paths_that_cannot_be_read_or_written_are_one_line_errors(tmp_path, caps
                 assert p == "", args   # an empty path is the option not given
             elif code != 2:
                 assert code == 1 and len(err.strip().splitlines()) == 1, (args, code, err)
+
+
+def test_verbose_says_what_it_does_on_stderr(tmp_path, capsys):
+    """-v: each import batch and the audit's time on stderr (stdout unchanged); without it, nothing."""
+    from analysis.cli import main
+
+    ws = str(tmp_path / "v.duckdb")
+    assert main(["-v", "ingest", str(DEMO / "pandalm"), "-w", ws]) == 0
+    out = capsys.readouterr()
+    assert "judgescope: analysis.ingest: pandalm: batch of 999 source rows" in out.err
+    assert "ingested 2,997" in out.out and "judgescope:" not in out.out
+    assert main(["audit", "-w", ws, "--json"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and json.loads(quiet.out)
+    assert main(["-v", "audit", "-w", ws, "--json"]) == 0
+    loud = capsys.readouterr()
+    assert "analysis.reliability.audit: audit of '' by judge: 2 judges in" in loud.err and loud.out == quiet.out

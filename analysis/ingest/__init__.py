@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ from .readers import SUFFIXES, file_kind
 from .textio import read_prefix
 from .validate import JUDGMENT_CHECKS, LABEL_CHECKS, split_valid
 from .writer import write_flat, write_rejects, write_run
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ALIASES", "FORMATS", "Format", "IngestResult", "detect_format", "ingest"]
 
@@ -209,6 +212,15 @@ def ingest(
             result.n_labels_new += stats.n_labels_new
             result.n_items_new += stats.n_items_new
             result.n_responses_new += stats.n_responses_new
+            log.info(
+                "%s: batch of %d source rows: %d judgments new, %d already present, %d labels new, %d rejected so far",
+                path.name,
+                b.n_source_rows,
+                stats.n_judgments_new,
+                stats.n_judgments_present,
+                stats.n_labels_new,
+                len(rejects),
+            )
         if result.n_source_rows == 0:
             raise UserError(f"{path}: no rows to ingest (the file or directory is empty)")
         result.n_rejected = count_rejected_rows(rejects)

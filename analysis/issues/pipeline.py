@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -35,6 +36,8 @@ from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_na
 from .outcome import lift, z_for
 from .segment import NEGATIVE, segment
 from .subjects import is_contrast, subjects, without_slots
+
+log = logging.getLogger(__name__)
 
 SEGMENT_SCHEMA = {
     "judgment_id": pl.String,
@@ -556,6 +559,7 @@ class _Timer:
     def tick(self, name: str) -> None:
         now = time.perf_counter()
         self.t[name] = round(now - self.clock, 3)
+        log.info("issue discovery: %s took %.2f s", name, self.t[name])
         self.clock = now
         self.bar.update(1)
         following = self.STEPS[self.STEPS.index(name) + 1 :]

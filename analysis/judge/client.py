@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import math
 import numbers
 import random
@@ -36,6 +37,8 @@ from ..errors import UserError
 from .. import store
 from ..store import transaction
 from .secrets import Scrubber
+
+log = logging.getLogger(__name__)
 
 FATAL_STATUS = {401: "authentication failed", 403: "permission denied", 404: "model or URL not found"}
 
@@ -436,6 +439,13 @@ class Caller:
             if attempt < opts.max_tries:
                 self.stats.retries += 1
                 backoff = random.uniform(0, min(opts.backoff_cap, opts.backoff * 2 ** (attempt - 1)))
+                log.info(
+                    "%s: attempt %d failed (%s); retrying in %.1f s",
+                    req.key[:12],
+                    attempt,
+                    failure.text,
+                    max(wait or 0.0, backoff),
+                )
                 await asyncio.sleep(max(wait or 0.0, backoff))
         if failure is None:  # stopped by another request's fatal error before trying
             return None

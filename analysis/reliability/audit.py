@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 import polars as pl
 
 from ..filters import Filter
@@ -10,11 +13,14 @@ from .common import rows_frame, unavailable
 from .context import AuditContext
 from .metrics import PAIRWISE_ONLY, POINTWISE_ONLY
 
+log = logging.getLogger(__name__)
+
 
 def run_audit(
     q, flt: Filter, by: str = "judge", family_map: dict[str, str] | None = None, identities=None
 ) -> pl.DataFrame:
     """judge, metric, value, ci_low, ci_high, n, note — one row per judge and metric (see docs/reliability.md)."""
+    start = time.perf_counter()
     with AuditContext(q, flt, by) as ctx:
         rows = []
         rows += position.position_metrics(ctx)
@@ -30,6 +36,7 @@ def run_audit(
         rows += consistency.corrected_accuracy(ctx)
         rows += probes.probe_metrics(ctx)
         judges = ctx.judges()
+    log.info("audit of %r by %s: %d judges in %.2f s", flt.to_query(), by, len(judges), time.perf_counter() - start)
     return rows_frame(_complete(rows, judges)).sort("judge", "metric", nulls_last=True)
 
 
