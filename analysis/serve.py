@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -12,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def app_path() -> Path:
@@ -62,13 +65,33 @@ def _end(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def prepare(workspace: Path) -> None:
+    """While the server starts: the audit of the whole workspace, kept beside it (reliability/saved.py), so the
+    Overview's and Judges' first visit reads it instead of computing it (seconds at a million judgments). A
+    workspace another process is writing is left as it is (the page computes what it needs). A connection this
+    process did not have before is closed after, so the file's lock is not held while the server runs."""
+    from . import store
+    from .workspace import Workspace
+
+    was_open = store.is_open(workspace)
+    try:
+        Workspace(workspace, read_only=True).audit()
+    except UserError as exc:
+        log.info("audit not prepared: %s", exc)
+    finally:
+        if not was_open:
+            store.close(workspace)
+
+
 def serve_foreground(workspace: Path, port: int = 8501) -> int:
     """Serve until the Streamlit server exits or this process is told to stop (Ctrl+C, SIGTERM, SIGHUP): the
     server goes with it, never left serving on its own."""
     import signal
 
-    print(f"judgescope dashboard for {workspace}: http://127.0.0.1:{port}/  (Ctrl+C stops it)", flush=True)
     child = subprocess.Popen(command(port), env=_env(workspace), cwd=str(app_path().parent.parent))
+    print(f"judgescope dashboard for {workspace}: preparing the judge audit …", end=" ", flush=True)
+    prepare(workspace)
+    print(f"http://127.0.0.1:{port}/  (Ctrl+C stops it)", flush=True)
 
     def stop(signum, frame):  # noqa: ARG001 - the signal handler's signature
         raise KeyboardInterrupt
@@ -97,6 +120,7 @@ class DashboardServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
+        prepare(workspace)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

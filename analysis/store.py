@@ -153,6 +153,13 @@ def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10
         return con
 
 
+def is_open(path: str | os.PathLike) -> bool:
+    """Whether this process has a connection to `path` (either mode)."""
+    resolved = str(Path(path).expanduser().resolve())
+    with _lock:
+        return (resolved, False) in _connections or (resolved, True) in _connections
+
+
 def close(path: str | os.PathLike) -> None:
     """Close this process's connections to `path` (both modes)."""
     resolved = str(Path(path).expanduser().resolve())

@@ -12,6 +12,8 @@ import pytest
 from analysis.reliability import family_of
 from analysis.reliability.stats import cohen_kappa, krippendorff_alpha, weighted_kappa
 
+from .conftest import DEMO
+
 STABLE = {"swap_consistency", "first_slot_rate", "p_first_shown_wins", "p_longer_wins", "length_score_spearman",
           "self_preference_offset", "leniency", "agreement_human_majority", "kappa_human_majority", "alpha_humans",
           "score_pairwise_inconsistency", "transitivity_violation_rate", "sample_agreement", "corrected_accuracy"}
@@ -310,3 +312,44 @@ def test_an_audit_is_the_same_in_two_processes(demo_path):
     assert all(r.returncode == 0 for r in runs), [r.stderr[-500:] for r in runs]
     first = json.loads(runs[0].stdout)
     assert any(r["ci_low"] is not None for r in first) and runs[0].stdout == runs[1].stdout
+
+
+def test_an_audit_is_kept_beside_the_workspace_for_later_processes(tmp_path, monkeypatch):
+    """A selection audited once opens without computing in a later process (the dashboard's first visit after an
+    import); a new import, another selection or a changed alias file computes again; an issue set does not."""
+    from analysis import Workspace, store
+    from analysis.reliability import audit as audit_module, saved
+
+    path = tmp_path / "w.duckdb"
+    ws = Workspace(path)
+    ws.ingest(DEMO / "pandalm")
+    first = ws.audit()
+    kept = list(saved.folder(path).glob("*.parquet"))
+    assert len(kept) == 1
+    store.close(path)
+
+    calls = []
+    real = audit_module.run_audit
+    monkeypatch.setattr(audit_module, "run_audit", lambda *a, **k: calls.append(1) or real(*a, **k))
+    later = Workspace(path)  # a new Workspace: nothing in memory
+    assert later.audit().equals(first, null_equal=True) and calls == []
+    later.discover_issues("dataset=pandalm&judge=gpt-3.5-turbo", seed=0)
+    assert Workspace(path).audit().equals(first, null_equal=True) and calls == []  # issues do not change it
+    Workspace(path).audit("judge=gpt-3.5-turbo")
+    assert calls == [1]
+    (tmp_path / "judgescope.aliases.toml").write_text("")  # identities may change: computed again
+    Workspace(path).audit()
+    assert calls == [1, 1]
+    store.close(path)
+
+
+def test_an_unwritable_place_only_means_nothing_is_kept(tmp_path, monkeypatch):
+    from analysis import Workspace
+    from analysis.reliability import saved
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setattr(saved, "folder", lambda workspace: blocker / "audit")  # cannot be a directory
+    ws = Workspace(tmp_path / "w.duckdb")
+    ws.ingest(DEMO / "pandalm")
+    assert ws.audit().height > 0 and not (blocker / "audit").exists()

@@ -5,7 +5,6 @@ figure; the metric names, ideal values and labels come from the registry in metr
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -17,6 +16,7 @@ from .. import plots
 from ..errors import UserError
 from ..filters import Filter, as_filter
 from ..query import Query
+from . import saved
 from .metrics import BIAS_METRICS
 
 FilterLike = Filter | str | dict | None
@@ -39,26 +39,27 @@ class Audit:
         self, filter: FilterLike = None, by: str = "judge", family_map: dict[str, str] | None = None
     ) -> pl.DataFrame:
         """The audit of a selection, computed once per workspace state (imports, judge runs), selection, grouping,
-        family map and alias file: every chart, flag and report of the same selection reads the same frame."""
+        family map and alias file: every chart, flag and report of the same selection reads the same frame, in
+        this process and, kept beside the workspace (saved.py), in every later one."""
         from ..identities import ALIAS_FILE, for_workspace
-        from .audit import run_audit
 
         if by not in AUDIT_BY:
             raise UserError(f"audit: by must be one of {', '.join(AUDIT_BY)}, not {by!r}")
         flt = as_filter(filter)
         aliases = Path(self.path).expanduser().resolve().parent / ALIAS_FILE
-        key = (
-            self.q.version(),
-            flt.to_query(),
-            by,
-            json.dumps(family_map, sort_keys=True),
-            aliases.stat().st_mtime_ns if aliases.exists() else None,
+        key = saved.key(
+            self.q, flt.to_query(), by, family_map, aliases.stat().st_mtime_ns if aliases.exists() else None
         )
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        frame = run_audit(self.q, flt, by=by, family_map=family_map, identities=for_workspace(self.path))
+        frame = saved.load(self.path, key)
+        if frame is None:
+            from .audit import run_audit  # scipy and the metrics: loaded only when something is computed
+
+            frame = run_audit(self.q, flt, by=by, family_map=family_map, identities=for_workspace(self.path))
+            saved.save(self.path, key, frame)
         with self._lock:
             self._cache[key] = frame
             while len(self._cache) > self.CACHE_SIZE:

@@ -21,7 +21,7 @@ N_BOOT = 1000
 SEED = 0
 # From this many items on, a ratio's interval is the linearised (delta-method) normal interval, which the
 # percentile bootstrap converges to; below, the bootstrap (docs/reliability.md, "Intervals").
-LARGE = 20_000
+LARGE = 5_000
 Z95 = 1.959963984540054
 
 

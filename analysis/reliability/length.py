@@ -11,12 +11,44 @@ from .stats import fisher_ci
 NOTE = "95% CI: bootstrap over items"
 
 
-def avg_rank(partition: str, column: str) -> str:
-    """SQL: the rank of `column` within `partition`, ties sharing their average rank (as Spearman wants)."""
-    return (
-        f"(rank() OVER (PARTITION BY {partition} ORDER BY {column}) "
-        f"+ (count(*) OVER (PARTITION BY {partition}, {column}) - 1) / 2.0)"
+def _ranked(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
+    """n_chars and score as ranks within `over`, ties sharing their average rank (as Spearman wants)."""
+    return frame.with_columns(
+        pl.col("n_chars").rank("average").over(over).alias("rl"), pl.col("score").rank("average").over(over).alias("rs")
     )
+
+
+def spearman(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """by…, rho, n: Spearman of score with n_chars in each group (rho null without variation)."""
+    if frame.height == 0:
+        return pl.DataFrame(schema={**{b: frame.schema[b] for b in by}, "rho": pl.Float64, "n": pl.UInt32})
+    return (
+        _ranked(frame, by)
+        .group_by(by, maintain_order=True)
+        .agg(pl.corr("rl", "rs").alias("rho"), pl.len().alias("n"))
+        .with_columns(pl.col("rho").fill_nan(None))
+    )
+
+
+def spearman_within(frame: pl.DataFrame, by: str, item: str) -> pl.DataFrame:
+    """by, rho, n, n_items: rank correlation within items with three or more scored responses, pooled."""
+    k = pl.len().over([by, item])
+    c = (
+        _ranked(frame, [by, item])
+        .filter(k >= 3)
+        .with_columns(
+            (pl.col("rl") - pl.col("rl").mean().over([by, item])).alias("dl"),
+            (pl.col("rs") - pl.col("rs").mean().over([by, item])).alias("ds"),
+        )
+    )
+    out = c.group_by(by, maintain_order=True).agg(
+        ((pl.col("dl") * pl.col("ds")).sum() / ((pl.col("dl") ** 2).sum() * (pl.col("ds") ** 2).sum()).sqrt()).alias(
+            "rho"
+        ),
+        pl.len().alias("n"),
+        pl.col(item).n_unique().alias("n_items"),
+    )
+    return out.with_columns(pl.col("rho").fill_nan(None))
 
 
 def length_metrics(ctx: AuditContext) -> list[dict]:
@@ -77,25 +109,11 @@ def length_metrics(ctx: AuditContext) -> list[dict]:
         ]
     # pointwise: Spearman of score with length, overall and within items
     pj = ctx.pointwise_judges()
-    overall = {
-        r[0]: r[1:]
-        for r in ctx.rows(f"""
-        WITH p AS (SELECT jkey, {avg_rank("jkey", "n_chars")} AS rl, {avg_rank("jkey", "score")} AS rs
-                   FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL AND n_chars IS NOT NULL)
-        SELECT jkey, corr(rl, rs), count(*) FROM p GROUP BY jkey""")
-    }
-    within = {
-        r[0]: r[1:]
-        for r in ctx.rows(f"""
-        WITH p AS (SELECT jkey, item_id,
-                          {avg_rank("jkey, item_id", "n_chars")} AS rl,
-                          {avg_rank("jkey, item_id", "score")} AS rs,
-                          count(*) OVER (PARTITION BY jkey, item_id) AS k
-                   FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL AND n_chars IS NOT NULL),
-        c AS (SELECT jkey, item_id, rl - avg(rl) OVER (PARTITION BY jkey, item_id) AS dl,
-                     rs - avg(rs) OVER (PARTITION BY jkey, item_id) AS ds FROM p WHERE k >= 3)
-        SELECT jkey, sum(dl * ds) / sqrt(sum(dl * dl) * sum(ds * ds)), count(*), count(DISTINCT item_id) FROM c GROUP BY jkey""")
-    }
+    scored = ctx.frame("""
+        SELECT jkey, item_id, n_chars, score FROM aj
+        WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL AND n_chars IS NOT NULL""")
+    overall = {r[0]: r[1:] for r in spearman(scored, ["jkey"]).iter_rows()}
+    within = {r[0]: r[1:] for r in spearman_within(scored, "jkey", "item_id").iter_rows()}
     for j in pj:
         rho, n = overall.get(j, (None, 0))
         if rho is None:
@@ -147,11 +165,11 @@ def length_score_points(ctx: AuditContext, limit: int = 3000):
 def length_correlation(ctx: AuditContext, by: str = "model") -> pl.DataFrame:
     """Spearman of score with response length per model (or judge), over the filtered pointwise judgments."""
     group = {"model": "model", "judge": "jkey"}[by]
-    frame = ctx.frame(f"""
-        WITH p AS (SELECT {group} AS g, {avg_rank(group, "n_chars")} AS rl, {avg_rank(group, "score")} AS rs
-                   FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL
-                     AND n_chars IS NOT NULL AND {group} IS NOT NULL)
-        SELECT g AS "{by}", corr(rl, rs) AS spearman, count(*) AS n FROM p GROUP BY g ORDER BY g""")
+    scored = ctx.frame(f"""
+        SELECT {group} AS "{by}", n_chars, score FROM aj
+        WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL AND n_chars IS NOT NULL
+          AND {group} IS NOT NULL""")
+    frame = spearman(scored, [by]).rename({"rho": "spearman"}).sort(by).with_columns(pl.col("n").cast(pl.Int64))
     cis = [
         fisher_ci(r, n, 1.06) if r is not None else (None, None) for r, n in frame.select("spearman", "n").iter_rows()
     ]

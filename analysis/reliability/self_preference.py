@@ -185,7 +185,15 @@ def self_preference_metrics(
     return out
 
 
+def _in_order(values: np.ndarray, own: np.ndarray, items: np.ndarray):
+    """The rows sorted by item, ownership and value: each item's float sums add up in the same order whatever
+    order the query returned the rows in (else the last digits, and so the resampling, could differ)."""
+    order = np.lexsort((values, own, items))
+    return values[order], own[order], items[order]
+
+
 def _boot_gap(values: np.ndarray, own: np.ndarray, items: np.ndarray):
+    values, own, items = _in_order(values, own, items)
     uniq, inv = np.unique(items, return_inverse=True)
     s_own = np.bincount(inv, weights=values * own, minlength=len(uniq))
     n_own = np.bincount(inv, weights=own.astype(float), minlength=len(uniq))
@@ -200,6 +208,7 @@ def _boot_gap(values: np.ndarray, own: np.ndarray, items: np.ndarray):
 
 
 def _boot_mean(values: np.ndarray, items: np.ndarray):
+    values, _, items = _in_order(values, np.zeros(len(values), dtype=bool), items)
     uniq, inv = np.unique(items, return_inverse=True)
     s = np.bincount(inv, weights=values, minlength=len(uniq))
     n = np.bincount(inv, minlength=len(uniq)).astype(float)

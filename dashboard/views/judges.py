@@ -68,7 +68,7 @@ def render(ws: Workspace) -> None:
                 }[p],
             )
             event = st.plotly_chart(
-                state.cached(_matrix_heatmap, flt, protocol),
+                ws.audit.agreement_heatmap(protocol=protocol, matrix=matrix),  # drawn from the matrix above
                 width="stretch",
                 key="agree_matrix",
                 on_select="rerun",
@@ -104,10 +104,6 @@ def _agreement_chart(ws, against, flt, by):
 
 def _matrix(ws, flt):
     return ws.agreement_matrix(flt)
-
-
-def _matrix_heatmap(ws, flt, protocol):
-    return ws.agreement_heatmap(flt, protocol=protocol)
 
 
 def _length_chart(ws, flt):
