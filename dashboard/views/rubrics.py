@@ -51,7 +51,7 @@ def render(ws: Workspace) -> None:
 
     def heatmap():
         event = st.plotly_chart(
-            state.cached(_heatmap, by, flt),
+            ws.rubrics.heatmap(by, breakdown=state.cached(_breakdown, by, flt)),  # drawn from the table's numbers
             width="stretch",
             key="crit_heat",
             on_select="rerun",
@@ -74,7 +74,7 @@ def render(ws: Workspace) -> None:
         red = corr.filter(pl.col("redundant"))
         if red.height:
             st.warning(md_escape(f"{red.height} pair(s) of criteria are near-redundant (|Spearman| ≥ 0.9)"))
-        st.plotly_chart(state.cached(_corr_heatmap, flt), width="stretch", key="crit_corr")
+        st.plotly_chart(ws.rubrics.correlation_heatmap(correlation=corr), width="stretch", key="crit_corr")
         st.dataframe(corr, hide_index=True, width="stretch")
     offsets = state.cached(_offsets, flt)
     if offsets.height:
@@ -115,20 +115,12 @@ def _breakdown(ws, by, flt):
     return ws.criteria_breakdown(by, flt)
 
 
-def _heatmap(ws, by, flt):
-    return ws.criteria_heatmap(by, flt)
-
-
 def _distribution(ws, flt):
     return ws.score_distribution("criterion", flt)
 
 
 def _correlation(ws, flt):
     return ws.criterion_correlation(flt)
-
-
-def _corr_heatmap(ws, flt):
-    return ws.criterion_correlation_heatmap(flt)
 
 
 def _offsets(ws, flt):
