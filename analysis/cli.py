@@ -627,6 +627,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    for commands in (
+        _data_commands,
+        _audit_command,
+        _issues_command,
+        _judge_commands,
+        _output_commands,
+        _serve_commands,
+    ):
+        commands(add)
+    return parser
+
+
+def _data_commands(add) -> None:
+    """ingest, info, rejects, judgments: what is in the workspace."""
     p = add("ingest", "import judge feedback files or directories into the workspace", cmd_ingest)
     p.add_argument("paths", nargs="+", help="file(s) or directory(ies)")
     p.add_argument("--format", "-f", help="format name (detected when left out): " + ", ".join(FORMATS))
@@ -670,6 +684,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="write .csv or .parquet instead of printing")
     p.add_argument("--json", action="store_true")
 
+
+def _audit_command(add) -> None:
+    """audit: the judges' reliability."""
     p = add("audit", "judge reliability: position, length and self-preference bias, agreement, consistency", cmd_audit)
     p.add_argument("--filter", help=FILTER_HELP)
     p.add_argument(
@@ -683,6 +700,9 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="print a GitHub Markdown table")
     p.add_argument("--output", "-o", help="also write .json, .md, .csv or .parquet")
 
+
+def _issues_command(add) -> None:
+    """issues: discover, list, show, update and edit issue sets."""
     p = add(
         "issues", "discover recurring issues and strengths in critiques (or list / show stored issue sets)", cmd_issues
     )
@@ -715,28 +735,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parts", type=int, default=2, help="how many issues --split makes")
     p.add_argument("--drop", metavar="ISSUE", help="drop an issue")
 
-    def judge_args(p, spec_names: tuple[str, ...]) -> None:
-        from .judge.api import call_fields, spec_fields
 
-        p.add_argument("--model", required=True, help="the judge model's name at the endpoint")
-        p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI)")
-        p.add_argument(
-            "--api-key-env",
-            default="OPENAI_API_KEY",
-            metavar="VAR",
-            help="environment variable holding the API key (never a flag: keys in argv leak)",
-        )
-        p.add_argument("--filter", help=FILTER_HELP)
-        p.add_argument("--name", help="a name for the run")
-        p.add_argument("--quiet", action="store_true", help="no progress line")
-        p.add_argument("--json", action="store_true", help="print the run summary as JSON")
-        _field_args(p, [f for f in spec_fields() if f.name in spec_names], "what to judge (JudgeSpec)")
-        _field_args(p, [f for f in call_fields() if f.name != "progress"], "how to call the endpoint (CallOptions)")
+def _judge_args(p, spec_names: tuple[str, ...]) -> None:
+    """The options `judge` and `probe` share: the endpoint, the selection, the spec and call fields."""
+    from .judge.api import call_fields, spec_fields
 
+    p.add_argument("--model", required=True, help="the judge model's name at the endpoint")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI)")
+    p.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the API key (never a flag: keys in argv leak)",
+    )
+    p.add_argument("--filter", help=FILTER_HELP)
+    p.add_argument("--name", help="a name for the run")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    _field_args(p, [f for f in spec_fields() if f.name in spec_names], "what to judge (JudgeSpec)")
+    _field_args(p, [f for f in call_fields() if f.name != "progress"], "how to call the endpoint (CallOptions)")
+
+
+def _judge_commands(add) -> None:
+    """judge and probe: run a judge through an OpenAI-compatible endpoint."""
     p = add(
         "judge", "run an LLM judge through an OpenAI-compatible endpoint; judgments land in the workspace", cmd_judge
     )
-    judge_args(p, JUDGE_SPEC_OPTIONS)
+    _judge_args(p, JUDGE_SPEC_OPTIONS)
     p.add_argument("--template", default="rubric", help="rubric, prometheus, pairwise, or a TOML template file")
     p.add_argument(
         "--one-order",
@@ -755,7 +780,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = add("probe", "bias probes: re-judge selected judgments with controlled perturbations", cmd_probe)
-    judge_args(p, PROBE_SPEC_OPTIONS)
+    _judge_args(p, PROBE_SPEC_OPTIONS)
     p.add_argument(
         "--probes",
         default="all",
@@ -763,6 +788,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--template", help="default: pairwise for pairwise judgments, else rubric")
 
+
+def _output_commands(add) -> None:
+    """report and bundle: what a researcher shares."""
     p = add("report", "issue summary and judge audit as Markdown, HTML, CSV or JSON", cmd_report)
     p.add_argument("--filter", help=FILTER_HELP + " (for the audit)")
     p.add_argument("--issue-set", help="issue set id (default: the newest)")
@@ -784,6 +812,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="model", help="prevalence by: model, judge, criterion, template, dataset")
     p.add_argument("--examples", type=int, default=20, help="instances per issue with their own page (default 20)")
 
+
+def _serve_commands(add) -> None:
+    """demo and dashboard: serve the dashboard."""
     p = add(
         "demo",
         "build the demo workspace from data/demo and serve the dashboard",
@@ -798,7 +829,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("dashboard", "serve the dashboard for a workspace on 127.0.0.1", cmd_dashboard)
     p.add_argument("--port", type=int, default=8501)
-    return parser
 
 
 def _log_to_stderr(verbosity: int) -> None:
