@@ -227,14 +227,9 @@ def cmd_audit(args) -> int:
 
 
 def cmd_issues(args) -> int:
+    """List, show, update, edit or discover an issue set, then print it (as a table, or every field as JSON)."""
     if args.marks:
-        ws = _workspace(args, read_only=True)
-        marks = ws.issue_set(args.show).marks().with_columns(pl_cast_str("marked_at"))
-        if args.json:
-            print(json.dumps(marks.to_dicts(), indent=2, default=str))
-        else:
-            sys.stdout.write(marks.write_csv())
-        return 0
+        return _print_marks(args)
     if args.list:
         ws = _workspace(args, read_only=True)
         _print_table(
@@ -243,97 +238,124 @@ def cmd_issues(args) -> int:
         )
         return 0
     if args.update:
-        ws = _workspace(args)
-        iset = ws.issue_set(args.show)
-        with progress.reporting(False if args.json else None):
-            done = iset.update()
-        if args.json:
-            print(json.dumps(done, indent=2))
-            return 0
-        share = "" if done["unexplained_share"] is None else f" ({done['unexplained_share']:.0%})"
-        print(
-            f"issue set {iset.id}: {done['new_judgments']:,} new judgments; {done['explained']:,} of "
-            f"{done['new_statements']:,} new critical statements joined existing issues, {done['unexplained']:,} "
-            f"fit none{share}"
-        )
-        if done["suggest_discovery"]:
-            print("many new statements fit no issue: run `judgescope issues` for a new discovery")
-        return 0
+        return _update_issue_set(args)
     if args.rename or args.merge or args.split or args.drop:
-        ws = _workspace(args)
-        iset = ws.issue_set(args.show)
-        if args.rename:
-            iset.rename(args.rename[0], args.rename[1])
-        if args.merge:
-            print(f"merged into issue {iset.merge(args.merge, title=args.title)}")
-        if args.split:
-            print(f"split into issues {', '.join(iset.split(args.split, args.parts))}")
-        if args.drop:
-            iset.drop(args.drop)
+        iset = _edit_issue_set(args)
     elif args.show:
-        ws = _workspace(args, read_only=True)
-        iset = ws.issue_set(args.show)
+        iset = _workspace(args, read_only=True).issue_set(args.show)
     else:
-        from .issues import Pipeline
-
-        ws = _workspace(args)
-        taxonomy = _read_taxonomy(Path(args.taxonomy)) if args.taxonomy else None
-        options = {
-            key: getattr(args, _dest(key)) for key in Pipeline.options() if getattr(args, _dest(key)) is not None
-        }
-        iset = ws.discover_issues(
-            _filter(args),
-            seed=args.seed,
-            name_with=args.name_with,
-            taxonomy=taxonomy,
-            name=args.name,
-            progress=None if not args.json else False,
-            **options,
-        )
-    table = iset.table(kind=None)
-    prev = iset.prevalence("model", kind="issue")
-    prev_s = iset.prevalence("model", kind="strength")
+        iset = _discover(args)
     by_model: dict[str, dict[str, float]] = {}
-    for r in pl_concat(prev, prev_s).iter_rows(named=True):
+    for r in pl_concat(iset.prevalence("model", kind="issue"), iset.prevalence("model", kind="strength")).iter_rows(
+        named=True
+    ):
         by_model.setdefault(r["issue_id"], {})[r["model"]] = r["share"]
+    table = iset.table(kind=None)
     if args.json:
-        keep = (
-            "issue_id",
-            "title",
-            "kind",
-            "category",
-            "category_title",
-            "description",
-            "keywords",
-            "named_by",
-            "n_instances",
-            "n_units",
-            "n_segments",
-            "n_items",
-            "max_item_share",
-            "prevalence",
-            "prevalence_ci_low",
-            "prevalence_ci_high",
-            "p_fail",
-            "p_pass",
-            "lift",
-            "lift_ci_low",
-            "lift_ci_high",
-            "severity",
-            "mean_outcome",
-            "origin",
-            "n_checked",
-            "n_fits",
-            "precision",
-            "precision_ci_low",
-            "precision_ci_high",
-        )
         records = [
-            {**{k: r[k] for k in keep}, "prevalence_by_model": by_model.get(r["issue_id"], {})}
+            {**{k: r[k] for k in ISSUE_JSON_FIELDS}, "prevalence_by_model": by_model.get(r["issue_id"], {})}
             for r in table.iter_rows(named=True)
         ]
         print(json.dumps(records, indent=2, default=str))
         return 0
+    _print_issue_set(iset, table, by_model)
+    return 0
+
+
+# the fields `judgescope issues --json` prints per issue (besides its prevalence by model)
+ISSUE_JSON_FIELDS = (
+    "issue_id",
+    "title",
+    "kind",
+    "category",
+    "category_title",
+    "description",
+    "keywords",
+    "named_by",
+    "n_instances",
+    "n_units",
+    "n_segments",
+    "n_items",
+    "max_item_share",
+    "prevalence",
+    "prevalence_ci_low",
+    "prevalence_ci_high",
+    "p_fail",
+    "p_pass",
+    "lift",
+    "lift_ci_low",
+    "lift_ci_high",
+    "severity",
+    "mean_outcome",
+    "origin",
+    "n_checked",
+    "n_fits",
+    "precision",
+    "precision_ci_low",
+    "precision_ci_high",
+)
+
+
+def _print_marks(args) -> int:
+    ws = _workspace(args, read_only=True)
+    marks = ws.issue_set(args.show).marks().with_columns(pl_cast_str("marked_at"))
+    if args.json:
+        print(json.dumps(marks.to_dicts(), indent=2, default=str))
+    else:
+        sys.stdout.write(marks.write_csv())
+    return 0
+
+
+def _update_issue_set(args) -> int:
+    iset = _workspace(args).issue_set(args.show)
+    with progress.reporting(False if args.json else None):
+        done = iset.update()
+    if args.json:
+        print(json.dumps(done, indent=2))
+        return 0
+    share = "" if done["unexplained_share"] is None else f" ({done['unexplained_share']:.0%})"
+    print(
+        f"issue set {iset.id}: {done['new_judgments']:,} new judgments; {done['explained']:,} of "
+        f"{done['new_statements']:,} new critical statements joined existing issues, {done['unexplained']:,} "
+        f"fit none{share}"
+    )
+    if done["suggest_discovery"]:
+        print("many new statements fit no issue: run `judgescope issues` for a new discovery")
+    return 0
+
+
+def _edit_issue_set(args):
+    iset = _workspace(args).issue_set(args.show)
+    if args.rename:
+        iset.rename(args.rename[0], args.rename[1])
+    if args.merge:
+        print(f"merged into issue {iset.merge(args.merge, title=args.title)}")
+    if args.split:
+        print(f"split into issues {', '.join(iset.split(args.split, args.parts))}")
+    if args.drop:
+        iset.drop(args.drop)
+    return iset
+
+
+def _discover(args):
+    from .issues import Pipeline
+
+    ws = _workspace(args)
+    taxonomy = _read_taxonomy(Path(args.taxonomy)) if args.taxonomy else None
+    options = {key: getattr(args, _dest(key)) for key in Pipeline.options() if getattr(args, _dest(key)) is not None}
+    return ws.discover_issues(
+        _filter(args),
+        seed=args.seed,
+        name_with=args.name_with,
+        taxonomy=taxonomy,
+        name=args.name,
+        progress=None if not args.json else False,
+        **options,
+    )
+
+
+def _print_issue_set(iset, table, by_model: dict[str, dict[str, float]]) -> None:
+    """The set's issues and strengths as text tables, under their categories, with the two models most affected."""
     print(repr(iset))
     for kind, heading in (("issue", "Issues"), ("strength", "Strengths")):
         tree = iset.tree(kind=kind, by=None)
@@ -364,7 +386,6 @@ def cmd_issues(args) -> int:
         f"responses with it (all: {_cell(table['mean_outcome'][0]) if table.height else '–'}); "
         f"`judgescope issues --show {iset.id} --json` prints every field"
     )
-    return 0
 
 
 def _interval(value, lo, hi) -> str:

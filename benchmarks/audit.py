@@ -4,15 +4,19 @@ and rubric criteria, in a fresh process, bootstrap included.
 Synthetic because no public set is this large; the data has known biases planted (a position-biased
 judge, a length-loving judge) so the benchmark also prints what the audit found.
 
-    python benchmarks/audit.py [--items 50000]   -> benchmarks/results/audit.json
+    python benchmarks/audit.py [--items 50000] [-o FILE]   -> benchmarks/results/audit.json
+
+`--smoke`: the same run on 300 items in a temporary folder (a check that it runs, not a measure); give it `-o`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +25,7 @@ import polars as pl
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from machine import describe  # noqa: E402
+from machine import describe, output_path  # noqa: E402
 
 JUDGES = {"fair-judge": (0.5, 0.0), "first-slot-judge": (0.85, 0.0), "length-judge": (0.5, 0.6), "noisy-judge": (0.5, 0.0)}
 
@@ -99,7 +103,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--work", default=str(HERE / "work"))
+    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/audit.json")
+    parser.add_argument("--smoke", action="store_true", help="300 items in a temporary folder: does it run")
     args = parser.parse_args()
+    out = output_path("audit", args.output, args.smoke)
+    if args.smoke:
+        args.items, args.work = 300, tempfile.mkdtemp(prefix="bench-audit-")
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     db = work / "audit.duckdb"
@@ -115,16 +124,19 @@ def main() -> None:
     ingest_s = time.perf_counter() - t
     n = ws.count()
     ws.close()
-    out = subprocess.run([sys.executable, "-c", CHILD, str(db)], capture_output=True, text=True, check=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    child = subprocess.run([sys.executable, "-c", CHILD, str(db)], capture_output=True, text=True, check=True)
+    result = json.loads(child.stdout.strip().splitlines()[-1])
     report = {"benchmark": "audit", "items": args.items, "judgments": n, "ingest_seconds": round(ingest_s, 1),
-              **result, "target_seconds": 30, "machine": describe(),
+              **result, "target_seconds": 30, "machine": describe(), **({"smoke": True} if args.smoke else {}),
               "planted": {"first-slot-judge": "picks the first slot 70% of the time regardless of quality",
                           "length-judge": "prefers the longer response / scores rise with length"}}
-    (HERE / "results" / "audit.json").write_text(json.dumps(report, indent=2) + "\n")
+    out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
+    print("->", out)
     for p in (p1, p2, db):
         p.unlink(missing_ok=True)
+    if args.smoke:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

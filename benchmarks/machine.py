@@ -1,4 +1,4 @@
-"""A description of the machine, stored with every benchmark result."""
+"""A description of the machine, stored with every benchmark result; and where a result is written."""
 
 from __future__ import annotations
 
@@ -6,6 +6,22 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def output_path(name: str, output: str | None, smoke: bool) -> Path:
+    """The file a benchmark writes: `output` (-o) or benchmarks/results/<name>.json. A smoke run (--smoke) never
+    writes into benchmarks/results/: without -o it writes a temporary file."""
+    if not smoke:
+        return Path(output) if output else RESULTS / f"{name}.json"
+    if not output:
+        return Path(tempfile.mkdtemp(prefix=f"bench-{name}-smoke-")) / f"{name}.json"
+    if Path(output).resolve().parent == RESULTS:
+        raise SystemExit(f"--smoke does not write into {RESULTS}: give -o another place")
+    return Path(output)
 
 
 def describe() -> dict:
