@@ -6,7 +6,8 @@ judge, a length-loving judge) so the benchmark also prints what the audit found.
 
     python benchmarks/audit.py [--items 50000] [-o FILE]   -> benchmarks/results/audit.json
 
-`--smoke`: the same run on 300 items in a temporary folder (a check that it runs, not a measure); give it `-o`.
+`--smoke`: the same run on 300 items in a temporary folder (a check that it runs, not a measure), written to -o
+or a temporary file, never to benchmarks/results/.
 """
 
 from __future__ import annotations
@@ -132,11 +133,11 @@ def main() -> None:
                           "length-judge": "prefers the longer response / scores rise with length"}}
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
-    print("->", out)
     for p in (p1, p2, db):
         p.unlink(missing_ok=True)
     if args.smoke:
         shutil.rmtree(work, ignore_errors=True)
+        print("->", out)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@ the median time of the DuckDB queries behind each page, the audit uncached, and 
 page drawn in Chromium by `judgescope dashboard`'s server, on first visit, warm (reloaded), and on a selection
 it has not computed yet (a filter change).
 
-    python benchmarks/dashboard_speed.py [--items 50000] [--browser-only]   -> benchmarks/results/dashboard.json
+    python benchmarks/dashboard_speed.py [--items 50000] [--browser-only] [-o FILE]   -> benchmarks/results/dashboard.json
+
+`--smoke`: the same run on 300 items in a temporary folder, two pages drawn (overview and instances); a check that
+it runs, not a measure, written to -o or a temporary file (never benchmarks/results/).
 
 "Drawn" is tests/chromium.py's `time_to_render`: from the request until the page has its heading and content and
 no script run is going (polled every 50 ms; the 0.25 s it waits to see that last is not counted).
@@ -13,15 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from audit import make  # noqa: E402
-from machine import describe  # noqa: E402
+from machine import describe, output_path  # noqa: E402
 
 
 def median_ms(fn, repeat: int = 5) -> float:
@@ -34,10 +39,11 @@ def median_ms(fn, repeat: int = 5) -> float:
 
 
 PAGES = ["", "instances", "judges", "rubrics", "compare", "issues", "export"]
+SMOKE_PAGES = ["", "instances"]
 FILTERED = "judge=fair-judge&judge=length-judge"
 
 
-def page_times(db: Path) -> dict[str, dict[str, float]]:
+def page_times(db: Path, pages: list[str] = PAGES) -> dict[str, dict[str, float]]:
     """Each page drawn in Chromium by a server started for it (nothing computed yet): first visit, reloaded,
     and on a selection not computed before."""
     sys.path.insert(0, str(HERE.parent))
@@ -46,7 +52,7 @@ def page_times(db: Path) -> dict[str, dict[str, float]]:
 
     out: dict[str, dict[str, float]] = {}
     for browser in chromium.launched():
-        for view in PAGES:
+        for view in pages:
             srv = DashboardServer(db, timeout_s=300)
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             try:
@@ -66,7 +72,13 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--work", default=str(HERE / "work"))
     parser.add_argument("--browser-only", action="store_true", help="only the page timings (printed, not saved)")
+    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/dashboard.json")
+    parser.add_argument("--smoke", action="store_true", help="300 items in a temporary folder, two pages: does it run")
     args = parser.parse_args()
+    out = output_path("dashboard", args.output, args.smoke)
+    pages = PAGES
+    if args.smoke:
+        args.items, args.work, pages = 300, tempfile.mkdtemp(prefix="bench-dashboard-"), SMOKE_PAGES
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     db = work / "dashboard.duckdb"
@@ -79,7 +91,7 @@ def main() -> None:
         ws.ingest(p2, mapping={"scale": "1-10", "criteria": ["helpfulness", "accuracy"]})
         store.close(db)
     if args.browser_only:
-        page_times(db)
+        page_times(db, pages)
         return
     ws = Workspace(db, read_only=True)
     n = ws.count()
@@ -102,17 +114,21 @@ def main() -> None:
     ws.audit()
     audit_s = time.perf_counter() - t
     store.close(db)
-    browser_s = page_times(db)
+    browser_s = page_times(db, pages)
     report = {"benchmark": "dashboard", "judgments": n, "query_median_ms": query_ms,
               "audit_seconds_uncached": round(audit_s, 1), "page_drawn_seconds": browser_s,
               "targets": {"query_ms": 200, "page_drawn_s": 3.0}, "machine": describe(),
+              **({"smoke": f"{args.items} items, pages {[p or 'overview' for p in pages]}"} if args.smoke else {}),
               "note": "pages drawn in Chromium (Debian's chromium, headless) from the dashboard's own server; 'first' is "
                       "the page's first visit after the server started (the pages before it warmed the process), "
                       "'warm' a reload, 'filtered' the same page on a selection not computed before "
                       f"({FILTERED!r}). The Instances page asks DuckDB for one page of 50 rows (LIMIT/OFFSET); the "
                       "audit is cached per selection (st.cache_data) after its first computation"}
-    (HERE / "results" / "dashboard.json").write_text(json.dumps(report, indent=2) + "\n")
+    out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
+    if args.smoke:
+        shutil.rmtree(work, ignore_errors=True)
+        print("->", out)
 
 
 if __name__ == "__main__":

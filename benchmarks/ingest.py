@@ -4,7 +4,10 @@ from JSONL and from Parquet, each in a fresh process; rows per second and peak m
 Synthetic because no public set has a million judgments; the text is built from critique-like
 sentences so lengths resemble real critiques and answers (arena-bench v1: ~1,400 and ~1,600 characters).
 
-    python benchmarks/ingest.py [--rows 1000000]   -> benchmarks/results/ingest.json
+    python benchmarks/ingest.py [--rows 1000000] [-o FILE]   -> benchmarks/results/ingest.json
+
+`--smoke`: the same run on 300 rows (texts from a pool of 300) in a temporary folder, the demo built without its
+issue discovery; a check that it runs, not a measure, written to -o or a temporary file (never benchmarks/results/).
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +26,7 @@ import polars as pl
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from machine import describe  # noqa: E402
+from machine import describe, output_path  # noqa: E402
 
 SENTENCES = [
     "The assistant's answer is mostly correct but misses the edge case where the input list is empty.",
@@ -38,13 +43,12 @@ SENTENCES = [
 WORDS = "model answer code list value step result function user request example table error output".split()
 
 
-def make_rows(n: int, seed: int = 0, with_response: bool = True) -> pl.DataFrame:
-    """n judgments; critiques and responses drawn from a pool of 20,000 texts each, made unique per row.
+def make_rows(n: int, seed: int = 0, with_response: bool = True, pool: int = 20_000) -> pl.DataFrame:
+    """n judgments; critiques and responses drawn from a pool of `pool` (20,000) texts each, made unique per row.
     Lengths match arena-bench v1 (critiques ~1,400 characters, answers ~1,600)."""
     rng = random.Random(seed)
     models = [f"model-{i}" for i in range(12)]
     judges = ["gpt-4o", "claude-3.5-sonnet", "llama-3-70b"]
-    pool = 20_000
     critique_pool = [" ".join(rng.choice(SENTENCES) for _ in range(rng.randint(10, 22))) for _ in range(pool)]
     response_pool = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(120, 380))) for _ in range(pool)]
     picks = [rng.randrange(pool) for _ in range(n)]
@@ -89,9 +93,9 @@ def run_one(source: Path, work: Path) -> dict:
     return result
 
 
-def run_profile(rows: int, work: Path, with_response: bool) -> dict:
+def run_profile(rows: int, work: Path, with_response: bool, pool: int = 20_000) -> dict:
     t = time.perf_counter()
-    frame = make_rows(rows, with_response=with_response)
+    frame = make_rows(rows, with_response=with_response, pool=pool)
     gen = time.perf_counter() - t
     pq, jl = work / "judgments.parquet", work / "judgments.jsonl"
     frame.write_parquet(pq)
@@ -111,28 +115,38 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--work", default=str(HERE / "work"))
+    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/ingest.json")
+    parser.add_argument("--smoke", action="store_true", help="300 rows in a temporary folder: does it run")
     args = parser.parse_args()
+    out = output_path("ingest", args.output, args.smoke)
+    pool = 20_000
+    if args.smoke:
+        args.rows, args.work, pool = 300, tempfile.mkdtemp(prefix="bench-ingest-"), 300
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     profiles = {
-        "critiques_and_responses": run_profile(args.rows, work, with_response=True),
-        "critiques_only": run_profile(args.rows, work, with_response=False),
+        "critiques_and_responses": run_profile(args.rows, work, with_response=True, pool=pool),
+        "critiques_only": run_profile(args.rows, work, with_response=False, pool=pool),
     }
     demo_t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "analysis.cli", "demo", "--no-serve", "--rebuild", "-w",
-                    str(work / "demo.duckdb")], check=True, capture_output=True)
+                    str(work / "demo.duckdb"), *(["--no-issues"] if args.smoke else [])], check=True,
+                   capture_output=True)
     report = {
         "benchmark": "ingest", "rows": args.rows, "profiles": profiles,
         "demo_build_seconds": round(time.perf_counter() - demo_t, 1),
         "targets": {"parquet_seconds": 20, "jsonl_ratio_max": 3, "demo_seconds": 30},
         "machine": describe(),
+        **({"smoke": "300 rows; the demo built without its issue discovery (--no-issues)"} if args.smoke else {}),
         "note": ("each ingest runs in a fresh process (imports included) into a new workspace; peak_rss_mb is that "
                  "process's maximum RSS. critiques_and_responses stores a unique ~1.6 KB answer with every judgment "
                  "(3 GB of text per million rows); critiques_only names the model but carries no answer text."),
     }
-    out = HERE / "results" / "ingest.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
+    if args.smoke:
+        shutil.rmtree(work, ignore_errors=True)
+        print("->", out)
 
 
 if __name__ == "__main__":

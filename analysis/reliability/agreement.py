@@ -134,6 +134,13 @@ def annotator_metrics(ctx: AuditContext) -> list[dict]:
                 "95% CI: bootstrap over items; unparsed counts as disagreement",
             )
         )
+    return out + _human_ceiling(labels)
+
+
+def _human_ceiling(labels: pl.DataFrame) -> list[dict]:
+    """The annotators among themselves: Krippendorff's alpha (with a bootstrap over pairs), mean percent
+    agreement and mean Cohen's kappa over annotator pairs (the ceiling for judges)."""
+    out: list[dict] = []
     if labels.height:
         wide = labels.with_columns(
             pl.concat_str(["item_id", "r_lo", "r_hi"], separator="|").alias("unit"),
@@ -226,84 +233,84 @@ def score_metrics(ctx: AuditContext) -> list[dict]:
         ]
     out = []
     for (jkey,), g in frame.group_by(["jkey"], maintain_order=True):
-        x, y = g["judge"].to_numpy(), g["human"].to_numpy()
-        n = len(x)
-        if n >= 3 and np.std(x) > 0 and np.std(y) > 0:
-            rho = float(sps.spearmanr(x, y).statistic)
-            tau = float(sps.kendalltau(x, y).statistic)
-            out.append(row(jkey, "spearman_human", rho, fisher_ci(rho, n, 1.06), n, "95% CI: Fisher z, se 1.06/√(n−3)"))
-            out.append(
-                row(
-                    jkey,
-                    "kendall_human",
-                    tau,
-                    fisher_ci(tau, n, 1.0),
-                    n,
-                    "Kendall tau-b; 95% CI: Fisher z (approximate)",
-                )
-            )
-        else:
-            out += [
-                unavailable(jkey, m, "fewer than 3 scored responses or no variation", n)
-                for m in ("spearman_human", "kendall_human")
-            ]
-        same_scale = (g["scale_min"] == g["lo"]).all() and (g["scale_max"] == g["hi"]).all()
-        jr, hr = g["judge_raw"].to_numpy(), g["human_raw"].to_numpy()
-        if same_scale and np.all(jr == np.round(jr)) and np.all(hr == np.round(hr)):
-            levels = list(np.arange(g["scale_min"][0], g["scale_max"][0] + 1))
-            wk = weighted_kappa(jr, hr, levels)
-            ca, cb = level_codes(jr, levels), level_codes(hr, levels)
-            ci = (
-                (None, None)
-                if ca is None or cb is None
-                else bootstrap_stat([ca, cb], lambda a, k=len(levels): weighted_kappa_codes(a[0], a[1], k), n_boot=200)
-            )
-            out.append(
-                row(
-                    jkey,
-                    "weighted_kappa_human",
-                    wk,
-                    ci,
-                    n,
-                    "quadratic weights on the shared integer scale (human = mean of annotators); 95% CI: bootstrap",
-                )
-            )
-        else:
-            out.append(
-                unavailable(jkey, "weighted_kappa_human", "judge and human scores are not on one integer scale", n)
-            )
-        diff = x - y
-        per_item = (
-            g.with_columns((pl.col("judge") - pl.col("human")).alias("d"))
-            .group_by("item_id")
-            .agg(s=pl.col("d").sum(), n=pl.len())
+        out += _correlations(jkey, g) + _weighted_kappa(jkey, g) + _leniency(jkey, g)
+    return out
+
+
+def _correlations(jkey: str, g: pl.DataFrame) -> list[dict]:
+    """spearman_human and kendall_human of one judge's normalised scores against the human ones."""
+    x, y = g["judge"].to_numpy(), g["human"].to_numpy()
+    n = len(x)
+    if not (n >= 3 and np.std(x) > 0 and np.std(y) > 0):
+        return [
+            unavailable(jkey, m, "fewer than 3 scored responses or no variation", n)
+            for m in ("spearman_human", "kendall_human")
+        ]
+    rho = float(sps.spearmanr(x, y).statistic)
+    tau = float(sps.kendalltau(x, y).statistic)
+    return [
+        row(jkey, "spearman_human", rho, fisher_ci(rho, n, 1.06), n, "95% CI: Fisher z, se 1.06/√(n−3)"),
+        row(jkey, "kendall_human", tau, fisher_ci(tau, n, 1.0), n, "Kendall tau-b; 95% CI: Fisher z (approximate)"),
+    ]
+
+
+def _weighted_kappa(jkey: str, g: pl.DataFrame) -> list[dict]:
+    """weighted_kappa_human where judge and human score on one integer scale."""
+    n = g.height
+    same_scale = (g["scale_min"] == g["lo"]).all() and (g["scale_max"] == g["hi"]).all()
+    jr, hr = g["judge_raw"].to_numpy(), g["human_raw"].to_numpy()
+    if not (same_scale and np.all(jr == np.round(jr)) and np.all(hr == np.round(hr))):
+        return [unavailable(jkey, "weighted_kappa_human", "judge and human scores are not on one integer scale", n)]
+    levels = list(np.arange(g["scale_min"][0], g["scale_max"][0] + 1))
+    wk = weighted_kappa(jr, hr, levels)
+    ca, cb = level_codes(jr, levels), level_codes(hr, levels)
+    ci = (
+        (None, None)
+        if ca is None or cb is None
+        else bootstrap_stat([ca, cb], lambda a, k=len(levels): weighted_kappa_codes(a[0], a[1], k), n_boot=200)
+    )
+    note = "quadratic weights on the shared integer scale (human = mean of annotators); 95% CI: bootstrap"
+    return [row(jkey, "weighted_kappa_human", wk, ci, n, note)]
+
+
+def _leniency(jkey: str, g: pl.DataFrame) -> list[dict]:
+    """leniency (judge minus human, with a bootstrap over items) and, on pass/fail labels, the false positive rate."""
+    g = g.sort("item_id", "judge", "human")  # each item's float sum adds up in one order in every process
+    x, y = g["judge"].to_numpy(), g["human"].to_numpy()
+    n = len(x)
+    out: list[dict] = []
+    diff = x - y
+    per_item = (
+        g.with_columns((pl.col("judge") - pl.col("human")).alias("d"))
+        .group_by("item_id")
+        .agg(s=pl.col("d").sum(), n=pl.len())
+    )
+    out.append(
+        row(
+            jkey,
+            "leniency",
+            float(diff.mean()),
+            bootstrap_ratio(per_item["s"].to_numpy(), per_item["n"].to_numpy()),
+            n,
+            "mean normalised judge score minus human score (0 = calibrated, >0 = lenient); 95% CI: bootstrap over items",
         )
+    )
+    binary = set(np.unique(y)) <= {0.0, 1.0} and set(np.unique(x)) <= {0.0, 1.0}
+    if binary and (y == 0).any():
+        neg = y == 0
+        fp = float((x[neg] == 1).sum())
         out.append(
             row(
                 jkey,
-                "leniency",
-                float(diff.mean()),
-                bootstrap_ratio(per_item["s"].to_numpy(), per_item["n"].to_numpy()),
-                n,
-                "mean normalised judge score minus human score (0 = calibrated, >0 = lenient); 95% CI: bootstrap over items",
+                "false_positive_rate",
+                fp / neg.sum(),
+                wilson(fp, int(neg.sum())),
+                int(neg.sum()),
+                "P(judge passes | human fails); 95% CI: Wilson",
             )
         )
-        binary = set(np.unique(y)) <= {0.0, 1.0} and set(np.unique(x)) <= {0.0, 1.0}
-        if binary and (y == 0).any():
-            neg = y == 0
-            fp = float((x[neg] == 1).sum())
-            out.append(
-                row(
-                    jkey,
-                    "false_positive_rate",
-                    fp / neg.sum(),
-                    wilson(fp, int(neg.sum())),
-                    int(neg.sum()),
-                    "P(judge passes | human fails); 95% CI: Wilson",
-                )
-            )
-        else:
-            out.append(unavailable(jkey, "false_positive_rate", "labels are not binary pass/fail", n))
+    else:
+        out.append(unavailable(jkey, "false_positive_rate", "labels are not binary pass/fail", n))
     return out
 
 

@@ -52,6 +52,7 @@ def spearman_within(frame: pl.DataFrame, by: str, item: str) -> pl.DataFrame:
 
 
 def length_metrics(ctx: AuditContext) -> list[dict]:
+    """p_longer_wins, the error rates by which response is better, and the score-length correlations."""
     out = []
     judges = ctx.pairwise_judges()
     longer = ctx.frame(f"""
@@ -68,6 +69,13 @@ def length_metrics(ctx: AuditContext) -> list[dict]:
         judges,
         "no parsed pairwise verdict on responses of known, different lengths",
     )
+    return out + _errors_by_length(ctx, judges) + _length_correlations(ctx)
+
+
+def _errors_by_length(ctx: AuditContext, judges: list[str]) -> list[dict]:
+    """Against a reference (gold, else the human majority): the judge's error rate when the better response is
+    the shorter one, and when it is the longer one."""
+    out: list[dict] = []
     # with a reference (gold, else human majority): error rates when the better response is the shorter / longer one
     for kind in ("gold", "human"):
         ref = ctx.frame(f"""
@@ -107,6 +115,12 @@ def length_metrics(ctx: AuditContext) -> list[dict]:
             for j in judges
             for m in ("error_rate_gold_shorter", "error_rate_gold_longer")
         ]
+    return out
+
+
+def _length_correlations(ctx: AuditContext) -> list[dict]:
+    """Pointwise: Spearman of score with response length, over all scored responses and within items."""
+    out: list[dict] = []
     # pointwise: Spearman of score with length, overall and within items
     pj = ctx.pointwise_judges()
     scored = ctx.frame("""

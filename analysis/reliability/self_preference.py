@@ -74,13 +74,19 @@ def self_preference_metrics(
     ids = identities or DEFAULT_IDENTITIES
     fams = _families(ids.family_map(family_map))
 
-    def fam_of(name, families):
-        return family_of(name, families, ids)
+    def fam_of(name):
+        return family_of(name, fams, ids)
 
-    out = []
     judge_family = {
-        j: fam_of(ctx.rows("SELECT any_value(judge) FROM aj WHERE jkey = ?", [j])[0][0], fams) for j in ctx.judges()
+        j: fam_of(ctx.rows("SELECT any_value(judge) FROM aj WHERE jkey = ?", [j])[0][0]) for j in ctx.judges()
     }
+    return _pointwise_offsets(ctx, judge_family, fam_of) + _pairwise_win_rates(ctx, judge_family, fam_of)
+
+
+def _pointwise_offsets(ctx: AuditContext, judge_family: dict, fam_of) -> list[dict]:
+    """self_preference_offset per pointwise judge: its own family's score minus the others' (against the human
+    score where there is one)."""
+    out: list[dict] = []
     # pointwise: own family's mean normalised score minus the others'
     point = ctx.frame("""
         SELECT jkey, item_id, model, score_norm,
@@ -95,7 +101,7 @@ def self_preference_metrics(
                 unavailable(j, "self_preference_offset", "the judge's model family is unknown (pass family_map)")
             )
             continue
-        own = np.array([fam_of(m, fams) == fam for m in g["model"]])
+        own = np.array([fam_of(m) == fam for m in g["model"]])
         if own.all() or not own.any():
             out.append(
                 unavailable(j, "self_preference_offset", f"no responses from both its own family ({fam}) and others")
@@ -122,6 +128,12 @@ def self_preference_metrics(
             arrays = [s, own, items]
         ci = _boot_gap(*arrays)
         out.append(row(j, "self_preference_offset", float(value), ci, int(own.sum()), note))
+    return out
+
+
+def _pairwise_win_rates(ctx: AuditContext, judge_family: dict, fam_of) -> list[dict]:
+    """self_preference_win_rate per pairwise judge, and its offset against the reference on labelled pairs."""
+    out: list[dict] = []
     # pairwise: how often the judge picks its own family's response, against how often the reference does
     pair = ctx.frame(f"""
         WITH pw AS ({ctx.pairwise_sql()}), ref AS ({ctx.pair_labels_sql("human")}),
@@ -138,8 +150,8 @@ def self_preference_metrics(
                 unavailable(j, "self_preference_win_rate", "the judge's model family is unknown (pass family_map)")
             )
             continue
-        fa = np.array([fam_of(m, fams) == fam for m in g["model_a"]], dtype=bool)
-        fb = np.array([fam_of(m, fams) == fam for m in g["model_b"]], dtype=bool)
+        fa = np.array([fam_of(m) == fam for m in g["model_a"]], dtype=bool)
+        fb = np.array([fam_of(m) == fam for m in g["model_b"]], dtype=bool)
         mixed = fa ^ fb
         if not mixed.any():
             out.append(
