@@ -97,8 +97,27 @@ def _write(ws, root: Path, flt: Filter, issue_set: str | None, by: str, examples
         iset = ws.issues.get(issue_set or flt.issue_set)
         manifest["issue_set"] = iset.id
     head = _Page(generated, manifest["selection"], ws.path.name)
+    _index_page(ws, root, head, flt, iset, counts, generated, by, examples, instance_ids, manifest)
+    _audit_page(ws, root, head, flt)
+    _instance_pages(ws, root, head, flt, iset, instance_ids, counts, examples, manifest)
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
-    # ---- issues -------------------------------------------------------------------------------------------
+
+def _index_page(
+    ws,
+    root: Path,
+    head,
+    flt: Filter,
+    iset,
+    counts: dict,
+    generated: str,
+    by: str,
+    examples: int,
+    instance_ids: dict[str, str],
+    manifest: dict,
+) -> None:
+    """index.html: the selection, the issue tree and strengths; a page per issue with its examples (whose
+    judgments are noted in `instance_ids` for their own pages)."""
     body = [
         f"<h1>judgescope: {_e(ws.path.name)}</h1>",
         f"<p class='muted'>Selection: {_e(flt.describe())} · {counts['judgments']:,} judgments, "
@@ -133,7 +152,9 @@ def _write(ws, root: Path, flt: Filter, issue_set: str | None, by: str, examples
         manifest["issues"] = table.height
     _save(root / "index.html", head.render("judgescope bundle", "\n".join(body), depth=0))
 
-    # ---- audit ----------------------------------------------------------------------------------------------
+
+def _audit_page(ws, root: Path, head, flt: Filter) -> None:
+    """audit.html: the bias flags, the heatmap and every computed metric of the selection."""
     audit = ws.audit(flt)
     flags = ws.audit.flags(audit=audit)
     fig = ws.audit.bias_heatmap(audit=audit)
@@ -166,7 +187,11 @@ def _write(ws, root: Path, flt: Filter, issue_set: str | None, by: str, examples
     )
     _save(root / "audit.html", head.render("Judge audit", "\n".join(parts), depth=0, charts=True))
 
-    # ---- instances --------------------------------------------------------------------------------------------
+
+def _instance_pages(
+    ws, root: Path, head, flt: Filter, iset, instance_ids: dict[str, str], counts: dict, examples: int, manifest: dict
+) -> None:
+    """A page per instance (an issue's example, or the selection's first judgments) and instances.html."""
     if not instance_ids:  # no issue set: the first judgments of the selection
         for jid in ws.judgments(flt, limit=examples, columns=["judgment_id"])["judgment_id"].to_list():
             instance_ids[jid] = "in the selection"
@@ -199,7 +224,6 @@ def _write(ws, root: Path, flt: Filter, issue_set: str | None, by: str, examples
             f"{counts['judgments'] - len(rows):,} judgments of the selection have no page "
             f"(the bundle keeps each issue's {examples} most typical instances)"
         )
-    (root / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
 
 # ---- pages --------------------------------------------------------------------------------------------------

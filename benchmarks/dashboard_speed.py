@@ -92,6 +92,8 @@ def main() -> None:
         store.close(db)
     if args.browser_only:
         page_times(db, pages)
+        if args.smoke:
+            shutil.rmtree(work, ignore_errors=True)
         return
     ws = Workspace(db, read_only=True)
     n = ws.count()

@@ -48,5 +48,6 @@ def describe() -> dict:
     return {
         "cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem_gb, "os": platform.platform(),
         "python": sys.version.split()[0], "duckdb": duckdb.__version__, "polars": polars.__version__,
-        "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                     cwd=RESULTS.parent).stdout.strip(),   # this checkout's, wherever it is run from
     }
