@@ -3,8 +3,8 @@ or the dashboard) opens at once in every later process: `<workspace>.cache/audit
 
 The key is everything the audit reads: the workspace's data (imports and judge runs; an issue set changes it only
 for a selection that names issues), the selection, the grouping, the family map, the alias file, and the code that
-computes it (judgescope's version and the sources of the reliability package, the filters and the pairwise
-vocabulary). A file is written whole (a temporary file renamed), so a reader never sees half of one; a place
+computes it (the sources of the reliability package, the filters and the pairwise vocabulary, by their
+digest). A file is written whole (a temporary file renamed), so a reader never sees half of one; a place
 that cannot be written only means nothing is kept (said at -v)."""
 
 from __future__ import annotations
@@ -32,9 +32,7 @@ def folder(workspace: Path) -> Path:
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """A digest of the code an audit's numbers come from (a changed formula never reads an old file)."""
-    from .. import __version__
-
-    h = hashlib.sha256(__version__.encode())
+    h = hashlib.sha256()
     for p in sorted([*(PACKAGE / "reliability").glob("*.py"), PACKAGE / "filters.py", PACKAGE / "verdicts.py"]):
         h.update(p.name.encode() + p.read_bytes())
     return h.hexdigest()[:16]
