@@ -33,7 +33,8 @@ def folder(workspace: Path) -> Path:
 def code_version() -> str:
     """A digest of the code an audit's numbers come from (a changed formula never reads an old file)."""
     h = hashlib.sha256()
-    for p in sorted([*(PACKAGE / "reliability").glob("*.py"), PACKAGE / "filters.py", PACKAGE / "verdicts.py"]):
+    own = ("filters.py", "verdicts.py", "identities.py", "sql.py", "query.py")
+    for p in sorted([*(PACKAGE / "reliability").glob("*.py"), *(PACKAGE / name for name in own)]):
         h.update(p.name.encode() + p.read_bytes())
     return h.hexdigest()[:16]
 
