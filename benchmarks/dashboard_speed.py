@@ -3,7 +3,8 @@ the median time of the DuckDB queries behind each page, the audit uncached, and 
 page drawn in Chromium by `judgescope dashboard`'s server, on first visit, warm (reloaded), and on a selection
 it has not computed yet (a filter change).
 
-    python benchmarks/dashboard_speed.py [--items 50000] [--browser-only] [-o FILE]   -> benchmarks/results/dashboard.json
+    python benchmarks/dashboard_speed.py [--items 50000] [--browser-only] [-o FILE]
+        -> benchmarks/results/dashboard.json
 
 `--smoke`: the same run on 300 items in a temporary folder, two pages drawn (overview and instances); a check that
 it runs, not a measure, written to -o or a temporary file (never benchmarks/results/).

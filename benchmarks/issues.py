@@ -13,13 +13,19 @@ Per dataset (arena-bench v1, Prometheus, PandaLM, LLMBar GPT-4 Swap_CoT; vectors
 - speed: `judgescope issues` in a fresh process (imports included) with every vector cached, and the demo's
   four discoveries in one process.
 
-    python benchmarks/issues.py   -> benchmarks/results/issues.json
+    python benchmarks/issues.py [-o FILE]   -> benchmarks/results/issues.json
+
+`--smoke`: the same run on arena's weak and strong model (600 judgments) and PandaLM's gpt-3.5-turbo reasons (999)
+only, one fresh process, in a temporary folder; a check that it runs, not a measure, written to -o or a temporary
+file (never benchmarks/results/).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,7 +38,7 @@ import polars as pl
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from machine import describe  # noqa: E402
+from machine import describe, output_path  # noqa: E402
 
 from analysis import Workspace, store  # noqa: E402
 from analysis.demo import CACHE, DEMO_ISSUE_SETS, DEMO_SOURCES, load_embedding_cache  # noqa: E402
@@ -41,6 +47,8 @@ DEMO = ROOT / "data" / "demo"
 SETS = {"arena": DEMO_ISSUE_SETS[0][1], "llmbar": DEMO_ISSUE_SETS[1][1], "pandalm": DEMO_ISSUE_SETS[2][1],
         "prometheus": DEMO_ISSUE_SETS[3][1]}
 WEAK, STRONG = "llama-13b", "gpt-4-1106-preview"
+SMOKE_SETS = {"arena": f"{SETS['arena']}&model={WEAK}&model={STRONG}",
+              "pandalm": f"{SETS['pandalm']}&judge=gpt-3.5-turbo"}
 
 
 def jaccard_best_match(a, b, top: int = 10) -> float:
@@ -94,7 +102,7 @@ REPRO = ("import sys, hashlib; from analysis import Workspace; ws = Workspace(sy
          "print(hashlib.md5((a.write_csv() + t.write_csv()).encode()).hexdigest(), s.stats['embedding']['n_embedded'])")
 
 
-def reproducibility(tmp: Path) -> dict:
+def reproducibility(tmp: Path, query: str = SETS["pandalm"]) -> dict:
     for name in ("cold1", "cold2"):
         w = Workspace(tmp / f"{name}.duckdb")
         w.ingest(DEMO / "pandalm")
@@ -103,7 +111,7 @@ def reproducibility(tmp: Path) -> dict:
     for db, env in (("cold1", {"PYTHONHASHSEED": "1", "OMP_NUM_THREADS": "2"}),
                     ("cold1", {"PYTHONHASHSEED": "77", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}),
                     ("cold2", {"PYTHONHASHSEED": "5", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})):
-        r = subprocess.run([sys.executable, "-c", REPRO, str(tmp / f"{db}.duckdb"), SETS["pandalm"]],
+        r = subprocess.run([sys.executable, "-c", REPRO, str(tmp / f"{db}.duckdb"), query],
                            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
         digest, embedded = r.stdout.split()
         runs.append({"workspace": db, "env": env, "digest": digest, "texts_embedded": int(embedded)})
@@ -111,14 +119,23 @@ def reproducibility(tmp: Path) -> dict:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/issues.json")
+    parser.add_argument("--smoke", action="store_true", help="two small selections, one fresh process: does it run")
+    args = parser.parse_args()
+    out = output_path("issues", args.output, args.smoke)
+    sets = SMOKE_SETS if args.smoke else SETS
     tmp = Path(tempfile.mkdtemp())
     ws = Workspace(tmp / "issues.duckdb")
     for name, fmt in DEMO_SOURCES:
-        ws.ingest(DEMO / name, format=fmt)
+        if not args.smoke or name in ("arena_bench_v1", "pandalm"):
+            ws.ingest(DEMO / name, format=fmt)
     load_embedding_cache(ws, DEMO / CACHE)
     report: dict = {"benchmark": "issues", "machine": describe(), "datasets": {}}
+    if args.smoke:
+        report["smoke"] = sets
     seconds = {}
-    for label, query in SETS.items():
+    for label, query in sets.items():
         t = time.perf_counter()
         iset = ws.discover_issues(query, seed=0, name=label)
         seconds[label] = round(time.perf_counter() - t, 2)
@@ -126,7 +143,7 @@ def main() -> None:
         report["datasets"][label]["seconds_in_process"] = seconds[label]
         print(label, seconds[label], "s", iset, flush=True)
     arena = ws.issue_set(ws.q.scalar("SELECT issue_set_id FROM issue_sets WHERE name = 'arena'"))
-    other = ws.discover_issues(SETS["arena"], seed=1)
+    other = ws.discover_issues(sets["arena"], seed=1)
     top = report["datasets"]["arena"]["top"]
     ids = arena.table()["issue_id"].to_list()
     with_issue = {m: ws.count(f"issue_set={arena.id}&model={m}&" + "&".join(f"issue={i}" for i in ids)) / 300
@@ -141,17 +158,19 @@ def main() -> None:
     # a fresh `judgescope issues` on the arena critiques, every vector cached: what a user waits for
     exe = str(Path(sys.executable).parent / "judgescope")
     walls = []
-    for _ in range(3):
+    for _ in range(1 if args.smoke else 3):
         t = time.perf_counter()
-        r = subprocess.run([exe, "issues", "-w", str(ws.path), "--filter", SETS["arena"], "--json"],
+        r = subprocess.run([exe, "issues", "-w", str(ws.path), "--filter", sets["arena"], "--json"],
                            capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         walls.append(round(time.perf_counter() - t, 2))
         assert r.returncode == 0, r.stderr
     report["fresh_process_issues_arena_seconds"] = {"runs": walls, "median": float(np.median(walls))}
-    report["reproducibility"] = reproducibility(tmp)
-    out = HERE / "results" / "issues.json"
+    report["reproducibility"] = reproducibility(tmp, sets["pandalm"])
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "datasets"}, indent=2, default=str))
+    if args.smoke:
+        shutil.rmtree(tmp, ignore_errors=True)
+        print("->", out)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,18 @@ dimension, renormalised), written into the workspace's embedding cache; sentence
 map back to an original (the opener can change how a sentence is split or masked: about 33,000 of them) are
 embedded for real and cached too. The timed run then finds every vector in the cache.
 
-    python benchmarks/issues_scale.py   -> benchmarks/results/issues_scale.json
+    python benchmarks/issues_scale.py [-o FILE]   -> benchmarks/results/issues_scale.json
+
+`--smoke`: the same run from arena's weak and strong model only (600 judgments) in three copies, in a temporary
+workspace; a check that it runs, not a measure, written to -o or a temporary file (never benchmarks/results/).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -28,17 +33,19 @@ import polars as pl
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from machine import describe  # noqa: E402
+from machine import describe, output_path  # noqa: E402
 
 from analysis import Workspace  # noqa: E402
 from analysis.demo import load_embedding_cache  # noqa: E402
 from analysis.issues import cluster as cl  # noqa: E402
 from analysis.issues import embed as emb  # noqa: E402
+from analysis.issues import pipeline as pipe  # noqa: E402
 
 DEMO = ROOT / "data" / "demo"
 OPENERS = ["", "Indeed,", "Notably,", "Clearly,", "Again,", "Here,", "Admittedly,", "Evidently,", "Importantly,"]
 _OPEN = re.compile(r"^(?:Indeed|Notably|Clearly|Again|Here|Admittedly|Evidently|Importantly), ")
 SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+SMOKE_MODELS = ("llama-13b", "gpt-4-1106-preview")   # the weak and the strong model (benchmarks/issues.py)
 
 
 class _StopAfterEmbedding(Exception):
@@ -58,10 +65,12 @@ def copied(rows: pl.DataFrame, openers: list[str]) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def synthetic_file(ws: Workspace, out: Path) -> int:
+def synthetic_file(ws: Workspace, out: Path, openers: list[str] = OPENERS, models: tuple[str, ...] = ()) -> int:
     rows = ws.con.sql("SELECT item_id, prompt, reference, model, judge, score, critique FROM judgment_view "
                       "WHERE dataset = 'arena_bench_v1' ORDER BY judgment_id").pl()
-    big = copied(rows, OPENERS)
+    if models:
+        rows = rows.filter(pl.col("model").is_in(models))
+    big = copied(rows, openers)
     big.write_parquet(out)
     return big.height
 
@@ -94,14 +103,14 @@ def prefill_cache(ws: Workspace, flt: str, sigma: float = 0.01) -> dict:
     def stop(*a, **k):
         raise _StopAfterEmbedding
 
-    emb.encode, reduce = derived, cl.reduce
-    cl.reduce = stop
+    emb.encode, reduce = derived, pipe._reduce   # the step after embedding (pipeline.run)
+    pipe._reduce = stop
     try:
         ws.discover_issues(flt, embedding_model=emb.ACCURATE_MODEL)
     except _StopAfterEmbedding:
         pass
     finally:
-        emb.encode, cl.reduce = real, reduce
+        emb.encode, pipe._reduce = real, reduce
     return {"derived_vectors": "original + N(0, %.2f) per dimension, renormalised" % sigma, "embedded_for_real": len(missing)}
 
 
@@ -119,22 +128,34 @@ def _logged(fn):
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/issues_scale.json")
+    parser.add_argument("--smoke", action="store_true", help="600 judgments in three copies: does it run")
+    args = parser.parse_args()
+    out = output_path("issues_scale", args.output, args.smoke)
     tmp = Path(tempfile.mkdtemp())
-    # kept between runs (benchmarks/work/, ignored by git): every step is idempotent, and a rerun finds the vectors
-    # it derived or embedded before in the workspace's cache
-    (HERE / "work").mkdir(exist_ok=True)
-    ws = Workspace(HERE / "work" / "issues_scale.duckdb")
+    originals, openers, models = "dataset=arena_bench_v1", OPENERS, ()
+    if args.smoke:   # a new workspace in the temporary folder
+        ws = Workspace(tmp / "issues_scale.duckdb")
+        models, openers = SMOKE_MODELS, OPENERS[:3]
+        originals += "".join(f"&model={m}" for m in models)
+    else:
+        # kept between runs (benchmarks/work/, ignored by git): every step is idempotent, and a rerun finds the
+        # vectors it derived or embedded before in the workspace's cache
+        (HERE / "work").mkdir(exist_ok=True)
+        ws = Workspace(HERE / "work" / "issues_scale.duckdb")
     ws.ingest(DEMO / "arena_bench_v1")
     load_embedding_cache(ws, DEMO / "embeddings" / "minilm.parquet")
-    ws.discover_issues("dataset=arena_bench_v1", seed=0, embedding_model=emb.ACCURATE_MODEL)  # the originals' masked segments and vectors
+    ws.discover_issues(originals, seed=0, embedding_model=emb.ACCURATE_MODEL)  # the originals' masked segments and vectors
     log("originals discovered")
-    n = synthetic_file(ws, tmp / "scale.parquet")
+    n = synthetic_file(ws, tmp / "scale.parquet", openers, models)
     ws.ingest(tmp / "scale.parquet", dataset="scale")
     log(f"{n:,} synthetic judgments imported")
     setup = prefill_cache(ws, "dataset=scale")
     log(f"cache prefilled: {setup}")
-    for fname in ("reduce", "cluster", "reassign_noise", "merge_duplicates", "merge_by_terms"):
-        setattr(cl, fname, _logged(getattr(cl, fname)))
+    for module, fname in ((pipe, "_reduce"), (pipe, "_cluster_groups"), (pipe, "_describe"), (pipe, "_assign"),
+                          (cl, "layout")):
+        setattr(module, fname, _logged(getattr(module, fname)))
     t = time.perf_counter()
     iset = ws.discover_issues("dataset=scale", seed=0, embedding_model=emb.ACCURATE_MODEL)
     wall = time.perf_counter() - t
@@ -143,6 +164,7 @@ def main() -> None:
     top = tab.head(15)
     report = {
         "benchmark": "issues_scale", "machine": describe(),
+        **({"smoke": f"{n:,} judgments: models {list(models)}, {len(openers)} copies"} if args.smoke else {}),
         "data": {"judgments": n, "construction": __doc__.split("\n\n")[1].replace("\n", " "), **setup},
         "problem_segments": stats["n_used"], "unique_texts": stats["embedding"]["n_unique"],
         "embedded_in_timed_run": stats["embedding"]["n_embedded"],
@@ -151,9 +173,12 @@ def main() -> None:
         "top15_meeting_bar": int(((top["n_items"] >= 20) & (top["max_item_share"] <= 0.2)).sum()),
         "top5_titles": tab["title"].head(5).to_list(),
     }
-    out = HERE / "results" / "issues_scale.json"
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(json.dumps(report, indent=2, default=str))
+    if args.smoke:
+        ws.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        print("->", out)
 
 
 if __name__ == "__main__":

@@ -87,205 +87,241 @@ def write_flat(
     con.register("stage_j", conform(judgments, JUDGMENT_SCHEMA).with_row_index("_ord").to_arrow())
     con.register("stage_l", conform(labels, LABEL_SCHEMA).to_arrow())
     con.register("stage_r", conform(responses, RESPONSE_SCHEMA).to_arrow())
-    d = {"dataset": dataset}
-    rd = {"dataset": dataset, "run_id": run_id}
-    r = {"run_id": run_id}
-    item_id = _id("'item'", "$dataset", "item_key")
     try:
-        # ---- judgment ids (narrow) --------------------------------------------------------------------
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE jid AS
-            WITH i AS (SELECT _ord, protocol, model, response, model_a, response_a, model_b, response_b,
-                              judgment_key, source, source_line, prompt IS NOT NULL AS has_prompt,
-                              {item_id} AS item_id FROM stage_j)
-            SELECT _ord, item_id, has_prompt, judgment_key, source, source_line,
-                   {_id("'judgment'", "$dataset", "judgment_key")} AS judgment_id,
-                   CASE WHEN protocol = 'pointwise' THEN {_id("item_id", "model", "response")} END AS response_id,
-                   CASE WHEN protocol = 'pairwise' THEN {_id("item_id", "model_a", "response_a")} END AS rid_a,
-                   CASE WHEN protocol = 'pairwise' THEN {_id("item_id", "model_b", "response_b")} END AS rid_b
-            FROM i
-            """,
-            d,
-        )
-        # stage rows with their ids under the stored column names, for content comparisons
-        con.execute("""
-            CREATE OR REPLACE TEMP VIEW sjv AS
-            SELECT s.* EXCLUDE (response_a, response_b), d.item_id, d.judgment_id, d.response_id,
-                   d.rid_a AS response_a, d.rid_b AS response_b
-            FROM stage_j s JOIN jid d USING (_ord)""")
-        n_dup = _count(con, "SELECT count(*) - count(DISTINCT judgment_id) FROM jid")
-        n_existing = _count(con, "SELECT count(*) FROM jid SEMI JOIN judgments USING (judgment_id)")
-        if n_dup:
-            rows = con.execute(f"""
-                WITH d AS (
-                    SELECT _ord, judgment_id, source, source_line,
-                           first_value(_ord) OVER w AS first_ord, first_value(source_line) OVER w AS first_line,
-                           row_number() OVER w AS rn
-                    FROM jid WINDOW w AS (PARTITION BY judgment_id ORDER BY source, source_line, _ord))
-                SELECT d.source, d.source_line, d.first_line, {_same("a", "b")} AS same
-                FROM d JOIN sjv a ON a._ord = d._ord JOIN sjv b ON b._ord = d.first_ord
-                WHERE d.rn > 1""").fetchall()
-            for source, line, first_line, same in rows:
-                if same:
-                    stats.n_judgments_present += 1
-                else:
-                    stats.rejects.append(
-                        Reject(
-                            source,
-                            line,
-                            "judgment_key",
-                            f"same key as line {first_line} but different content "
-                            f"(map a judgment id or sample column to keep both)",
-                        )
-                    )
-        if n_existing:
-            rows = con.execute(f"""
-                SELECT a.source, a.source_line, j.run_id, {_same("a", "j")} AS same
-                FROM sjv a JOIN judgments j USING (judgment_id)
-                QUALIFY row_number() OVER (PARTITION BY a.judgment_id ORDER BY a.source, a.source_line, a._ord) = 1
-                """).fetchall()
-            for source, line, other_run, same in rows:
-                if same:
-                    stats.n_judgments_present += 1
-                else:
-                    stats.rejects.append(
-                        Reject(
-                            source,
-                            line,
-                            "judgment_key",
-                            f"already in the workspace (run {other_run}) with different content",
-                        )
-                    )
-        keep = "TRUE"
-        if n_dup or n_existing:
-            con.execute("""
-                CREATE OR REPLACE TEMP TABLE keep AS
-                SELECT _ord FROM jid WHERE judgment_id NOT IN (SELECT judgment_id FROM judgments)
-                QUALIFY row_number() OVER (PARTITION BY judgment_id ORDER BY source, source_line, _ord) = 1""")
-            keep = "_ord IN (SELECT _ord FROM keep)"
-
-        # ---- items: one row each, from the first judgment that names it (one with a prompt if any) -----
-        stats.n_items_new = _count(
-            con,
-            f"""
-            INSERT INTO items
-            SELECT d.item_id, $run_id, $dataset, s.item_key, s.prompt, s.reference, s.category, s.item_meta
-            FROM (SELECT item_id, arg_min(_ord, (NOT has_prompt, _ord)) AS _ord FROM jid
-                  WHERE {keep} AND item_id NOT IN (SELECT item_id FROM items) GROUP BY item_id) d
-            JOIN stage_j s USING (_ord)""",
-            rd,
-        )
-        # ---- responses: pointwise and both sides of pairs ---------------------------------------------
-        for rid, model, text in (
-            ("response_id", "model", "response"),
-            ("rid_a", "model_a", "response_a"),
-            ("rid_b", "model_b", "response_b"),
-        ):
-            stats.n_responses_new += _count(
-                con,
-                f"""
-                INSERT INTO responses
-                SELECT d.rid, d.item_id, s.{model}, s.{text}, length(s.{text})
-                FROM (SELECT {rid} AS rid, any_value(item_id) AS item_id, min(_ord) AS _ord FROM jid
-                      WHERE {keep} AND {rid} IS NOT NULL AND {rid} NOT IN (SELECT response_id FROM responses)
-                      GROUP BY {rid}) d
-                JOIN stage_j s USING (_ord)""",
-            )
-        # ---- judgments ----------------------------------------------------------------------------------
-        stats.n_judgments_new = insert_judgments(
-            con,
-            f"""
-            SELECT d.judgment_id, $run_id AS run_id, d.item_id, s.judge, s.protocol, s.criterion, d.response_id,
-                   d.rid_a AS response_a, d.rid_b AS response_b, s.shown_first, s.verdict, s.score, s.scale_min,
-                   s.scale_max, s.critique, s.raw_output,
-                   coalesce(s.parse_status,
-                            CASE WHEN (s.protocol = 'pointwise' AND s.score IS NULL)
-                                   OR (s.protocol = 'pairwise' AND s.verdict IS NULL) THEN 'missing' ELSE 'ok' END)
-                       AS parse_status,
-                   s.template, coalesce(s.sample, 0) AS sample, s.probe, NULL AS parent_judgment_id,
-                   s.judgment_key AS source_key, s.source_line, s.meta
-            FROM stage_j s JOIN jid d USING (_ord)
-            WHERE {"TRUE" if keep == "TRUE" else "d." + keep}""",
-            r,
-        )
-
-        # ---- labels, and items/responses that come without a judgment (small frames) ------------------
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE sl AS
-            WITH ids AS (SELECT *, {item_id} AS item_id FROM stage_l)
-            SELECT *,
-                CASE WHEN response IS NOT NULL OR model IS NOT NULL THEN {_id("item_id", "model", "response")} END AS response_id,
-                CASE WHEN model_a IS NOT NULL OR response_a IS NOT NULL THEN {_id("item_id", "model_a", "response_a")} END AS rid_a,
-                CASE WHEN model_b IS NOT NULL OR response_b IS NOT NULL THEN {_id("item_id", "model_b", "response_b")} END AS rid_b,
-                {_id("'label'", "$dataset", "label_key")} AS label_id
-            FROM ids
-            QUALIFY row_number() OVER (PARTITION BY label_id ORDER BY source, source_line) = 1""",
-            d,
-        )
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE sr AS
-            WITH ids AS (SELECT *, {item_id} AS item_id FROM stage_r)
-            SELECT *, CASE WHEN response IS NOT NULL OR model IS NOT NULL
-                           THEN {_id("item_id", "model", "response")} END AS response_id
-            FROM ids""",
-            d,
-        )
-        stats.n_items_new += _count(
-            con,
-            """
-            INSERT INTO items
-            SELECT item_id, $run_id, $dataset, arg_min(item_key, ord),
-                   arg_min(prompt, ord) FILTER (WHERE prompt IS NOT NULL),
-                   arg_min(reference, ord) FILTER (WHERE reference IS NOT NULL),
-                   arg_min(category, ord) FILTER (WHERE category IS NOT NULL),
-                   arg_min(item_meta, ord) FILTER (WHERE item_meta IS NOT NULL)
-            FROM (SELECT item_id, item_key, prompt, reference, category, item_meta, coalesce(source_line, 0) AS ord FROM sl
-                  UNION ALL
-                  SELECT item_id, item_key, prompt, reference, category, item_meta, coalesce(source_line, 0) FROM sr)
-            WHERE item_id NOT IN (SELECT item_id FROM items)
-            GROUP BY item_id""",
-            rd,
-        )
-        stats.n_responses_new += _count(
-            con,
-            """
-            INSERT INTO responses
-            SELECT response_id, any_value(item_id), any_value(model), any_value(text), any_value(length(text))
-            FROM (SELECT response_id, item_id, model, response AS text FROM sl WHERE response_id IS NOT NULL
-                  UNION ALL SELECT rid_a, item_id, model_a, response_a FROM sl WHERE rid_a IS NOT NULL
-                  UNION ALL SELECT rid_b, item_id, model_b, response_b FROM sl WHERE rid_b IS NOT NULL
-                  UNION ALL SELECT response_id, item_id, model, response FROM sr WHERE response_id IS NOT NULL)
-            WHERE response_id NOT IN (SELECT response_id FROM responses)
-            GROUP BY response_id""",
-        )
-        stats.n_labels_new = _count(
-            con,
-            """
-            INSERT INTO labels
-            SELECT label_id, $run_id, item_id, response_id, rid_a, rid_b, annotator, kind, criterion, score,
-                   scale_min, scale_max,
-                   CASE WHEN scale_max > scale_min THEN (score - scale_min) / (scale_max - scale_min) END,
-                   verdict, meta
-            FROM sl WHERE label_id NOT IN (SELECT label_id FROM labels)""",
-            r,
-        )
-        criteria = conform(criteria, CRITERIA_SCHEMA)
-        if criteria.height:
-            con.register("stage_c", criteria.unique(subset=["criterion"], keep="first", maintain_order=True).to_arrow())
-            con.execute(
-                """
-                INSERT INTO criteria
-                SELECT $run_id, criterion, description, scale_min, scale_max, CAST(levels AS JSON) FROM stage_c
-                WHERE criterion NOT IN (SELECT criterion FROM criteria WHERE run_id = $run_id)""",
-                {"run_id": run_id},
-            )
-            con.unregister("stage_c")
+        _stage_ids(con, dataset)
+        keep = _known_judgments(con, stats)
+        _insert_items_and_responses(con, run_id, dataset, keep, stats)
+        _insert_judgments(con, run_id, keep, stats)
+        _insert_labels(con, run_id, dataset, stats)
+        _insert_criteria(con, run_id, criteria)
     finally:
         _cleanup(con)
     return stats
+
+
+ITEM_ID = _id("'item'", "$dataset", "item_key")  # an item's id from its dataset and key (SQL)
+
+
+def _stage_ids(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
+    """jid: each staged judgment's ids (item, judgment, responses); sjv: the staged rows under the stored names."""
+    d = {"dataset": dataset}
+    item_id = ITEM_ID
+    # ---- judgment ids (narrow) --------------------------------------------------------------------
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE jid AS
+        WITH i AS (SELECT _ord, protocol, model, response, model_a, response_a, model_b, response_b,
+                          judgment_key, source, source_line, prompt IS NOT NULL AS has_prompt,
+                          {item_id} AS item_id FROM stage_j)
+        SELECT _ord, item_id, has_prompt, judgment_key, source, source_line,
+               {_id("'judgment'", "$dataset", "judgment_key")} AS judgment_id,
+               CASE WHEN protocol = 'pointwise' THEN {_id("item_id", "model", "response")} END AS response_id,
+               CASE WHEN protocol = 'pairwise' THEN {_id("item_id", "model_a", "response_a")} END AS rid_a,
+               CASE WHEN protocol = 'pairwise' THEN {_id("item_id", "model_b", "response_b")} END AS rid_b
+        FROM i
+        """,
+        d,
+    )
+    # stage rows with their ids under the stored column names, for content comparisons
+    con.execute("""
+        CREATE OR REPLACE TEMP VIEW sjv AS
+        SELECT s.* EXCLUDE (response_a, response_b), d.item_id, d.judgment_id, d.response_id,
+               d.rid_a AS response_a, d.rid_b AS response_b
+        FROM stage_j s JOIN jid d USING (_ord)""")
+
+
+def _known_judgments(con: duckdb.DuckDBPyConnection, stats: WriteStats) -> str:
+    """Judgments already in the file or repeated in the batch: the same content counts as present, different
+    content is rejected with the line it repeats. Returns the SQL condition on `_ord` of the rows to write."""
+    n_dup = _count(con, "SELECT count(*) - count(DISTINCT judgment_id) FROM jid")
+    n_existing = _count(con, "SELECT count(*) FROM jid SEMI JOIN judgments USING (judgment_id)")
+    if n_dup:
+        rows = con.execute(f"""
+            WITH d AS (
+                SELECT _ord, judgment_id, source, source_line,
+                       first_value(_ord) OVER w AS first_ord, first_value(source_line) OVER w AS first_line,
+                       row_number() OVER w AS rn
+                FROM jid WINDOW w AS (PARTITION BY judgment_id ORDER BY source, source_line, _ord))
+            SELECT d.source, d.source_line, d.first_line, {_same("a", "b")} AS same
+            FROM d JOIN sjv a ON a._ord = d._ord JOIN sjv b ON b._ord = d.first_ord
+            WHERE d.rn > 1""").fetchall()
+        for source, line, first_line, same in rows:
+            if same:
+                stats.n_judgments_present += 1
+            else:
+                stats.rejects.append(
+                    Reject(
+                        source,
+                        line,
+                        "judgment_key",
+                        f"same key as line {first_line} but different content "
+                        f"(map a judgment id or sample column to keep both)",
+                    )
+                )
+    if n_existing:
+        rows = con.execute(f"""
+            SELECT a.source, a.source_line, j.run_id, {_same("a", "j")} AS same
+            FROM sjv a JOIN judgments j USING (judgment_id)
+            QUALIFY row_number() OVER (PARTITION BY a.judgment_id ORDER BY a.source, a.source_line, a._ord) = 1
+            """).fetchall()
+        for source, line, other_run, same in rows:
+            if same:
+                stats.n_judgments_present += 1
+            else:
+                stats.rejects.append(
+                    Reject(
+                        source,
+                        line,
+                        "judgment_key",
+                        f"already in the workspace (run {other_run}) with different content",
+                    )
+                )
+    keep = "TRUE"
+    if n_dup or n_existing:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE keep AS
+            SELECT _ord FROM jid WHERE judgment_id NOT IN (SELECT judgment_id FROM judgments)
+            QUALIFY row_number() OVER (PARTITION BY judgment_id ORDER BY source, source_line, _ord) = 1""")
+        keep = "_ord IN (SELECT _ord FROM keep)"
+    return keep
+
+
+def _insert_items_and_responses(
+    con: duckdb.DuckDBPyConnection, run_id: str, dataset: str, keep: str, stats: WriteStats
+) -> None:
+    rd = {"dataset": dataset, "run_id": run_id}
+    # ---- items: one row each, from the first judgment that names it (one with a prompt if any) -----
+    stats.n_items_new = _count(
+        con,
+        f"""
+        INSERT INTO items
+        SELECT d.item_id, $run_id, $dataset, s.item_key, s.prompt, s.reference, s.category, s.item_meta
+        FROM (SELECT item_id, arg_min(_ord, (NOT has_prompt, _ord)) AS _ord FROM jid
+              WHERE {keep} AND item_id NOT IN (SELECT item_id FROM items) GROUP BY item_id) d
+        JOIN stage_j s USING (_ord)""",
+        rd,
+    )
+    # ---- responses: pointwise and both sides of pairs ---------------------------------------------
+    for rid, model, text in (
+        ("response_id", "model", "response"),
+        ("rid_a", "model_a", "response_a"),
+        ("rid_b", "model_b", "response_b"),
+    ):
+        stats.n_responses_new += _count(
+            con,
+            f"""
+            INSERT INTO responses
+            SELECT d.rid, d.item_id, s.{model}, s.{text}, length(s.{text})
+            FROM (SELECT {rid} AS rid, any_value(item_id) AS item_id, min(_ord) AS _ord FROM jid
+                  WHERE {keep} AND {rid} IS NOT NULL AND {rid} NOT IN (SELECT response_id FROM responses)
+                  GROUP BY {rid}) d
+            JOIN stage_j s USING (_ord)""",
+        )
+
+
+def _insert_judgments(con: duckdb.DuckDBPyConnection, run_id: str, keep: str, stats: WriteStats) -> None:
+    r = {"run_id": run_id}
+    # ---- judgments ----------------------------------------------------------------------------------
+    stats.n_judgments_new = insert_judgments(
+        con,
+        f"""
+        SELECT d.judgment_id, $run_id AS run_id, d.item_id, s.judge, s.protocol, s.criterion, d.response_id,
+               d.rid_a AS response_a, d.rid_b AS response_b, s.shown_first, s.verdict, s.score, s.scale_min,
+               s.scale_max, s.critique, s.raw_output,
+               coalesce(s.parse_status,
+                        CASE WHEN (s.protocol = 'pointwise' AND s.score IS NULL)
+                               OR (s.protocol = 'pairwise' AND s.verdict IS NULL) THEN 'missing' ELSE 'ok' END)
+                   AS parse_status,
+               s.template, coalesce(s.sample, 0) AS sample, s.probe, NULL AS parent_judgment_id,
+               s.judgment_key AS source_key, s.source_line, s.meta
+        FROM stage_j s JOIN jid d USING (_ord)
+        WHERE {"TRUE" if keep == "TRUE" else "d." + keep}""",
+        r,
+    )
+
+
+def _insert_labels(con: duckdb.DuckDBPyConnection, run_id: str, dataset: str, stats: WriteStats) -> None:
+    """Labels, and the items and responses that come without a judgment (small frames)."""
+    d = {"dataset": dataset}
+    rd = {"dataset": dataset, "run_id": run_id}
+    r = {"run_id": run_id}
+    item_id = ITEM_ID
+    # ---- labels, and items/responses that come without a judgment (small frames) ------------------
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE sl AS
+        WITH ids AS (SELECT *, {item_id} AS item_id FROM stage_l)
+        SELECT *,
+            CASE WHEN response IS NOT NULL OR model IS NOT NULL THEN {_id("item_id", "model", "response")} END AS response_id,
+            CASE WHEN model_a IS NOT NULL OR response_a IS NOT NULL THEN {_id("item_id", "model_a", "response_a")} END AS rid_a,
+            CASE WHEN model_b IS NOT NULL OR response_b IS NOT NULL THEN {_id("item_id", "model_b", "response_b")} END AS rid_b,
+            {_id("'label'", "$dataset", "label_key")} AS label_id
+        FROM ids
+        QUALIFY row_number() OVER (PARTITION BY label_id ORDER BY source, source_line) = 1""",
+        d,
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE sr AS
+        WITH ids AS (SELECT *, {item_id} AS item_id FROM stage_r)
+        SELECT *, CASE WHEN response IS NOT NULL OR model IS NOT NULL
+                       THEN {_id("item_id", "model", "response")} END AS response_id
+        FROM ids""",
+        d,
+    )
+    stats.n_items_new += _count(
+        con,
+        """
+        INSERT INTO items
+        SELECT item_id, $run_id, $dataset, arg_min(item_key, ord),
+               arg_min(prompt, ord) FILTER (WHERE prompt IS NOT NULL),
+               arg_min(reference, ord) FILTER (WHERE reference IS NOT NULL),
+               arg_min(category, ord) FILTER (WHERE category IS NOT NULL),
+               arg_min(item_meta, ord) FILTER (WHERE item_meta IS NOT NULL)
+        FROM (SELECT item_id, item_key, prompt, reference, category, item_meta, coalesce(source_line, 0) AS ord FROM sl
+              UNION ALL
+              SELECT item_id, item_key, prompt, reference, category, item_meta, coalesce(source_line, 0) FROM sr)
+        WHERE item_id NOT IN (SELECT item_id FROM items)
+        GROUP BY item_id""",
+        rd,
+    )
+    stats.n_responses_new += _count(
+        con,
+        """
+        INSERT INTO responses
+        SELECT response_id, any_value(item_id), any_value(model), any_value(text), any_value(length(text))
+        FROM (SELECT response_id, item_id, model, response AS text FROM sl WHERE response_id IS NOT NULL
+              UNION ALL SELECT rid_a, item_id, model_a, response_a FROM sl WHERE rid_a IS NOT NULL
+              UNION ALL SELECT rid_b, item_id, model_b, response_b FROM sl WHERE rid_b IS NOT NULL
+              UNION ALL SELECT response_id, item_id, model, response FROM sr WHERE response_id IS NOT NULL)
+        WHERE response_id NOT IN (SELECT response_id FROM responses)
+        GROUP BY response_id""",
+    )
+    stats.n_labels_new = _count(
+        con,
+        """
+        INSERT INTO labels
+        SELECT label_id, $run_id, item_id, response_id, rid_a, rid_b, annotator, kind, criterion, score,
+               scale_min, scale_max,
+               CASE WHEN scale_max > scale_min THEN (score - scale_min) / (scale_max - scale_min) END,
+               verdict, meta
+        FROM sl WHERE label_id NOT IN (SELECT label_id FROM labels)""",
+        r,
+    )
+
+
+def _insert_criteria(con: duckdb.DuckDBPyConnection, run_id: str, criteria: pl.DataFrame) -> None:
+    criteria = conform(criteria, CRITERIA_SCHEMA)
+    if criteria.height:
+        con.register("stage_c", criteria.unique(subset=["criterion"], keep="first", maintain_order=True).to_arrow())
+        con.execute(
+            """
+            INSERT INTO criteria
+            SELECT $run_id, criterion, description, scale_min, scale_max, CAST(levels AS JSON) FROM stage_c
+            WHERE criterion NOT IN (SELECT criterion FROM criteria WHERE run_id = $run_id)""",
+            {"run_id": run_id},
+        )
+        con.unregister("stage_c")
 
 
 def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
