@@ -9,7 +9,11 @@ so each copy's segments are distinct texts. Bare all-MiniLM-L6-v2 is sentence-tr
 (batch 64, all cores); its time for the whole set is its measured rate on a 2,000-segment sample of the same
 segments times their number (encoding them all would take most of an hour at --large).
 
-    python benchmarks/embedders.py [--large] [--skip-quality]  -> benchmarks/results/embedders.json
+    python benchmarks/embedders.py [--large] [--skip-quality] [-o FILE]  -> benchmarks/results/embedders.json
+
+`--smoke`: the same run on one arena model's critiques (300; throughput on 200 of their segments, the cold run on
+two copies) and quality on PandaLM only, in a temporary folder; a check that it runs, not a measure, written to -o
+or a temporary file (never benchmarks/results/).
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
-from machine import describe  # noqa: E402
+from machine import describe, output_path  # noqa: E402
 
 from analysis import Workspace  # noqa: E402
 from analysis.issues import embed as emb  # noqa: E402
@@ -44,14 +50,15 @@ OPENERS = ["", "Indeed,", "Notably,", "Clearly,", "Again,", "Here,", "Admittedly
            "Equally,", "Likewise,", "Arguably,", "Apparently,", "Seemingly,", "Broadly,", "Notoriously,",
            "Regrettably,", "Tellingly,", "Strikingly,"]
 SAMPLE = 2000
+SMOKE_MODELS = ("llama-13b",)
 
 
 def log(msg: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {msg}", file=sys.stderr, flush=True)
 
 
-def arena_critiques() -> pl.DataFrame:
-    ws = Workspace(HERE / "work" / "embedders" / "arena.duckdb")
+def arena_critiques(work: Path) -> pl.DataFrame:
+    ws = Workspace(work / "arena.duckdb")
     if not ws.q.scalar("SELECT count(*) FROM judgments"):
         ws.ingest(DEMO / "arena_bench_v1")
     rows = ws.con.sql("SELECT item_id, prompt, reference, model, judge, score, critique FROM judgment_view "
@@ -68,10 +75,10 @@ def scale_file(rows: pl.DataFrame, copies: int, out: Path) -> int:
     return big.height
 
 
-def throughput(texts: list[str]) -> dict:
+def throughput(texts: list[str], size: int = SAMPLE) -> dict:
     """Texts per second: bare sentence-transformers, judgescope's all-MiniLM-L6-v2 path (one thread per batch of
     equal-length texts, so a text's vector never depends on its batch) and the static model."""
-    sample = random.Random(0).sample(texts, min(SAMPLE, len(texts)))
+    sample = random.Random(0).sample(texts, min(size, len(texts)))
     st = emb._load(emb.ACCURATE_MODEL)
     st.encode(sample[:64], batch_size=64)   # warm-up
     t = time.perf_counter()
@@ -90,9 +97,8 @@ def throughput(texts: list[str]) -> dict:
             f"{static.NAME} (all texts)": round(fast, 1), "static_over_bare": round(fast / bare, 1)}
 
 
-def cold_run(copies: int, rows: pl.DataFrame, bare_rate: float) -> dict:
+def cold_run(copies: int, rows: pl.DataFrame, bare_rate: float, work: Path) -> dict:
     """A fresh `judgescope issues` on an imported workspace with nothing cached: wall time and peak memory."""
-    work = HERE / "work" / "embedders"
     path = work / f"scale{copies}.duckdb"
     for p in (path, Path(str(path) + ".wal")):
         p.unlink(missing_ok=True)
@@ -122,12 +128,11 @@ def cold_run(copies: int, rows: pl.DataFrame, bare_rate: float) -> dict:
             "timings": stats.get("timings")}
 
 
-def quality() -> dict:
+def quality(work: Path, sets: tuple[str, ...] = ()) -> dict:
     import issue_quality as iq
 
     out = {}
-    work = HERE / "work" / "embedders"
-    for name in iq.SETS:
+    for name in sets or iq.SETS:
         if not list((iq.DATA / "eval" / name).glob("annotations*.jsonl")):
             continue
         out[name] = {}
@@ -145,31 +150,39 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--large", action="store_true", help="also the ~800,000-segment cold run")
     ap.add_argument("--skip-quality", action="store_true")
-    ap.add_argument("-o", "--output", default=str(HERE / "results" / "embedders.json"))
+    ap.add_argument("-o", "--output", default=None, help="default: benchmarks/results/embedders.json")
+    ap.add_argument("--smoke", action="store_true", help="300 critiques in a temporary folder: does it run")
     args = ap.parse_args()
+    out = output_path("embedders", args.output, args.smoke)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    (HERE / "work" / "embedders").mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-embedders-")) if args.smoke else HERE / "work" / "embedders"
+    work.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     report: dict = {"benchmark": "embedders", "commit": commit, "machine": describe(),
                     "default": emb.DEFAULT_MODEL, "accurate": emb.ACCURATE_MODEL,
                     "data": __doc__.split("\n\n")[1].replace("\n", " ")}
-    rows = arena_critiques()
+    rows = arena_critiques(work)
+    if args.smoke:
+        rows = rows.filter(pl.col("model").is_in(SMOKE_MODELS))
+        report["smoke"] = f"{rows.height} critiques of {list(SMOKE_MODELS)}; quality on pandalm only"
     texts = list(dict.fromkeys(s for c in rows["critique"] for s in split(c or "")))
-    report["throughput"] = throughput(texts)
+    report["throughput"] = throughput(texts, 200 if args.smoke else SAMPLE)
     log(f"throughput: {report['throughput']}")
     bare_rate = report["throughput"]["all-MiniLM-L6-v2 bare (sentence-transformers encode, batch 64)"]
     if not args.skip_quality:
-        report["quality"] = quality()
-    elif Path(args.output).exists():   # kept from the last full run
-        report["quality"] = json.loads(Path(args.output).read_text()).get("quality")
+        report["quality"] = quality(work, ("pandalm",) if args.smoke else ())
+    elif out.exists():   # kept from the last full run
+        report["quality"] = json.loads(out.read_text()).get("quality")
     report["cold_issues"] = {"aim": "60,000 unique segments in <= 60 s; 800,000 in <= 10 min and <= 8 GB"}
-    for copies in (3, 36) if args.large else (3,):
-        report["cold_issues"][f"copies={copies}"] = cold_run(copies, rows, bare_rate)
+    for copies in (2,) if args.smoke else (3, 36) if args.large else (3,):
+        report["cold_issues"][f"copies={copies}"] = cold_run(copies, rows, bare_rate, work)
         log(f"cold run, {copies} copies: {report['cold_issues'][f'copies={copies}']}")
-    out = Path(args.output)
     out.write_text(json.dumps(report, indent=1, default=str) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "machine"}, indent=1, default=str)[:4000])
+    if args.smoke:
+        shutil.rmtree(work, ignore_errors=True)
+        print("->", out)
 
 
 if __name__ == "__main__":

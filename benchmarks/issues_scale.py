@@ -12,8 +12,8 @@ embedded for real and cached too. The timed run then finds every vector in the c
 
     python benchmarks/issues_scale.py [-o FILE]   -> benchmarks/results/issues_scale.json
 
-`--smoke`: the same run from arena's weak and strong model only (600 judgments) in three copies, in a temporary
-workspace; a check that it runs, not a measure, written to -o or a temporary file (never benchmarks/results/).
+`--smoke`: the same run from the judgments of one arena model (300) in two copies, in a temporary workspace; a
+check that it runs, not a measure, written to -o or a temporary file (never benchmarks/results/).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ DEMO = ROOT / "data" / "demo"
 OPENERS = ["", "Indeed,", "Notably,", "Clearly,", "Again,", "Here,", "Admittedly,", "Evidently,", "Importantly,"]
 _OPEN = re.compile(r"^(?:Indeed|Notably|Clearly|Again|Here|Admittedly|Evidently|Importantly), ")
 SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-SMOKE_MODELS = ("llama-13b", "gpt-4-1106-preview")   # the weak and the strong model (benchmarks/issues.py)
+SMOKE_MODELS = ("llama-13b",)
 
 
 class _StopAfterEmbedding(Exception):
@@ -130,14 +130,14 @@ def _logged(fn):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/issues_scale.json")
-    parser.add_argument("--smoke", action="store_true", help="600 judgments in three copies: does it run")
+    parser.add_argument("--smoke", action="store_true", help="300 judgments in two copies: does it run")
     args = parser.parse_args()
     out = output_path("issues_scale", args.output, args.smoke)
     tmp = Path(tempfile.mkdtemp())
     originals, openers, models = "dataset=arena_bench_v1", OPENERS, ()
     if args.smoke:   # a new workspace in the temporary folder
         ws = Workspace(tmp / "issues_scale.duckdb")
-        models, openers = SMOKE_MODELS, OPENERS[:3]
+        models, openers = SMOKE_MODELS, OPENERS[:2]
         originals += "".join(f"&model={m}" for m in models)
     else:
         # kept between runs (benchmarks/work/, ignored by git): every step is idempotent, and a rerun finds the

@@ -110,6 +110,28 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     ) or mapping.criteria
     if not judged and not pairwise and "response" in roles:
         return _outputs_only(path, frame, line, roles, mapping, batch), replace(mapping, columns=dict(roles))
+    _check_roles(path, roles, mapping, pairwise, columns)
+    frame, numeric, crit_exprs = _numbers(frame, line, roles, mapping, source, batch)
+    lo, hi, guessed_scale = _scale(path, frame, roles, mapping, numeric, crit_exprs, batch)
+    effective = replace(
+        mapping, columns=dict(roles), constants=dict(mapping.constants), scale=mapping.scale or guessed_scale
+    )
+    base = _base(frame, line, roles, mapping, pairwise, numeric, (lo, hi), columns, source)
+    batch.judgments = _with_criteria(base, frame, roles, mapping, pairwise, crit_exprs)
+    if mapping.criteria:
+        batch.criteria = pl.DataFrame({"criterion": mapping.criteria})
+        lo_v = mapping.scale[0] if mapping.scale else None
+        hi_v = mapping.scale[1] if mapping.scale else None
+        batch.criteria = batch.criteria.with_columns(
+            pl.lit(lo_v, dtype=pl.Float64).alias("scale_min"), pl.lit(hi_v, dtype=pl.Float64).alias("scale_max")
+        )
+    if "label_score" in roles or "label_verdict" in roles:
+        batch.labels = _labels(base, mapping)
+    return batch, effective
+
+
+def _check_roles(path: Path, roles: dict[str, str], mapping: Mapping, pairwise: bool, columns: list[str]) -> None:
+    """A one-line error naming the file and the --map / --set that fixes it, when a needed column is missing."""
     if "judge" not in roles and "judge" not in mapping.constants:
         raise UserError(
             f"{path}: no judge column (looked for {', '.join(['judge', 'judge_model', 'evaluator', 'grader'])}); "
@@ -126,17 +148,25 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     if "item_id" not in roles and "prompt" not in roles and "item_id" not in mapping.constants:
         raise UserError(f"{path}: no item id or prompt column to tell items apart; map one with --map item_id=COLUMN")
 
-    def col(role: str, dtype=pl.String) -> pl.Expr:
-        if role in roles:
-            return (
-                source_column(frame, roles[role]).cast(dtype, strict=False)
-                if dtype != pl.String
-                else _text(frame, roles[role])
-            )
-        if role in mapping.constants:
-            return pl.lit(mapping.constants[role]).cast(dtype)
-        return pl.lit(None, dtype=dtype)
 
+def _col(frame: pl.DataFrame, roles: dict[str, str], mapping: Mapping, role: str, dtype=pl.String) -> pl.Expr:
+    """A role's values: its column (text cleaned, or cast to dtype), else the mapping's constant, else nulls."""
+    if role in roles:
+        return (
+            source_column(frame, roles[role]).cast(dtype, strict=False)
+            if dtype != pl.String
+            else _text(frame, roles[role])
+        )
+    if role in mapping.constants:
+        return pl.lit(mapping.constants[role]).cast(dtype)
+    return pl.lit(None, dtype=dtype)
+
+
+def _numbers(
+    frame: pl.DataFrame, line: str, roles: dict[str, str], mapping: Mapping, source: str, batch: SourceBatch
+) -> tuple[pl.DataFrame, dict[str, pl.Expr], dict[str, pl.Expr]]:
+    """The numeric roles and criterion scores as expressions; a row with a value that is not a number is
+    rejected (file, line, column) and left out of the frame returned."""
     constants = numeric_constants(mapping)
     numeric: dict[str, pl.Expr] = {}
     not_numbers: list[Reject] = []
@@ -157,8 +187,20 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     batch.rejects.extend(not_numbers)
     if not_numbers:  # rows are told apart by their line number: each row has its own
         frame = frame.filter(~pl.col(line).is_in([r.line for r in not_numbers]))
+    return frame, numeric, crit_exprs
 
-    # scale: given, per-row columns, or guessed from the scores
+
+def _scale(
+    path: Path,
+    frame: pl.DataFrame,
+    roles: dict[str, str],
+    mapping: Mapping,
+    numeric: dict[str, pl.Expr],
+    crit_exprs: dict[str, pl.Expr],
+    batch: SourceBatch,
+) -> tuple[pl.Expr, pl.Expr, tuple[float, float] | None]:
+    """The score scale: given, per-row columns, or guessed from the scores (said in a note)."""
+    constants = numeric_constants(mapping)
     lo, hi = numeric["scale_min"], numeric["scale_max"]
     guessed_scale = None
     if mapping.scale:
@@ -179,10 +221,26 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
             )
         elif observed.drop_nulls().len():
             batch.notes.append(f"{path.name}: no scale given and scores fit no usual scale; score_norm left empty")
+    return lo, hi, guessed_scale
 
-    effective = replace(
-        mapping, columns=dict(roles), constants=dict(mapping.constants), scale=mapping.scale or guessed_scale
-    )
+
+def _base(
+    frame: pl.DataFrame,
+    line: str,
+    roles: dict[str, str],
+    mapping: Mapping,
+    pairwise: bool,
+    numeric: dict[str, pl.Expr],
+    scale: tuple[pl.Expr, pl.Expr],
+    columns: list[str],
+    source: str,
+) -> pl.DataFrame:
+    """One row per source row in the canonical columns, with the judgment's key (its id, else a natural key)."""
+    lo, hi = scale
+
+    def col(role: str, dtype=pl.String) -> pl.Expr:
+        return _col(frame, roles, mapping, role, dtype)
+
     used = set(roles.values()) | set(mapping.criteria) | set(mapping.criteria_critiques.values())
     extra = [c for c in columns if c not in used]
     meta = (
@@ -247,7 +305,12 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
         .otherwise(pl.col("raw_output"))
         .alias("raw_output")
     )
-    # the natural key of a judgment when the file has no id for it
+    return _keyed(base, pairwise)
+
+
+def _keyed(base: pl.DataFrame, pairwise: bool) -> pl.DataFrame:
+    """judgment_key: the file's judgment id, else the natural key of a judgment (item, judge, criterion, template,
+    sample, order shown and the response or pair)."""
     identity = [
         pl.col("item_key"),
         pl.col("judge"),
@@ -265,7 +328,19 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
         identity += [pl.coalesce(pl.col("model"), pl.col("response"))]
     natural = pl.concat_str([e.fill_null("\x00") for e in identity], separator="\x1f")
     base = base.with_columns(pl.coalesce(pl.col("judgment_id"), natural).alias("judgment_key"))
+    return base
 
+
+def _with_criteria(
+    base: pl.DataFrame,
+    frame: pl.DataFrame,
+    roles: dict[str, str],
+    mapping: Mapping,
+    pairwise: bool,
+    crit_exprs: dict[str, pl.Expr],
+) -> pl.DataFrame:
+    """The overall judgments (when the file has an overall score, critique or verdict) and one judgment per
+    criterion column."""
     parts = []
     has_overall = "score" in roles or "score" in mapping.constants or "critique" in roles or pairwise or not crit_exprs
     if has_overall:
@@ -288,44 +363,37 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
                 pl.lit(None, dtype=pl.String).alias("raw_output"),
             )
         )
-    judgments = pl.concat(parts) if len(parts) > 1 else parts[0]
-    batch.judgments = judgments
-    if mapping.criteria:
-        batch.criteria = pl.DataFrame({"criterion": mapping.criteria})
-        lo_v = mapping.scale[0] if mapping.scale else None
-        hi_v = mapping.scale[1] if mapping.scale else None
-        batch.criteria = batch.criteria.with_columns(
-            pl.lit(lo_v, dtype=pl.Float64).alias("scale_min"), pl.lit(hi_v, dtype=pl.Float64).alias("scale_max")
-        )
+    return pl.concat(parts) if len(parts) > 1 else parts[0]
 
-    if "label_score" in roles or "label_verdict" in roles:
-        labels = base.filter(pl.col("label_score").is_not_null() | pl.col("label_verdict").is_not_null())
-        labels = labels.select(
-            "item_key",
-            "prompt",
-            "reference",
-            "category",
-            "model",
-            "response",
-            "model_a",
-            "response_a",
-            "model_b",
-            "response_b",
-            "criterion",
-            "scale_min",
-            "scale_max",
-            "source",
-            "source_line",
-            pl.col("label_score").alias("score"),
-            pl.col("label_verdict").alias("verdict"),
-            pl.coalesce(pl.col("annotator"), pl.lit("human")).alias("annotator"),
-            pl.lit(mapping.label_kind).alias("kind"),
-            pl.concat_str(
-                [pl.col("judgment_key"), pl.lit("\x1flabel\x1f"), pl.coalesce(pl.col("annotator"), pl.lit("human"))]
-            ).alias("label_key"),
-        )
-        batch.labels = labels
-    return batch, effective
+
+def _labels(base: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
+    """The human (or gold) labels the rows carry, one per row and annotator."""
+    labels = base.filter(pl.col("label_score").is_not_null() | pl.col("label_verdict").is_not_null())
+    labels = labels.select(
+        "item_key",
+        "prompt",
+        "reference",
+        "category",
+        "model",
+        "response",
+        "model_a",
+        "response_a",
+        "model_b",
+        "response_b",
+        "criterion",
+        "scale_min",
+        "scale_max",
+        "source",
+        "source_line",
+        pl.col("label_score").alias("score"),
+        pl.col("label_verdict").alias("verdict"),
+        pl.coalesce(pl.col("annotator"), pl.lit("human")).alias("annotator"),
+        pl.lit(mapping.label_kind).alias("kind"),
+        pl.concat_str(
+            [pl.col("judgment_key"), pl.lit("\x1flabel\x1f"), pl.coalesce(pl.col("annotator"), pl.lit("human"))]
+        ).alias("label_key"),
+    )
+    return labels
 
 
 def _outputs_only(
