@@ -16,7 +16,8 @@ are compared with the failure types people marked, separately on the `tune` and 
     python benchmarks/issue_quality.py [--sets arena,autoj] [--root PATH] [--label NAME] [--embedder M] [-o FILE]
 
 `--root` runs another checkout's pipeline on the same annotations (the before/after in the closing notes).
-Results: benchmarks/results/issue_quality.json (one entry per label).
+Results: benchmarks/results/issue_quality.json (one entry per label). `--smoke`: PandaLM only (the default unless
+--sets), in a temporary folder; a check that it runs, written to -o or a temporary file (never benchmarks/results/).
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -183,23 +186,27 @@ def run_set(name: str, workdir: Path, embedder: str | None = None) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sets", default=",".join(SETS))   # a set without annotations yet is skipped
+    ap.add_argument("--sets", default=None)   # default: every set; a set without annotations yet is skipped
     ap.add_argument("--root", default=None, help="a checkout whose `analysis` package to run (default: this one)")
     ap.add_argument("--label", default=None)
     ap.add_argument("--embedder", default=None, help="the embedding model (default: the pipeline's)")
-    ap.add_argument("-o", "--output", default=str(HERE / "results" / "issue_quality.json"))
+    ap.add_argument("-o", "--output", default=None, help="default: benchmarks/results/issue_quality.json")
+    ap.add_argument("--smoke", action="store_true", help="PandaLM in a temporary folder: does it run")
     args = ap.parse_args()
     root = Path(args.root).resolve() if args.root else HERE.parent
     sys.path.insert(0, str(root))
     sys.path.insert(0, str(HERE))
-    from machine import describe
+    from machine import describe, output_path
+
+    out = output_path("issue_quality", args.output, args.smoke)
+    args.sets = args.sets or ("pandalm" if args.smoke else ",".join(SETS))
 
     commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "analysis"], capture_output=True,
                            text=True).stdout.strip()
     label = args.label or commit + ("+changes" if dirty else "")
-    workdir = HERE / "work" / "issue_quality"
+    workdir = Path(tempfile.mkdtemp(prefix="bench-issue_quality-")) if args.smoke else HERE / "work" / "issue_quality"
     workdir.mkdir(parents=True, exist_ok=True)
     results = {}
     for name in args.sets.split(","):
@@ -216,11 +223,12 @@ def main() -> None:
             c = r["second_reader"]
             print(f"{'':11s} a second reader on {c['n_annotated']} test rows: purity {c['purity']} F1 "
                   f"{c['best_match_f1']} coverage {c['coverage']}; the same types on {c['same_types']:.0%}", flush=True)
-    out = Path(args.output)
     previous = json.loads(out.read_text()) if out.exists() else {}
     previous.setdefault("runs", {})[label] = {"commit": commit, "root": str(root), "machine": describe(),
-                                              "sets": results}
+                                              "sets": results, **({"smoke": True} if args.smoke else {})}
     out.write_text(json.dumps(previous, indent=1, default=str) + "\n")
+    if args.smoke:
+        shutil.rmtree(workdir, ignore_errors=True)
     print("->", out)
 
 

@@ -241,13 +241,7 @@ def _base(
     def col(role: str, dtype=pl.String) -> pl.Expr:
         return _col(frame, roles, mapping, role, dtype)
 
-    used = set(roles.values()) | set(mapping.criteria) | set(mapping.criteria_critiques.values())
-    extra = [c for c in columns if c not in used]
-    meta = (
-        pl.struct([source_column(frame, c).alias(c) for c in extra]).struct.json_encode()
-        if extra
-        else pl.lit(None, dtype=pl.String)
-    )
+    meta = _meta(frame, roles, mapping, columns)
     item_key = col("item_id") if ("item_id" in roles or "item_id" in mapping.constants) else col("prompt")
     verdict_raw = col("verdict")
     verdict = verdict_expr(verdict_raw)
@@ -306,6 +300,15 @@ def _base(
         .alias("raw_output")
     )
     return _keyed(base, pairwise)
+
+
+def _meta(frame: pl.DataFrame, roles: dict[str, str], mapping: Mapping, columns: list[str]) -> pl.Expr:
+    """The columns no role uses, kept as the judgment's metadata (JSON)."""
+    used = set(roles.values()) | set(mapping.criteria) | set(mapping.criteria_critiques.values())
+    extra = [c for c in columns if c not in used]
+    if not extra:
+        return pl.lit(None, dtype=pl.String)
+    return pl.struct([source_column(frame, c).alias(c) for c in extra]).struct.json_encode()
 
 
 def _keyed(base: pl.DataFrame, pairwise: bool) -> pl.DataFrame:
