@@ -145,37 +145,31 @@ def _known_judgments(con: duckdb.DuckDBPyConnection, stats: WriteStats) -> str:
             SELECT d.source, d.source_line, d.first_line, {_same("a", "b")} AS same
             FROM d JOIN sjv a ON a._ord = d._ord JOIN sjv b ON b._ord = d.first_ord
             WHERE d.rn > 1""").fetchall()
-        for source, line, first_line, same in rows:
-            if same:
-                stats.n_judgments_present += 1
-            else:
-                stats.rejects.append(
-                    Reject(
-                        source,
-                        line,
-                        "judgment_key",
-                        f"same key as line {first_line} but different content "
-                        f"(map a judgment id or sample column to keep both)",
-                    )
+        _present_or_rejected(
+            stats,
+            [
+                (
+                    src,
+                    line,
+                    same,
+                    f"same key as line {first} but different content (map a judgment id or sample column to keep both)",
                 )
+                for src, line, first, same in rows
+            ],
+        )
     if n_existing:
         rows = con.execute(f"""
             SELECT a.source, a.source_line, j.run_id, {_same("a", "j")} AS same
             FROM sjv a JOIN judgments j USING (judgment_id)
             QUALIFY row_number() OVER (PARTITION BY a.judgment_id ORDER BY a.source, a.source_line, a._ord) = 1
             """).fetchall()
-        for source, line, other_run, same in rows:
-            if same:
-                stats.n_judgments_present += 1
-            else:
-                stats.rejects.append(
-                    Reject(
-                        source,
-                        line,
-                        "judgment_key",
-                        f"already in the workspace (run {other_run}) with different content",
-                    )
-                )
+        _present_or_rejected(
+            stats,
+            [
+                (src, line, same, f"already in the workspace (run {run}) with different content")
+                for src, line, run, same in rows
+            ],
+        )
     keep = "TRUE"
     if n_dup or n_existing:
         con.execute("""
@@ -184,6 +178,15 @@ def _known_judgments(con: duckdb.DuckDBPyConnection, stats: WriteStats) -> str:
             QUALIFY row_number() OVER (PARTITION BY judgment_id ORDER BY source, source_line, _ord) = 1""")
         keep = "_ord IN (SELECT _ord FROM keep)"
     return keep
+
+
+def _present_or_rejected(stats: WriteStats, rows: list[tuple[str, int, bool, str]]) -> None:
+    """A repeated judgment with the same content counts as present; with other content it is rejected, saying why."""
+    for source, line, same, why in rows:
+        if same:
+            stats.n_judgments_present += 1
+        else:
+            stats.rejects.append(Reject(source, line, "judgment_key", why))
 
 
 def _insert_items_and_responses(
