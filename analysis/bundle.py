@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from .formatting import interval, num, pct, trim, with_interval
 from .errors import UserError
 from .filters import Filter
 
@@ -179,7 +180,7 @@ def _audit_page(ws, root: Path, head, flt: Filter) -> None:
         "<th>n</th><th>note</th></tr>"
         + "".join(
             f"<tr><td>{_e(r['judge'])}</td><td>{_e(r['metric'])}</td><td class='n'>{r['value']:.3f}</td>"
-            f"<td class='n'>{_ci(r)}</td><td class='n'>{r['n'] or 0:,}</td><td class='muted'>"
+            f"<td class='n'>{interval(r['ci_low'], r['ci_high'])}</td><td class='n'>{r['n'] or 0:,}</td><td class='muted'>"
             f"{_e(r['note'] or '')}</td></tr>"
             for r in ok.iter_rows(named=True)
         )
@@ -206,7 +207,7 @@ def _instance_pages(
         rows.append(
             f"<tr><td><a href='instances/{jid}.html'>{_e(jid[:12])}</a></td><td>{_e(j['judge'])}</td>"
             f"<td>{_e(_models(j))}</td><td>{_e(_outcome(j))}</td><td>{_e(why)}</td>"
-            f"<td class='muted'>{_e(_trim(j['critique'], 160))}</td></tr>"
+            f"<td class='muted'>{_e(trim(j['critique'], 160))}</td></tr>"
         )
     _save(
         root / "instances.html",
@@ -258,8 +259,8 @@ def _issue_tree(table: pl.DataFrame, link: bool = True) -> str:
             if link:
                 name = f"<a href='issue-{_safe(r['issue_id'])}.html'>{name}</a>"
             rows.append(
-                f"<tr><td>{name}</td><td class='n'>{r['n_units']:,}</td><td class='n'>{_pct(r['prevalence'])}"
-                f"</td><td class='n'>{_lift(r)}</td><td class='n'>{_num(r['severity'])}</td></tr>"
+                f"<tr><td>{name}</td><td class='n'>{r['n_units']:,}</td><td class='n'>{pct(r['prevalence'])}"
+                f"</td><td class='n'>{with_interval(r['lift'], r.get('lift_ci_low'), r.get('lift_ci_high'))}</td><td class='n'>{num(r['severity'])}</td></tr>"
             )
     return "".join(rows) + "</table>"
 
@@ -268,9 +269,9 @@ def _issue_page(r: dict, prev: pl.DataFrame, ex: pl.DataFrame, by: str) -> str:
     parts = [
         f"<h1>{_e(r['issue_id'])}. {_e(r['title'])}</h1>",
         f"<p class='muted'>{_e(r['category_title'] or '')} · {r['n_instances']:,} judgments, "
-        f"{r['n_units']:,} judged responses, {r['n_items']:,} items · prevalence {_pct(r['prevalence'])} "
-        f"[{_pct(r['prevalence_ci_low'])}, {_pct(r['prevalence_ci_high'])}] · lift {_lift(r)} · "
-        f"severity {_num(r['severity'])} (mean outcome of the selection {_num(r['mean_outcome'])})</p>",
+        f"{r['n_units']:,} judged responses, {r['n_items']:,} items · prevalence {pct(r['prevalence'])} "
+        f"[{pct(r['prevalence_ci_low'])}, {pct(r['prevalence_ci_high'])}] · lift {with_interval(r['lift'], r.get('lift_ci_low'), r.get('lift_ci_high'))} · "
+        f"severity {num(r['severity'])} (mean outcome of the selection {num(r['mean_outcome'])})</p>",
     ]
     if r["description"]:
         parts.append(f"<p>{_e(r['description'])}</p>")
@@ -280,8 +281,8 @@ def _issue_page(r: dict, prev: pl.DataFrame, ex: pl.DataFrame, by: str) -> str:
         f"<h2>Prevalence by {_e(by)}</h2><table><tr><th>{_e(by)}</th><th>share</th><th>95% CI</th>"
         f"<th>with it</th><th>of</th></tr>"
         + "".join(
-            f"<tr><td>{_e(p[by])}</td><td class='n'>{_pct(p['share'])}</td><td class='n'>"
-            f"[{_pct(p['ci_low'])}, {_pct(p['ci_high'])}]</td><td class='n'>{p['n_with']:,}</td>"
+            f"<tr><td>{_e(p[by])}</td><td class='n'>{pct(p['share'])}</td><td class='n'>"
+            f"[{pct(p['ci_low'])}, {pct(p['ci_high'])}]</td><td class='n'>{p['n_with']:,}</td>"
             f"<td class='n'>{p['n_group']:,}</td></tr>"
             for p in prev.iter_rows(named=True)
         )
@@ -294,7 +295,7 @@ def _issue_page(r: dict, prev: pl.DataFrame, ex: pl.DataFrame, by: str) -> str:
             f"<tr><td><a href='instances/{_safe(e['judgment_id'])}.html'>{_e(e['judgment_id'][:12])}</a></td>"
             f"<td>{_e(e['model'] or '')}</td><td>{_e(e['judge'])}</td>"
             f"<td>{_e(e['score'] if e['score'] is not None else (e['verdict'] or ''))}</td>"
-            f"<td>{_e(_trim(e['segment'], 400))}</td></tr>"
+            f"<td>{_e(trim(e['segment'], 400))}</td></tr>"
             for e in ex.iter_rows(named=True)
         )
         + "</table>"
@@ -393,30 +394,6 @@ def _safe(value) -> str:
     if not _SAFE_ID.match(text):
         raise UserError(f"bundle: {text!r} cannot be part of a file name")
     return text
-
-
-def _trim(text, n: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _pct(x) -> str:
-    return "–" if x is None else f"{100 * x:.1f}%"
-
-
-def _num(x) -> str:
-    return "–" if x is None else f"{x:.2f}"
-
-
-def _ci(r: dict) -> str:
-    return "" if r["ci_low"] is None or r["ci_high"] is None else f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
-
-
-def _lift(r: dict) -> str:
-    if r.get("lift") is None:
-        return "–"
-    lo, hi = r.get("lift_ci_low"), r.get("lift_ci_high")
-    return f"{r['lift']:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else "")
 
 
 def _models(j: dict) -> str:

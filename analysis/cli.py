@@ -9,6 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from .formatting import cell, with_interval
 from . import __version__
 from . import progress
 from .errors import UserError
@@ -44,21 +45,11 @@ def _print_table(rows: list[dict], columns: list[str], out=sys.stdout) -> None:
     if not rows:
         print("  (none)", file=out)
         return
-    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns}
+    widths = {c: max(len(c), *(len(cell(r.get(c))) for r in rows)) for c in columns}
     widths = {c: min(w, 60) for c, w in widths.items()}
     print("  " + "  ".join(c.ljust(widths[c]) for c in columns), file=out)
     for r in rows:
-        print("  " + "  ".join(_cell(r.get(c))[: widths[c]].ljust(widths[c]) for c in columns), file=out)
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value).replace("\n", " ")
+        print("  " + "  ".join(cell(r.get(c))[: widths[c]].ljust(widths[c]) for c in columns), file=out)
 
 
 # ---- commands ------------------------------------------------------------------------------------
@@ -375,7 +366,9 @@ def _print_issue_set(iset, table, by_model: dict[str, dict[str, float]]) -> None
                     "id": r["issue_id"],
                     "title": "  " + r["title"],
                     "prevalence": f"{r['prevalence']:.1%}",
-                    "lift": _interval(row["lift"], row["lift_ci_low"], row["lift_ci_high"]),
+                    "lift": ""
+                    if row["lift"] is None
+                    else with_interval(row["lift"], row["lift_ci_low"], row["lift_ci_high"], 1),
                     "severity": row["severity"],
                     "most in": "; ".join(f"{m} {v:.0%}" for m, v in models),
                 }
@@ -383,13 +376,9 @@ def _print_issue_set(iset, table, by_model: dict[str, dict[str, float]]) -> None
         _print_table(rows, ["id", "title", "prevalence", "lift", "severity", "most in"])
     print(
         f"{iset.no_issue():,} of {iset.n_instances():,} judgments have no issue; severity = mean outcome of the "
-        f"responses with it (all: {_cell(table['mean_outcome'][0]) if table.height else '–'}); "
+        f"responses with it (all: {cell(table['mean_outcome'][0]) if table.height else '–'}); "
         f"`judgescope issues --show {iset.id} --json` prints every field"
     )
-
-
-def _interval(value, lo, hi) -> str:
-    return "" if value is None else f"{value:.1f} [{lo:.1f}, {hi:.1f}]"
 
 
 def _dest(option: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from .formatting import interval, num, pct, trim, with_interval
 from .errors import UserError
 from .filters import Filter
 
@@ -26,11 +27,6 @@ _MD = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 def md(text: Any) -> str:
     """Text shown literally in GitHub Markdown (also inside table cells)."""
     return _MD.sub(r"\\\1", str(text if text is not None else "")).replace("\n", " ")
-
-
-def trim(text: str | None, n: int = 240) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def collect(
@@ -179,7 +175,7 @@ def findings(d: dict, n: int = 6, esc=str) -> list[str]:
     for x in d["issues"][:2]:
         lo, hi = x["prevalence_ci"]
         out.append(
-            f"“{esc(x['title'])}” is in {_pct(x['prevalence'])} [{_pct(lo)}, {_pct(hi)}] of the {s['instances']:,} "
+            f"“{esc(x['title'])}” is in {pct(x['prevalence'])} [{pct(lo)}, {pct(hi)}] of the {s['instances']:,} "
             f"judgments ({x['instances']:,})."
         )
     gaps = []
@@ -191,8 +187,8 @@ def findings(d: dict, n: int = 6, esc=str) -> list[str]:
                 gaps.append((top["share"] - low["share"], x, top, low))
     for _, x, top, low in sorted(gaps, key=lambda g: -g[0])[:2]:
         out.append(
-            f"{esc(top['group'])} has “{esc(x['title'])}” in {_pct(top['share'])} [{_pct(top['ci'][0])}, {_pct(top['ci'][1])}] "
-            f"of its judgments, {esc(low['group'])} in {_pct(low['share'])} [{_pct(low['ci'][0])}, {_pct(low['ci'][1])}]."
+            f"{esc(top['group'])} has “{esc(x['title'])}” in {pct(top['share'])} [{pct(top['ci'][0])}, {pct(top['ci'][1])}] "
+            f"of its judgments, {esc(low['group'])} in {pct(low['share'])} [{pct(low['ci'][0])}, {pct(low['ci'][1])}]."
         )
     departures = []
     for r in d["audit"]:
@@ -223,25 +219,6 @@ def render(q, fmt: str, issue_set_id: str | None = None, filter: Filter | None =
     return _html(q, workspace, data, filter)
 
 
-def _lift(x: dict) -> str:
-    if x.get("lift") is None:
-        return "–"
-    lo, hi = x.get("lift_ci") or (None, None)
-    return f"{x['lift']:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else "")
-
-
-def _num(x) -> str:
-    return "–" if x is None else f"{x:.2f}"
-
-
-def _ci(r: dict) -> str:
-    return "" if r["ci_low"] is None else f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
-
-
-def _pct(x) -> str:
-    return "–" if x is None else f"{100 * x:.1f}%"
-
-
 def _markdown(d: dict) -> str:
     lines = [
         "# judgescope report",
@@ -270,21 +247,21 @@ def _markdown(d: dict) -> str:
                 lines += [md(x["description"]), ""]
             lines.append(f"Keywords: {md(', '.join(x['keywords'] or []))}  ")
             lines.append(
-                f"Instances: {x['instances']:,} across {x['items']:,} items · prevalence {_pct(x['prevalence'])} "
-                f"[{_pct(x['prevalence_ci'][0])}, {_pct(x['prevalence_ci'][1])}] · lift {_lift(x)} · "
-                f"severity {_num(x['severity'])}"
+                f"Instances: {x['instances']:,} across {x['items']:,} items · prevalence {pct(x['prevalence'])} "
+                f"[{pct(x['prevalence_ci'][0])}, {pct(x['prevalence_ci'][1])}] · lift {with_interval(x['lift'], *(x.get('lift_ci') or (None, None)))} · "
+                f"severity {num(x['severity'])}"
             )
             if x.get("checked"):
                 lines[-1] += "  "
                 lines.append(
                     f"Checked by readers: {x['fits']} of {x['checked']} examples fit (precision "
-                    f"{_pct(x['precision'])} [{_pct(x['precision_ci'][0])}, {_pct(x['precision_ci'][1])}])"
+                    f"{pct(x['precision'])} [{pct(x['precision_ci'][0])}, {pct(x['precision_ci'][1])}])"
                 )
             shown = len(x["prevalence_by"])
             lines += ["", f"| {md(x['by'])} | prevalence | 95% CI | n |", "|---|---:|---|---:|"]
             for p in x["prevalence_by"]:
                 lines.append(
-                    f"| {md(p['group'])} | {_pct(p['share'])} | [{_pct(p['ci'][0])}, {_pct(p['ci'][1])}] | {p['n']:,} |"
+                    f"| {md(p['group'])} | {pct(p['share'])} | [{pct(p['ci'][0])}, {pct(p['ci'][1])}] | {p['n']:,} |"
                 )
             if shown < x["groups_total"]:
                 lines += ["", f"({shown} of {x['groups_total']} groups shown)"]
@@ -302,7 +279,7 @@ def _markdown(d: dict) -> str:
             for x in d["strengths"]:
                 lines.append(
                     f"| {md(x['title'])} | {md(x['category'] or '')} | {x['instances']:,} | "
-                    f"{_pct(x['prevalence'])} | {_num(x['lift'])} |"
+                    f"{pct(x['prevalence'])} | {num(x['lift'])} |"
                 )
             lines.append("")
     else:
@@ -315,7 +292,9 @@ def audit_table_md(rows: list[dict]) -> list[str]:
     """The audit's computed metrics as a Markdown table (the report's section and `judgescope audit --markdown`)."""
     lines = ["| judge | metric | value | 95% CI | n |", "|---|---|---:|---|---:|"]
     for r in rows:
-        lines.append(f"| {md(r['judge'])} | {r['metric']} | {r['value']:.3f} | {_ci(r)} | {r['n'] or 0:,} |")
+        lines.append(
+            f"| {md(r['judge'])} | {r['metric']} | {r['value']:.3f} | {interval(r['ci_low'], r['ci_high'])} | {r['n'] or 0:,} |"
+        )
     return lines
 
 
@@ -432,12 +411,12 @@ def _html(q, workspace, d: dict, filter) -> str:
             parts.append(
                 f"<p class='kw'>{e(x['category'] or '')} · Keywords: {e(', '.join(x['keywords'] or []))} · "
                 f"{x['instances']:,} instances across {x['items']:,} items · prevalence "
-                f"{_pct(x['prevalence'])} · lift {e(_lift(x))} · severity {_num(x['severity'])}</p>"
+                f"{pct(x['prevalence'])} · lift {e(with_interval(x['lift'], *(x.get('lift_ci') or (None, None))))} · severity {num(x['severity'])}</p>"
             )
             parts.append(
                 f"<table><tr><th>{e(x['by'])}</th><th>prevalence</th><th>95% CI</th><th>n</th></tr>"
                 + "".join(
-                    f"<tr><td>{e(str(p['group']))}</td><td>{_pct(p['share'])}</td><td>[{_pct(p['ci'][0])}, {_pct(p['ci'][1])}]"
+                    f"<tr><td>{e(str(p['group']))}</td><td>{pct(p['share'])}</td><td>[{pct(p['ci'][0])}, {pct(p['ci'][1])}]"
                     f"</td><td>{p['n']:,}</td></tr>"
                     for p in x["prevalence_by"]
                 )
@@ -462,7 +441,7 @@ def _html(q, workspace, d: dict, filter) -> str:
         "<table><tr><th>judge</th><th>metric</th><th>value</th><th>95% CI</th><th>n</th></tr>"
         + "".join(
             f"<tr><td>{e(str(r['judge']))}</td><td>{e(r['metric'])}</td><td>{r['value']:.3f}</td><td>"
-            f"{_ci(r)}</td><td>{r['n'] or 0:,}</td></tr>"
+            f"{interval(r['ci_low'], r['ci_high'])}</td><td>{r['n'] or 0:,}</td></tr>"
             for r in d["audit"]
         )
         + "</table></body></html>"

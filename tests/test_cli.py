@@ -104,7 +104,8 @@ def test_paths_that_cannot_be_read_or_written_are_one_line_errors(tmp_path, caps
 
 
 def test_verbose_says_what_it_does_on_stderr(tmp_path, capsys):
-    """-v: each import batch and the audit's time on stderr (stdout unchanged); without it, nothing."""
+    """-v: each import batch, the audit's time, or where a kept audit was read, on stderr (stdout unchanged);
+    without it, nothing."""
     from analysis.cli import main
 
     ws = str(tmp_path / "v.duckdb")
@@ -117,4 +118,6 @@ def test_verbose_says_what_it_does_on_stderr(tmp_path, capsys):
     assert quiet.err == "" and json.loads(quiet.out)
     assert main(["-v", "audit", "-w", ws, "--json"]) == 0
     loud = capsys.readouterr()
-    assert "analysis.reliability.audit: audit of '' by judge: 2 judges in" in loud.err and loud.out == quiet.out
+    assert "analysis.reliability.saved: audit read from" in loud.err and loud.out == quiet.out  # kept by the first
+    assert main(["-v", "audit", "-w", ws, "--json", "--filter", "judge=gpt-3.5-turbo"]) == 0
+    assert "analysis.reliability.audit: audit of 'judge=gpt-3.5-turbo' by judge: 1 judges in" in capsys.readouterr().err

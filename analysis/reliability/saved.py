@@ -54,7 +54,9 @@ def key(q: Query, query: str, by: str, family_map: dict | None, aliases: int | N
 def load(workspace: Path, k: str) -> pl.DataFrame | None:
     path = folder(workspace) / f"{k}.parquet"
     try:
-        return pl.read_parquet(path)
+        frame = pl.read_parquet(path)
+        log.info("audit read from %s (kept by an earlier run)", path)
+        return frame
     except FileNotFoundError:
         return None
     except Exception as exc:  # noqa: BLE001 - an unreadable file is recomputed, never trusted

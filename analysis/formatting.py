@@ -1,0 +1,44 @@
+"""How numbers and text read in every rendering (CLI tables, reports, bundles): one definition each."""
+
+from __future__ import annotations
+
+DASH = "–"  # a value that does not exist
+
+
+def trim(text: str | None, n: int = 240) -> str:
+    """Whitespace folded to single spaces, cut at n characters with an ellipsis."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def pct(x: float | None) -> str:
+    """A share as a percentage with one decimal (12.3%)."""
+    return DASH if x is None else f"{100 * x:.1f}%"
+
+
+def num(x: float | None, digits: int = 2) -> str:
+    return DASH if x is None else f"{x:.{digits}f}"
+
+
+def interval(lo: float | None, hi: float | None, digits: int = 3) -> str:
+    """A 95% interval as [lo, hi]; empty when either end is missing."""
+    return "" if lo is None or hi is None else f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def with_interval(value: float | None, lo: float | None, hi: float | None, digits: int = 2) -> str:
+    """A value and, when it has one, its interval: 1.52 [1.10, 2.31]."""
+    if value is None:
+        return DASH
+    around = interval(lo, hi, digits)
+    return f"{value:.{digits}f}" + (f" {around}" if around else "")
+
+
+def cell(value) -> str:
+    """A plain-text table cell: floats to 3 decimals, integers with thousands separators, one line."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value).replace("\n", " ")
