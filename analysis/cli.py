@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -841,27 +842,41 @@ def _serve_commands(add) -> None:
     p.add_argument("--port", type=int, default=8501)
 
 
-def _log_to_stderr(verbosity: int) -> None:
-    """judgescope's own diagnostics (the `analysis` loggers) on stderr, at INFO for -v and DEBUG for -vv; other
-    libraries' stay quiet."""
-    root = logging.getLogger("analysis")
-    for h in [h for h in root.handlers if getattr(h, "judgescope_cli", False)]:
-        root.removeHandler(h)  # main() called again in one process: one handler, on today's stderr
+class _ToStderr(logging.Handler):
+    """Writes to whatever sys.stderr is when a record comes (a test or a notebook may have replaced it since)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never break the command
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def _log_to_stderr(verbosity: int):
+    """For the command's duration: judgescope's own diagnostics (the `analysis` loggers) on stderr, at INFO for
+    -v and DEBUG for -vv; other libraries' stay quiet. Nothing is left configured after it."""
     if not verbosity:
-        root.setLevel(logging.NOTSET)
+        yield
         return
-    handler = logging.StreamHandler(sys.stderr)
+    root = logging.getLogger("analysis")
+    handler = _ToStderr()
     handler.setFormatter(logging.Formatter("judgescope: %(name)s: %(message)s"))
-    handler.judgescope_cli = True  # type: ignore[attr-defined]
+    level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        _log_to_stderr(args.verbose)
-        return args.func(args)
+        with _log_to_stderr(args.verbose):
+            return args.func(args)
     except UserError as exc:
         print(f"judgescope: error: {exc}", file=sys.stderr)
         return 1
