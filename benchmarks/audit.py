@@ -113,8 +113,10 @@ def main() -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     db = work / "audit.duckdb"
+    kept = Path(str(db) + ".cache")  # audits kept beside the workspace (analysis/reliability/saved.py)
     for p in (db, Path(str(db) + ".wal")):
         p.unlink(missing_ok=True)
+    shutil.rmtree(kept, ignore_errors=True)
     p1, p2, expected = make(args.items, work)
     t = time.perf_counter()
     from analysis import Workspace
@@ -127,6 +129,9 @@ def main() -> None:
     ws.close()
     child = subprocess.run([sys.executable, "-c", CHILD, str(db)], capture_output=True, text=True, check=True)
     result = json.loads(child.stdout.strip().splitlines()[-1])
+    # a later process (the dashboard, the CLI) reads the audit the first one kept
+    again = subprocess.run([sys.executable, "-c", CHILD, str(db)], capture_output=True, text=True, check=True)
+    result["kept_audit_seconds"] = json.loads(again.stdout.strip().splitlines()[-1])["audit_seconds"]
     report = {"benchmark": "audit", "items": args.items, "judgments": n, "ingest_seconds": round(ingest_s, 1),
               **result, "target_seconds": 30, "machine": describe(), **({"smoke": True} if args.smoke else {}),
               "planted": {"first-slot-judge": "picks the first slot 70% of the time regardless of quality",
@@ -135,6 +140,7 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     for p in (p1, p2, db):
         p.unlink(missing_ok=True)
+    shutil.rmtree(kept, ignore_errors=True)
     if args.smoke:
         shutil.rmtree(work, ignore_errors=True)
         print("->", out)

@@ -54,6 +54,9 @@ def page_times(db: Path, pages: list[str] = PAGES) -> dict[str, dict[str, float]
     out: dict[str, dict[str, float]] = {}
     for browser in chromium.launched():
         for view in pages:
+            # nothing kept from an earlier page or run (analysis/reliability/saved.py): the server prepares the
+            # whole workspace's audit as `judgescope dashboard` does, and the new selection is computed
+            shutil.rmtree(str(db) + ".cache", ignore_errors=True)
             srv = DashboardServer(db, timeout_s=300)
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             try:
@@ -113,6 +116,7 @@ def main() -> None:
         "compare: items differing most": lambda: ws.compare_instances("model-0", "model-1"),
     }
     query_ms = {k: median_ms(fn) for k, fn in queries.items()}
+    shutil.rmtree(str(db) + ".cache", ignore_errors=True)  # computed, not read from an earlier run
     t = time.perf_counter()
     ws.audit()
     audit_s = time.perf_counter() - t
