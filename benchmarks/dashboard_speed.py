@@ -126,11 +126,12 @@ def main() -> None:
               "audit_seconds_uncached": round(audit_s, 1), "page_drawn_seconds": browser_s,
               "targets": {"query_ms": 200, "page_drawn_s": 3.0}, "machine": describe(),
               **({"smoke": f"{args.items} items, pages {[p or 'overview' for p in pages]}"} if args.smoke else {}),
-              "note": "pages drawn in Chromium (Debian's chromium, headless) from the dashboard's own server; 'first' is "
-                      "the page's first visit after the server started (the pages before it warmed the process), "
-                      "'warm' a reload, 'filtered' the same page on a selection not computed before "
-                      f"({FILTERED!r}). The Instances page asks DuckDB for one page of 50 rows (LIMIT/OFFSET); the "
-                      "audit is cached per selection (st.cache_data) after its first computation"}
+              "note": "pages drawn in Chromium (Debian's chromium, headless, a new browser context per page) from "
+                      "a dashboard server started for each page, which prepares the whole workspace's audit as "
+                      "`judgescope dashboard` does (nothing kept from earlier pages or runs); 'first' is the page's "
+                      "first visit, 'warm' a reload, 'filtered' the same page on a selection not computed before "
+                      f"({FILTERED!r}). The Instances page asks DuckDB for one page of 50 rows (LIMIT/OFFSET); an "
+                      "audit is kept per selection (st.cache_data, and beside the workspace) once computed"}
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     if args.smoke:
