@@ -76,7 +76,7 @@ def prepare(workspace: Path) -> None:
     was_open = store.is_open(workspace)
     try:
         Workspace(workspace, read_only=True).audit()
-    except UserError as exc:
+    except Exception as exc:  # noqa: BLE001 - only a head start: the page computes what it needs
         log.info("audit not prepared: %s", exc)
     finally:
         if not was_open:
@@ -89,15 +89,15 @@ def serve_foreground(workspace: Path, port: int = 8501) -> int:
     import signal
 
     child = subprocess.Popen(command(port), env=_env(workspace), cwd=str(app_path().parent.parent))
-    print(f"judgescope dashboard for {workspace}: preparing the judge audit …", end=" ", flush=True)
-    prepare(workspace)
-    print(f"http://127.0.0.1:{port}/  (Ctrl+C stops it)", flush=True)
 
     def stop(signum, frame):  # noqa: ARG001 - the signal handler's signature
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        print(f"judgescope dashboard for {workspace}: preparing the judge audit …", end=" ", flush=True)
+        prepare(workspace)
+        print(f"http://127.0.0.1:{port}/  (Ctrl+C stops it)", flush=True)
         return child.wait()
     except KeyboardInterrupt:
         return 0
@@ -120,7 +120,11 @@ class DashboardServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        prepare(workspace)
+        try:
+            prepare(workspace)
+        except BaseException:  # interrupted while preparing: no server left serving on its own
+            _end(self.process)
+            raise
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -94,6 +94,7 @@ def lock_holder(message: str) -> str:
         command = " ".join(words)
     except OSError:
         command = ""
+    command = re.sub(r"://[^/\s@]+@", "://…@", command)  # no user:password@ of a base URL
     if "streamlit" in command:
         command = "a judgescope dashboard"
     elif len(command) > 80:

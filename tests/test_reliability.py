@@ -353,3 +353,44 @@ def test_an_unwritable_place_only_means_nothing_is_kept(tmp_path, monkeypatch):
     ws = Workspace(tmp_path / "w.duckdb")
     ws.ingest(DEMO / "pandalm")
     assert ws.audit().height > 0 and not (blocker / "audit").exists()
+
+
+def test_large_sample_intervals_stay_in_range_and_do_not_collapse_at_a_bound():
+    """A rate's delta-method interval stays in [0, 1]; a corrected pass rate clipped at 1 still has an interval
+    (the gradient is taken before the clipping), as the bootstrap would give."""
+    from analysis.reliability import common
+    from analysis.reliability.consistency import _rogan_gladen_interval, _rogan_gladen_sums
+
+    k = common.LARGE + 1000
+    num = np.zeros(k)
+    num[:2] = 1  # 2 events in 6,000 items
+    lo, hi = common.bootstrap_ratio(num, np.ones(k), clip=(0.0, 1.0))
+    assert lo == 0.0 and 0 < hi < 0.01
+    rng = np.random.default_rng(3)
+    labelled = rng.random(k) < 0.1
+    truth = rng.random(k) < 0.7
+    # on the labelled tenth: sensitivity ~0.9, specificity ~0.8; elsewhere the judge passes nearly everything
+    judge = np.where(labelled, np.where(truth, rng.random(k) < 0.9, rng.random(k) < 0.2), rng.random(k) < 0.93)
+    arr = {"n": np.ones(k), "jp": judge.astype(float),
+           "tp": (judge & truth & labelled).astype(float), "pos": (truth & labelled).astype(float),
+           "tn": (~judge & ~truth & labelled).astype(float), "neg": (~truth & labelled).astype(float)}
+    assert _rogan_gladen_sums([arr[c].sum() for c in ("n", "jp", "tp", "pos", "tn", "neg")]) == 1.0
+    lo, hi = _rogan_gladen_interval(arr)
+    assert hi == 1.0 and 0.9 < lo < 0.99, (lo, hi)
+
+
+def test_a_lock_holder_is_named_without_credentials():
+    import os
+    import subprocess
+    import sys
+
+    from analysis.store import lock_holder
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "--base-url",
+                              "https://ana:s3cret@llm.example/v1"])
+    try:
+        named = lock_holder(f"Could not set lock on file: Conflicting lock is held in python (PID {child.pid})")
+    finally:
+        child.kill()
+    if os.path.exists(f"/proc/{child.pid}"):
+        assert "s3cret" not in named and "ana:" not in named and "llm.example" in named, named

@@ -94,7 +94,7 @@ def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> lis
                 jkey,
                 f"agreement_{suffix}",
                 value,
-                bootstrap_ratio(per_item["agree"].to_numpy(), per_item["n"].to_numpy()),
+                bootstrap_ratio(per_item["agree"].to_numpy(), per_item["n"].to_numpy(), clip=(0.0, 1.0)),
                 int(per_item["n"].sum()),
                 f"95% CI: bootstrap over items; against the {label}; an unparsed verdict counts as disagreement",
             )
@@ -129,7 +129,7 @@ def annotator_metrics(ctx: AuditContext) -> list[dict]:
                 jkey,
                 f"agreement_with:{annotator}",
                 float(agree.mean()),
-                bootstrap_ratio(per_item["a"].to_numpy(), per_item["n"].to_numpy()),
+                bootstrap_ratio(per_item["a"].to_numpy(), per_item["n"].to_numpy(), clip=(0.0, 1.0)),
                 g.height,
                 "95% CI: bootstrap over items; unparsed counts as disagreement",
             )

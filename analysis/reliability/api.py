@@ -47,9 +47,7 @@ class Audit:
             raise UserError(f"audit: by must be one of {', '.join(AUDIT_BY)}, not {by!r}")
         flt = as_filter(filter)
         aliases = Path(self.path).expanduser().resolve().parent / ALIAS_FILE
-        key = saved.key(
-            self.q, flt.to_query(), by, family_map, aliases.stat().st_mtime_ns if aliases.exists() else None
-        )
+        key = saved.key(self.q, flt.to_query(), by, family_map, saved.file_digest(aliases))
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)

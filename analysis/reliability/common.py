@@ -86,16 +86,18 @@ def bootstrap_sums(
     seed: int = SEED,
     clip: tuple[float, float] | None = None,
     many: Callable[[np.ndarray], np.ndarray] | None = None,
+    smooth: Callable[[np.ndarray], float | None] | None = None,
 ) -> tuple[float | None, float | None]:
     """95% percentile interval of stat(column sums of a), resampling a's rows (items) with replacement;
     None unless at least half the resamples give a finite value. `many`, when given, computes stat for a
-    whole block of resampled sums (one row each) at once. From LARGE items on: `sums_interval`."""
+    whole block of resampled sums (one row each) at once. From LARGE items on: `sums_interval` of `smooth` (stat
+    without its clipping, whose gradient would vanish at a bound), the interval's ends clipped to `clip`."""
     a = canonical(np.atleast_2d(np.asarray(a, dtype=float)))
     k = len(a)
     if k < 2:
         return None, None
     if k >= LARGE:
-        return sums_interval(list(a.T), stat, clip)
+        return sums_interval(list(a.T), smooth or stat, clip)
     rng = np.random.default_rng(seed)
     block = max(1, min(n_boot, 4_000_000 // k))  # replicates drawn at once, bounded memory
     cols = np.ascontiguousarray(a.T)
@@ -119,14 +121,20 @@ def bootstrap_sums(
 
 
 def bootstrap_ratio(
-    num: np.ndarray, den: np.ndarray, n_boot: int = N_BOOT, seed: int = SEED
+    num: np.ndarray,
+    den: np.ndarray,
+    n_boot: int = N_BOOT,
+    seed: int = SEED,
+    clip: tuple[float, float] | None = None,
 ) -> tuple[float | None, float | None]:
-    """95% percentile interval of sum(num)/sum(den), resampling items (the arrays' rows) with replacement."""
+    """95% percentile interval of sum(num)/sum(den), resampling items (the arrays' rows) with replacement.
+    clip: the range the ratio lives in (a rate: (0, 1)), which the large-sample interval keeps to."""
     return bootstrap_sums(
         np.column_stack([num, den]),
         lambda s: s[0] / s[1] if s[1] else None,
         n_boot,
         seed,
+        clip=clip,
         many=lambda sums: sums[:, 0] / sums[:, 1],
     )
 
@@ -156,8 +164,8 @@ def sums_interval(
     cov = np.atleast_2d(np.cov(a, rowvar=False))
     se = float(np.sqrt(max(0.0, k * grad @ cov @ grad)))
     low, high = value - Z95 * se, value + Z95 * se
-    if clip is not None:
-        low, high = max(clip[0], low), min(clip[1], high)
+    if clip is not None:  # both ends into the range (an estimate past a bound has an interval at it)
+        low, high = (min(clip[1], max(clip[0], x)) for x in (low, high))
     return float(low), float(high)
 
 
@@ -203,7 +211,7 @@ def ratio_rows(
             out.append(unavailable(jkey, metric, why_empty))
             continue
         value = float(g[num].sum()) / n_den
-        ci = bootstrap_ratio(g[num].to_numpy(), g[den].to_numpy())
+        ci = bootstrap_ratio(g[num].to_numpy(), g[den].to_numpy(), clip=(0.0, 1.0))  # a rate
         out.append(row(jkey, metric, value, ci, int(n_den), note))
     for j in judges or []:
         if j not in seen:

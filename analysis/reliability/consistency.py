@@ -195,15 +195,20 @@ def corrected_accuracy(ctx: AuditContext, threshold: float = 0.5) -> list[dict]:
 _RG_COLUMNS = ("n", "jp", "tp", "pos", "tn", "neg")
 
 
-def _rogan_gladen_sums(s) -> float | None:
-    """Rogan–Gladen from the sums of n, jp, tp, pos, tn, neg (in that order)."""
+def _rogan_gladen_raw(s) -> float | None:
+    """Rogan–Gladen from the sums of n, jp, tp, pos, tn, neg (in that order), before clipping to [0, 1]."""
     n, jp, tp, pos, tn, neg = s
     if not n or not pos or not neg:
         return None
     se, sp = tp / pos, tn / neg
     if se + sp - 1 <= 0:
         return None
-    return float(min(1.0, max(0.0, (jp / n + sp - 1) / (se + sp - 1))))
+    return float((jp / n + sp - 1) / (se + sp - 1))
+
+
+def _rogan_gladen_sums(s) -> float | None:
+    raw = _rogan_gladen_raw(s)
+    return None if raw is None else min(1.0, max(0.0, raw))
 
 
 def _rogan_gladen(arr: dict, idx) -> float | None:
@@ -212,4 +217,6 @@ def _rogan_gladen(arr: dict, idx) -> float | None:
 
 def _rogan_gladen_interval(arr: dict) -> tuple[float | None, float | None]:
     """95% interval over items of the corrected pass rate (clipped to [0, 1] like the value)."""
-    return bootstrap_sums(np.column_stack([arr[c] for c in _RG_COLUMNS]), _rogan_gladen_sums, clip=(0.0, 1.0))
+    return bootstrap_sums(
+        np.column_stack([arr[c] for c in _RG_COLUMNS]), _rogan_gladen_sums, clip=(0.0, 1.0), smooth=_rogan_gladen_raw
+    )

@@ -23,6 +23,8 @@ from ..query import Query
 
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once, at import: changing it later would race other threads' files
 
 
 def folder(workspace: Path) -> Path:
@@ -32,10 +34,24 @@ def folder(workspace: Path) -> Path:
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """A digest of the code an audit's numbers come from (a changed formula never reads an old file)."""
+    from importlib.metadata import version
+
     h = hashlib.sha256()
-    own = ("filters.py", "verdicts.py", "identities.py", "sql.py", "query.py")
+    own = (
+        "filters.py",
+        "verdicts.py",
+        "identities.py",
+        "sql.py",
+        "query.py",
+        "store.py",
+        "schema.sql",
+        "groups.py",
+        "records.py",
+    )
     for p in sorted([*(PACKAGE / "reliability").glob("*.py"), *(PACKAGE / name for name in own)]):
         h.update(p.name.encode() + p.read_bytes())
+    for lib in ("numpy", "polars", "scipy", "duckdb"):
+        h.update(f"{lib}={version(lib)}".encode())
     return h.hexdigest()[:16]
 
 
@@ -46,15 +62,36 @@ def data_version(q: Query, query: str) -> tuple:
     return full if "issue" in query else full[:4]
 
 
-def key(q: Query, query: str, by: str, family_map: dict | None, aliases: int | None) -> str:
+def file_digest(path: Path) -> str | None:
+    """A file's content digest (None when it does not exist): an alias file rewritten within one timestamp tick,
+    or copied with its old time, still changes the key."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except FileNotFoundError:
+        return None
+
+
+def key(q: Query, query: str, by: str, family_map: dict | None, aliases: str | None) -> str:
     parts = [code_version(), data_version(q, query), query, by, json.dumps(family_map, sort_keys=True), aliases]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
+
+
+def _trusted(where: Path) -> bool:
+    """Only a folder this user owns that nobody else can write into is read (a shared directory could hold a
+    folder another user made)."""
+    st = where.stat()
+    mine = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+    return mine and not st.st_mode & 0o022
 
 
 def load(workspace: Path, k: str) -> pl.DataFrame | None:
     path = folder(workspace) / f"{k}.parquet"
     try:
+        if not _trusted(path.parent):
+            log.info("kept audits in %s not read: the folder is not this user's alone", path.parent)
+            return None
         frame = pl.read_parquet(path)
+        os.utime(path)  # kept longest: the audits read most recently
         log.info("audit read from %s (kept by an earlier run)", path)
         return frame
     except FileNotFoundError:
@@ -71,18 +108,32 @@ def save(workspace: Path, k: str, frame: pl.DataFrame) -> None:
     where = folder(workspace)
     tmp: str | None = None
     try:
-        where.mkdir(parents=True, exist_ok=True)
+        where.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _trusted(where):
+            return
         fd, tmp = tempfile.mkstemp(dir=where, suffix=".tmp")
         os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as readable as the files beside it (mkstemp makes it private)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as readable as the files beside it (mkstemp makes it private)
         frame.write_parquet(tmp)
         os.replace(tmp, where / f"{k}.parquet")
-        kept = sorted(where.glob("*.parquet"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in kept[KEEP:]:
-            old.unlink(missing_ok=True)
+        _prune(where)
     except OSError as exc:
         log.info("could not keep the audit in %s (%s); it is computed again next time", where, exc)
         if tmp:
             Path(tmp).unlink(missing_ok=True)
+
+
+def _prune(where: Path) -> None:
+    """At most KEEP audits, the least recently used going first; temporaries a crash left, after an hour."""
+    import time
+
+    def used(p: Path) -> int:
+        try:
+            return p.stat().st_mtime_ns
+        except FileNotFoundError:  # another process pruned it
+            return 0
+
+    kept = sorted(where.glob("*.parquet"), key=used, reverse=True)
+    stale = [p for p in where.glob("*.tmp") if used(p) < (time.time() - 3600) * 1e9]
+    for old in [*kept[KEEP:], *stale]:
+        old.unlink(missing_ok=True)

@@ -171,7 +171,7 @@ def _pairwise_win_rates(ctx: AuditContext, judge_family: dict, fam_of) -> list[d
                 j,
                 "self_preference_win_rate",
                 float(picked_own.mean()),
-                bootstrap_ratio(per["k"].to_numpy(), per["n"].to_numpy()),
+                bootstrap_ratio(per["k"].to_numpy(), per["n"].to_numpy(), clip=(0.0, 1.0)),
                 int(mixed.sum()),
                 f"family {fam}: share of mixed pairs where it picked its own family's response; "
                 "0.5 = neutral, but quality differences count too; 95% CI: bootstrap over items",
