@@ -10,6 +10,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from .issues.issueset import SELECTION_STATS
 from .formatting import cell, with_interval
 from . import __version__
 from . import progress
@@ -269,14 +270,7 @@ ISSUE_JSON_FIELDS = (
     "n_segments",
     "n_items",
     "max_item_share",
-    "prevalence",
-    "prevalence_ci_low",
-    "prevalence_ci_high",
-    "p_fail",
-    "p_pass",
-    "lift",
-    "lift_ci_low",
-    "lift_ci_high",
+    *SELECTION_STATS,
     "severity",
     "mean_outcome",
     "origin",

@@ -22,6 +22,19 @@ from .outcome import lift
 KINDS = ("issue", "strength")
 
 
+# what an issue's row says about the selection it is read on (IssueSet.table computes them per selection)
+SELECTION_STATS = (
+    "prevalence",
+    "prevalence_ci_low",
+    "prevalence_ci_high",
+    "p_fail",
+    "p_pass",
+    "lift",
+    "lift_ci_low",
+    "lift_ci_high",
+)
+
+
 class IssueSet:
     def __init__(self, q: Query, issue_set_id: str):
         self.q = q
@@ -207,19 +220,7 @@ class IssueSet:
             )
         extra = pl.DataFrame(
             rows,
-            schema={
-                k: pl.Float64
-                for k in (
-                    "prevalence",
-                    "prevalence_ci_low",
-                    "prevalence_ci_high",
-                    "p_fail",
-                    "p_pass",
-                    "lift",
-                    "lift_ci_low",
-                    "lift_ci_high",
-                )
-            },
+            schema={k: pl.Float64 for k in SELECTION_STATS},
         )
         titles = self.categories
         out = pl.concat([frame, extra], how="horizontal").with_columns(
