@@ -366,10 +366,10 @@ def matrix_heatmap(
     return fig
 
 
-def agreement_bars(frame: pl.DataFrame, ceiling: float | None, title: str) -> go.Figure:
+def agreement_bars(frame: pl.DataFrame, ceiling: float | None, title: str, labels: str = "human-labelled") -> go.Figure:
     """Judge vs human agreement with intervals, and the human-to-human agreement as a ceiling line."""
     if frame.height == 0:
-        return empty_figure("No judge has human-labelled judgments here.", title)
+        return empty_figure(f"No judge has {labels} judgments here.", title)
     f = frame.sort("value")
     fig = go.Figure(
         go.Bar(

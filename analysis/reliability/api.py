@@ -143,7 +143,8 @@ class Audit:
         bars = frame.filter((pl.col("metric") == metric) & pl.col("value").is_not_null())
         ceiling = frame.filter(pl.col("metric") == "agreement_human_human")["value"]
         who = "the human majority" if against == "human" else "the gold labels"
-        return plots.agreement_bars(bars, ceiling[0] if len(ceiling) else None, f"Agreement with {who}")
+        labels = "human-labelled" if against == "human" else "gold-labelled"
+        return plots.agreement_bars(bars, ceiling[0] if len(ceiling) else None, f"Agreement with {who}", labels)
 
     def agreement_matrix(self, filter: FilterLike = None) -> pl.DataFrame:
         """Judge × judge agreement, one row per pair of judges and protocol: pairwise (the same pair in the same

@@ -22,6 +22,17 @@ VIEWS = {
 }
 
 
+METRIC_COLUMNS = {
+    "judge": st.column_config.TextColumn("Judge"),
+    "metric": st.column_config.TextColumn("Metric", help="docs/reliability.md lists every metric"),
+    "value": st.column_config.NumberColumn("Value", format="%.3f"),
+    "ci_low": st.column_config.NumberColumn("95% CI low", format="%.3f"),
+    "ci_high": st.column_config.NumberColumn("95% CI high", format="%.3f"),
+    "n": st.column_config.NumberColumn("n", help="judgments (or pairs, or items) the value is computed on"),
+    "note": st.column_config.TextColumn("How it is computed", width="large"),
+}
+
+
 def render(ws: Workspace) -> None:
     flt = state.selection()
     st.header("Judges")
@@ -47,10 +58,18 @@ def render(ws: Workspace) -> None:
         st.plotly_chart(state.cached(_agreement_chart, "gold", flt, by), width="stretch", key="agree_gold")
     view = choose("Show", VIEWS, "metrics", key="view")
     if view == "metrics":
+        computed = audit.filter(pl.col("value").is_not_null())
         st.caption("Click a row to open the instances behind it.")
         table_click(
-            audit, "w_audit_table", lambda r: ("instances", state.narrowed(**evidence(r["metric"], r["judge"])), {})
+            computed,
+            "w_audit_table",
+            lambda r: ("instances", state.narrowed(**evidence(r["metric"], r["judge"])), {}),
+            column_config=METRIC_COLUMNS,
         )
+        missing = audit.filter(pl.col("value").is_null()).select("judge", "metric", "note")
+        if missing.height:
+            with st.expander(f"{missing.height:,} metrics cannot be computed on this selection: why"):
+                st.dataframe(missing, hide_index=True, width="stretch")
     elif view == "matrix":
         matrix = state.cached(_matrix, flt)
         protocols = sorted(set(matrix["protocol"])) if matrix.height else []
