@@ -16,7 +16,6 @@ from .stats import (
     cohen_kappa,
     fisher_ci,
     level_codes,
-    weighted_kappa,
     weighted_kappa_codes,
 )
 
@@ -43,13 +42,10 @@ CATS = {"lo": 0, "hi": 1, "tie": 2, "none": 3}
 
 
 def kappa_from_confusion(m: np.ndarray) -> float | None:
-    """Cohen's kappa from a confusion matrix of counts."""
-    n = m.sum()
-    if n == 0:
-        return None
-    po = np.trace(m) / n
-    pe = (m.sum(axis=1) @ m.sum(axis=0)) / (n * n)
-    return None if pe >= 1 else float((po - pe) / (1 - pe))
+    """Cohen's kappa from a 4 × 4 confusion matrix of counts (or its 16 cells in a row); None where undefined."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = _kappas(np.asarray(m, dtype=float).reshape(1, 16))[0]
+    return float(v) if np.isfinite(v) else None
 
 
 def _kappa_of(frame: pl.DataFrame) -> tuple[float | None, tuple]:
@@ -63,11 +59,11 @@ def _kappa_of(frame: pl.DataFrame) -> tuple[float | None, tuple]:
     value = kappa_from_confusion(per_item.sum(axis=0).reshape(4, 4))
     if k < 3:
         return value, (None, None)
-    return value, bootstrap_sums(per_item, lambda s: kappa_from_confusion(s.reshape(4, 4)), many=_kappas)
+    return value, bootstrap_sums(per_item, kappa_from_confusion, many=_kappas)
 
 
 def _kappas(sums: np.ndarray) -> np.ndarray:
-    """kappa_from_confusion for each row of flattened 4 × 4 confusion counts (NaN where undefined)."""
+    """Cohen's kappa for each row of flattened 4 × 4 confusion counts (NaN where undefined)."""
     m = sums.reshape(-1, 4, 4)
     n = m.sum(axis=(1, 2))
     po = np.trace(m, axis1=1, axis2=2) / n
@@ -262,13 +258,12 @@ def _weighted_kappa(jkey: str, g: pl.DataFrame) -> list[dict]:
     if not (same_scale and np.all(jr == np.round(jr)) and np.all(hr == np.round(hr))):
         return [unavailable(jkey, "weighted_kappa_human", "judge and human scores are not on one integer scale", n)]
     levels = list(np.arange(g["scale_min"][0], g["scale_max"][0] + 1))
-    wk = weighted_kappa(jr, hr, levels)
     ca, cb = level_codes(jr, levels), level_codes(hr, levels)
-    ci = (
-        (None, None)
-        if ca is None or cb is None
-        else bootstrap_stat([ca, cb], lambda a, k=len(levels): weighted_kappa_codes(a[0], a[1], k), n_boot=200)
-    )
+    if ca is None or cb is None:
+        wk, ci = None, (None, None)
+    else:
+        wk = weighted_kappa_codes(ca, cb, len(levels))
+        ci = bootstrap_stat([ca, cb], lambda a, k=len(levels): weighted_kappa_codes(a[0], a[1], k), n_boot=200)
     note = "quadratic weights on the shared integer scale (human = mean of annotators); 95% CI: bootstrap"
     return [row(jkey, "weighted_kappa_human", wk, ci, n, note)]
 

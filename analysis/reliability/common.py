@@ -92,12 +92,13 @@ def bootstrap_sums(
     None unless at least half the resamples give a finite value. `many`, when given, computes stat for a
     whole block of resampled sums (one row each) at once. From LARGE items on: `sums_interval` of `smooth` (stat
     without its clipping, whose gradient would vanish at a bound), the interval's ends clipped to `clip`."""
-    a = canonical(np.atleast_2d(np.asarray(a, dtype=float)))
+    a = np.atleast_2d(np.asarray(a, dtype=float))
     k = len(a)
     if k < 2:
         return None, None
     if k >= LARGE:
-        return sums_interval(list(a.T), smooth or stat, clip)
+        return sums_interval(list(a.T), smooth or stat, clip)  # which sorts the items itself
+    a = canonical(a)
     rng = np.random.default_rng(seed)
     block = max(1, min(n_boot, 4_000_000 // k))  # replicates drawn at once, bounded memory
     cols = np.ascontiguousarray(a.T)

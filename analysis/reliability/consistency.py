@@ -161,7 +161,7 @@ def corrected_accuracy(ctx: AuditContext, threshold: float = 0.5) -> list[dict]:
             .agg(pl.len().alias("n"), pl.col("jp", "tp", "pos", "tn", "neg").sum())
         )
         arr = {c: per[c].to_numpy() for c in ("n", "jp", "tp", "pos", "tn", "neg")}
-        value = _rogan_gladen(arr, None)
+        value = _rogan_gladen(arr)
         if value is None:
             out.append(
                 unavailable(
@@ -211,8 +211,8 @@ def _rogan_gladen_sums(s) -> float | None:
     return None if raw is None else min(1.0, max(0.0, raw))
 
 
-def _rogan_gladen(arr: dict, idx) -> float | None:
-    return _rogan_gladen_sums([arr[c].sum() if idx is None else arr[c][idx].sum() for c in _RG_COLUMNS])
+def _rogan_gladen(arr: dict) -> float | None:
+    return _rogan_gladen_sums([arr[c].sum() for c in _RG_COLUMNS])
 
 
 def _rogan_gladen_interval(arr: dict) -> tuple[float | None, float | None]:
