@@ -26,7 +26,7 @@ import polars as pl
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from machine import describe, output_path  # noqa: E402
+from machine import add_output_args, describe, output_path  # noqa: E402
 
 JUDGES = {"fair-judge": (0.5, 0.0), "first-slot-judge": (0.85, 0.0), "length-judge": (0.5, 0.6), "noisy-judge": (0.5, 0.0)}
 
@@ -104,8 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--work", default=str(HERE / "work"))
-    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/audit.json")
-    parser.add_argument("--smoke", action="store_true", help="300 items in a temporary folder: does it run")
+    add_output_args(parser, "audit", "300 items in a temporary folder")
     args = parser.parse_args()
     out = output_path("audit", args.output, args.smoke)
     if args.smoke:

@@ -38,7 +38,7 @@ from sklearn.metrics import adjusted_rand_score
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from machine import describe, output_path  # noqa: E402
+from machine import add_output_args, describe, output_path  # noqa: E402
 
 from analysis import Workspace  # noqa: E402
 from analysis.demo import load_embedding_cache  # noqa: E402
@@ -98,8 +98,7 @@ def _comparable(t: dict) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/bertopic.json")
-    parser.add_argument("--smoke", action="store_true", help="judgescope's side only, 600 critiques: does it run")
+    add_output_args(parser, "bertopic", "judgescope's side only, 600 critiques")
     args = parser.parse_args()
     out = output_path("bertopic", args.output, args.smoke)
     flt = SMOKE_FILTER if args.smoke else FILTER

@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from audit import make  # noqa: E402
-from machine import describe, output_path  # noqa: E402
+from machine import add_output_args, describe, output_path  # noqa: E402
 
 
 def median_ms(fn, repeat: int = 5) -> float:
@@ -76,8 +76,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--work", default=str(HERE / "work"))
     parser.add_argument("--browser-only", action="store_true", help="only the page timings (printed, not saved)")
-    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/dashboard.json")
-    parser.add_argument("--smoke", action="store_true", help="300 items in a temporary folder, two pages: does it run")
+    add_output_args(parser, "dashboard", "300 items in a temporary folder, two pages")
     args = parser.parse_args()
     out = output_path("dashboard", args.output, args.smoke)
     pages = PAGES

@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
-from machine import describe, output_path  # noqa: E402
+from machine import add_output_args, describe, output_path  # noqa: E402
 
 from analysis import Workspace  # noqa: E402
 from analysis.issues import embed as emb  # noqa: E402
@@ -150,8 +150,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--large", action="store_true", help="also the ~800,000-segment cold run")
     ap.add_argument("--skip-quality", action="store_true")
-    ap.add_argument("-o", "--output", default=None, help="default: benchmarks/results/embedders.json")
-    ap.add_argument("--smoke", action="store_true", help="300 critiques in a temporary folder: does it run")
+    add_output_args(ap, "embedders", "300 critiques in a temporary folder")
     args = ap.parse_args()
     out = output_path("embedders", args.output, args.smoke)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

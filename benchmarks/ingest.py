@@ -26,7 +26,7 @@ import polars as pl
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from machine import describe, output_path  # noqa: E402
+from machine import add_output_args, describe, output_path  # noqa: E402
 
 SENTENCES = [
     "The assistant's answer is mostly correct but misses the edge case where the input list is empty.",
@@ -115,8 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--work", default=str(HERE / "work"))
-    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/ingest.json")
-    parser.add_argument("--smoke", action="store_true", help="300 rows in a temporary folder: does it run")
+    add_output_args(parser, "ingest", "300 rows in a temporary folder")
     args = parser.parse_args()
     out = output_path("ingest", args.output, args.smoke)
     pool = 20_000

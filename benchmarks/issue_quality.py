@@ -185,19 +185,18 @@ def run_set(name: str, workdir: Path, embedder: str | None = None) -> dict:
 
 
 def main() -> None:
+    sys.path.insert(0, str(HERE))
+    from machine import add_output_args, describe, output_path
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sets", default=None)   # default: every set; a set without annotations yet is skipped
     ap.add_argument("--root", default=None, help="a checkout whose `analysis` package to run (default: this one)")
     ap.add_argument("--label", default=None)
     ap.add_argument("--embedder", default=None, help="the embedding model (default: the pipeline's)")
-    ap.add_argument("-o", "--output", default=None, help="default: benchmarks/results/issue_quality.json")
-    ap.add_argument("--smoke", action="store_true", help="PandaLM in a temporary folder: does it run")
+    add_output_args(ap, "issue_quality", "PandaLM in a temporary folder")
     args = ap.parse_args()
     root = Path(args.root).resolve() if args.root else HERE.parent
     sys.path.insert(0, str(root))
-    sys.path.insert(0, str(HERE))
-    from machine import describe, output_path
-
     out = output_path("issue_quality", args.output, args.smoke)
     args.sets = args.sets or ("pandalm" if args.smoke else ",".join(SETS))
 

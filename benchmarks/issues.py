@@ -38,7 +38,7 @@ import polars as pl
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from machine import describe, output_path  # noqa: E402
+from machine import add_output_args, describe, output_path  # noqa: E402
 
 from analysis import Workspace, store  # noqa: E402
 from analysis.demo import CACHE, DEMO_ISSUE_SETS, DEMO_SOURCES, load_embedding_cache  # noqa: E402
@@ -120,8 +120,7 @@ def reproducibility(tmp: Path, query: str = SETS["pandalm"]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/issues.json")
-    parser.add_argument("--smoke", action="store_true", help="two small selections, one fresh process: does it run")
+    add_output_args(parser, "issues", "two small selections, one fresh process")
     args = parser.parse_args()
     out = output_path("issues", args.output, args.smoke)
     sets = SMOKE_SETS if args.smoke else SETS

@@ -33,7 +33,7 @@ import polars as pl
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from machine import describe, output_path  # noqa: E402
+from machine import add_output_args, describe, output_path  # noqa: E402
 
 from analysis import Workspace  # noqa: E402
 from analysis.demo import load_embedding_cache  # noqa: E402
@@ -129,8 +129,7 @@ def _logged(fn):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/issues_scale.json")
-    parser.add_argument("--smoke", action="store_true", help="300 judgments in two copies: does it run")
+    add_output_args(parser, "issues_scale", "300 judgments in two copies")
     args = parser.parse_args()
     out = output_path("issues_scale", args.output, args.smoke)
     tmp = Path(tempfile.mkdtemp())

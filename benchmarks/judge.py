@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from machine import describe, output_path  # noqa: E402
+from machine import add_output_args, describe, output_path  # noqa: E402
 
 from analysis import Workspace  # noqa: E402
 
@@ -60,8 +60,7 @@ async def bare(url: str, requests: list[list[dict]], concurrency: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("-o", "--output", default=None, help="default: benchmarks/results/judge.json")
-    parser.add_argument("--smoke", action="store_true", help="20 requests at concurrency 8: does it run")
+    add_output_args(parser, "judge", "20 requests at concurrency 8")
     args = parser.parse_args()
     out = output_path("judge", args.output, args.smoke)
     n, levels = (20, (8,)) if args.smoke else (N, LEVELS)

@@ -12,6 +12,13 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def add_output_args(parser, name: str, smoke: str) -> None:
+    """Every benchmark's -o/--output (default benchmarks/results/<name>.json) and --smoke (`smoke` says what a
+    smoke run does instead); `output_path` turns them into the file to write."""
+    parser.add_argument("-o", "--output", default=None, help=f"default: benchmarks/results/{name}.json")
+    parser.add_argument("--smoke", action="store_true", help=f"{smoke}: does it run")
+
+
 def output_path(name: str, output: str | None, smoke: bool) -> Path:
     """The file a benchmark writes: `output` (-o) or benchmarks/results/<name>.json. A smoke run (--smoke) never
     writes into benchmarks/results/: without -o it writes a temporary file."""
