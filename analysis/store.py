@@ -102,13 +102,18 @@ def lock_holder(message: str) -> str:
     return f"process {pid}" + (f" ({command})" if command else "")
 
 
+def _resolved(path: str | os.PathLike) -> str:
+    """The one name a workspace file has in this process's connection table."""
+    return str(Path(path).expanduser().resolve())
+
+
 def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10.0) -> duckdb.DuckDBPyConnection:
     """Open (and create or migrate, when writable) the workspace at `path`.
 
     One connection per (path, mode) per process is kept and reused. When another process holds
     the write lock, retry for `wait_s` seconds, then raise WorkspaceLocked.
     """
-    resolved = str(Path(path).expanduser().resolve())
+    resolved = _resolved(path)
     key = (resolved, read_only)
     with _lock:
         con = _connections.get(key) or (_connections.get((resolved, False)) if read_only else None)
@@ -156,14 +161,14 @@ def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10
 
 def is_open(path: str | os.PathLike) -> bool:
     """Whether this process has a connection to `path` (either mode)."""
-    resolved = str(Path(path).expanduser().resolve())
+    resolved = _resolved(path)
     with _lock:
         return (resolved, False) in _connections or (resolved, True) in _connections
 
 
 def close(path: str | os.PathLike) -> None:
     """Close this process's connections to `path` (both modes)."""
-    resolved = str(Path(path).expanduser().resolve())
+    resolved = _resolved(path)
     with _lock:
         for mode in (False, True):
             con = _connections.pop((resolved, mode), None)
@@ -176,7 +181,7 @@ def lease(path: str | os.PathLike):
     """Keep this process's connections to `path` open for the block; when the last lease ends they close, so
     the file's lock is held only while some block is working (the dashboard leases a workspace per page run,
     and `judgescope ingest` can write in between)."""
-    resolved = str(Path(path).expanduser().resolve())
+    resolved = _resolved(path)
     with _lock:
         _leases[resolved] = _leases.get(resolved, 0) + 1
     try:
@@ -192,7 +197,7 @@ def lease(path: str | os.PathLike):
 def release(path: str | os.PathLike) -> bool:
     """Close this process's connections to `path` unless a lease keeps them open, so that other processes can open
     the file (a long judge run lets go of it while it waits for replies). True when closed."""
-    resolved = str(Path(path).expanduser().resolve())
+    resolved = _resolved(path)
     with _lock:
         if _leases.get(resolved, 0):
             return False

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import polars as pl
@@ -125,7 +126,6 @@ def save(workspace: Path, k: str, frame: pl.DataFrame) -> None:
 
 def _prune(where: Path) -> None:
     """At most KEEP audits, the least recently used going first; temporaries a crash left, after an hour."""
-    import time
 
     def used(p: Path) -> int:
         try:
