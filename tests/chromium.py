@@ -41,12 +41,19 @@ FAILED = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 RUNNING = '[data-testid="stStatusWidget"]'
 
 
-def settled(page, timeout_ms: int = 180_000) -> None:
-    """Until the page has a heading and Streamlit's run is over (its running indicator hidden)."""
-    page.locator('[data-testid="stHeading"]').first.wait_for(timeout=timeout_ms)
-    page.wait_for_timeout(300)
+def idle(page, timeout_ms: int = 180_000, before_ms: int = 300, after_ms: int = 0) -> None:
+    """Until Streamlit's script run is over (its running indicator hidden), with pauses before (a run may not
+    have shown its indicator yet) and after (the page draws what the run sent)."""
+    page.wait_for_timeout(before_ms)
     page.locator(RUNNING).wait_for(state="hidden", timeout=timeout_ms)
-    page.wait_for_timeout(500)
+    if after_ms:
+        page.wait_for_timeout(after_ms)
+
+
+def settled(page, timeout_ms: int = 180_000) -> None:
+    """Until the page has a heading and Streamlit's run is over."""
+    page.locator('[data-testid="stHeading"]').first.wait_for(timeout=timeout_ms)
+    idle(page, timeout_ms, after_ms=500)
 
 
 def rendered(page, timeout_ms: int = 180_000) -> None:

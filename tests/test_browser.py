@@ -81,9 +81,7 @@ def write_timings(output_dir):
 
 def wait_idle(page, timeout: int = 120_000) -> None:
     """Until Streamlit's script run has finished (the running indicator gone) and the page has settled."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=timeout)
-    page.wait_for_timeout(300)
+    chromium.idle(page, timeout, after_ms=300)
 
 
 def open_page(page, url: str, name: str) -> float:

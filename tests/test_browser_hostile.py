@@ -91,8 +91,7 @@ def browser():
 
 
 def wait_idle(page):
-    page.wait_for_timeout(500)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    chromium.idle(page, 60_000, before_ms=500)
 
 
 def pick_option(page, opener, text: str, attempts: int = 8) -> None:
