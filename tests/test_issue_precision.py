@@ -26,7 +26,7 @@ from .conftest import DEMO, ROOT
 def pandalm(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("precision") / "pandalm.duckdb")
     ws.ingest(DEMO / "pandalm")
-    return ws, ws.discover_issues("dataset=pandalm", seed=0)
+    return ws, ws.issues.discover("dataset=pandalm", seed=0)
 
 
 def _stated(text: str, reference: bool = True, contrast: bool = False) -> list[str]:
@@ -273,7 +273,8 @@ def test_precision_against_people_on_a_held_out_half(pandalm):
     """Against the failure types people marked on 360 PandaLM judgments (data/eval/pandalm), on the half not
     used to tune the patterns (223 judgments, 120 of them drawn after the patterns were written): the biggest
     issues are mostly what their members have, and an empty answer is found exactly. The bars are the measured
-    values less a margin (purity 0.67, false alarms 0.30 when the half was doubled; docs/issues.md), not the aim."""
+    values less a margin (purity 0.80, false alarms 0.07 since PandaLM was read again under TYPES.md's rule for
+    comparisons, annotations.4.jsonl; docs/issues.md), not the aim."""
     ws, iset = pandalm
     q = _quality_module()
     ann = q.load_annotations("pandalm")
@@ -286,10 +287,10 @@ def test_precision_against_people_on_a_held_out_half(pandalm):
     result = q.score(members, dict(zip(table["issue_id"], table["n_instances"])), dict(zip(table["issue_id"], table["title"])),
                      dict(zip(table["issue_id"], table["category"])), ann, "test")
     assert result["n_annotated"] == 223
-    assert result["purity"] >= 0.62, result["top_issues"]
+    assert result["purity"] >= 0.75, result["top_issues"]
     assert result["types"]["empty"]["f1"] >= 0.9, result["types"]
     assert result["types"]["empty"]["issue"] == "Empty response"
-    assert result["false_alarm"] <= 0.35
+    assert result["false_alarm"] <= 0.15
 
 
 def test_annotated_sets_are_complete():
@@ -308,10 +309,10 @@ def test_annotated_sets_are_complete():
 def test_progress_is_shown_to_whoever_watches(pandalm, capsys):
     """A bar over the steps (and embedding, when there is any) when asked for; nothing otherwise."""
     ws, _ = pandalm
-    ws.discover_issues("dataset=pandalm&judge=gpt-3.5-turbo", progress=True)
+    ws.issues.discover("dataset=pandalm&judge=gpt-3.5-turbo", progress=True)
     err = capsys.readouterr().err
     assert "issue discovery" in err and "step" in err
-    ws.discover_issues("dataset=pandalm&judge=gpt-3.5-turbo", progress=False)
+    ws.issues.discover("dataset=pandalm&judge=gpt-3.5-turbo", progress=False)
     assert capsys.readouterr().err == ""
 
 
@@ -326,7 +327,7 @@ def test_new_judgments_join_the_existing_issues(tmp_path):
         shutil.copy(DEMO / "pandalm" / f, src / f)
     ws = Workspace(tmp_path / "ws.duckdb")
     ws.ingest(src, format="pandalm")
-    iset = ws.discover_issues("dataset=pandalm")
+    iset = ws.issues.discover("dataset=pandalm")
     before = iset.n_instances()
     assert iset.update()["new_judgments"] == 0
     shutil.copy(DEMO / "pandalm" / "pandalm-7b-testset-v1.jsonl", src / "pandalm-7b-testset-v1.jsonl")
