@@ -84,3 +84,26 @@ def page(
         ORDER BY _sort {"DESC" if desc else "ASC"} NULLS LAST, _run, _line, judgment_id""",
         [*params, limit, offset, *iparams],
     ).drop("_sort", "_run", "_line")
+
+
+def selection_counts(q: Query, flt: Filter) -> dict[str, int]:
+    """Judgments, items, models, judges and labels within a selection (one query)."""
+    where, params = flt.where("j")
+    row = q.rows(
+        f"""
+        WITH f AS (SELECT j.item_id, j.judge, j.model, j.model_a, j.model_b FROM judgment_view j WHERE {where})
+        SELECT (SELECT count(*) FROM f), (SELECT count(DISTINCT item_id) FROM f),
+               (SELECT count(DISTINCT m) FROM (SELECT unnest([model, model_a, model_b]) AS m FROM f)),
+               (SELECT count(DISTINCT judge) FROM f),
+               (SELECT count(*) FROM labels WHERE item_id IN (SELECT item_id FROM f))
+        """,
+        params,
+    )[0]
+    return dict(zip(("judgments", "items", "models", "judges", "labels"), row))
+
+
+def judgment_ids(q: Query, flt: Filter, limit: int) -> list[str]:
+    """The first `limit` judgments of a selection, in import order (the order of ws.judgments)."""
+    where, params = flt.where("j")
+    sql = f"SELECT j.judgment_id FROM judgment_view j WHERE {where} ORDER BY j.run_id, j.source_line, j.judgment_id LIMIT ?"
+    return [r[0] for r in q.rows(sql, [*params, int(limit)])]

@@ -23,12 +23,18 @@ import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from .formatting import interval, num, pct, trim, with_interval
 from .errors import UserError
+from .browse import judgment_ids, selection_counts
 from .filters import Filter
+from .instances import instance
+from .issues.api import Issues
+from .query import Query
+from .reliability.api import Audit
 
 CSP = (
     "default-src 'none'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
@@ -47,16 +53,22 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 
 def write_bundle(
-    ws, out: Path, flt: Filter, issue_set: str | None = None, by: str = "model", examples: int = 20
+    q: Query,
+    workspace: Path,
+    out: Path,
+    flt: Filter,
+    issue_set: str | None = None,
+    by: str = "model",
+    examples: int = 20,
 ) -> Path:
-    """Write the bundle of `flt` (and its issue set) into the directory `out` (created; refused when it exists
-    and is not empty). Returns `out`."""
+    """Write the bundle of `flt` (and its issue set) from the workspace at `workspace`, read through `q`, into the
+    directory `out` (created; refused when it exists and is not empty). Returns `out`."""
     if not isinstance(examples, int) or not 1 <= examples <= 500:
         raise UserError("bundle: examples must be a whole number from 1 to 500")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"bundle: {out} exists and is not an empty directory; choose a new folder")
-    ws.q.group(by)  # checked before anything is written
+    q.group(by)  # checked before anything is written
     out.parent.mkdir(parents=True, exist_ok=True)
     # a folder of our own beside `out` (never one that was there before: nothing not created here is deleted)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
@@ -64,7 +76,7 @@ def write_bundle(
     (tmp / "instances").mkdir(parents=True)
     (tmp / "assets").mkdir()
     try:
-        _write(ws, tmp, flt, issue_set, by, examples)
+        _write(q, Path(workspace), tmp, flt, issue_set, by, examples)
         if out.exists():
             out.rmdir()
         tmp.rename(out)
@@ -74,16 +86,16 @@ def write_bundle(
     return out
 
 
-def _write(ws, root: Path, flt: Filter, issue_set: str | None, by: str, examples: int) -> None:
+def _write(q: Query, workspace: Path, root: Path, flt: Filter, issue_set: str | None, by: str, examples: int) -> None:
     from plotly.offline import get_plotlyjs
 
     (root / "assets" / "style.css").write_text(STYLE, encoding="utf-8")
     (root / "assets" / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    counts = ws.filtered_counts(flt)
-    manifest = {
+    counts = selection_counts(q, flt)
+    manifest: dict[str, Any] = {
         "generated": generated,
-        "workspace": ws.path.name,
+        "workspace": workspace.name,
         "selection": flt.describe(),
         "filter": flt.to_query(),
         "counts": counts,
@@ -94,18 +106,19 @@ def _write(ws, root: Path, flt: Filter, issue_set: str | None, by: str, examples
     }
     instance_ids: dict[str, str] = {}  # judgment id -> why it is in the bundle
     iset = None
-    if ws.issues.sets().height:
-        iset = ws.issues.get(issue_set or flt.issue_set)
+    issues = Issues(q, workspace)
+    if issues.sets().height:
+        iset = issues.get(issue_set or flt.issue_set)
         manifest["issue_set"] = iset.id
-    head = _Page(generated, manifest["selection"], ws.path.name)
-    _index_page(ws, root, head, flt, iset, counts, generated, by, examples, instance_ids, manifest)
-    _audit_page(ws, root, head, flt)
-    _instance_pages(ws, root, head, flt, iset, instance_ids, counts, examples, manifest)
+    head = _Page(generated, flt.describe(), workspace.name)
+    _index_page(workspace.name, root, head, flt, iset, counts, generated, by, examples, instance_ids, manifest)
+    _audit_page(Audit(q, workspace), root, head, flt)
+    _instance_pages(q, root, head, flt, iset, instance_ids, counts, examples, manifest)
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
 
 def _index_page(
-    ws,
+    name: str,
     root: Path,
     head,
     flt: Filter,
@@ -120,7 +133,7 @@ def _index_page(
     """index.html: the selection, the issue tree and strengths; a page per issue with its examples (whose
     judgments are noted in `instance_ids` for their own pages)."""
     body = [
-        f"<h1>judgescope: {_e(ws.path.name)}</h1>",
+        f"<h1>judgescope: {_e(name)}</h1>",
         f"<p class='muted'>Selection: {_e(flt.describe())} · {counts['judgments']:,} judgments, "
         f"{counts['items']:,} items, {counts['models']:,} models, {counts['judges']:,} judges · generated "
         f"{_e(generated)}</p>",
@@ -154,11 +167,11 @@ def _index_page(
     _save(root / "index.html", head.render("judgescope bundle", "\n".join(body), depth=0))
 
 
-def _audit_page(ws, root: Path, head, flt: Filter) -> None:
+def _audit_page(auditor: Audit, root: Path, head, flt: Filter) -> None:
     """audit.html: the bias flags, the heatmap and every computed metric of the selection."""
-    audit = ws.audit(flt)
-    flags = ws.audit.flags(audit=audit)
-    fig = ws.audit.bias_heatmap(audit=audit)
+    audit = auditor(flt)
+    flags = auditor.flags(audit=audit)
+    fig = auditor.bias_heatmap(audit=audit)
     parts = ["<h1>Judge audit</h1>", f"<p class='muted'>Selection: {_e(flt.describe())}</p>"]
     if flags.height:
         parts.append(
@@ -190,18 +203,26 @@ def _audit_page(ws, root: Path, head, flt: Filter) -> None:
 
 
 def _instance_pages(
-    ws, root: Path, head, flt: Filter, iset, instance_ids: dict[str, str], counts: dict, examples: int, manifest: dict
+    q: Query,
+    root: Path,
+    head,
+    flt: Filter,
+    iset,
+    instance_ids: dict[str, str],
+    counts: dict,
+    examples: int,
+    manifest: dict,
 ) -> None:
     """A page per instance (an issue's example, or the selection's first judgments) and instances.html."""
     if not instance_ids:  # no issue set: the first judgments of the selection
-        for jid in ws.judgments(flt, limit=examples, columns=["judgment_id"])["judgment_id"].to_list():
+        for jid in judgment_ids(q, flt, examples):
             instance_ids[jid] = "in the selection"
     rows = []
     for jid, why in instance_ids.items():
         if not _SAFE_ID.match(jid):
             manifest["left_out"].append(f"judgment {jid!r}: its id cannot be a file name")
             continue
-        inst = ws.instance(jid, iset.id if iset else None)
+        inst = instance(q, jid, iset.id if iset else None)
         _save(root / "instances" / f"{jid}.html", head.render(f"Instance {jid}", _instance_page(inst), depth=1))
         j = inst["judgment"]
         rows.append(

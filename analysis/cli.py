@@ -226,7 +226,7 @@ def cmd_issues(args) -> int:
     if args.list:
         ws = _workspace(args, read_only=True)
         _print_table(
-            ws.issue_sets().with_columns(pl_cast_str("created_at")).to_dicts(),
+            ws.issues.sets().with_columns(pl_cast_str("created_at")).to_dicts(),
             ["issue_set_id", "name", "filter", "issues", "strengths", "judgments", "signal", "created_at"],
         )
         return 0
@@ -235,7 +235,7 @@ def cmd_issues(args) -> int:
     if args.rename or args.merge or args.split or args.drop:
         iset = _edit_issue_set(args)
     elif args.show:
-        iset = _workspace(args, read_only=True).issue_set(args.show)
+        iset = _workspace(args, read_only=True).issues.get(args.show)
     else:
         iset = _discover(args)
     by_model: dict[str, dict[str, float]] = {}
@@ -284,7 +284,7 @@ ISSUE_JSON_FIELDS = (
 
 def _print_marks(args) -> int:
     ws = _workspace(args, read_only=True)
-    marks = ws.issue_set(args.show).marks().with_columns(pl_cast_str("marked_at"))
+    marks = ws.issues.get(args.show).marks().with_columns(pl_cast_str("marked_at"))
     if args.json:
         print(json.dumps(marks.to_dicts(), indent=2, default=str))
     else:
@@ -293,7 +293,7 @@ def _print_marks(args) -> int:
 
 
 def _update_issue_set(args) -> int:
-    iset = _workspace(args).issue_set(args.show)
+    iset = _workspace(args).issues.get(args.show)
     with progress.reporting(False if args.json else None):
         done = iset.update()
     if args.json:
@@ -311,7 +311,7 @@ def _update_issue_set(args) -> int:
 
 
 def _edit_issue_set(args):
-    iset = _workspace(args).issue_set(args.show)
+    iset = _workspace(args).issues.get(args.show)
     if args.rename:
         iset.rename(args.rename[0], args.rename[1])
     if args.merge:
@@ -329,7 +329,7 @@ def _discover(args):
     ws = _workspace(args)
     taxonomy = _read_taxonomy(Path(args.taxonomy)) if args.taxonomy else None
     options = {key: getattr(args, _dest(key)) for key in Pipeline.options() if getattr(args, _dest(key)) is not None}
-    return ws.discover_issues(
+    return ws.issues.discover(
         _filter(args),
         seed=args.seed,
         name_with=args.name_with,

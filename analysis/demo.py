@@ -64,7 +64,7 @@ def build_demo(
         result = ws.ingest(src, format=fmt)
         if echo:
             echo(f"{name}: {result.summary()} [{time.perf_counter() - t:.1f} s]")
-    if issues and ws.issue_sets().height == 0:
+    if issues and ws.issues.sets().height == 0:
         from .filters import Filter
         from .issues.discover import discover_many
         from .issues.pipeline import Pipeline
@@ -75,7 +75,7 @@ def build_demo(
         ids = discover_many(path, runs)
         if echo:
             for (name, _, _), set_id in zip(runs, ids):
-                echo(f"issues, {name}: {ws.issue_set(set_id)!r}")
+                echo(f"issues, {name}: {ws.issues.get(set_id)!r}")
             echo(f"issue discovery, {len(runs)} sets in parallel: {time.perf_counter() - t:.1f} s")
     if echo:
         echo(f"demo workspace {path} ready in {time.perf_counter() - start:.1f} s: {ws!r}")

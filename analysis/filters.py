@@ -184,12 +184,11 @@ class Filter:
                 bad(f"filter {lo}={numbers[lo]:g} is above {hi}={numbers[hi]:g}")
                 numbers.pop(lo)
                 numbers.pop(hi)
-        f = cls(
-            **{k: tuple(dict.fromkeys(v)) for k, v in lists.items()},
-            **numbers,
-            **text,
-            meta=tuple(sorted((k, tuple(dict.fromkeys(v))) for k, v in meta.items())),
-        )
+        fields: dict[str, Any] = {k: tuple(dict.fromkeys(v)) for k, v in lists.items()}
+        fields.update(numbers)
+        fields.update(text)
+        fields["meta"] = tuple(sorted((k, tuple(dict.fromkeys(v))) for k, v in meta.items()))
+        f = cls(**fields)
         return f, warnings
 
     # ---- round trip ---------------------------------------------------------------------------

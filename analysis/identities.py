@@ -175,7 +175,7 @@ class Identities:
         for raw in names:
             if raw is None or not str(raw).strip():
                 continue
-            new = self.canonical(raw)
+            new = self.canonical(raw) or raw
             final = spelling.setdefault(name_key(new), new)
             if final != raw:
                 out[raw] = final

@@ -112,7 +112,7 @@ def _critique_names(row: dict, slots: list[dict]) -> dict[str, str]:
         model_of = {s["response_id"]: s["model"] for s in slots}
         for alias, side in aliases.items():
             if f"'{alias}'" in text or f'"{alias}"' in text:
-                names[f"Model '{alias}'"] = model_of.get(by_side.get(side), side)
+                names[f"Model '{alias}'"] = model_of.get(by_side.get(side)) or side
     return names
 
 

@@ -238,7 +238,9 @@ def bias_heatmap(audit: pl.DataFrame, metrics: dict[str, tuple[float, str]], tit
     cell = {(r["judge"], r["metric"]): r for r in frame.iter_rows(named=True)}
     z, text, hover = [], [], []
     for j in judges:
-        zr, tr, hr = [], [], []
+        zr: list[float | None] = []
+        tr: list[str] = []
+        hr: list[str] = []
         for m in cols:
             r = cell.get((j, m))
             ideal, what = metrics[m]

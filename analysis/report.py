@@ -31,7 +31,7 @@ def md(text: Any) -> str:
 
 def collect(
     q,
-    workspace: str,
+    workspace: Path,
     issue_set_id: str | None = None,
     filter: Filter | None = None,
     examples: int = 3,
@@ -60,89 +60,100 @@ def collect(
         "left_out": [],
     }
     if issues.sets().height:
-        iset = issues.get(issue_set_id or flt.issue_set)
-        table = iset.table(flt).filter(pl.col("n_units") > 0)
-        out["issue_set"] = {
-            "id": iset.id,
-            "filter": iset.filter,
-            "instances": iset.n_instances(flt),
-            "no_issue": iset.no_issue(flt),
-            "coverage": iset.stats.get("coverage"),
-            "issues_total": table.height,
-        }
-        shown = table if top is None else table.head(top)
-        if shown.height < table.height:
-            out["left_out"].append(
-                f"{table.height - shown.height} of {table.height} issues with the fewest "
-                f"instances (keep every issue with top=None, or --all)"
-            )
-        prev = iset.prevalence(by, flt)
-        # every group's size, so a group an issue never reaches counts with 0% (prevalence lists only those it does)
-        sizes = iset.group_sizes(by, flt)
-        cut_groups = 0
-        for r in shown.iter_rows(named=True):
-            p = prev.filter(pl.col("issue_id") == r["issue_id"]).sort("share", by, descending=[True, False])
-            kept = p if groups is None else p.head(groups)
-            cut_groups = max(cut_groups, p.height - kept.height)
-            ex = iset.examples(r["issue_id"], examples, flt)
-            out["issues"].append(
-                {
-                    "issue_id": r["issue_id"],
-                    "title": r["title"],
-                    "category": r["category_title"],
-                    "description": r["description"],
-                    "keywords": r["keywords"],
-                    "instances": r["n_instances"],
-                    "items": r["n_items"],
-                    "severity": r["severity"],
-                    "prevalence": r["prevalence"],
-                    "prevalence_ci": [r["prevalence_ci_low"], r["prevalence_ci_high"]],
-                    "lift": r["lift"],
-                    "lift_ci": [r["lift_ci_low"], r["lift_ci_high"]],
-                    "origin": r["origin"],
-                    "checked": r["n_checked"],
-                    "fits": r["n_fits"],
-                    "precision": r["precision"],
-                    "precision_ci": [r["precision_ci_low"], r["precision_ci_high"]],
-                    "by": by,
-                    "groups_total": p.height,
-                    "lowest": _lowest(p, by, sizes),
-                    "prevalence_by": [
-                        {"group": g, "share": s, "ci": [lo, hi], "n": n}
-                        for g, s, lo, hi, n in kept.select(by, "share", "ci_low", "ci_high", "n_group").iter_rows()
-                    ],
-                    "examples": [
-                        {
-                            "judgment_id": e["judgment_id"],
-                            "model": e["model"],
-                            "judge": e["judge"],
-                            "score": e["score"],
-                            "segment": trim(e["segment"], 300),
-                        }
-                        for e in ex.iter_rows(named=True)
-                    ],
-                }
-            )
-        if cut_groups:
-            out["left_out"].append(
-                f"up to {cut_groups} {by} group(s) per issue with the lowest prevalence "
-                f"(keep every group with groups=None, or --all)"
-            )
-        out["strengths"] = [
-            {
-                "issue_id": r["issue_id"],
-                "title": r["title"],
-                "category": r["category_title"],
-                "instances": r["n_instances"],
-                "prevalence": r["prevalence"],
-                "lift": r["lift"],
-            }
-            for r in iset.strengths(flt).filter(pl.col("n_units") > 0).iter_rows(named=True)
-        ]
+        _add_issue_set(out, issues.get(issue_set_id or flt.issue_set), flt, examples, top, groups, by)
     audit = Audit(q, workspace)(flt)
     out["audit"] = audit.filter(pl.col("value").is_not_null()).to_dicts()
     out["summary"] = findings(out)
     return out
+
+
+def _add_issue_set(
+    out: dict[str, Any], iset: Any, flt: Filter, examples: int, top: int | None, groups: int | None, by: str
+) -> None:
+    """Put the issue set's part in `out`: its summary, its `top` issues (each with `groups` groups) and its
+    strengths, adding to `left_out` the issues and groups that were cut."""
+    table = iset.table(flt).filter(pl.col("n_units") > 0)
+    out["issue_set"] = {
+        "id": iset.id,
+        "filter": iset.filter,
+        "instances": iset.n_instances(flt),
+        "no_issue": iset.no_issue(flt),
+        "coverage": iset.stats.get("coverage"),
+        "issues_total": table.height,
+    }
+    shown = table if top is None else table.head(top)
+    if shown.height < table.height:
+        out["left_out"].append(
+            f"{table.height - shown.height} of {table.height} issues with the fewest "
+            f"instances (keep every issue with top=None, or --all)"
+        )
+    prev = iset.prevalence(by, flt)
+    # every group's size, so a group an issue never reaches counts with 0% (prevalence lists only those it does)
+    sizes = iset.group_sizes(by, flt)
+    cut_groups = 0
+    for r in shown.iter_rows(named=True):
+        p = prev.filter(pl.col("issue_id") == r["issue_id"]).sort("share", by, descending=[True, False])
+        kept = p if groups is None else p.head(groups)
+        cut_groups = max(cut_groups, p.height - kept.height)
+        ex = iset.examples(r["issue_id"], examples, flt)
+        out["issues"].append(_issue_entry(r, p, kept, ex, by, sizes))
+    if cut_groups:
+        out["left_out"].append(
+            f"up to {cut_groups} {by} group(s) per issue with the lowest prevalence "
+            f"(keep every group with groups=None, or --all)"
+        )
+    out["strengths"] = [
+        {
+            "issue_id": r["issue_id"],
+            "title": r["title"],
+            "category": r["category_title"],
+            "instances": r["n_instances"],
+            "prevalence": r["prevalence"],
+            "lift": r["lift"],
+        }
+        for r in iset.strengths(flt).filter(pl.col("n_units") > 0).iter_rows(named=True)
+    ]
+
+
+def _issue_entry(r: dict, p: pl.DataFrame, kept: pl.DataFrame, ex: pl.DataFrame, by: str, sizes: dict) -> dict:
+    """One issue of the report: its row of the issue table `r`, its prevalence per group (`p`, of which `kept` are
+    listed, and the lowest) and its examples `ex`."""
+    return {
+        "issue_id": r["issue_id"],
+        "title": r["title"],
+        "category": r["category_title"],
+        "description": r["description"],
+        "keywords": r["keywords"],
+        "instances": r["n_instances"],
+        "items": r["n_items"],
+        "severity": r["severity"],
+        "prevalence": r["prevalence"],
+        "prevalence_ci": [r["prevalence_ci_low"], r["prevalence_ci_high"]],
+        "lift": r["lift"],
+        "lift_ci": [r["lift_ci_low"], r["lift_ci_high"]],
+        "origin": r["origin"],
+        "checked": r["n_checked"],
+        "fits": r["n_fits"],
+        "precision": r["precision"],
+        "precision_ci": [r["precision_ci_low"], r["precision_ci_high"]],
+        "by": by,
+        "groups_total": p.height,
+        "lowest": _lowest(p, by, sizes),
+        "prevalence_by": [
+            {"group": g, "share": s, "ci": [lo, hi], "n": n}
+            for g, s, lo, hi, n in kept.select(by, "share", "ci_low", "ci_high", "n_group").iter_rows()
+        ],
+        "examples": [
+            {
+                "judgment_id": e["judgment_id"],
+                "model": e["model"],
+                "judge": e["judge"],
+                "score": e["score"],
+                "segment": trim(e["segment"], 300),
+            }
+            for e in ex.iter_rows(named=True)
+        ],
+    }
 
 
 def _lowest(p: pl.DataFrame, by: str, sizes: dict) -> dict | None:
@@ -171,7 +182,7 @@ def findings(d: dict, n: int = 6, esc=str) -> list[str]:
     from .reliability.metrics import metric
 
     out: list[str] = []
-    s = d.get("issue_set")
+    s: dict = d.get("issue_set") or {}  # there are issues only when there is a set
     for x in d["issues"][:2]:
         lo, hi = x["prevalence_ci"]
         out.append(
@@ -205,7 +216,7 @@ def findings(d: dict, n: int = 6, esc=str) -> list[str]:
     return out[:n]
 
 
-def render(q, fmt: str, issue_set_id: str | None = None, filter: Filter | None = None, *, workspace, **kw) -> str:
+def render(q, fmt: str, issue_set_id: str | None = None, filter: Filter | None = None, *, workspace: Path, **kw) -> str:
     """The report as md, html (one offline file), csv or json; kw: by, top, groups, examples (see collect)."""
     if fmt not in FORMATS:
         raise UserError(f"report format must be one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -368,7 +379,7 @@ def _csv(d: dict) -> str:
     return buf.getvalue()
 
 
-def _html(q, workspace, d: dict, filter) -> str:
+def _html(q, workspace: Path, d: dict, filter) -> str:
     import plotly.io as pio
 
     from .issues.api import Issues

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -141,7 +142,7 @@ class DashboardServer:
         self.stop()
         raise UserError(f"the dashboard did not answer on {self.url} within {timeout_s:.0f} s")
 
-    on_stop = None
+    on_stop: Callable[[], None] | None = None
 
     def stop(self) -> None:
         _end(self.process)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import plotly.graph_objects as go
 import polars as pl
 
 from . import store
@@ -28,7 +27,34 @@ FilterLike = Filter | str | dict | None
 
 TABLES = ("runs", "items", "responses", "judgments", "labels", "criteria", "rejects")
 JUDGMENT_COLUMNS = READ_COLUMNS
-MAX_ROWS = 1_000_000_000  # a larger limit or offset is a mistake, not a request
+MAX_ROWS = 1_000_000_000
+# the flat names of earlier versions and where each now lives (ws.<namespace>.<method>)
+MOVED = {
+    "score_stats": "scores.stats",
+    "score_distribution_table": "scores.distribution_table",
+    "score_distribution": "scores.distribution",
+    "verdict_outcomes": "scores.verdict_outcomes",
+    "verdict_distribution": "scores.verdict_distribution",
+    "model_judge_heatmap": "scores.model_judge_heatmap",
+    "discover_issues": "issues.discover",
+    "issue_set": "issues.get",
+    "issue_sets": "issues.sets",
+    "compare": "issues.compare",
+    "probe": "judge.probe",
+    "judge_failures": "judge.failures",
+    "bias_heatmap": "audit.bias_heatmap",
+    "agreement": "audit.agreement",
+    "agreement_chart": "audit.agreement_chart",
+    "agreement_matrix": "audit.agreement_matrix",
+    "agreement_heatmap": "audit.agreement_heatmap",
+    "length_score_chart": "audit.length_score_chart",
+    "length_correlation": "audit.length_correlation",
+    "criteria_breakdown": "rubrics.breakdown",
+    "criteria_heatmap": "rubrics.heatmap",
+    "criterion_correlation": "rubrics.correlation",
+    "criterion_correlation_heatmap": "rubrics.correlation_heatmap",
+    "criterion_offsets": "rubrics.offsets",
+}  # a larger limit or offset is a mistake, not a request
 
 
 class Workspace:
@@ -68,6 +94,13 @@ class Workspace:
     def close(self) -> None:
         store.close(self.path)
 
+    def __getattr__(self, name: str):
+        # only reached for names the class does not have: the flat copies of the namespaces were removed
+        moved = MOVED.get(name)
+        if moved:
+            raise AttributeError(f"Workspace.{name} is now ws.{moved} (docs/architecture.md: one notebook API)")
+        raise AttributeError(f"'Workspace' object has no attribute {name!r}")
+
     # ---- ingest -------------------------------------------------------------------------------
     def ingest(
         self,
@@ -87,12 +120,12 @@ class Workspace:
 
         return ingest(
             self.con,
-            path,
+            Path(path),
             format=format,
-            mapping=mapping,
+            mapping=Path(mapping) if isinstance(mapping, os.PathLike) else mapping,
             strict=strict,
             dataset=dataset,
-            aliases=for_workspace(self.path, aliases),
+            aliases=for_workspace(self.path, Path(aliases) if aliases is not None else None),
         )
 
     # ---- queries ------------------------------------------------------------------------------
@@ -142,18 +175,9 @@ class Workspace:
 
     def filtered_counts(self, filter: Filter | str | dict | None = None) -> dict[str, int]:
         """Judgments, items, models, judges and labels within a filter (one query)."""
-        where, params = as_filter(filter).where("j")
-        row = self.q.rows(
-            f"""
-            WITH f AS (SELECT j.item_id, j.judge, j.model, j.model_a, j.model_b FROM judgment_view j WHERE {where})
-            SELECT (SELECT count(*) FROM f), (SELECT count(DISTINCT item_id) FROM f),
-                   (SELECT count(DISTINCT m) FROM (SELECT unnest([model, model_a, model_b]) AS m FROM f)),
-                   (SELECT count(DISTINCT judge) FROM f),
-                   (SELECT count(*) FROM labels WHERE item_id IN (SELECT item_id FROM f))
-            """,
-            params,
-        )[0]
-        return dict(zip(("judgments", "items", "models", "judges", "labels"), row))
+        from .browse import selection_counts
+
+        return selection_counts(self.q, as_filter(filter))
 
     def protocol_counts(self, filter: FilterLike = None) -> dict[str, int]:
         """Judgments per protocol (pointwise, pairwise) within a filter."""
@@ -267,95 +291,6 @@ class Workspace:
             "rejects_by_reason": self.reject_reasons().to_dicts(),
         }
 
-    # ---- namespaced views, also at the top level (each a one-line delegation) -----------------------
-    def score_stats(self, by: str = "model", filter: FilterLike = None) -> pl.DataFrame:
-        """Per group: judgments, scored, unparsed, mean raw score, mean normalised score."""
-        return self.scores.stats(by, filter)
-
-    def score_distribution_table(
-        self, by: str = "model", filter: FilterLike = None, scale: tuple[float, float] | None = None
-    ) -> pl.DataFrame:
-        return self.scores.distribution_table(by, filter, scale)
-
-    def score_distribution(
-        self, by: str = "model", filter: FilterLike = None, scale: tuple[float, float] | None = None
-    ) -> go.Figure:
-        """Heatmap of score distributions per model / judge / criterion / template / dataset (one scale)."""
-        return self.scores.distribution(by, filter, scale)
-
-    def verdict_outcomes(self, by: str = "judge", filter: FilterLike = None) -> pl.DataFrame:
-        return self.scores.verdict_outcomes(by, filter)
-
-    def verdict_distribution(self, by: str = "judge", filter: FilterLike = None) -> go.Figure:
-        return self.scores.verdict_distribution(by, filter)
-
-    def model_judge_heatmap(self, filter: FilterLike = None) -> go.Figure:
-        return self.scores.model_judge_heatmap(filter)
-
-    def discover_issues(self, filter: FilterLike = None, **options):
-        """ws.issues.discover (docs/issues.md)."""
-        return self.issues.discover(filter, **options)
-
-    def issue_set(self, issue_set_id: str | None = None):
-        """A stored issue set (the newest when no id is given)."""
-        return self.issues.get(issue_set_id)
-
-    def issue_sets(self) -> pl.DataFrame:
-        return self.issues.sets()
-
-    def probe(self, filter: FilterLike = None, **options):
-        """ws.judge.probe (docs/judging.md)."""
-        return self.judge.probe(filter, **options)
-
-    def judge_failures(self, run_id: str | None = None) -> pl.DataFrame:
-        return self.judge.failures(run_id)
-
-    def bias_heatmap(
-        self, filter: FilterLike = None, audit: pl.DataFrame | None = None, by: str = "judge"
-    ) -> go.Figure:
-        return self.audit.bias_heatmap(filter, audit, by)
-
-    def agreement(
-        self,
-        judge: str | None = None,
-        against: str = "human",
-        filter: FilterLike = None,
-        audit: pl.DataFrame | None = None,
-    ) -> pl.DataFrame:
-        return self.audit.agreement(judge, against, filter, audit)
-
-    def agreement_chart(
-        self, against: str = "human", filter: FilterLike = None, audit: pl.DataFrame | None = None
-    ) -> go.Figure:
-        return self.audit.agreement_chart(against, filter, audit)
-
-    def agreement_matrix(self, filter: FilterLike = None) -> pl.DataFrame:
-        return self.audit.agreement_matrix(filter)
-
-    def agreement_heatmap(self, filter: FilterLike = None, protocol: str | None = None) -> go.Figure:
-        return self.audit.agreement_heatmap(filter, protocol)
-
-    def length_score_chart(self, filter: FilterLike = None) -> go.Figure:
-        return self.audit.length_score_chart(filter)
-
-    def length_correlation(self, by: str = "model", filter: FilterLike = None) -> pl.DataFrame:
-        return self.audit.length_correlation(by, filter)
-
-    def criteria_breakdown(self, by: str = "model", filter: FilterLike = None) -> pl.DataFrame:
-        return self.rubrics.breakdown(by, filter)
-
-    def criteria_heatmap(self, by: str = "model", filter: FilterLike = None) -> go.Figure:
-        return self.rubrics.heatmap(by, filter)
-
-    def criterion_correlation(self, filter: FilterLike = None) -> pl.DataFrame:
-        return self.rubrics.correlation(filter)
-
-    def criterion_correlation_heatmap(self, filter: FilterLike = None) -> go.Figure:
-        return self.rubrics.correlation_heatmap(filter)
-
-    def criterion_offsets(self, filter: FilterLike = None) -> pl.DataFrame:
-        return self.rubrics.offsets(filter)
-
     # ---- instances, comparisons, reports, sharing ----------------------------------------------------
     def instance(self, judgment_id: str, issue_set: str | None = None) -> dict[str, Any]:
         """One judgment as the judge saw it: item, response(s) in the order shown with the names the critique
@@ -379,13 +314,6 @@ class Workspace:
         from .browse import page
 
         return page(self.q, filter, sort, desc, limit, offset, issue_set)
-
-    def compare(
-        self, a: str, b: str, by: str = "model", issue_set: str | None = None, filter: FilterLike = None
-    ) -> pl.DataFrame:
-        """Issue prevalence of a versus b (two models or judges) within `filter`, the difference and its 95%
-        interval."""
-        return self.issues.compare(a, b, by, filter, issue_set)
 
     def compare_instances(
         self, a: str, b: str, by: str = "model", filter: FilterLike = None, limit: int = 50
@@ -427,7 +355,7 @@ class Workspace:
         list, each issue's examples and instances, the audit and each instance page (analysis/bundle.py)."""
         from .bundle import write_bundle
 
-        return write_bundle(self, Path(directory), as_filter(filter), issue_set, by=by, examples=examples)
+        return write_bundle(self.q, self.path, Path(directory), as_filter(filter), issue_set, by=by, examples=examples)
 
     def dashboard(self, port: int | None = None):
         """Serve the dashboard for this workspace on 127.0.0.1 in the background. In Jupyter the returned
@@ -439,7 +367,12 @@ class Workspace:
         store.close(self.path)
         self.q.read_only = True
         server = DashboardServer(self.path, port=port)
-        server.on_stop = lambda: (store.close(self.path), setattr(self.q, "read_only", was_read_only))
+
+        def restore() -> None:
+            store.close(self.path)
+            self.q.read_only = was_read_only
+
+        server.on_stop = restore
         return server
 
 

@@ -88,7 +88,7 @@ ws = Workspace(sys.argv[1], read_only=True)
 t_open = time.perf_counter()
 audit = ws.audit()
 t_audit = time.perf_counter()
-fig = ws.bias_heatmap(audit=audit)
+fig = ws.audit.bias_heatmap(audit=audit)
 t_fig = time.perf_counter()
 import polars as pl
 found = {f"{r['judge']} {r['metric']}": round(r['value'], 3) for r in audit.filter(

@@ -112,10 +112,10 @@ def main() -> None:
     ws.ingest(DEMO / "arena_bench_v1")
     load_embedding_cache(ws, DEMO / "embeddings" / "minilm.parquet")
     t = time.perf_counter()
-    first = ws.discover_issues(flt, seed=0, embedding_model=ACCURATE_MODEL)   # pays numba's compile, as BERTopic's first fit does
+    first = ws.issues.discover(flt, seed=0, embedding_model=ACCURATE_MODEL)   # pays numba's compile, as BERTopic's first fit does
     ours_first = time.perf_counter() - t
     t = time.perf_counter()
-    iset = ws.discover_issues(flt, seed=0, embedding_model=ACCURATE_MODEL)
+    iset = ws.issues.discover(flt, seed=0, embedding_model=ACCURATE_MODEL)
     ours_wall = time.perf_counter() - t
     first_t = first.stats["timings"]
     seg = ws.con.sql("""SELECT s.segment_id, s.judgment_id, j.item_id, s.masked AS doc, coalesce(try_cast(si.issue_id AS INTEGER), -1) AS ours

@@ -103,15 +103,15 @@ def main() -> None:
     f = "judge=first-slot-judge&judge=fair-judge"
     queries = {
         "overview: filtered counts": lambda: ws.filtered_counts(f),
-        "overview: score distribution by model": lambda: ws.score_distribution_table("model", f),
-        "overview: score stats by judge": lambda: ws.score_stats("judge"),
-        "overview: verdicts by position": lambda: ws.verdict_outcomes("judge", f),
+        "overview: score distribution by model": lambda: ws.scores.distribution_table("model", f),
+        "overview: score stats by judge": lambda: ws.scores.stats("judge"),
+        "overview: verdicts by position": lambda: ws.scores.verdict_outcomes("judge", f),
         "sidebar: distinct models": lambda: ws.values("model"),
         "sidebar: distinct judges": lambda: ws.values("judge"),
         "instances: count": lambda: ws.count(f + "&q=critique"),
         "instances: one page of 50 (offset 500,000)": lambda: ws.judgments(f, limit=50, offset=500_000),
-        "judges: model x judge means": lambda: ws.model_judge_heatmap(),
-        "rubrics: criterion x model": lambda: ws.criteria_breakdown("model"),
+        "judges: model x judge means": lambda: ws.scores.model_judge_heatmap(),
+        "rubrics: criterion x model": lambda: ws.rubrics.breakdown("model"),
         "compare: items differing most": lambda: ws.compare_instances("model-0", "model-1"),
     }
     query_ms = {k: median_ms(fn) for k, fn in queries.items()}

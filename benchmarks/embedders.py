@@ -117,7 +117,7 @@ def cold_run(copies: int, rows: pl.DataFrame, bare_rate: float, work: Path) -> d
         raise SystemExit(r.stderr[-3000:])
     peak = int(re.search(r"PEAK_RSS_KB (\d+)", r.stderr).group(1))
     ws = Workspace(path)
-    stats = ws.issue_set().stats
+    stats = ws.issues.get().stats
     ws.close()
     unique = stats["embedding"]["n_unique"]
     bare = unique / bare_rate

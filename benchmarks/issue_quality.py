@@ -160,7 +160,7 @@ def run_set(name: str, workdir: Path, embedder: str | None = None) -> dict:
         ws.ingest(DATA / src, format=fmt)
     load_embedding_cache(ws, DATA / "demo" / CACHE)
     t = time.perf_counter()
-    iset = ws.discover_issues(flt, embedding_model=embedder)
+    iset = ws.issues.discover(flt, embedding_model=embedder)
     seconds = time.perf_counter() - t
     table = iset.table()
     sizes = dict(zip(table["issue_id"], table["n_instances"]))

@@ -96,7 +96,7 @@ def describe_set(ws: Workspace, iset, weak: str | None = None, strong: str | Non
 
 
 REPRO = ("import sys, hashlib; from analysis import Workspace; ws = Workspace(sys.argv[1]); "
-         "s = ws.discover_issues(sys.argv[2], seed=0); "
+         "s = ws.issues.discover(sys.argv[2], seed=0); "
          "a = s.assignments().select('judgment_id', 'issue_id').sort('judgment_id', 'issue_id'); "
          "t = s.table(kind=None).select('issue_id', 'title', 'kind', 'category'); "
          "print(hashlib.md5((a.write_csv() + t.write_csv()).encode()).hexdigest(), s.stats['embedding']['n_embedded'])")
@@ -136,13 +136,13 @@ def main() -> None:
     seconds = {}
     for label, query in sets.items():
         t = time.perf_counter()
-        iset = ws.discover_issues(query, seed=0, name=label)
+        iset = ws.issues.discover(query, seed=0, name=label)
         seconds[label] = round(time.perf_counter() - t, 2)
         report["datasets"][label] = describe_set(ws, iset, *((WEAK, STRONG) if label == "arena" else (None, None)))
         report["datasets"][label]["seconds_in_process"] = seconds[label]
         print(label, seconds[label], "s", iset, flush=True)
-    arena = ws.issue_set(ws.q.scalar("SELECT issue_set_id FROM issue_sets WHERE name = 'arena'"))
-    other = ws.discover_issues(sets["arena"], seed=1)
+    arena = ws.issues.get(ws.q.scalar("SELECT issue_set_id FROM issue_sets WHERE name = 'arena'"))
+    other = ws.issues.discover(sets["arena"], seed=1)
     top = report["datasets"]["arena"]["top"]
     ids = arena.table()["issue_id"].to_list()
     with_issue = {m: ws.count(f"issue_set={arena.id}&model={m}&" + "&".join(f"issue={i}" for i in ids)) / 300

@@ -103,14 +103,25 @@ def prefill_cache(ws: Workspace, flt: str, sigma: float = 0.01) -> dict:
     def stop(*a, **k):
         raise _StopAfterEmbedding
 
+    real_embed = pipe.embed
+
+    def embed_and_store(con, texts, model, sink=None):
+        # a run stores its new vectors with its issue set; this one stops before that, so they are stored here
+        new: list = []
+        out = real_embed(con, texts, model, new)
+        with ws.q.transaction() as cur:
+            for rows in new:
+                emb.store_vectors(cur, rows)
+        return out
+
     emb.encode, reduce = derived, pipe._reduce   # the step after embedding (pipeline.run)
-    pipe._reduce = stop
+    pipe._reduce, pipe.embed = stop, embed_and_store
     try:
-        ws.discover_issues(flt, embedding_model=emb.ACCURATE_MODEL)
+        ws.issues.discover(flt, embedding_model=emb.ACCURATE_MODEL)
     except _StopAfterEmbedding:
         pass
     finally:
-        emb.encode, pipe._reduce = real, reduce
+        emb.encode, pipe._reduce, pipe.embed = real, reduce, real_embed
     return {"derived_vectors": "original + N(0, %.2f) per dimension, renormalised" % sigma, "embedded_for_real": len(missing)}
 
 
@@ -145,7 +156,7 @@ def main() -> None:
         ws = Workspace(HERE / "work" / "issues_scale.duckdb")
     ws.ingest(DEMO / "arena_bench_v1")
     load_embedding_cache(ws, DEMO / "embeddings" / "minilm.parquet")
-    ws.discover_issues(originals, seed=0, embedding_model=emb.ACCURATE_MODEL)  # the originals' masked segments and vectors
+    ws.issues.discover(originals, seed=0, embedding_model=emb.ACCURATE_MODEL)  # the originals' masked segments and vectors
     log("originals discovered")
     n = synthetic_file(ws, tmp / "scale.parquet", openers, models)
     ws.ingest(tmp / "scale.parquet", dataset="scale")
@@ -156,7 +167,7 @@ def main() -> None:
                           (cl, "layout")):
         setattr(module, fname, _logged(getattr(module, fname)))
     t = time.perf_counter()
-    iset = ws.discover_issues("dataset=scale", seed=0, embedding_model=emb.ACCURATE_MODEL)
+    iset = ws.issues.discover("dataset=scale", seed=0, embedding_model=emb.ACCURATE_MODEL)
     wall = time.perf_counter() - t
     tab = iset.table()
     stats = iset.stats

@@ -99,11 +99,11 @@ def _issue_conditions(ws: Workspace, flt) -> None:
 
 
 def _sets(ws):
-    return ws.issue_sets()
+    return ws.issues.sets()
 
 
 def _titles(ws, set_id):
-    return ws.issue_set(set_id).table(kind=None).select("issue_id", "title")
+    return ws.issues.get(set_id).table(kind=None).select("issue_id", "title")
 
 
 def _meta_facets(ws: Workspace, flt) -> None:

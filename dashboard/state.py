@@ -128,7 +128,7 @@ def _known_values(ws: Workspace, flt: Filter, warnings: list[str]) -> Filter:
                     warnings.append(f"{field} {v!r} is not in this workspace; ignored")
             changes[field] = tuple(v for v in chosen if v in options)
     if flt.issue_set is not None:
-        sets = set(ws.issue_sets()["issue_set_id"])
+        sets = set(ws.issues.sets()["issue_set_id"])
         if flt.issue_set not in sets:
             warnings.append(f"issue set {flt.issue_set!r} is not in this workspace; showing the newest")
             changes["issue_set"] = None

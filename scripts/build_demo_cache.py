@@ -34,7 +34,7 @@ def main() -> None:
         ws.con.execute("DETACH other")
     used = set()
     for name, query in DEMO_ISSUE_SETS:
-        iset = ws.discover_issues(query, seed=0, name=name)
+        iset = ws.issues.discover(query, seed=0, name=name)
         print(f"{name}: {iset!r}")
     # keep only what the demo's runs read: their segments' vectors and the lexicon's
     from analysis.issues.embed import text_hash

@@ -245,7 +245,7 @@ def test_issue_prevalence_cell_and_map_point_open_instances(demo_server, browser
 
     ws = Workspace(demo_server["workspace"], read_only=True)
     n = ws.count(f"dataset=arena_bench_v1&model=llama-13b&issue=1&issue_set={set_id}")
-    map_pts = ws.issue_set(set_id).map_points("dataset=arena_bench_v1")
+    map_pts = ws.issues.get(set_id).map_points("dataset=arena_bench_v1")
     ws.close()
     assert f"{n:,} judgments match" in caption_with(page, f"{n:,} judgments match")
     page.screenshot(path=str(output_dir / "browser-prevalence-cell.png"), full_page=True)

@@ -38,7 +38,7 @@ def served(request, tmp_path_factory):
     path = tmp_path_factory.mktemp(f"alone-{name}") / f"{name}.duckdb"
     ws = Workspace(path)
     ws.ingest(DEMO / name)
-    ws.discover_issues(seed=0)
+    ws.issues.discover(seed=0)
     store.close(path)
     srv = DashboardServer(path, timeout_s=300)
     try:

@@ -23,7 +23,7 @@ def alone(tmp_path_factory):
         path = tmp_path_factory.mktemp("compare") / f"{name}.duckdb"
         ws = Workspace(path)
         ws.ingest(DEMO / name, format=fmt)
-        ws.discover_issues(flt)
+        ws.issues.discover(flt)
         ws.close()
         out[name] = path
     return out
@@ -58,7 +58,7 @@ def test_compare_defaults_to_two_sides_and_marks_significance(monkeypatch, alone
 
 def test_compare_difference_and_holm_on_real_numbers(alone):
     ws = Workspace(alone["pandalm"], read_only=True)
-    diff = ws.compare("gpt-3.5-turbo", "PandaLM-7B", by="judge")
+    diff = ws.issues.compare("gpt-3.5-turbo", "PandaLM-7B", by="judge")
     assert diff.height >= 5
     assert ((diff["ci_low"] <= diff["difference"]) & (diff["difference"] <= diff["ci_high"])).all()
     assert (diff["p_holm"] >= diff["p_value"]).all()
@@ -135,7 +135,7 @@ def test_rubrics_rank_the_criteria_lowest_first(monkeypatch, alone):
     table = at.dataframe[0].value
     assert len(table) > 100 and list(table["mean_score"]) == sorted(table["mean_score"])
     ws = Workspace(alone["prometheus"], read_only=True)
-    b = ws.criteria_breakdown("model").group_by("criterion").agg(
+    b = ws.rubrics.breakdown("model").group_by("criterion").agg(
         ((pl.col("mean_score") * pl.col("n")).sum() / pl.col("n").sum()).alias("m")).sort("m")
     assert table["criterion"].iloc[0] == b["criterion"][0]
     assert any("Heatmap of all" in e.label for e in at.expander)

@@ -61,7 +61,7 @@ def test_overview_headline_and_counts(monkeypatch, demo_path):
     assert issue_links
     for label, f in issue_links:
         assert f.issue_set and f.model and len(f.issue) == 1
-        iset = ws.issue_set(f.issue_set)
+        iset = ws.issues.get(f.issue_set)
         share = iset.prevalence("model").filter((pl.col("issue_id") == f.issue[0]) & (pl.col("model") == f.model[0]))
         assert f"{share['share'][0]:.0%}" in label.replace("\\", "")
         assert ws.count(f) > 0
@@ -115,13 +115,13 @@ def test_every_page_renders_and_says_its_selection(monkeypatch, demo_path):
 
 def test_issues_page_honours_the_selection(monkeypatch, demo_path):
     ws = Workspace(demo_path, read_only=True)
-    arena = ws.issue_sets().filter(pl.col("filter") == "dataset=arena_bench_v1")["issue_set_id"][0]
+    arena = ws.issues.sets().filter(pl.col("filter") == "dataset=arena_bench_v1")["issue_set_id"][0]
     at = app(monkeypatch, demo_path, page="issues", model="llama-13b", view="examples")
     n = ws.count("model=llama-13b&dataset=arena_bench_v1")
     assert f"{n:,} of the set's 4,500 critiques are in the selection" in captions(at)
     assert param(at, "issue_set") == arena   # the set is pinned in the link
     tree = at.dataframe[0].value
-    table = ws.issue_set(arena).table("model=llama-13b")
+    table = ws.issues.get(arena).table("model=llama-13b")
     assert set(tree["issue_id"].dropna()) == set(table.filter(pl.col("n_units") > 0)["issue_id"])
     examples = [c.value for c in at.caption if "judged by" in c.value]
     assert examples and all(e.replace("\\", "").startswith("llama-13b ·") for e in examples)
@@ -167,11 +167,11 @@ def test_instances_table_previews_and_sorts_across_pages(monkeypatch, demo_path)
 
 def test_compare_from_the_link_honours_the_selection(monkeypatch, demo_path):
     ws = Workspace(demo_path, read_only=True)
-    arena = ws.issue_sets().filter(pl.col("filter") == "dataset=arena_bench_v1")["issue_set_id"][0]
+    arena = ws.issues.sets().filter(pl.col("filter") == "dataset=arena_bench_v1")["issue_set_id"][0]
     at = app(monkeypatch, demo_path, page="compare", compare_a="llama-13b", compare_b="gpt-4-1106-preview",
              compare_by="model", dataset="arena_bench_v1", issue_set=arena, score_max="5")
     diff = next(d.value for d in at.dataframe if "share_a" in d.value.columns)
-    want = ws.compare("llama-13b", "gpt-4-1106-preview", issue_set=arena, filter="dataset=arena_bench_v1&score_max=5")
+    want = ws.issues.compare("llama-13b", "gpt-4-1106-preview", issue_set=arena, filter="dataset=arena_bench_v1&score_max=5")
     assert len(diff) == want.height
     assert abs(diff["share_a"].iloc[0] - want["share_a"][0]) < 1e-12
     assert param(at, "compare_a") == "llama-13b"
@@ -180,7 +180,7 @@ def test_compare_from_the_link_honours_the_selection(monkeypatch, demo_path):
 def test_sidebar_issue_condition_pins_the_issue_set(monkeypatch, demo_path):
     ws = Workspace(demo_path, read_only=True)
     at = app(monkeypatch, demo_path, page="instances", issue="1")
-    newest = ws.issue_sets()["issue_set_id"][0]
+    newest = ws.issues.sets()["issue_set_id"][0]
     assert param(at, "issue_set") == newest
     assert f"{ws.count(f'issue=1&issue_set={newest}'):,} judgments match" in captions(at)
 

@@ -37,7 +37,7 @@ def test_every_bias_column_has_a_protocol_and_the_heatmap_cells_carry_their_keys
     ws = Workspace(demo_path, read_only=True)
     for name in BIAS_METRICS:
         assert METRICS[name].ideal is not None
-    fig = ws.bias_heatmap("template=Swap_CoT")
+    fig = ws.audit.bias_heatmap("template=Swap_CoT")
     overlay = [t for t in fig.data if t.type == "scatter"]
     assert len(overlay) == 1
     keys = {tuple(c) for c in overlay[0].customdata}
@@ -71,12 +71,12 @@ def test_score_cells_open_their_judgments(demo_path):
 
 def test_one_protocol_per_agreement_cell(demo_path):
     ws = Workspace(demo_path, read_only=True)
-    matrix = ws.agreement_matrix()
+    matrix = ws.audit.agreement_matrix()
     both = matrix.group_by("judge_a", "judge_b").agg(pl.col("protocol").n_unique().alias("k")).filter(pl.col("k") > 1)
     assert both.height, "the demo has judge pairs compared in both protocols (ChatGPT and GPT-4)"
     a, b = both.row(0)[:2]
     for protocol in ("pairwise", "pointwise"):
-        fig = ws.agreement_heatmap(protocol=protocol)
+        fig = ws.audit.agreement_heatmap(protocol=protocol)
         assert protocol in fig.layout.title.text
         want = matrix.filter((pl.col("protocol") == protocol) & (pl.col("judge_a") == a) & (pl.col("judge_b") == b))
         heat = fig.data[0]

@@ -44,7 +44,7 @@ def hostile(tmp_path_factory):
     src.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     ws = Workspace(d / "ws.duckdb")
     ws.ingest(src, mapping={"scale": [1, 5]})
-    iset = ws.discover_issues(seed=0, per_cluster=5)
+    iset = ws.issues.discover(seed=0, per_cluster=5)
     return ws, iset
 
 
@@ -58,14 +58,14 @@ def test_every_hostile_key_is_a_plain_name(hostile):
     keys = ws.meta_keys()
     assert set(HOSTILE_KEYS) <= set(keys)
     for key in HOSTILE_KEYS:
-        stats = ws.score_stats("meta." + key)
+        stats = ws.scores.stats("meta." + key)
         assert stats.columns[0] == "meta." + key and set(stats[stats.columns[0]]) <= {"v0", "v1", "v2"}
         assert "pwned" not in stats.columns
         prev = iset.prevalence("meta." + key)
         assert "pwned" not in prev.columns
         assert prev.height == 0 or set(prev["meta." + key]) <= {"v0", "v1", "v2"}
         assert ws.count(Filter.make(meta={key: "v1"})) == 20
-        table = ws.score_distribution_table("meta." + key)
+        table = ws.scores.distribution_table("meta." + key)
         _clean(table.write_csv())
         _clean(ws.report("csv", by="meta." + key))
 
@@ -75,9 +75,9 @@ def test_every_hostile_key_is_a_plain_name(hostile):
 def test_random_keys_and_values_give_results_or_one_line_errors(hostile, key, value):
     ws, iset = hostile
     for call in (lambda: ws.count(Filter.make(meta={key: value})) if key else 0,
-                 lambda: ws.score_stats("meta." + key),
+                 lambda: ws.scores.stats("meta." + key),
                  lambda: iset.prevalence("meta." + key),
-                 lambda: ws.compare("m0", "m1", by="meta." + key, issue_set=iset.id),
+                 lambda: ws.issues.compare("m0", "m1", by="meta." + key, issue_set=iset.id),
                  lambda: ws.judgments(Filter.parse(f"meta.{key}={value}", strict=False)[0], limit=3),
                  lambda: ws.values(key)):
         try:

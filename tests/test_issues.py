@@ -35,8 +35,8 @@ def arena(tmp_path_factory):
     """All 4,500 critiques: GPT-4 grading 15 models on 300 questions."""
     ws = Workspace(tmp_path_factory.mktemp("issues") / "ws.duckdb")
     ws.ingest(DEMO / "arena_bench_v1")
-    first = ws.discover_issues(ARENA, seed=0)
-    second = ws.discover_issues(ARENA, seed=0)
+    first = ws.issues.discover(ARENA, seed=0)
+    second = ws.issues.discover(ARENA, seed=0)
     return ws, first, second
 
 
@@ -199,7 +199,7 @@ def test_same_seed_same_issues(arena):
 
 def test_another_seed_finds_the_same_issues(arena):
     ws, iset, _ = arena
-    other = ws.discover_issues(ARENA, seed=1)
+    other = ws.issues.discover(ARENA, seed=1)
     sets = {}
     for s in (iset, other):
         g = s.assignments().filter(pl.col("kind") == "issue").group_by("issue_id").agg(pl.col("judgment_id"))
@@ -263,7 +263,7 @@ def test_known_taxonomy(arena):
     ws, _, _ = arena
     taxonomy = [{"title": "Code does not run", "description": "The code has bugs, errors or does not run correctly."},
                 {"title": "Missing information", "description": "The answer leaves out parts the user asked for."}]
-    iset = ws.discover_issues("model=llama-13b&model=gpt-4-1106-preview", taxonomy=taxonomy)
+    iset = ws.issues.discover("model=llama-13b&model=gpt-4-1106-preview", taxonomy=taxonomy)
     table = iset.table()
     known = table.filter(pl.col("origin") == "taxonomy")
     assert known["title"].to_list() and set(known["title"]) <= {t["title"] for t in taxonomy}
@@ -274,7 +274,7 @@ def test_known_taxonomy(arena):
 def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path):
     ws = Workspace(tmp_path / "pandalm.duckdb")
     ws.ingest(DEMO / "pandalm")
-    iset = ws.discover_issues("dataset=pandalm")
+    iset = ws.issues.discover("dataset=pandalm")
     assert iset.stats["signal"] == "verdict"
     table = iset.table()
     # about responses that mostly lost (a stated failure can also be said of the winner: "although it is vague")
@@ -308,7 +308,7 @@ def _synthetic_praise_judge(path: Path) -> Path:
 def test_praise_is_not_reported_as_an_issue(tmp_path):
     ws = Workspace(tmp_path / "praise.duckdb")
     ws.ingest(_synthetic_praise_judge(tmp_path), mapping={"scale": [1, 5]})
-    iset = ws.discover_issues(seed=0)
+    iset = ws.issues.discover(seed=0)
     titles = iset.table()["title"].to_list()
     assert titles == ["Calculation errors"], titles
     issue = iset.table().row(0, named=True)
@@ -323,7 +323,7 @@ def test_reproducible_across_processes(tmp_path):
     thread counts: with the default embedder, and with all-MiniLM-L6-v2 from a cold vector cache (embedded in the
     process) and a warm one."""
     script = ("import sys, hashlib; from analysis import Workspace; ws = Workspace(sys.argv[1]); "
-              "s = ws.discover_issues('dataset=pandalm', seed=0, embedding_model=sys.argv[2]); "
+              "s = ws.issues.discover('dataset=pandalm', seed=0, embedding_model=sys.argv[2]); "
               "a = s.assignments().select('judgment_id', 'issue_id').sort('judgment_id', 'issue_id'); "
               "t = s.table(kind=None).select('issue_id', 'title', 'kind', 'category'); "
               "print(hashlib.md5((a.write_csv() + t.write_csv()).encode()).hexdigest(), "
@@ -374,7 +374,7 @@ def test_older_workspace_migrates(tmp_path, arena):
     store.close(path)
     old = Workspace(path)
     assert store.schema_version(old.con) == store.SCHEMA_VERSION
-    again = old.issue_set(iset.id)
+    again = old.issues.get(iset.id)
     assert again.table().height == iset.table(kind=None).height      # every old cluster reads as an issue
     assert again.prevalence("model").height
 
@@ -411,12 +411,12 @@ def test_llm_naming_one_call_per_issue_and_cached(arena, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-123")
     try:
         _Namer.calls = 0
-        iset = ws.discover_issues("model=llama-13b&model=gpt-4-1106-preview", name_with="fake-judge")
+        iset = ws.issues.discover("model=llama-13b&model=gpt-4-1106-preview", name_with="fake-judge")
         table = iset.table(kind=None)
         assert _Namer.calls >= table.height and all(t.startswith("LLM issue") for t in table["title"])
         assert set(table["category"]) == {"code"} and set(table["named_by"]) == {"llm"}
         calls = _Namer.calls
-        ws.discover_issues("model=llama-13b&model=gpt-4-1106-preview", name_with="fake-judge")
+        ws.issues.discover("model=llama-13b&model=gpt-4-1106-preview", name_with="fake-judge")
         assert _Namer.calls == calls  # every request came from the cache
         stored = ws.con.execute("SELECT string_agg(request, '') FROM llm_calls").fetchall()[0][0]
         assert "sk-test-secret-123" not in stored

@@ -121,7 +121,7 @@ def test_faults_retries_no_duplicate_no_loss(ws):
     rows = ws.sql("SELECT judgment_id, parse_status, raw_output, meta FROM judgments WHERE run_id = ?", [res.run_id])
     assert rows.height == planned - n_failed == res.written
     assert rows["judgment_id"].n_unique() == rows.height
-    failures = ws.judge_failures(res.run_id)
+    failures = ws.judge.failures(res.run_id)
     assert failures.height == n_failed and set(failures["error"]) == {"HTTP 500"} and set(failures["attempts"]) == {3}
     # content faults are kept as unparsed with their raw text, never coerced
     n_content = sum(1 for f in fault.values() if f in ("wrong_schema", "empty", "bad_json_content"))
@@ -323,7 +323,7 @@ def test_key_echoed_in_any_encoding_is_never_kept(ws, tmp_path, capsys, monkeypa
     assert "authentication failed (HTTP 401)" in outputs[-1]
     assert "refused_request" in json.loads(outputs[0])["errors"]
     # the echoes were there and were scrubbed where they landed
-    failures = ws.judge_failures()
+    failures = ws.judge.failures()
     refused = [e for e in failures["error"] if e.startswith("HTTP 400 ")]
     assert refused and all("invalid request [exact: ***; first 20: ***" in e for e in refused)
     got = ws.sql("SELECT critique, raw_output FROM judgments WHERE judge = 'fake-echo'")
@@ -349,13 +349,13 @@ def test_failure_kinds_are_typed(ws):
                        **FAST)
     assert set(res.stats.errors) == {FailureKind.REFUSED_REQUEST, FailureKind.HTTP_STATUS}
     assert sum(res.stats.errors.values()) == res.stats.failed == len(llm.served("400")) + len(llm.served("always_500"))
-    failures = ws.judge_failures(res.run_id)
+    failures = ws.judge.failures(res.run_id)
     by_text = {e[:8]: set(failures.filter(pl.col("error") == e)["attempts"]) for e in failures["error"]}
     assert by_text == {"HTTP 400": {1}, "HTTP 500": {3}}               # a refused request is not retried
     res = ws.judge("dataset=arena_bench_v1&model=llama-13b", model="fake-kinds", api_key="k", limit=3,
                    base_url=f"http://127.0.0.1:{_closed_port()}/v1", **FAST)
     assert res.stats.errors == {FailureKind.CONNECTION: 3} and res.summary()["errors"] == {"connection": 3}
-    assert all(e.startswith("connection error: ") for e in ws.judge_failures(res.run_id)["error"])
+    assert all(e.startswith("connection error: ") for e in ws.judge.failures(res.run_id)["error"])
 
 
 def test_hostile_replies_are_capped_and_marked_not_fatal(ws):
@@ -414,7 +414,7 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys):
     path = tmp_path / "empty.duckdb"
     ws = Workspace(path)                     # options are checked before anything is selected
     for _, kwargs, message in BAD_OPTIONS:
-        calls = [ws.judge] if {"samples", "pairs"} & set(kwargs) else [ws.judge, ws.probe]
+        calls = [ws.judge] if {"samples", "pairs"} & set(kwargs) else [ws.judge, ws.judge.probe]
         for call in calls:
             with pytest.raises(UserError) as err:
                 call(None, model="m", **kwargs)
@@ -552,9 +552,9 @@ def test_probes_stored_linked_and_audited(ws):
     with FakeLLM() as llm:
         base = ws.judge(LLMBAR, model="fake-judge", template="pairwise", base_url=llm.base_url, api_key="k",
                         limit=60, **FAST)
-        res = ws.probe(f"run={base.run_id}", model="fake-judge", probes="all", base_url=llm.base_url, api_key="k",
+        res = ws.judge.probe(f"run={base.run_id}", model="fake-judge", probes="all", base_url=llm.base_url, api_key="k",
                        concurrency=8, **FAST)
-        point = ws.probe("dataset=arena_bench_v1&model=llama-13b", model="fake-judge",
+        point = ws.judge.probe("dataset=arena_bench_v1&model=llama-13b", model="fake-judge",
                          probes="verbosity,authority,one-token,swap", base_url=llm.base_url, api_key="k", limit=40, **FAST)
     assert res.stats.cached >= 120          # the baselines are the base run's own requests: no new call
     probes = ws.sql("""SELECT v.probe, count(*) AS n, count(p.judgment_id) AS linked
@@ -574,7 +574,7 @@ def test_probes_stored_linked_and_audited(ws):
     assert v["probe_one_token_pass"]["value"] == pytest.approx(refs["share"][0], abs=1e-9)  # passes exactly with a reference
     for m in ("probe_authority", "probe_swap", "probe_verbosity_shift"):
         assert v[m]["ci_low"] <= v[m]["value"] <= v[m]["ci_high"] and v[m]["n"] > 0
-    cols = set(ws.bias_heatmap("judge=fake-judge").data[0].x)
+    cols = set(ws.audit.bias_heatmap("judge=fake-judge").data[0].x)
     assert {"probe_swap", "probe_verbosity", "probe_bandwagon", "probe_one_token_pass"} <= cols
     # the dashboard: probe columns on the Judges page, variants selectable from a link
     from .test_dashboard import app

@@ -194,14 +194,14 @@ def test_workspace_figures_on_the_hostile_workspace(tmp_path):
 
     ws, h = build_hostile(tmp_path / "hostile.duckdb", 9)
     figs = {
-        "score_model": ws.score_distribution("model"), "score_judge": ws.score_distribution("judge"),
-        "score_criterion": ws.score_distribution("criterion"),
-        "score_meta": ws.score_distribution(f"meta.{h.meta_key}"),
-        "verdicts": ws.verdict_distribution("judge"), "verdicts_model": ws.verdict_distribution("model"),
-        "bias": ws.bias_heatmap(), "agree_human": ws.agreement_chart("human"),
-        "agree_matrix": ws.agreement_heatmap(), "model_judge": ws.model_judge_heatmap(),
-        "criteria": ws.criteria_heatmap("model"), "criteria_judge": ws.criteria_heatmap("judge"),
-        "criterion_corr": ws.criterion_correlation_heatmap(), "length": ws.length_score_chart(),
+        "score_model": ws.scores.distribution("model"), "score_judge": ws.scores.distribution("judge"),
+        "score_criterion": ws.scores.distribution("criterion"),
+        "score_meta": ws.scores.distribution(f"meta.{h.meta_key}"),
+        "verdicts": ws.scores.verdict_distribution("judge"), "verdicts_model": ws.scores.verdict_distribution("model"),
+        "bias": ws.audit.bias_heatmap(), "agree_human": ws.audit.agreement_chart("human"),
+        "agree_matrix": ws.audit.agreement_heatmap(), "model_judge": ws.scores.model_judge_heatmap(),
+        "criteria": ws.rubrics.heatmap("model"), "criteria_judge": ws.rubrics.heatmap("judge"),
+        "criterion_corr": ws.rubrics.correlation_heatmap(), "length": ws.audit.length_score_chart(),
     }
     drawn = 0
     for name, fig in figs.items():

@@ -100,7 +100,7 @@ def test_llmbar_position_consistency_matches_reference(llmbar):
 
 def test_llmbar_first_shown_win_rate(llmbar):
     ws, _ = llmbar
-    out = ws.verdict_outcomes("judge", "template=Swap_CoT")
+    out = ws.scores.verdict_outcomes("judge", "template=Swap_CoT")
     share = {(g, o): s for g, o, s in out.select("group", "outcome", "share").iter_rows()}
     parsed = {g: 1 - share.get((g, "no verdict"), 0) for g, _ in share}
     assert share[("Falcon", "first shown won")] / parsed["Falcon"] == pytest.approx(0.923, abs=0.001)
@@ -185,7 +185,7 @@ def test_arena_counts(arena):
 
 def test_arena_mean_scores(arena):
     ws, _ = arena
-    stats = ws.score_stats("model")
+    stats = ws.scores.stats("model")
     means = dict(zip(stats["model"], stats["mean_score"]))
     assert means["llama-13b"] == pytest.approx(1.48, abs=0.005)
     assert means["gpt-4-1106-preview"] == pytest.approx(8.87, abs=0.005)

@@ -85,7 +85,7 @@ def test_pandalm_agreement_and_human_ceiling(demo_ws):
 
 
 def test_arena_length_and_self_preference(demo_ws):
-    per_model = demo_ws.length_correlation("model", "dataset=arena_bench_v1")
+    per_model = demo_ws.audit.length_correlation("model", "dataset=arena_bench_v1")
     assert per_model.height == 15 and per_model["n"].min() >= 290
     # independent Spearman for one model, from the shipped files
     from scipy.stats import spearmanr
@@ -205,10 +205,10 @@ def test_score_pairwise_inconsistency_and_criteria(tmp_path, ws):
     audit = ws.audit()
     r = value(audit, "J", "score_pairwise_inconsistency")
     assert (r["value"], r["n"]) == (0.5, 2)
-    crit = ws.criteria_breakdown("model")
+    crit = ws.rubrics.breakdown("model")
     helpful_a = crit.filter((pl.col("criterion") == "helpful") & (pl.col("model") == "A"))["mean_score"][0]
     assert helpful_a == pytest.approx(((8 - 1) / 9 + (3 - 1) / 9) / 2)
-    corr = ws.criterion_correlation()
+    corr = ws.rubrics.correlation()
     assert corr.height == 0  # only 4 responses: below the 10 shared needed for a correlation
 
 
@@ -221,7 +221,7 @@ def test_criterion_redundancy_flag(tmp_path, ws):
                      "helpfulness": base, "usefulness": base, "style": float(rng.integers(1, 11))})
     ws.ingest(_pairs(tmp_path / "c.jsonl", rows), mapping={"scale": "1-10", "criteria": ["helpfulness", "usefulness",
                                                                                           "style"]})
-    corr = ws.criterion_correlation()
+    corr = ws.rubrics.correlation()
     red = corr.filter(pl.col("redundant"))
     assert red.select("criterion_a", "criterion_b").rows() == [("helpfulness", "usefulness")]
     assert red["spearman"][0] == pytest.approx(1.0)
@@ -229,7 +229,7 @@ def test_criterion_redundancy_flag(tmp_path, ws):
 
 def test_bias_heatmap_greys_what_cannot_be_computed(demo_ws):
     audit = demo_ws.audit("dataset=pandalm")
-    fig = demo_ws.bias_heatmap(audit=audit)
+    fig = demo_ws.audit.bias_heatmap(audit=audit)
     heat = fig.data[0]
     cols = list(heat.x)
     row = list(heat.y).index("gpt-3.5-turbo")
@@ -333,7 +333,7 @@ def test_an_audit_is_kept_beside_the_workspace_for_later_processes(tmp_path, mon
     monkeypatch.setattr(audit_module, "run_audit", lambda *a, **k: calls.append(1) or real(*a, **k))
     later = Workspace(path)  # a new Workspace: nothing in memory
     assert later.audit().equals(first, null_equal=True) and calls == []
-    later.discover_issues("dataset=pandalm&judge=gpt-3.5-turbo", seed=0)
+    later.issues.discover("dataset=pandalm&judge=gpt-3.5-turbo", seed=0)
     assert Workspace(path).audit().equals(first, null_equal=True) and calls == []  # issues do not change it
     Workspace(path).audit("judge=gpt-3.5-turbo")
     assert calls == [1]
@@ -386,9 +386,18 @@ def test_a_lock_holder_is_named_without_credentials():
 
     from analysis.store import lock_holder
 
+    import time
+    from pathlib import Path
+
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "--base-url",
                               "https://ana:s3cret@llm.example/v1"])
     try:
+        # a process that holds a lock has long been running; a child just started may not show its command line
+        # yet (right after the fork /proc/PID/cmdline is empty): wait until it does
+        deadline = time.monotonic() + 20
+        cmdline = Path(f"/proc/{child.pid}/cmdline")
+        while os.path.exists("/proc/self") and b"llm.example" not in cmdline.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.02)
         named = lock_holder(f"Could not set lock on file: Conflicting lock is held in python (PID {child.pid})")
     finally:
         child.kill()

@@ -31,7 +31,7 @@ def evil_ws(tmp_path_factory):
                          "critique": bad if "bad" in m else "The response is correct and helpful."})
     src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     ws.ingest(src, mapping={"scale": "1-10"})
-    ws.discover_issues(per_cluster=5)
+    ws.issues.discover(per_cluster=5)
     return ws
 
 

@@ -15,7 +15,7 @@ def test_group_labels_round_trip_as_filters(demo_ws):
     for by, flt in (("criterion", "dataset=prometheus&protocol=pointwise"), ("judge", "dataset=prometheus&protocol=pointwise"),
                     ("criterion", "dataset=llmbar&judge=GPT-4&protocol=pointwise"),
                     ("template", "dataset=llmbar&protocol=pointwise")):
-        stats = ws.score_stats(by, flt)
+        stats = ws.scores.stats(by, flt)
         assert stats.height
         for row in stats.head(4).iter_rows(named=True):
             sel = flt + "&" + urlencode({by: row[by]})
@@ -25,11 +25,11 @@ def test_group_labels_round_trip_as_filters(demo_ws):
 def test_compare_issues_honours_the_selection(demo_ws):
     """The Compare page's prevalence table narrows with the sidebar (it used to ignore the filter)."""
     ws = demo_ws
-    iset = ws.issue_set(ws.issues.sets().filter(pl.col("name").str.starts_with("arena"))["issue_set_id"][0])
+    iset = ws.issues.get(ws.issues.sets().filter(pl.col("name").str.starts_with("arena"))["issue_set_id"][0])
     models = iset.prevalence("model")["model"].unique().sort().to_list()
     a, b = models[0], models[1]
-    whole = ws.compare(a, b, issue_set=iset.id)
-    narrow = ws.compare(a, b, issue_set=iset.id, filter="score_max=3")
+    whole = ws.issues.compare(a, b, issue_set=iset.id)
+    narrow = ws.issues.compare(a, b, issue_set=iset.id, filter="score_max=3")
     assert whole.height and narrow.height
     joined = whole.join(narrow, on="issue_id", suffix="_narrow")
     assert (joined["n_a"] != joined["n_a_narrow"]).any()   # fewer units with a low score only
@@ -39,7 +39,7 @@ def test_compare_issues_honours_the_selection(demo_ws):
 def test_issue_sets_are_read_from_many_threads(demo_ws):
     """Dashboard sessions are threads sharing one connection: every read takes its own cursor."""
     ws = demo_ws
-    iset = ws.issue_set()
+    iset = ws.issues.get()
     errors: list[BaseException] = []
     results: list[int] = []
 

@@ -165,13 +165,7 @@ def ingest(
     if not path.exists():
         raise UserError(f"{path} does not exist")
     mapping = load_mapping(mapping, map_pairs)
-    explicit = (format or mapping.format or "").strip().lower()
-    fmt = resolve(explicit) or detect_format(path)
-    if not explicit and fmt == "generic" and path.is_dir():
-        kinds = {detect_format(p) for p in _data_files(path)}
-        fmt = kinds.pop() if len(kinds) == 1 else "generic"
-    if fmt not in FORMATS:
-        raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    explicit, fmt = _format_of(path, format, mapping)
     if path.is_file() and path.stat().st_size == 0:
         raise UserError(f"{path} is empty; nothing to ingest")
     dataset = dataset or mapping.dataset or FORMATS[fmt].dataset(path)
@@ -180,56 +174,12 @@ def ingest(
     params = {"format": fmt, "dataset": dataset, "mapping": mapping.to_dict(), "strict": strict}
     run_id = hashlib.md5(json.dumps([fmt, dataset, sha, mapping.to_dict()], sort_keys=True).encode()).hexdigest()[:16]
     result = IngestResult(run_id=run_id, format=fmt, dataset=dataset, source=str(path))
-    rows = con.execute("SELECT n_source_rows, n_ingested, n_rejected FROM runs WHERE run_id = ?", [run_id]).fetchall()
-    prior = rows[0] if rows else None
-    if prior:
-        result.already_imported = True
-        result.n_source_rows, result.n_already_present, result.n_rejected = prior[0], prior[1], prior[2]
+    if _already_imported(con, result):
         return result
 
-    rejects: list[Reject] = []
-
-    def stop_if_strict() -> None:
-        if strict and rejects:
-            raise UserError(f"--strict: {rejects[0].describe()} (nothing was ingested)")
-
     with transaction(con) as cur:  # one transaction per import: a failed import leaves the store as it was
-        # batches are read, checked and written one at a time: a large file never sits in memory whole
-        for b in _read(path, fmt, mapping, explicit=bool(explicit)):
-            rejects.extend(b.rejects)
-            result.notes.extend(b.notes)
-            result.n_source_rows += b.n_source_rows
-            stop_if_strict()
-            good_j, bad_j = split_valid(conform(b.judgments, JUDGMENT_SCHEMA), JUDGMENT_CHECKS)
-            good_l, bad_l = split_valid(conform(b.labels, LABEL_SCHEMA), LABEL_CHECKS)
-            rejects.extend(bad_j + bad_l)
-            stop_if_strict()
-            stats = write_flat(cur, run_id, dataset, good_j, good_l, b.criteria, b.responses, identities=identities)
-            rejects.extend(stats.rejects)
-            stop_if_strict()
-            result.n_already_present += stats.n_judgments_present
-            result.n_judgments_new += stats.n_judgments_new
-            result.n_labels_new += stats.n_labels_new
-            result.n_items_new += stats.n_items_new
-            result.n_responses_new += stats.n_responses_new
-            log.info(
-                "%s: batch of %d source rows: %d judgments new, %d already present, %d labels new, %d rejected so far",
-                path.name,
-                b.n_source_rows,
-                stats.n_judgments_new,
-                stats.n_judgments_present,
-                stats.n_labels_new,
-                len(rejects),
-            )
-        if result.n_source_rows == 0:
-            raise UserError(f"{path}: no rows to ingest (the file or directory is empty)")
-        result.n_rejected = count_rejected_rows(rejects)
-        if result.n_rejected > result.n_source_rows:
-            raise RuntimeError(
-                f"{result.n_rejected} rejected rows out of {result.n_source_rows}: a reader numbered its rows wrongly"
-            )
-        result.n_ingested = result.n_source_rows - result.n_rejected
-        result.rejects = rejects
+        rejects = _write_batches(cur, path, fmt, mapping, bool(explicit), strict, identities, result)
+        _account_rows(result, rejects, path)
         write_rejects(cur, run_id, rejects)
         write_run(
             cur,
@@ -245,3 +195,93 @@ def ingest(
             params,
         )
     return result
+
+
+def _format_of(path: Path, format: str | None, mapping: Mapping) -> tuple[str, str]:
+    """(the format asked for, lowercased, or ""; the format read): a directory of files of one detected format
+    is read as that format."""
+    explicit = (format or mapping.format or "").strip().lower()
+    fmt = resolve(explicit) or detect_format(path)
+    if not explicit and fmt == "generic" and path.is_dir():
+        kinds = {detect_format(p) for p in _data_files(path)}
+        fmt = kinds.pop() if len(kinds) == 1 else "generic"
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    return explicit, fmt
+
+
+def _already_imported(con: duckdb.DuckDBPyConnection, result: IngestResult) -> bool:
+    """Whether this run (same format, dataset, files and mapping) was imported before; if so, `result` gets its
+    counts."""
+    rows = con.execute(
+        "SELECT n_source_rows, n_ingested, n_rejected FROM runs WHERE run_id = ?", [result.run_id]
+    ).fetchall()
+    prior = rows[0] if rows else None
+    if prior:
+        result.already_imported = True
+        result.n_source_rows, result.n_already_present, result.n_rejected = prior[0], prior[1], prior[2]
+        return True
+    return False
+
+
+def _write_batches(
+    cur: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt: str,
+    mapping: Mapping,
+    explicit: bool,
+    strict: bool,
+    identities: Identities,
+    result: IngestResult,
+) -> list[Reject]:
+    """Read, check and write the source's batches one at a time (a large file never sits in memory whole),
+    counting into `result`; returns the rejects. With `strict`, the first reject stops the import."""
+    rejects: list[Reject] = []
+
+    def stop_if_strict() -> None:
+        if strict and rejects:
+            raise UserError(f"--strict: {rejects[0].describe()} (nothing was ingested)")
+
+    for b in _read(path, fmt, mapping, explicit=explicit):
+        rejects.extend(b.rejects)
+        result.notes.extend(b.notes)
+        result.n_source_rows += b.n_source_rows
+        stop_if_strict()
+        good_j, bad_j = split_valid(conform(b.judgments, JUDGMENT_SCHEMA), JUDGMENT_CHECKS)
+        good_l, bad_l = split_valid(conform(b.labels, LABEL_SCHEMA), LABEL_CHECKS)
+        rejects.extend(bad_j + bad_l)
+        stop_if_strict()
+        stats = write_flat(
+            cur, result.run_id, result.dataset, good_j, good_l, b.criteria, b.responses, identities=identities
+        )
+        rejects.extend(stats.rejects)
+        stop_if_strict()
+        result.n_already_present += stats.n_judgments_present
+        result.n_judgments_new += stats.n_judgments_new
+        result.n_labels_new += stats.n_labels_new
+        result.n_items_new += stats.n_items_new
+        result.n_responses_new += stats.n_responses_new
+        log.info(
+            "%s: batch of %d source rows: %d judgments new, %d already present, %d labels new, %d rejected so far",
+            path.name,
+            b.n_source_rows,
+            stats.n_judgments_new,
+            stats.n_judgments_present,
+            stats.n_labels_new,
+            len(rejects),
+        )
+    return rejects
+
+
+def _account_rows(result: IngestResult, rejects: list[Reject], path: Path) -> None:
+    """Every source row is ingested or rejected: set the counts and the rejects on `result` (no rows at all, or
+    more rows rejected than read, stops the import)."""
+    if result.n_source_rows == 0:
+        raise UserError(f"{path}: no rows to ingest (the file or directory is empty)")
+    result.n_rejected = count_rejected_rows(rejects)
+    if result.n_rejected > result.n_source_rows:
+        raise RuntimeError(
+            f"{result.n_rejected} rejected rows out of {result.n_source_rows}: a reader numbered its rows wrongly"
+        )
+    result.n_ingested = result.n_source_rows - result.n_rejected
+    result.rejects = rejects

@@ -119,6 +119,50 @@ def _question(user_prompt: Any) -> str | None:
     return m.group(1).strip() if m else user_prompt
 
 
+def _judgebench_pair(r: dict, pid: Any) -> dict:
+    """A JudgeBench pair: the question, its source as the category, and the two responses of one model."""
+    return {
+        "item_key": str(pid),
+        "prompt": r.get("question"),
+        "category": r.get("source"),
+        "item_meta": to_json({"pair_id": pid, "source": r.get("source")}),
+        "model_a": r.get("response_model"),
+        "response_a": r.get("response_A"),
+        "model_b": r.get("response_model"),
+        "response_b": r.get("response_B"),
+    }
+
+
+def _judgebench_game(r: dict, pair: dict, g: int, game: Any, source: str, line: int) -> dict:
+    """Game `g` of a pair as a pairwise judgment: odd games showed A first, even ones B, and the decision (in the
+    order shown) is mapped back to the responses."""
+    pid = r.get("pair_id")
+    inner = game.get("judgment") if isinstance(game, dict) else None
+    inner = inner if isinstance(inner, dict) else {}
+    judge = text_value(inner.get("judge_model") or r.get("judge_name") or "unknown-judge")
+    shown_first = "a" if g % 2 == 1 else "b"
+    winner, strength = parse_preference(game.get("decision") if isinstance(game, dict) else None)
+    verdict = _to_response_frame(winner, shown_first)
+    text = text_value(inner.get("response"))
+    return {
+        **pair,
+        "protocol": "pairwise",
+        "judge": judge,
+        "template": r.get("judge_name") or "judgebench",
+        "shown_first": shown_first,
+        "verdict": verdict,
+        "critique": text,
+        "raw_output": text,
+        "parse_status": "ok" if verdict else ("unparsed" if text else "missing"),
+        "judgment_key": f"{pid}\x1f{judge}\x1fgame{g}",
+        "source": source,
+        "source_line": line,
+        "meta": to_json(
+            {"game": g, "decision": game.get("decision") if isinstance(game, dict) else None, "strength": strength}
+        ),
+    }
+
+
 def read_judgebench(path: Path) -> list[SourceBatch]:
     recs = read_records(path)
     rows, labels, rejects = [], [], list(recs.rejects)
@@ -134,16 +178,7 @@ def read_judgebench(path: Path) -> list[SourceBatch]:
             rejects.append(Reject(recs.source, line, "judgments", "judgments must be a list", clip_raw(r)))
             continue
         judgments = judgments or []
-        pair = {
-            "item_key": str(pid),
-            "prompt": r.get("question"),
-            "category": r.get("source"),
-            "item_meta": to_json({"pair_id": pid, "source": r.get("source")}),
-            "model_a": r.get("response_model"),
-            "response_a": r.get("response_A"),
-            "model_b": r.get("response_model"),
-            "response_b": r.get("response_B"),
-        }
+        pair = _judgebench_pair(r, pid)
         gold, _ = parse_preference(r.get("label"))
         if gold:
             labels.append(
@@ -158,36 +193,7 @@ def read_judgebench(path: Path) -> list[SourceBatch]:
                 }
             )
         for g, game in enumerate(judgments, start=1):
-            inner = game.get("judgment") if isinstance(game, dict) else None
-            inner = inner if isinstance(inner, dict) else {}
-            judge = text_value(inner.get("judge_model") or r.get("judge_name") or "unknown-judge")
-            shown_first = "a" if g % 2 == 1 else "b"
-            winner, strength = parse_preference(game.get("decision") if isinstance(game, dict) else None)
-            verdict = _to_response_frame(winner, shown_first)
-            text = text_value(inner.get("response"))
-            rows.append(
-                {
-                    **pair,
-                    "protocol": "pairwise",
-                    "judge": judge,
-                    "template": r.get("judge_name") or "judgebench",
-                    "shown_first": shown_first,
-                    "verdict": verdict,
-                    "critique": text,
-                    "raw_output": text,
-                    "parse_status": "ok" if verdict else ("unparsed" if text else "missing"),
-                    "judgment_key": f"{pid}\x1f{judge}\x1fgame{g}",
-                    "source": recs.source,
-                    "source_line": line,
-                    "meta": to_json(
-                        {
-                            "game": g,
-                            "decision": game.get("decision") if isinstance(game, dict) else None,
-                            "strength": strength,
-                        }
-                    ),
-                }
-            )
+            rows.append(_judgebench_game(r, pair, g, game, recs.source, line))
         if not judgments and not gold:
             rejects.append(Reject(recs.source, line, "judgments", "no judgments and no label", clip_raw(r)))
     return [

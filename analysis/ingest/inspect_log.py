@@ -26,8 +26,9 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -317,15 +318,132 @@ def _grading_reply(meta: Any) -> tuple[str | None, str | None]:
 
 
 # ---- reading ------------------------------------------------------------------------------------------------
+class _Eval(NamedTuple):
+    """What every sample of one log shares: the task, the model evaluated and how the scorers were graded."""
+
+    task: str
+    model: Any
+    eval_id: Any
+    eval_key: str
+    scorer_opts: dict
+    role_grader: str | None
+
+
+class _Sample(NamedTuple):
+    """What every judgment of one sample repeats: its item, id, epoch, output and error."""
+
+    item: dict
+    sid: Any
+    epoch: Any
+    completion: str | None
+    error_text: str | None
+    output_model: Any
+
+
+def _eval_of(header: dict, path: Path) -> _Eval:
+    """The log's task (else the file's name), model, run key, each scorer's options and the grader role's model."""
+    ev = header.get("eval") or {}
+    return _Eval(
+        task=str(ev.get("task") or path.stem),
+        model=ev.get("model"),
+        eval_id=ev.get("eval_id"),
+        eval_key=ev.get("eval_id") or "/".join(str(x) for x in (ev.get("run_id"), ev.get("task_id")) if x) or path.stem,
+        scorer_opts={s.get("name"): s.get("options") for s in ev.get("scorers") or [] if isinstance(s, dict)},
+        role_grader=_role_model(ev.get("model_roles")),
+    )
+
+
+def _sample_item(s: dict, task: str, sid: Any, source: str, line: int) -> dict:
+    """The item a sample is about: task/sample id, its input as the prompt and its target as the reference."""
+    return {
+        "item_key": f"{task}/{sid}",
+        "prompt": _prompt(s.get("input")),
+        "reference": _target(s.get("target")),
+        "item_meta": to_json({"task": task, "sample_id": sid, **(_scalar_meta(s.get("metadata")) or {})}),
+        "source": source,
+        "source_line": line,
+    }
+
+
+def _scorer_judgments(scorer: str, sc: Any, called: list[str], sample: _Sample, run: _Eval) -> Iterator[dict]:
+    """One scorer's judgments of a sample (one per key of a dict value), with the kind of score for the scale."""
+    if not isinstance(sc, dict):
+        sc = {"value": sc}
+    grader = (called[0] if called else None) or _option_model(run.scorer_opts.get(scorer)) or run.role_grader
+    explanation = sc.get("explanation")
+    answer = sc.get("answer")
+    reply, reply_model = _grading_reply(sc.get("metadata"))
+    echo = isinstance(explanation, str) and explanation.strip() in {
+        (answer or "").strip() if isinstance(answer, str) else None,
+        (sample.completion or "").strip(),
+    }
+    critique = explanation if isinstance(explanation, str) and explanation.strip() and not echo else None
+    value = sc.get("value")
+    parts = value.items() if isinstance(value, dict) else [(None, value)]
+    for key, v in parts:
+        score, kind = score_value(v)
+        criterion = scorer if key is None else f"{scorer}/{key}"
+        yield {
+            **sample.item,
+            "protocol": "pointwise",
+            "judge": grader or scorer,
+            "criterion": criterion,
+            "template": scorer,
+            "model": run.model,
+            "response": sample.completion,
+            "score": score,
+            "_kind": kind,
+            "critique": critique,
+            "raw_output": reply or (explanation if isinstance(explanation, str) else None),
+            "parse_status": "ok" if score is not None else ("missing" if v is None else "unparsed"),
+            "sample": sample.epoch,
+            "judgment_key": "\x1f".join(str(x) for x in (run.eval_key, sample.sid, sample.epoch, criterion)),
+            "meta": {
+                "value": v if score is None or not isinstance(v, (int, float, bool)) else None,
+                "answer": answer if isinstance(answer, (str, int, float)) else clip_raw(answer),
+                "explanation_is_output": True if echo else None,
+                "grader_models": called if len(called) > 1 else None,
+                "grader_model_version": reply_model,
+                "scorer_metadata": _scalar_meta(sc.get("metadata")),
+                "output_model": sample.output_model,
+                "eval_id": run.eval_id,
+                "epoch": sample.epoch,
+                "sample_error": sample.error_text,
+                "task": run.task,
+            },
+        }
+
+
+def _with_scales(pending: list[dict], notes: list[str], name: str) -> list[dict]:
+    """The judgments with their scale: C/I/P and booleans on 0-1, numbers on the smallest usual scale holding every
+    value of their criterion (guessed)."""
+    scales: dict[str, tuple[float, float] | None] = {}
+    for crit in {r["criterion"] for r in pending if r["_kind"] == "number"}:
+        values = pl.Series(
+            [r["score"] for r in pending if r["criterion"] == crit and r["_kind"] == "number"], dtype=pl.Float64
+        )
+        scales[crit] = guess_scale(values)
+        if scales[crit] is None:
+            notes.append(f"{name}: scorer {crit!r} has values outside every usual scale; stored without one")
+    rows = []
+    for r in pending:
+        kind = r.pop("_kind")
+        if kind == "grade" or (kind is None and r["criterion"] not in scales):
+            lo_hi = (0.0, 1.0)
+        else:
+            lo_hi = scales.get(r["criterion"])
+            if kind == "number":
+                r["meta"]["scale_guessed"] = True
+        r["scale_min"], r["scale_max"] = lo_hi if lo_hi else (None, None)
+        r["meta"] = to_json(r["meta"])
+        rows.append(r)
+    return rows
+
+
 def read(path: Path) -> list[SourceBatch]:
     header, samples, notes = _read_eval(path) if path.suffix.lower() == ".eval" else _read_json(path)
     source = str(path)
-    ev = header.get("eval") or {}
-    task = str(ev.get("task") or path.stem)
-    model = ev.get("model")
-    eval_key = ev.get("eval_id") or "/".join(str(x) for x in (ev.get("run_id"), ev.get("task_id")) if x) or path.stem
-    scorer_opts = {s.get("name"): s.get("options") for s in ev.get("scorers") or [] if isinstance(s, dict)}
-    role_grader = _role_model(ev.get("model_roles"))
+    run = _eval_of(header, path)
     status = header.get("status")
     if status and status != "success":
         notes.append(f"{path.name}: the log's status is {status!r}; its {len(samples)} logged samples are imported")
@@ -348,102 +466,24 @@ def read(path: Path) -> list[SourceBatch]:
         error = s.get("error")
         error_text = (error.get("message") if isinstance(error, dict) else str(error)) if error else None
         scores = s.get("scores") or {}
-        item = {
-            "item_key": f"{task}/{sid}",
-            "prompt": _prompt(s.get("input")),
-            "reference": _target(s.get("target")),
-            "item_meta": to_json({"task": task, "sample_id": sid, **(_scalar_meta(s.get("metadata")) or {})}),
-            "source": source,
-            "source_line": line,
-        }
+        item = _sample_item(s, run.task, sid, source, line)
         completion = _completion(s)
         if not isinstance(scores, dict) or not scores:
             if error_text:
+                reason = f"{where}: sample errored and has no scores: {error_text}"
                 rejects.append(
-                    Reject(
-                        source,
-                        line,
-                        "error",
-                        f"{where}: sample errored and has no scores: {error_text}",
-                        clip_raw({"id": sid, "epoch": epoch, "error": error}),
-                    )
+                    Reject(source, line, "error", reason, clip_raw({"id": sid, "epoch": epoch, "error": error}))
                 )
                 continue
             unscored += 1
-            outputs.append({**item, "model": model, "response": completion})
+            outputs.append({**item, "model": run.model, "response": completion})
             continue
         graders = _grader_models(s.get("events"))
         out = s.get("output") if isinstance(s.get("output"), dict) else {}
+        sample = _Sample(item, sid, epoch, completion, error_text, out.get("model"))
         for scorer, sc in scores.items():
-            if not isinstance(sc, dict):
-                sc = {"value": sc}
-            called = graders.get(scorer) or []
-            grader = (called[0] if called else None) or _option_model(scorer_opts.get(scorer)) or role_grader
-            explanation = sc.get("explanation")
-            answer = sc.get("answer")
-            reply, reply_model = _grading_reply(sc.get("metadata"))
-            echo = isinstance(explanation, str) and explanation.strip() in {
-                (answer or "").strip() if isinstance(answer, str) else None,
-                (completion or "").strip(),
-            }
-            critique = explanation if isinstance(explanation, str) and explanation.strip() and not echo else None
-            value = sc.get("value")
-            parts = value.items() if isinstance(value, dict) else [(None, value)]
-            for key, v in parts:
-                score, kind = score_value(v)
-                criterion = scorer if key is None else f"{scorer}/{key}"
-                pending.append(
-                    {
-                        **item,
-                        "protocol": "pointwise",
-                        "judge": grader or scorer,
-                        "criterion": criterion,
-                        "template": scorer,
-                        "model": model,
-                        "response": completion,
-                        "score": score,
-                        "_kind": kind,
-                        "critique": critique,
-                        "raw_output": reply or (explanation if isinstance(explanation, str) else None),
-                        "parse_status": "ok" if score is not None else ("missing" if v is None else "unparsed"),
-                        "sample": epoch,
-                        "judgment_key": "\x1f".join(str(x) for x in (eval_key, sid, epoch, criterion)),
-                        "meta": {
-                            "value": v if score is None or not isinstance(v, (int, float, bool)) else None,
-                            "answer": answer if isinstance(answer, (str, int, float)) else clip_raw(answer),
-                            "explanation_is_output": True if echo else None,
-                            "grader_models": called if len(called) > 1 else None,
-                            "grader_model_version": reply_model,
-                            "scorer_metadata": _scalar_meta(sc.get("metadata")),
-                            "output_model": out.get("model"),
-                            "eval_id": ev.get("eval_id"),
-                            "epoch": epoch,
-                            "sample_error": error_text,
-                            "task": task,
-                        },
-                    }
-                )
-    # scales: C/I/P and booleans are 0-1; numbers on the smallest usual scale holding every value of the criterion
-    scales: dict[str, tuple[float, float] | None] = {}
-    for crit in {r["criterion"] for r in pending if r["_kind"] == "number"}:
-        values = pl.Series(
-            [r["score"] for r in pending if r["criterion"] == crit and r["_kind"] == "number"], dtype=pl.Float64
-        )
-        scales[crit] = guess_scale(values)
-        if scales[crit] is None:
-            notes.append(f"{path.name}: scorer {crit!r} has values outside every usual scale; stored without one")
-    rows = []
-    for r in pending:
-        kind = r.pop("_kind")
-        if kind == "grade" or (kind is None and r["criterion"] not in scales):
-            lo_hi = (0.0, 1.0)
-        else:
-            lo_hi = scales.get(r["criterion"])
-            if kind == "number":
-                r["meta"]["scale_guessed"] = True
-        r["scale_min"], r["scale_max"] = lo_hi if lo_hi else (None, None)
-        r["meta"] = to_json(r["meta"])
-        rows.append(r)
+            pending.extend(_scorer_judgments(scorer, sc, graders.get(scorer) or [], sample, run))
+    rows = _with_scales(pending, notes, path.name)
     if unscored:
         notes.append(
             f"{path.name}: {unscored} sample(s) without scores: their inputs and outputs were imported, no judgments"

@@ -19,7 +19,8 @@ class TooDeep(ValueError):
 
 
 def skip_space(text: str, pos: int) -> int:
-    return _SPACE.match(text, pos).end()
+    m = _SPACE.match(text, pos)  # always matches (possibly nothing)
+    return m.end() if m else pos
 
 
 def brackets(text: str, start: int = 0, end: int | None = None) -> int:

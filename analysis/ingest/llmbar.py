@@ -71,21 +71,15 @@ def _judgment_columns(jd: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(pl.concat_str([pl.col("subset"), pl.col("idx")], separator="/").alias("item_key"))
 
 
-def read(path: Path) -> list[SourceBatch]:
-    require(path, "an LLMBar directory", "instances.jsonl", "judgments.parquet")
-    inst_path, judg_path = path / "instances.jsonl", path / "judgments.parquet"
-    recs = read_jsonl(inst_path)
-    inst, line = records_to_frame(recs.rows, recs.lines)
-    need = {"subset", "idx", "input", "output_1", "output_2", "label"}
-    if missing := need - set(inst.columns):
-        raise UserError(f"{inst_path}: missing column(s) {', '.join(sorted(missing))}")
+def _pairs(inst: pl.DataFrame, line: str) -> pl.DataFrame:
+    """One row per pair of instances.jsonl: its key, prompt, category, the two outputs and the label (1 or 2)."""
     inst = inst.select(  # only the columns read, under internal names that no source column can take
         pl.col(line).alias("_line"),
         pl.col("idx"),
         *(pl.col(c).cast(pl.String) for c in ("subset", "input", "output_1", "output_2")),
         pl.col("label").cast(pl.Int64, strict=False),
     ).with_columns(pl.concat_str([pl.col("subset"), pl.col("idx").cast(pl.String)], separator="/").alias("item_key"))
-    items = inst.select(
+    return inst.select(
         "item_key",
         "subset",
         "idx",
@@ -97,11 +91,11 @@ def read(path: Path) -> list[SourceBatch]:
         pl.col("output_2").alias("response_b"),
         pl.col("label"),
     )
-    inst_rejects = list(recs.rejects) + [
-        Reject(str(inst_path), line, "label", "label must be 1 or 2")
-        for line in inst.filter(~pl.col("label").is_in([1, 2]) | pl.col("label").is_null())["_line"]
-    ]
-    gold = items.filter(pl.col("label").is_in([1, 2])).select(
+
+
+def _gold(items: pl.DataFrame, inst_path: Path) -> pl.DataFrame:
+    """The gold label of each pair labelled 1 or 2 (MT-Bench's pairs: the human majority)."""
+    return items.filter(pl.col("label").is_in([1, 2])).select(
         "item_key",
         "prompt",
         "category",
@@ -118,21 +112,27 @@ def read(path: Path) -> list[SourceBatch]:
         pl.lit(str(inst_path)).alias("source"),
         pl.col("_line").alias("source_line"),
     )
-    inst_batch = SourceBatch(str(inst_path), recs.n_source_rows, labels=gold, rejects=inst_rejects, notes=recs.notes)
 
-    jd = read_parquet_frame(judg_path)
-    need = {"subset", "idx", "judge", "strategy", "stage", "swap", "winner"}
-    if missing := need - set(jd.columns):
-        raise UserError(f"{judg_path}: missing column(s) {', '.join(sorted(missing))}")
-    jd = _judgment_columns(jd)
-    joined = jd.join(items.drop("label", "_line", "subset", "idx"), on="item_key", how="left")
-    orphan = joined.filter(pl.col("prompt").is_null())
-    rejects = [
-        Reject(str(judg_path), line, "idx", f"no instance {key} in instances.jsonl")
-        for line, key in orphan.select("_line", "item_key").iter_rows()
+
+def _read_instances(inst_path: Path) -> tuple[pl.DataFrame, SourceBatch]:
+    """(the pairs of instances.jsonl, its batch: the gold labels and the rows rejected for their label)."""
+    recs = read_jsonl(inst_path)
+    inst, line = records_to_frame(recs.rows, recs.lines)
+    need = {"subset", "idx", "input", "output_1", "output_2", "label"}
+    if missing := need - set(inst.columns):
+        raise UserError(f"{inst_path}: missing column(s) {', '.join(sorted(missing))}")
+    items = _pairs(inst, line)
+    inst_rejects = list(recs.rejects) + [
+        Reject(str(inst_path), line, "label", "label must be 1 or 2")
+        for line in items.filter(~pl.col("label").is_in([1, 2]) | pl.col("label").is_null())["_line"]
     ]
-    joined = joined.filter(pl.col("prompt").is_not_null())
-    key = pl.concat_str(
+    gold = _gold(items, inst_path)
+    return items, SourceBatch(str(inst_path), recs.n_source_rows, labels=gold, rejects=inst_rejects, notes=recs.notes)
+
+
+def _judgment_key() -> pl.Expr:
+    """A judgment's key: the pair, the judge, the strategy, the stage and the order shown."""
+    return pl.concat_str(
         [
             pl.col("item_key"),
             pl.col("judge"),
@@ -142,6 +142,10 @@ def read(path: Path) -> list[SourceBatch]:
         ],
         separator="\x1f",
     )
+
+
+def _common_columns(judg_path: Path) -> list[pl.Expr]:
+    """The columns every judgment of judgments.parquet has, the pairwise verdict and the rating scores alike."""
     meta = pl.struct(
         pl.col("strategy"),
         pl.col("stage"),
@@ -151,7 +155,7 @@ def read(path: Path) -> list[SourceBatch]:
         pl.col("generated_metrics"),
         pl.col("generated_reference"),
     ).struct.json_encode()
-    common = [
+    return [
         pl.col("item_key"),
         pl.col("prompt"),
         pl.col("category"),
@@ -166,7 +170,11 @@ def read(path: Path) -> list[SourceBatch]:
         pl.col("_line").alias("source_line"),
         meta.alias("meta"),
     ]
-    pairwise = joined.select(
+
+
+def _pairwise(joined: pl.DataFrame, common: list[pl.Expr]) -> pl.DataFrame:
+    """One pairwise judgment per row: which output the judge preferred, and the order it saw them in."""
+    return joined.select(
         *common,
         pl.lit("pairwise").alias("protocol"),
         pl.col("response_a"),
@@ -179,9 +187,12 @@ def read(path: Path) -> list[SourceBatch]:
         .then(pl.lit("ok"))
         .otherwise(pl.lit("unparsed"))
         .alias("parse_status"),
-        key.alias("judgment_key"),
+        _judgment_key().alias("judgment_key"),
     )
-    # the Rating strategies also gave each output a 1-10 score: one pointwise judgment per output
+
+
+def _rating_scores(joined: pl.DataFrame, common: list[pl.Expr]) -> list[pl.DataFrame]:
+    """The Rating strategies' 1-10 score of each output: one pointwise judgment per output (first, then second)."""
     rating = joined.filter(pl.col("strategy").str.starts_with("Rating"))
     scored = []
     for slot, col, resp in (("1", "score_1", "response_a"), ("2", "score_2", "response_b")):
@@ -207,9 +218,32 @@ def read(path: Path) -> list[SourceBatch]:
                 pl.lit(10.0).alias("scale_max"),
                 pl.concat_str([pl.lit(f"{col}="), pl.col(col).cast(pl.String)]).alias("raw_output"),
                 pl.when(ok).then(pl.lit("ok")).otherwise(pl.lit("unparsed")).alias("parse_status"),
-                pl.concat_str([key, pl.lit("score_" + slot)], separator="\x1f").alias("judgment_key"),
+                pl.concat_str([_judgment_key(), pl.lit("score_" + slot)], separator="\x1f").alias("judgment_key"),
             )
         )
-    judgments = pl.concat([pairwise, *scored], how="diagonal_relaxed")
-    jbatch = SourceBatch(str(judg_path), jd.height, judgments=judgments, rejects=rejects)
-    return [inst_batch, jbatch]
+    return scored
+
+
+def _read_judgments(judg_path: Path, items: pl.DataFrame) -> SourceBatch:
+    """The judgments of judgments.parquet on the pairs of instances.jsonl; a row about no known pair is rejected."""
+    jd = read_parquet_frame(judg_path)
+    need = {"subset", "idx", "judge", "strategy", "stage", "swap", "winner"}
+    if missing := need - set(jd.columns):
+        raise UserError(f"{judg_path}: missing column(s) {', '.join(sorted(missing))}")
+    jd = _judgment_columns(jd)
+    joined = jd.join(items.drop("label", "_line", "subset", "idx"), on="item_key", how="left")
+    orphan = joined.filter(pl.col("prompt").is_null())
+    rejects = [
+        Reject(str(judg_path), line, "idx", f"no instance {key} in instances.jsonl")
+        for line, key in orphan.select("_line", "item_key").iter_rows()
+    ]
+    joined = joined.filter(pl.col("prompt").is_not_null())
+    common = _common_columns(judg_path)
+    judgments = pl.concat([_pairwise(joined, common), *_rating_scores(joined, common)], how="diagonal_relaxed")
+    return SourceBatch(str(judg_path), jd.height, judgments=judgments, rejects=rejects)
+
+
+def read(path: Path) -> list[SourceBatch]:
+    require(path, "an LLMBar directory", "instances.jsonl", "judgments.parquet")
+    items, inst_batch = _read_instances(path / "instances.jsonl")
+    return [inst_batch, _read_judgments(path / "judgments.parquet", items)]

@@ -33,8 +33,9 @@ its item and output only. Rejects carry line = the result's position in the file
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -175,80 +176,108 @@ def _load(path: Path) -> tuple[dict, list[tuple[int, Any]], list[Reject], int, l
     return data, list(enumerate(results, start=1)), [], len(results), []
 
 
-def read(path: Path) -> list[SourceBatch]:
-    data, results, rejects, n_rows, notes = _load(path)
-    source = str(path)
+class _Run(NamedTuple):
+    """What every result of one eval shares: the eval's id, its default grader and the promptfoo version."""
+
+    eval_id: str
+    default_grader: str | None
+    version: Any
+
+
+def _run_of(data: dict, path: Path) -> _Run:
+    """The eval's id (else the file's name), its defaultTest grader and the promptfoo version that wrote it."""
     eval_id = str(data.get("evalId") or data.get("id") or path.stem)
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     default_test = config.get("defaultTest") if isinstance(config.get("defaultTest"), dict) else {}
     default_grader = _grader_name((default_test.get("options") or {}).get("provider"))
     version = data.get("metadata", {}).get("promptfooVersion") if isinstance(data.get("metadata"), dict) else None
+    return _Run(eval_id, default_grader, version)
 
-    pointwise: list[dict] = []
-    outputs: list[dict] = []
-    best: dict[tuple, list[dict]] = {}  # (testIdx, assertion index) -> select-best entries of each output
-    repeats: dict[tuple, int] = {}  # (test case, prompt, provider) -> results seen: `--repeat n` copies a test
-    for line, r in results:
-        if not isinstance(r, dict):
-            rejects.append(Reject(source, line, None, "result is not a JSON object", clip_raw(r)))
-            continue
-        test = r.get("testCase") if isinstance(r.get("testCase"), dict) else {}
-        vars_ = r.get("vars") if isinstance(r.get("vars"), dict) else (test.get("vars") or {})
-        test_idx = r.get("testIdx")
-        prompt = r.get("prompt") if isinstance(r.get("prompt"), dict) else {"raw": r.get("prompt")}
-        model = _provider_name(r.get("provider")) or "unknown-provider"
-        response = r.get("response") if isinstance(r.get("response"), dict) else {}
-        output = _text(response.get("output"))
-        error = response.get("error") or (r.get("error") if r.get("failureReason") == 2 else None)
-        grading = r.get("gradingResult") if isinstance(r.get("gradingResult"), dict) else None
-        if output is None and (error or r.get("failureReason") == 2):
-            rejects.append(
-                Reject(
-                    source,
-                    line,
-                    "response",
-                    f"provider {model} failed: {error or 'no output'}",
-                    clip_raw({k: r.get(k) for k in ("id", "testIdx", "promptIdx", "provider", "error")}),
-                )
-            )
-            continue
-        vars_text = json.dumps(vars_, sort_keys=True, ensure_ascii=False, default=str)
-        description = test.get("description") if isinstance(test.get("description"), str) else None
-        case = json.dumps([description, vars_, test.get("assert")], sort_keys=True, default=str)
-        sample = repeats.get((case, r.get("promptIdx"), model), 0)
-        repeats[(case, r.get("promptIdx"), model)] = sample + 1
-        item = {
-            "item_key": f"{description or ''}\x1f{vars_text}",
-            "prompt": _text(prompt.get("raw")),
-            "category": description,
-            "item_meta": to_json(
-                {
-                    "test_idx": test_idx,
-                    "description": test.get("description"),
-                    "vars": vars_ if len(vars_text) <= 2000 else None,
-                }
-            ),
-            "source": source,
-            "source_line": line,
-        }
-        components = [c for c in (grading or {}).get("componentResults") or [] if isinstance(c, dict)]
-        if not components:
-            outputs.append({**item, "model": model, "response": output})
-            continue
-        test_grader = _grader_name((test.get("options") or {}).get("provider")) or default_grader
-        rid = r.get("id") or f"{test_idx}/{r.get('promptIdx')}/{model}"
-        for k, c in enumerate(components):
-            assertion = c.get("assertion") if isinstance(c.get("assertion"), dict) else None
-            if assertion is None and c.get("componentResults"):
-                assertion = _assert_set_of(c, test.get("assert"))
-            assertion = assertion or {"type": "assertion"}
-            kind = str(assertion.get("type") or "assertion")
-            graded = model_graded(kind)
-            grader = (_grader_name(assertion.get("provider")) or test_grader) if graded else None
-            score, passed = _score(c)
-            reason = c.get("reason") if isinstance(c.get("reason"), str) else None
-            cmeta = c.get("metadata") if isinstance(c.get("metadata"), dict) else {}
-            entry = {
+
+def _provider_failure(r: dict, response: dict, model: str, output: str | None, source: str, line: int) -> Reject | None:
+    """The reject of a result whose provider failed (no output, with an error), else None."""
+    error = response.get("error") or (r.get("error") if r.get("failureReason") == 2 else None)
+    if output is None and (error or r.get("failureReason") == 2):
+        return Reject(
+            source,
+            line,
+            "response",
+            f"provider {model} failed: {error or 'no output'}",
+            clip_raw({k: r.get(k) for k in ("id", "testIdx", "promptIdx", "provider", "error")}),
+        )
+    return None
+
+
+def _item(r: dict, test: dict, source: str, line: int) -> tuple[dict, str]:
+    """(the item a result answers: its test case's description and vars; the test case as a key for repeats)."""
+    vars_ = r.get("vars") if isinstance(r.get("vars"), dict) else (test.get("vars") or {})
+    prompt = r.get("prompt") if isinstance(r.get("prompt"), dict) else {"raw": r.get("prompt")}
+    vars_text = json.dumps(vars_, sort_keys=True, ensure_ascii=False, default=str)
+    description = test.get("description") if isinstance(test.get("description"), str) else None
+    case = json.dumps([description, vars_, test.get("assert")], sort_keys=True, default=str)
+    item = {
+        "item_key": f"{description or ''}\x1f{vars_text}",
+        "prompt": _text(prompt.get("raw")),
+        "category": description,
+        "item_meta": to_json(
+            {
+                "test_idx": r.get("testIdx"),
+                "description": test.get("description"),
+                "vars": vars_ if len(vars_text) <= 2000 else None,
+            }
+        ),
+        "source": source,
+        "source_line": line,
+    }
+    return item, case
+
+
+def _judgment_meta(r: dict, assertion: dict, passed: bool | None, grader: str | None, graded: bool, run: _Run) -> dict:
+    """What a judgment keeps of its assertion and its result beside the score: pass, threshold, prompt, eval."""
+    prompt = r.get("prompt") if isinstance(r.get("prompt"), dict) else {"raw": r.get("prompt")}
+    return {
+        "pass": passed,
+        "assertion_value": assertion.get("value")
+        if not isinstance(assertion.get("value"), str) or len(assertion["value"]) <= 2000
+        else assertion["value"][:2000],
+        "threshold": assertion.get("threshold"),
+        "weight": assertion.get("weight"),
+        "grader": None if grader or not graded else "promptfoo default grader (not recorded in the file)",
+        "deterministic": None if graded else True,
+        "prompt_label": prompt.get("label"),
+        "prompt_idx": r.get("promptIdx"),
+        "provider_id": (r.get("provider") or {}).get("id")
+        if isinstance(r.get("provider"), dict)
+        else r.get("provider"),
+        "eval_id": run.eval_id,
+        "result_id": r.get("id"),
+        "test_success": r.get("success"),
+        "named_scores": r.get("namedScores") or None,
+        "latency_ms": r.get("latencyMs"),
+        "promptfoo_version": run.version,
+    }
+
+
+def _judgments(
+    r: dict, test: dict, components: list[dict], item: dict, model: str, output: str | None, sample: int, run: _Run
+) -> Iterator[tuple[dict, dict]]:
+    """(assertion, judgment) for each assertion graded on one output, in promptfoo's order."""
+    test_grader = _grader_name((test.get("options") or {}).get("provider")) or run.default_grader
+    rid = r.get("id") or f"{r.get('testIdx')}/{r.get('promptIdx')}/{model}"
+    for k, c in enumerate(components):
+        assertion = c.get("assertion") if isinstance(c.get("assertion"), dict) else None
+        if assertion is None and c.get("componentResults"):
+            assertion = _assert_set_of(c, test.get("assert"))
+        assertion = assertion or {"type": "assertion"}
+        kind = str(assertion.get("type") or "assertion")
+        graded = model_graded(kind)
+        grader = (_grader_name(assertion.get("provider")) or test_grader) if graded else None
+        score, passed = _score(c)
+        reason = c.get("reason") if isinstance(c.get("reason"), str) else None
+        cmeta = c.get("metadata") if isinstance(c.get("metadata"), dict) else {}
+        yield (
+            assertion,
+            {
                 **item,
                 "judge": grader or kind,
                 "criterion": _criterion(assertion),
@@ -260,44 +289,21 @@ def read(path: Path) -> list[SourceBatch]:
                 "raw_output": reason,
                 "parse_status": "ok" if score is not None else "unparsed",
                 "sample": sample,
-                "judgment_key": "\x1f".join(str(x) for x in (eval_id, rid, k)),
-                "meta": {
-                    "pass": passed,
-                    "assertion_value": assertion.get("value")
-                    if not isinstance(assertion.get("value"), str) or len(assertion["value"]) <= 2000
-                    else assertion["value"][:2000],
-                    "threshold": assertion.get("threshold"),
-                    "weight": assertion.get("weight"),
-                    "grader": None if grader or not graded else "promptfoo default grader (not recorded in the file)",
-                    "deterministic": None if graded else True,
-                    "prompt_label": prompt.get("label"),
-                    "prompt_idx": r.get("promptIdx"),
-                    "provider_id": (r.get("provider") or {}).get("id")
-                    if isinstance(r.get("provider"), dict)
-                    else r.get("provider"),
-                    "eval_id": eval_id,
-                    "result_id": r.get("id"),
-                    "test_success": r.get("success"),
-                    "named_scores": r.get("namedScores") or None,
-                    "latency_ms": r.get("latencyMs"),
-                    "promptfoo_version": version,
-                },
+                "judgment_key": "\x1f".join(str(x) for x in (run.eval_id, rid, k)),
+                "meta": _judgment_meta(r, assertion, passed, grader, graded, run),
                 "_rendered": cmeta.get("renderedGradingPrompt"),
-            }
-            if kind == "select-best":
-                best.setdefault((test_idx, k, json.dumps(assertion.get("value"), default=str)), []).append(entry)
-            else:
-                entry.pop("_rendered")
-                entry["protocol"] = "pointwise"
-                pointwise.append(entry)
+            },
+        )
 
-    # scales: 0-1 unless a criterion's scores need a wider usual scale
+
+def _set_scales(pointwise: list[dict], notes: list[str], name: str) -> None:
+    """Put each pointwise judgment on 0-1 unless its criterion's scores need a wider usual scale (then guessed)."""
     scale: dict[str, tuple[float, float]] = {}
     for crit in {e["criterion"] for e in pointwise}:
         values = pl.Series([e["score"] for e in pointwise if e["criterion"] == crit], dtype=pl.Float64)
         scale[crit] = guess_scale(values) or (0.0, 1.0)
         if scale[crit] != (0.0, 1.0):
-            notes.append(f"{path.name}: {crit!r} scores need the scale {scale[crit][0]:g}-{scale[crit][1]:g} (guessed)")
+            notes.append(f"{name}: {crit!r} scores need the scale {scale[crit][0]:g}-{scale[crit][1]:g} (guessed)")
     for e in pointwise:
         lo, hi = scale[e["criterion"]]
         if not (lo <= (e["score"] if e["score"] is not None else lo) <= hi):
@@ -307,6 +313,44 @@ def read(path: Path) -> list[SourceBatch]:
             e["meta"]["scale_guessed"] = True
         e["meta"] = to_json(e["meta"])
 
+
+def read(path: Path) -> list[SourceBatch]:
+    data, results, rejects, n_rows, notes = _load(path)
+    source = str(path)
+    run = _run_of(data, path)
+    pointwise: list[dict] = []
+    outputs: list[dict] = []
+    best: dict[tuple, list[dict]] = {}  # (testIdx, assertion index) -> select-best entries of each output
+    repeats: dict[tuple, int] = {}  # (test case, prompt, provider) -> results seen: `--repeat n` copies a test
+    for line, r in results:
+        if not isinstance(r, dict):
+            rejects.append(Reject(source, line, None, "result is not a JSON object", clip_raw(r)))
+            continue
+        test = r.get("testCase") if isinstance(r.get("testCase"), dict) else {}
+        model = _provider_name(r.get("provider")) or "unknown-provider"
+        response = r.get("response") if isinstance(r.get("response"), dict) else {}
+        output = _text(response.get("output"))
+        failure = _provider_failure(r, response, model, output, source, line)
+        if failure is not None:
+            rejects.append(failure)
+            continue
+        item, case = _item(r, test, source, line)
+        sample = repeats.get((case, r.get("promptIdx"), model), 0)
+        repeats[(case, r.get("promptIdx"), model)] = sample + 1
+        grading = r.get("gradingResult") if isinstance(r.get("gradingResult"), dict) else None
+        components = [c for c in (grading or {}).get("componentResults") or [] if isinstance(c, dict)]
+        if not components:
+            outputs.append({**item, "model": model, "response": output})
+            continue
+        for k, (assertion, entry) in enumerate(_judgments(r, test, components, item, model, output, sample, run)):
+            if entry["template"] == "select-best":
+                key = (r.get("testIdx"), k, json.dumps(assertion.get("value"), default=str))
+                best.setdefault(key, []).append(entry)
+            else:
+                entry.pop("_rendered")
+                entry["protocol"] = "pointwise"
+                pointwise.append(entry)
+    _set_scales(pointwise, notes, path.name)
     pairwise = _select_best_pairs(best, notes, path.name)
     rows = pointwise + pairwise
     return [

@@ -48,7 +48,7 @@ def guess_scale(scores: pl.Series) -> tuple[float, float] | None:
     s = scores.drop_nulls().drop_nans() if scores.dtype in (pl.Float32, pl.Float64) else scores.drop_nulls()
     if s.len() == 0:
         return None
-    lo, hi = float(s.min()), float(s.max())
+    lo, hi = float(s.min()), float(s.max())  # type: ignore[arg-type]  # numeric: checked by the caller's dtype
     for a, b in ((0.0, 1.0), (1.0, 5.0), (1.0, 7.0), (1.0, 10.0), (0.0, 10.0), (0.0, 100.0)):
         if a <= lo and hi <= b:
             return a, b

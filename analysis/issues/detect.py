@@ -124,7 +124,7 @@ def _anchors(pattern: str) -> frozenset[str] | None:
     """Strings at least one of which every match of `pattern` contains (a fast, exact pre-check), or None when
     no such set was found (the pattern is always tried)."""
     try:
-        from re import _parser as parser  # the regex parser re itself uses
+        from re import _parser as parser  # type: ignore[attr-defined]  # the regex parser re itself uses
 
         parsed = parser.parse(pattern)
     except Exception:  # noqa: BLE001 - a parser we cannot read: no shortcut
@@ -155,7 +155,7 @@ def _seq_anchors(items, parser) -> frozenset[str] | None:
         elif op is parser.BRANCH:
             parts = [_seq_anchors(list(b), parser) for b in av[1]]
             if parts and all(parts):
-                consider(frozenset().union(*parts))
+                consider(frozenset().union(*(p for p in parts if p)))
         elif op in (parser.MAX_REPEAT, parser.MIN_REPEAT) and av[0] >= 1:
             consider(_seq_anchors(list(av[2]), parser))
     return best

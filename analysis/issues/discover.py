@@ -18,7 +18,7 @@ from ..query import Query
 from ..verdicts import shown_sql, winner_sql
 from .outcome import mark_failing, units_sql
 from .parallel import NO_SPLIT, bare_main
-from .pipeline import Inputs, Pipeline, run
+from .pipeline import Inputs, Pipeline, Result, run
 
 
 def select(q: Query, flt: Filter) -> Inputs:
@@ -72,15 +72,15 @@ class Computed:
     name_with: str | None
     inputs: Inputs
     result: object
-    new_vectors: list = field(default_factory=list)  # embeddings computed by a reader that could not store them
+    new_vectors: list = field(default_factory=list)  # embeddings computed by the run, stored with the set
 
 
 def compute(
     q: Query, flt: Filter, pipeline: Pipeline, taxonomy: list[dict] | None = None, name_with: str | None = None
 ) -> Computed:
-    """Select and run the pipeline. Reads only (new embeddings are kept in the result when q is read-only)."""
+    """Select and run the pipeline. Reads only: new embeddings are kept in the result and written by `store`."""
     inputs = select(q, flt)
-    sink: list | None = [] if q.read_only else None
+    sink: list = []
     with q.cursor() as cur:
         namer = None
         if name_with:
@@ -88,7 +88,7 @@ def compute(
 
             namer = make_namer(cur, name_with)
         result = run(cur, inputs, pipeline, taxonomy=taxonomy, llm_namer=namer, sink=sink)
-    return Computed(flt, pipeline, taxonomy, name_with, inputs, result, sink or [])
+    return Computed(flt, pipeline, taxonomy, name_with, inputs, result, sink)
 
 
 def store(q: Query, c: Computed, name: str | None = None) -> str:
@@ -169,14 +169,44 @@ def _compute_in_worker(path: str, flt: Filter, pipeline: Pipeline) -> Computed:
 def _store(
     q: Query, set_id: str, name, flt: Filter, pipeline: Pipeline, taxonomy, name_with, inputs: Inputs, result, now
 ) -> None:
+    """Write a computed run as issue set `set_id`, in one transaction: the set with its statistics, the judgments
+    and segments it covers, its issues, which segments belong to each, the segments' map and its 'created' event."""
+    seg = result.segments
+    stats = _set_stats(inputs, result, pipeline)
+    seg_ids = [f"{j}:{o}" for j, o in zip(seg["judgment_id"], seg["ord"])]
+    with q.transaction() as cur:
+        cur.execute(
+            "INSERT INTO issue_sets VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                set_id,
+                name,
+                flt.to_query(),
+                json.dumps({**pipeline.params(), "taxonomy": taxonomy, "name_with": name_with}),
+                json.dumps(stats),
+                now,
+            ],
+        )
+        insert_judgments(cur, set_id, inputs, seg, seg_ids)
+        _insert_issues(cur, set_id, result.issues)
+        _insert_segment_issues(cur, set_id, result.assignments, seg_ids)
+        if result.coords is not None:
+            _insert_coords(cur, set_id, result.coords, np.flatnonzero(seg["used"].to_numpy()), seg_ids)
+        cur.execute(
+            "INSERT INTO issue_events VALUES (?, 1, ?, 'created', ?)",
+            [set_id, now, json.dumps({"issues": stats["issues"], "strengths": stats["strengths"]})],
+        )
+
+
+def _set_stats(inputs: Inputs, result: Result, pipeline: Pipeline) -> dict:
+    """An issue set's statistics: what was read, how many segments were used and assigned (coverage), how many
+    issues and strengths, the lexicon's categories, and the run's timings and embedding counts."""
+    from .lexicon import load as load_lexicon
+
     seg = result.segments
     used = seg["used"].to_numpy()
     assigned = seg["issue"].to_numpy() >= 0
-    members = result.assignments
-    from .lexicon import load as load_lexicon
-
     lexicon = load_lexicon(pipeline.namer.lexicon)
-    stats = {
+    return {
         "n_judgments": inputs.judgments.height,
         "n_units": inputs.units.height,
         "signal": result.signal,
@@ -196,79 +226,70 @@ def _store(
         "embedding": result.embed_stats,
         **result.stats,
     }
-    seg_ids = [f"{j}:{o}" for j, o in zip(seg["judgment_id"], seg["ord"])]
-    with q.transaction() as cur:
-        cur.execute(
-            "INSERT INTO issue_sets VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                set_id,
-                name,
-                flt.to_query(),
-                json.dumps({**pipeline.params(), "taxonomy": taxonomy, "name_with": name_with}),
-                json.dumps(stats),
-                now,
-            ],
-        )
-        insert_judgments(cur, set_id, inputs, seg, seg_ids)
-        issues = result.issues
-        _insert(
-            cur,
-            "issues",
-            pl.DataFrame(
-                {
-                    "issue_set_id": set_id,
-                    "issue_id": [str(x["index"] + 1) for x in issues],
-                    "title": [x["title"] for x in issues],
-                    "keywords": pl.Series([x.get("keywords") or [] for x in issues], dtype=pl.List(pl.String)),
-                    "description": pl.Series([x.get("description") for x in issues], dtype=pl.String),
-                    "origin": [x["origin"] for x in issues],
-                    "status": "active",
-                    "rank": pl.Series([r + 1 for r in range(len(issues))], dtype=pl.Int32),
-                    "kind": [x["kind"] for x in issues],
-                    "category": pl.Series([x.get("category") for x in issues], dtype=pl.String),
-                    "named_by": pl.Series([x.get("named_by") for x in issues], dtype=pl.String),
-                },
-                strict=False,
-            ),
-        )
-        _insert(
-            cur,
-            "segment_issues",
-            pl.DataFrame(
-                {
-                    "issue_set_id": set_id,
-                    "segment_id": [seg_ids[i] for i, _, _, _ in members],
-                    "issue_id": [str(k + 1) for _, k, _, _ in members],
-                    "similarity": [float(s) for _, _, _, s in members],
-                    "how": [h for _, _, h, _ in members],
-                },
-                schema={
-                    "issue_set_id": pl.String,
-                    "segment_id": pl.String,
-                    "issue_id": pl.String,
-                    "similarity": pl.Float64,
-                    "how": pl.String,
-                },
-            ),
-        )
-        if result.coords is not None:
-            idx = np.flatnonzero(used)
-            _insert(
-                cur,
-                "coords",
-                pl.DataFrame(
-                    {
-                        "issue_set_id": set_id,
-                        "segment_id": [seg_ids[i] for i in idx],
-                        "x": result.coords[:, 0].astype(float),
-                        "y": result.coords[:, 1].astype(float),
-                    }
-                ),
-            )
-        cur.execute(
-            "INSERT INTO issue_events VALUES (?, 1, ?, 'created', ?)",
-            [set_id, now, json.dumps({"issues": stats["issues"], "strengths": stats["strengths"]})],
-        )
+
+
+def _insert_issues(cur, set_id: str, issues: list[dict]) -> None:
+    """The set's issues and strengths, ranked in the order the pipeline gave them."""
+    _insert(
+        cur,
+        "issues",
+        pl.DataFrame(
+            {
+                "issue_set_id": set_id,
+                "issue_id": [str(x["index"] + 1) for x in issues],
+                "title": [x["title"] for x in issues],
+                "keywords": pl.Series([x.get("keywords") or [] for x in issues], dtype=pl.List(pl.String)),
+                "description": pl.Series([x.get("description") for x in issues], dtype=pl.String),
+                "origin": [x["origin"] for x in issues],
+                "status": "active",
+                "rank": pl.Series([r + 1 for r in range(len(issues))], dtype=pl.Int32),
+                "kind": [x["kind"] for x in issues],
+                "category": pl.Series([x.get("category") for x in issues], dtype=pl.String),
+                "named_by": pl.Series([x.get("named_by") for x in issues], dtype=pl.String),
+            },
+            strict=False,
+        ),
+    )
+
+
+def _insert_segment_issues(cur, set_id: str, members: list, seg_ids: list[str]) -> None:
+    """Which issues each segment belongs to: (segment row, issue index, how, similarity) per membership."""
+    _insert(
+        cur,
+        "segment_issues",
+        pl.DataFrame(
+            {
+                "issue_set_id": set_id,
+                "segment_id": [seg_ids[i] for i, _, _, _ in members],
+                "issue_id": [str(k + 1) for _, k, _, _ in members],
+                "similarity": [float(s) for _, _, _, s in members],
+                "how": [h for _, _, h, _ in members],
+            },
+            schema={
+                "issue_set_id": pl.String,
+                "segment_id": pl.String,
+                "issue_id": pl.String,
+                "similarity": pl.Float64,
+                "how": pl.String,
+            },
+        ),
+    )
+
+
+def _insert_coords(cur, set_id: str, coords: np.ndarray, idx: np.ndarray, seg_ids: list[str]) -> None:
+    """The 2-D map position of each used segment (`idx`: the used segments' rows, in the order of `coords`)."""
+    _insert(
+        cur,
+        "coords",
+        pl.DataFrame(
+            {
+                "issue_set_id": set_id,
+                "segment_id": [seg_ids[i] for i in idx],
+                "x": coords[:, 0].astype(float),
+                "y": coords[:, 1].astype(float),
+            }
+        ),
+    )
 
 
 def insert_judgments(cur, set_id: str, inputs: Inputs, seg: pl.DataFrame, seg_ids: list[str]) -> None:

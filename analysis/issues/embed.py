@@ -111,7 +111,7 @@ def _encode_openai(model: str, texts: list[str]) -> np.ndarray:
 
     endpoint = Endpoint(model, os.environ.get("OPENAI_BASE_URL"), os.environ.get("OPENAI_API_KEY"))
     where = f"embedding model openai:{model} at {endpoint.label()}"
-    out = []
+    out: list[list[float]] = []
     try:
         client = openai.OpenAI(max_retries=3, timeout=60)
         for i in range(0, len(texts), 256):
@@ -158,17 +158,18 @@ def store_vectors(con, rows: pa.Table) -> None:
 
 
 def embed(con, texts: list[str], model: str = DEFAULT_MODEL, sink: list | None = None) -> tuple[np.ndarray, EmbedStats]:
-    """Unit vectors for `texts` (row-aligned), from the cache where possible; new vectors are stored, or, with a
-    `sink` list (a read-only reader, e.g. a worker process), appended to it as an arrow table for store_vectors."""
+    """Unit vectors for `texts` (row-aligned), from the cache where possible. `con` is only read: new vectors are
+    appended to `sink` as an arrow table, which the caller writes with `store_vectors` inside its own transaction
+    (issue discovery stores them with the issue set); without a sink they are not kept."""
     t0 = time.perf_counter()
     stats = EmbedStats(n_texts=len(texts))
     if model == static.NAME:  # computing is cheaper than the cache: nothing is stored
         unique_texts = list(dict.fromkeys(texts))
-        vectors = static.encode(unique_texts)
+        computed = static.encode(unique_texts)
         at = {t: i for i, t in enumerate(unique_texts)}
         stats.n_unique = stats.n_embedded = len(unique_texts)
         stats.seconds = time.perf_counter() - t0
-        return vectors[[at[t] for t in texts]] if texts else np.zeros((0, 0), np.float32), stats
+        return computed[[at[t] for t in texts]] if texts else np.zeros((0, 0), np.float32), stats
     hashes = [text_hash(t) for t in texts]
     unique: dict[str, str] = {}
     for h, t in zip(hashes, texts):
@@ -205,10 +206,8 @@ def embed(con, texts: list[str], model: str = DEFAULT_MODEL, sink: list | None =
                 ),
             }
         )
-        if sink is not None:
+        if sink is not None:  # never written here: the caller stores them in its own transaction
             sink.append(rows)
-        else:
-            store_vectors(con, rows)
     dim = next(iter(vectors.values())).shape[0] if vectors else 0
     out = np.zeros((len(texts), dim), dtype=np.float32)
     for i, h in enumerate(hashes):

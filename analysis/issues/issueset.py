@@ -620,7 +620,7 @@ class IssueSet:
     def split(self, issue_id, n: int = 2) -> list[str]:
         """Split an issue in n by k-means on its segments' vectors (seeded); returns the new issue ids."""
         from . import cluster as cl
-        from .embed import DEFAULT_MODEL, embed
+        from .embed import DEFAULT_MODEL, embed, store_vectors
         from .naming import ctfidf_keywords
 
         if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= 20:
@@ -635,7 +635,8 @@ class IssueSet:
             raise UserError(f"issue {issue_id} has {len(segs)} segments: too few to split in {n}")
         model = (self.params.get("embedder") or {}).get("model", DEFAULT_MODEL)
         with self.q.cursor() as cur:  # a cursor of its own: dashboard sessions share the connection
-            vectors, _ = embed(cur, [s[1] for s in segs], model)
+            new_vectors: list = []
+            vectors, _ = embed(cur, [s[1] for s in segs], model, new_vectors)
         labels, cents = cl.KMeans(n, seed=int(self.params.get("seed", 0))).fit(vectors)
         keywords = ctfidf_keywords({k: [segs[i][1] for i in np.flatnonzero(labels == k)] for k in range(n)})
         old = self.q.rows(
@@ -643,6 +644,8 @@ class IssueSet:
         )[0]
         new_ids = []
         with self.q.transaction() as cur:
+            for rows in new_vectors:
+                store_vectors(cur, rows)
             for k in range(n):
                 members = np.flatnonzero(labels == k)
                 if not len(members):

@@ -127,7 +127,7 @@ def lift(
     log scale, Katz; a half is added to every cell when one is empty)."""
     if not n_fail or not n_pass:
         return None, None, None
-    a, b, c, d = k_fail, n_fail - k_fail, k_pass, n_pass - k_pass
+    a, b, c, d = float(k_fail), float(n_fail - k_fail), float(k_pass), float(n_pass - k_pass)
     if min(a, b, c, d) == 0:
         a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
     ratio = (a / (a + b)) / (c / (c + d))

@@ -11,7 +11,7 @@
 - the API key is only handed to the client: it is never stored, logged or put in an error message, and a
   server's echo of it (in an error body or a reply, whole, in part, URL-encoded, hex or base64) is scrubbed
   before anything is stored (secrets.Scrubber);
-- options are checked when CallOptions is made (`ws.judge`, `ws.probe` and the CLI alike): one-line UserError.
+- options are checked when CallOptions is made (`ws.judge`, `ws.judge.probe` and the CLI alike): one-line UserError.
 """
 
 from __future__ import annotations

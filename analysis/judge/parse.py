@@ -125,9 +125,8 @@ def parse_verdict(text: str | None) -> Parsed:
         return Parsed("unparsed", reason="no verdict label" if not outcomes else "several different verdicts")
     v, s = outcomes.pop()
     first = _VERDICT.search(text)
-    critique = re.sub(
-        r"(My final verdict is:?|Final verdict:?)\s*$", "", text[: first.start()].strip(), flags=re.I
-    ).strip()
+    cut = first.start() if first else len(text)
+    critique = re.sub(r"(My final verdict is:?|Final verdict:?)\s*$", "", text[:cut].strip(), flags=re.I).strip()
     return Parsed("ok", verdict=v, strength=s, critique=critique or None, how="text")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as sps
 
-from .common import bootstrap_ratio, bootstrap_stat, bootstrap_sums, row, unavailable, wilson
+from .common import bootstrap_ratio, bootstrap_stat, bootstrap_sums, or_none, row, unavailable, wilson
 from .context import AuditContext
 from .stats import (
     alpha_from_coincidence,
@@ -78,7 +78,7 @@ def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> lis
     label = "human majority (strict majority of the annotators of each pair)" if kind == "human" else "gold label"
     if frame.height == 0:
         why = f"no pairwise judgment on a pair with a {label}"
-        return [unavailable(j, m, why) for j in judges or [None] for m in (f"agreement_{suffix}", f"kappa_{suffix}")]
+        return [unavailable(j, m, why) for j in or_none(judges) for m in (f"agreement_{suffix}", f"kappa_{suffix}")]
     out = []
     for (jkey,), g in frame.group_by(["jkey"], maintain_order=True):
         per_item = g.group_by("item_id").agg(
@@ -224,7 +224,7 @@ def score_metrics(ctx: AuditContext) -> list[dict]:
     if frame.height == 0:
         return [
             unavailable(j, m, "no pointwise judgment of a response with a human score")
-            for j in judges or [None]
+            for j in or_none(judges)
             for m in names
         ]
     out = []

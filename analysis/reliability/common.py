@@ -42,12 +42,18 @@ def row(
     return {
         "judge": judge,
         "metric": metric,
-        "value": float(value) if finite else None,
+        "value": float(value) if value is not None and finite else None,
         "ci_low": _f(ci[0]),
         "ci_high": _f(ci[1]),
         "n": n,
         "note": note,
     }
+
+
+def or_none(judges: list[str]) -> list[str | None]:
+    """The judges, or one row for no judge (None) when there are none: a metric that cannot be computed says so once."""
+    out: list[str | None] = [*judges]
+    return out or [None]
 
 
 def unavailable(judge: str | None, metric: str, why: str, n: int | None = 0) -> dict:

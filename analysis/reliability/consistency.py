@@ -7,7 +7,7 @@ from itertools import combinations
 import numpy as np
 import polars as pl
 
-from .common import bootstrap_sums, ratio_rows, row, unavailable
+from .common import bootstrap_sums, or_none, ratio_rows, row, unavailable
 from .context import AuditContext
 
 NOTE = "95% CI: bootstrap over items"
@@ -54,7 +54,7 @@ def transitivity(ctx: AuditContext) -> list[dict]:
     if multi.height == 0:
         return [
             unavailable(j, "transitivity_violation_rate", "no item with three or more responses compared pairwise")
-            for j in judges or [None]
+            for j in or_none(judges)
         ]
     prefs = prefs.join(multi.select("jkey", "item_id"), on=["jkey", "item_id"])
     per_item = []

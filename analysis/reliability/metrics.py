@@ -99,7 +99,9 @@ _ALL = [
     ),
 ]
 METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
-BIAS_METRICS: dict[str, tuple[float, str]] = {m.name: (m.ideal, m.label) for m in _ALL if m.bias}
+BIAS_METRICS: dict[str, tuple[float, str]] = {
+    m.name: (m.ideal, m.label) for m in _ALL if m.bias and m.ideal is not None
+}
 POINTWISE_ONLY = {m.name for m in _ALL if m.protocol == "pointwise" and not m.name.startswith("probe_")}
 PAIRWISE_ONLY = {m.name for m in _ALL if m.protocol == "pairwise" and not m.name.startswith("probe_")}
 

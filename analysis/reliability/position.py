@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .common import ratio_rows
+from .common import or_none, ratio_rows
 from .context import AuditContext
 
 NOTE_BOOT = "95% CI: bootstrap over items"
@@ -39,7 +39,7 @@ def position_metrics(ctx: AuditContext) -> list[dict]:
     rows = []
     if per_item.height == 0:
         why = "no pair was judged in both orders" if judges else "no pairwise judgments"
-        rows += [ctx.none(j, m, why) for j in judges or [None] for m in ("swap_consistency", "first_slot_rate")]
+        rows += [ctx.none(j, m, why) for j in or_none(judges) for m in ("swap_consistency", "first_slot_rate")]
     else:
         n_pairs = dict(per_item.group_by("jkey").agg(p=pl.col("pairs").sum()).iter_rows())
         for r in ratio_rows(

@@ -87,7 +87,7 @@ def _pointwise(jkey: str, probe: str, g: pl.DataFrame) -> dict:
             "Wilson 95% CI; share of content-free answers scored at or above the scale's midpoint",
         )
     per_item = g.group_by("item_id").agg(d=(pl.col("v_score") - pl.col("p_score")).sum(), n=pl.len())
-    value = float(per_item["d"].sum() / per_item["n"].sum())
+    value = float(per_item["d"].sum()) / float(per_item["n"].sum())
     ci = bootstrap_ratio(per_item["d"].to_numpy().astype(np.float64), per_item["n"].to_numpy().astype(np.float64))
     return row(
         jkey,

@@ -134,7 +134,7 @@ def _covering(sets, by, flt) -> str:
 
 def _sides(ws, set_id, by, flt):
     """The groups with responses in the issue set within the selection, most first."""
-    prev = ws.issue_set(set_id).prevalence(by, flt)
+    prev = ws.issues.get(set_id).prevalence(by, flt)
     if prev.height == 0:
         return []
     sizes = prev.select(by, "n_group").unique().sort(["n_group", by], descending=[True, False])
@@ -142,11 +142,11 @@ def _sides(ws, set_id, by, flt):
 
 
 def _sets(ws):
-    return ws.issue_sets()
+    return ws.issues.sets()
 
 
 def _diff(ws, set_id, a, b, by, flt):
-    return ws.compare(a, b, by, issue_set=set_id, filter=flt)
+    return ws.issues.compare(a, b, by, issue_set=set_id, filter=flt)
 
 
 def _items(ws, a, b, by, flt):

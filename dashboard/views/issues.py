@@ -30,7 +30,7 @@ def render(ws: Workspace) -> None:
     if sets.height == 0:
         st.info(
             "This workspace has no issue set yet. Discover issues with `judgescope issues --filter …` or "
-            "`ws.discover_issues(…)`; the dashboard never runs that step on a page load."
+            "`ws.issues.discover(…)`; the dashboard never runs that step on a page load."
         )
         return
     flt = state.selection()
@@ -47,7 +47,7 @@ def render(ws: Workspace) -> None:
     if set_id != flt.issue_set:  # the set goes into the link, so the link keeps pointing at these issues
         state.set_selection(state.narrowed(issue_set=set_id))
         flt = state.selection()
-    iset = ws.issue_set(set_id)
+    iset = ws.issues.get(set_id)
     s = iset.stats
     n_sel = state.cached(_n, set_id, flt)
     st.caption(
@@ -336,15 +336,15 @@ def _edit(ws: Workspace, set_id: str, change, done: str) -> None:
 
 # ---- cached --------------------------------------------------------------------------------------------
 def _sets(ws):
-    return ws.issue_sets()
+    return ws.issues.sets()
 
 
 def _n(ws, set_id, flt):
-    return ws.issue_set(set_id).n_instances(flt)
+    return ws.issues.get(set_id).n_instances(flt)
 
 
 def _table(ws, set_id, flt, kind):
-    return ws.issue_set(set_id).table(flt, kind=kind)
+    return ws.issues.get(set_id).table(flt, kind=kind)
 
 
 def _meta_keys(ws):
@@ -352,30 +352,30 @@ def _meta_keys(ws):
 
 
 def _prevalence_chart(ws, set_id, by, flt):
-    return ws.issue_set(set_id).prevalence_chart(by, filter=flt)
+    return ws.issues.get(set_id).prevalence_chart(by, filter=flt)
 
 
 def _map(ws, set_id, flt):
-    return ws.issue_set(set_id).map(flt)
+    return ws.issues.get(set_id).map(flt)
 
 
 def _cooccurrence(ws, set_id, flt):
-    return ws.issue_set(set_id).cooccurrence(flt)
+    return ws.issues.get(set_id).cooccurrence(flt)
 
 
 def _explained(ws, set_id, flt):
-    return ws.issue_set(set_id).explained(flt)
+    return ws.issues.get(set_id).explained(flt)
 
 
 def _unexplained_of(ws, set_id, flt):
-    return ws.issue_set(set_id).unexplained(flt, 40)
+    return ws.issues.get(set_id).unexplained(flt, 40)
 
 
 def _my_marks(ws, set_id, issue_id):
-    m = ws.issue_set(set_id).marks(issue_id)
+    m = ws.issues.get(set_id).marks(issue_id)
     m = m.filter(pl.col("current"))
     return dict(zip(m["judgment_id"], m["fits"]))
 
 
 def _examples_of(ws, set_id, issue_id, flt):
-    return ws.issue_set(set_id).examples(issue_id, 10, flt)
+    return ws.issues.get(set_id).examples(issue_id, 10, flt)

@@ -114,24 +114,24 @@ def _audit(ws, flt, by):
 
 
 def _heatmap(ws, flt, by):
-    return ws.bias_heatmap(audit=ws.audit(flt, by=by))
+    return ws.audit.bias_heatmap(audit=ws.audit(flt, by=by))
 
 
 def _agreement_chart(ws, against, flt, by):
-    return ws.agreement_chart(against, audit=ws.audit(flt, by=by))
+    return ws.audit.agreement_chart(against, audit=ws.audit(flt, by=by))
 
 
 def _matrix(ws, flt):
-    return ws.agreement_matrix(flt)
+    return ws.audit.agreement_matrix(flt)
 
 
 def _length_chart(ws, flt):
-    return ws.length_score_chart(flt)
+    return ws.audit.length_score_chart(flt)
 
 
 def _length_corr(ws, flt):
-    return ws.length_correlation("model", flt)
+    return ws.audit.length_correlation("model", flt)
 
 
 def _model_judge(ws, flt):
-    return ws.model_judge_heatmap(flt)
+    return ws.scores.model_judge_heatmap(flt)

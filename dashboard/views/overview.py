@@ -152,15 +152,15 @@ def _scales(ws, flt):
 
 
 def _distribution(ws, by, flt, lo, hi):
-    return ws.score_distribution(by, flt, scale=(lo, hi))
+    return ws.scores.distribution(by, flt, scale=(lo, hi))
 
 
 def _stats(ws, by, flt):
-    return ws.score_stats(by, flt)
+    return ws.scores.stats(by, flt)
 
 
 def _verdicts(ws, flt):
-    return ws.verdict_distribution("judge", flt)
+    return ws.scores.verdict_distribution("judge", flt)
 
 
 def _worst_issues(ws, flt) -> dict:
@@ -169,8 +169,8 @@ def _worst_issues(ws, flt) -> dict:
     are unnamed). `covered`: whether any issue set covers the selection at all."""
     out: list[dict] = []
     covered = False
-    for set_id in ws.issue_sets()["issue_set_id"].to_list():
-        iset = ws.issue_set(set_id)
+    for set_id in ws.issues.sets()["issue_set_id"].to_list():
+        iset = ws.issues.get(set_id)
         if iset.n_units(flt) == 0:
             continue
         covered = True

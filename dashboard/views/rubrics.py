@@ -112,16 +112,16 @@ def _ranked(breakdown: pl.DataFrame, by: str) -> pl.DataFrame:
 
 
 def _breakdown(ws, by, flt):
-    return ws.criteria_breakdown(by, flt)
+    return ws.rubrics.breakdown(by, flt)
 
 
 def _distribution(ws, flt):
-    return ws.score_distribution("criterion", flt)
+    return ws.scores.distribution("criterion", flt)
 
 
 def _correlation(ws, flt):
-    return ws.criterion_correlation(flt)
+    return ws.rubrics.correlation(flt)
 
 
 def _offsets(ws, flt):
-    return ws.criterion_offsets(flt)
+    return ws.rubrics.offsets(flt)
