@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as sps
 
-from .common import bootstrap_ratio, bootstrap_stat, bootstrap_sums, or_none, row, unavailable, wilson
+from .common import AuditRow, bootstrap_ratio, bootstrap_stat, bootstrap_sums, or_none, row, unavailable, wilson
 from .context import AuditContext
 from .stats import (
     alpha_from_coincidence,
@@ -71,7 +71,7 @@ def _kappas(sums: np.ndarray) -> np.ndarray:
     return np.where(pe >= 1, np.nan, (po - pe) / (1 - pe))
 
 
-def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> list[dict]:
+def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> list[AuditRow]:
     """agreement_<suffix> and kappa_<suffix> per judge against the `kind` reference."""
     frame = _pair_rows(ctx, kind)
     judges = ctx.pairwise_judges()
@@ -109,7 +109,7 @@ def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> lis
     return out
 
 
-def annotator_metrics(ctx: AuditContext) -> list[dict]:
+def annotator_metrics(ctx: AuditContext) -> list[AuditRow]:
     """Each judge against each human annotator, and the annotators among themselves (the ceiling)."""
     labels = ctx.frame(ctx.annotator_labels_sql("human"))
     frame = ctx.frame(f"""
@@ -133,10 +133,10 @@ def annotator_metrics(ctx: AuditContext) -> list[dict]:
     return out + _human_ceiling(labels)
 
 
-def _human_ceiling(labels: pl.DataFrame) -> list[dict]:
+def _human_ceiling(labels: pl.DataFrame) -> list[AuditRow]:
     """The annotators among themselves: Krippendorff's alpha (with a bootstrap over pairs), mean percent
     agreement and mean Cohen's kappa over annotator pairs (the ceiling for judges)."""
-    out: list[dict] = []
+    out: list[AuditRow] = []
     if labels.height:
         wide = labels.with_columns(
             pl.concat_str(["item_id", "r_lo", "r_hi"], separator="|").alias("unit"),
@@ -205,7 +205,7 @@ def _human_ceiling(labels: pl.DataFrame) -> list[dict]:
     return out
 
 
-def score_metrics(ctx: AuditContext) -> list[dict]:
+def score_metrics(ctx: AuditContext) -> list[AuditRow]:
     """Pointwise judges against human scores: Spearman, Kendall, weighted kappa, leniency, false positive rate."""
     frame = ctx.frame("""
         WITH h AS (
@@ -233,7 +233,7 @@ def score_metrics(ctx: AuditContext) -> list[dict]:
     return out
 
 
-def _correlations(jkey: str, g: pl.DataFrame) -> list[dict]:
+def _correlations(jkey: str, g: pl.DataFrame) -> list[AuditRow]:
     """spearman_human and kendall_human of one judge's normalised scores against the human ones."""
     x, y = g["judge"].to_numpy(), g["human"].to_numpy()
     n = len(x)
@@ -250,7 +250,7 @@ def _correlations(jkey: str, g: pl.DataFrame) -> list[dict]:
     ]
 
 
-def _weighted_kappa(jkey: str, g: pl.DataFrame) -> list[dict]:
+def _weighted_kappa(jkey: str, g: pl.DataFrame) -> list[AuditRow]:
     """weighted_kappa_human where judge and human score on one integer scale."""
     n = g.height
     same_scale = (g["scale_min"] == g["lo"]).all() and (g["scale_max"] == g["hi"]).all()
@@ -268,12 +268,12 @@ def _weighted_kappa(jkey: str, g: pl.DataFrame) -> list[dict]:
     return [row(jkey, "weighted_kappa_human", wk, ci, n, note)]
 
 
-def _leniency(jkey: str, g: pl.DataFrame) -> list[dict]:
+def _leniency(jkey: str, g: pl.DataFrame) -> list[AuditRow]:
     """leniency (judge minus human, with a bootstrap over items) and, on pass/fail labels, the false positive rate."""
     g = g.sort("item_id", "judge", "human")  # each item's float sum adds up in one order in every process
     x, y = g["judge"].to_numpy(), g["human"].to_numpy()
     n = len(x)
-    out: list[dict] = []
+    out: list[AuditRow] = []
     diff = x - y
     per_item = (
         g.with_columns((pl.col("judge") - pl.col("human")).alias("d"))

@@ -9,7 +9,7 @@ import polars as pl
 
 from ..filters import Filter
 from . import agreement, consistency, length, position, probes, self_preference
-from .common import rows_frame, unavailable
+from .common import AuditRow, rows_frame, unavailable
 from .context import AuditContext
 from .metrics import PAIRWISE_ONLY, POINTWISE_ONLY
 
@@ -40,7 +40,7 @@ def run_audit(
     return rows_frame(_complete(rows, judges)).sort("judge", "metric", nulls_last=True)
 
 
-def _complete(rows: list[dict], judges: list[str]) -> list[dict]:
+def _complete(rows: list[AuditRow], judges: list[str]) -> list[AuditRow]:
     """Every judge gets a row for every metric: metrics that do not apply to its judgments say so.
     Rows about no judge at all (an empty protocol) are dropped when there are judges."""
     if judges:

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import TypedDict
 
 import numpy as np
 import polars as pl
+
+
+class AuditRow(TypedDict):
+    """One judge's value of one metric: a row of every audit frame (ROW_SCHEMA gives its column types)."""
+
+    judge: str | None  # the judge (or model family, with by=...); None for a metric about no judge; "(humans)"
+    metric: str  # a name in reliability/metrics.py's registry, or agreement_with:<judge>
+    value: float | None  # None when it cannot be computed (the note says why) or is not finite
+    ci_low: float | None  # 95% interval (bootstrap over items, or delta method from LARGE items; Wilson for rates)
+    ci_high: float | None
+    n: int | None  # the units it is computed on (pairs, items, judgments: the note names them)
+    note: str | None  # how it is computed, or "not computed: <why>"
+
 
 ROW_SCHEMA = {
     "judge": pl.String,
@@ -25,7 +39,7 @@ LARGE = 5_000
 Z95 = 1.959963984540054
 
 
-def rows_frame(rows: list[dict]) -> pl.DataFrame:
+def rows_frame(rows: Sequence[AuditRow]) -> pl.DataFrame:
     """A metric frame: judge, metric, value, ci_low, ci_high, n, note."""
     return pl.DataFrame([{k: r.get(k) for k in ROW_SCHEMA} for r in rows], schema=ROW_SCHEMA)
 
@@ -37,7 +51,7 @@ def row(
     ci: tuple[float | None, float | None] = (None, None),
     n: int | None = None,
     note: str | None = None,
-) -> dict:
+) -> AuditRow:
     finite = value is not None and math.isfinite(value)
     return {
         "judge": judge,
@@ -56,7 +70,7 @@ def or_none(judges: list[str]) -> list[str | None]:
     return out or [None]
 
 
-def unavailable(judge: str | None, metric: str, why: str, n: int | None = 0) -> dict:
+def unavailable(judge: str | None, metric: str, why: str, n: int | None = 0) -> AuditRow:
     """A row saying why a metric cannot be computed (it never raises)."""
     return row(judge, metric, None, n=n, note=f"not computed: {why}")
 
@@ -205,7 +219,7 @@ def ratio_rows(
     note: str,
     judges: list[str] | None = None,
     why_empty: str = "no data",
-) -> list[dict]:
+) -> list[AuditRow]:
     """One row per judge: sum(num)/sum(den) over items, with a bootstrap-over-items interval.
 
     `per_item` has columns jkey, item_id, num, den (one row per judge and item)."""

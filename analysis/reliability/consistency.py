@@ -7,13 +7,13 @@ from itertools import combinations
 import numpy as np
 import polars as pl
 
-from .common import bootstrap_sums, or_none, ratio_rows, row, unavailable
+from .common import AuditRow, bootstrap_sums, or_none, ratio_rows, row, unavailable
 from .context import AuditContext
 
 NOTE = "95% CI: bootstrap over items"
 
 
-def score_pairwise(ctx: AuditContext) -> list[dict]:
+def score_pairwise(ctx: AuditContext) -> list[AuditRow]:
     """Where a judge both scored the two responses of a pair and compared them: how often the two disagree."""
     frame = ctx.frame(f"""
         WITH pw AS ({ctx.pairwise_sql()}),
@@ -40,7 +40,7 @@ def score_pairwise(ctx: AuditContext) -> list[dict]:
     )
 
 
-def transitivity(ctx: AuditContext) -> list[dict]:
+def transitivity(ctx: AuditContext) -> list[AuditRow]:
     """Share of complete triads of responses to one item whose majority preferences form a cycle."""
     prefs = ctx.frame(f"""
         WITH pw AS ({ctx.pairwise_sql()})
@@ -91,7 +91,7 @@ def transitivity(ctx: AuditContext) -> list[dict]:
     return out
 
 
-def sample_agreement(ctx: AuditContext) -> list[dict]:
+def sample_agreement(ctx: AuditContext) -> list[AuditRow]:
     """Agreement between repeated samples of the same judgment (same judge, response(s), criterion, template, order)."""
     point = ctx.frame("""
         WITH p AS (SELECT jkey, item_id, response_id, criterion, template, sample, score FROM aj
@@ -120,7 +120,7 @@ def sample_agreement(ctx: AuditContext) -> list[dict]:
     )
 
 
-def corrected_accuracy(ctx: AuditContext, threshold: float = 0.5) -> list[dict]:
+def corrected_accuracy(ctx: AuditContext, threshold: float = 0.5) -> list[AuditRow]:
     """The judge's pass rate corrected for its sensitivity and specificity on a labelled subset (Rogan–Gladen).
 
     Pointwise: pass = normalised score ≥ threshold (judge and human alike). Pairwise: pass = response A

@@ -10,7 +10,7 @@ import polars as pl
 
 from ..filters import Filter
 from ..verdicts import shown_sql, winner_sql
-from .common import judge_key, unavailable
+from .common import AuditRow, judge_key, unavailable
 
 COLUMNS = (
     "judgment_id, item_id, judge, protocol, criterion, template, sample, probe, parent_judgment_id, "
@@ -59,7 +59,7 @@ class AuditContext:
     def pointwise_judges(self) -> list[str]:
         return self.judges("pointwise")
 
-    def none(self, judge: str | None, metric: str, why: str) -> dict:
+    def none(self, judge: str | None, metric: str, why: str) -> AuditRow:
         return unavailable(judge, metric, why)
 
     # ---- building blocks ------------------------------------------------------------------------

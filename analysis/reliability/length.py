@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .common import ratio_rows, row, unavailable
+from .common import AuditRow, ratio_rows, row, unavailable
 from .context import AuditContext
 from .stats import fisher_ci
 
@@ -51,7 +51,7 @@ def spearman_within(frame: pl.DataFrame, by: str, item: str) -> pl.DataFrame:
     return out.with_columns(pl.col("rho").fill_nan(None))
 
 
-def length_metrics(ctx: AuditContext) -> list[dict]:
+def length_metrics(ctx: AuditContext) -> list[AuditRow]:
     """p_longer_wins, the error rates by which response is better, and the score-length correlations."""
     out = []
     judges = ctx.pairwise_judges()
@@ -72,10 +72,10 @@ def length_metrics(ctx: AuditContext) -> list[dict]:
     return out + _errors_by_length(ctx, judges) + _length_correlations(ctx)
 
 
-def _errors_by_length(ctx: AuditContext, judges: list[str]) -> list[dict]:
+def _errors_by_length(ctx: AuditContext, judges: list[str]) -> list[AuditRow]:
     """Against a reference (gold, else the human majority): the judge's error rate when the better response is
     the shorter one, and when it is the longer one."""
-    out: list[dict] = []
+    out: list[AuditRow] = []
     # with a reference (gold, else human majority): error rates when the better response is the shorter / longer one
     for kind in ("gold", "human"):
         ref = ctx.frame(f"""
@@ -118,9 +118,9 @@ def _errors_by_length(ctx: AuditContext, judges: list[str]) -> list[dict]:
     return out
 
 
-def _length_correlations(ctx: AuditContext) -> list[dict]:
+def _length_correlations(ctx: AuditContext) -> list[AuditRow]:
     """Pointwise: Spearman of score with response length, over all scored responses and within items."""
-    out: list[dict] = []
+    out: list[AuditRow] = []
     # pointwise: Spearman of score with length, overall and within items
     pj = ctx.pointwise_judges()
     scored = ctx.frame("""

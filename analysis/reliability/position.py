@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .common import or_none, ratio_rows
+from .common import AuditRow, or_none, ratio_rows
 from .context import AuditContext
 
 NOTE_BOOT = "95% CI: bootstrap over items"
@@ -33,7 +33,7 @@ def _swap_pairs_sql(ctx: AuditContext) -> str:
     """
 
 
-def position_metrics(ctx: AuditContext) -> list[dict]:
+def position_metrics(ctx: AuditContext) -> list[AuditRow]:
     per_item = ctx.frame(_swap_pairs_sql(ctx))
     judges = ctx.pairwise_judges()
     rows = []
@@ -85,7 +85,7 @@ def position_metrics(ctx: AuditContext) -> list[dict]:
         "no parsed pairwise verdict with a known order",
     ):
         if r["judge"] in fixed and r["value"] is not None:
-            r["note"] += (
+            r["note"] = (r["note"] or "") + (
                 "; every pair was shown in the same order, so position and response identity are "
                 "confounded: read it as a position effect only if that order was random"
             )

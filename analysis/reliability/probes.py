@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from .common import bootstrap_ratio, row, unavailable, wilson
+from .common import AuditRow, bootstrap_ratio, row, unavailable, wilson
 from .context import AuditContext
 from .metrics import METRICS
 
@@ -27,7 +27,7 @@ POINTWISE_METRICS = {
 }
 
 
-def probe_metrics(ctx: AuditContext) -> list[dict]:
+def probe_metrics(ctx: AuditContext) -> list[AuditRow]:
     pairs = (
         ctx.frame("""
         SELECT v.jkey, v.item_id, v.probe, v.protocol, v.verdict AS v_verdict, p.verdict AS p_verdict,
@@ -54,7 +54,7 @@ def _has_probes(ctx: AuditContext) -> bool:
     return bool(ctx.rows("SELECT count(*) FROM aj WHERE probe IS NOT NULL")[0][0])
 
 
-def _pairwise(jkey: str, probe: str, g: pl.DataFrame) -> dict:
+def _pairwise(jkey: str, probe: str, g: pl.DataFrame) -> AuditRow:
     metric = PAIRWISE_METRICS[probe]
     if probe == "swap":
         n, k = g.height, int((g["v_verdict"] != g["p_verdict"]).sum())
@@ -71,7 +71,7 @@ def _pairwise(jkey: str, probe: str, g: pl.DataFrame) -> dict:
     return row(jkey, metric, k / n, wilson(k, n), n, note)
 
 
-def _pointwise(jkey: str, probe: str, g: pl.DataFrame) -> dict:
+def _pointwise(jkey: str, probe: str, g: pl.DataFrame) -> AuditRow:
     metric = POINTWISE_METRICS[probe]
     g = g.drop_nulls(["v_score", "p_score"])
     if g.height == 0:

@@ -10,7 +10,7 @@ import polars as pl
 
 from ..identities import DEFAULT as DEFAULT_IDENTITIES
 from ..identities import Identities
-from .common import bootstrap_ratio, bootstrap_stat, row, unavailable
+from .common import AuditRow, bootstrap_ratio, bootstrap_stat, row, unavailable
 from .context import AuditContext
 
 # (family, name patterns), first match wins; more specific names first. Override with family_map=.
@@ -70,7 +70,7 @@ def _families(family_map: dict[str, str] | None) -> list[tuple[str, list[str]]]:
 
 def self_preference_metrics(
     ctx: AuditContext, family_map: dict[str, str] | None = None, identities: Identities | None = None
-) -> list[dict]:
+) -> list[AuditRow]:
     ids = identities or DEFAULT_IDENTITIES
     fams = _families(ids.family_map(family_map))
 
@@ -83,10 +83,10 @@ def self_preference_metrics(
     return _pointwise_offsets(ctx, judge_family, fam_of) + _pairwise_win_rates(ctx, judge_family, fam_of)
 
 
-def _pointwise_offsets(ctx: AuditContext, judge_family: dict, fam_of) -> list[dict]:
+def _pointwise_offsets(ctx: AuditContext, judge_family: dict, fam_of) -> list[AuditRow]:
     """self_preference_offset per pointwise judge: its own family's score minus the others' (against the human
     score where there is one)."""
-    out: list[dict] = []
+    out: list[AuditRow] = []
     # pointwise: own family's mean normalised score minus the others'
     point = ctx.frame("""
         SELECT jkey, item_id, model, score_norm,
@@ -131,9 +131,9 @@ def _pointwise_offsets(ctx: AuditContext, judge_family: dict, fam_of) -> list[di
     return out
 
 
-def _pairwise_win_rates(ctx: AuditContext, judge_family: dict, fam_of) -> list[dict]:
+def _pairwise_win_rates(ctx: AuditContext, judge_family: dict, fam_of) -> list[AuditRow]:
     """self_preference_win_rate per pairwise judge, and its offset against the reference on labelled pairs."""
-    out: list[dict] = []
+    out: list[AuditRow] = []
     # pairwise: how often the judge picks its own family's response, against how often the reference does
     pair = ctx.frame(f"""
         WITH pw AS ({ctx.pairwise_sql()}), ref AS ({ctx.pair_labels_sql("human")}),
