@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 from ..errors import UserError
+
+if TYPE_CHECKING:
+    from .pipeline import IssueRecord
 
 PROMPT = """You name recurring {what} that an LLM judge wrote about model responses.
 Below are the keywords and the most typical critique sentences of one group. Reply with JSON only:
@@ -41,7 +45,7 @@ def make_namer(
     )
     opts = CallOptions(concurrency=4, timeout=timeout, max_tries=4, json_mode="on", max_tokens=200, progress=False)
 
-    def name(issues: list[dict], examples: dict[int, list[str]]) -> None:
+    def name(issues: list[IssueRecord], examples: dict[int, list[str]]) -> None:
         todo = []
         for issue in issues:
             if issue.get("origin") == "taxonomy":

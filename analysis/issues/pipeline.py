@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from typing import TypedDict
 
 import numpy as np
 import polars as pl
@@ -416,10 +417,27 @@ class Inputs:
     responses: dict[str, str | None] = field(default_factory=dict)  # response_id -> text (the units' responses)
 
 
+class IssueRecord(TypedDict):
+    """One issue or strength of a run, as the set stores it (discover._insert_issues) and an LLM namer renames it."""
+
+    index: int  # its number in the run, from 0 (stored as issue_id = index + 1)
+    title: str
+    description: str | None
+    category: str | None  # a lexicon category key
+    kind: str  # issue | strength
+    named_by: str  # response | lexicon | phrase | taxonomy | llm
+    origin: str  # response | stated | cluster | taxonomy
+    fine_clusters: int  # k-means clusters merged into it (0 when not discovered by clustering)
+    lift: float | None  # p_fail / p_pass over the run's units, with its 95% interval
+    lift_low: float | None
+    lift_high: float | None
+    keywords: list[str]  # c-TF-IDF over its members
+
+
 @dataclass
 class Result:
     segments: pl.DataFrame  # SEGMENT_SCHEMA + used, issue (first issue, -1 none), how, similarity
-    issues: list[dict]  # index, title, description, category, kind, keywords, named_by, origin
+    issues: list[IssueRecord]
     coords: np.ndarray | None  # one row per used segment
     signal: str
     assignments: list = field(default_factory=list)  # (segment row, issue index, how, similarity), every membership
@@ -886,10 +904,10 @@ def _merge_named(ctx: _Context, named: list, idx: np.ndarray) -> list[Group]:
     return out
 
 
-def _describe(ctx: _Context, groups: list[Group], raw: np.ndarray, idx: np.ndarray) -> list[dict]:
+def _describe(ctx: _Context, groups: list[Group], raw: np.ndarray, idx: np.ndarray) -> list[IssueRecord]:
     """The issue records: number, title, description, category (the lexicon's, else the nearest category
     description), keywords (c-TF-IDF over the members), named_by, origin and the outcome statistics."""
-    issues = []
+    issues: list[IssueRecord] = []
     for k, g in enumerate(groups):
         s = g.stats or ctx.stats(g.members)
         issues.append(
@@ -905,6 +923,7 @@ def _describe(ctx: _Context, groups: list[Group], raw: np.ndarray, idx: np.ndarr
                 "lift": s.get("lift"),
                 "lift_low": s.get("lift_low"),
                 "lift_high": s.get("lift_high"),
+                "keywords": [],
             }
         )
     _categorise(ctx, groups, issues, raw, idx)
@@ -916,7 +935,9 @@ def _describe(ctx: _Context, groups: list[Group], raw: np.ndarray, idx: np.ndarr
     return issues
 
 
-def _categorise(ctx: _Context, groups: list[Group], issues: list[dict], raw: np.ndarray, idx: np.ndarray) -> None:
+def _categorise(
+    ctx: _Context, groups: list[Group], issues: list[IssueRecord], raw: np.ndarray, idx: np.ndarray
+) -> None:
     todo = [k for k, x in enumerate(issues) if not x.get("category")]
     if not todo or not ctx.lexicon.categories or not len(idx):
         return

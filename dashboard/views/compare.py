@@ -30,7 +30,17 @@ def render(ws: Workspace) -> None:
         set_id = flt.issue_set if flt.issue_set in sets["issue_set_id"].to_list() else _covering(sets, by, flt)
     # the default sides: the two with the most responses in the issue set (else the first two)
     covered = [g for g in (state.cached(_sides, set_id, by, flt) if set_id else []) if g in options]
-    ranked = covered + [o for o in options if o not in covered]
+    a, b = _pick_sides(options, covered + [o for o in options if o not in covered])
+    if a == b:
+        st.warning("Pick two different ones.")
+        return
+    _issue_differences(set_id, covered, a, b, by, flt)
+    _score_differences(a, b, by, flt)
+
+
+def _pick_sides(options: list[str], ranked: list[str]) -> tuple[str, str]:
+    """The A and B selectors: the view's sides when still offered, else the two ranked first; never one side twice
+    by default."""
     a0 = state.view("compare_a") if state.view("compare_a") in options else ranked[0]
     b0 = (
         state.view("compare_b")
@@ -48,12 +58,16 @@ def render(ws: Workspace) -> None:
     a = c1.selectbox("A", options, key="w_cmp_a")
     b = c2.selectbox("B", options, key="w_cmp_b")
     state.set_view(compare_a=a, compare_b=b)
-    if a == b:
-        st.warning("Pick two different ones.")
-        return
+    return a, b
+
+
+def _issue_differences(set_id: str | None, covered: list[str], a: str, b: str, by: str, flt) -> None:
+    """Issue prevalence of A minus B with intervals and which differences are significant, or why it cannot be
+    shown (no issue set, or one that does not cover both sides)."""
     if set_id is None:
         st.caption("No issue set yet: issue prevalence appears here once one is discovered.")
-    elif a not in covered or b not in covered:
+        return
+    if a not in covered or b not in covered:
         missing = [g for g in (a, b) if g not in covered]
         st.info(
             md_escape(
@@ -62,51 +76,47 @@ def render(ws: Workspace) -> None:
                 f"differences below do not need one."
             )
         )
-    else:
-        try:
-            diff = state.cached(_diff, set_id, a, b, by, flt)
-            st.subheader("Issue prevalence, A minus B")
-            n_sig = int(diff["significant"].sum()) if diff.height else 0
-            st.caption(
-                md_escape(
-                    f"Issue set {set_id}, within {flt.describe()}. {n_sig} of {diff.height} differences are significant "
-                    f"(two-proportion z-test, Holm-corrected over the {diff.height} issues, 5%). Click a row to open A's "
-                    f"instances with that issue."
-                )
-            )
-            shown = diff.with_columns(
-                pl.when(pl.col("significant")).then(pl.lit("yes")).otherwise(pl.lit("")).alias("significant")
-            )
-            table_click(
-                shown.select(
-                    "issue_id",
-                    "title",
-                    "category_title",
-                    "share_a",
-                    "share_b",
-                    "difference",
-                    "ci_low",
-                    "ci_high",
-                    "significant",
-                ),
-                "w_cmp_diff",
-                lambda r: ("instances", state.narrowed(issue_set=set_id, issue=[r["issue_id"]], **{by: [a]}), {}),
-                column_config={
-                    "issue_id": None,
-                    "title": "Issue",
-                    "category_title": "Category",
-                    "share_a": st.column_config.NumberColumn(f"A: {a}", format="percent"),
-                    "share_b": st.column_config.NumberColumn(f"B: {b}", format="percent"),
-                    "difference": st.column_config.NumberColumn("A − B", format="percent"),
-                    "ci_low": st.column_config.NumberColumn("95% low", format="percent"),
-                    "ci_high": st.column_config.NumberColumn("95% high", format="percent"),
-                    "significant": st.column_config.TextColumn(
-                        "Significant", help="Holm-corrected two-proportion z-test at 5%"
-                    ),
-                },
-            )
-        except UserError as exc:
-            st.info(md_escape(str(exc)))
+        return
+    try:
+        diff = state.cached(_diff, set_id, a, b, by, flt)
+    except UserError as exc:
+        st.info(md_escape(str(exc)))
+        return
+    st.subheader("Issue prevalence, A minus B")
+    n_sig = int(diff["significant"].sum()) if diff.height else 0
+    st.caption(
+        md_escape(
+            f"Issue set {set_id}, within {flt.describe()}. {n_sig} of {diff.height} differences are significant "
+            f"(two-proportion z-test, Holm-corrected over the {diff.height} issues, 5%). Click a row to open A's "
+            f"instances with that issue."
+        )
+    )
+    shown = diff.with_columns(
+        pl.when(pl.col("significant")).then(pl.lit("yes")).otherwise(pl.lit("")).alias("significant")
+    )
+    columns = ("issue_id", "title", "category_title", "share_a", "share_b", "difference", "ci_low", "ci_high")
+    table_click(
+        shown.select(*columns, "significant"),
+        "w_cmp_diff",
+        lambda r: ("instances", state.narrowed(issue_set=set_id, issue=[r["issue_id"]], **{by: [a]}), {}),
+        column_config={
+            "issue_id": None,
+            "title": "Issue",
+            "category_title": "Category",
+            "share_a": st.column_config.NumberColumn(f"A: {a}", format="percent"),
+            "share_b": st.column_config.NumberColumn(f"B: {b}", format="percent"),
+            "difference": st.column_config.NumberColumn("A − B", format="percent"),
+            "ci_low": st.column_config.NumberColumn("95% low", format="percent"),
+            "ci_high": st.column_config.NumberColumn("95% high", format="percent"),
+            "significant": st.column_config.TextColumn(
+                "Significant", help="Holm-corrected two-proportion z-test at 5%"
+            ),
+        },
+    )
+
+
+def _score_differences(a: str, b: str, by: str, flt) -> None:
+    """The items where A's and B's mean normalised scores differ most; a row opens A's judgment."""
     st.subheader("Items where their scores differ most")
     items = state.cached(_items, a, b, by, flt)
     if items.height == 0:

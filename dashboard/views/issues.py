@@ -33,20 +33,7 @@ def render(ws: Workspace) -> None:
             "`ws.issues.discover(…)`; the dashboard never runs that step on a page load."
         )
         return
-    flt = state.selection()
-    ids = sets["issue_set_id"].to_list()
-    chosen = flt.issue_set if flt.issue_set in ids else _covering(ws, sets, flt)
-    labels = {
-        r["issue_set_id"]: f"{r['name'] or r['issue_set_id']} · {r['issues']} issues, {r['strengths']} "
-        f"strengths · {r['filter'] or 'everything'}"
-        for r in sets.iter_rows(named=True)
-    }
-    set_id = st.selectbox(
-        "Issue set", ids, index=ids.index(chosen), format_func=lambda i: labels[i], key="w_issue_set_pick"
-    )
-    if set_id != flt.issue_set:  # the set goes into the link, so the link keeps pointing at these issues
-        state.set_selection(state.narrowed(issue_set=set_id))
-        flt = state.selection()
+    set_id, flt = _pick_set(ws, sets)
     iset = ws.issues.get(set_id)
     s = iset.stats
     n_sel = state.cached(_n, set_id, flt)
@@ -72,53 +59,88 @@ def render(ws: Workspace) -> None:
         _unexplained(iset, flt)
     view = choose("Show", VIEWS, "prevalence", key="view")
     if view == "prevalence":
-        by = st.selectbox("Prevalence by", FACETS + [f"meta.{k}" for k in state.cached(_meta_keys)], key="w_issue_by")
-        fig = state.cached(_prevalence_chart, set_id, by, flt)
-        event = st.plotly_chart(fig, width="stretch", key="issue_prev", on_select="rerun", selection_mode="points")
-        open_clicked(event, lambda cell: _cell_filter(set_id, by, cell))
-        st.caption("Click a cell to open the instances of that issue in that group.")
+        _prevalence(set_id, flt)
     elif view == "map":
-        event = st.plotly_chart(
-            state.cached(_map, set_id, flt),
-            width="stretch",
-            key="issue_map",
-            on_select="rerun",
-            selection_mode="points",
-        )
-        st.caption(
-            "The biggest issues in colour, other issues and strengths in grey, statements no issue explains "
-            "in light grey; related issues lie near each other. Click a point to open its judgment."
-        )
-        cells = [c for c in _points(event)]
-        if cells:
-            state.go("instances", state.narrowed(issue_set=set_id), instance=cells[0][0])
+        _issue_map(set_id, flt)
     elif view == "examples":
         _examples(ws, iset, table, flt)
     elif view == "cooccurrence":
-        co = state.cached(_cooccurrence, set_id, flt).head(50)
-        titles = dict(zip(table["issue_id"], table["title"]))
-        if co.height == 0:
-            st.caption("No two issues share a judgment here.")
-        else:
-            co = co.with_columns(
-                pl.col("issue_a").replace_strict(titles, default=pl.col("issue_a")).alias("a"),
-                pl.col("issue_b").replace_strict(titles, default=pl.col("issue_b")).alias("b"),
-            )
-            st.caption("Click a row to open the judgments with both issues.")
-            table_click(
-                co.select("a", "b", "n_both", "lift", "issue_a", "issue_b"),
-                "w_cooc",
-                lambda r: (
-                    "instances",
-                    state.narrowed(issue_set=set_id, issue=[], issue_all=[r["issue_a"], r["issue_b"]]),
-                    {},
-                ),
-                column_config={"issue_a": None, "issue_b": None},
-            )
+        _cooccurring(set_id, table, flt)
     elif view == "curate":
         _curate(ws, iset, table)
     else:
         st.dataframe(iset.history(), hide_index=True, width="stretch")
+
+
+def _pick_set(ws: Workspace, sets: pl.DataFrame):
+    """The issue set selector (the selection's set, else the one covering it best); the chosen set goes into the
+    selection, so the link keeps pointing at these issues. Returns the set's id and the selection."""
+    flt = state.selection()
+    ids = sets["issue_set_id"].to_list()
+    chosen = flt.issue_set if flt.issue_set in ids else _covering(ws, sets, flt)
+    labels = {
+        r["issue_set_id"]: f"{r['name'] or r['issue_set_id']} · {r['issues']} issues, {r['strengths']} "
+        f"strengths · {r['filter'] or 'everything'}"
+        for r in sets.iter_rows(named=True)
+    }
+    set_id = st.selectbox(
+        "Issue set", ids, index=ids.index(chosen), format_func=lambda i: labels[i], key="w_issue_set_pick"
+    )
+    if set_id != flt.issue_set:
+        state.set_selection(state.narrowed(issue_set=set_id))
+        flt = state.selection()
+    return set_id, flt
+
+
+def _prevalence(set_id: str, flt) -> None:
+    """Issues × a facet (model, judge, …, a metadata key); a cell opens that issue's instances in that group."""
+    by = st.selectbox("Prevalence by", FACETS + [f"meta.{k}" for k in state.cached(_meta_keys)], key="w_issue_by")
+    fig = state.cached(_prevalence_chart, set_id, by, flt)
+    event = st.plotly_chart(fig, width="stretch", key="issue_prev", on_select="rerun", selection_mode="points")
+    open_clicked(event, lambda cell: _cell_filter(set_id, by, cell))
+    st.caption("Click a cell to open the instances of that issue in that group.")
+
+
+def _issue_map(set_id: str, flt) -> None:
+    """The 2-D map of statements; a point opens its judgment."""
+    event = st.plotly_chart(
+        state.cached(_map, set_id, flt),
+        width="stretch",
+        key="issue_map",
+        on_select="rerun",
+        selection_mode="points",
+    )
+    st.caption(
+        "The biggest issues in colour, other issues and strengths in grey, statements no issue explains "
+        "in light grey; related issues lie near each other. Click a point to open its judgment."
+    )
+    cells = [c for c in _points(event)]
+    if cells:
+        state.go("instances", state.narrowed(issue_set=set_id), instance=cells[0][0])
+
+
+def _cooccurring(set_id: str, table: pl.DataFrame, flt) -> None:
+    """Pairs of issues that share judgments, most first; a row opens the judgments with both."""
+    co = state.cached(_cooccurrence, set_id, flt).head(50)
+    titles = dict(zip(table["issue_id"], table["title"]))
+    if co.height == 0:
+        st.caption("No two issues share a judgment here.")
+        return
+    co = co.with_columns(
+        pl.col("issue_a").replace_strict(titles, default=pl.col("issue_a")).alias("a"),
+        pl.col("issue_b").replace_strict(titles, default=pl.col("issue_b")).alias("b"),
+    )
+    st.caption("Click a row to open the judgments with both issues.")
+    table_click(
+        co.select("a", "b", "n_both", "lift", "issue_a", "issue_b"),
+        "w_cooc",
+        lambda r: (
+            "instances",
+            state.narrowed(issue_set=set_id, issue=[], issue_all=[r["issue_a"], r["issue_b"]]),
+            {},
+        ),
+        column_config={"issue_a": None, "issue_b": None},
+    )
 
 
 ORIGINS = {
