@@ -252,6 +252,16 @@ def _insert_issues(cur, set_id: str, issues: list[dict]) -> None:
     )
 
 
+# a row of segment_issues: which issue a segment belongs to, how (response | stated | cluster | …) and how close
+SEGMENT_ISSUE_SCHEMA = {
+    "issue_set_id": pl.String,
+    "segment_id": pl.String,
+    "issue_id": pl.String,
+    "similarity": pl.Float64,
+    "how": pl.String,
+}
+
+
 def _insert_segment_issues(cur, set_id: str, members: list, seg_ids: list[str]) -> None:
     """Which issues each segment belongs to: (segment row, issue index, how, similarity) per membership."""
     _insert(
@@ -265,13 +275,7 @@ def _insert_segment_issues(cur, set_id: str, members: list, seg_ids: list[str]) 
                 "similarity": [float(s) for _, _, _, s in members],
                 "how": [h for _, _, h, _ in members],
             },
-            schema={
-                "issue_set_id": pl.String,
-                "segment_id": pl.String,
-                "issue_id": pl.String,
-                "similarity": pl.Float64,
-                "how": pl.String,
-            },
+            schema=SEGMENT_ISSUE_SCHEMA,
         ),
     )
 

@@ -14,7 +14,7 @@ import polars as pl
 
 from ..filters import Filter
 from ..query import Query
-from .discover import _insert, insert_judgments, select
+from .discover import SEGMENT_ISSUE_SCHEMA, _insert, insert_judgments, select
 from .naming import says_name
 from .pipeline import Inputs, Pipeline, _Context, _evidence_groups, _stated, _with_evidence
 
@@ -109,13 +109,7 @@ def _write(q: Query, set_id: str, inputs: Inputs, seg: pl.DataFrame, rows: list,
                     "similarity": [None] * len(rows),
                     "how": [h for _, _, h in rows],
                 },
-                schema={
-                    "issue_set_id": pl.String,
-                    "segment_id": pl.String,
-                    "issue_id": pl.String,
-                    "similarity": pl.Float64,
-                    "how": pl.String,
-                },
+                schema=SEGMENT_ISSUE_SCHEMA,
             ),
         )
         stats = json.loads(
