@@ -7,8 +7,8 @@ nine sets of new items (same prompts and answers, new ids); in copy c every crit
 its own opener ("Indeed, ...", "Notably, ..."), so every copy's segments are distinct texts. Their vectors
 are the real all-MiniLM-L6-v2 vectors of the original sentence plus small Gaussian noise (sigma 0.01 per
 dimension, renormalised), written into the workspace's embedding cache; sentences whose masked text does not
-map back to an original (the opener can change how a sentence is split or masked: about 33,000 of them) are
-embedded for real and cached too. The timed run then finds every vector in the cache.
+map back to an original (the opener can change how a sentence is split or masked; `embedded_for_real` counts
+them) are embedded for real and cached too. The timed run then finds every vector in the cache.
 
     python benchmarks/issues_scale.py [-o FILE]   -> benchmarks/results/issues_scale.json
 
