@@ -297,8 +297,10 @@ def share_url(page_path: str) -> str:
 def copy_link(page_path: str) -> None:
     """The "Copy link" control at the top of every page: the link that reopens exactly this view (selection,
     page and view settings), written after the page ran so it never lags behind."""
-    with st.popover(
-        "🔗 Copy link", help="A link that reopens exactly this view: the page, the selection and the view's settings."
+    with st.popover(  # a Material icon: Streamlit ships its font (an emoji needs one the system may lack)
+        "Copy link",
+        icon=":material/link:",
+        help="A link that reopens exactly this view: the page, the selection and the view's settings.",
     ):
         st.code(share_url(page_path), language=None, wrap_lines=True)
         st.caption("Copy it with the icon at the right of the box.")

@@ -227,6 +227,23 @@ def test_criterion_redundancy_flag(tmp_path, ws):
     assert red["spearman"][0] == pytest.approx(1.0)
 
 
+def test_rubrics_summary_is_every_table_from_one_copy(demo_ws):
+    """ws.rubrics.summary (what the Rubrics page reads) holds the same tables as the four calls it replaces, on
+    Prometheus' per-item criteria (numbers to float rounding: DuckDB's parallel sums may add in another order)."""
+    flt = "dataset=prometheus"
+    s = demo_ws.rubrics.summary(flt)
+    alone = {"by_model": demo_ws.rubrics.breakdown("model", flt), "by_judge": demo_ws.rubrics.breakdown("judge", flt),
+             "correlation": demo_ws.rubrics.correlation(flt), "offsets": demo_ws.rubrics.offsets(flt)}
+    assert set(s) == set(alone) and s["by_model"].height > 100  # Prometheus: many criteria
+    for name, frame in alone.items():
+        assert s[name].columns == frame.columns and s[name].height == frame.height, name
+        for col, dtype in frame.schema.items():
+            if dtype.is_float():
+                assert np.allclose(s[name][col].to_numpy(), frame[col].to_numpy(), equal_nan=True, atol=1e-12), name
+            else:
+                assert s[name][col].to_list() == frame[col].to_list(), (name, col)
+
+
 def test_bias_heatmap_greys_what_cannot_be_computed(demo_ws):
     audit = demo_ws.audit("dataset=pandalm")
     fig = demo_ws.audit.bias_heatmap(audit=audit)

@@ -228,6 +228,19 @@ class Rubrics:
         with self._context(filter) as ctx:
             return criteria_breakdown(ctx, by)
 
+    def summary(self, filter: FilterLike = None) -> dict[str, pl.DataFrame]:
+        """Every per-criterion table from one copy of the selection (the Rubrics page reads this): `by_model` and
+        `by_judge` (as `breakdown`), `correlation` and `offsets`. Each method alone copies the selection once."""
+        from .rubrics import criteria_breakdown, criterion_correlation, criterion_offsets
+
+        with self._context(filter) as ctx:
+            return {
+                "by_model": criteria_breakdown(ctx, "model"),
+                "by_judge": criteria_breakdown(ctx, "judge"),
+                "correlation": criterion_correlation(ctx),
+                "offsets": criterion_offsets(ctx),
+            }
+
     def heatmap(self, by: str = "model", filter: FilterLike = None, breakdown: pl.DataFrame | None = None) -> go.Figure:
         frame = breakdown if breakdown is not None else self.breakdown(by, filter)
         return plots.matrix_heatmap(

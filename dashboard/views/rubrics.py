@@ -17,12 +17,13 @@ def render(ws: Workspace) -> None:
     flt = state.selection()
     st.header("Rubrics")
     st.caption(md_escape(f"Per-criterion scores on {flt.describe()}."))
-    crit = state.cached(_breakdown, "model", flt)
+    tables = state.cached(_summary, flt)  # every per-criterion table from one copy of the selection
+    crit = tables["by_model"]
     if crit.height == 0 or set(crit["criterion"]) == {"overall"}:
         st.info("These judgments carry no rubric criteria (every score is an overall one).")
         return
     by = choose("Criterion by", {"model": "model", "judge": "judge"}, "model", key="by")
-    ranked = _ranked(state.cached(_breakdown, by, flt), by)
+    ranked = _ranked(tables[f"by_{by}"], by)
     st.subheader("Criteria, lowest mean score first")
     query = st.text_input("Search criteria", key="w_crit_search", placeholder="words of a criterion")
     shown = (
@@ -51,7 +52,7 @@ def render(ws: Workspace) -> None:
 
     def heatmap():
         event = st.plotly_chart(
-            ws.rubrics.heatmap(by, breakdown=state.cached(_breakdown, by, flt)),  # drawn from the table's numbers
+            ws.rubrics.heatmap(by, breakdown=tables[f"by_{by}"]),  # drawn from the table's numbers
             width="stretch",
             key="crit_heat",
             on_select="rerun",
@@ -66,7 +67,7 @@ def render(ws: Workspace) -> None:
     else:
         heatmap()
     st.plotly_chart(state.cached(_distribution, flt), width="stretch", key="crit_dist")
-    corr = state.cached(_correlation, flt)
+    corr = tables["correlation"]
     st.subheader("Criterion redundancy")
     if corr.height == 0:
         st.caption("No two criteria were scored on the same ten or more responses.")
@@ -76,7 +77,7 @@ def render(ws: Workspace) -> None:
             st.warning(md_escape(f"{red.height} pair(s) of criteria are near-redundant (|Spearman| ≥ 0.9)"))
         st.plotly_chart(ws.rubrics.correlation_heatmap(correlation=corr), width="stretch", key="crit_corr")
         st.dataframe(corr, hide_index=True, width="stretch")
-    offsets = state.cached(_offsets, flt)
+    offsets = tables["offsets"]
     if offsets.height:
         st.subheader("Judge minus human, per criterion")
         st.dataframe(offsets, hide_index=True, width="stretch")
@@ -111,17 +112,9 @@ def _ranked(breakdown: pl.DataFrame, by: str) -> pl.DataFrame:
     return per.sort("mean_score", "criterion")
 
 
-def _breakdown(ws, by, flt):
-    return ws.rubrics.breakdown(by, flt)
+def _summary(ws, flt):
+    return ws.rubrics.summary(flt)
 
 
 def _distribution(ws, flt):
     return ws.scores.distribution("criterion", flt)
-
-
-def _correlation(ws, flt):
-    return ws.rubrics.correlation(flt)
-
-
-def _offsets(ws, flt):
-    return ws.rubrics.offsets(flt)
