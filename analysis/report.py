@@ -12,7 +12,7 @@ import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import polars as pl
 
@@ -22,6 +22,83 @@ from .filters import Filter
 
 FORMATS = ("md", "html", "csv", "json")
 _MD = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+
+
+class ReportGroup(TypedDict):
+    """An issue's prevalence in one group (a model, judge, …)."""
+
+    group: Any
+    share: float
+    ci: list[float | None]  # Wilson 95% interval
+    n: int  # the group's judged responses
+
+
+class ReportExample(TypedDict):
+    judgment_id: str
+    model: str | None
+    judge: str | None
+    score: float | None
+    segment: str  # the statement that puts it in the issue, trimmed to 300 characters
+
+
+class ReportIssue(TypedDict):
+    """One issue of the report, with its prevalence per group and its examples."""
+
+    issue_id: str
+    title: str
+    category: str | None
+    description: str | None
+    keywords: list[str]
+    instances: int  # judgments with it in the selection
+    items: int
+    severity: float | None
+    prevalence: float  # share of the selection's judged responses with it
+    prevalence_ci: list[float | None]
+    lift: float | None  # p_fail / p_pass, with its 95% interval
+    lift_ci: list[float | None]
+    origin: str  # response | stated | cluster | taxonomy | merge | split
+    checked: int  # readers' marks: how many examples were checked, how many fit, and the precision with its interval
+    fits: int
+    precision: float | None
+    precision_ci: list[float | None]
+    by: str  # what the groups are (model, judge, …)
+    groups_total: int
+    lowest: ReportGroup | None  # the group with the lowest prevalence, one the issue never reaches included
+    prevalence_by: list[ReportGroup]  # the kept groups, highest prevalence first
+    examples: list[ReportExample]
+
+
+class ReportStrength(TypedDict):
+    issue_id: str
+    title: str
+    category: str | None
+    instances: int
+    prevalence: float
+    lift: float | None
+
+
+class ReportSet(TypedDict):
+    id: str
+    filter: str | None
+    instances: int  # the selection's judgments the set covers
+    no_issue: Any  # iset.no_issue(flt): failing responses with no named issue
+    coverage: float | None
+    issues_total: int
+
+
+class ReportContent(TypedDict):
+    """Everything a report says, in every format (render() draws it as Markdown, HTML, CSV or JSON)."""
+
+    workspace: str  # the file's name, not where it lives
+    generated: str  # UTC, ISO 8601
+    filter: str  # the selection as a link query string
+    selection: str  # the selection in words
+    issues: list[ReportIssue]
+    strengths: list[ReportStrength]
+    issue_set: ReportSet | None
+    left_out: list[str]  # what the report did not keep ("and N more")
+    audit: list[dict[str, Any]]  # the computed audit rows (reliability.common.AuditRow)
+    summary: list[str]  # the findings that stand out, in words
 
 
 def md(text: Any) -> str:
@@ -38,7 +115,7 @@ def collect(
     top: int | None = 15,
     groups: int | None = 12,
     by: str = "model",
-) -> dict:
+) -> ReportContent:
     """The report's content within `filter`: issues (with prevalence per `by`, lift and examples), strengths and the
     audit. `top` issues and `groups` groups per issue (None: all); `left_out` says what was not kept."""
     from .issues.api import Issues
@@ -49,7 +126,7 @@ def collect(
         if value is not None and (not isinstance(value, int) or value < 1):
             raise UserError(f"report: {name} must be a whole number of 1 or more, or None for all")
     issues = Issues(q, workspace)
-    out: dict[str, Any] = {
+    out: ReportContent = {
         "workspace": Path(str(workspace)).name,  # the file, not where it lives on this machine
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "filter": flt.to_query(),
@@ -58,6 +135,8 @@ def collect(
         "strengths": [],
         "issue_set": None,
         "left_out": [],
+        "audit": [],
+        "summary": [],
     }
     if issues.sets().height:
         _add_issue_set(out, issues.get(issue_set_id or flt.issue_set), flt, examples, top, groups, by)
@@ -68,7 +147,7 @@ def collect(
 
 
 def _add_issue_set(
-    out: dict[str, Any], iset: Any, flt: Filter, examples: int, top: int | None, groups: int | None, by: str
+    out: ReportContent, iset: Any, flt: Filter, examples: int, top: int | None, groups: int | None, by: str
 ) -> None:
     """Put the issue set's part in `out`: its summary, its `top` issues (each with `groups` groups) and its
     strengths, adding to `left_out` the issues and groups that were cut."""
@@ -115,7 +194,7 @@ def _add_issue_set(
     ]
 
 
-def _issue_entry(r: dict, p: pl.DataFrame, kept: pl.DataFrame, ex: pl.DataFrame, by: str, sizes: dict) -> dict:
+def _issue_entry(r: dict, p: pl.DataFrame, kept: pl.DataFrame, ex: pl.DataFrame, by: str, sizes: dict) -> ReportIssue:
     """One issue of the report: its row of the issue table `r`, its prevalence per group (`p`, of which `kept` are
     listed, and the lowest) and its examples `ex`."""
     return {
@@ -156,7 +235,7 @@ def _issue_entry(r: dict, p: pl.DataFrame, kept: pl.DataFrame, ex: pl.DataFrame,
     }
 
 
-def _lowest(p: pl.DataFrame, by: str, sizes: dict) -> dict | None:
+def _lowest(p: pl.DataFrame, by: str, sizes: dict) -> ReportGroup | None:
     """The group with the lowest prevalence of an issue, a group it never reaches included (0%, Wilson interval)."""
     from .reliability.common import wilson
 
@@ -174,7 +253,7 @@ def _lowest(p: pl.DataFrame, by: str, sizes: dict) -> dict | None:
     return {"group": g, "share": share, "ci": [lo, hi], "n": n}
 
 
-def findings(d: dict, n: int = 6, esc=str) -> list[str]:
+def findings(d: ReportContent, n: int = 6, esc=str) -> list[str]:
     """The few findings that stand out, in words a researcher would paste: the most common issues with their
     intervals, an issue whose prevalence differs between two groups beyond their intervals, and the audit values
     whose interval excludes what an unbiased or perfect judge would show (largest departure first). `esc` is
@@ -182,11 +261,11 @@ def findings(d: dict, n: int = 6, esc=str) -> list[str]:
     from .reliability.metrics import metric
 
     out: list[str] = []
-    s: dict = d.get("issue_set") or {}  # there are issues only when there is a set
+    total = d["issue_set"]["instances"] if d["issue_set"] else 0  # there are issues only when there is a set
     for x in d["issues"][:2]:
         lo, hi = x["prevalence_ci"]
         out.append(
-            f"“{esc(x['title'])}” is in {pct(x['prevalence'])} [{pct(lo)}, {pct(hi)}] of the {s['instances']:,} "
+            f"“{esc(x['title'])}” is in {pct(x['prevalence'])} [{pct(lo)}, {pct(hi)}] of the {total:,} "
             f"judgments ({x['instances']:,})."
         )
     gaps = []
@@ -194,7 +273,8 @@ def findings(d: dict, n: int = 6, esc=str) -> list[str]:
         by = [p for p in [*x["prevalence_by"], x.get("lowest")] if p and p["n"] >= 30 and p["ci"][0] is not None]
         if len(by) >= 2:
             top, low = max(by, key=lambda p: p["share"]), min(by, key=lambda p: p["share"])
-            if top["group"] != low["group"] and top["ci"][0] > low["ci"][1]:
+            top_low, low_high = top["ci"][0], low["ci"][1]
+            if top["group"] != low["group"] and top_low is not None and low_high is not None and top_low > low_high:
                 gaps.append((top["share"] - low["share"], x, top, low))
     for _, x, top, low in sorted(gaps, key=lambda g: -g[0])[:2]:
         out.append(
@@ -230,7 +310,7 @@ def render(q, fmt: str, issue_set_id: str | None = None, filter: Filter | None =
     return _html(q, workspace, data, filter)
 
 
-def _markdown(d: dict) -> str:
+def _markdown(d: ReportContent) -> str:
     lines = [
         "# judgescope report",
         "",
@@ -287,10 +367,10 @@ def _markdown(d: dict) -> str:
                 "| strength | category | instances | prevalence | lift |",
                 "|---|---|---:|---:|---:|",
             ]
-            for x in d["strengths"]:
+            for st in d["strengths"]:
                 lines.append(
-                    f"| {md(x['title'])} | {md(x['category'] or '')} | {x['instances']:,} | "
-                    f"{pct(x['prevalence'])} | {num(x['lift'])} |"
+                    f"| {md(st['title'])} | {md(st['category'] or '')} | {st['instances']:,} | "
+                    f"{pct(st['prevalence'])} | {num(st['lift'])} |"
                 )
             lines.append("")
     else:
@@ -309,10 +389,12 @@ def audit_table_md(rows: list[dict]) -> list[str]:
     return lines
 
 
-def _csv(d: dict) -> str:
+def _csv(d: ReportContent) -> str:
     from .export import safe_row
 
-    rows = [["section", "issue_id", "title", "group", "metric", "value", "ci_low", "ci_high", "n", "keywords"]]
+    rows: list[list[Any]] = [
+        ["section", "issue_id", "title", "group", "metric", "value", "ci_low", "ci_high", "n", "keywords"]
+    ]
     for x in d["issues"]:
         rows.append(
             [
@@ -354,18 +436,18 @@ def _csv(d: dict) -> str:
                     "",
                 ]
             )
-    for x in d["strengths"]:
+    for st in d["strengths"]:
         rows.append(
             [
                 "strength",
-                x["issue_id"],
-                x["title"],
-                x["category"] or "",
+                st["issue_id"],
+                st["title"],
+                st["category"] or "",
                 "prevalence",
-                x["prevalence"],
+                st["prevalence"],
                 "",
                 "",
-                x["instances"],
+                st["instances"],
                 "",
             ]
         )
@@ -379,7 +461,7 @@ def _csv(d: dict) -> str:
     return buf.getvalue()
 
 
-def _html(q, workspace: Path, d: dict, filter) -> str:
+def _html(q, workspace: Path, d: ReportContent, filter) -> str:
     import plotly.io as pio
 
     from .issues.api import Issues

@@ -174,10 +174,12 @@ class IssueSet:
         frame = self.q.frame(
             f"""
             WITH {sql},
+            -- means rounded to 12 decimals: DuckDB adds a parallel average's parts in any order, so its last bits
+            -- differ between runs, and the report's JSON would too
             totals AS (SELECT count(*) AS n, count(*) FILTER (WHERE failing) AS n_fail,
-                              count(*) FILTER (WHERE NOT failing) AS n_pass, avg(outcome) AS mean_outcome FROM scope),
+                              count(*) FILTER (WHERE NOT failing) AS n_pass, round(avg(outcome), 12) AS mean_outcome FROM scope),
             u AS (SELECT issue_id, count(*) AS n_units, count(*) FILTER (WHERE failing) AS k_fail,
-                         count(*) FILTER (WHERE NOT failing) AS k_pass, avg(outcome) AS severity
+                         count(*) FILTER (WHERE NOT failing) AS k_pass, round(avg(outcome), 12) AS severity
                   FROM (SELECT DISTINCT issue_id, judgment_id, response_id, failing, outcome FROM hits) GROUP BY 1),
             jn AS (SELECT issue_id, count(*) AS n_instances FROM jhits GROUP BY 1),
             per_item AS (SELECT h.issue_id, j.item_id, count(*) AS n FROM jhits h JOIN judgments j USING (judgment_id)
@@ -322,7 +324,7 @@ class IssueSet:
                     FROM hits h JOIN labelled l ON l.judgment_id = h.judgment_id AND l.response_id = h.response_id
                     WHERE h.kind = ?)
             SELECT hit.k AS {key}, hit.grp AS {g.alias}, count(*) AS n_with, any_value(t.n_group) AS n_group,
-                   avg(hit.outcome) AS severity
+                   round(avg(hit.outcome), 12) AS severity
             FROM hit JOIN totals t USING (grp) WHERE hit.grp IS NOT NULL
             GROUP BY 1, 2 ORDER BY 1, 2""",
             [*params, kind],
