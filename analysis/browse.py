@@ -9,6 +9,7 @@ from .errors import UserError
 from .filters import Filter, as_filter
 from .query import Query
 
+IMPORT_ORDER = "j.run_id, j.source_line, j.judgment_id"  # the order judgments were imported in: ties end here
 # sortable columns -> SQL over judgment_view j
 SORTS = {
     "judge": "j.judge",
@@ -45,7 +46,7 @@ def page(
     f = as_filter(flt)
     where, params = f.where("j")
     set_id = issue_set or f.issue_set
-    order = f"{SORTS[sort]} {'DESC' if desc else 'ASC'} NULLS LAST, j.run_id, j.source_line, j.judgment_id"
+    order = f"{SORTS[sort]} {'DESC' if desc else 'ASC'} NULLS LAST, {IMPORT_ORDER}"
     issues = ""
     iparams: list = []
     if set_id:
@@ -105,5 +106,5 @@ def selection_counts(q: Query, flt: Filter) -> dict[str, int]:
 def judgment_ids(q: Query, flt: Filter, limit: int) -> list[str]:
     """The first `limit` judgments of a selection, in import order (the order of ws.judgments)."""
     where, params = flt.where("j")
-    sql = f"SELECT j.judgment_id FROM judgment_view j WHERE {where} ORDER BY j.run_id, j.source_line, j.judgment_id LIMIT ?"
+    sql = f"SELECT j.judgment_id FROM judgment_view j WHERE {where} ORDER BY {IMPORT_ORDER} LIMIT ?"
     return [r[0] for r in q.rows(sql, [*params, int(limit)])]

@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 
 from . import store
+from .browse import IMPORT_ORDER
 from .errors import UserError
 from .filters import Filter, as_filter
 from .ingest import IngestResult, ingest
@@ -27,7 +28,7 @@ FilterLike = Filter | str | dict | None
 
 TABLES = ("runs", "items", "responses", "judgments", "labels", "criteria", "rejects")
 JUDGMENT_COLUMNS = READ_COLUMNS
-MAX_ROWS = 1_000_000_000
+MAX_ROWS = 1_000_000_000  # a larger limit or offset is a mistake, not a request
 # the flat names of earlier versions and where each now lives (ws.<namespace>.<method>)
 MOVED = {
     "score_stats": "scores.stats",
@@ -54,7 +55,7 @@ MOVED = {
     "criterion_correlation": "rubrics.correlation",
     "criterion_correlation_heatmap": "rubrics.correlation_heatmap",
     "criterion_offsets": "rubrics.offsets",
-}  # a larger limit or offset is a mistake, not a request
+}
 
 
 class Workspace:
@@ -146,7 +147,7 @@ class Workspace:
         where, params = as_filter(filter).where("j")
         sql = (
             f"SELECT {', '.join('j.' + ident(c) for c in cols)} FROM judgment_view j WHERE {where} "
-            f"ORDER BY j.run_id, j.source_line, j.judgment_id"
+            f"ORDER BY {IMPORT_ORDER}"
         )
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
