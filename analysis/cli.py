@@ -9,6 +9,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 from .issues.issueset import SELECTION_STATS
 from .formatting import cell, with_interval
@@ -26,7 +27,7 @@ FILTER_HELP = (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors are user errors: exit 1, one line
+    def error(self, message: str) -> NoReturn:  # usage errors are user errors: exit 1, one line
         raise UserError(f"{self.prog}: {message}")
 
 
@@ -590,10 +591,10 @@ def _pipeline_args(p) -> None:
     from .issues.pipeline import Pipeline
 
     group = p.add_argument_group("pipeline stages (defaults in analysis/issues/pipeline.py; see docs/issues.md)")
-    for key, (_stage, default, kind) in Pipeline.options().items():
+    for key, (_stage, default, annotation) in Pipeline.options().items():
         flag = "--" + key.replace(".", "-").replace("_", "-")
         flags = [flag, "--embedding-model"] if key == "embedder.model" else [flag]
-        kind = str(kind)
+        kind = str(annotation)
         if kind == "bool":
             group.add_argument(
                 *flags,

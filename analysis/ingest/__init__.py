@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from ..errors import UserError
 from ..identities import Identities
 from ..store import transaction
-from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, conform
+from .batch import CRITERIA_SCHEMA, JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, conform
 from .jsonscan import object_keys, skip_space
 from .mapping import Mapping, load_mapping
 from .formats import ALIASES, CONTAINERS, FORMATS, REGISTRY, Format, resolve
@@ -101,6 +101,7 @@ def detect_format(path: str | Path) -> str:
         return next((f.name for f in REGISTRY if f.directory and f.directory(path)), "generic")
     container = CONTAINERS.get(path.suffix.lower())
     if container:
+        assert container.container is not None  # CONTAINERS holds only the formats that have one
         suffix, detect, holds = container.container
         if detect(path):
             return container.name
@@ -252,7 +253,14 @@ def _write_batches(
         rejects.extend(bad_j + bad_l)
         stop_if_strict()
         stats = write_flat(
-            cur, result.run_id, result.dataset, good_j, good_l, b.criteria, b.responses, identities=identities
+            cur,
+            result.run_id,
+            result.dataset,
+            good_j,
+            good_l,
+            conform(b.criteria, CRITERIA_SCHEMA),
+            b.responses,
+            identities=identities,
         )
         rejects.extend(stats.rejects)
         stop_if_strict()

@@ -107,8 +107,9 @@ def slot_aliases(refs: Any, raw: Any, p: float | None, g1: Any, g2: Any) -> tupl
         return None, "ranks_tied"
     if isinstance(refs, dict) and refs:
         slots = {str(k): _slot(v, g1, g2) for k, v in refs.items()}
-        if all(slots.values()) and len(set(slots.values())) == len(slots):
-            return slots, "referenced_models"
+        named = {k: slot for k, slot in slots.items() if slot}
+        if len(named) == len(slots) and len(set(named.values())) == len(named):
+            return named, "referenced_models"
         return None, None
     if ranks and p in (1.0, 2.0):
         win = "a" if p == 1.0 else "b"
@@ -128,6 +129,7 @@ def read(path: Path) -> list[SourceBatch]:
             continue
         g1, g2 = text_value(r.get("generator_1")), text_value(r.get("generator_2"))
         instruction, out1, out2 = (text_value(r[k]) for k in ("instruction", "output_1", "output_2"))
+        assert instruction is not None  # checked above; text_value gives None only for None
         dataset = text_value(r.get("dataset"))
         refs = _obj(r.get("referenced_models"))
         raw = _obj(r.get("raw_completion"))

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import polars as pl
 
+# A polars column type as the schemas below spell it: a data type class (`pl.String`) or instance.
+PlType: TypeAlias = type[pl.DataType] | pl.DataType
+
 S, F = pl.String, pl.Float64
 # What identifies and describes the item a row is about; every flat frame starts with these.
-ITEM_FIELDS: dict[str, pl.DataType] = {"item_key": S, "prompt": S, "reference": S, "category": S, "item_meta": S}
+ITEM_FIELDS: dict[str, PlType] = {"item_key": S, "prompt": S, "reference": S, "category": S, "item_meta": S}
 # The response(s) a row is about: one (pointwise) or a pair.
-RESPONSE_FIELDS: dict[str, pl.DataType] = {
+RESPONSE_FIELDS: dict[str, PlType] = {
     "model": S,
     "response": S,
     "model_a": S,
@@ -27,10 +30,10 @@ RESPONSE_FIELDS: dict[str, pl.DataType] = {
     "response_b": S,
 }
 # Where the row came from.
-SOURCE_FIELDS: dict[str, pl.DataType] = {"source": S, "source_line": pl.Int64}
+SOURCE_FIELDS: dict[str, PlType] = {"source": S, "source_line": pl.Int64}
 
 # Columns of a flat judgment row, with their types. Adapters fill what they have.
-JUDGMENT_SCHEMA: dict[str, pl.DataType] = {
+JUDGMENT_SCHEMA: dict[str, PlType] = {
     **ITEM_FIELDS,
     "protocol": S,
     "judge": S,
@@ -52,7 +55,7 @@ JUDGMENT_SCHEMA: dict[str, pl.DataType] = {
     "meta": S,
 }
 # A flat human/gold label row.
-LABEL_SCHEMA: dict[str, pl.DataType] = {
+LABEL_SCHEMA: dict[str, PlType] = {
     **ITEM_FIELDS,
     **RESPONSE_FIELDS,
     "annotator": S,
@@ -67,9 +70,9 @@ LABEL_SCHEMA: dict[str, pl.DataType] = {
     "meta": S,
 }
 # Items and responses that arrive without a judgment (all answers of a bench, say).
-RESPONSE_SCHEMA: dict[str, pl.DataType] = {**ITEM_FIELDS, "model": S, "response": S, **SOURCE_FIELDS}
+RESPONSE_SCHEMA: dict[str, PlType] = {**ITEM_FIELDS, "model": S, "response": S, **SOURCE_FIELDS}
 
-CRITERIA_SCHEMA: dict[str, pl.DataType] = {
+CRITERIA_SCHEMA: dict[str, PlType] = {
     "criterion": S,
     "description": S,
     "scale_min": F,
@@ -113,7 +116,7 @@ class SourceBatch:
     # rows accounted for as ingested = n_source_rows - rows rejected.
 
 
-def conform(df: pl.DataFrame | None, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def conform(df: pl.DataFrame | None, schema: dict[str, PlType]) -> pl.DataFrame:
     """Add the missing columns as nulls, cast to the schema, order the columns."""
     if df is None:
         return pl.DataFrame(schema=schema)

@@ -72,7 +72,9 @@ class CsvRows:
                 nxt = lines.pop()
                 if nxt is None:
                     return
-                yield nxt[0], None, nxt[1].reason, None
+                lineno, bad = nxt
+                assert isinstance(bad, Bad)  # feed() stops at the start of a row only before a Bad line
+                yield lineno, None, bad.reason, None
                 self._reader = self._new_reader()
                 continue
             except csv.Error as exc:

@@ -38,7 +38,9 @@ def _judge(value: Any, default: str) -> tuple[str, str | None]:
     if isinstance(value, (list, tuple)) and value:
         return str(value[0]), (str(value[1]) if len(value) > 1 else None)
     if value:
-        return text_value(value), None
+        text = text_value(value)
+        assert text is not None  # text_value gives None only for None
+        return text, None
     return default, None
 
 

@@ -88,6 +88,7 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     except ImportError:  # pragma: no cover - zstandard is a dependency
         raise UserError(f"{zf.filename}: zstd-compressed log; install the 'zstandard' package") from None
     fh = zf.fp
+    assert fh is not None  # the archive is open: callers read its members inside `with`
     fh.seek(info.header_offset)
     head = fh.read(30)
     start = info.header_offset + 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
@@ -120,6 +121,7 @@ def _read_eval(path: Path) -> tuple[dict, list[tuple[str, Any]], list[str]]:
 
         def sort_key(name: str):
             m = _MEMBER.match(name)
+            assert m is not None  # only the names _MEMBER matches are sorted
             sid, epoch = m.group(1), int(m.group(2))
             natural = (0, int(sid), "") if sid.isdigit() else (1, 0, sid)
             return (order.get(sid, len(order)), natural, epoch)
@@ -296,7 +298,7 @@ def _scalar_meta(meta: Any, limit: int = 300) -> dict | None:
     """Scalar and short entries of a metadata dict (long transcripts are left out)."""
     if not isinstance(meta, dict):
         return None
-    out = {}
+    out: dict = {}
     for k, v in meta.items():
         if isinstance(v, (bool, int, float)) or (isinstance(v, str) and len(v) <= limit):
             out[k] = v
@@ -426,6 +428,7 @@ def _with_scales(pending: list[dict], notes: list[str], name: str) -> list[dict]
         if scales[crit] is None:
             notes.append(f"{name}: scorer {crit!r} has values outside every usual scale; stored without one")
     rows = []
+    lo_hi: tuple[float, float] | None
     for r in pending:
         kind = r.pop("_kind")
         if kind == "grade" or (kind is None and r["criterion"] not in scales):

@@ -270,11 +270,11 @@ def resolve(mapping: Mapping, columns: list[str]) -> tuple[dict[str, str], dict[
         if role in resolved or role in mapping.constants:
             continue
         for name in names:
-            col = lower.get(name)
-            if col is not None and col not in used:
-                resolved[role] = col
-                guessed[role] = col
-                used.add(col)
+            found = lower.get(name)
+            if found is not None and found not in used:
+                resolved[role] = found
+                guessed[role] = found
+                used.add(found)
                 break
     # a pair of responses means pairwise: then `response`/`model` guesses are not the pair's
     return resolved, guessed

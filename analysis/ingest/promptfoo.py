@@ -104,6 +104,11 @@ def _grader_name(p: Any) -> str | None:
     return None
 
 
+def _dict(value: Any) -> dict:
+    """A JSON object as it is; anything else as an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -121,7 +126,7 @@ def _criterion(assertion: dict) -> str:
     return kind
 
 
-def _assert_set_of(component: dict, test_asserts: list) -> dict:
+def _assert_set_of(component: dict, test_asserts: Any) -> dict:
     """The assert-set entry of a test whose children are this aggregate component's children."""
     kids = [
         ((c.get("assertion") or {}).get("type"), json.dumps((c.get("assertion") or {}).get("value"), sort_keys=True))
@@ -187,8 +192,8 @@ class _Run(NamedTuple):
 def _run_of(data: dict, path: Path) -> _Run:
     """The eval's id (else the file's name), its defaultTest grader and the promptfoo version that wrote it."""
     eval_id = str(data.get("evalId") or data.get("id") or path.stem)
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
-    default_test = config.get("defaultTest") if isinstance(config.get("defaultTest"), dict) else {}
+    config = _dict(data.get("config"))
+    default_test = _dict(config.get("defaultTest"))
     default_grader = _grader_name((default_test.get("options") or {}).get("provider"))
     version = data.get("metadata", {}).get("promptfooVersion") if isinstance(data.get("metadata"), dict) else None
     return _Run(eval_id, default_grader, version)
@@ -211,7 +216,8 @@ def _provider_failure(r: dict, response: dict, model: str, output: str | None, s
 def _item(r: dict, test: dict, source: str, line: int) -> tuple[dict, str]:
     """(the item a result answers: its test case's description and vars; the test case as a key for repeats)."""
     vars_ = r.get("vars") if isinstance(r.get("vars"), dict) else (test.get("vars") or {})
-    prompt = r.get("prompt") if isinstance(r.get("prompt"), dict) else {"raw": r.get("prompt")}
+    raw_prompt = r.get("prompt")
+    prompt = raw_prompt if isinstance(raw_prompt, dict) else {"raw": raw_prompt}
     vars_text = json.dumps(vars_, sort_keys=True, ensure_ascii=False, default=str)
     description = test.get("description") if isinstance(test.get("description"), str) else None
     case = json.dumps([description, vars_, test.get("assert")], sort_keys=True, default=str)
@@ -234,7 +240,8 @@ def _item(r: dict, test: dict, source: str, line: int) -> tuple[dict, str]:
 
 def _judgment_meta(r: dict, assertion: dict, passed: bool | None, grader: str | None, graded: bool, run: _Run) -> dict:
     """What a judgment keeps of its assertion and its result beside the score: pass, threshold, prompt, eval."""
-    prompt = r.get("prompt") if isinstance(r.get("prompt"), dict) else {"raw": r.get("prompt")}
+    raw_prompt = r.get("prompt")
+    prompt = raw_prompt if isinstance(raw_prompt, dict) else {"raw": raw_prompt}
     return {
         "pass": passed,
         "assertion_value": assertion.get("value")
@@ -274,7 +281,7 @@ def _judgments(
         grader = (_grader_name(assertion.get("provider")) or test_grader) if graded else None
         score, passed = _score(c)
         reason = c.get("reason") if isinstance(c.get("reason"), str) else None
-        cmeta = c.get("metadata") if isinstance(c.get("metadata"), dict) else {}
+        cmeta = _dict(c.get("metadata"))
         yield (
             assertion,
             {
@@ -299,6 +306,8 @@ def _judgments(
 def _set_scales(pointwise: list[dict], notes: list[str], name: str) -> None:
     """Put each pointwise judgment on 0-1 unless its criterion's scores need a wider usual scale (then guessed)."""
     scale: dict[str, tuple[float, float]] = {}
+    lo: float | None
+    hi: float | None
     for crit in {e["criterion"] for e in pointwise}:
         values = pl.Series([e["score"] for e in pointwise if e["criterion"] == crit], dtype=pl.Float64)
         scale[crit] = guess_scale(values) or (0.0, 1.0)
@@ -326,9 +335,9 @@ def read(path: Path) -> list[SourceBatch]:
         if not isinstance(r, dict):
             rejects.append(Reject(source, line, None, "result is not a JSON object", clip_raw(r)))
             continue
-        test = r.get("testCase") if isinstance(r.get("testCase"), dict) else {}
+        test = _dict(r.get("testCase"))
         model = _provider_name(r.get("provider")) or "unknown-provider"
-        response = r.get("response") if isinstance(r.get("response"), dict) else {}
+        response = _dict(r.get("response"))
         output = _text(response.get("output"))
         failure = _provider_failure(r, response, model, output, source, line)
         if failure is not None:
@@ -337,8 +346,8 @@ def read(path: Path) -> list[SourceBatch]:
         item, case = _item(r, test, source, line)
         sample = repeats.get((case, r.get("promptIdx"), model), 0)
         repeats[(case, r.get("promptIdx"), model)] = sample + 1
-        grading = r.get("gradingResult") if isinstance(r.get("gradingResult"), dict) else None
-        components = [c for c in (grading or {}).get("componentResults") or [] if isinstance(c, dict)]
+        grading = _dict(r.get("gradingResult"))
+        components = [c for c in grading.get("componentResults") or [] if isinstance(c, dict)]
         if not components:
             outputs.append({**item, "model": model, "response": output})
             continue

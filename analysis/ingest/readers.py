@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import UserError
-from .batch import Reject, clip_raw
+from .batch import PlType, Reject, clip_raw
 from .csvreader import CsvRows, header_names
 from .jsonscan import MAX_DEPTH, TooDeep, brackets, loads, skip_container, skip_space, too_deep
 from .textio import MAX_LINE_BYTES, Bad, BinaryFile, TextLines, read_text
@@ -135,6 +135,7 @@ def iter_jsonl(path: Path, chunk_rows: int | None = None) -> Iterator[Records]:
         if reason:
             recs.rejects.append(Reject(source, lineno, None, reason, clip_raw(text)))
             continue
+        assert value is not None  # _json_row gives a reason whenever it gives no object
         recs.rows.append(value)
         recs.lines.append(lineno)
     recs.notes.extend(lines.notes)
@@ -265,6 +266,7 @@ def iter_csv(path: Path, chunk_rows: int | None = None) -> Iterator[Records]:
         return
     recs = Records(source, [], [], 0)
     header: list[str] | None = None
+    raw: str | list[str] | None  # the text of a rejected line, or the fields of a row of the wrong width
     for lineno, fields, reason, raw in rows:
         if header is None:
             if reason:
@@ -289,6 +291,7 @@ def iter_csv(path: Path, chunk_rows: int | None = None) -> Iterator[Records]:
                 fields = None
         recs.n_source_rows += 1
         if fields is None:
+            assert reason is not None  # CsvRows gives a reason with every row it has no fields for
             recs.rejects.append(Reject(source, lineno, None, reason, clip_raw(raw)))
             continue
         recs.rows.append({h: (v if v != "" else None) for h, v in zip(header, fields)})
@@ -427,6 +430,7 @@ def iter_parquet_frames(path: Path, batch_rows: int | None = None) -> Iterator[t
             frame = pl.from_arrow(batch)
         except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - polars panics too
             raise UserError(f"{path}: a column polars cannot read ({_first_line(exc)})") from None
+        assert isinstance(frame, pl.DataFrame)  # a RecordBatch always becomes a DataFrame
         new = _notes(path, notes)[told:]
         told = len(notes)
         yield frame, new
@@ -513,7 +517,7 @@ def records_to_frame(rows: list[dict[str, Any]], lines: list[int]) -> tuple[pl.D
     return pl.DataFrame(cols), line
 
 
-def flat_frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame | None:
+def flat_frame(rows: list[dict[str, Any]], schema: dict[str, PlType]) -> pl.DataFrame | None:
     """Flat rows an adapter built from a file's values -> a frame in `schema`'s types. A value of another
     type than its column's (a list where text belongs, say) is converted, never an error."""
     if not rows:

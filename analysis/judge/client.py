@@ -73,8 +73,9 @@ class Endpoint:
         key taken out. (Replies get only `scrubber`: the pattern would mangle ordinary words like "key-value".)"""
         if self.base_url and self.base_url != self.label():
             text = text.replace(self.base_url, self.label())
-        text = self.scrubber(text)
-        return re.sub(r"\b(sk-|key-|Bearer\s+)[A-Za-z0-9_\-*.]{4,}", r"\1***", text)
+        scrubbed = self.scrubber(text)
+        assert scrubbed is not None  # the scrubber gives back a str for a str
+        return re.sub(r"\b(sk-|key-|Bearer\s+)[A-Za-z0-9_\-*.]{4,}", r"\1***", scrubbed)
 
 
 def option(default, help: str, choices: tuple | None = None):
@@ -136,17 +137,19 @@ def check_number(
     as int or float. The message names the option as the keyword does: the CLI flag is the same with dashes."""
     value = getattr(obj, name)
     got = f"{value:g}" if isinstance(value, float) else repr(value)  # -1.0 from the CLI and -1 read alike
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral if integer else numbers.Real)
-        or (not integer and not math.isfinite(value))
-    ):
+    if not _is_number(value, integer) or (not integer and not math.isfinite(value)):
         raise UserError(f"{name} must be {'an integer' if integer else 'a finite number'} (got {got})")
     if high is not None and not low <= value <= high:
         raise UserError(f"{name} must be between {low} and {high} (got {got})")
     if value < low or (strict and value == low):
         raise UserError(f"{name} must be {'greater than' if strict else 'at least'} {low} (got {got})")
     setattr(obj, name, int(value) if integer else float(value))
+
+
+def _is_number(value: object, integer: bool) -> bool:
+    """An int-like (or any real) number, bool excluded. A predicate rather than an inline isinstance: the
+    `numbers` ABCs do not type their arithmetic and comparisons, so `value` is better left unnarrowed."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral if integer else numbers.Real)
 
 
 def check_choice(name: str, value, choices: tuple[str, ...]) -> None:
@@ -177,6 +180,7 @@ class Failure:
     @property
     def retryable(self) -> bool:
         if self.kind is FailureKind.HTTP_STATUS:
+            assert self.status is not None  # an HTTP_STATUS failure is made with its status
             return self.status >= 500 or self.status in (408, 409, 425)
         return self.kind is not FailureKind.REFUSED_REQUEST
 

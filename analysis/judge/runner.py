@@ -190,7 +190,7 @@ class Planner:
             levels = self.criteria.get(cname, ("", {}))[1] if names else {}
             clist = f"Criterion: {cname}: {cdesc}\n\n" if cdesc else f"Criterion: {cname}\n\n"
             fmt = ONE_SCORE
-        values = {
+        values: dict[str, Any] = {
             "prompt": row.get("prompt") or "",
             "response": row["text"] if text is None else text,
             "reference": self._ref(row.get("reference")),
@@ -205,7 +205,7 @@ class Planner:
             messages[-1]["content"] += extra
         req = make_request(self.endpoint, self.opts, messages, sample)
         stubs = []
-        for n in names or [None]:
+        for n in names if names else [None]:
             s = self._base(row, "pointwise", n, sample)
             s.update(
                 response_id=row["response_id"],
@@ -237,7 +237,7 @@ class Planner:
         text = {"a": row["text_a"], "b": row["text_b"], **(texts or {})}
         first, second = ("a", "b") if shown_first == "a" else ("b", "a")
         cdesc = self.criteria.get(criterion, ("", {}))[0] if criterion else ""
-        values = {
+        values: dict[str, Any] = {
             "prompt": row.get("prompt") or "",
             "response_a": text[first],
             "response_b": text[second],
@@ -281,13 +281,13 @@ class Planner:
                     if len(names) > 1 and not self.per_criterion:
                         out.append(self.pointwise(row, sample=k, all_criteria=True))
                     else:
-                        out += [self.pointwise(row, criterion=c, sample=k) for c in (names or [None])]
+                        out += [self.pointwise(row, criterion=c, sample=k) for c in (names if names else [None])]
         else:
             frame = targets.pairs(self.con, flt, spec.pairs, spec.baseline, spec.limit)
             orders = ("a", "b") if spec.both_orders else ("a",)
             for row in frame.iter_rows(named=True):
                 for k in samples:
-                    for c in names or [None]:
+                    for c in names if names else [None]:
                         out += [self.pairwise(row, o, c, k) for o in orders]
         return out
 
@@ -305,7 +305,8 @@ def _fill(unit: Unit, reply: dict) -> list[dict]:
         p = parse_verdict(content)
         s = dict(unit.stubs[0])
         first = s["shown_first"]
-        s["verdict"] = {"first": first, "second": "b" if first == "a" else "a", "tie": "tie"}.get(p.verdict)
+        verdicts: dict[str | None, str] = {"first": first, "second": "b" if first == "a" else "a", "tie": "tie"}
+        s["verdict"] = verdicts.get(p.verdict)
         s["score"] = None
         _common(s, p, content, meta_common)
         if p.strength is not None:
@@ -411,7 +412,8 @@ def _record_run(
 def execute(con, units: list[Unit], caller: Caller) -> tuple[list[dict], dict[str, int]]:
     """Replies for every unit (cache first), parsed into judgment rows; the count per parse status."""
     replies = caller.run([u.request for u in units])
-    rows, status = [], {}
+    rows: list[dict] = []
+    status: dict[str, int] = {}
     for u in units:
         reply = replies.get(u.request.key)
         if reply is None:
@@ -547,7 +549,8 @@ def _variants(planner: Planner, row: dict, base: dict, names: list[str], skipped
         if gold in (row["response_a"], row["response_b"])
         else (base["verdict"] if base["verdict"] in ("a", "b") else None)
     )
-    weaker = {"a": "b", "b": "a"}.get(winner)
+    other: dict[str | None, str] = {"a": "b", "b": "a"}
+    weaker = other.get(winner)
     for p in names:
         if p == "swap":
             out.append(tag(planner.pairwise(row, "b" if shown == "a" else "a", crit), p))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from functools import partial
 from itertools import combinations
 
 import numpy as np
@@ -84,7 +86,7 @@ def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> lis
         per_item = g.group_by("item_id").agg(
             n=pl.len(), agree=(pl.col("winner") == pl.col("ref")).fill_null(False).sum()
         )
-        value = float(per_item["agree"].sum() / per_item["n"].sum())
+        value = float(int(per_item["agree"].sum()) / int(per_item["n"].sum()))  # counts: integer sums
         out.append(
             row(
                 jkey,
@@ -119,12 +121,14 @@ def annotator_metrics(ctx: AuditContext) -> list[AuditRow]:
     out = []
     for (jkey, annotator), g in frame.group_by(["jkey", "annotator"], maintain_order=True):
         agree = (g["winner"] == g["ref"]).fill_null(False)
+        share = agree.mean()
+        assert isinstance(share, float)  # the mean of a non-empty group's booleans, nulls filled
         per_item = g.with_columns(agree.alias("a")).group_by("item_id").agg(n=pl.len(), a=pl.col("a").sum())
         out.append(
             row(
                 jkey,
                 f"agreement_with:{annotator}",
-                float(agree.mean()),
+                share,
                 bootstrap_ratio(per_item["a"].to_numpy(), per_item["n"].to_numpy(), clip=(0.0, 1.0)),
                 g.height,
                 "95% CI: bootstrap over items; unparsed counts as disagreement",
@@ -258,14 +262,20 @@ def _weighted_kappa(jkey: str, g: pl.DataFrame) -> list[AuditRow]:
     if not (same_scale and np.all(jr == np.round(jr)) and np.all(hr == np.round(hr))):
         return [unavailable(jkey, "weighted_kappa_human", "judge and human scores are not on one integer scale", n)]
     levels = list(np.arange(g["scale_min"][0], g["scale_max"][0] + 1))
-    ca, cb = level_codes(jr, levels), level_codes(hr, levels)
-    if ca is None or cb is None:
-        wk, ci = None, (None, None)
-    else:
+    ca, cb = level_codes(jr.tolist(), levels), level_codes(hr.tolist(), levels)
+    wk: float | None = None
+    ci: tuple[float | None, float | None] = (None, None)
+    if ca is not None and cb is not None:
         wk = weighted_kappa_codes(ca, cb, len(levels))
-        ci = bootstrap_stat([ca, cb], lambda a, k=len(levels): weighted_kappa_codes(a[0], a[1], k), n_boot=200)
+        ci = bootstrap_stat([ca, cb], partial(_kappa_or_nan, k=len(levels)), n_boot=200)
     note = "quadratic weights on the shared integer scale (human = mean of annotators); 95% CI: bootstrap"
     return [row(jkey, "weighted_kappa_human", wk, ci, n, note)]
+
+
+def _kappa_or_nan(codes: list[np.ndarray], k: int) -> float:
+    """The weighted kappa of a bootstrap sample; NaN where undefined (bootstrap_stat skips it, as it would None)."""
+    v = weighted_kappa_codes(codes[0], codes[1], k)
+    return math.nan if v is None else v
 
 
 def _leniency(jkey: str, g: pl.DataFrame) -> list[AuditRow]:
