@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from ..errors import UserError
 from ..identities import Identities
 from ..store import transaction
-from .batch import CRITERIA_SCHEMA, JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, conform
+from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, conform
 from .jsonscan import object_keys, skip_space
 from .mapping import Mapping, load_mapping
 from .formats import ALIASES, CONTAINERS, FORMATS, REGISTRY, Format, resolve
@@ -258,7 +258,7 @@ def _write_batches(
             result.dataset,
             good_j,
             good_l,
-            conform(b.criteria, CRITERIA_SCHEMA),
+            b.criteria,  # write_flat conforms it (None: no criteria)
             b.responses,
             identities=identities,
         )

@@ -75,7 +75,7 @@ def write_flat(
     dataset: str,
     judgments: pl.DataFrame,
     labels: pl.DataFrame,
-    criteria: pl.DataFrame,
+    criteria: pl.DataFrame | None,
     responses: pl.DataFrame | None = None,
     identities: Identities | None = None,
 ) -> WriteStats:
@@ -313,7 +313,8 @@ def _insert_labels(con: duckdb.DuckDBPyConnection, run_id: str, dataset: str, st
     )
 
 
-def _insert_criteria(con: duckdb.DuckDBPyConnection, run_id: str, criteria: pl.DataFrame) -> None:
+def _insert_criteria(con: duckdb.DuckDBPyConnection, run_id: str, criteria: pl.DataFrame | None) -> None:
+    """The batch's rubric criteria (None: it has none), each once per run."""
     criteria = conform(criteria, CRITERIA_SCHEMA)
     if criteria.height:
         con.register("stage_c", criteria.unique(subset=["criterion"], keep="first", maintain_order=True).to_arrow())

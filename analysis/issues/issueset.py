@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -18,6 +18,9 @@ from ..query import Query
 from ..reliability.common import wilson
 from ..sql import placeholders
 from .outcome import lift
+
+if TYPE_CHECKING:
+    from .update import UpdateSummary
 
 KINDS = ("issue", "strength")
 
@@ -248,7 +251,7 @@ class IssueSet:
         cats = self._category_counts(filter, kind)
         groups = self.prevalence(by, filter, kind=kind) if by else None
         cat_groups = self.prevalence(by, filter, kind=kind, level="category") if by else None
-        names = sorted(set(groups[by])) if groups is not None and groups.height else []
+        names = sorted(set(groups[by])) if by and groups is not None and groups.height else []
         rows = []
         for c in cats.iter_rows(named=True):
             row = {
@@ -260,9 +263,7 @@ class IssueSet:
                 "prevalence": c["prevalence"],
                 "lift": None,
             }
-            for g in names:
-                hit = cat_groups.filter((pl.col("category") == c["category"]) & (pl.col(by) == g))
-                row[g] = hit["share"][0] if hit.height else 0.0
+            row.update(_shares(cat_groups, by, names, "category", c["category"]))
             rows.append(row)
             for r in table.filter(pl.col("category") == c["category"]).iter_rows(named=True):
                 row = {
@@ -274,9 +275,7 @@ class IssueSet:
                     "prevalence": r["prevalence"],
                     "lift": r["lift"],
                 }
-                for g in names:
-                    hit = groups.filter((pl.col("issue_id") == r["issue_id"]) & (pl.col(by) == g))
-                    row[g] = hit["share"][0] if hit.height else 0.0
+                row.update(_shares(groups, by, names, "issue_id", r["issue_id"]))
                 rows.append(row)
         schema = {
             "level": pl.String,
@@ -478,7 +477,7 @@ class IssueSet:
         ).fetchall()[0][0]
         return str((n or 0) + 1)
 
-    def update(self) -> dict:
+    def update(self) -> UpdateSummary:
         """Bring the set up to date with judgments imported since it was made (within its filter): their
         statements join the existing issues by the same rules (response facts, stated lexicon failures, the words
         of a discovered issue's name); nothing is embedded or re-clustered. Returns new_judgments, new_statements
@@ -686,6 +685,18 @@ def list_sets(q: Query) -> pl.DataFrame:
                json_extract(s.stats, '$.coverage')::DOUBLE AS coverage,
                json_extract_string(s.stats, '$.signal') AS signal
         FROM issue_sets s ORDER BY s.created_at DESC, s.issue_set_id""")
+
+
+def _shares(frame: pl.DataFrame | None, by: str | None, names: list[str], key: str, value: object) -> dict[str, float]:
+    """Per group in `names`, the share in `frame` (IssueSet.prevalence by `by`) of the row with `key` = value; 0.0
+    where there is none. Nothing without `by`: then tree() has no groups (`names` is empty)."""
+    if frame is None or by is None:
+        return {}
+    out: dict[str, float] = {}
+    for g in names:
+        hit = frame.filter((pl.col(key) == value) & (pl.col(by) == g))
+        out[g] = hit["share"][0] if hit.height else 0.0
+    return out
 
 
 def _login() -> str:

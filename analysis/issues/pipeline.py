@@ -17,9 +17,9 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
-from typing import TypedDict
+from typing import TypedDict, cast
 
 import numpy as np
 import polars as pl
@@ -28,7 +28,7 @@ from .. import progress
 from ..errors import UserError
 from . import cluster as cl
 from .embed import DEFAULT_MODEL, embed
-from .lexicon import Lexicon, load as load_lexicon
+from .lexicon import Entry, Lexicon, load as load_lexicon
 from .mask import TaskMasker
 from .detect import Detector, denies, withholds
 from .evidence import EVIDENCE, JUDGED, facts
@@ -116,7 +116,8 @@ class Masker:
     def run(self, seg: pl.DataFrame, item_texts: dict[str, list[str]]) -> pl.DataFrame:
         if not self.enabled or seg.height == 0:
             return seg
-        masker = TaskMasker(item_texts)
+        # TaskMasker only reads the texts: lists are iterables (a dict's value type is invariant, hence the cast)
+        masker = TaskMasker(cast(dict[str, Iterable[str]], item_texts))
         masked = [masker.mask(t, i) for t, i in zip(seg["masked"], seg["item_id"])]
         share = [_task_share(m) for m in masked]
         kind = [
@@ -255,7 +256,8 @@ class Selector:
         if signal == "cues":
             return {"problem": "issue", "praise": "strength"}.get(polarity, "neutral")
         lo, hi = stats.get("lift_low"), stats.get("lift_high")
-        if stats.get("n_units", 0) < self.min_units or lo is None:
+        # outcome.lift gives both ends of the interval or neither
+        if stats.get("n_units", 0) < self.min_units or lo is None or hi is None:
             return "neutral"
         below = self._below_mean(stats)
         if lo > 1 and below is not False:
@@ -341,13 +343,16 @@ class Pipeline:
         return asdict(self)
 
     @classmethod
-    def options(cls) -> dict[str, tuple[str, object, type]]:
-        """Every tunable option as 'stage.field' -> (stage, default, type), for the CLI and the API."""
+    def options(cls) -> dict[str, tuple[str, object, str]]:
+        """Every tunable option as 'stage.field' -> (stage, default, annotation), for the CLI and the API. The
+        annotation is the field's as written ("int", "float", "str | None"): this module's annotations are strings
+        (`from __future__ import annotations`)."""
         out = {}
+        defaults = cls()
         for stage in STAGES:
-            obj = cls.__dataclass_fields__[stage].default_factory()
+            obj = getattr(defaults, stage)
             for f in fields(obj):
-                out[f"{stage}.{f.name}"] = (stage, getattr(obj, f.name), f.type)
+                out[f"{stage}.{f.name}"] = (stage, getattr(obj, f.name), str(f.type))
         return out
 
     @classmethod
@@ -464,6 +469,10 @@ class Group:
     fine_clusters: int = 0
 
 
+# per kind (issue, strength, verdict, opposed): the lexicon entries and their vectors, row-aligned (_anchors)
+Anchors = dict[str, tuple[list[Entry], np.ndarray]]
+
+
 class _Context:
     """What every step of one run reads: the segment frame's columns, the units' outcomes, the lexicon."""
 
@@ -484,6 +493,10 @@ class _Context:
         self.n_pass = int((units["failing"] == False).sum() or 0)  # noqa: E712
         self.mean_outcome = units["outcome"].mean() if units.height else None
         self.lexicon = p.namer.load()
+        # what clustering made of the statements no name explains (set by _cluster_groups; read by _run_stats)
+        self.dropped: Counter[str] = Counter()
+        self.n_fine = 0
+        self.n_named = 0
 
     def stats(self, rows, z: float = 1.959963984540054) -> dict:
         """Outcome statistics of the units that segment rows `rows` are about."""
@@ -508,7 +521,7 @@ def run(
     inputs: Inputs,
     p: Pipeline,
     taxonomy: list[dict] | None = None,
-    llm_namer: Callable[[list[dict], dict[int, list[str]]], None] | None = None,
+    llm_namer: Callable[[list[IssueRecord], dict[int, list[str]]], None] | None = None,
     sink: list | None = None,
 ) -> Result:
     """The pipeline over `inputs`. With `sink`, new embeddings are collected there instead of stored (a reader
@@ -568,7 +581,7 @@ class _Timer:
 
     STEPS = ("segment", "stated", "embed", "reduce", "cluster", "label", "coords")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.t: dict[str, float] = {}
         self.clock = time.perf_counter()
         self.bar = progress.bar("issue discovery", len(self.STEPS), unit="step")
@@ -600,7 +613,8 @@ def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFra
         if r is None or r not in inputs.responses:
             continue
         if r not in seen:
-            seen[r] = facts(inputs.responses[r], prompts.get(item_of.get(j)), median)
+            item = item_of.get(j)
+            seen[r] = facts(inputs.responses[r], None if item is None else prompts.get(item), median)
         for k, fact in enumerate(seen[r]):
             title = EVIDENCE[fact.kind][0]
             text = f"{title} ({fact.detail})"
@@ -630,7 +644,7 @@ def _evidence_groups(ctx: _Context) -> list[Group]:
     rows = np.flatnonzero(ctx.kind == "evidence")
     for name, (title, description, category) in EVIDENCE.items():
         members = np.array(
-            [i for i in rows if ctx.masked[i] == name and not _passed_fact(ctx, name, i)],
+            [i for i in rows.tolist() if ctx.masked[i] == name and not _passed_fact(ctx, name, i)],
             dtype=int,
         )
         if len(members) >= ctx.p.evidence.min_units:
@@ -675,7 +689,7 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
     protocol = dict(zip(ctx.inputs.judgments["judgment_id"], ctx.inputs.judgments["protocol"]))
     has_ref = {item: bool(len(texts) > 1 and (texts[1] or "").strip()) for item, texts in ctx.inputs.item_texts.items()}
     facts_of: dict[tuple[str, str], set[str]] = {}
-    for i in np.flatnonzero(ctx.kind == "evidence"):
+    for i in np.flatnonzero(ctx.kind == "evidence").tolist():
         facts_of.setdefault((ctx.seg_j[i], ctx.seg_r[i]), set()).add(ctx.masked[i])
     hits: dict[int, list[int]] = {}
     restate: dict[str, list[int]] = {}
@@ -809,7 +823,7 @@ def _cluster_groups(
 
 
 def _name_cluster(
-    ctx: _Context, anchors: dict, members: np.ndarray, raw: np.ndarray, idx: np.ndarray, polarity: np.ndarray
+    ctx: _Context, anchors: Anchors, members: np.ndarray, raw: np.ndarray, idx: np.ndarray, polarity: np.ndarray
 ) -> tuple[str, Name, np.ndarray] | None:
     p = ctx.p
     kind = p.selector.lean(ctx.stats(idx[members]), polarity[members[0]], ctx.inputs.signal)
@@ -824,7 +838,7 @@ def _name_cluster(
         return None
     verdict = lexicon_name(centroid, *anchors["verdict"], p.namer.min_similarity)
     nearest = lexicon_name(centroid, *anchors["issue" if kind == "issue" else "strength"], p.namer.min_similarity)
-    if verdict is not None and (nearest is None or verdict.similarity >= nearest.similarity):
+    if verdict is not None and (nearest is None or _similarity(verdict) >= _similarity(nearest)):
         ctx.dropped["verdict restatement"] += 1
         return None
     if kind == "strength":
@@ -1009,9 +1023,9 @@ def _run_stats(ctx: _Context, groups: list[Group], used: np.ndarray, assignments
     problem = ctx.kind == "problem"
     failing = [k for k, f in ctx.failing.items() if f is True]
     return {
-        "fine_clusters": getattr(ctx, "n_fine", 0),
-        "named_clusters": getattr(ctx, "n_named", 0),
-        "clusters_left_out": dict(getattr(ctx, "dropped", {})),
+        "fine_clusters": ctx.n_fine,
+        "named_clusters": ctx.n_named,
+        "clusters_left_out": dict(ctx.dropped),
         "n_fail_units": ctx.n_fail,
         "n_pass_units": ctx.n_pass,
         "n_stated": int(stated.sum()),
@@ -1022,7 +1036,13 @@ def _run_stats(ctx: _Context, groups: list[Group], used: np.ndarray, assignments
     }
 
 
-def _reads_as(centroid: np.ndarray, anchors: dict) -> str:
+def _similarity(name: Name) -> float:
+    """The cosine a lexicon name was chosen by (lexicon_name always sets it)."""
+    assert name.similarity is not None  # lexicon_name builds every Name it returns with its similarity
+    return name.similarity
+
+
+def _reads_as(centroid: np.ndarray, anchors: Anchors) -> str:
     """Whether a cluster reads more like an issue or like a strength (its nearest lexicon entry's kind)."""
     best = {k: float((anchors[k][1] @ centroid).max()) if len(anchors[k][1]) else -1.0 for k in ("issue", "strength")}
     return "issue" if best["issue"] >= best["strength"] else "strength"
@@ -1037,9 +1057,9 @@ def _finish(seg: pl.DataFrame, used: np.ndarray, issue: np.ndarray, how: list, s
     )
 
 
-def _anchors(con, p: Pipeline, lexicon: Lexicon, sink: list | None = None) -> dict[str, tuple[list, np.ndarray]]:
+def _anchors(con, p: Pipeline, lexicon: Lexicon, sink: list | None = None) -> Anchors:
     """Per kind: the lexicon entries and their mean vectors (label, description and cues, embedded)."""
-    out = {}
+    out: Anchors = {}
     for kind in ("issue", "strength", "verdict"):
         entries = lexicon.of_kind(kind)
         texts = [t for e in entries for t in e.texts()]

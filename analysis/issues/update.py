@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import datetime, timezone
+from typing import TypedDict
 
 import numpy as np
 import polars as pl
@@ -21,6 +22,17 @@ from .pipeline import Inputs, Pipeline, _Context, _evidence_groups, _stated, _wi
 SUGGEST_SHARE = 0.3  # above this share of new critical statements fitting no issue, suggest a new discovery
 
 
+class UpdateSummary(TypedDict):
+    """What an update did (IssueSet.update; kept as the 'update' event's detail)."""
+
+    new_judgments: int  # in the selection, not in the set before
+    new_statements: int  # their critical statements (cue reading `problem`)
+    explained: int  # of those, the ones that joined an issue
+    unexplained: int
+    unexplained_share: float | None  # unexplained / new_statements (None without new statements)
+    suggest_discovery: bool  # unexplained_share above SUGGEST_SHARE
+
+
 def pipeline_of(params: dict) -> Pipeline:
     """The pipeline an issue set was made with, from its stored parameters."""
     options = {}
@@ -31,13 +43,13 @@ def pipeline_of(params: dict) -> Pipeline:
     return Pipeline.make(seed=params.get("seed", 0), **{k: v for k, v in options.items() if k in known})
 
 
-def update(q: Query, set_id: str, filter_query: str, params: dict) -> dict:
+def update(q: Query, set_id: str, filter_query: str, params: dict) -> UpdateSummary:
     """Add the selection's judgments that are not in the set yet; returns what happened (see IssueSet.update)."""
     flt, _ = Filter.parse(filter_query or "")
     everything = select(q, flt)
     known = {j for (j,) in q.rows("SELECT judgment_id FROM issue_set_members WHERE issue_set_id = ?", [set_id])}
     new_ids = [j for j in everything.judgments["judgment_id"].to_list() if j not in known]
-    out = {
+    out: UpdateSummary = {
         "new_judgments": len(new_ids),
         "new_statements": 0,
         "explained": 0,
@@ -84,16 +96,20 @@ def update(q: Query, set_id: str, filter_query: str, params: dict) -> dict:
     rows = sorted(set(rows))
     problem = np.flatnonzero(ctx.kind == "problem")
     explained = {i for i, _, _ in rows}
-    out.update({"new_statements": int(len(problem)), "explained": int(sum(1 for i in problem if i in explained))})
+    out["new_statements"] = int(len(problem))
+    out["explained"] = int(sum(1 for i in problem if i in explained))
     out["unexplained"] = out["new_statements"] - out["explained"]
     if out["new_statements"]:
-        out["unexplained_share"] = out["unexplained"] / out["new_statements"]
-        out["suggest_discovery"] = out["unexplained_share"] > SUGGEST_SHARE
+        share = out["unexplained"] / out["new_statements"]
+        out["unexplained_share"] = share
+        out["suggest_discovery"] = share > SUGGEST_SHARE
     _write(q, set_id, inputs, seg, rows, out)
     return out
 
 
-def _write(q: Query, set_id: str, inputs: Inputs, seg: pl.DataFrame, rows: list, summary: dict) -> None:
+def _write(
+    q: Query, set_id: str, inputs: Inputs, seg: pl.DataFrame, rows: list[tuple[int, str, str]], summary: UpdateSummary
+) -> None:
     seg_ids = [f"{j}:{o}" for j, o in zip(seg["judgment_id"], seg["ord"])]
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     with q.transaction() as cur:

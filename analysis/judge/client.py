@@ -73,9 +73,7 @@ class Endpoint:
         key taken out. (Replies get only `scrubber`: the pattern would mangle ordinary words like "key-value".)"""
         if self.base_url and self.base_url != self.label():
             text = text.replace(self.base_url, self.label())
-        scrubbed = self.scrubber(text)
-        assert scrubbed is not None  # the scrubber gives back a str for a str
-        return re.sub(r"\b(sk-|key-|Bearer\s+)[A-Za-z0-9_\-*.]{4,}", r"\1***", scrubbed)
+        return re.sub(r"\b(sk-|key-|Bearer\s+)[A-Za-z0-9_\-*.]{4,}", r"\1***", self.scrubber(text))
 
 
 def option(default, help: str, choices: tuple | None = None):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from typing import overload
 from urllib.parse import quote, quote_plus
 
 MIN_RUN = 8
@@ -143,7 +144,14 @@ class Scrubber:
         self._low_runs = {f[i : i + MIN_RUN] for f in low_forms for i in range(len(f) - MIN_RUN + 1)}
         self._low_quads = {r[i : i + 4] for r in self._low_runs for i in range(MIN_RUN - 3)}
 
+    @overload
+    def __call__(self, text: str) -> str: ...
+
+    @overload
+    def __call__(self, text: None) -> None: ...
+
     def __call__(self, text: str | None) -> str | None:
+        """A str gives a str back, None gives None."""
         if not text or not self._runs:
             return text
         text = _masked(text, _spans(text, self._runs, self._quads))

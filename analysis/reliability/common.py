@@ -191,10 +191,13 @@ def sums_interval(
 
 
 def bootstrap_stat(
-    groups: Sequence[np.ndarray], stat: Callable[[list[np.ndarray]], float], n_boot: int = 400, seed: int = SEED
+    groups: Sequence[np.ndarray],
+    stat: Callable[[list[np.ndarray]], float | None],
+    n_boot: int = 400,
+    seed: int = SEED,
 ) -> tuple[float | None, float | None]:
     """95% percentile interval of stat(rows), resampling item indices; `groups` are arrays aligned on items
-    (put in one fixed order first, see `canonical`)."""
+    (put in one fixed order first, see `canonical`). A sample where `stat` is None or not finite is skipped."""
     k = len(groups[0])
     if k < 3:
         return None, None

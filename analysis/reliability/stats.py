@@ -22,8 +22,8 @@ def cohen_kappa(a: Sequence, b: Sequence) -> float | None:
     return (po - pe) / (1 - pe)
 
 
-def level_codes(values: Sequence[float], levels: Sequence[float]) -> np.ndarray | None:
-    """Each value's position in `levels` (None if a value is not one of them)."""
+def level_codes(values: Sequence[float] | np.ndarray, levels: Sequence[float] | np.ndarray) -> np.ndarray | None:
+    """Each value's position in `levels` (None if a value is not one of them); numbers or numpy arrays."""
     lv = np.asarray(levels, dtype=float)
     order = np.argsort(lv)
     v = np.asarray(values, dtype=float)
