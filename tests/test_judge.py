@@ -138,6 +138,20 @@ def test_faults_retries_no_duplicate_no_loss(ws):
     assert ws.count(f"run={res.run_id}") == planned - n_failed
 
 
+def _settled(llm, quiet: float = 0.5, limit: float = 30.0) -> dict:
+    """The server's count of requests once it has stopped changing for `quiet` seconds: on a busy machine requests a
+    killed client had already sent may reach the server well after the kill, and a fixed wait would miss them."""
+    last, since, deadline = llm.served(), time.time(), time.time() + limit
+    while time.time() < deadline:
+        time.sleep(0.05)
+        now = llm.served()
+        if now != last:
+            last, since = now, time.time()
+        elif time.time() - since >= quiet:
+            break
+    return last
+
+
 def test_sigkill_mid_run_resumes_exactly_once(ws, tmp_path):
     path = ws.path
     ws.close()
@@ -151,8 +165,7 @@ def test_sigkill_mid_run_resumes_exactly_once(ws, tmp_path):
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        time.sleep(0.5)                       # the server finishes the replies it was writing to the dead client
-        first_run = llm.served()
+        first_run = _settled(llm)             # the server finishes what the dead client had sent it
         after_kill = Workspace(path, read_only=True)
         persisted = {fake_hash_of(r[0]) for r in after_kill.con.execute(
             "SELECT request FROM llm_calls WHERE response IS NOT NULL").fetchall()}
