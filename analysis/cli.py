@@ -591,10 +591,9 @@ def _pipeline_args(p) -> None:
     from .issues.pipeline import Pipeline
 
     group = p.add_argument_group("pipeline stages (defaults in analysis/issues/pipeline.py; see docs/issues.md)")
-    for key, (_stage, default, annotation) in Pipeline.options().items():
+    for key, (_stage, default, kind) in Pipeline.options().items():  # kind: the annotation as written ("int", …)
         flag = "--" + key.replace(".", "-").replace("_", "-")
         flags = [flag, "--embedding-model"] if key == "embedder.model" else [flag]
-        kind = str(annotation)
         if kind == "bool":
             group.add_argument(
                 *flags,

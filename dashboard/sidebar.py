@@ -3,11 +3,13 @@ came from a link or a click as removable chips, and the link to this view."""
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 
+import polars as pl
 import streamlit as st
 
-from analysis import Workspace
+from analysis import Filter, Workspace
 
 from . import state
 from .state import md_escape
@@ -48,7 +50,7 @@ def render(ws: Workspace, page_path: str) -> None:
         st.selectbox(
             "Human or gold label",
             list(LABELS),
-            format_func=LABELS.get,
+            format_func=lambda v: LABELS.get(v, ""),  # the options are its keys (none other gets a label)
             key="w_label",
             on_change=state.from_widget,
             args=("label",),
@@ -69,7 +71,7 @@ def render(ws: Workspace, page_path: str) -> None:
             st.button("Clear the selection", on_click=state.clear_selection, key="w_clear")
 
 
-def _issue_conditions(ws: Workspace, flt) -> None:
+def _issue_conditions(ws: Workspace, flt: Filter) -> None:
     sets = state.cached(_sets)
     if sets.height == 0:
         return
@@ -98,15 +100,15 @@ def _issue_conditions(ws: Workspace, flt) -> None:
         st.caption(md_escape(f"of issue set {set_id}"))
 
 
-def _sets(ws):
+def _sets(ws: Workspace) -> pl.DataFrame:
     return ws.issues.sets()
 
 
-def _titles(ws, set_id):
+def _titles(ws: Workspace, set_id: str) -> pl.DataFrame:
     return ws.issues.get(set_id).table(kind=None).select("issue_id", "title")
 
 
-def _meta_facets(ws: Workspace, flt) -> None:
+def _meta_facets(ws: Workspace, flt: Filter) -> None:
     meta = dict(flt.meta)
     with st.expander("Metadata facets" + (f" ({len(meta)})" if meta else "")):
         keys = state.cached(_meta_keys)
@@ -134,21 +136,19 @@ def _meta_changed(key: str, widget: str) -> None:
     state.set_selection(state.narrowed(meta={key: chosen}) if chosen else _without_meta(flt, key))
 
 
-def _without_meta(flt, key):
-    import dataclasses
-
+def _without_meta(flt: Filter, key: str) -> Filter:
     return dataclasses.replace(flt, meta=tuple((k, v) for k, v in flt.meta if k != key))
 
 
-def _meta_keys(ws):
+def _meta_keys(ws: Workspace) -> list[str]:
     return ws.meta_keys()
 
 
-def _meta_values(ws, key):
+def _meta_values(ws: Workspace, key: str) -> list[str]:
     return ws.meta_values(key)
 
 
-def _chips(flt) -> None:
+def _chips(flt: Filter) -> None:
     """Conditions without a widget of their own (from a link or a click: protocol, swap, won, item, …)."""
     chips = [(f, v) for f in state.CHIP_FIELDS for v in getattr(flt, f)]
     chips += [("meta", k) for k, _ in flt.meta]

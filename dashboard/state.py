@@ -14,6 +14,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -50,11 +51,13 @@ LIST_WIDGETS = {
 CHIP_FIELDS = tuple(k for k in LIST_KEYS if k not in LIST_WIDGETS and not k.startswith("issue") and k != "probe")
 PAGES: dict[str, st.Page] = {}  # filled by app.py: name -> page
 
+T = TypeVar("T")
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=])")
 _AUTOLINK = re.compile(r"(://|www|@)", re.I)
 
 
-def md_escape(text) -> str:
+def md_escape(text: object) -> str:
     """Text that Streamlit's markdown shows literally: no link, image, HTML, formatting, and no auto-linked URL
     or address (a word joiner after ://, www and @ keeps the linkifier off; it is invisible)."""
     escaped = _MD_SPECIAL.sub(r"\\\1", str(text))
@@ -94,7 +97,7 @@ def workspace() -> Workspace:
         st.stop()
 
 
-def cached(fn: Callable, *args, **kwargs):
+def cached(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """fn(ws, *args, **kwargs), computed once per workspace state and arguments. A Filter argument is passed on
     as its query string (every analysis call takes one), so equal selections share a result."""
     ws = workspace()
@@ -106,7 +109,14 @@ def cached(fn: Callable, *args, **kwargs):
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _cached_call(path, version, name, args, kwargs, _fn):
+def _cached_call(
+    path: str,
+    version: tuple,
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: tuple[tuple[str, Any], ...],
+    _fn: Callable[..., T],
+) -> T:
     return _fn(_open(path), *args, **dict(kwargs))
 
 
@@ -118,7 +128,7 @@ def _url_pairs() -> list[tuple[str, str]]:
 def _known_values(ws: Workspace, flt: Filter, warnings: list[str]) -> Filter:
     """A link's filter, each sidebar value checked against the workspace (an unknown one is dropped, with a
     warning), the issue set pinned to one that exists."""
-    changes = {}
+    changes: dict[str, Any] = {}  # Filter field -> its new value (each of that field's type)
     for field in LIST_WIDGETS:
         chosen = getattr(flt, field)
         if chosen:
@@ -178,31 +188,33 @@ def from_widget(field: str) -> None:
     """A widget's on_change: its value into the selection (validated by Filter.make)."""
     flt = selection()
     value = st.session_state.get(f"w_{field}")
+    changes: dict[str, Any] = {}  # Filter field -> its new value (each of that field's type)
     if field in LIST_WIDGETS or field == "probe":
-        flt = dataclasses.replace(flt, **{field: tuple(value or ())})
+        changes[field] = tuple(value or ())
     elif field in ("score_min", "score_max"):
-        flt = dataclasses.replace(flt, **{field: value})
+        changes[field] = value
     elif field == "q":
-        flt = dataclasses.replace(flt, q=(value or "").strip() or None)
+        changes["q"] = (value or "").strip() or None
     elif field == "label":
-        flt = dataclasses.replace(flt, label=value or None)
+        changes["label"] = value or None
     elif field in ("issue_mode", "issue_ids"):
         mode = st.session_state.get("w_issue_mode", "issue")
-        ids = tuple(st.session_state.get("w_issue_ids") or ())
-        flt = dataclasses.replace(flt, issue=(), issue_all=(), issue_none=(), issue_only=())
-        flt = dataclasses.replace(flt, **{mode: ids})
-    set_selection(flt)
+        changes.update(issue=(), issue_all=(), issue_none=(), issue_only=())
+        changes[mode] = tuple(st.session_state.get("w_issue_ids") or ())
+    set_selection(dataclasses.replace(flt, **changes))
 
 
 def drop_condition(field: str, value: str | None = None) -> None:
     """A chip's ✕: take one condition out of the selection."""
     flt = selection()
+    changes: dict[str, Any] = {}  # Filter field -> its new value (each of that field's type)
     if field == "meta":
-        flt = dataclasses.replace(flt, meta=tuple((k, v) for k, v in flt.meta if k != value))
+        changes["meta"] = tuple((k, v) for k, v in flt.meta if k != value)
     elif isinstance(getattr(flt, field), tuple):
-        flt = dataclasses.replace(flt, **{field: tuple(v for v in getattr(flt, field) if v != value)})
+        changes[field] = tuple(v for v in getattr(flt, field) if v != value)
     else:
-        flt = dataclasses.replace(flt, **{field: None})
+        changes[field] = None
+    flt = dataclasses.replace(flt, **changes)
     set_selection(flt)
     _load_widgets(flt)
 
@@ -213,11 +225,12 @@ def clear_selection() -> None:
     _load_widgets(Filter())
 
 
-def view(key: str, default=None):
+def view(key: str, default: Any = None) -> Any:
+    """A view parameter: the URL's text or what set_view stored (Any: each page reads its own kind of value)."""
     return (st.session_state.get("js_view") or {}).get(key, default)
 
 
-def set_view(**kw) -> None:
+def set_view(**kw: str | None) -> None:
     v = dict(st.session_state.get("js_view") or {})
     for k, value in kw.items():
         if value is None:
@@ -251,7 +264,7 @@ def end(page_key: str) -> None:
 
 
 # ---- links that open evidence ------------------------------------------------------------------------
-def query(flt: Filter, **view_params) -> dict[str, list[str]]:
+def query(flt: Filter, **view_params: object) -> dict[str, list[str]]:
     out = flt.to_dict()
     for k, v in view_params.items():
         if v is not None:
@@ -259,20 +272,20 @@ def query(flt: Filter, **view_params) -> dict[str, list[str]]:
     return out
 
 
-def go(page: str, flt: Filter, **view_params) -> None:
+def go(page: str, flt: Filter, **view_params: object) -> None:
     """Open `page` showing `flt` (the new selection) and the view parameters; the URL says which."""
     st.switch_page(PAGES[page], query_params=query(flt, **view_params))
 
 
-def link(page: str, label: str, flt: Filter, help: str | None = None, **view_params) -> None:
+def link(page: str, label: str, flt: Filter, help: str | None = None, **view_params: object) -> None:
     """A link to a page with a selection (a page_link: opens in place, keeps the session)."""
     st.page_link(PAGES[page], label=label, query_params=query(flt, **view_params), help=help)
 
 
-def narrowed(**changes) -> Filter:
+def narrowed(**changes: Any) -> Filter:
     """The selection with some fields changed (lists replace, None clears)."""
     flt = selection()
-    fields = {}
+    fields: dict[str, Any] = {}  # Filter field -> its new value (each of that field's type)
     for k, v in changes.items():
         if k == "meta":
             fields[k] = tuple(sorted({**dict(flt.meta), **v}.items()))
@@ -312,7 +325,7 @@ def values(ws: Workspace, field: str) -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _values(path: str, version, field: str) -> list[str]:
+def _values(path: str, version: tuple, field: str) -> list[str]:
     return _open(path).values(field)
 
 

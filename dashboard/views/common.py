@@ -4,13 +4,18 @@ heatmap cell, a table row) that open the instances behind them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 import streamlit as st
 
+from analysis import Filter
 from analysis.plots import keys_of
 
 from .. import state
+
+if TYPE_CHECKING:  # for annotations only: streamlit.typing is newer than the oldest Streamlit this supports
+    from streamlit.typing import PlotlyState
 
 
 def choose(label: str, options: dict[str, str], default: str, key: str = "view") -> str:
@@ -25,7 +30,13 @@ def choose(label: str, options: dict[str, str], default: str, key: str = "view")
         st.session_state[widget] = current
         st.session_state[f"{widget}_from"] = current
     picked = (
-        st.segmented_control(label, list(options), format_func=options.get, key=widget, selection_mode="single")
+        st.segmented_control(
+            label,
+            list(options),
+            format_func=lambda o: options.get(o, ""),  # the options are its keys (none other gets a label)
+            key=widget,
+            selection_mode="single",
+        )
         or current
     )
     if picked != current:
@@ -34,7 +45,7 @@ def choose(label: str, options: dict[str, str], default: str, key: str = "view")
     return picked
 
 
-def clicked(event) -> list[list]:
+def clicked(event: PlotlyState) -> list[list]:
     """The keys of the points a plotly click selected (our charts put them in customdata; see
     analysis/plots.click_layer)."""
     try:
@@ -49,7 +60,9 @@ def clicked(event) -> list[list]:
     return out
 
 
-def open_clicked(event, to_filter: Callable, page: str = "instances", **view_params) -> None:
+def open_clicked(
+    event: PlotlyState, to_filter: Callable[[list], Filter], page: str = "instances", **view_params: object
+) -> None:
     """A click on a chart opens `page` with the filter made from the clicked cell's keys."""
     cells = clicked(event)
     if cells:
@@ -57,7 +70,11 @@ def open_clicked(event, to_filter: Callable, page: str = "instances", **view_par
 
 
 def table_click(
-    frame: pl.DataFrame, key: str, to_target: Callable, column_config: dict | None = None, height: int | str = "auto"
+    frame: pl.DataFrame,
+    key: str,
+    to_target: Callable[[dict[str, Any]], tuple[str, Filter, dict[str, Any]]],
+    column_config: dict | None = None,
+    height: int | Literal["auto", "stretch", "content"] = "auto",
 ) -> None:
     """A table whose rows open their evidence: to_target(row) -> (page, filter, view params)."""
     event = st.dataframe(

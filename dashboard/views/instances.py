@@ -4,6 +4,9 @@ critique's own names for them, the verdict in the other order and its critique, 
 
 from __future__ import annotations
 
+from typing import Any
+
+import polars as pl
 import streamlit as st
 
 from analysis import UserError, Workspace
@@ -104,7 +107,7 @@ def detail(ws: Workspace, judgment_id: str) -> None:
         )
 
 
-def _pairwise(d: dict) -> None:
+def _pairwise(d: dict[str, Any]) -> None:
     j = d["judgment"]
     slots = d["slots"]
     if not slots[0]["order_known"]:
@@ -122,27 +125,32 @@ def _pairwise(d: dict) -> None:
     if names:
         st.caption(md_escape("In the critique: " + "; ".join(f"“{k}” = {v}" for k, v in sorted(names.items()))))
     sw = d["swapped"]
-    left, right = st.columns(2) if sw else (st.container(), None)
+    if not sw:
+        with st.container():
+            _text("Critique", j["critique"])
+        return
+    left, right = st.columns(2)
     with left:
         _text("Critique", j["critique"])
-    if sw:
-        with right:
-            agree = "the same verdict" if sw["same_verdict"] else "a different verdict"
-            st.markdown("**The other order** (the other answer shown first): " + md_escape(agree))
-            if sw.get("critique_names"):
-                st.caption(
-                    md_escape(
-                        "In this critique: "
-                        + "; ".join(f"“{k}” = {v}" for k, v in sorted(sw["critique_names"].items()))
-                    )
-                )
-            st.text(sw["critique"] or "(no critique)")
-            if st.button("Open that judgment", key="w_swapped"):
-                state.set_view(instance=sw["judgment_id"])
-                st.rerun()
+    with right:
+        _swapped(sw)
 
 
-def _labels(d: dict) -> None:
+def _swapped(sw: dict[str, Any]) -> None:
+    """The judgment of the same pair in the other order: its verdict beside this one's, and its critique."""
+    agree = "the same verdict" if sw["same_verdict"] else "a different verdict"
+    st.markdown("**The other order** (the other answer shown first): " + md_escape(agree))
+    if sw.get("critique_names"):
+        st.caption(
+            md_escape("In this critique: " + "; ".join(f"“{k}” = {v}" for k, v in sorted(sw["critique_names"].items())))
+        )
+    st.text(sw["critique"] or "(no critique)")
+    if st.button("Open that judgment", key="w_swapped"):
+        state.set_view(instance=sw["judgment_id"])
+        st.rerun()
+
+
+def _labels(d: dict[str, Any]) -> None:
     labels = d["labels"]
     if not labels:
         return
@@ -171,19 +179,20 @@ def _text(label: str, text: str | None) -> None:
     st.text(text if text else "(none)")
 
 
-def _count(ws, flt):
+# state.cached calls these with the workspace, and a Filter argument as its query string
+def _count(ws: Workspace, flt: str) -> int:
     return ws.count(flt)
 
 
-def _page(ws, flt, sort, desc, offset):
+def _page(ws: Workspace, flt: str, sort: str, desc: bool, offset: int) -> pl.DataFrame:
     return ws.judgments_page(flt, sort=sort, desc=desc, limit=PAGE_SIZE, offset=offset)
 
 
-def _instance(ws, judgment_id, issue_set):
+def _instance(ws: Workspace, judgment_id: str, issue_set: str | None) -> dict[str, Any]:
     return ws.instance(judgment_id, issue_set)
 
 
-def _offset(value) -> int:
+def _offset(value: object) -> int:
     """A link's offset: a whole number of rows from 0; anything else (text, negative) is 0."""
     try:
         return max(0, int(str(value or 0).strip()))
