@@ -331,6 +331,26 @@ def test_an_audit_is_the_same_in_two_processes(demo_path):
     assert any(r["ci_low"] is not None for r in first) and runs[0].stdout == runs[1].stdout
 
 
+def test_some_judges_of_an_audited_selection_are_its_rows_for_them(demo_ws):
+    """Picking judges after the whole selection was audited reads their rows (and computes the annotators' ceiling
+    on the items those judges saw) instead of auditing again: the same frame as a full audit of the smaller
+    selection, on LLMBar (six judges, gold labels) and PandaLM (human labels from three annotators)."""
+    from analysis.filters import Filter
+    from analysis.reliability.audit import judges_of, run_audit
+
+    for base, subsets in (("dataset=llmbar", (["GPT-4"], ["PaLM2", "ChatGPT", "Falcon"])),
+                          ("dataset=pandalm", (["gpt-3.5-turbo"], ["PandaLM-7B", "gpt-3.5-turbo"]))):
+        whole = demo_ws.audit(base)
+        for judges in subsets:
+            flt = Filter.parse(base + "".join(f"&judge={j}" for j in judges))[0]
+            direct = run_audit(demo_ws.q, flt)
+            assert set(direct["judge"]) - {"(humans)"} == set(judges)
+            assert judges_of(demo_ws.q, flt, whole).equals(direct, null_equal=True), (base, judges)
+            assert demo_ws.audit(flt).equals(direct, null_equal=True)
+    humans = demo_ws.audit("dataset=pandalm&judge=PandaLM-7B").filter(pl.col("judge") == "(humans)")
+    assert humans.filter(pl.col("metric") == "alpha_humans")["value"][0] is not None
+
+
 def test_an_audit_is_kept_beside_the_workspace_for_later_processes(tmp_path, monkeypatch):
     """A selection audited once opens without computing in a later process (the dashboard's first visit after an
     import); a new import, another selection or a changed alias file computes again; an issue set does not."""
@@ -352,7 +372,9 @@ def test_an_audit_is_kept_beside_the_workspace_for_later_processes(tmp_path, mon
     assert later.audit().equals(first, null_equal=True) and calls == []
     later.issues.discover("dataset=pandalm&judge=gpt-3.5-turbo", seed=0)
     assert Workspace(path).audit().equals(first, null_equal=True) and calls == []  # issues do not change it
-    Workspace(path).audit("judge=gpt-3.5-turbo")
+    Workspace(path).audit("judge=gpt-3.5-turbo")  # some judges of a kept audit: their rows, nothing computed
+    assert calls == []
+    Workspace(path).audit("label=any")
     assert calls == [1]
     (tmp_path / "judgescope.aliases.toml").write_text("")  # identities may change: computed again
     Workspace(path).audit()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from functools import partial
 from itertools import combinations
 
 import numpy as np
@@ -134,10 +132,10 @@ def annotator_metrics(ctx: AuditContext) -> list[AuditRow]:
                 "95% CI: bootstrap over items; unparsed counts as disagreement",
             )
         )
-    return out + _human_ceiling(labels)
+    return out + human_ceiling(labels)
 
 
-def _human_ceiling(labels: pl.DataFrame) -> list[AuditRow]:
+def human_ceiling(labels: pl.DataFrame) -> list[AuditRow]:
     """The annotators among themselves: Krippendorff's alpha (with a bootstrap over pairs), mean percent
     agreement and mean Cohen's kappa over annotator pairs (the ceiling for judges)."""
     out: list[AuditRow] = []
@@ -266,16 +264,11 @@ def _weighted_kappa(jkey: str, g: pl.DataFrame) -> list[AuditRow]:
     wk: float | None = None
     ci: tuple[float | None, float | None] = (None, None)
     if ca is not None and cb is not None:
-        wk = weighted_kappa_codes(ca, cb, len(levels))
-        ci = bootstrap_stat([ca, cb], partial(_kappa_or_nan, k=len(levels)), n_boot=200)
+        k = len(levels)
+        wk = weighted_kappa_codes(ca, cb, k)
+        ci = bootstrap_stat([ca, cb], lambda codes: weighted_kappa_codes(codes[0], codes[1], k), n_boot=200)
     note = "quadratic weights on the shared integer scale (human = mean of annotators); 95% CI: bootstrap"
     return [row(jkey, "weighted_kappa_human", wk, ci, n, note)]
-
-
-def _kappa_or_nan(codes: list[np.ndarray], k: int) -> float:
-    """The weighted kappa of a bootstrap sample; NaN where undefined (bootstrap_stat skips it, as it would None)."""
-    v = weighted_kappa_codes(codes[0], codes[1], k)
-    return math.nan if v is None else v
 
 
 def _leniency(jkey: str, g: pl.DataFrame) -> list[AuditRow]:

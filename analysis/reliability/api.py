@@ -5,6 +5,7 @@ figure; the metric names, ideal values and labels come from the registry in metr
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -54,15 +55,33 @@ class Audit:
                 return self._cache[key]
         frame = saved.load(self.path, key)
         if frame is None:
-            from .audit import run_audit  # scipy and the metrics: loaded only when something is computed
+            from .audit import judges_of, run_audit  # scipy and the metrics: loaded only when something is computed
 
-            frame = run_audit(self.q, flt, by=by, family_map=family_map, identities=for_workspace(self.path))
+            whole = self._kept_without_judges(flt, by, family_map, saved.file_digest(aliases))
+            if whole is not None:
+                frame = judges_of(self.q, flt, whole)
+            else:
+                frame = run_audit(self.q, flt, by=by, family_map=family_map, identities=for_workspace(self.path))
             saved.save(self.path, key, frame)
         with self._lock:
             self._cache[key] = frame
             while len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
         return frame
+
+    def _kept_without_judges(
+        self, flt: Filter, by: str, family_map: dict[str, str] | None, aliases: str | None
+    ) -> pl.DataFrame | None:
+        """The audit already kept (here or on disk) of the same selection without its judge condition, when `flt`
+        picks judges and audits by judge: a dashboard that opened on everything and then picks two judges reads
+        their rows instead of computing them again (audit.judges_of). None otherwise: nothing is computed here."""
+        if by != "judge" or not flt.judge:
+            return None
+        key = saved.key(self.q, dataclasses.replace(flt, judge=()).to_query(), by, family_map, aliases)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        return saved.load(self.path, key)
 
     def context(self, filter: FilterLike = None, by: str = "judge"):
         from .context import AuditContext

@@ -24,14 +24,19 @@ class AuditContext:
         """q: the workspace's Query (a private cursor is taken from its connection)."""
         self.by = by
         self.cur = q.con.cursor()
-        # the audit compares probe variants with their baselines: it needs both (plain metrics skip probes)
-        where, params = (flt if flt.probe else dataclasses.replace(flt, probe=("any",))).where("j")
+        where, params = self.where(flt)
         cols = ", ".join(f"j.{c.strip()}" for c in COLUMNS.split(","))
         self.cur.execute(
             f"CREATE OR REPLACE TEMP TABLE aj AS SELECT {judge_key(by)} AS jkey, {cols} "
             f"FROM judgment_view j WHERE {where}",
             params,
         )
+
+    @staticmethod
+    def where(flt: Filter) -> tuple[str, list[Any]]:
+        """The selection's condition on judgment_view `j`: the audit compares probe variants with their baselines,
+        so it takes both unless the filter names probes (plain metrics skip probes)."""
+        return (flt if flt.probe else dataclasses.replace(flt, probe=("any",))).where("j")
 
     def close(self) -> None:
         self.cur.close()
@@ -78,14 +83,13 @@ class AuditContext:
               AND response_a IS DISTINCT FROM response_b /* two identical responses are no comparison */"""
 
     @staticmethod
-    def annotator_labels_sql(kind: str) -> str:
-        """Every `kind` label on a pair of the selection: annotator, the pair as (r_lo, r_hi) and the winning
-        response id (or 'tie')."""
+    def annotator_labels_sql(kind: str, of_selection: str = "AND item_id IN (SELECT item_id FROM aj)") -> str:
+        """Every `kind` label on a pair of the selection (of_selection="": of the workspace): annotator, the pair
+        as (r_lo, r_hi) and the winning response id (or 'tie')."""
         return f"""
             SELECT item_id, least(response_a, response_b) AS r_lo, greatest(response_a, response_b) AS r_hi,
                    annotator, {winner_sql()} AS ref
-            FROM labels WHERE kind = '{kind}' AND verdict IS NOT NULL AND response_a IS NOT NULL
-              AND item_id IN (SELECT item_id FROM aj)"""
+            FROM labels WHERE kind = '{kind}' AND verdict IS NOT NULL AND response_a IS NOT NULL {of_selection}"""
 
     @classmethod
     def pair_labels_sql(cls, kind: str) -> str:
