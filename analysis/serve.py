@@ -29,11 +29,11 @@ def free_port() -> int:
 
 
 def command(port: int) -> list[str]:
+    """The server: `streamlit run` through dashboard/server.py, which imports the pages' libraries first."""
     return [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
+        "dashboard.server",
         str(app_path()),
         "--server.headless",
         "true",
@@ -67,16 +67,20 @@ def _end(process: subprocess.Popen) -> None:
 
 
 def prepare(workspace: Path) -> None:
-    """While the server starts: the audit of the whole workspace, kept beside it (reliability/saved.py), so the
-    Overview's and Judges' first visit reads it instead of computing it (seconds at a million judgments). A
-    workspace another process is writing is left as it is (the page computes what it needs). A connection this
-    process did not have before is closed after, so the file's lock is not held while the server runs."""
+    """While the server starts: the audit of the whole workspace, and the tables of the Judges and Rubrics pages,
+    kept beside it (reliability/saved.py), so those pages' first visit reads them instead of computing them
+    (seconds at a million judgments). A workspace another process is writing is left as it is (the page computes
+    what it needs). A connection this process did not have before is closed after, so the file's lock is not held
+    while the server runs."""
     from . import store
     from .workspace import Workspace
 
     was_open = store.is_open(workspace)
     try:
-        Workspace(workspace, read_only=True).audit()
+        ws = Workspace(workspace, read_only=True)
+        ws.audit()
+        ws.audit.judge_tables()
+        ws.rubrics.summary()
     except Exception as exc:  # noqa: BLE001 - only a head start: the page computes what it needs
         log.info("audit not prepared: %s", exc)
     finally:

@@ -73,7 +73,7 @@ class Workspace:
         self.scores = Scores(self.q)  # score and verdict distributions
         self.issues = Issues(self.q, self.path)  # issue discovery and stored issue sets
         self.audit = Audit(self.q, self.path)  # ws.audit(filter): the judge audit; bias, agreement, length
-        self.rubrics = Rubrics(self.q)  # per-criterion breakdowns
+        self.rubrics = Rubrics(self.q, self.path)  # per-criterion breakdowns
         self.judge = Judging(self.q, self.path)  # ws.judge(filter, model=...): run a judge; probes
 
     @property

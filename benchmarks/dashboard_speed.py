@@ -42,6 +42,7 @@ def median_ms(fn, repeat: int = 5) -> float:
 PAGES = ["", "instances", "judges", "rubrics", "compare", "issues", "export"]
 SMOKE_PAGES = ["", "instances"]
 FILTERED = "judge=fair-judge&judge=length-judge"
+OTHER = "dataset=pairs"  # a selection that is not some judges of one already audited: its audit is computed
 
 
 def page_times(db: Path, pages: list[str] = PAGES) -> dict[str, dict[str, float]]:
@@ -63,10 +64,12 @@ def page_times(db: Path, pages: list[str] = PAGES) -> dict[str, dict[str, float]
                 first = chromium.time_to_render(page, srv.url + view)
                 warm = chromium.time_to_render(page, srv.url + view)
                 filtered = chromium.time_to_render(page, srv.url + view + "?" + FILTERED)
+                other = chromium.time_to_render(page, srv.url + view + "?" + OTHER)
             finally:
                 page.close()
                 srv.stop()
-            out[view or "overview"] = {"first": round(first, 2), "warm": round(warm, 2), "filtered": round(filtered, 2)}
+            out[view or "overview"] = {"first": round(first, 2), "warm": round(warm, 2), "filtered": round(filtered, 2),
+                                       "other_selection": round(other, 2)}
             print(view or "overview", out[view or "overview"], flush=True)
     return out
 
@@ -129,7 +132,8 @@ def main() -> None:
                       "a dashboard server started for each page, which prepares the whole workspace's audit as "
                       "`judgescope dashboard` does (nothing kept from earlier pages or runs); 'first' is the page's "
                       "first visit, 'warm' a reload, 'filtered' the same page on a selection not computed before "
-                      f"({FILTERED!r}). The Instances page asks DuckDB for one page of 50 rows (LIMIT/OFFSET); an "
+                      f"({FILTERED!r}: two judges, whose audit is read from the whole workspace's), 'other_selection' "
+                      f"then on another ({OTHER!r}: a dataset, whose audit is computed). The Instances page asks DuckDB for one page of 50 rows (LIMIT/OFFSET); an "
                       "audit is kept per selection (st.cache_data, and beside the workspace) once computed"}
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))

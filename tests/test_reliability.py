@@ -379,6 +379,18 @@ def test_an_audit_is_kept_beside_the_workspace_for_later_processes(tmp_path, mon
     (tmp_path / "judgescope.aliases.toml").write_text("")  # identities may change: computed again
     Workspace(path).audit()
     assert calls == [1, 1]
+    # the judge comparisons' tables (the Judges page) are kept the same way
+    tables = Workspace(path).audit.judge_tables()
+    assert tables["matrix"].height and tables["length_by_model"].columns[:2] == ["model", "spearman"]
+    from analysis.reliability.api import Audit
+
+    computed = []
+    real_tables = Audit._judge_tables
+    monkeypatch.setattr(Audit, "_judge_tables", lambda self, f: computed.append(1) or real_tables(self, f))
+    again = Workspace(path).audit.judge_tables()
+    assert computed == [] and all(again[k].equals(v, null_equal=True) for k, v in tables.items())
+    Workspace(path).audit.agreement_matrix("judge=gpt-3.5-turbo")
+    assert computed == [1]
     store.close(path)
 
 

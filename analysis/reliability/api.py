@@ -22,6 +22,8 @@ from .metrics import BIAS_METRICS
 
 FilterLike = Filter | str | dict | None
 AUDIT_BY = ("judge", "judge_template")
+JUDGE_TABLES = ("matrix", "length_sample", "length_bins", "length_by_model")  # Audit.judge_tables
+RUBRIC_TABLES = ("by_model", "by_judge", "correlation", "offsets")  # Rubrics.summary
 
 
 class Audit:
@@ -165,13 +167,43 @@ class Audit:
         labels = "human-labelled" if against == "human" else "gold-labelled"
         return plots.agreement_bars(bars, ceiling[0] if len(ceiling) else None, f"Agreement with {who}", labels)
 
+    def judge_tables(self, filter: FilterLike = None) -> dict[str, pl.DataFrame]:
+        """The tables of the judge comparisons beside the audit, from one copy of the selection: `matrix` (judge ×
+        judge agreement), `length_sample` and `length_bins` (score against response length) and `length_by_model`
+        (Spearman of score with length per model). Kept like the audit, in this process and beside the workspace
+        (`judgescope dashboard` prepares the whole workspace's), so the Judges page reads them."""
+        flt = as_filter(filter)
+        mem = ("tables", flt.to_query(), self.q.version())
+        with self._lock:
+            if mem in self._cache:
+                self._cache.move_to_end(mem)
+                return self._cache[mem]
+        tables = saved.tables(
+            self.q, self.path, flt.to_query(), "judges", JUDGE_TABLES, lambda: self._judge_tables(flt)
+        )
+        with self._lock:
+            self._cache[mem] = tables
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return tables
+
+    def _judge_tables(self, flt: Filter) -> dict[str, pl.DataFrame]:
+        from .agreement import agreement_matrix
+        from .length import length_correlation, length_score_points
+
+        with self.context(flt) as ctx:
+            sample, bins = length_score_points(ctx)
+            return {
+                "matrix": agreement_matrix(ctx),
+                "length_sample": sample,
+                "length_bins": bins,
+                "length_by_model": length_correlation(ctx, "model"),
+            }
+
     def agreement_matrix(self, filter: FilterLike = None) -> pl.DataFrame:
         """Judge × judge agreement, one row per pair of judges and protocol: pairwise (the same pair in the same
         order: same verdict) and pointwise (the same response and criterion: the same normalised score)."""
-        from .agreement import agreement_matrix
-
-        with self.context(filter) as ctx:
-            return agreement_matrix(ctx)
+        return self.judge_tables(filter)["matrix"]
 
     def agreement_heatmap(
         self, filter: FilterLike = None, protocol: str | None = None, matrix: pl.DataFrame | None = None
@@ -203,11 +235,8 @@ class Audit:
     # ---- length ----------------------------------------------------------------------------------
     def length_score_chart(self, filter: FilterLike = None) -> go.Figure:
         """Score against response length: a sample of judgments plus each judge's mean by length decile."""
-        from .length import length_score_points
-
-        with self.context(filter) as ctx:
-            sample, bins = length_score_points(ctx)
-        return plots.length_scatter(sample, bins, "Score versus response length")
+        tables = self.judge_tables(filter)
+        return plots.length_scatter(tables["length_sample"], tables["length_bins"], "Score versus response length")
 
     def length_correlation(self, by: str = "model", filter: FilterLike = None) -> pl.DataFrame:
         """Spearman of score with response length per model (or judge), with Fisher-z intervals."""
@@ -215,6 +244,8 @@ class Audit:
 
         if by not in ("model", "judge"):
             raise UserError("length_correlation: by must be 'model' or 'judge'")
+        if by == "model":
+            return self.judge_tables(filter)["length_by_model"]
         with self.context(filter) as ctx:
             return length_correlation(ctx, by)
 
@@ -230,8 +261,9 @@ def agreement_protocols(matrix: pl.DataFrame) -> list[str]:
 class Rubrics:
     """`ws.rubrics`: per-criterion scores by model and judge, criterion redundancy, judge-minus-human offsets."""
 
-    def __init__(self, q: Query):
+    def __init__(self, q: Query, path: Path):
         self.q = q
+        self.path = path
 
     def _context(self, filter):
         from .context import AuditContext
@@ -249,10 +281,15 @@ class Rubrics:
 
     def summary(self, filter: FilterLike = None) -> dict[str, pl.DataFrame]:
         """Every per-criterion table from one copy of the selection (the Rubrics page reads this): `by_model` and
-        `by_judge` (as `breakdown`), `correlation` and `offsets`. Each method alone copies the selection once."""
+        `by_judge` (as `breakdown`), `correlation` and `offsets`. Each method alone copies the selection once.
+        Kept beside the workspace like the audit (`judgescope dashboard` prepares the whole workspace's)."""
+        flt = as_filter(filter)
+        return saved.tables(self.q, self.path, flt.to_query(), "rubrics", RUBRIC_TABLES, lambda: self._summary(flt))
+
+    def _summary(self, flt: Filter) -> dict[str, pl.DataFrame]:
         from .rubrics import criteria_breakdown, criterion_correlation, criterion_offsets
 
-        with self._context(filter) as ctx:
+        with self._context(flt) as ctx:
             return {
                 "by_model": criteria_breakdown(ctx, "model"),
                 "by_judge": criteria_breakdown(ctx, "judge"),

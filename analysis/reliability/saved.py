@@ -16,6 +16,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -100,6 +101,29 @@ def load(workspace: Path, k: str) -> pl.DataFrame | None:
     except Exception as exc:  # noqa: BLE001 - an unreadable file is recomputed, never trusted
         log.info("kept audit %s unreadable (%s); computing it again", path, exc)
         return None
+
+
+def tables(
+    q: Query,
+    workspace: Path,
+    query: str,
+    kind: str,
+    names: tuple[str, ...],
+    compute: Callable[[], dict[str, pl.DataFrame]],
+) -> dict[str, pl.DataFrame]:
+    """Named tables of one selection (`kind`: which family, e.g. the Rubrics page's), read from beside the workspace
+    when all of them were kept, else computed together and kept: the audit's rule for what a key holds."""
+    from ..identities import ALIAS_FILE
+
+    aliases = file_digest(Path(workspace).expanduser().resolve().parent / ALIAS_FILE)
+    keys = {name: key(q, query, f"{kind}:{name}", None, aliases) for name in names}
+    kept = {name: load(workspace, k) for name, k in keys.items()}
+    if all(frame is not None for frame in kept.values()):
+        return {name: frame for name, frame in kept.items() if frame is not None}
+    out = compute()
+    for name, frame in out.items():
+        save(workspace, keys[name], frame)
+    return out
 
 
 KEEP = 64  # files kept per workspace; the oldest go first
