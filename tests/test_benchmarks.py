@@ -97,7 +97,7 @@ def test_dashboard_speed(tmp_path):
     assert len(r["query_median_ms"]) == 11 and all(v >= 0 for v in r["query_median_ms"].values())
     assert set(r["page_drawn_seconds"]) == {"overview", "instances"}
     for times in r["page_drawn_seconds"].values():
-        assert set(times) == {"first", "warm", "filtered"} and all(v > 0 for v in times.values())
+        assert set(times) == {"first", "warm", "filtered", "other_selection"} and all(v > 0 for v in times.values())
 
 
 def test_issue_quality(tmp_path):
