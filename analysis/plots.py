@@ -398,7 +398,8 @@ def agreement_bars(frame: pl.DataFrame, ceiling: float | None, title: str, label
             line_dash="dash",
             line_color="#d62728",
             annotation_text=f"humans agree with each other: {ceiling:.2f}",
-            annotation_position="top",
+            annotation_position="top left",  # the text runs left of the line: a ceiling near 1 is not cut at the edge
+            annotation_yanchor="bottom",  # above the bars, not over the first one
         )
     fig.update_xaxes(range=[0, 1], title="agreement")
     fig.update_yaxes(automargin=True, type="category")
