@@ -123,6 +123,8 @@ def test_what_the_judge_quotes_grants_or_praises_is_no_failure():
     assert _stated("It includes some unnecessary repetition and could have been streamlined.") == ["Verbose or repetitive"]
     assert _stated("Response 1 corrects the grammar by removing the unnecessary repetition of 'and the vibes'.") == []
     assert _stated("The response contains several grammar mistakes.") == ["Grammar and spelling errors"]
+    assert _stated("There are a few spelling errors.") == ["Grammar and spelling errors"]  # "a few" is some
+    assert _stated("Response 1 is correct in terms of grammar, spelling, and punctuation errors.") == []
     assert _stated("In conclusion, the response was not only factually incorrect but also lacked depth.") == [
         "Factual errors", "Lacks depth"]
     assert _stated("On the other hand, Output (b) deviates from the instruction, introducing a basket.") == [

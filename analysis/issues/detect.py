@@ -33,7 +33,7 @@ _HARM_WORDS = (
 # the denial runs on over "… discrepancies or inaccuracies"
 _DENIED = re.compile(
     r"\b(?:no|not|n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
-    r"minimal|few|little|any)\s+(?:(?!handl|catch|check|account|deal|test|only\b)\w+\s+){0,3}?"
+    r"minimal|(?<!\ba\s)few|(?<!\ba\s)little|any)\s+(?:(?!handl|catch|check|account|deal|test|only\b)\w+\s+){0,3}?"
     + _FAILURE_WORDS
     + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor)\s+)(?:\w+\s+){0,2}?"
     + _FAILURE_WORDS
@@ -54,8 +54,12 @@ _DENIED = re.compile(
     # "does not resort to complex scientific jargon", "never relies on filler"
     r"|\b(?:not|never|without)\s+(?:resort\w*|rel(?:y|ies|ying)|fall\w*\s+back)\s+(?:to|on)\s+(?:\w+\s+){0,3}?"
     + _FAILURE_WORDS
+    # "correct in terms of grammar, spelling and punctuation"
+    + r"|\b(?:correct|accurate|flawless|proper|good|excellent|impeccable|perfect)\s+(?:in\s+(?:terms\s+of\s+)?|with\s+(?:regard|"
+    r"respect)\s+to\s+)?(?:its\s+)?(?:grammar|spelling|punctuation)(?:,?\s+(?:and\s+|or\s+)?(?:grammar|spelling|"
+    r"punctuation|capitali[sz]ation|syntax)\b)*"
     # "goes beyond a superficial description"
-    + r"|\b(?:beyond|more\s+than)\s+(?:a\s+|the\s+)?(?:superficial|surface|generic|vague|basic)\b"
+     + r"|\b(?:beyond|more\s+than)\s+(?:a\s+|the\s+)?(?:superficial|surface|generic|vague|basic)\b"
     # "… errors are not present", "inaccuracies were absent"
     r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?|jargon|repetition)\s+(?:\w+\s+)?(?:is|are|was|were)\s+"
     r"(?:not\s+(?:present|found|evident|apparent|seen|noticeable)|absent|minimal|rare|negligible)"
