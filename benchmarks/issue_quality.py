@@ -109,7 +109,7 @@ def score(members: dict[str, set[str]], sizes: dict[str, int], titles: dict[str,
         types[t] = {"n": len(have), "f1": round(best_issue[0], 3),
                     "issue": titles.get(best_issue[1]) if best_issue[1] else None,
                     "f1_with_categories": round(best_any[0], 3), "best": titles.get(best_any[1], best_any[1])}
-    lo_hi = intervals(members, top, judged, [t for t in types])
+    lo_hi = intervals(members, top, judged, list(types))
     any_member = set().union(*members.values()) if members else set()
     failing = [j for j, ts in judged.items() if ts]
     clean = [j for j, ts in judged.items() if not ts]

@@ -391,6 +391,12 @@ def test_an_audit_is_kept_beside_the_workspace_for_later_processes(tmp_path, mon
     assert computed == [] and all(again[k].equals(v, null_equal=True) for k, v in tables.items())
     Workspace(path).audit.agreement_matrix("judge=gpt-3.5-turbo")
     assert computed == [1]
+    same = Workspace(path)  # in one process too, a changed alias file is a new key
+    same.audit.judge_tables()
+    assert computed == [1]
+    (tmp_path / "judgescope.aliases.toml").write_text("# changed\n")
+    same.audit.judge_tables()
+    assert computed == [1, 1]
     store.close(path)
 
 

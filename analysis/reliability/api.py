@@ -44,32 +44,43 @@ class Audit:
         """The audit of a selection, computed once per workspace state (imports, judge runs), selection, grouping,
         family map and alias file: every chart, flag and report of the same selection reads the same frame, in
         this process and, kept beside the workspace (saved.py), in every later one."""
-        from ..identities import ALIAS_FILE, for_workspace
+        from ..identities import for_workspace
 
         if by not in AUDIT_BY:
             raise UserError(f"audit: by must be one of {', '.join(AUDIT_BY)}, not {by!r}")
         flt = as_filter(filter)
-        aliases = Path(self.path).expanduser().resolve().parent / ALIAS_FILE
-        key = saved.key(self.q, flt.to_query(), by, family_map, saved.file_digest(aliases))
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
+        aliases = saved.alias_digest(self.path)
+        key = saved.key(self.q, flt.to_query(), by, family_map, aliases)
+        frame = self._recall(key)
+        if frame is not None:
+            return frame
         frame = saved.load(self.path, key)
         if frame is None:
             from .audit import judges_of, run_audit  # scipy and the metrics: loaded only when something is computed
 
-            whole = self._kept_without_judges(flt, by, family_map, saved.file_digest(aliases))
+            whole = self._kept_without_judges(flt, by, family_map, aliases)
             if whole is not None:
                 frame = judges_of(self.q, flt, whole)
             else:
                 frame = run_audit(self.q, flt, by=by, family_map=family_map, identities=for_workspace(self.path))
             saved.save(self.path, key, frame)
+        return self._remember(key, frame)
+
+    def _recall(self, key: str):
+        """What this process kept under `key` (an audit frame, or judge_tables' dict), or None."""
         with self._lock:
-            self._cache[key] = frame
+            if key not in self._cache:
+                return None
+            self._cache.move_to_end(key)
+            return self._cache[key]
+
+    def _remember(self, key: str, value):
+        """Keep `value` under `key`, the least recently used going first past CACHE_SIZE; returns it."""
+        with self._lock:
+            self._cache[key] = value
             while len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return frame
+        return value
 
     def _kept_without_judges(
         self, flt: Filter, by: str, family_map: dict[str, str] | None, aliases: str | None
@@ -80,10 +91,8 @@ class Audit:
         if by != "judge" or not flt.judge:
             return None
         key = saved.key(self.q, dataclasses.replace(flt, judge=()).to_query(), by, family_map, aliases)
-        with self._lock:
-            if key in self._cache:
-                return self._cache[key]
-        return saved.load(self.path, key)
+        whole = self._recall(key)
+        return whole if whole is not None else saved.load(self.path, key)
 
     def context(self, filter: FilterLike = None, by: str = "judge"):
         from .context import AuditContext
@@ -173,18 +182,16 @@ class Audit:
         (Spearman of score with length per model). Kept like the audit, in this process and beside the workspace
         (`judgescope dashboard` prepares the whole workspace's), so the Judges page reads them."""
         flt = as_filter(filter)
-        mem = ("tables", flt.to_query(), self.q.version())
-        with self._lock:
-            if mem in self._cache:
-                self._cache.move_to_end(mem)
-                return self._cache[mem]
-        tables = saved.tables(
-            self.q, self.path, flt.to_query(), "judges", JUDGE_TABLES, lambda: self._judge_tables(flt)
-        )
-        with self._lock:
-            self._cache[mem] = tables
-            while len(self._cache) > self.CACHE_SIZE:
-                self._cache.popitem(last=False)
+        # in this process under the files' own rule (data, selection, alias file, code), not a looser one
+        mem = saved.key(self.q, flt.to_query(), "judges", None, saved.alias_digest(self.path))
+        tables = self._recall(mem)
+        if tables is None:
+            tables = self._remember(
+                mem,
+                saved.tables(
+                    self.q, self.path, flt.to_query(), "judges", JUDGE_TABLES, lambda: self._judge_tables(flt)
+                ),
+            )
         return tables
 
     def _judge_tables(self, flt: Filter) -> dict[str, pl.DataFrame]:

@@ -73,6 +73,13 @@ def file_digest(path: Path) -> str | None:
         return None
 
 
+def alias_digest(workspace: Path) -> str | None:
+    """The digest of the alias file beside the workspace (identities may change with it), None without one."""
+    from ..identities import ALIAS_FILE
+
+    return file_digest(Path(workspace).expanduser().resolve().parent / ALIAS_FILE)
+
+
 def key(q: Query, query: str, by: str, family_map: dict | None, aliases: str | None) -> str:
     parts = [code_version(), data_version(q, query), query, by, json.dumps(family_map, sort_keys=True), aliases]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
@@ -113,9 +120,7 @@ def tables(
 ) -> dict[str, pl.DataFrame]:
     """Named tables of one selection (`kind`: which family, e.g. the Rubrics page's), read from beside the workspace
     when all of them were kept, else computed together and kept: the audit's rule for what a key holds."""
-    from ..identities import ALIAS_FILE
-
-    aliases = file_digest(Path(workspace).expanduser().resolve().parent / ALIAS_FILE)
+    aliases = alias_digest(workspace)
     keys = {name: key(q, query, f"{kind}:{name}", None, aliases) for name in names}
     kept = {name: load(workspace, k) for name, k in keys.items()}
     if all(frame is not None for frame in kept.values()):
