@@ -82,6 +82,13 @@ def test_what_the_judge_quotes_grants_or_praises_is_no_failure():
     # a weakness granted and then dismissed
     assert _stated("While it is not overly conversational, it is engaging enough to keep the reader's interest.") == []
     assert _stated("While the response lacks examples, it is otherwise clear.") == ["Lacks examples"]
+    # examples the response gives are praise; a wish for more is the failure (hand-made)
+    for text in ("The response is strong, providing specific examples from the novel.",
+                 "It also offers additional examples of how to apply the method."):
+        assert _stated(text) == [], text
+    for text in ("Additional examples would help the reader.", "Specific examples are missing.",
+                 "The response needs more specific examples.", "Response A provides more examples than Response B."):
+        assert _stated(text) == ["Lacks examples"], text
     # what the request or the reference leaves out is not the response's omission
     assert _stated("Since the instruction does not specify that the steps must be shown, only the result is required.") \
         == []
