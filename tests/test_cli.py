@@ -121,6 +121,7 @@ def test_verbose_says_what_it_does_on_stderr(tmp_path, capsys):
     assert "analysis.reliability.saved: audit read from" in loud.err and loud.out == quiet.out  # kept by the first
     assert main(["-v", "audit", "-w", ws, "--json", "--filter", "judge=gpt-3.5-turbo"]) == 0
     err = capsys.readouterr().err  # one judge of the kept whole audit: its rows are read, not computed again
-    assert "analysis.reliability.audit: audit of 'judge=gpt-3.5-turbo' from the audit without its judges in" in err
-    assert main(["-v", "audit", "-w", ws, "--json", "--filter", "label=any"]) == 0
-    assert "analysis.reliability.audit: audit of 'label=any' by judge: 2 judges in" in capsys.readouterr().err
+    assert "audit of 'judge=gpt-3.5-turbo' from the kept audit of '': 1 judge(s) kept, 0 audited again" in err
+    assert main(["-v", "audit", "-w", ws, "--json", "--filter", "label=disagree"]) == 0
+    err = capsys.readouterr().err  # both judges' judgments change: both are audited again
+    assert "analysis.reliability.audit: audit of 'label=disagree' from the kept audit of '': 0 judge(s) kept, 2" in err

@@ -331,22 +331,39 @@ def test_an_audit_is_the_same_in_two_processes(demo_path):
     assert any(r["ci_low"] is not None for r in first) and runs[0].stdout == runs[1].stdout
 
 
-def test_some_judges_of_an_audited_selection_are_its_rows_for_them(demo_ws):
-    """Picking judges after the whole selection was audited reads their rows (and computes the annotators' ceiling
-    on the items those judges saw) instead of auditing again: the same frame as a full audit of the smaller
-    selection, on LLMBar (six judges, gold labels) and PandaLM (human labels from three annotators)."""
-    from analysis.filters import Filter
-    from analysis.reliability.audit import judges_of, run_audit
+def test_a_narrower_selection_reuses_the_rows_of_the_judges_it_leaves_as_they_were(demo_ws, caplog):
+    """Narrowing an audited selection (picking judges, a dataset) reads the kept rows of every judge whose
+    judgments it leaves as they were, audits only the others again, and computes the annotators' ceiling on the
+    items it holds: the same frame as a full audit of the smaller selection. LLMBar (six judges, gold labels; GPT-4
+    also judged Arena and Prometheus, so picking LLMBar changes it and no other) and PandaLM (human labels from
+    three annotators)."""
+    import logging
 
-    for base, subsets in (("dataset=llmbar", (["GPT-4"], ["PaLM2", "ChatGPT", "Falcon"])),
-                          ("dataset=pandalm", (["gpt-3.5-turbo"], ["PandaLM-7B", "gpt-3.5-turbo"]))):
-        whole = demo_ws.audit(base)
-        for judges in subsets:
-            flt = Filter.parse(base + "".join(f"&judge={j}" for j in judges))[0]
+    from analysis.filters import Filter
+    from analysis.reliability.audit import narrowed, run_audit
+
+    cases = [("dataset=llmbar", ("",)), ("dataset=pandalm", ("", "&judge=gpt-3.5-turbo", "&judge=PandaLM-7B"))]
+    cases += [("", ("dataset=llmbar", "dataset=pandalm", "dataset=llmbar&judge=GPT-4&judge=PaLM2"))]
+    for wide, narrower in cases:
+        whole = demo_ws.audit(wide)
+        for extra in narrower:
+            if not extra:
+                continue
+            flt = Filter.parse(wide + extra)[0]
             direct = run_audit(demo_ws.q, flt)
-            assert set(direct["judge"]) - {"(humans)"} == set(judges)
-            assert judges_of(demo_ws.q, flt, whole).equals(direct, null_equal=True), (base, judges)
-            assert demo_ws.audit(flt).equals(direct, null_equal=True)
+            with caplog.at_level(logging.INFO, logger="analysis.reliability.audit"):
+                caplog.clear()
+                got = narrowed(demo_ws.q, flt, Filter.parse(wide)[0], whole)
+            assert got.equals(direct, null_equal=True), (wide, extra)
+            said = caplog.text
+            if not wide and extra.startswith("dataset=llmbar"):  # GPT-4 judged other datasets too: audited again
+                assert ("1 judge(s) kept" if "judge=" in extra else "5 judge(s) kept") in said, said
+                assert ", 1 audited again" in said, said
+            if "pandalm" in wide + extra:  # nothing else judged PandaLM: every judge kept
+                assert ", 0 audited again" in said, said
+    # the workspace's door: a narrower selection of a kept audit is served from it
+    flt = Filter.parse("dataset=pandalm&judge=PandaLM-7B")[0]
+    assert demo_ws.audit(flt).equals(run_audit(demo_ws.q, flt), null_equal=True)
     humans = demo_ws.audit("dataset=pandalm&judge=PandaLM-7B").filter(pl.col("judge") == "(humans)")
     assert humans.filter(pl.col("metric") == "alpha_humans")["value"][0] is not None
 
@@ -366,15 +383,17 @@ def test_an_audit_is_kept_beside_the_workspace_for_later_processes(tmp_path, mon
     store.close(path)
 
     calls = []
-    real = audit_module.run_audit
-    monkeypatch.setattr(audit_module, "run_audit", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = audit_module._rows  # what computes metrics, for run_audit and for the judges a narrowing changes
+    monkeypatch.setattr(audit_module, "_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
     later = Workspace(path)  # a new Workspace: nothing in memory
     assert later.audit().equals(first, null_equal=True) and calls == []
     later.issues.discover("dataset=pandalm&judge=gpt-3.5-turbo", seed=0)
     assert Workspace(path).audit().equals(first, null_equal=True) and calls == []  # issues do not change it
     Workspace(path).audit("judge=gpt-3.5-turbo")  # some judges of a kept audit: their rows, nothing computed
     assert calls == []
-    Workspace(path).audit("label=any")
+    Workspace(path).audit("label=any")  # every pair is labelled: the same judgments, nothing computed
+    assert calls == []
+    Workspace(path).audit("label=disagree")  # a narrowing that changes both judges' judgments: audited again
     assert calls == [1]
     (tmp_path / "judgescope.aliases.toml").write_text("")  # identities may change: computed again
     Workspace(path).audit()

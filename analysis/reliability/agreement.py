@@ -76,10 +76,11 @@ def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> lis
     frame = _pair_rows(ctx, kind)
     judges = ctx.pairwise_judges()
     label = "human majority (strict majority of the annotators of each pair)" if kind == "human" else "gold label"
+    why = f"no pairwise judgment on a pair with a {label}"
     if frame.height == 0:
-        why = f"no pairwise judgment on a pair with a {label}"
         return [unavailable(j, m, why) for j in or_none(judges) for m in (f"agreement_{suffix}", f"kappa_{suffix}")]
-    out = []
+    have = set(frame["jkey"].unique().to_list())  # a judge with none of its pairs labelled says so, as above
+    out = [unavailable(j, m, why) for j in judges if j not in have for m in (f"agreement_{suffix}", f"kappa_{suffix}")]
     for (jkey,), g in frame.group_by(["jkey"], maintain_order=True):
         per_item = g.group_by("item_id").agg(
             n=pl.len(), agree=(pl.col("winner") == pl.col("ref")).fill_null(False).sum()
@@ -109,9 +110,8 @@ def pairwise_reference_metrics(ctx: AuditContext, kind: str, suffix: str) -> lis
     return out
 
 
-def annotator_metrics(ctx: AuditContext) -> list[AuditRow]:
-    """Each judge against each human annotator, and the annotators among themselves (the ceiling)."""
-    labels = ctx.frame(ctx.annotator_labels_sql("human"))
+def annotator_metrics(ctx: AuditContext, ceiling: bool = True) -> list[AuditRow]:
+    """Each judge against each human annotator, and (ceiling) the annotators among themselves."""
     frame = ctx.frame(f"""
         WITH pw AS ({ctx.pairwise_sql()})
         SELECT pw.jkey, pw.item_id, pw.winner, l.annotator, l.ref
@@ -132,7 +132,7 @@ def annotator_metrics(ctx: AuditContext) -> list[AuditRow]:
                 "95% CI: bootstrap over items; unparsed counts as disagreement",
             )
         )
-    return out + human_ceiling(labels)
+    return out + (human_ceiling(ctx.frame(ctx.annotator_labels_sql("human"))) if ceiling else [])
 
 
 def human_ceiling(labels: pl.DataFrame) -> list[AuditRow]:

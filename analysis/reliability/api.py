@@ -56,13 +56,14 @@ class Audit:
             return frame
         frame = saved.load(self.path, key)
         if frame is None:
-            from .audit import judges_of, run_audit  # scipy and the metrics: loaded only when something is computed
+            from .audit import narrowed, run_audit  # scipy and the metrics: loaded only when something is computed
 
-            whole = self._kept_without_judges(flt, by, family_map, aliases)
-            if whole is not None:
-                frame = judges_of(self.q, flt, whole)
+            identities = for_workspace(self.path)
+            wider = self._kept_wider(flt, by, family_map, aliases)
+            if wider is not None:
+                frame = narrowed(self.q, flt, *wider, family_map=family_map, identities=identities)
             else:
-                frame = run_audit(self.q, flt, by=by, family_map=family_map, identities=for_workspace(self.path))
+                frame = run_audit(self.q, flt, by=by, family_map=family_map, identities=identities)
             saved.save(self.path, key, frame)
         return self._remember(key, frame)
 
@@ -82,17 +83,24 @@ class Audit:
                 self._cache.popitem(last=False)
         return value
 
-    def _kept_without_judges(
+    def _kept_wider(
         self, flt: Filter, by: str, family_map: dict[str, str] | None, aliases: str | None
-    ) -> pl.DataFrame | None:
-        """The audit already kept (here or on disk) of the same selection without its judge condition, when `flt`
-        picks judges and audits by judge: a dashboard that opened on everything and then picks two judges reads
-        their rows instead of computing them again (audit.judges_of). None otherwise: nothing is computed here."""
-        if by != "judge" or not flt.judge:
+    ) -> tuple[Filter, pl.DataFrame] | None:
+        """A kept audit (here or on disk) of a selection holding `flt`'s, when auditing by judge: the same selection
+        without its judge condition, else the whole workspace (which the dashboard prepares). audit.narrowed reads
+        from it the rows of the judges `flt` leaves as they were. None when neither is kept: nothing is computed here."""
+        if by != "judge":
             return None
-        key = saved.key(self.q, dataclasses.replace(flt, judge=()).to_query(), by, family_map, aliases)
-        whole = self._recall(key)
-        return whole if whole is not None else saved.load(self.path, key)
+        wider = [dataclasses.replace(flt, judge=())] if flt.judge else []
+        for w in [*wider, Filter()]:
+            if w == flt:
+                continue
+            key = saved.key(self.q, w.to_query(), by, family_map, aliases)
+            frame = self._recall(key)
+            frame = frame if frame is not None else saved.load(self.path, key)
+            if frame is not None:
+                return w, frame
+        return None
 
     def context(self, filter: FilterLike = None, by: str = "judge"):
         from .context import AuditContext

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import cast
@@ -22,6 +23,16 @@ def run_audit(
 ) -> pl.DataFrame:
     """judge, metric, value, ci_low, ci_high, n, note — one row per judge and metric (see docs/reliability.md)."""
     start = time.perf_counter()
+    rows, judges = _rows(q, flt, by, family_map, identities)
+    log.info("audit of %r by %s: %d judges in %.2f s", flt.to_query(), by, len(judges), time.perf_counter() - start)
+    return _frame(rows, judges)
+
+
+def _rows(
+    q, flt: Filter, by: str, family_map: dict[str, str] | None, identities, ceiling: bool = True
+) -> tuple[list[AuditRow], list[str]]:
+    """Every metric's rows for the selection (ceiling: with the annotators' among themselves), and its judges
+    (before _complete)."""
     with AuditContext(q, flt, by) as ctx:
         rows = []
         rows += position.position_metrics(ctx)
@@ -29,15 +40,17 @@ def run_audit(
         rows += self_preference.self_preference_metrics(ctx, family_map, identities)
         rows += agreement.pairwise_reference_metrics(ctx, "human", "human_majority")
         rows += agreement.pairwise_reference_metrics(ctx, "gold", "gold")
-        rows += agreement.annotator_metrics(ctx)
+        rows += agreement.annotator_metrics(ctx, ceiling)
         rows += agreement.score_metrics(ctx)
         rows += consistency.score_pairwise(ctx)
         rows += consistency.transitivity(ctx)
         rows += consistency.sample_agreement(ctx)
         rows += consistency.corrected_accuracy(ctx)
         rows += probes.probe_metrics(ctx)
-        judges = ctx.judges()
-    log.info("audit of %r by %s: %d judges in %.2f s", flt.to_query(), by, len(judges), time.perf_counter() - start)
+        return rows, ctx.judges()
+
+
+def _frame(rows: list[AuditRow], judges: list[str]) -> pl.DataFrame:
     return rows_frame(_complete(rows, judges)).sort("judge", "metric", nulls_last=True)
 
 
@@ -49,25 +62,50 @@ FILLED = (
 )
 
 
-def judges_of(q, flt: Filter, whole: pl.DataFrame) -> pl.DataFrame:
-    """The audit of `flt`, a selection that is some judges of an audited one (`whole`: flt without its judge
-    condition, by judge): every metric but the annotators' ceiling is a function of one judge's judgments alone, so
-    its rows are the whole audit's rows for those judges; the ceiling ("(humans)") depends on which items the judges
-    saw and is computed again. The same frame run_audit gives (tests/test_reliability.py), in a fraction of the time."""
+def narrowed(
+    q, flt: Filter, wider: Filter, audit: pl.DataFrame, family_map: dict[str, str] | None = None, identities=None
+) -> pl.DataFrame:
+    """The audit of `flt` (by judge) from `audit`, the kept audit of `wider`, a selection that holds every judgment
+    `flt` holds. Every metric but the annotators' ceiling is a function of one judge's judgments alone (and the
+    labels on them), so a judge whose judgments the narrowing leaves as they were (the same count of each protocol:
+    the same rows, `flt` being inside `wider`) keeps its rows; only the judges it changed are audited again, and the
+    ceiling ("(humans)"), which depends on the items the selection holds. Picking judges changes none; picking a
+    dataset changes only the judges that also judged others. The same frame run_audit gives
+    (tests/test_reliability.py), in a fraction of the time."""
     start = time.perf_counter()
-    chosen = set(flt.judge)
-    own = [
+    inside, outside = (_counts(q, f) for f in (flt, wider))
+    judges = sorted({j for j, _ in inside})
+    if not judges:  # nothing selected: the audit says so per metric, at no cost
+        return run_audit(q, flt, "judge", family_map, identities)
+    kept = {j for j in judges if all(inside.get((j, p), 0) == n for (k, p), n in outside.items() if k == j)}
+    again = [j for j in judges if j not in kept]
+    rows = [
         cast(AuditRow, r)
-        for r in whole.filter(pl.col("judge").is_in(list(chosen))).to_dicts()
+        for r in audit.filter(pl.col("judge").is_in(list(kept))).to_dicts()
         if not (r["value"] is None and r["note"] in FILLED)
     ]
+    if again:
+        changed, _ = _rows(q, dataclasses.replace(flt, judge=tuple(again)), "judge", family_map, identities, False)
+        rows += [r for r in changed if r["judge"] in again]
     where, params = AuditContext.where(flt)
     items = f"AND item_id IN (SELECT j.item_id FROM judgment_view j WHERE {where})"
-    labels = q.frame(AuditContext.annotator_labels_sql("human", items), params)
-    rows = own + agreement.human_ceiling(labels)
-    judges = sorted(set(whole["judge"].to_list()) & chosen)  # the judges of the selection: those chosen it has
-    log.info("audit of %r from the audit without its judges in %.2f s", flt.to_query(), time.perf_counter() - start)
-    return rows_frame(_complete(rows, judges)).sort("judge", "metric", nulls_last=True)
+    rows += agreement.human_ceiling(q.frame(AuditContext.annotator_labels_sql("human", items), params))
+    log.info(
+        "audit of %r from the kept audit of %r: %d judge(s) kept, %d audited again, in %.2f s",
+        flt.to_query(),
+        wider.to_query(),
+        len(kept),
+        len(again),
+        time.perf_counter() - start,
+    )
+    return _frame(rows, judges)
+
+
+def _counts(q, flt: Filter) -> dict[tuple[str, str], int]:
+    """(judge, protocol) -> judgments the audit of `flt` reads."""
+    where, params = AuditContext.where(flt)
+    sql = f"SELECT j.judge, j.protocol, count(*) FROM judgment_view j WHERE {where} GROUP BY ALL"
+    return {(j, p): n for j, p, n in q.rows(sql, params)}
 
 
 def _complete(rows: list[AuditRow], judges: list[str]) -> list[AuditRow]:

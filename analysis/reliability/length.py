@@ -76,7 +76,9 @@ def _errors_by_length(ctx: AuditContext, judges: list[str]) -> list[AuditRow]:
     """Against a reference (gold, else the human majority): the judge's error rate when the better response is
     the shorter one, and when it is the longer one."""
     out: list[AuditRow] = []
-    # with a reference (gold, else human majority): error rates when the better response is the shorter / longer one
+    # per judge: against the gold labels on its pairs, else the human majority (a judge's reference does not depend
+    # on which other judges the selection holds)
+    left = list(judges)
     for kind in ("gold", "human"):
         ref = ctx.frame(f"""
             WITH pw AS ({ctx.pairwise_sql()}), ref AS ({ctx.pair_labels_sql(kind)})
@@ -88,33 +90,30 @@ def _errors_by_length(ctx: AuditContext, judges: list[str]) -> list[AuditRow]:
             FROM pw JOIN ref USING (item_id, r_lo, r_hi)
             WHERE pw.longer_rid IS NOT NULL AND ref.ref <> 'tie'
             GROUP BY 1, 2""")
-        if ref.height:
-            label = "gold label" if kind == "gold" else "human majority"
+        ref = ref.filter(pl.col("jkey").is_in(left))
+        if not ref.height:
+            continue
+        these = sorted(set(ref["jkey"].to_list()))
+        left = [j for j in left if j not in these]
+        label = "gold label" if kind == "gold" else "human majority"
+        for metric, num, den, side in (
+            ("error_rate_gold_shorter", "err_short", "n_short", "shorter"),
+            ("error_rate_gold_longer", "err_long", "n_long", "longer"),
+        ):
             out += ratio_rows(
                 ref,
-                "error_rate_gold_shorter",
-                "err_short",
-                "n_short",
-                f"{NOTE}; share of verdicts that miss the {label} when the better response is the shorter",
-                judges,
-                "no labelled pair whose better response is the shorter",
+                metric,
+                num,
+                den,
+                f"{NOTE}; share of verdicts that miss the {label} when the better response is the {side}",
+                these,
+                f"no labelled pair whose better response is the {side}",
             )
-            out += ratio_rows(
-                ref,
-                "error_rate_gold_longer",
-                "err_long",
-                "n_long",
-                f"{NOTE}; share of verdicts that miss the {label} when the better response is the longer",
-                judges,
-                "no labelled pair whose better response is the longer",
-            )
-            break
-    else:
-        out += [
-            unavailable(j, m, "no gold or human labels on pairs")
-            for j in judges
-            for m in ("error_rate_gold_shorter", "error_rate_gold_longer")
-        ]
+    out += [
+        unavailable(j, m, "no gold or human labels on pairs")
+        for j in left
+        for m in ("error_rate_gold_shorter", "error_rate_gold_longer")
+    ]
     return out
 
 

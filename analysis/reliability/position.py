@@ -52,6 +52,7 @@ def position_metrics(ctx: AuditContext) -> list[AuditRow]:
                     f"unparsed verdict left out); 1 = never flips"
                 )
             rows.append(r)
+        swapped = set(per_item["jkey"].to_list())
         rows += ratio_rows(
             per_item,
             "first_slot_rate",
@@ -59,9 +60,12 @@ def position_metrics(ctx: AuditContext) -> list[AuditRow]:
             "flipped",
             f"{NOTE_BOOT}; among swap pairs whose verdict followed the position (no ties): share "
             f"won by the first slot; 0.5 = unbiased",
-            judges,
+            [j for j in judges if j in swapped],
             "no inconsistent swap pair",
         )
+        rows += [
+            ctx.none(j, "first_slot_rate", "no pair was judged in both orders") for j in judges if j not in swapped
+        ]
     first = ctx.frame(f"""
         WITH pw AS ({ctx.pairwise_sql()})
         SELECT jkey, item_id, count(*) AS n, count(*) FILTER (WHERE winner = first_rid) AS first_wins

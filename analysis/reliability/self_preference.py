@@ -92,7 +92,8 @@ def _pointwise_offsets(ctx: AuditContext, judge_family: dict, fam_of) -> list[Au
         SELECT jkey, item_id, model, score_norm,
                (SELECT avg(l.score_norm) FROM labels l WHERE l.kind = 'human' AND l.response_id = aj.response_id
                   AND l.criterion IS NOT DISTINCT FROM aj.criterion) AS human
-        FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score_norm IS NOT NULL AND model IS NOT NULL""")
+        FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score_norm IS NOT NULL AND model IS NOT NULL
+        ORDER BY jkey, judgment_id  -- the means below sum in this order: the same value in every run""")
     for j in ctx.pointwise_judges():
         fam = judge_family.get(j)
         g = point.filter(pl.col("jkey") == j)

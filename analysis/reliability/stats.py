@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Sequence
 
@@ -60,18 +59,20 @@ def weighted_kappa(a: Sequence[float], b: Sequence[float], levels: Sequence[floa
 
 
 def coincidences(units: Sequence[Sequence], values: list | None = None) -> tuple[np.ndarray, list]:
-    """Per-unit coincidence matrices (units × V × V) for Krippendorff's alpha, and the value order."""
+    """Per-unit coincidence matrices (units × V × V) for Krippendorff's alpha, and the value order: a unit whose
+    m values count c_v of value v pairs them c_a·c_b times (a ≠ b) and c_a·(c_a − 1) times (a = b), over m − 1."""
     units = [[v for v in u if v is not None] for u in units]
     units = [u for u in units if len(u) >= 2]
     values = values or sorted({v for u in units for v in u}, key=lambda x: (str(type(x)), x))
     idx = {v: i for i, v in enumerate(values)}
-    o = np.zeros((len(units), len(values), len(values)))
-    for k, u in enumerate(units):
-        m = len(u)
-        codes = [idx[v] for v in u]
-        for x, y in itertools.permutations(range(m), 2):
-            o[k, codes[x], codes[y]] += 1.0 / (m - 1)
-    return o, values
+    counts = np.zeros((len(units), len(values)))
+    sizes = [len(u) for u in units]
+    at = np.repeat(np.arange(len(units)), sizes)
+    np.add.at(counts, (at, np.fromiter((idx[v] for u in units for v in u), dtype=np.intp, count=len(at))), 1.0)
+    o = counts[:, :, None] * counts[:, None, :]
+    diagonal = np.arange(len(values))
+    o[:, diagonal, diagonal] -= counts
+    return o / (np.asarray(sizes, dtype=float) - 1.0)[:, None, None], values
 
 
 def alpha_from_coincidence(o: np.ndarray, values: list, metric: str = "nominal") -> float | None:
