@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
@@ -56,6 +57,22 @@ MOVED = {
     "criterion_correlation_heatmap": "rubrics.correlation_heatmap",
     "criterion_offsets": "rubrics.offsets",
 }
+
+
+# a filter field's column(s) in judgment_view `j`: a model is either side of a pair too
+_FACETS = {
+    "model": ("j.model", "j.model_a", "j.model_b"),
+    "criterion": ("coalesce(j.criterion, 'overall')",),
+    "run": ("j.run_id",),
+    "status": ("j.parse_status",),
+    **{f: (f"j.{f}",) for f in ("judge", "template", "dataset", "category", "protocol", "probe")},
+}
+
+
+def _facet_exprs(field: str) -> tuple[str, ...]:
+    if field not in _FACETS:
+        raise UserError(f"no values for {field!r}")
+    return _FACETS[field]
 
 
 class Workspace:
@@ -229,29 +246,29 @@ class Workspace:
         if field == "probe" and not flt.probe:
             flt = dataclasses.replace(flt, probe=("any",))
         where, params = flt.where("j")
-        if field == "model":
-            sql = (
-                f"SELECT DISTINCT m FROM (SELECT unnest([j.model, j.model_a, j.model_b]) AS m FROM judgment_view j "
-                f"WHERE {where}) WHERE m IS NOT NULL ORDER BY m"
-            )
-        else:
-            expr = {"criterion": "coalesce(j.criterion, 'overall')", "run": "j.run_id", "status": "j.parse_status"}.get(
-                field, f"j.{field}"
-            )
-            if field not in (
-                "judge",
-                "criterion",
-                "template",
-                "dataset",
-                "run",
-                "category",
-                "protocol",
-                "status",
-                "probe",
-            ):
-                raise UserError(f"no values for {field!r}")
-            sql = f"SELECT DISTINCT {expr} AS v FROM judgment_view j WHERE {where} AND {expr} IS NOT NULL ORDER BY v"
+        exprs = _facet_exprs(field)
+        v = exprs[0] if len(exprs) == 1 else f"unnest([{', '.join(exprs)}])"
+        sql = f"SELECT DISTINCT v FROM (SELECT {v} AS v FROM judgment_view j WHERE {where}) WHERE v IS NOT NULL ORDER BY v"
         return [r[0] for r in self.q.rows(sql, params)]
+
+    def facets(self, fields: Sequence[str]) -> dict[str, list[str]]:
+        """values(field) of each field over the whole workspace, in one scan (the dashboard's sidebar)."""
+        plain, params = Filter().where("j")
+        cols: list[str] = []
+        args: list[Any] = []
+        for field in fields:
+            for e in _facet_exprs(field):
+                cond = "TRUE" if field == "probe" else plain  # probe variants are values of the probe field only
+                cols.append(f"list(DISTINCT {e}) FILTER (WHERE {cond} AND {e} IS NOT NULL)")
+                args += [] if field == "probe" else params
+        row = self.q.rows(f"SELECT {', '.join(cols)} FROM judgment_view j", args)[0] if cols else ()
+        out: dict[str, list[str]] = {}
+        k = 0
+        for field in fields:
+            n = len(_facet_exprs(field))
+            out[field] = sorted({v for lst in row[k : k + n] for v in (lst or [])})
+            k += n
+        return out
 
     def meta_keys(self) -> list[str]:
         """Metadata facet names found on judgments and items (usable as meta.<name> in filters and groupings)."""

@@ -44,7 +44,7 @@ def _page(name: str, render):
 
 # the workspace file is open only while a page runs: between runs `judgescope ingest` may write to it
 with store.lease(state.workspace_path()):
-    ws = state.workspace()
+    ws = state.workspace(run_start=True)
     state.PAGES.update(
         {
             name: st.Page(_page(name, render), title=title, url_path=name, default=(name == "overview"))

@@ -78,12 +78,16 @@ def _open(path: str) -> Workspace:
     return Workspace(path, read_only=True)
 
 
-def workspace() -> Workspace:
-    """The workspace, read-only; while another process writes to it, say so and try again shortly."""
+def workspace(run_start: bool = False) -> Workspace:
+    """The workspace, read-only; while another process writes to it, say so and try again shortly. At a run's
+    start (app.py), its state is read (version()) and kept for the run: every cached read of one run is keyed to
+    the same state, and the run does not ask again for each (a query each, tenths of a second per run)."""
     try:
         ws = _open(workspace_path())
         ws.q.time_limit = read_limit(QUERY_SECONDS)
-        ws.q.version()  # reopens the file if a lease closed it; a writer's lock shows here
+        if run_start or "js_version" not in st.session_state:
+            # reopens the file if a lease closed it; a writer's lock shows here
+            st.session_state["js_version"] = ws.q.version()
         return ws
     except WorkspaceLocked as exc:
         st.info(md_escape(f"{exc}. This page reloads by itself when the workspace is free."), icon="⏳")
@@ -100,12 +104,19 @@ def workspace() -> Workspace:
 def cached(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """fn(ws, *args, **kwargs), computed once per workspace state and arguments. A Filter argument is passed on
     as its query string (every analysis call takes one), so equal selections share a result."""
-    ws = workspace()
+    workspace()  # the time limit set, and the state read if this run has not yet
     plain = tuple(a.to_query() if isinstance(a, Filter) else a for a in args)
     named = tuple(sorted((k, v.to_query() if isinstance(v, Filter) else v) for k, v in kwargs.items()))
     # what the page waits for, said while it waits (Streamlit shows a spinner only after half a second)
     with st.spinner(f"Computing {fn.__name__.strip('_').replace('_', ' ')} for this selection…", show_time=True):
-        return _cached_call(workspace_path(), ws.q.version(), fn.__module__ + "." + fn.__qualname__, plain, named, fn)
+        return _cached_call(workspace_path(), run_version(), fn.__module__ + "." + fn.__qualname__, plain, named, fn)
+
+
+def run_version() -> tuple:
+    """The workspace's state as this run's start read it (workspace(run_start=True))."""
+    if "js_version" not in st.session_state:
+        workspace()
+    return st.session_state["js_version"]
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -321,12 +332,14 @@ def copy_link(page_path: str) -> None:
 
 # ---- small cached look-ups -----------------------------------------------------------------------------
 def values(ws: Workspace, field: str) -> list[str]:
-    return _values(workspace_path(), ws.q.version(), field)
+    """The values the sidebar offers for a field: every field's read in one scan per workspace state."""
+    facets = _facets(workspace_path(), run_version())
+    return facets[field] if field in facets else ws.values(field)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _values(path: str, version: tuple, field: str) -> list[str]:
-    return _open(path).values(field)
+@st.cache_data(show_spinner=False, max_entries=8)
+def _facets(path: str, version: tuple) -> dict[str, list[str]]:
+    return _open(path).facets([*LIST_WIDGETS, "probe"])
 
 
 def says(flt: Filter) -> str:
