@@ -42,7 +42,8 @@ def median_ms(fn, repeat: int = 5) -> float:
 PAGES = ["", "instances", "judges", "rubrics", "compare", "issues", "export"]
 SMOKE_PAGES = ["", "instances"]
 FILTERED = "judge=fair-judge&judge=length-judge"
-OTHER = "dataset=pairs"  # a selection that is not some judges of one already audited: its audit is computed
+OTHER = "dataset=pairs"  # a dataset: the judges that also judged the other dataset are audited again
+MODEL = "model=model-1"  # a model: every judge's judgments change, so every judge is audited again
 
 
 def page_times(db: Path, pages: list[str] = PAGES) -> dict[str, dict[str, float]]:
@@ -65,13 +66,71 @@ def page_times(db: Path, pages: list[str] = PAGES) -> dict[str, dict[str, float]
                 warm = chromium.time_to_render(page, srv.url + view)
                 filtered = chromium.time_to_render(page, srv.url + view + "?" + FILTERED)
                 other = chromium.time_to_render(page, srv.url + view + "?" + OTHER)
+                model = chromium.time_to_render(page, srv.url + view + "?" + MODEL)
             finally:
                 page.close()
                 srv.stop()
             out[view or "overview"] = {"first": round(first, 2), "warm": round(warm, 2), "filtered": round(filtered, 2),
-                                       "other_selection": round(other, 2)}
+                                       "other_selection": round(other, 2), "model_selection": round(model, 2)}
             print(view or "overview", out[view or "overview"], flush=True)
     return out
+
+
+BARE_APP = """import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+st.title("Bare page")
+st.plotly_chart(go.Figure(go.Bar(x=["a", "b", "c"], y=[3, 1, 2])))
+st.dataframe(pl.DataFrame({"model": ["a", "b", "c"], "score": [3, 1, 2]}))
+"""
+
+
+def bare_times(repeat: int = 3) -> dict[str, float]:
+    """The bare equivalent: a Streamlit page with a heading, one plotly chart and one table and nothing else, served
+    by `streamlit run` with the dashboard's server options and drawn the same way (a new server and browser context
+    each time; medians of `repeat`). What any Streamlit page costs on this machine, for the ratios."""
+    import subprocess
+    import urllib.request
+
+    sys.path.insert(0, str(HERE.parent))
+    from analysis.serve import _end, free_port
+    from tests import chromium
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-bare-"))
+    app = folder / "app.py"
+    app.write_text(BARE_APP)
+    runs: dict[str, list[float]] = {"first": [], "warm": []}
+    try:
+        for browser in chromium.launched():
+            for _ in range(repeat):
+                port = free_port()
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+                     "--server.address", "127.0.0.1", "--server.port", str(port),
+                     "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(folder),
+                )
+                url = f"http://127.0.0.1:{port}/"
+                try:
+                    for _ in range(200):
+                        try:
+                            with urllib.request.urlopen(url + "_stcore/health", timeout=1) as r:
+                                if r.read().strip() == b"ok":
+                                    break
+                        except OSError:
+                            time.sleep(0.3)
+                    page = browser.new_page(viewport={"width": 1440, "height": 900})
+                    try:
+                        runs["first"].append(chromium.time_to_render(page, url))
+                        runs["warm"].append(chromium.time_to_render(page, url))
+                    finally:
+                        page.close()
+                finally:
+                    _end(proc)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {k: round(statistics.median(v), 2) for k, v in runs.items()}
 
 
 def main() -> None:
@@ -97,6 +156,7 @@ def main() -> None:
         ws.ingest(p2, mapping={"scale": "1-10", "criteria": ["helpfulness", "accuracy"]})
         store.close(db)
     if args.browser_only:
+        print("bare", bare_times(), flush=True)
         page_times(db, pages)
         if args.smoke:
             shutil.rmtree(work, ignore_errors=True)
@@ -123,9 +183,15 @@ def main() -> None:
     ws.audit()
     audit_s = time.perf_counter() - t
     store.close(db)
+    bare_s = bare_times(1 if args.smoke else 3)
     browser_s = page_times(db, pages)
     report = {"benchmark": "dashboard", "judgments": n, "query_median_ms": query_ms,
               "audit_seconds_uncached": round(audit_s, 1), "page_drawn_seconds": browser_s,
+              "bare_streamlit_page_seconds": bare_s,
+              "ratio_to_bare": {
+                  view: {k: round(v / bare_s["first" if k == "first" else "warm"], 1) for k, v in t.items()}
+                  for view, t in browser_s.items()
+              },
               "targets": {"query_ms": 200, "page_drawn_s": 3.0}, "machine": describe(),
               **({"smoke": f"{args.items} items, pages {[p or 'overview' for p in pages]}"} if args.smoke else {}),
               "note": "pages drawn in Chromium (Debian's chromium, headless, a new browser context per page) from "
@@ -133,8 +199,10 @@ def main() -> None:
                       "`judgescope dashboard` does (nothing kept from earlier pages or runs); 'first' is the page's "
                       "first visit, 'warm' a reload, 'filtered' the same page on a selection not computed before "
                       f"({FILTERED!r}: two judges, whose audit is read from the whole workspace's), 'other_selection' "
-                      f"then on another ({OTHER!r}: a dataset, whose audit is computed). The Instances page asks DuckDB for one page of 50 rows (LIMIT/OFFSET); an "
-                      "audit is kept per selection (st.cache_data, and beside the workspace) once computed"}
+                      f"then on another ({OTHER!r}: a dataset; the judges that also judged the other dataset are "
+                      f"audited again, the others' rows read), 'model_selection' then on a third ({MODEL!r}: every "
+                      "judge audited again). The Instances page asks DuckDB for one page of 50 rows (LIMIT/OFFSET); "
+                      "an audit is kept per selection (st.cache_data, and beside the workspace) once computed"}
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     if args.smoke:

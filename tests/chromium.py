@@ -63,15 +63,47 @@ def rendered(page, timeout_ms: int = 180_000) -> None:
     settled(page, timeout_ms)
 
 
+def _runs(page) -> dict:
+    """When the page's Streamlit script runs started and finished, read from the messages its server sends over
+    the websocket (a run starts with `new_session` and ends with `script_finished`): the status widget alone shows
+    only after a delay, so a page drawn in part, its run still going, could look done."""
+    runs = getattr(page, "_judgescope_runs", None)
+    if runs is None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        runs = {"started": [], "finished": []}
+
+        def frame(payload) -> None:
+            if not isinstance(payload, (bytes, bytearray)):
+                return
+            try:
+                kind = ForwardMsg.FromString(bytes(payload)).WhichOneof("type")
+            except Exception:  # noqa: BLE001 - not a message of Streamlit's
+                return
+            if kind == "new_session":
+                runs["started"].append(time.perf_counter())
+            elif kind == "script_finished":
+                runs["finished"].append(time.perf_counter())
+
+        page.on("websocket", lambda ws: ws.on("framereceived", frame))
+        page._judgescope_runs = runs
+    return runs
+
+
 def time_to_render(page, url: str, timeout_s: float = 300, stable_s: float = 0.25) -> float:
-    """Seconds from asking for `url` until the page is drawn: a heading and content are there and no script run
-    is going, and that state lasts `stable_s` (not counted). For benchmarks: it polls, with no fixed pauses."""
+    """Seconds from asking for `url` until the page is drawn: a script run has finished since (and none started
+    after it), a heading and content are there and no run is shown going, and that state lasts `stable_s` (not
+    counted). For benchmarks: it polls, with no fixed pauses."""
+    runs = _runs(page)
     start = time.perf_counter()
     page.goto(url)
     deadline = start + timeout_s
     since = None
     while time.perf_counter() < deadline:
-        done = (page.locator('[data-testid="stHeading"]').count() and page.locator(f"{CONTENT}, {FAILED}").count()
+        finished = [t for t in runs["finished"] if t >= start]
+        started = [t for t in runs["started"] if t >= start]
+        done = (finished and (not started or max(finished) >= max(started))
+                and page.locator('[data-testid="stHeading"]').count() and page.locator(f"{CONTENT}, {FAILED}").count()
                 and not page.locator(RUNNING).is_visible())
         now = time.perf_counter()
         if done:

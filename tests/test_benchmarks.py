@@ -97,7 +97,11 @@ def test_dashboard_speed(tmp_path):
     assert len(r["query_median_ms"]) == 11 and all(v >= 0 for v in r["query_median_ms"].values())
     assert set(r["page_drawn_seconds"]) == {"overview", "instances"}
     for times in r["page_drawn_seconds"].values():
-        assert set(times) == {"first", "warm", "filtered", "other_selection"} and all(v > 0 for v in times.values())
+        assert set(times) == {"first", "warm", "filtered", "other_selection", "model_selection"}
+        assert all(v > 0 for v in times.values())
+    assert set(r["bare_streamlit_page_seconds"]) == {"first", "warm"}  # the bare equivalent, for the ratios
+    assert all(v > 0 for v in r["bare_streamlit_page_seconds"].values())
+    assert set(r["ratio_to_bare"]) == set(r["page_drawn_seconds"])
 
 
 def test_issue_quality(tmp_path):
