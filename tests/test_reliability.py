@@ -368,6 +368,44 @@ def test_a_narrower_selection_reuses_the_rows_of_the_judges_it_leaves_as_they_we
     assert humans.filter(pl.col("metric") == "alpha_humans")["value"][0] is not None
 
 
+def test_a_judges_rows_do_not_depend_on_the_other_judges_of_a_selection(tmp_path):
+    """Hand-made judgments with a known answer (the cases real data did not have): J compared three responses of
+    one item in a cycle, K one pair of another; L scored responses people scored too, M responses nobody did. Each
+    judge's rows, notes included, are the same in the whole workspace's audit and in an audit of it alone, so a
+    narrowed audit equals a full one; the rows the audit fills in for missing metrics are dropped before reuse."""
+    import json
+
+    from analysis import Workspace
+    from analysis.filters import Filter
+    from analysis.reliability.audit import FILLED, _complete, narrowed, run_audit
+
+    ws = Workspace(tmp_path / "w.duckdb")
+    pairs = [{"item_id": "t", "prompt": "p", "model_a": a, "model_b": b, "response_a": a * 3, "response_b": b * 3,
+              "judge": "J", "verdict": "a", "shown_first": "a"} for a, b in (("A", "B"), ("B", "C"), ("C", "A"))]
+    pairs.append({"item_id": "u", "prompt": "p", "model_a": "A", "model_b": "B", "response_a": "AAA",
+                  "response_b": "BBBB", "judge": "K", "verdict": "a", "shown_first": "a"})
+    points = [{"item_id": f"q{i}", "prompt": "p", "model": "m", "response": f"r{i}", "judge": "L", "score": s,
+               "human_score": h} for i, (s, h) in enumerate(((1, 1), (0, 0), (1, 0), (0, 1)))]
+    points += [{"item_id": f"z{i}", "prompt": "p", "model": "m", "response": f"s{i}", "judge": "M", "score": s}
+               for i, s in enumerate((1, 0, 1))]
+    for name, rows, mapping in (("pairs.jsonl", pairs, None), ("points.jsonl", points, {"scale": "0-1"})):
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+        ws.ingest(tmp_path / name, mapping=mapping)
+    whole = run_audit(ws.q, Filter())
+    notes = dict(zip(zip(whole["judge"], whole["metric"]), whole["note"]))
+    assert notes[("J", "transitivity_violation_rate")].startswith("95% CI")  # J's cycle is measured
+    assert "no item with three or more responses" in notes[("K", "transitivity_violation_rate")]
+    assert "with a human score" in notes[("M", "leniency")] and whole.filter(
+        (pl.col("judge") == "L") & (pl.col("metric") == "leniency"))["value"][0] is not None
+    for judge in ("J", "K", "L", "M"):
+        flt = Filter.parse(f"judge={judge}")[0]
+        alone = run_audit(ws.q, flt)
+        assert whole.filter(pl.col("judge") == judge).equals(alone.filter(pl.col("judge") == judge)), judge
+        assert narrowed(ws.q, flt, Filter(), whole).equals(alone, null_equal=True), judge
+    assert {r["note"] for r in _complete([], ["X"]) if r["judge"] == "X"} <= FILLED  # what it adds is told apart
+    ws.close()
+
+
 def test_an_audit_is_kept_beside_the_workspace_for_later_processes(tmp_path, monkeypatch):
     """A selection audited once opens without computing in a later process (the dashboard's first visit after an
     import); a new import, another selection or a changed alias file computes again; an issue set does not."""

@@ -220,16 +220,15 @@ def score_metrics(ctx: AuditContext) -> list[AuditRow]:
         SELECT a.jkey, a.item_id, a.score_norm AS judge, h.human, a.score AS judge_raw, h.human_raw,
                a.scale_min, a.scale_max, h.lo, h.hi, h.n_h
         FROM aj a JOIN h ON h.response_id = a.response_id AND h.criterion IS NOT DISTINCT FROM a.criterion
-        WHERE a.protocol = 'pointwise' AND a.probe IS NULL AND a.score_norm IS NOT NULL""")
+        WHERE a.protocol = 'pointwise' AND a.probe IS NULL AND a.score_norm IS NOT NULL
+        ORDER BY a.jkey, a.judgment_id  -- the correlations sum in this order: the same value in every run""")
     judges = ctx.pointwise_judges()
     names = ("spearman_human", "kendall_human", "weighted_kappa_human", "leniency", "false_positive_rate")
+    why = "no pointwise judgment of a response with a human score"
     if frame.height == 0:
-        return [
-            unavailable(j, m, "no pointwise judgment of a response with a human score")
-            for j in or_none(judges)
-            for m in names
-        ]
-    out = []
+        return [unavailable(j, m, why) for j in or_none(judges) for m in names]
+    have = set(frame["jkey"].unique().to_list())  # a judge's note says what its own judgments lack
+    out = [unavailable(j, m, why) for j in judges if j not in have for m in names]
     for (jkey,), g in frame.group_by(["jkey"], maintain_order=True):
         out += _correlations(jkey, g) + _weighted_kappa(jkey, g) + _leniency(jkey, g)
     return out

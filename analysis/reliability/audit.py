@@ -54,12 +54,11 @@ def _frame(rows: list[AuditRow], judges: list[str]) -> pl.DataFrame:
     return rows_frame(_complete(rows, judges)).sort("judge", "metric", nulls_last=True)
 
 
-# the notes _complete gives the rows it adds (no metric writes them): how a finished audit's own rows are told apart
-FILLED = (
-    "this judge gave no pointwise scores here",
-    "this judge made no pairwise comparisons here",
-    "no data for this judge",
-)
+# why _complete adds a row (no metric writes these): a finished audit's own rows are told apart by their notes
+NO_POINTWISE = "this judge gave no pointwise scores here"
+NO_PAIRWISE = "this judge made no pairwise comparisons here"
+NO_DATA = "no data for this judge"
+FILLED = {unavailable(None, "", why)["note"] for why in (NO_POINTWISE, NO_PAIRWISE, NO_DATA)}
 
 
 def narrowed(
@@ -124,13 +123,7 @@ def _complete(rows: list[AuditRow], judges: list[str]) -> list[AuditRow]:
         for m in metrics:
             if (j, m) in have or m.startswith("agreement_with:"):
                 continue
-            why = (
-                "this judge gave no pointwise scores here"
-                if m in POINTWISE_ONLY
-                else "this judge made no pairwise comparisons here"
-                if m in PAIRWISE_ONLY
-                else "no data for this judge"
-            )
+            why = NO_POINTWISE if m in POINTWISE_ONLY else NO_PAIRWISE if m in PAIRWISE_ONLY else NO_DATA
             rows.append(unavailable(j, m, why))
     if not any(r["metric"] == "alpha_humans" for r in rows):
         rows.append(unavailable("(humans)", "alpha_humans", "no human labels"))

@@ -51,11 +51,12 @@ def transitivity(ctx: AuditContext) -> list[AuditRow]:
     out = []
     judges = ctx.pairwise_judges()
     multi = prefs.group_by("jkey", "item_id").agg(pl.len().alias("k")).filter(pl.col("k") >= 3)
+    few = "no item with three or more responses compared pairwise"
     if multi.height == 0:
-        return [
-            unavailable(j, "transitivity_violation_rate", "no item with three or more responses compared pairwise")
-            for j in or_none(judges)
-        ]
+        return [unavailable(j, "transitivity_violation_rate", few) for j in or_none(judges)]
+    with_items = set(multi["jkey"].to_list())  # a judge's note says what its own judgments lack
+    out += [unavailable(j, "transitivity_violation_rate", few) for j in judges if j not in with_items]
+    judges = [j for j in judges if j in with_items]
     prefs = prefs.join(multi.select("jkey", "item_id"), on=["jkey", "item_id"])
     per_item = []
     for (jkey, item), g in prefs.group_by(["jkey", "item_id"]):

@@ -124,7 +124,8 @@ def _length_correlations(ctx: AuditContext) -> list[AuditRow]:
     pj = ctx.pointwise_judges()
     scored = ctx.frame("""
         SELECT jkey, item_id, n_chars, score FROM aj
-        WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL AND n_chars IS NOT NULL""")
+        WHERE protocol = 'pointwise' AND probe IS NULL AND score IS NOT NULL AND n_chars IS NOT NULL
+        ORDER BY jkey, judgment_id  -- the correlations sum in this order: the same value in every run""")
     overall = {r[0]: r[1:] for r in spearman(scored, ["jkey"]).iter_rows()}
     within = {r[0]: r[1:] for r in spearman_within(scored, "jkey", "item_id").iter_rows()}
     for j in pj:
