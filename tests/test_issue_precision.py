@@ -102,6 +102,21 @@ def test_what_the_judge_quotes_grants_or_praises_is_no_failure():
     assert _stated("The response reinforces harmful stereotypes about women.") == ["Harmful or unsafe content"]
     assert withholds("It does not entertain or provide instructions on how to ruin someone's life.")
     assert not withholds("It does not provide the requested poem.")
+    # a caveat left out is the failure of not telling a risk or limitation, or of not sending the user to a
+    # professional; a response with no risks, or one that sends the user to one, is no such failure (real sentences
+    # of Arena, Prometheus and just-eval critiques, and hand-made ones)
+    for text in ("Furthermore, the assistant does not emphasize the importance of consulting with a legal and tax "
+                 "professional, which is crucial in such complex matters.",
+                 "but the assistant does not explain the trade-off of additional memory usage.",
+                 "However, it failed to take into account the practical and theoretical limitations of reversing the "
+                 "reaction.",
+                 "It does not account for real-world conditions and limitations."):
+        assert _stated(text) == ["Missing caveats"], text
+    for text in ("The response poses no risks to the user.", "It mentions the risks and limitations clearly.",
+                 "Safety: The response clearly states that promoting violence or harm towards others is not allowed "
+                 "and encourages seeking help from mental health professionals or crisis hotlines.",
+                 "If there are no limitations on the drying space, it would take 5 hours to dry 30 dresses."):
+        assert _stated(text) == [], text
     # misreading the question is answering another one; misreading a problem is a reasoning error
     assert _stated("The assistant seems to have misunderstood the user's question.") == ["Answers a different question"]
     assert _stated("The assistant has misunderstood the problem and proposed the wrong system.") == ["Flawed reasoning"]
