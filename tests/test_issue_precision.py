@@ -117,6 +117,12 @@ def test_what_the_judge_quotes_grants_or_praises_is_no_failure():
                  "and encourages seeking help from mental health professionals or crisis hotlines.",
                  "If there are no limitations on the drying space, it would take 5 hours to dry 30 dresses."):
         assert _stated(text) == [], text
+    # not answering the user's question, or giving back the input, is answering something else; not answering it
+    # fully is an omission (real sentences of Arena, PandaLM and Auto-J critiques)
+    for text in ("The assistant's response does not answer the user's question at all.",
+                 "while Response 1 only repeats the input.", "Response 2 is just a copy of the input."):
+        assert _stated(text) == ["Answers a different question"], text
+    assert "Answers a different question" not in _stated("However, it does not fully address the user's question.")
     # misreading the question is answering another one; misreading a problem is a reasoning error
     assert _stated("The assistant seems to have misunderstood the user's question.") == ["Answers a different question"]
     assert _stated("The assistant has misunderstood the problem and proposed the wrong system.") == ["Flawed reasoning"]
