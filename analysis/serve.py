@@ -30,11 +30,12 @@ def free_port() -> int:
 
 def command(port: int) -> list[str]:
     """The server: `streamlit run` through dashboard/server.py, which imports the pages' libraries first."""
+    return [sys.executable, "-m", "dashboard.server", str(app_path()), *options(port)]
+
+
+def options(port: int) -> list[str]:
+    """The options of `streamlit run` the dashboard is served with (benchmarks serve their bare page with them too)."""
     return [
-        sys.executable,
-        "-m",
-        "dashboard.server",
-        str(app_path()),
         "--server.headless",
         "true",
         "--server.address",
@@ -50,6 +51,23 @@ def command(port: int) -> list[str]:
         "--runner.postScriptGC",
         "false",
     ]
+
+
+def wait_until_serving(process: subprocess.Popen, url: str, timeout_s: float) -> None:
+    """Until the Streamlit server at `url` answers its health check; UserError if it exits first or times out
+    (the caller stops it)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            raise UserError(f"the dashboard exited at start: {out.strip().splitlines()[-1] if out.strip() else '?'}")
+        try:
+            with urllib.request.urlopen(url + "_stcore/health", timeout=1) as r:
+                if r.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise UserError(f"the dashboard did not answer on {url} within {timeout_s:.0f} s")
 
 
 def _env(workspace: Path) -> dict[str, str]:
@@ -134,21 +152,11 @@ class DashboardServer:
         except BaseException:  # interrupted while preparing: no server left serving on its own
             _end(self.process)
             raise
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                out = self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
-                raise UserError(
-                    f"the dashboard exited at start: {out.strip().splitlines()[-1] if out.strip() else '?'}"
-                )
-            try:
-                with urllib.request.urlopen(self.url + "_stcore/health", timeout=1) as r:
-                    if r.read().strip() == b"ok":
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise UserError(f"the dashboard did not answer on {self.url} within {timeout_s:.0f} s")
+        try:
+            wait_until_serving(self.process, self.url, timeout_s)
+        except UserError:
+            self.stop()
+            raise
 
     on_stop: Callable[[], None] | None = None
 

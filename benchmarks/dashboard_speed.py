@@ -91,10 +91,9 @@ def bare_times(repeat: int = 3) -> dict[str, float]:
     by `streamlit run` with the dashboard's server options and drawn the same way (a new server and browser context
     each time; medians of `repeat`). What any Streamlit page costs on this machine, for the ratios."""
     import subprocess
-    import urllib.request
 
     sys.path.insert(0, str(HERE.parent))
-    from analysis.serve import _end, free_port
+    from analysis.serve import _end, free_port, options, wait_until_serving
     from tests import chromium
 
     folder = Path(tempfile.mkdtemp(prefix="bench-bare-"))
@@ -106,20 +105,12 @@ def bare_times(repeat: int = 3) -> dict[str, float]:
             for _ in range(repeat):
                 port = free_port()
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-                     "--server.address", "127.0.0.1", "--server.port", str(port),
-                     "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(folder),
+                    [sys.executable, "-m", "streamlit", "run", str(app), *options(port)],
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=str(folder),
                 )
                 url = f"http://127.0.0.1:{port}/"
                 try:
-                    for _ in range(200):
-                        try:
-                            with urllib.request.urlopen(url + "_stcore/health", timeout=1) as r:
-                                if r.read().strip() == b"ok":
-                                    break
-                        except OSError:
-                            time.sleep(0.3)
+                    wait_until_serving(proc, url, 60)
                     page = browser.new_page(viewport={"width": 1440, "height": 900})
                     try:
                         runs["first"].append(chromium.time_to_render(page, url))

@@ -80,6 +80,8 @@ def _errors_by_length(ctx: AuditContext, judges: list[str]) -> list[AuditRow]:
     # on which other judges the selection holds)
     left = list(judges)
     for kind in ("gold", "human"):
+        if not left:  # every judge measured against the gold labels: the human majority is not read
+            break
         ref = ctx.frame(f"""
             WITH pw AS ({ctx.pairwise_sql()}), ref AS ({ctx.pair_labels_sql(kind)})
             SELECT pw.jkey, pw.item_id,
