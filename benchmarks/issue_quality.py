@@ -8,7 +8,7 @@ are compared with the failure types people marked, separately on the `tune` and 
   members in the half, the share of those members that have the type the issue matches best (the type with the
   highest F1 against its members); the mean over issues. (Also stored: the share of the type most members have,
   which a type every critique states, such as "lacks detail" on Auto-J, inflates);
-- best-match F1: for each type with at least 10 annotated judgments in the set, the best F1 between the type's
+- best-match F1: for each type with at least 10 annotated judgments in the half, the best F1 between the type's
   judgments and one issue's members (and, as a second figure, one issue or one category's members);
 - coverage: the share of annotated judgments with a stated failure that belong to at least one issue;
   and the share of annotated judgments with no stated failure that do (false alarms).
@@ -76,7 +76,7 @@ def score(members: dict[str, set[str]], sizes: dict[str, int], titles: dict[str,
           ann: dict[str, dict], half: str) -> dict:
     """Quality of one issue set's members (issue_id -> judgment ids) against one half's annotations."""
     judged = {j: a["types"] for j, a in ann.items() if a["half"] == half}
-    all_types = Counter(t for a in ann.values() for t in a["types"])
+    all_types = Counter(t for ts in judged.values() for t in ts)  # a type scored where the half has 10 of it
     top = sorted(members, key=lambda i: (-sizes.get(i, 0), i))[:TOP]
     issues = []
     for i in top:

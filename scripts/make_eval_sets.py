@@ -7,10 +7,12 @@ comes from a hash of its judgment id, so it never depends on the sample's order.
 
     python scripts/make_eval_sets.py [--workspace /tmp/eval.duckdb]
     python scripts/make_eval_sets.py --extend 120 --sets arena,llmbar   # more held-out rows, appended
+    python scripts/make_eval_sets.py --extend 120 --half tune           # more rows to tune on, appended
 
-`--extend N` draws N more judgments of the `test` half (held out: never read while tuning) that are not in the
-set yet, with the same stratification and a second seed, and appends them to rows.jsonl as rows 241, 242, ...
-(the rows already there, and their annotations, are kept as they are).
+`--extend N` draws N more judgments of the `test` half (held out: never read while tuning), or of the `tune` half
+with `--half tune`, that are not in the set yet, with the same stratification and another seed, and appends them
+to rows.jsonl as the next rows (241, 242, ...; the rows already there, and their annotations, are kept as they
+are).
 
 The annotations themselves are written by people reading these rows (data/eval/README.md); this script
 never looks at what the issue pipeline says about them.
@@ -79,7 +81,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workspace", default="/tmp/judgescope-eval.duckdb")
     ap.add_argument("--sets", default=",".join(s[0] for s in SETS), help="which sets to draw (default: all)")
-    ap.add_argument("--extend", type=int, default=0, help="append this many more held-out (test-half) rows")
+    ap.add_argument("--extend", type=int, default=0, help="append this many more rows of one half (--half)")
+    ap.add_argument("--half", choices=("test", "tune"), default="test", help="the half --extend draws from")
     args = ap.parse_args()
     wanted = set(args.sets.split(","))
     ws = Workspace(args.workspace)
@@ -102,9 +105,9 @@ def main() -> None:
         if args.extend:
             have = [json.loads(line) for line in open(out / "rows.jsonl", encoding="utf-8")]
             taken = {r["judgment_id"] for r in have}
-            keep = [half(j) == "test" and j not in taken for j in frame["judgment_id"].to_list()]
+            keep = [half(j) == args.half and j not in taken for j in frame["judgment_id"].to_list()]
             frame = frame.filter(pl.Series(keep))
-            n, seed = args.extend, f"judgescope-eval-{name}-extend"
+            n, seed = args.extend, f"judgescope-eval-{name}-extend" + ("" if args.half == "test" else "-tune")
         else:
             seed = f"judgescope-eval-{name}"
         chosen = _sample(frame, col, n, seed)
