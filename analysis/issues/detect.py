@@ -35,6 +35,8 @@ _DENIED = re.compile(
     r"\b(?:no|not|n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
     r"minimal|(?<!\ba\s)few|(?<!\ba\s)little|any)\s+(?:(?!handl|catch|check|account|deal|test|only\b)\w+\s+){0,3}?"
     + _FAILURE_WORDS
+    # "no error handling", "without any error checking": an absence, not a denial of errors
+    + r"(?!\s+(?:handl\w+|check\w*|validation|correction|recovery|detection))"
     + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor)\s+)(?:\w+\s+){0,2}?"
     + _FAILURE_WORDS
     + ")*"
