@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .lexicon import Entry
 
 _FAILURE_WORDS = (
-    r"(?:verbos\w*|wordy|repetiti\w+|redundan\w+|confus\w+|unclear|vague\w*|generic\w*|irrelevan\w+|harmful|unsafe|"
+    r"(?:verbos\w*|wordy|false|falsehoods?|untrue|repetiti\w+|redundan\w+|confus\w+|unclear|vague\w*|generic\w*|irrelevan\w+|harmful|unsafe|"
     r"offensive|biased|inaccura\w+|incorrect\w*|wrong\w*|errors?|mistakes?|bugs?|buggy|issues?|problems?|flaws?|flawed|"
     r"hallucinat\w*|fabricat\w*|jargon|superficial|ambigu\w+|off[- ]topic|misleading|inappropriate|typos?|grammatical|"
     r"contradict\w*|unsupported|unsubstantiated|unfounded|baseless|unnecessary|extraneous|inefficien\w+|outdated|rambl\w+|toxic|unethical|dangerous|"
