@@ -6,8 +6,9 @@ are compared with the failure types people marked, separately on the `tune` and 
 
 - purity: for each of the 10 largest issues (by judgments in the whole selection) with at least 3 annotated
   members in the half, the share of those members that have the type the issue matches best (the type with the
-  highest F1 against its members); the mean over issues. (Also stored: the share of the type most members have,
-  which a type every critique states, such as "lacks detail" on Auto-J, inflates);
+  highest F1 against its members); the mean over issues. (Also stored: the same share over the issues' members
+  pooled, `purity_by_member`, which a tenth issue with three annotated members moves less; and the share of the type
+  most members have, which a type every critique states, such as "lacks detail" on Auto-J, inflates);
 - best-match F1: for each type with at least 10 annotated judgments in the half, the best F1 between the type's
   judgments and one issue's members (and, as a second figure, one issue or one category's members);
 - coverage: the share of annotated judgments with a stated failure that belong to at least one issue;
@@ -117,6 +118,10 @@ def score(members: dict[str, set[str]], sizes: dict[str, int], titles: dict[str,
         "n_annotated": len(judged),
         "purity": round(sum(scored) / len(scored), 3) if scored else None,
         "n_issues_scored": len(scored),
+        # the same members counted once each, not once per issue: a tenth issue with 3 annotated members weighs 3,
+        # not a tenth (a second figure; the aim is stated on the mean over issues)
+        "purity_by_member": (round(sum(r["purity"] * r["n_annotated"] for r in issues if "purity" in r)
+                                   / sum(r["n_annotated"] for r in issues if "purity" in r), 3) if scored else None),
         "purity_ci": lo_hi["purity"],
         "best_match_f1": round(sum(v["f1"] for v in types.values()) / len(types), 3) if types else None,
         "best_match_f1_ci": lo_hi["best_match_f1"],
@@ -267,7 +272,7 @@ def main() -> None:
         results[name] = run_set(name, workdir, args.embedder)
         r = results[name]
         print(f"{name:11s} issues {r['n_issues']:3d}  judgments with an issue {r['judgments_with_issue']:.2f}  "
-              + "  ".join(f"{h}: purity {r[h]['purity']} {r[h]['purity_ci']} F1 {r[h]['best_match_f1']} {r[h]['best_match_f1_ci']} "
+              + "  ".join(f"{h}: purity {r[h]['purity']} {r[h]['purity_ci']} (by member {r[h]['purity_by_member']}) F1 {r[h]['best_match_f1']} {r[h]['best_match_f1_ci']} "
                           f"(with categories {r[h]['best_match_f1_with_categories']}) coverage {r[h]['coverage']} "
                           f"false alarms {r[h]['false_alarm']}" for h in ("tune", "test")), flush=True)
         if "second_reader" in r:
