@@ -33,7 +33,7 @@ _HARM_WORDS = (
 # the denial runs on over "… discrepancies or inaccuracies"
 _DENIED = re.compile(
     r"\b(?:no|not|n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
-    r"minimal|(?<!\ba\s)few|(?<!\ba\s)little|any)\s+(?:(?!handl|catch|check|account|deal|test|only\b)\w+\s+){0,3}?"
+    r"minimal|(?<!\ba\s)few|(?<!\ba\s)little|(?<!mention\s)(?<!mentioned\s)(?<!address\s)(?<!addressed\s)(?<!discuss\s)(?<!discussed\s)(?<!noted\s)(?<!include\s)(?<!included\s)any)\s+(?:(?!handl|catch|check|account|deal|test|only\b)\w+\s+){0,3}?"
     + _FAILURE_WORDS
     # "no error handling", "without any error checking": an absence, not a denial of errors
     + r"(?!\s+(?:handl\w+|check\w*|validation|correction|recovery|detection))"
