@@ -32,6 +32,13 @@ _HARM_WORDS = (
 # "no/not/without/free of … <failure word>": the sentence denies the failure (checked against the matched span);
 # the denial runs on over "… discrepancies or inaccuracies"
 _DENIED = re.compile(
+    # what the response says is harmful, to the end of the clause: "clearly states that eviscerating someone is a
+    # violent and harmful act that can cause serious harm" (first: at the same place it outruns the shorter reading
+    # of a harm the response speaks of, below)
+    r"\b(?:stat(?:es|ed|ing)|explain(?:s|ed|ing)|notes|noting|emphasi[sz]\w*|warn(?:s|ed|ing)|highlight\w*|points?\s+out|"
+    r"remind\w*|acknowledg\w+|advis\w+|stress\w*|clarif\w+)\s+(?:\w+\s+){0,3}?that\s+(?:(?!\bbut\b|\bhowever\b)[^.;])*?"
+    + _HARM_WORDS
+    + r"(?:(?!\bbut\b|\bhowever\b|\byet\b)[^.;])*|"
     r"\b(?:no|not|n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
     r"minimal|(?<!\ba\s)few|(?<!\ba\s)little|(?<!mention\s)(?<!mentioned\s)(?<!address\s)(?<!addressed\s)(?<!discuss\s)(?<!discussed\s)(?<!noted\s)(?<!include\s)(?<!included\s)any)\s+(?:(?!handl|catch|check|account|deal|test|only\b)\w+\s+){0,3}?"
     + _FAILURE_WORDS
