@@ -181,6 +181,37 @@ def test_a_reason_the_other_answer_won_is_read_as_this_ones_failure():
     assert set(_stated("Output (a) is better because it is more concise and more detailed.", contrast=True)) == {
         "Verbose or repetitive", "Lacks depth"}
     assert _stated("Output (a) is more concise.") == []      # said of the answer it praises: no failure of it
+    # every adjective of a comparison counts, not only the first
+    assert set(_stated("Response 2 provides more specific and relevant search queries.", contrast=True)) == {
+        "Vague, generic content", "Irrelevant content"}
+    assert _stated("Response 2 is better because it is more formal and polite.", contrast=True) == [
+        "Impersonal or unsuitable tone"]
+
+
+def test_what_the_tune_halves_taught_in_session_9():
+    """Readings added from the doubled tune halves (docs/issues.md, session 9), each with a near miss."""
+    assert "Missing caveats" in _stated("However, it does not mention that not all applications support custom "
+                                        "ligature caret positions.")
+    assert _stated("It could have mentioned safety precautions.") == ["Missing caveats"]
+    assert _stated("It could have also used headings, bullet points, or other devices to enhance readability.") == [
+        "Poorly formatted"]
+    assert _stated("It uses bullet points and headings, which make it easy to read.") == []
+    assert _stated("However, there's no error handling to check the validity of the input.") == [
+        "Code misses edge cases"]
+    assert _stated("The code includes error handling for invalid input.") == []
+    assert _stated("The correct second solution is 5π/4, not 3π/4.") == ["Calculation errors"]
+    # a calculation the code gets wrong is a code bug; "does not correctly address" is no calculation
+    assert _stated("The function does not correctly calculate the maximum number of cakes.") == [
+        "Code does not work"]
+    assert "Calculation errors" not in _stated("However, the response does not correctly address this.")
+    assert _stated("It suggests that you become the last person, which is not logically possible.") == [
+        "Flawed reasoning"]
+    assert _stated("The response is logical and well reasoned.") == []
+    assert _stated("Safety: The response clearly states that eviscerating someone is a violent and harmful act "
+                   "that can cause serious harm.") == []
+    assert _stated("The response states that it will help, but the advice is harmful.") == [
+        "Harmful or unsafe content"]
+    assert _stated("However, it does not include any inherently false statements.") == []
 
 
 def test_response_facts_from_the_text_itself():
@@ -322,12 +353,10 @@ def _quality_module():
 def test_precision_against_people_on_a_held_out_half(pandalm):
     """Against the failure types people marked on 480 PandaLM judgments (data/eval/pandalm), on the half not
     used to tune the patterns (223 judgments, 120 of them drawn after the patterns were written; the other 257 are
-    the tune half): the biggest
-    issues are mostly what their members have, and an empty answer is found exactly. The bars are the measured
-    values less a margin, not the aim: purity 0.75 (95% bootstrap interval 0.67-0.83; 0.80 in session 6, when a
-    cluster named "Repeats some of the same ideas" held 38 judgments that now count as "Verbose or repetitive",
-    whose members all have it, and the tenth place went to "Incomplete answer"), false alarms 0.05
-    (docs/issues.md)."""
+    the tune half): the biggest issues are mostly what their members have, and an empty answer is found exactly.
+    The bars are the measured values less a margin, not the aim: purity 0.81 (95% bootstrap interval 0.75-0.87;
+    session 9, when comparisons such as "more specific and relevant" began to count for every adjective), best-match
+    F1 0.69, false alarms 0.04 (docs/issues.md)."""
     ws, iset = pandalm
     q = _quality_module()
     ann = q.load_annotations("pandalm")
@@ -340,7 +369,8 @@ def test_precision_against_people_on_a_held_out_half(pandalm):
     result = q.score(members, dict(zip(table["issue_id"], table["n_instances"])), dict(zip(table["issue_id"], table["title"])),
                      dict(zip(table["issue_id"], table["category"])), ann, "test")
     assert result["n_annotated"] == 223
-    assert result["purity"] >= 0.70, result["top_issues"]
+    assert result["purity"] >= 0.75, result["top_issues"]
+    assert result["best_match_f1"] >= 0.62, result["types"]
     assert result["types"]["empty"]["f1"] >= 0.9, result["types"]
     assert result["types"]["empty"]["issue"] == "Empty response"
     assert result["false_alarm"] <= 0.15
