@@ -188,6 +188,29 @@ def test_a_reason_the_other_answer_won_is_read_as_this_ones_failure():
         "Impersonal or unsuitable tone"]
 
 
+def test_not_following_the_instruction_is_read_against_what_the_prompt_asked():
+    """"Output (a) does not follow the instruction" breaks a constraint where the prompt states one (a count, a
+    limit, a format, "do not …") and answers something else where it states none (LLMBar's readers: 10 of 12 and 18
+    of 32 on the tune half); a part named, or "not fully", is an instruction issue either way."""
+    from analysis.issues.detect import states_constraint
+
+    d = Detector.of(load().of_kind("issue"))
+
+    def read(text: str, constrained: bool) -> list[str]:
+        return [d.entries[k].label for k in d.stated(text, True, False, constrained)]
+
+    assert states_constraint("Write a haiku about autumn in exactly three lines.")
+    assert states_constraint("Describe your weekend. Do not mention the weather.")
+    assert not states_constraint("Explain why the sky is blue.")
+    bare = "Output (a) does not follow the instruction correctly."
+    assert read(bare, constrained=True) == ["Ignores instructions or constraints"]
+    assert read(bare, constrained=False) == ["Answers a different question"]
+    for text in ("However, Output (b) does not follow the instruction to describe a sunset.",
+                 "The response does not fully comply with the user's instructions.",
+                 "It does not adhere to the word limit."):
+        assert read(text, constrained=False) == read(text, constrained=True) == ["Ignores instructions or constraints"]
+
+
 def test_what_the_tune_halves_taught_in_session_9():
     """Readings added from the doubled tune halves (docs/issues.md, session 9), each with a near miss."""
     assert "Missing caveats" in _stated("However, it does not mention that not all applications support custom "

@@ -135,6 +135,26 @@ _DISMISSED = re.compile(
 )
 
 
+# what makes a prompt's instruction an explicit constraint: a count ("in 3 sentences"), a limit, a format, a language,
+# a "do not …", or an odd way to answer ("respond unhelpfully")
+_CONSTRAINT = re.compile(
+    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|single)\s+(?:words?|sentences?|lines?|paragraphs?|"
+    r"items?|bullet|points?|characters?|letters?|syllables?|examples?|questions?|names?|tips|ways|reasons|steps)\b|"
+    r"\b(?:do\s+not|don't|without|only|exactly|at\s+(?:most|least)|no\s+more\s+than|less\s+than|fewer\s+than|must|"
+    r"format|json|csv|table|bullet|respond\s+in|answer\s+in|in\s+(?:english|french|spanish|german|chinese|italian)|"
+    r"begin\s+with|start\s+with|end\s+with|include\s+the|all\s+(?:caps|lowercase|uppercase)|capital\s+letters|"
+    r"rhym\w+|alphabetical|unhelpful\w*|incorrect(?:ly)?|wrong\s+answer)\b",
+    re.I,
+)
+
+
+def states_constraint(prompt: str) -> bool:
+    """Whether a prompt states an explicit constraint on the answer (a count, a limit, a format, "do not …"): where
+    it does, "the response does not follow the instruction" breaks it; where it does not, the response did something
+    other than what was asked."""
+    return bool(_CONSTRAINT.search(prompt or ""))
+
+
 # a short summing-up ("Overall, it is fine.") states no failure of its own
 _HEDGE_ONLY = re.compile(r"^(?:overall|in\s+summary|in\s+conclusion)\b")
 
@@ -185,14 +205,16 @@ class Detector:
     """Compiled `says` patterns of the issue entries that have them."""
 
     entries: tuple[Entry, ...]
-    patterns: tuple[re.Pattern | None, ...]
+    patterns: tuple[re.Pattern | None, ...]  # says + says_if_unconstrained
     contrast: tuple[re.Pattern | None, ...]
     needles: tuple[re.Pattern | None, ...]  # per entry: a match contains one of these strings (None: unknown)
     contrast_needles: tuple[re.Pattern | None, ...]
+    constrained: tuple[re.Pattern | None, ...]  # says alone: for a prompt that states a constraint
+    constrained_needles: tuple[re.Pattern | None, ...]
 
     @classmethod
     def of(cls, issue_entries: list[Entry]) -> "Detector":
-        keep = [e for e in issue_entries if e.says or e.contrast_says]
+        keep = [e for e in issue_entries if e.says or e.contrast_says or e.says_if_unconstrained]
 
         def one(patterns):
             return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
@@ -203,30 +225,40 @@ class Detector:
                 return None
             return re.compile("|".join(map(re.escape, sorted(frozenset().union(*sets), key=len, reverse=True))))
 
+        plain = [(*e.says, *e.says_if_unconstrained) for e in keep]
+        constrained = [e.says for e in keep]
         return cls(
             tuple(keep),
-            tuple(one(e.says) for e in keep),
+            tuple(one(p) for p in plain),
             tuple(one(e.contrast_says) for e in keep),
-            tuple(needles(e.says) for e in keep),
+            tuple(needles(p) for p in plain),
             tuple(needles(e.contrast_says) for e in keep),
+            tuple(one(p) for p in constrained),
+            tuple(needles(p) for p in constrained),
         )
 
-    def stated(self, text: str, has_reference: bool = True, contrast: bool = False) -> list[int]:
+    def stated(
+        self, text: str, has_reference: bool = True, contrast: bool = False, constrained: bool = False
+    ) -> list[int]:
         """Indices (into `entries`) of every failure the sentence states, in lexicon order. contrast: the sentence
         is a reason the other answer won ("A is better because it is more concise"), read with the entries'
         `contrast_says` patterns as a failure of this one, and when none of those match, with the plain ones
-        ("Output (a) is better because Output (b) contains errors")."""
+        ("Output (a) is better because Output (b) contains errors"). constrained: the item's prompt states an
+        explicit constraint (`states_constraint`): the entries' `says_if_unconstrained` patterns are not read."""
         low = _QUOTED.sub(_blank_quote, " ".join(text.lower().replace("’", "'").replace("‘", "'").split()))
         if _HEDGE_ONLY.match(low) and len(low.split()) < 6:
             return []
         conceded = _CONCESSION.match(low)
         if conceded and _DISMISSED.search(conceded.group("main")):
             low = conceded.group("main")  # only what the main clause says
+        patterns, needles = (
+            (self.constrained, self.constrained_needles) if constrained else (self.patterns, self.needles)
+        )
         if contrast:
             return self._read(low, has_reference, self.contrast, self.contrast_needles) or self._read(
-                low, has_reference, self.patterns, self.needles
+                low, has_reference, patterns, needles
             )
-        return self._read(low, has_reference, self.patterns, self.needles)
+        return self._read(low, has_reference, patterns, needles)
 
     def _read(self, low: str, has_reference: bool, patterns, needles) -> list[int]:
         denied: list[tuple[int, int]] | None = None

@@ -32,6 +32,9 @@ class Entry:
     # a general entry ("Incorrect answer"): a critique counts for it only when it states none of these, more
     # specific failures, about the same response ("is incorrect … 5 + 5 is not 11": a calculation error)
     unless_stated: tuple[str, ...] = ()
+    # patterns read only where the item's prompt states no explicit constraint (a limit, a format, "do not …";
+    # detect.states_constraint): there "does not follow the instruction" says the response did something else
+    says_if_unconstrained: tuple[str, ...] = ()
 
     def texts(self) -> list[str]:
         """What is embedded for this entry (its vector is their mean)."""
@@ -70,6 +73,7 @@ class Lexicon:
                     list(e.contrast_says),
                     list(e.instead_of),
                     list(e.unless_stated),
+                    list(e.says_if_unconstrained),
                 ]
                 for e in self.entries
             ]
@@ -92,10 +96,15 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
             if not isinstance(cues, list) or not all(isinstance(c, str) for c in cues):
                 raise UserError(f"{where}: [[{kind}]] {e['label']!r}: cues must be a list of strings")
             says, contrast_says = e.get("says", []), e.get("contrast_says", [])
-            for name, value in (("says", says), ("contrast_says", contrast_says)):
+            if_unconstrained = e.get("says_if_unconstrained", [])
+            for name, value in (
+                ("says", says),
+                ("contrast_says", contrast_says),
+                ("says_if_unconstrained", if_unconstrained),
+            ):
                 if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
                     raise UserError(f"{where}: [[{kind}]] {e['label']!r}: {name} must be a list of patterns")
-            for pattern in [*says, *contrast_says]:
+            for pattern in [*says, *contrast_says, *if_unconstrained]:
                 try:
                     re.compile(pattern)
                 except re.error as exc:
@@ -127,6 +136,7 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
                     tuple(contrast_says),
                     tuple(instead_of),
                     tuple(unless_stated),
+                    tuple(if_unconstrained),
                 )
             )
     unknown = sorted(set(data) - {"categories", *KINDS})

@@ -30,7 +30,7 @@ from . import cluster as cl
 from .embed import DEFAULT_MODEL, embed
 from .lexicon import Entry, Lexicon, load as load_lexicon
 from .mask import TaskMasker
-from .detect import Detector, denies, withholds
+from .detect import Detector, denies, states_constraint, withholds
 from .evidence import EVIDENCE, JUDGED, facts
 from .parallel import pmap
 from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name
@@ -672,7 +672,7 @@ def _passed_fact(ctx: _Context, fact: str, i: int) -> bool:
     return fact in JUDGED and _judge_passed(ctx, i)
 
 
-def _read_sentence(det: Detector, key: tuple[str, bool, bool]) -> list[int]:
+def _read_sentence(det: Detector, key: tuple[str, bool, bool, bool]) -> list[int]:
     return det.stated(*key)
 
 
@@ -688,6 +688,7 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
     det = Detector.of(entries)
     protocol = dict(zip(ctx.inputs.judgments["judgment_id"], ctx.inputs.judgments["protocol"]))
     has_ref = {item: bool(len(texts) > 1 and (texts[1] or "").strip()) for item, texts in ctx.inputs.item_texts.items()}
+    constrained = {item: states_constraint(texts[0] if texts else "") for item, texts in ctx.inputs.item_texts.items()}
     facts_of: dict[tuple[str, str], set[str]] = {}
     for i in np.flatnonzero(ctx.kind == "evidence").tolist():
         facts_of.setdefault((ctx.seg_j[i], ctx.seg_r[i]), set()).add(ctx.masked[i])
@@ -695,7 +696,15 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
     restate: dict[str, list[int]] = {}
     # judges repeat themselves: each distinct reading once (over the cores when there are many)
     rows = [i for i in range(n) if _states_failure(ctx, i, protocol)]
-    keys = [(ctx.text[i], has_ref.get(ctx.items[i], False), ctx.about[i] == "contrast") for i in rows]
+    keys = [
+        (
+            ctx.text[i],
+            has_ref.get(ctx.items[i], False),
+            ctx.about[i] == "contrast",
+            constrained.get(ctx.items[i], False),
+        )
+        for i in rows
+    ]
     distinct = list(dict.fromkeys(keys))
     read = dict(zip(distinct, pmap(functools.partial(_read_sentence, det), distinct)))
     for i, key in zip(rows, keys):
