@@ -273,6 +273,14 @@ def test_an_empty_response_issue_is_exactly_the_empty_responses(pandalm):
     assert len(blank) >= 20 and len(empty) > len(blank) and members == empty
     ex = iset.examples(row["issue_id"], n=3)
     assert ex.height == 3 and all(t.startswith("Empty response") for t in ex["segment"])
+    # "Response 1 does not answer the question" of an empty answer restates the fact (lexicon: restated_by): it
+    # joins the empty response, not also "Answers a different question" or "Omits requested content"
+    general = ws.q.frame("""
+        SELECT DISTINCT s.judgment_id, s.response_id FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id)
+        JOIN issues i ON i.issue_set_id = si.issue_set_id AND i.issue_id = si.issue_id
+        WHERE si.issue_set_id = ? AND i.title IN ('Answers a different question', 'Omits requested content',
+                                                  'Incomplete answer')""", [iset.id])
+    assert general.height > 0 and not set(general.iter_rows()) & empty
 
 
 def test_what_no_issue_explains_is_counted_and_shown(pandalm):

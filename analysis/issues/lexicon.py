@@ -35,6 +35,9 @@ class Entry:
     # patterns read only where the item's prompt states no explicit constraint (a limit, a format, "do not …";
     # detect.states_constraint): there "does not follow the instruction" says the response did something else
     says_if_unconstrained: tuple[str, ...] = ()
+    # (an entry with `evidence`) more general entries that, said of a response showing the fact, restate it: "does not
+    # provide the requested information" of a response that refused is the refusal
+    restated_by: tuple[str, ...] = ()
 
     def texts(self) -> list[str]:
         """What is embedded for this entry (its vector is their mean)."""
@@ -74,6 +77,7 @@ class Lexicon:
                     list(e.instead_of),
                     list(e.unless_stated),
                     list(e.says_if_unconstrained),
+                    list(e.restated_by),
                 ]
                 for e in self.entries
             ]
@@ -113,7 +117,12 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
                         f"regular expression ({exc})"
                     ) from None
             instead_of, unless_stated = e.get("instead_of", []), e.get("unless_stated", [])
-            for name, value in (("instead_of", instead_of), ("unless_stated", unless_stated)):
+            restated_by = e.get("restated_by", [])
+            for name, value in (
+                ("instead_of", instead_of),
+                ("unless_stated", unless_stated),
+                ("restated_by", restated_by),
+            ):
                 if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
                     raise UserError(f"{where}: [[{kind}]] {e['label']!r}: {name} must be a list of labels")
             needs = e.get("needs")
@@ -122,6 +131,8 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
             evidence = e.get("evidence")
             if evidence is not None and evidence not in EVIDENCE:
                 raise UserError(f"{where}: [[{kind}]] {e['label']!r}: evidence must be one of {', '.join(EVIDENCE)}")
+            if restated_by and evidence is None:
+                raise UserError(f"{where}: [[{kind}]] {e['label']!r}: restated_by needs an evidence fact")
             entries.append(
                 Entry(
                     kind,
@@ -137,6 +148,7 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
                     tuple(instead_of),
                     tuple(unless_stated),
                     tuple(if_unconstrained),
+                    tuple(restated_by),
                 )
             )
     unknown = sorted(set(data) - {"categories", *KINDS})

@@ -707,12 +707,26 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
     ]
     distinct = list(dict.fromkeys(keys))
     read = dict(zip(distinct, pmap(functools.partial(_read_sentence, det), distinct)))
+    # a general failure said of a response that shows a fact restates the fact ("does not provide the requested
+    # information" of a response that refused): label -> the evidence entries it restates
+    restating = {
+        label: [e for e in det.entries if e.evidence and label in e.restated_by]
+        for label in {lab for e in det.entries for lab in e.restated_by}
+    }
     for i, key in zip(rows, keys):
         if read[key] and _judge_passed(ctx, i) and withholds(ctx.text[i]):
             continue  # "it does not provide any instructions on how to …" of a reply the judge passed: praise
+        shown_facts = facts_of.get((ctx.seg_j[i], ctx.seg_r[i]), set())
+        restated: set[str] = set()
         for k in read[key]:
             e = det.entries[k]
+            fact = next((f for f in restating.get(e.label, []) if f.evidence in shown_facts), None)
+            if fact is not None:
+                e = fact  # the fact's issue, by the same rules as a sentence that says it
             if e.evidence:
+                if e.evidence in restated:
+                    continue
+                restated.add(e.evidence)
                 if _passed_fact(ctx, e.evidence, i):
                     continue  # "it refuses to provide harmful information" of a response the judge passed
                 shown = e.evidence in facts_of.get((ctx.seg_j[i], ctx.seg_r[i]), set())
