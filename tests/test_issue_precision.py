@@ -385,7 +385,7 @@ def test_precision_against_people_on_a_held_out_half(pandalm):
     """Against the failure types people marked on 480 PandaLM judgments (data/eval/pandalm), on the half not
     used to tune the patterns (223 judgments, 120 of them drawn after the patterns were written; the other 257 are
     the tune half): the biggest issues are mostly what their members have, and an empty answer is found exactly.
-    The bars are the measured values less a margin, not the aim: purity 0.81 (95% bootstrap interval 0.75-0.87;
+    The bars are the measured values less a margin, not the aim: purity 0.80 (95% bootstrap interval 0.75-0.86;
     session 9, when comparisons such as "more specific and relevant" began to count for every adjective), best-match
     F1 0.69, false alarms 0.04 (docs/issues.md)."""
     ws, iset = pandalm
