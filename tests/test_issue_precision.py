@@ -235,6 +235,10 @@ def test_what_the_tune_halves_taught_in_session_9():
     assert _stated("The response states that it will help, but the advice is harmful.") == [
         "Harmful or unsafe content"]
     assert _stated("However, it does not include any inherently false statements.") == []
+    assert _stated("The code uses linear interpolation instead of smooth interpolation as requested by the user.") == [
+        "Ignores instructions or constraints"]
+    assert _stated("The response talks about cats instead of answering the question.") == [
+        "Answers a different question"]
 
 
 def test_response_facts_from_the_text_itself():
