@@ -239,6 +239,8 @@ def test_what_the_tune_halves_taught_in_session_9():
         "Ignores instructions or constraints"]
     assert _stated("The response talks about cats instead of answering the question.") == [
         "Answers a different question"]
+    assert _stated("The response does not provide a clear explanation of what a SAFE agreement is.") == ["Lacks depth"]
+    assert _stated("The response does not provide a clear answer.") == ["Unclear or poorly organised"]
 
 
 def test_response_facts_from_the_text_itself():
