@@ -687,38 +687,25 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
     entries = ctx.lexicon.of_kind("issue")
     det = Detector.of(entries)
     protocol = dict(zip(ctx.inputs.judgments["judgment_id"], ctx.inputs.judgments["protocol"]))
-    has_ref = {item: bool(len(texts) > 1 and (texts[1] or "").strip()) for item, texts in ctx.inputs.item_texts.items()}
-    constrained = {item: states_constraint(texts[0] if texts else "") for item, texts in ctx.inputs.item_texts.items()}
     facts_of: dict[tuple[str, str], set[str]] = {}
     for i in np.flatnonzero(ctx.kind == "evidence").tolist():
         facts_of.setdefault((ctx.seg_j[i], ctx.seg_r[i]), set()).add(ctx.masked[i])
     hits: dict[int, list[int]] = {}
     restate: dict[str, list[int]] = {}
-    # judges repeat themselves: each distinct reading once (over the cores when there are many)
     rows = [i for i in range(n) if _states_failure(ctx, i, protocol)]
-    keys = [
-        (
-            ctx.text[i],
-            has_ref.get(ctx.items[i], False),
-            ctx.about[i] == "contrast",
-            constrained.get(ctx.items[i], False),
-        )
-        for i in rows
-    ]
-    distinct = list(dict.fromkeys(keys))
-    read = dict(zip(distinct, pmap(functools.partial(_read_sentence, det), distinct)))
+    readings = _readings(ctx, det, rows)
     # a general failure said of a response that shows a fact restates the fact ("does not provide the requested
     # information" of a response that refused): label -> the evidence entries it restates
     restating = {
         label: [e for e in det.entries if e.evidence and label in e.restated_by]
         for label in {lab for e in det.entries for lab in e.restated_by}
     }
-    for i, key in zip(rows, keys):
-        if read[key] and _judge_passed(ctx, i) and withholds(ctx.text[i]):
+    for i, said in zip(rows, readings):
+        if said and _judge_passed(ctx, i) and withholds(ctx.text[i]):
             continue  # "it does not provide any instructions on how to …" of a reply the judge passed: praise
         shown_facts = facts_of.get((ctx.seg_j[i], ctx.seg_r[i]), set())
         restated: set[str] = set()
-        for k in read[key]:
+        for k in said:
             e = det.entries[k]
             fact = next((f for f in restating.get(e.label, []) if f.evidence in shown_facts), None)
             if fact is not None:
@@ -737,6 +724,37 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
                 hits.setdefault(k, []).append(i)
             out[i] = True
     _defer_general(ctx, det, hits)
+    _add_stated_groups(ctx, det, groups, hits, restate)
+    return out
+
+
+def _readings(ctx: _Context, det: Detector, rows: list[int]) -> list[list[int]]:
+    """What each row states (indices into det.entries), read with what its item gives: whether the judge had a
+    reference, whether the prompt states an explicit constraint. Judges repeat themselves: each distinct reading once
+    (over the cores when there are many)."""
+    texts_of = ctx.inputs.item_texts
+    has_ref = {item: bool(len(texts) > 1 and (texts[1] or "").strip()) for item, texts in texts_of.items()}
+    constrained = {item: states_constraint(texts[0] if texts else "") for item, texts in texts_of.items()}
+    keys = [
+        (
+            ctx.text[i],
+            has_ref.get(ctx.items[i], False),
+            ctx.about[i] == "contrast",
+            constrained.get(ctx.items[i], False),
+        )
+        for i in rows
+    ]
+    distinct = list(dict.fromkeys(keys))
+    read = dict(zip(distinct, pmap(functools.partial(_read_sentence, det), distinct)))
+    return [read[key] for key in keys]
+
+
+def _add_stated_groups(
+    ctx: _Context, det: Detector, groups: list[Group], hits: dict[int, list[int]], restate: dict[str, list[int]]
+) -> None:
+    """The stated failures made into issues: a restated response fact joins the fact's issue; a lexicon entry is
+    an issue where enough responses state it (min_units) and, unless the outcome is read from cues only, its lift
+    is not below min_lift."""
     by_title = {g.title: g for g in groups}
     for name, rows in restate.items():
         title, description, category = EVIDENCE[name]
@@ -761,7 +779,6 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
                 "issue", e.label, e.description, e.category, "lexicon", "stated", np.array(rows, dtype=int), "stated", s
             )
         )
-    return out
 
 
 def _defer_general(ctx: _Context, det: Detector, hits: dict[int, list[int]]) -> None:
