@@ -225,16 +225,17 @@ class Detector:
                 return None
             return re.compile("|".join(map(re.escape, sorted(frozenset().union(*sets), key=len, reverse=True))))
 
-        plain = [(*e.says, *e.says_if_unconstrained) for e in keep]
-        constrained = [e.says for e in keep]
+        plain = [one((*e.says, *e.says_if_unconstrained)) for e in keep]
+        plain_needles = [needles((*e.says, *e.says_if_unconstrained)) for e in keep]
+        # for a prompt with a constraint: the entry's own says, compiled again only where it has conditional ones
         return cls(
             tuple(keep),
-            tuple(one(p) for p in plain),
+            tuple(plain),
             tuple(one(e.contrast_says) for e in keep),
-            tuple(needles(p) for p in plain),
+            tuple(plain_needles),
             tuple(needles(e.contrast_says) for e in keep),
-            tuple(one(p) for p in constrained),
-            tuple(needles(p) for p in constrained),
+            tuple(one(e.says) if e.says_if_unconstrained else p for e, p in zip(keep, plain)),
+            tuple(needles(e.says) if e.says_if_unconstrained else n for e, n in zip(keep, plain_needles)),
         )
 
     def stated(

@@ -716,7 +716,7 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
                 restated.add(e.evidence)
                 if _passed_fact(ctx, e.evidence, i):
                     continue  # "it refuses to provide harmful information" of a response the judge passed
-                shown = e.evidence in facts_of.get((ctx.seg_j[i], ctx.seg_r[i]), set())
+                shown = e.evidence in shown_facts
                 if e.evidence == "empty" and not shown:
                     continue  # "no answer was given" about a response that has text: not an empty response
                 restate.setdefault(e.evidence, []).append(i)
