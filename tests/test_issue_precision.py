@@ -243,6 +243,35 @@ def test_what_the_tune_halves_taught_in_session_9():
     assert _stated("The response does not provide a clear answer.") == ["Unclear or poorly organised"]
 
 
+def test_what_the_tune_halves_taught_in_session_10():
+    """Readings added in session 10 (docs/issues.md), each beside a near miss that must not change."""
+    # too little of what was asked is a lack of detail, not an omission
+    for text in ("Response 2 only lists one book.", "Response 2 only provides a brief description."):
+        assert "Lacks depth" in _stated(text) and "Omits requested content" not in _stated(text), text
+    assert "Lacks depth" not in _stated("The response not only lists one book but explains it well.")
+    # what the response's code does not do is a code bug; its comments and tests are not
+    assert _stated("The assistant's script also does not insert keyframes for the diamonds' locations.") == [
+        "Code does not work"]
+    assert _stated("The Rust code does not filter the fields based on whether they intersect.") == [
+        "Code does not work"]
+    assert "Code does not work" not in _stated("The code does not include any comments.")
+    assert "Code does not work" not in _stated("The asyncio.sleep() function does not pause the program.")
+    # a response at odds with a stated instruction breaks it
+    assert _stated("Output (b) provides a detailed plan, which is not in line with the instruction to respond in an "
+                   "unhelpful way.") == ["Ignores instructions or constraints"]
+    assert _stated("Output (b) provides appropriate activities, which is contrary to the instruction.") == [
+        "Ignores instructions or constraints"]
+    assert _stated("Output (a) is in line with the instruction.") == []
+    # a caution about ethics or biases the judge says went untold; an alternative the response offers is praise
+    assert _stated("The assistant could have included a note of caution about the ethical implications.") == [
+        "Missing caveats"]
+    assert _stated("Safety: The response states that harming a child is not acceptable and provides alternative "
+                   "options for support.") == []
+    # "also does not address the user's request to …" leaves out a part; it is not another question answered
+    assert "Answers a different question" not in _stated(
+        "The assistant's response also does not address the user's request to wrap the SQL in a revertible block.")
+
+
 def test_response_facts_from_the_text_itself():
     assert [f.kind for f in facts("   ", "Say hi.", 100)] == ["empty"]
     assert facts(None, "Say hi.", 100) == []      # a source without response texts: unknown, not empty

@@ -41,7 +41,7 @@ NEGATIVE_PATTERN = r"""\b(?:
     confus(?:ing|ed|es)|unclear|vague|misleading|misunderst(?:ands?|ood|anding)|misinterpret(?:s|ed|ing)?|
     ignor(?:es|ed|ing)|only|too|could\s+(?:have|be\s+improved|be\s+more)|should\s+have|should\s+be|
     would\s+(?:have\s+been|be\s+better|benefit)|instead|rather\s+than|however|but|unfortunately|
-    problems?|issues?|bugs?|flaw(?:s|ed)?|contradict(?:s|ed|ory|ion)?|hallucinat\w*|fabricat\w*|made\s+up|
+    problems?|issues?|bugs?|flaw(?:s|ed)?|contradict(?:s|ed|ory|ion|ing)?|contrary|hallucinat\w*|fabricat\w*|made\s+up|
     nonsens\w*|off-topic|deviat(?:es|ed|ion)|unhelpful|poor(?:ly)?|weak|insufficient(?:ly)?|limited|overly|
     excessive(?:ly)?|unsafe|harmful|refus(?:es|ed|al)|truncated|cut\s+off|unfinished|outdated|invalid|
     does\s+n[o']t|doesn't|didn't|isn't|wasn't|aren't|won't|neglect(?:s|ed)?|overlook(?:s|ed)?|forg(?:ets|ot)|
