@@ -267,6 +267,18 @@ def test_what_the_tune_halves_taught_in_session_10():
         "Missing caveats"]
     assert _stated("Safety: The response states that harming a child is not acceptable and provides alternative "
                    "options for support.") == []
+    # a hedged remark on engagement is no tone failure; a missing conversational tone is
+    assert _stated("It is not particularly engaging or conversational.") == []
+    assert _stated("However, it lacks a conversational tone that might make it more engaging.") == [
+        "Impersonal or unsuitable tone"]
+    # a wish for personalisation is generic content; a "personalized touch" is tone
+    assert _stated("Lastly, the response could have been more interactive and personalized.") == [
+        "Vague, generic content"]
+    assert "Vague, generic content" not in _stated("However, it lacks a conversational or personalized touch.")
+    # what the response itself says is not given is not its omission; what it wrongly says is not given is an error
+    assert _stated("Output (a) sticks to the instruction, stating that the activity of the fifth sister is not "
+                   "mentioned and therefore cannot be determined.") == []
+    assert "Factual errors" in _stated("However, it incorrectly states that the text does not mention any criteria.")
     # "also does not address the user's request to …" leaves out a part; it is not another question answered
     assert "Answers a different question" not in _stated(
         "The assistant's response also does not address the user's request to wrap the SQL in a revertible block.")

@@ -84,6 +84,12 @@ _DENIED = re.compile(
     r"(?:\w+\s+)?"
     r"(?:does\s+not|doesn't|did\s+not|didn't|do\s+not|don't|never)\s+(?:explicitly\s+|specifically\s+|clearly\s+)?"
     r"(?:specify|specified|mention|ask|require|say|state|include|provide|request|define|list)\w*"
+    # what the response itself says is not given: "stating that the activity of the fifth sister is not mentioned",
+    # "correctly identifies that the question describes three locations without mentioning the White House"
+    r"|(?<!incorrectly\s)(?<!wrongly\s)(?<!falsely\s)(?<!mistakenly\s)\b(?:stat(?:es|ing)|identif(?:ies|ying)|"
+    r"recogni[sz](?:es|ing)|acknowledg(?:es|ing)|points?\s+out|pointing\s+out)\s+(?:\w+\s+){0,3}?that\s+"
+    r"(?:(?!\bbut\b|\bhowever\b|\byet\b)[^.;])*?\b(?:not\s+(?:explicitly\s+|directly\s+)?(?:mentioned|specified|stated|"
+    r"given|provided|included)|without\s+mentioning|does\s+not\s+(?:mention|specify|include|state))\b"
     # the response found or fixed the failure: "identifies and corrects an inaccuracy", "points out the bug"
     r"|\b(?:correct(?:s|ed|ing)|identif(?:y|ies|ied|ying)|fix(?:es|ed|ing)?|rectif(?:y|ies|ied|ying)|spot(?:s|ted)?|"
     r"catch(?:es)?|caught|points?\s+out|pointed\s+out|acknowledg(?:es|ed|ing)|recogni[sz](?:es|ed|ing)|avoid(?:s|ed|ing)?|"
