@@ -279,6 +279,9 @@ def test_what_the_tune_halves_taught_in_session_10():
     assert _stated("Output (a) sticks to the instruction, stating that the activity of the fifth sister is not "
                    "mentioned and therefore cannot be determined.") == []
     assert "Factual errors" in _stated("However, it incorrectly states that the text does not mention any criteria.")
+    # an account the judge says is not accurate is a factual error
+    assert _stated("The response does not accurately reflect the content of the article.") == ["Factual errors"]
+    assert _stated("The response accurately reflects the content of the article.") == []
     # "also does not address the user's request to …" leaves out a part; it is not another question answered
     assert "Answers a different question" not in _stated(
         "The assistant's response also does not address the user's request to wrap the SQL in a revertible block.")
