@@ -279,6 +279,10 @@ def test_what_the_tune_halves_taught_in_session_10():
     assert _stated("Output (a) sticks to the instruction, stating that the activity of the fifth sister is not "
                    "mentioned and therefore cannot be determined.") == []
     assert "Factual errors" in _stated("However, it incorrectly states that the text does not mention any criteria.")
+    # a wish for more explanation or detail is a lack of depth
+    assert _stated("The assistant's answer could be improved by explaining how the code works.") == ["Lacks depth"]
+    assert _stated("The response should be more detailed and informative.") == ["Lacks depth"]
+    assert _stated("The response explains how the code works in detail.") == []
     # an account the judge says is not accurate is a factual error
     assert _stated("The response does not accurately reflect the content of the article.") == ["Factual errors"]
     assert _stated("The response accurately reflects the content of the article.") == []
