@@ -174,6 +174,7 @@ class FakeLLM:
         self.delay, self.hang = delay, hang
         self.log: list[tuple[int, int, str, float]] = []   # request hash, attempt, outcome, time
         self.attempts: Counter = Counter()
+        self.bodies: dict[int, dict] = {}   # the first request body seen per hash (to tell an unexpected one apart)
         self.auth_headers: list[str] = []
         self._lock = threading.Lock()
         self.server = _QuietServer(("127.0.0.1", port), self._handler())
@@ -230,6 +231,7 @@ class FakeLLM:
                 with llm._lock:
                     llm.attempts[h] += 1
                     attempt = llm.attempts[h]
+                    llm.bodies.setdefault(h, body)
                 fault = fault_for(h, llm.faults)
                 if fault in TRANSIENT and attempt > 1:
                     fault = None

@@ -152,6 +152,19 @@ def _settled(llm, quiet: float = 0.5, limit: float = 30.0) -> dict:
     return last
 
 
+def _unplanned(llm, w, served) -> str:
+    """What the server saw beyond the planned requests (a failure message): each request the workspace holds no
+    judgment for, with its model, its first words and the nearest planned request's, so that a stray request (another
+    test's, a changed prompt) can be told apart from a repeat."""
+    planned = {fake_hash_of(r[0]) for r in w.con.execute("SELECT request FROM llm_calls").fetchall()}
+    out = []
+    for h in sorted(set(served) - planned):
+        body = llm.bodies.get(h, {})
+        text = " ".join(m.get("content") or "" for m in body.get("messages", []))
+        out.append(f"{h % 10**8}: model={body.get('model')} served={served[h]} {text[:160]!r}")
+    return f"{len(served)} distinct requests, {len(planned)} stored; not stored: " + "; ".join(out)
+
+
 def test_sigkill_mid_run_resumes_exactly_once(ws, tmp_path):
     path = ws.path
     ws.close()
@@ -178,7 +191,7 @@ def test_sigkill_mid_run_resumes_exactly_once(ws, tmp_path):
     w = Workspace(path)
     ids = w.sql("SELECT judgment_id FROM judgments WHERE judge = 'fake-judge'")["judgment_id"]
     assert ids.len() == 120 and ids.n_unique() == 120                # every request judged once
-    assert len(served) == 120
+    assert len(served) == 120, _unplanned(llm, w, served)
     assert all(served[h] == 1 for h in persisted)                    # a completed (persisted) call is never repeated
     repeated = [h for h, n in served.items() if n > 1]
     assert len(repeated) <= 4                                        # at most the calls in flight at the kill
