@@ -286,6 +286,12 @@ def test_what_the_tune_halves_taught_in_session_10():
     # an account the judge says is not accurate is a factual error
     assert _stated("The response does not accurately reflect the content of the article.") == ["Factual errors"]
     assert _stated("The response accurately reflects the content of the article.") == []
+    # what the reference leaves out is not the response's omission, but "similar to the reference answer but does not
+    # mention X" is; "the only difference being" a harmless addition is no difference
+    assert _stated("The assistant's answer is similar to the reference answer but does not mention the second "
+                   "case.") == ["Differs from the reference answer"]
+    assert _stated("The assistant's answer is very similar to the reference answer, with the only difference being "
+                   "an extra print statement.") == []
     # "also does not address the user's request to …" leaves out a part; it is not another question answered
     assert "Answers a different question" not in _stated(
         "The assistant's response also does not address the user's request to wrap the SQL in a revertible block.")

@@ -81,7 +81,8 @@ _DENIED = re.compile(
     # what the request or the reference leaves out is not the response's omission: "the instruction does not
     # specify that the steps must be shown", "which the question does not mention"
     r"|\b(?:instruction|question|prompt|task|user|request|reference(?:\s+answer)?|problem|rubric)(?:,?\s+(?:which|that))?\s+"
-    r"(?:\w+\s+)?"
+    # (one word between, not a conjunction: "similar to the reference answer but does not mention X" is the response's)
+    r"(?:(?!but\b|and\b|or\b|yet\b|however\b|while\b|whereas\b)\w+\s+)?"
     r"(?:does\s+not|doesn't|did\s+not|didn't|do\s+not|don't|never)\s+(?:explicitly\s+|specifically\s+|clearly\s+)?"
     r"(?:specify|specified|mention|ask|require|say|state|include|provide|request|define|list)\w*"
     # what the response itself says is not given: "stating that the activity of the fifth sister is not mentioned",
