@@ -292,6 +292,12 @@ def test_what_the_tune_halves_taught_in_session_10():
                    "case.") == ["Differs from the reference answer"]
     assert _stated("The assistant's answer is very similar to the reference answer, with the only difference being "
                    "an extra print statement.") == []
+    # a remark on depth the judge dismisses is no failure; a bug beside praise stays one
+    assert _stated("It does not go into great detail but provides enough substance for a thank-you note.") == []
+    assert _stated("The code has a bug but provides a thorough explanation.") == ["Code does not work"]
+    # keeping to a limit is no breach of it
+    assert _stated("It consistently writes proofs as short poems with less than 10 lines that rhyme.") == []
+    assert _stated("Output (a) uses more than two words to create the title.") == ["Ignores instructions or constraints"]
     # "also does not address the user's request to …" leaves out a part; it is not another question answered
     assert "Answers a different question" not in _stated(
         "The assistant's response also does not address the user's request to wrap the SQL in a revertible block.")

@@ -136,10 +136,19 @@ _CONCESSION = re.compile(
     r"^(?:[a-z ]{1,20}:\s*)?(?:while|although|though|even\s+though|whilst)\b[^,]{3,},\s*(?P<main>.+)$"
 )
 _DISMISSED = re.compile(
-    r"\b(?:enough|still|nonetheless|nevertheless|either|not\s+(?:expected|necessary|needed|required)|"
+    r"\b(?:enough|still|nonetheless|nevertheless|either|sufficient|adequate(?:ly)?|not\s+(?:expected|necessary|needed|required)|"
     r"(?:appropriate|suitable|acceptable|understandable|justified|reasonable|fine)\s+(?:for|given|in|here)|"
     r"given\s+the|in\s+the\s+sense|(?:does|do|did)\s+not\s+(?:detract|affect|matter))\b"
 )
+
+# the same dismissal after a remark on depth: "It does not go into great detail but provides enough substance for a
+# thank-you note" (what follows "but" is what the judge says; "has a bug but provides a thorough explanation" keeps
+# its bug)
+_BUT_ENOUGH = re.compile(
+    r"\bbut\s+(?:it\s+|this\s+)?(?:still\s+)?(?:provides?|offers?|gives?|covers?|includes?)\s+(?:a\s+|an\s+)?"
+    r"(?:enough|sufficient|adequate|thorough)\b"
+)
+_DEPTH_REMARK = re.compile(r"\b(?:detail\w*|depth|deep\w*|delv\w+|elaborat\w+|in-depth|intricac\w+)\b")
 
 
 # what makes a prompt's instruction an explicit constraint: a count ("in 3 sentences"), a limit, a format, a language,
@@ -259,6 +268,9 @@ class Detector:
         conceded = _CONCESSION.match(low)
         if conceded and _DISMISSED.search(conceded.group("main")):
             low = conceded.group("main")  # only what the main clause says
+        dismissed = _BUT_ENOUGH.search(low)
+        if dismissed and _DEPTH_REMARK.search(low, 0, dismissed.start()):
+            low = low[dismissed.start() :]
         patterns, needles = (
             (self.constrained, self.constrained_needles) if constrained else (self.patterns, self.needles)
         )
