@@ -298,6 +298,7 @@ def test_what_the_tune_halves_taught_in_session_10():
     # keeping to a limit is no breach of it
     assert _stated("It consistently writes proofs as short poems with less than 10 lines that rhyme.") == []
     assert _stated("Output (a) uses more than two words to create the title.") == ["Ignores instructions or constraints"]
+    assert _stated("However, there's an inconsistency in the calculation of the daily total.") == ["Calculation errors"]
     # "also does not address the user's request to …" leaves out a part; it is not another question answered
     assert "Answers a different question" not in _stated(
         "The assistant's response also does not address the user's request to wrap the SQL in a revertible block.")
