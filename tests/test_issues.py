@@ -64,6 +64,13 @@ Corrected Answer: the right thing is X, which is not what it said."""
     assert kinds["The assistant's answer is correct and helpful."] == "verdict"
     assert classify("But it achieves the same result and is just as valid.") == "praise"
     assert classify("This minor difference does not affect the correctness of the code.") != "problem"
+    # a one-line critique that ends in its rating (arena-bench, MT-Bench single grading) keeps its statements: only the
+    # rating goes (until session 10 the whole line went, and 476 of arena's 4,500 critiques were read as empty)
+    one_line = ("The assistant's answer is incorrect. Doubling the radius will quarter the resistance, not halve it. "
+                "Rating: [[2]]")
+    assert split(one_line) == ["The assistant's answer is incorrect.",
+                               "Doubling the radius will quarter the resistance, not halve it."]
+    assert split("Score: 7/10\nThe response is fine but rather verbose.") == ["The response is fine but rather verbose."]
 
 
 def test_which_response_a_pairwise_sentence_is_about():

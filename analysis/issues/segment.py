@@ -16,8 +16,12 @@ _REWRITE = re.compile(
     r"(?:assistant'?s\s+)?)?(?:answer|response|code)\s+(?:should|would)\s+be\b|revised\s+(?:answer|response))"
 )
 _CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
-_RATING_LINE = re.compile(
-    r"(?im)^.*(?:\[\[\s*\d+(?:\.\d+)?\s*\]\]|^\s*(?:rating|score)\s*:\s*\d+(?:\.\d+)?\s*(?:/\s*\d+)?\s*$).*$"
+# a line that is only a rating ("Rating: 7/10"), and a rating inside a line ("… not halve it. Rating: [[2]]"): the
+# rating goes, the rest of the line stays (MT-Bench-style critiques are one line ending in "Rating: [[n]]")
+_RATING_LINE = re.compile(r"(?im)^\s*(?:rating|score)\s*:\s*\d+(?:\.\d+)?\s*(?:/\s*\d+)?\s*$")
+_RATING_INLINE = re.compile(
+    r"(?i)(?:\b(?:my\s+|the\s+|final\s+|overall\s+){0,2}(?:rating|score|grade)(?:\s+(?:is|of))?\s*:?\s*)?"
+    r"\[\[\s*\d+(?:\.\d+)?\s*\]\]\.?"
 )
 _QUOTE_LINE = re.compile(r"(?m)^\s*>.*$")
 _LONG_QUOTE = re.compile(r"[\"“]([^\"”]{80,})[\"”]")
@@ -151,7 +155,9 @@ def clean(critique: str) -> str:
         text = _CODE_BLOCK.sub(" ", text)
     if ">" in text:
         text = _QUOTE_LINE.sub(" ", text)
-    if "[[" in text or "rating" in low or "score" in low:
+    if "[[" in text:
+        text = _RATING_INLINE.sub(" ", text)
+    if "rating" in low or "score" in low:
         text = _RATING_LINE.sub(" ", text)
     if '"' in text or "“" in text:
         text = _LONG_QUOTE.sub('"…"', text)
