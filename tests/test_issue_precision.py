@@ -299,6 +299,10 @@ def test_what_the_tune_halves_taught_in_session_10():
     assert _stated("It consistently writes proofs as short poems with less than 10 lines that rhyme.") == []
     assert _stated("Output (a) uses more than two words to create the title.") == ["Ignores instructions or constraints"]
     assert _stated("However, there's an inconsistency in the calculation of the daily total.") == ["Calculation errors"]
+    # pseudocode or a placeholder is incomplete code only where it stands in for the code
+    assert _stated("The assistant also includes a pseudocode representation, which is helpful.") == []
+    assert _stated("The assistant only provides pseudocode instead of a working program.") == ["Incomplete code"]
+    assert _stated("It reminds the user to replace the placeholder file path with the actual one.") == []
     # "also does not address the user's request to …" leaves out a part; it is not another question answered
     assert "Answers a different question" not in _stated(
         "The assistant's response also does not address the user's request to wrap the SQL in a revertible block.")

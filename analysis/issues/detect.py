@@ -85,6 +85,10 @@ _DENIED = re.compile(
     r"(?:(?!but\b|and\b|or\b|yet\b|however\b|while\b|whereas\b)\w+\s+)?"
     r"(?:does\s+not|doesn't|did\s+not|didn't|do\s+not|don't|never)\s+(?:explicitly\s+|specifically\s+|clearly\s+)?"
     r"(?:specify|specified|mention|ask|require|say|state|include|provide|request|define|list)\w*"
+    # a difference the judge calls the only one of an answer like the reference: "The assistant's code is similar to
+    # the reference answer, with the only difference being that it also prints the average"
+    r"|\b(?:very\s+|quite\s+|largely\s+|mostly\s+)?similar\s+to\s+the\s+reference(?:\s+answer)?\b[^.;]*\bonly\s+(?:minor\s+)?"
+    r"difference\b[^.;]*"
     # what the response itself says is not given: "stating that the activity of the fifth sister is not mentioned",
     # "correctly identifies that the question describes three locations without mentioning the White House"
     r"|(?<!incorrectly\s)(?<!wrongly\s)(?<!falsely\s)(?<!mistakenly\s)\b(?:stat(?:es|ing)|identif(?:ies|ying)|"
