@@ -154,8 +154,8 @@ def _settled(llm, quiet: float = 0.5, limit: float = 30.0) -> dict:
 
 def _unplanned(llm, w, served) -> str:
     """What the server saw beyond the planned requests (a failure message): each request the workspace holds no
-    judgment for, with its model, its first words and the nearest planned request's, so that a stray request (another
-    test's, a changed prompt) can be told apart from a repeat."""
+    stored call for, with its model and first words, so that a stray request (another test's, a changed prompt) can be
+    told apart from a repeat."""
     planned = {fake_hash_of(r[0]) for r in w.con.execute("SELECT request FROM llm_calls").fetchall()}
     out = []
     for h in sorted(set(served) - planned):
