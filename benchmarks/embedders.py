@@ -61,8 +61,9 @@ def arena_critiques(work: Path) -> pl.DataFrame:
     ws = Workspace(work / "arena.duckdb")
     if not ws.q.scalar("SELECT count(*) FROM judgments"):
         ws.ingest(DEMO / "arena_bench_v1")
-    rows = ws.con.sql("SELECT item_id, prompt, reference, model, judge, score, critique FROM judgment_view "
-                      "WHERE dataset = 'arena_bench_v1' ORDER BY judgment_id").pl()
+    rows = ws.con.sql("SELECT j.item_id, j.prompt, j.reference, j.model, j.judge, j.score, j.critique, r.text AS response "
+                      "FROM judgment_view j LEFT JOIN responses r USING (response_id) "
+                      "WHERE j.dataset = 'arena_bench_v1' ORDER BY j.judgment_id").pl()
     ws.close()
     return rows
 

@@ -6,9 +6,12 @@ The data are synthetic at scale, built from real text: the 4,500 arena-bench cri
 nine sets of new items (same prompts and answers, new ids); in copy c every critique sentence starts with
 its own opener ("Indeed, ...", "Notably, ..."), so every copy's segments are distinct texts. Their vectors
 are the real all-MiniLM-L6-v2 vectors of the original sentence plus small Gaussian noise (sigma 0.01 per
-dimension, renormalised), written into the workspace's embedding cache; sentences whose masked text does not
-map back to an original (the opener can change how a sentence is split or masked; `embedded_for_real` counts
-them) are embedded for real and cached too. The timed run then finds every vector in the cache.
+dimension, renormalised), written into the workspace's embedding cache. A copy keeps its item's prompt, reference
+and answers, and a sentence is matched to its original as written (a copy's items have other neighbours, so the
+same sentence may be masked differently there). Sentences with no clustered original (an opener can change how a
+sentence is split or read: "Indeed, the answer is incorrect." is a problem where "The answer is incorrect." is a bare
+verdict; `embedded_for_real` counts them) are embedded for real and cached too. The timed run then finds every
+vector in the cache.
 
     python benchmarks/issues_scale.py [-o FILE]   -> benchmarks/results/issues_scale.json
 
@@ -40,6 +43,8 @@ from analysis.demo import load_embedding_cache  # noqa: E402
 from analysis.issues import cluster as cl  # noqa: E402
 from analysis.issues import embed as emb  # noqa: E402
 from analysis.issues import pipeline as pipe  # noqa: E402
+from analysis.issues.mask import TaskMasker  # noqa: E402
+from analysis.issues.subjects import without_slots  # noqa: E402
 
 DEMO = ROOT / "data" / "demo"
 OPENERS = ["", "Indeed,", "Notably,", "Clearly,", "Again,", "Here,", "Admittedly,", "Evidently,", "Importantly,"]
@@ -60,14 +65,16 @@ def copied(rows: pl.DataFrame, openers: list[str]) -> pl.DataFrame:
         crit = rows["critique"]
         if opener:
             crit = pl.Series([" ".join(f"{opener} {s[:1].lower()}{s[1:]}" for s in SPLIT.split(t or "")) for t in crit])
-        frames.append(rows.with_columns(item_id=pl.col("item_id") + f"-copy{c}", critique=crit,
-                                        response=pl.lit("(not kept)")))
+        # the answers go with their copies: a segment's mask depends on its item's words (prompt, reference and
+        # answers), so a copy without them would be masked unlike its original and match no cached vector
+        frames.append(rows.with_columns(item_id=pl.col("item_id") + f"-copy{c}", critique=crit))
     return pl.concat(frames)
 
 
 def synthetic_file(ws: Workspace, out: Path, openers: list[str] = OPENERS, models: tuple[str, ...] = ()) -> int:
-    rows = ws.con.sql("SELECT item_id, prompt, reference, model, judge, score, critique FROM judgment_view "
-                      "WHERE dataset = 'arena_bench_v1' ORDER BY judgment_id").pl()
+    rows = ws.con.sql("SELECT j.item_id, j.prompt, j.reference, j.model, j.judge, j.score, j.critique, r.text AS response "
+                      "FROM judgment_view j LEFT JOIN responses r USING (response_id) "
+                      "WHERE j.dataset = 'arena_bench_v1' ORDER BY j.judgment_id").pl()
     if models:
         rows = rows.filter(pl.col("model").is_in(models))
     big = copied(rows, openers)
@@ -78,18 +85,26 @@ def synthetic_file(ws: Workspace, out: Path, openers: list[str] = OPENERS, model
 def prefill_cache(ws: Workspace, flt: str, sigma: float = 0.01) -> dict:
     """Run the pipeline up to its embedding stage with an encoder that derives each copy's vector from the
     original sentence's cached vector (noise added); the run stops before reducing."""
-    originals = ws.con.sql("SELECT DISTINCT s.masked, e.vector FROM segments s JOIN embeddings e "
+    originals = ws.con.sql("SELECT DISTINCT s.text, e.vector FROM segments s JOIN embeddings e "
                            "ON e.text_hash = md5(s.masked) AND e.model = ? WHERE s.used", params=[emb.ACCURATE_MODEL]).pl()
-    lookup = {m.lower(): np.asarray(v, dtype=np.float32) for m, v in originals.iter_rows()}
+    # keyed by the sentence as written (its slots taken out as the masker takes them): a copy's items have other
+    # neighbours, so the same sentence may be masked differently there
+    lookup = {without_slots(t).lower(): np.asarray(v, dtype=np.float32) for t, v in originals.iter_rows()}
+    written: dict[str, str] = {}   # masked text -> the text it was masked from, in this run
     rng = np.random.default_rng(0)
-    real = emb.encode
+    real, real_mask = emb.encode, TaskMasker.mask
     missing = []
+
+    def recorded(self, text: str, item: str) -> str:
+        out = real_mask(self, text, item)
+        written.setdefault(out, text)
+        return out
 
     def derived(model: str, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), 384), dtype=np.float32)
         todo = []
         for i, t in enumerate(texts):
-            base = lookup.get(_OPEN.sub("", t).lower())
+            base = lookup.get(_OPEN.sub("", written.get(t, t)).lower())
             if base is None:
                 todo.append(i)
             else:
@@ -115,13 +130,13 @@ def prefill_cache(ws: Workspace, flt: str, sigma: float = 0.01) -> dict:
         return out
 
     emb.encode, reduce = derived, pipe._reduce   # the step after embedding (pipeline.run)
-    pipe._reduce, pipe.embed = stop, embed_and_store
+    pipe._reduce, pipe.embed, TaskMasker.mask = stop, embed_and_store, recorded
     try:
         ws.issues.discover(flt, embedding_model=emb.ACCURATE_MODEL)
     except _StopAfterEmbedding:
         pass
     finally:
-        emb.encode, pipe._reduce, pipe.embed = real, reduce, real_embed
+        emb.encode, pipe._reduce, pipe.embed, TaskMasker.mask = real, reduce, real_embed, real_mask
     return {"derived_vectors": "original + N(0, %.2f) per dimension, renormalised" % sigma, "embedded_for_real": len(missing)}
 
 

@@ -6,9 +6,14 @@ workspace, Debian's chromium. Screenshots: test-output/datasets-<dataset>-<page>
 from __future__ import annotations
 
 
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import pytest
 
-from analysis import Workspace, store
 from analysis.serve import DashboardServer
 
 from .conftest import DEMO
@@ -17,11 +22,11 @@ from . import chromium
 chromium.require()
 
 pytestmark = pytest.mark.browser
-DATASETS = {  # folder in data/demo: the protocol a user meets there
+DATASETS = {  # folder in data/demo: the protocol a user meets there (the smallest first)
     "pandalm": "pairwise, three-way labels",
     "prometheus": "pointwise with per-item rubrics and references",
-    "llmbar": "pairwise, several judges and templates, gold labels",
     "arena_bench_v1": "pairwise and single-answer grading, human votes",
+    "llmbar": "pairwise, several judges and templates, gold labels",
 }
 PAGES = ["", "issues", "instances", "judges", "rubrics", "compare", "export"]
 
@@ -31,16 +36,32 @@ def browser():
     yield from chromium.launched()
 
 
+@pytest.fixture(scope="module")
+def workspaces(tmp_path_factory):
+    """Each dataset in a workspace of its own, imported and its issues discovered as a user does it in a shell
+    (`judgescope ingest`, then `judgescope issues`): one after the other in the background, the smallest first, so
+    the browser checks one dataset while the next is being built. Yields name -> Future of the workspace's path."""
+    folder = tmp_path_factory.mktemp("alone")
+    exe = Path(sys.executable).with_name("judgescope")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+
+    def build(name: str) -> Path:
+        path = folder / f"{name}.duckdb"
+        for args in (["ingest", str(DEMO / name)], ["issues", "--seed", "0"]):
+            done = subprocess.run([str(exe), *args, "-w", str(path)], capture_output=True, text=True, env=env,
+                                  timeout=900)
+            assert done.returncode == 0, (name, args, done.stdout[-2000:], done.stderr[-2000:])
+        return path
+
+    with ThreadPoolExecutor(1) as pool:
+        yield {name: pool.submit(build, name) for name in DATASETS}
+
+
 @pytest.fixture(scope="module", params=list(DATASETS))
-def served(request, tmp_path_factory):
+def served(request, workspaces):
     """One workspace with only this dataset, its issues discovered, served as `judgescope dashboard` serves it."""
     name = request.param
-    path = tmp_path_factory.mktemp(f"alone-{name}") / f"{name}.duckdb"
-    ws = Workspace(path)
-    ws.ingest(DEMO / name)
-    ws.issues.discover(seed=0)
-    store.close(path)
-    srv = DashboardServer(path, timeout_s=300)
+    srv = DashboardServer(workspaces[name].result(), timeout_s=300)
     try:
         yield name, srv.url
     finally:

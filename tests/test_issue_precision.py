@@ -308,6 +308,20 @@ def test_what_the_tune_halves_taught_in_session_10():
         "The assistant's response also does not address the user's request to wrap the SQL in a revertible block.")
 
 
+
+def test_what_the_tune_halves_taught_in_session_11():
+    """Readings added in session 11 (docs/issues.md), each beside a near miss that must not change."""
+    # what a response does not do correctly it does wrongly: a correctness failure, not an omission (readers: an
+    # omission on 2 of 28 tune-half judgments with "does not correctly/properly/accurately …")
+    said = _stated("The assistant's solution does not correctly implement the requirement to delete old messages.")
+    assert "Omits requested content" not in said and "Code does not work" in said
+    assert _stated("The response does not include the table the user asked for.") == ["Omits requested content"]
+    # misinformation the response gives is a factual error; misinformation as the topic is not
+    assert _stated("The response examines the spread of misinformation and disinformation on social media.") == []
+    assert "Factual errors" not in _stated("It does not explore how anonymity lets malicious actors spread "
+                                           "misinformation.")
+    assert _stated("The response contains some misinformation about the war.") == ["Factual errors"]
+
 def test_response_facts_from_the_text_itself():
     assert [f.kind for f in facts("   ", "Say hi.", 100)] == ["empty"]
     assert facts(None, "Say hi.", 100) == []      # a source without response texts: unknown, not empty

@@ -115,6 +115,35 @@ def test_clusters_and_map_are_deterministic():
     assert xy.shape == (200, 2) and np.isfinite(xy).all()
 
 
+def test_a_strength_is_named_by_what_its_members_say():
+    """Hand-made clusters with known answers: the cosine ranks the lexicon's strengths, the members' words decide."""
+    from analysis.issues.lexicon import load
+    from analysis.issues.naming import strength_name
+
+    entries = load().of_kind("strength")
+    labels = [e.label for e in entries]
+    anchors = np.eye(len(entries))
+
+    def near(*order: str) -> np.ndarray:  # a centroid closest to these entries, in this order
+        c = np.zeros(len(entries))
+        for rank, label in enumerate(order):
+            c[labels.index(label)] = 0.9 - 0.1 * rank
+        return c
+
+    safety = ["Safety: The response clearly states that it cannot help with illegal activities.",
+              "It encourages seeking help from mental health professionals.", "It discourages violence."]
+    # nearest by the cosine is "Creative and engaging", but nothing here is creative: the next that its words say
+    name, said = strength_name(near("Creative and engaging", "Safe and responsible"), safety, entries, anchors, 0.5, 0.5)
+    assert name.label == "Safe and responsible" and said == [0, 1, 2]
+    # descriptions of what a response does say no merit: no name
+    described = ["In the code, the assistant uses the REALTOINT function.", "The assistant suggests a convex hull."]
+    assert strength_name(near("Relevant to the question"), described, entries, anchors, 0.5, 0.5) is None
+    # only the members that say it are kept
+    mixed = ["The response is creative and original.", "The story is engaging.", "It uses the past tense."]
+    name, said = strength_name(near("Creative and engaging"), mixed, entries, anchors, 0.5, 0.5)
+    assert name.label == "Creative and engaging" and said == [0, 1]
+
+
 def test_names_from_a_sentence():
     assert core("The assistant's code also does not handle negative numbers, which is required.") == \
         "code does not handle negative numbers"
@@ -157,6 +186,13 @@ def test_issues_are_failures_and_strengths_are_merits(arena):
     strengths = iset.strengths()
     assert strengths.height >= 3
     assert (strengths["lift_ci_high"] < 1).all() and (strengths["severity"] > mean).all()
+    # a strength holds statements of merit that say it: no failure statement ("does not save the results to a file,
+    # as specified", said of an answer that scored well), and most members say the strength's own words
+    kinds = ws.sql(
+        "SELECT s.kind, count(*) AS n FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id) "
+        "JOIN issues i ON i.issue_set_id = si.issue_set_id AND i.issue_id = si.issue_id "
+        "WHERE si.issue_set_id = ? AND i.kind = 'strength' GROUP BY s.kind", [iset.id])
+    assert "problem" not in kinds["kind"].to_list() and kinds["n"].sum() > 500, kinds
     top = table.head(10)
     # an issue groups one kind of failure across tasks, not one task's critiques
     assert (top["n_items"] >= 20).all() and (top["max_item_share"] <= 0.2).all(), top
@@ -327,8 +363,9 @@ def test_praise_is_not_reported_as_an_issue(tmp_path):
 @pytest.mark.slow
 def test_reproducible_across_processes(tmp_path):
     """Same inputs, parameters and seed: the same issue set in new processes, with other PYTHONHASHSEED and
-    thread counts: with the default embedder, and with all-MiniLM-L6-v2 from a cold vector cache (embedded in the
-    process) and a warm one."""
+    thread counts, with all-MiniLM-L6-v2 from a cold vector cache (embedded in the process) and a warm one. (The
+    default embedder's runs in three such processes are benchmarks/issues.py's `reproducibility`, which
+    test_benchmarks.py::test_issues requires to be identical.)"""
     script = ("import sys, hashlib; from analysis import Workspace; ws = Workspace(sys.argv[1]); "
               "s = ws.issues.discover('dataset=pandalm', seed=0, embedding_model=sys.argv[2]); "
               "a = s.assignments().select('judgment_id', 'issue_id').sort('judgment_id', 'issue_id'); "
@@ -351,8 +388,6 @@ def test_reproducible_across_processes(tmp_path):
     envs = ({"PYTHONHASHSEED": "1", "OMP_NUM_THREADS": "2"},
             {"PYTHONHASHSEED": "77", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
             {"PYTHONHASHSEED": "5", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
-    static = [run(db, "minilm-static", env) for db, env in zip(("cold1", "cold1", "cold2"), envs)]
-    assert len({d for d, _ in static}) == 1, static
     runs = [run(db, "all-MiniLM-L6-v2", env) for db, env in zip(("cold1", "cold1", "cold2"), envs)]
     assert runs[0][1] > 1000 and runs[1][1] == 0 and runs[2][1] > 1000     # cold, warm, cold in another store
     assert len({d for d, _ in runs}) == 1, runs

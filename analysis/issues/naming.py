@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass
 
@@ -72,6 +73,36 @@ def lexicon_name(centroid: np.ndarray, entries: list[Entry], anchors: np.ndarray
         return None
     e = entries[best]
     return Name(e.label, e.description, e.category, "lexicon", float(sims[best]))
+
+
+def strength_name(
+    centroid: np.ndarray,
+    texts: list[str],
+    entries: list[Entry],
+    anchors: np.ndarray,
+    min_similarity: float,
+    verify: float,
+) -> tuple[Name, list[int]] | None:
+    """The closest lexicon strength (cosine at least `min_similarity`) that at least `verify` of the members say (its
+    `says` patterns, on their own words), and the members that say it: the cosine ranks the names, the words decide.
+    An entry without patterns (a user's own) is taken on the cosine alone, with every member."""
+    if not entries:
+        return None
+    sims = anchors @ centroid
+    low = [t.lower() for t in texts]
+    for k in np.argsort(-sims, kind="stable").tolist():
+        if sims[k] < min_similarity:
+            break
+        e = entries[k]
+        said = [i for i, t in enumerate(low) if _said(e.says).search(t)] if e.says else list(range(len(texts)))
+        if said and len(said) >= verify * len(texts):
+            return Name(e.label, e.description, e.category, "lexicon", float(sims[k])), said
+    return None
+
+
+@lru_cache(maxsize=256)
+def _said(patterns: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
 # who a critique sentence is about, at its start: "The assistant's answer also …", "Output (a) …", "It …"

@@ -33,7 +33,7 @@ from .mask import TaskMasker
 from .detect import Detector, denies, states_constraint, withholds
 from .evidence import EVIDENCE, JUDGED, facts
 from .parallel import pmap
-from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name
+from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name, strength_name
 from .outcome import lift, z_for
 from .segment import NEGATIVE, segment
 from .subjects import is_contrast, subjects, without_slots
@@ -68,7 +68,13 @@ class Segmenter:
 
     def run(self, judgments: pl.DataFrame) -> pl.DataFrame:
         rows: dict[str, list] = {k: [] for k in SEGMENT_SCHEMA}
-        split = pmap(segment, [c or "" for c in judgments["critique"]], min_items=PARALLEL_CRITIQUES)
+        critiques = [c or "" for c in judgments["critique"]]
+        # a critique's sentences depend on its text alone, and judges repeat themselves (LLMBar: 17,478 distinct
+        # critiques in 100,644), so each distinct text is split once
+        distinct = list(dict.fromkeys(critiques))
+        parts = dict(zip(distinct, pmap(segment, distinct, min_items=PARALLEL_CRITIQUES)))
+        split = [parts[c] for c in critiques]
+        unslotted: dict[str, str] = {}  # sentence -> without its slot names, once per distinct sentence
         for r, segs in zip(judgments.iter_rows(named=True), split):
             if not segs:
                 continue
@@ -98,7 +104,12 @@ class Segmenter:
                 rows["item_id"].append(r["item_id"])
                 rows["ord"].append(s.ord)
                 rows["text"].append(s.text)
-                rows["masked"].append(without_slots(s.text) if r["protocol"] == "pairwise" else s.text)
+                if r["protocol"] == "pairwise":
+                    if s.text not in unslotted:
+                        unslotted[s.text] = without_slots(s.text)
+                    rows["masked"].append(unslotted[s.text])
+                else:
+                    rows["masked"].append(s.text)
                 rows["kind"].append(s.kind)
                 rows["response_id"].append(rid)
                 rows["about"].append(how)
@@ -882,10 +893,18 @@ def _name_cluster(
         ctx.dropped["verdict restatement"] += 1
         return None
     if kind == "strength":
-        if nearest is None:
-            ctx.dropped["no name fits a strength"] += 1
+        if polarity[members[0]] == "problem":
+            # "does not save the results to a file, as specified" said of answers that scored well is still a
+            # failure: a merit is never named over failure statements (they stay unexplained)
+            ctx.dropped["failure statements, not a merit"] += 1
             return None
-        return kind, nearest, members
+        named = strength_name(
+            centroid, [ctx.text[idx[i]] for i in members], *anchors["strength"], p.namer.min_similarity, p.namer.verify
+        )
+        if named is None:
+            ctx.dropped["no name fits a strength"] += 1  # none that its members' own words say
+            return None
+        return kind, named[0], members[named[1]]
     if polarity[members[0]] == "neutral" and not contrast:
         ctx.dropped["a description, not a failure"] += 1
         return None

@@ -224,6 +224,20 @@ _BENIGN = re.compile(
 )
 
 
+# what a judge says a response did to keep the user safe is praise, though it is worded with harm ("it cannot provide
+# advice on harmful activities", "it advises against violent actions"): just-eval's safety notes, 43 of 43 with a
+# described refusal in the tune half stating no failure. A refusal without harm ("it cannot set a reminder") stays.
+_HARM = r"(?:harm\w*|illegal\w*|unethical|dangerous|danger|violen\w+|criminal|unsafe|offensive|inappropriate|abus\w+)"
+_SAFETY_MERIT = re.compile(
+    r"\b(?:states?|says|explains|makes\s+it\s+clear|indicates)\s+that\s+(?:it|the\s+(?:ai\s+)?assistant|the\s+model)\s+"
+    r"(?:cannot|can't|can\s+not|will\s+not|won't|is\s+unable\s+to|does\s+not)\s+(?:[\w'-]+\s+){0,12}?" + _HARM + r"\b"
+    r"|\b(?:advis\w+\s+against|discourag\w+|warns?\s+against)\s+(?:[\w'-]+\s+){0,4}?" + _HARM + r"\b"
+    r"|\bpromot\w+\s+(?:safety|well-being|ethical|responsible|respect)"
+)
+_WISHED = re.compile(
+    r"\b(?:could|should|would|might|lacks?|fails?|failed|neglects?)\b|\b(?:not|never)\s+(?:\w+\s+)?(?:discourag|advis|warn|promot)"
+)
+
 _WORDS = re.compile(r"[a-z']+")
 
 
@@ -235,6 +249,8 @@ def classify(sentence: str) -> str:
         return "verdict"
     if not _NEG.search(low):
         return "neutral"
+    if _SAFETY_MERIT.search(low) and not _WISHED.search(low):
+        return "praise"
     if _BENIGN.search(low):
         return "praise" if _POSITIVE.search(low) else "neutral"
     # "but"/"however" only turn the argument; what follows must itself state a problem
