@@ -142,6 +142,12 @@ def test_a_strength_is_named_by_what_its_members_say():
     mixed = ["The response is creative and original.", "The story is engaging.", "It uses the past tense."]
     name, said = strength_name(near("Creative and engaging"), mixed, entries, anchors, 0.5, 0.5)
     assert name.label == "Creative and engaging" and said == [0, 1]
+    # a wish or a shortfall says the merit is missing
+    wishes = ["The response would be more effective if it were more concise.", "It is short and to the point.",
+              "There is room for improvement in conciseness."]
+    name, said = strength_name(near("Concise and focused"), wishes + ["It is concise."], entries, anchors, 0.5, 0.5)
+    assert name.label == "Concise and focused" and said == [1, 3]
+    assert strength_name(near("Concise and focused"), wishes, entries, anchors, 0.5, 0.5) is None
 
 
 def test_names_from_a_sentence():

@@ -84,8 +84,9 @@ def strength_name(
     verify: float,
 ) -> tuple[Name, list[int]] | None:
     """The closest lexicon strength (cosine at least `min_similarity`) that at least `verify` of the members say (its
-    `says` patterns, on their own words), and the members that say it: the cosine ranks the names, the words decide.
-    An entry without patterns (a user's own) is taken on the cosine alone, with every member."""
+    `says` patterns, on their own words, not in a wish or a shortfall), and the members that say it: the cosine ranks
+    the names, the words decide. An entry without patterns (a user's own) is taken on the cosine alone, with every
+    member."""
     if not entries:
         return None
     sims = anchors @ centroid
@@ -94,10 +95,22 @@ def strength_name(
         if sims[k] < min_similarity:
             break
         e = entries[k]
-        said = [i for i, t in enumerate(low) if _said(e.says).search(t)] if e.says else list(range(len(texts)))
+        said = (
+            [i for i, t in enumerate(low) if _said(e.says).search(t) and not _WISHED.search(t)]
+            if e.says
+            else list(range(len(texts)))
+        )
         if said and len(said) >= verify * len(texts):
             return Name(e.label, e.description, e.category, "lexicon", float(sims[k])), said
     return None
+
+
+# a wish or a shortfall says the merit is missing ("would be more effective if it were more concise", "room for
+# improvement in conciseness", "falls just short of the depth expected"): in a blind reading of strength members, 2
+# of 20 such sentences stated the merit they were filed under
+_WISHED = re.compile(
+    r"\b(?:would|could|should|might)\b|\broom\s+for\s+improvement\b|\bfalls?\s+(?:just\s+)?short\b|\bneither\b"
+)
 
 
 @lru_cache(maxsize=256)
