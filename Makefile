@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python benchmarks/dashboard_speed.py
 	$(BIN)/python benchmarks/issues.py
 	$(BIN)/python benchmarks/issue_quality.py
+	$(BIN)/python benchmarks/strength_names.py
 	$(BIN)/python benchmarks/issues_scale.py
 	$(BIN)/python benchmarks/judge.py
 

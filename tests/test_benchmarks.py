@@ -116,6 +116,17 @@ def test_issue_quality(tmp_path):
             assert res[half][key] is not None, (half, key)
 
 
+def test_strength_names(tmp_path):
+    r = smoke("strength_names", tmp_path)
+    has_commit(r["machine"])
+    runs = r["runs"]
+    assert r["smoke"] and "smoke" in runs and len(runs) >= 4    # the recorded runs, and the smoke run's draw
+    mine = runs["smoke"]
+    assert mine["drawn"] == 20 and set(mine["by_set"]) == {"pandalm"} and 0 <= mine["read"] <= 20
+    for run in runs.values():
+        assert run["read"] == 0 or (0 <= run["name_fits"] <= 1 and 0 <= run["failure_only"] <= 1), run
+
+
 @pytest.mark.slow
 def test_issues(tmp_path):
     r = smoke("issues", tmp_path)
