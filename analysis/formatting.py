@@ -16,6 +16,11 @@ def pct(x: float | None) -> str:
     return DASH if x is None else f"{100 * x:.1f}%"
 
 
+def count(n: int, noun: str) -> str:
+    """A count with its noun, singular for one: 1 strength, 10 strengths, 1,234 issues."""
+    return f"{n:,} {noun if n == 1 else noun + 's'}"
+
+
 def num(x: float | None, digits: int = 2) -> str:
     return DASH if x is None else f"{x:.{digits}f}"
 

@@ -148,6 +148,10 @@ def test_a_strength_is_named_by_what_its_members_say():
     name, said = strength_name(near("Concise and focused"), wishes + ["It is concise."], entries, anchors, 0.5, 0.5)
     assert name.label == "Concise and focused" and said == [1, 3]
     assert strength_name(near("Concise and focused"), wishes, entries, anchors, 0.5, 0.5) is None
+    # a set with one strength says so ("35 issues and 1 strength", on the Issues page and in the set's repr)
+    from analysis.formatting import count
+
+    assert [count(n, "strength") for n in (0, 1, 2, 1234)] == ["0 strengths", "1 strength", "2 strengths", "1,234 strengths"]
 
 
 def test_names_from_a_sentence():

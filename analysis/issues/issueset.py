@@ -13,6 +13,7 @@ import polars as pl
 
 from .. import plots
 from ..errors import UserError
+from ..formatting import count
 from ..filters import Filter, as_filter
 from ..query import Query
 from ..reliability.common import wilson
@@ -59,7 +60,8 @@ class IssueSet:
             )
         )
         return (
-            f"IssueSet({self.id}: {counts.get('issue', 0)} issues and {counts.get('strength', 0)} strengths over "
+            f"IssueSet({self.id}: {count(counts.get('issue', 0), 'issue')} and "
+            f"{count(counts.get('strength', 0), 'strength')} over "
             f"{self.stats.get('n_judgments', 0):,} judgments, outcome from {self.stats.get('signal', 'cues')}, "
             f"coverage {self.stats.get('coverage', 0):.0%} of {self.stats.get('n_used', 0):,} segments)"
         )

@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from analysis import Workspace, store
+from analysis.formatting import count
 
 from .. import state
 from ..state import md_escape
@@ -79,8 +80,8 @@ def _pick_set(ws: Workspace, sets: pl.DataFrame):
     ids = sets["issue_set_id"].to_list()
     chosen = flt.issue_set if flt.issue_set in ids else _covering(ws, sets, flt)
     labels = {
-        r["issue_set_id"]: f"{r['name'] or r['issue_set_id']} · {r['issues']} issues, {r['strengths']} "
-        f"strengths · {r['filter'] or 'everything'}"
+        r["issue_set_id"]: f"{r['name'] or r['issue_set_id']} · {count(r['issues'], 'issue')}, "
+        f"{count(r['strengths'], 'strength')} · {r['filter'] or 'everything'}"
         for r in sets.iter_rows(named=True)
     }
     set_id = st.selectbox(
