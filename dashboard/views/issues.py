@@ -55,7 +55,8 @@ def render(ws: Workspace) -> None:
         st.info(f"No {kinds[kind].lower()} in this selection.")
     else:
         st.caption("Sorted by how many responses in the selection have it. Click a row to open its instances.")
-        table_click(_flat(table), "w_issue_tree", lambda r: _open_issue(set_id, r, table), column_config=COLUMNS)
+        columns = COLUMNS if kind == "issue" else {**COLUMNS, "issue": STRENGTH_COLUMN}
+        table_click(_flat(table), "w_issue_tree", lambda r: _open_issue(set_id, r, table), column_config=columns)
     if kind == "issue":
         _unexplained(iset, flt)
     view = choose("Show", VIEWS, "prevalence", key="view")
@@ -179,6 +180,9 @@ COLUMNS = {
         "Checked by readers", help="Examples readers marked (Examples view): the share that fit, with its 95% interval"
     ),
 }
+STRENGTH_COLUMN = st.column_config.TextColumn(
+    "Strength", help="The strength's number and name: a merit most of its members' own words state", width="large"
+)
 
 
 def _flat(table: pl.DataFrame) -> pl.DataFrame:
