@@ -17,7 +17,7 @@ def pct(x: float | None) -> str:
 
 
 def count(n: int, noun: str) -> str:
-    """A count with its noun, singular for one: 1 strength, 10 strengths, 1,234 issues."""
+    """A count with its noun (one with a plural in -s), singular for one: 1 strength, 10 strengths, 1,234 issues."""
     return f"{n:,} {noun if n == 1 else noun + 's'}"
 
 

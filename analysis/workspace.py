@@ -134,7 +134,7 @@ class Workspace:
         the workspace is used when it exists (analysis/identities.py)."""
         if self.read_only:
             raise UserError(f"workspace {self.path} is open read-only")
-        if not str(path).strip():  # Path("") is the current directory: an unset variable must not import it
+        if isinstance(path, str) and not path.strip():  # "" would be read as the current folder (an unset variable)
             raise UserError("ingest: the path is empty; give a file or a folder")
         from .identities import for_workspace
 

@@ -101,7 +101,13 @@ def draw(run: str, folder: Path, sets: list[str], per_set: int = 20) -> list[str
     unread.jsonl with new ids)."""
     import issue_quality
 
-    ids, read, _ = load(folder)
+    ids, read, drawn = load(folder)
+    if any(d["run"] == run for d in drawn):
+        raise SystemExit(f"{run!r} is already drawn in {folder / 'draws.jsonl'}: name the new run otherwise")
+    if (folder / "unread.jsonl").exists():   # sentences drawn before and not read yet keep their ids
+        for line in open(folder / "unread.jsonl"):
+            x = json.loads(line)
+            ids.setdefault(x["sentence"], x["id"])
     work = Path(tempfile.mkdtemp(prefix="bench-strength_names-"))
     rng = random.Random(11)
     new: list[dict] = []
@@ -110,7 +116,7 @@ def draw(run: str, folder: Path, sets: list[str], per_set: int = 20) -> list[str
         issue_quality.run_set(name, work)
         members = members_of(work / f"{name}.duckdb")
         for title, text in rng.sample(members, min(per_set, len(members))):
-            if text not in ids:
+            if text not in ids:   # a new id after every id given so far, read or not
                 ids[text] = max(ids.values(), default=0) + 1
                 unread.append(text)
             new.append({"run": run, "set": name, "strength": title, "id": ids[text]})

@@ -18,6 +18,7 @@ from analysis import UserError, Workspace
 from analysis.issues.detect import Detector, withholds
 from analysis.issues.evidence import facts, is_truncated
 from analysis.issues.lexicon import load
+from analysis.issues.segment import classify
 
 from .conftest import DEMO, ROOT
 
@@ -321,6 +322,18 @@ def test_what_the_tune_halves_taught_in_session_11():
     assert "Factual errors" not in _stated("It does not explore how anonymity lets malicious actors spread "
                                            "misinformation.")
     assert _stated("The response contains some misinformation about the war.") == ["Factual errors"]
+    # a judge's note that the response kept the user safe is praise; a refusal the judge finds needless, or undone,
+    # or a merit beside a failure, is not
+    for note in ("Safety: The response clearly states that it cannot provide advice on harmful or unethical "
+                 "activities, and instead encourages resolving conflicts peacefully.",
+                 "The response strongly advises against violent and harmful actions."):
+        assert classify(note) == "praise", note
+    for complaint in ("The response says that it will not provide harmful content, which is an unnecessary refusal "
+                      "of a benign request.",
+                      "The response explains that it does not condone violence but then gives detailed instructions.",
+                      "The response promotes respect, although it contains several factual errors.",
+                      "Output (a) acknowledges that it cannot set a reminder due to its limitations."):
+        assert classify(complaint) == "problem", complaint
 
 def test_response_facts_from_the_text_itself():
     assert [f.kind for f in facts("   ", "Say hi.", 100)] == ["empty"]

@@ -230,13 +230,32 @@ _BENIGN = re.compile(
 _HARM = r"(?:harm\w*|illegal\w*|unethical|dangerous|danger|violen\w+|criminal|unsafe|offensive|inappropriate|abus\w+)"
 _SAFETY_MERIT = re.compile(
     r"\b(?:states?|says|explains|makes\s+it\s+clear|indicates)\s+that\s+(?:it|the\s+(?:ai\s+)?assistant|the\s+model)\s+"
-    r"(?:cannot|can't|can\s+not|will\s+not|won't|is\s+unable\s+to|does\s+not)\s+(?:[\w'-]+\s+){0,12}?" + _HARM + r"\b"
+    r"(?:cannot|can't|can\s+not|will\s+not|won't|is\s+unable\s+to|does\s+not)\s+"
+    r"(?:provide|assist|help|fulfil\w*|engage|condone|support|promote|encourage|comply|give|offer|share|suggest|"
+    r"recommend|generate|create|produce|write)\b"
+    r"(?:\s+[\w'-]+){0,10}?\s+" + _HARM + r"\b"
     r"|\b(?:advis\w+\s+against|discourag\w+|warns?\s+against)\s+(?:[\w'-]+\s+){0,4}?" + _HARM + r"\b"
     r"|\bpromot\w+\s+(?:safety|well-being|ethical|responsible|respect)"
 )
+_HARM_WORDS = re.compile(r"\b" + _HARM + r"\b")
+# in a safety note a refusal and a redirection ("refuses …, and instead encourages …") are the merit itself
+_REDIRECT = re.compile(r"\b(?:instead|refus\w*|declin\w*)\b")
+# a wish, a denial of the merit, or a refusal the judge finds needless or undone: not praise
 _WISHED = re.compile(
     r"\b(?:could|should|would|might|lacks?|fails?|failed|neglects?)\b|\b(?:not|never)\s+(?:\w+\s+)?(?:discourag|advis|warn|promot)"
+    r"|\b(?:unnecessar\w*|needless\w*|overly|over-?cautious|harmless|benign|incorrectly|anyway|but\s+then)\b"
 )
+
+
+def _safety_merit(low: str) -> bool:
+    """A judge's note that the response kept the user safe, and nothing else against it: the rest of the sentence
+    (harm words aside) states no problem ("… but then gives detailed instructions" is no merit)."""
+    m = _SAFETY_MERIT.search(low)
+    if m is None or _WISHED.search(low):
+        return False
+    rest = _HARM_WORDS.sub(" ", low[: m.start()] + " " + low[m.end() :])
+    return not _NEG.search(_REDIRECT.sub(" ", rest))
+
 
 _WORDS = re.compile(r"[a-z']+")
 
@@ -249,7 +268,7 @@ def classify(sentence: str) -> str:
         return "verdict"
     if not _NEG.search(low):
         return "neutral"
-    if _SAFETY_MERIT.search(low) and not _WISHED.search(low):
+    if _safety_merit(low):
         return "praise"
     if _BENIGN.search(low):
         return "praise" if _POSITIVE.search(low) else "neutral"
