@@ -58,12 +58,12 @@ def log(msg: str) -> None:
 
 
 def arena_critiques(work: Path) -> pl.DataFrame:
+    from issues_scale import arena_judgments
+
     ws = Workspace(work / "arena.duckdb")
     if not ws.q.scalar("SELECT count(*) FROM judgments"):
         ws.ingest(DEMO / "arena_bench_v1")
-    rows = ws.con.sql("SELECT j.item_id, j.prompt, j.reference, j.model, j.judge, j.score, j.critique, r.text AS response "
-                      "FROM judgment_view j LEFT JOIN responses r USING (response_id) "
-                      "WHERE j.dataset = 'arena_bench_v1' ORDER BY j.judgment_id").pl()
+    rows = arena_judgments(ws)
     ws.close()
     return rows
 

@@ -71,10 +71,16 @@ def copied(rows: pl.DataFrame, openers: list[str]) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def synthetic_file(ws: Workspace, out: Path, openers: list[str] = OPENERS, models: tuple[str, ...] = ()) -> int:
-    rows = ws.con.sql("SELECT j.item_id, j.prompt, j.reference, j.model, j.judge, j.score, j.critique, r.text AS response "
+def arena_judgments(ws: Workspace) -> pl.DataFrame:
+    """arena-bench's judgments with what copies need: item, prompt, reference, model, judge, score, critique and the
+    judged answer (also used by embedders.py)."""
+    return ws.con.sql("SELECT j.item_id, j.prompt, j.reference, j.model, j.judge, j.score, j.critique, r.text AS response "
                       "FROM judgment_view j LEFT JOIN responses r USING (response_id) "
                       "WHERE j.dataset = 'arena_bench_v1' ORDER BY j.judgment_id").pl()
+
+
+def synthetic_file(ws: Workspace, out: Path, openers: list[str] = OPENERS, models: tuple[str, ...] = ()) -> int:
+    rows = arena_judgments(ws)
     if models:
         rows = rows.filter(pl.col("model").is_in(models))
     big = copied(rows, openers)

@@ -4,7 +4,7 @@ From each run of the pipeline on the six annotated selections (those of benchmar
 members per selection were drawn at random and read by a person who saw only the sentence and the merit list
 (data/eval/strengths/: draws.jsonl, sentences.jsonl, annotations.jsonl; how in its README). A member fits when the
 reader marked the merit its strength is named after. Reported per run, pooled and per selection: the share that
-fits (with a bootstrap interval over the drawn members) and the share the reader found to be only a failure ("does
+fits (with its 95% Wilson interval over the drawn members) and the share the reader found to be only a failure ("does
 not save the results to a file, as specified", filed under a strength).
 
     python benchmarks/strength_names.py [-o FILE]                  the runs in draws.jsonl, scored
@@ -53,12 +53,13 @@ def load(folder: Path) -> tuple[dict[str, int], dict[int, dict], list[dict]]:
     return ids, read, draws
 
 
-def interval(xs: list[bool], n: int = 2000) -> list[float] | None:
-    if not xs:
-        return None
-    rng = random.Random(0)
-    means = sorted(sum(rng.choices(xs, k=len(xs))) / len(xs) for _ in range(n))
-    return [round(means[int(0.025 * n)], 3), round(means[int(0.975 * n)], 3)]
+def interval(xs: list[bool]) -> list[float] | None:
+    """The share's 95% Wilson interval, as the dashboard gives a prevalence's (imported here, not at the top: with
+    --root the `analysis` package must come from that checkout)."""
+    from analysis.reliability.common import wilson
+
+    lo, hi = wilson(sum(xs), len(xs))
+    return None if lo is None or hi is None else [round(lo, 3), round(hi, 3)]
 
 
 def score(draws: list[dict], read: dict[int, dict]) -> dict:

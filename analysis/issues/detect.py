@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .lexicon import Entry
 
@@ -220,6 +221,12 @@ def _seq_anchors(items, parser) -> frozenset[str] | None:
     return best
 
 
+@lru_cache(maxsize=512)
+def any_of(patterns: tuple[str, ...]) -> re.Pattern | None:
+    """One pattern that matches where any of a lexicon entry's `patterns` does (None for none)."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+
 @dataclass(frozen=True)
 class Detector:
     """Compiled `says` patterns of the issue entries that have them."""
@@ -236,25 +243,22 @@ class Detector:
     def of(cls, issue_entries: list[Entry]) -> "Detector":
         keep = [e for e in issue_entries if e.says or e.contrast_says or e.says_if_unconstrained]
 
-        def one(patterns):
-            return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
-
         def needles(patterns):  # one search in C for the strings, much cheaper than trying every pattern
             sets = [_anchors(p) for p in patterns]
             if not (sets and all(sets)):
                 return None
             return re.compile("|".join(map(re.escape, sorted(frozenset().union(*sets), key=len, reverse=True))))
 
-        plain = [one((*e.says, *e.says_if_unconstrained)) for e in keep]
+        plain = [any_of((*e.says, *e.says_if_unconstrained)) for e in keep]
         plain_needles = [needles((*e.says, *e.says_if_unconstrained)) for e in keep]
         # for a prompt with a constraint: the entry's own says, compiled again only where it has conditional ones
         return cls(
             tuple(keep),
             tuple(plain),
-            tuple(one(e.contrast_says) for e in keep),
+            tuple(any_of(e.contrast_says) for e in keep),
             tuple(plain_needles),
             tuple(needles(e.contrast_says) for e in keep),
-            tuple(one(e.says) if e.says_if_unconstrained else p for e, p in zip(keep, plain)),
+            tuple(any_of(e.says) if e.says_if_unconstrained else p for e, p in zip(keep, plain)),
             tuple(needles(e.says) if e.says_if_unconstrained else n for e, n in zip(keep, plain_needles)),
         )
 

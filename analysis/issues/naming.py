@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
+from .detect import any_of
 from .lexicon import Entry
 from .mask import STOP, tokens
 
@@ -95,9 +95,10 @@ def strength_name(
         if sims[k] < min_similarity:
             break
         e = entries[k]
+        says = any_of(e.says)
         said = (
-            [i for i, t in enumerate(low) if _said(e.says).search(t) and not _WISHED.search(t)]
-            if e.says
+            [i for i, t in enumerate(low) if says.search(t) and not _SHORTFALL.search(t)]
+            if says
             else list(range(len(texts)))
         )
         if said and len(said) >= verify * len(texts):
@@ -108,14 +109,9 @@ def strength_name(
 # a wish or a shortfall says the merit is missing ("would be more effective if it were more concise", "room for
 # improvement in conciseness", "falls just short of the depth expected"): in a blind reading of strength members, 2
 # of 20 such sentences stated the merit they were filed under
-_WISHED = re.compile(
+_SHORTFALL = re.compile(
     r"\b(?:would|could|should|might)\b|\broom\s+for\s+improvement\b|\bfalls?\s+(?:just\s+)?short\b|\bneither\b"
 )
-
-
-@lru_cache(maxsize=256)
-def _said(patterns: tuple[str, ...]) -> re.Pattern:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
 # who a critique sentence is about, at its start: "The assistant's answer also …", "Output (a) …", "It …"
