@@ -952,9 +952,11 @@ def _merge_named(ctx: _Context, named: list, idx: np.ndarray) -> list[Group]:
             )
         by_name.setdefault(key, []).append(k)
     min_items = max(p.clusterer.min_items, int(0.03 * len(set(ctx.items[idx]))))
-    z = z_for(p.selector.alpha, max(len(by_name), 1))
+    # one family per kind: which issues pass must not hang on how many strengths were named, nor the reverse
+    tests = Counter(kind for kind, _ in by_name)
     out = []
     for (kind, _), ks in by_name.items():
+        z = z_for(p.selector.alpha, tests[kind])
         rows = idx[np.concatenate([named[k][2] for k in ks])]
         name = named[ks[0]][1]
         if name.named_by == "phrase" and len(ks) > 1:  # members read against a longer name: they must say this one
