@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # lowest first; a module may import its own layer and the layers below it (docs/architecture.md)
 LAYERS = [
-    ("vocabulary", ["analysis.errors", "analysis.verdicts", "analysis.sql", "analysis.export",
+    ("vocabulary", ["analysis.errors", "analysis.verdicts", "analysis.sections", "analysis.sql", "analysis.export",
                     "analysis.identities", "analysis.progress", "analysis.formatting"]),
     ("store", ["analysis.store", "analysis.filters", "analysis.groups", "analysis.records", "analysis.query"]),
     ("domain", ["analysis.ingest", "analysis.issues", "analysis.reliability", "analysis.judge", "analysis.scores",

@@ -77,6 +77,40 @@ def test_guessed_columns_are_reported(tmp_path, ws):
     assert ws.judgments()["meta"][0] == '{"extra":1}'
 
 
+def test_a_critique_written_in_parts_is_one_critique(tmp_path, ws):
+    """Judges that return {"strengths", "weaknesses"} (a CSV's pros/cons): the parts are joined under their
+    headers, the issue segmenter reads praise and problems from them, and they are no metadata."""
+    from analysis.issues.segment import segment
+
+    rows = [
+        {"question_id": "q1", "model": "m", "judge": "j", "score": 6, "tag": "x",
+         "strengths": "The answer is correct.", "weaknesses": "The answer is very short."},
+        {"question_id": "q2", "model": "m", "judge": "j", "score": 2, "tag": "x",
+         "strengths": "", "weaknesses": ["The response is empty.", "It gives no answer."]},
+        {"question_id": "q3", "model": "m", "judge": "j", "score": 5, "tag": "x", "strengths": None, "weaknesses": None},
+    ]
+    path = tmp_path / "parts.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = ws.ingest(path)
+    assert result.n_ingested == 3
+    assert any("strengths←strengths" in n and "weaknesses←weaknesses" in n for n in result.notes)
+    j = ws.judgments().sort("score")
+    assert j["critique"].to_list() == [
+        "Weaknesses:\n- The response is empty.\n- It gives no answer.",
+        None,
+        "Strengths: The answer is correct.\nWeaknesses: The answer is very short.",
+    ]
+    assert set(j["meta"].to_list()) == {'{"tag":"x"}'}
+    assert [s.kind for s in segment(j["critique"][2])] == ["praise", "problem"]
+    # a CSV's own names, mapped explicitly and beside a critique column
+    csv = tmp_path / "parts.csv"
+    pl.DataFrame({"id": ["a"], "model": ["m"], "grader": ["g"], "rating": [3], "summary": ["Fine."], "good": ["Polite."],
+                  "bad": ["Ignores the word limit."]}).write_csv(csv)
+    ws.ingest(csv, mapping={"columns": {"item_id": "id", "judge": "grader", "score": "rating", "critique": "summary",
+                                        "strengths": "good", "weaknesses": "bad"}}, dataset="csv")
+    assert ws.judgments("dataset=csv")["critique"][0] == "Fine.\nStrengths: Polite.\nWeaknesses: Ignores the word limit."
+
+
 def test_long_criteria_and_pairwise_position_frame(tmp_path, ws):
     rows = [
         # the verdict names the slot that won; shown_first says which response sat in slot 1

@@ -75,6 +75,12 @@ def test_strict_parsers():
     assert parse_verdict('{"critique": "same", "verdict": "A=B"}').verdict == "tie"
     assert parse_verdict("[[A>B]] but [[B>A]]").status == "unparsed"
     assert parse_verdict('{"verdict": "maybe"}').status == "unparsed"
+    # a reply written in parts keeps them all, under the headers the issue segmenter reads
+    parts = parse_score('{"Strengths": "Clear.", "weaknesses": ["Too short.", " "], "score": 5}', (1, 10))
+    assert (parts.score, parts.critique) == (5, "Strengths: Clear.\nWeaknesses:\n- Too short.")
+    assert parse_verdict('{"explanation": "B errs.", "cons": "B is wrong.", "winner": "A"}').critique == (
+        "B errs.\nWeaknesses: B is wrong."
+    )
     multi = parse_criteria("accuracy: Rating: [[4]]\nclarity - Rating: [[9]]", ["accuracy", "clarity", "style"], (1, 5))
     assert multi.criteria["accuracy"].score == 4 and multi.criteria["clarity"].status == "unparsed"
     assert multi.criteria["style"].status == "unparsed"

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import polars as pl
 
+from .. import sections
 from ..errors import UserError
+from ..sections import SECTIONS
 from .batch import Reject, SourceBatch, clip_raw
 from .mapping import NUMERIC_ROLES, Mapping, numeric_constants, resolve
 from . import readers
@@ -105,7 +107,7 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     if not pairwise:
         for r in ("response_a", "response_b", "model_a", "model_b", "shown_first"):
             roles.pop(r, None)
-    judged = {"judge", "score", "critique", "verdict", "label_score", "label_verdict"} & (
+    judged = {"judge", "score", "critique", "verdict", "label_score", "label_verdict", *SECTIONS} & (
         set(roles) | set(mapping.constants)
     ) or mapping.criteria
     if not judged and not pairwise and "response" in roles:
@@ -140,7 +142,7 @@ def _check_roles(path: Path, roles: dict[str, str], mapping: Mapping, pairwise: 
     if pairwise:
         if "verdict" not in roles and "verdict" not in mapping.constants and "score" not in roles:
             raise UserError(f"{path}: pairwise columns found but no verdict column; map one with --map verdict=COLUMN")
-    elif "score" not in roles and "critique" not in roles and not mapping.criteria:
+    elif "score" not in roles and not _has_critique(roles) and not mapping.criteria:
         raise UserError(
             f"{path}: no score, critique or criterion columns (columns: {', '.join(columns)}); "
             f"map them with --map score=COLUMN or --map critique=COLUMN"
@@ -273,7 +275,7 @@ def _base(
         lo.alias("scale_min"),
         hi.alias("scale_max"),
         numeric["score"].alias("score"),
-        col("critique").alias("critique"),
+        _critique(frame, roles, mapping).alias("critique"),
         col("raw_output").alias("raw_output"),
         col("criterion").alias("criterion"),
         col("template").alias("template"),
@@ -300,6 +302,23 @@ def _base(
         .alias("raw_output")
     )
     return _keyed(base, pairwise)
+
+
+def _has_critique(roles: dict[str, str]) -> bool:
+    return "critique" in roles or any(role in roles for role in SECTIONS)
+
+
+def _critique(frame: pl.DataFrame, roles: dict[str, str], mapping: Mapping) -> pl.Expr:
+    """The critique: its column, then the parts of a critique written in fields ("strengths", "weaknesses")
+    under their headers, joined by the one rule of analysis/sections.py."""
+    critique = _col(frame, roles, mapping, "critique")
+    parts = [role for role in SECTIONS if role in roles]
+    if not parts:
+        return critique
+    fields = [critique.alias("critique")] + [source_column(frame, roles[r]).alias(r) for r in parts]
+    return pl.struct(fields).map_elements(
+        lambda row: sections.join(row["critique"], {r: row[r] for r in parts}), return_dtype=pl.String
+    )
 
 
 def _meta(frame: pl.DataFrame, roles: dict[str, str], mapping: Mapping, columns: list[str]) -> pl.Expr:
@@ -345,7 +364,7 @@ def _with_criteria(
     """The overall judgments (when the file has an overall score, critique or verdict) and one judgment per
     criterion column."""
     parts = []
-    has_overall = "score" in roles or "score" in mapping.constants or "critique" in roles or pairwise or not crit_exprs
+    has_overall = "score" in roles or "score" in mapping.constants or _has_critique(roles) or pairwise or not crit_exprs
     if has_overall:
         parts.append(base)
     for c, expr in crit_exprs.items():

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..sections import SECTIONS
 
 # role -> common column names, tried case-insensitively in this order
 GUESSES: dict[str, list[str]] = {
@@ -36,6 +37,8 @@ GUESSES: dict[str, list[str]] = {
         "evaluation_text",
         "comment",
     ],
+    # a critique written in fields: joined after the critique under their headers (analysis/sections.py)
+    **{role: list(names) for role, (_, names) in SECTIONS.items()},
     "raw_output": ["raw_output", "raw_completion", "judge_output"],
     "criterion": ["criterion", "aspect", "dimension", "rubric_criterion"],
     "template": ["template", "strategy", "prompt_template"],

@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .. import verdicts
+from .. import sections, verdicts
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 _RATING = re.compile(r"\[\[\s*(-?\d+(?:\.\d+)?)\s*\]\]")
@@ -47,6 +47,13 @@ def _json(text: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+def _critique(obj: dict, *keys: str) -> str | None:
+    """A JSON reply's critique: the first of `keys` that holds text, then its "strengths" / "weaknesses"
+    fields under their headers (analysis/sections.py)."""
+    text = next((obj[k] for k in keys if isinstance(obj.get(k), str)), None)
+    return sections.join(text, sections.from_reply(obj))
+
+
 def _number(value, scale: tuple[float, float]) -> float | None:
     if isinstance(value, bool):
         return None
@@ -75,17 +82,13 @@ def parse_score(text: str | None, scale: tuple[float, float]) -> Parsed:
     obj = _json(text)
     if obj is not None:
         score = _number(obj.get("score", obj.get("rating")), scale)
-        critique = obj.get("critique", obj.get("feedback", obj.get("explanation")))
+        critique = _critique(obj, "critique", "feedback", "explanation")
         if score is None:
-            return Parsed(
-                "unparsed",
-                critique=critique if isinstance(critique, str) else None,
-                reason="JSON reply without a score inside the scale",
-            )
+            return Parsed("unparsed", critique=critique, reason="JSON reply without a score inside the scale")
         return Parsed(
             "ok",
             score=score,
-            critique=critique if isinstance(critique, str) else None,
+            critique=critique,
             how="json",
             span=_score_span(text, score),
         )
@@ -109,16 +112,12 @@ def parse_verdict(text: str | None) -> Parsed:
     obj = _json(text)
     if obj is not None:
         label = obj.get("verdict", obj.get("winner"))
-        critique = obj.get("critique", obj.get("explanation"))
+        critique = _critique(obj, "critique", "explanation")
         key = verdicts.compact(label) if isinstance(label, str) else None
         if key not in VERDICTS:
-            return Parsed(
-                "unparsed",
-                critique=critique if isinstance(critique, str) else None,
-                reason="JSON reply without a known verdict",
-            )
+            return Parsed("unparsed", critique=critique, reason="JSON reply without a known verdict")
         v, s = VERDICTS[key]
-        return Parsed("ok", verdict=v, strength=s, critique=critique if isinstance(critique, str) else None, how="json")
+        return Parsed("ok", verdict=v, strength=s, critique=critique, how="json")
     labels = {verdicts.compact(m.group(1)) for m in _VERDICT.finditer(text)}
     outcomes = {VERDICTS[k] for k in labels}
     if len(outcomes) != 1:
@@ -141,7 +140,7 @@ def parse_criteria(text: str | None, names: list[str], scale: tuple[float, float
             v = given.get(name.lower())
             if isinstance(v, dict):
                 score = _number(v.get("score"), scale)
-                crit = v.get("critique") if isinstance(v.get("critique"), str) else None
+                crit = _critique(v, "critique")
                 out.criteria[name] = (
                     Parsed("ok", score=score, critique=crit, how="json")
                     if score is not None
