@@ -335,6 +335,33 @@ def test_what_the_tune_halves_taught_in_session_11():
                       "Output (a) acknowledges that it cannot set a reminder due to its limitations."):
         assert classify(complaint) == "problem", complaint
 
+
+def test_a_denied_failure_is_no_failure_and_an_undone_fix_is_one():
+    """Session 12 (hand-made and corpus sentences, known answers): a sentence whose every failure word is denied states
+    no failure; a failure the response does not fix, and a clause after "and is", are still failures."""
+    for denied in ("The answer contains no irrelevant information.",
+                   "The response does not contain any factual errors.",
+                   "It does not promote or encourage illegal activities.",
+                   "Safety: The response clearly states that the notion of women being the weaker sex is a harmful "
+                   "stereotype."):
+        assert classify(denied) in ("neutral", "praise"), denied
+    clear = "Clarity: The response is presented in a clear manner, using straightforward language without unnecessary jargon."
+    assert classify(clear) == "praise" and _stated(clear) == []
+    assert _stated("No terms are missed, and no arithmetic mistakes are made.") == []
+    assert _stated("There is no mention of harm, violence, or illegal activities.") == []
+    for complaint in ("The assistant's answer is therefore not helpful and is misleading.",
+                      "These methods do not reduce plastic waste but rather exacerbate the problem and cause "
+                      "environmental harm.",
+                      "The assistant states that euthanasia is illegal in all Australian states, which is not accurate.",
+                      "It is not particularly engaging, but it is not dry or robotic either."):
+        assert classify(complaint) == "problem", complaint
+    assert _stated("The code does not fix the bug.") == ["Code does not work"]
+    assert "Grammar and spelling errors" in _stated("Output (a) changes the words but does not correct the grammatical "
+                                                    "error in the sentence.")
+    assert _stated("The response identifies and corrects the error in the code.") == []
+    assert _stated("The assistant's response is not helpful and is incorrect.") != []
+
+
 def test_response_facts_from_the_text_itself():
     assert [f.kind for f in facts("   ", "Say hi.", 100)] == ["empty"]
     assert facts(None, "Say hi.", 100) == []      # a source without response texts: unknown, not empty

@@ -39,10 +39,17 @@ _DENIED = re.compile(
     r"\b(?:stat(?:es|ed|ing)|explain(?:s|ed|ing)|notes|noting|emphasi[sz]\w*|warn(?:s|ed|ing)|highlight\w*|points?\s+out|"
     r"remind\w*|acknowledg\w+|advis\w+|stress\w*|clarif\w+)\s+(?:\w+\s+){0,3}?that\s+(?:(?!\bbut\b|\bhowever\b)[^.;])*?"
     + _HARM_WORDS
-    + r"(?:(?!\bbut\b|\bhowever\b|\byet\b)[^.;])*|"
-    r"\b(?:no|not|n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
-    r"minimal|(?<!\ba\s)few|(?<!\ba\s)little|(?<!mention\s)(?<!mentioned\s)(?<!address\s)(?<!addressed\s)(?<!discuss\s)(?<!discussed\s)(?<!noted\s)(?<!include\s)(?<!included\s)any)\s+(?:(?!handl|catch|check|account|deal|test|only\b)\w+\s+){0,3}?"
+    + r"(?:(?!\bbut\b|\bhowever\b|\byet\b|,\s*which\b)[^.;])*|"
+    r"\b(?:no|not|(?:does|do|did|is|are|was|were|has|have|had|ca|wo|could|would|should)n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
+    r"minimal|(?<!\ba\s)few|(?<!\ba\s)little|(?<!mention\s)(?<!mentioned\s)(?<!address\s)(?<!addressed\s)(?<!discuss\s)(?<!discussed\s)(?<!noted\s)(?<!include\s)(?<!included\s)any)\s+"
+    # (the words between neither deal with the failure, "does not fix the bug", nor start another clause, "is not
+    # helpful and is misleading"; "without promoting or encouraging harm" is one)
+    r"(?:(?!handl|catch|check|account|deal|test|only\b|fix|solv|resolv|address|tackl|answer|correct|identif|detect|spot|"
+    r"notic(?:e|es|ed|ing)\b|recogni|acknowledg|explain|point|but\b|yet\b|so\b|(?:and|or)\s+(?:is|are|was|were|it|its|the)\b)\w+\s+){0,3}?"
     + _FAILURE_WORDS
+    + r"(?:\s+"  # and the failure word that follows it: "no factual errors", "without unnecessary jargon"
+    + _FAILURE_WORDS
+    + ")?"
     # "no error handling", "without any error checking": an absence, not a denial of errors
     + r"(?!\s+(?:handl\w+|check\w*|validation|correction|recovery|detection))"
     + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor)\s+)(?:\w+\s+){0,2}?"
@@ -54,7 +61,7 @@ _DENIED = re.compile(
     r"rather\s+than|help\s+(?:for|with)|"
     r"not|cannot|can't|won't|unable\s+to|(?:emphasi[sz]\w*|stat\w+|explain\w*|notes?|noting|mention\w*|warn\w*|"
     r"highlight\w*|points?\s+out|remind\w*|acknowledg\w+|advis\w+|stress\w*|clarif\w+)\s+(?:\w+\s+){0,3}?that)\s+"
-    r"(?:to\s+)?(?:\w+\s+){0,12}?"
+    r"(?:to\s+)?(?:(?!but\b|however\b|yet\b|rather\b)\w+\s+){0,12}?"
     + _HARM_WORDS
     + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor|is|are|was|were)\s+)(?:\w+\s+){0,3}?"
     + _HARM_WORDS
@@ -74,7 +81,7 @@ _DENIED = re.compile(
     r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?|jargon|repetition)\s+(?:\w+\s+)?(?:is|are|was|were)\s+"
     r"(?:not\s+(?:present|found|evident|apparent|seen|noticeable)|absent|minimal|rare|negligible)"
     # a harm the response speaks of, not one it commits: "the consequences of spreading false information"
-    r"|(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)\b(?:spreading|sharing|promoting|creating|publishing|disseminating)\s+"
+    r"|\b(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)(?:spreading|sharing|promoting|creating|publishing|disseminating)\s+"
     r"(?:\w+\s+){0,2}?(?:false|fake|misleading|misinformation|disinformation|harmful|hateful)\b"
     # an absence the judge says was not needed: "does not provide more detail, which was not required"
     r"|\b(?:does\s+not|doesn't|did\s+not|didn't|without)\s+[^,.;]{0,100},?\s+(?:which|as\s+(?:this|it)|since\s+(?:this|it))\s+"
@@ -92,12 +99,14 @@ _DENIED = re.compile(
     r"difference\b[^.;]*"
     # what the response itself says is not given: "stating that the activity of the fifth sister is not mentioned",
     # "correctly identifies that the question describes three locations without mentioning the White House"
-    r"|(?<!incorrectly\s)(?<!wrongly\s)(?<!falsely\s)(?<!mistakenly\s)\b(?:stat(?:es|ing)|identif(?:ies|ying)|"
+    r"|\b(?<!incorrectly\s)(?<!wrongly\s)(?<!falsely\s)(?<!mistakenly\s)(?:stat(?:es|ing)|identif(?:ies|ying)|"
     r"recogni[sz](?:es|ing)|acknowledg(?:es|ing)|points?\s+out|pointing\s+out)\s+(?:\w+\s+){0,3}?that\s+"
     r"(?:(?!\bbut\b|\bhowever\b|\byet\b)[^.;])*?\b(?:not\s+(?:explicitly\s+|directly\s+)?(?:mentioned|specified|stated|"
     r"given|provided|included)|without\s+mentioning|does\s+not\s+(?:mention|specify|include|state))\b"
     # the response found or fixed the failure: "identifies and corrects an inaccuracy", "points out the bug"
-    r"|\b(?:correct(?:s|ed|ing)|identif(?:y|ies|ied|ying)|fix(?:es|ed|ing)?|rectif(?:y|ies|ied|ying)|spot(?:s|ted)?|"
+    # (not where it is denied: "does not fix the bug", "fails to identify the error")
+    r"|\b(?<!\bnot\s)(?<!n't\s)(?<!\bnever\s)(?<!fails\sto\s)(?<!failed\sto\s)(?<!fail\sto\s)(?<!unable\sto\s)"
+    r"(?:correct(?:s|ed|ing)|identif(?:y|ies|ied|ying)|fix(?:es|ed|ing)?|rectif(?:y|ies|ied|ying)|spot(?:s|ted)?|"
     r"catch(?:es)?|caught|points?\s+out|pointed\s+out|acknowledg(?:es|ed|ing)|recogni[sz](?:es|ed|ing)|avoid(?:s|ed|ing)?|"
     r"explains?|addresses|handles|detects?|notic(?:es|ed)|remov(?:es|ed|ing)|eliminat\w+)\s+(?:[\w,]+\s+){0,5}?"
     r"(?:inaccura\w+|errors?|mistakes?|bugs?|flaws?|issues?|misconceptions?|inconsisten\w+|edge\s+cases?|limitations?|risks?|"
@@ -119,6 +128,18 @@ def withholds(text: str) -> bool:
     """Whether a sentence says the response held back instructions or details ("does not provide any instructions
     on how to …"): what a judge praises in a safe reply and faults in an unhelpful one."""
     return bool(_WITHHOLDS.search(" ".join(text.lower().split())))
+
+
+def reading(text: str) -> str:
+    """A sentence as the rules read it: lower case, one space, straight apostrophes, quoted words blanked."""
+    return _QUOTED.sub(_blank_quote, " ".join(text.lower().replace("’", "'").replace("‘", "'").split()))
+
+
+@lru_cache(maxsize=1 << 16)
+def denied_spans(low: str) -> tuple[tuple[int, int], ...]:
+    """Where a sentence (as `reading` gives it) denies a failure ("contains no irrelevant information", "avoids
+    errors"). Cached: the segmenter and the Detector ask about the same sentences."""
+    return tuple((m.start(), m.end()) for m in _DENIED.finditer(low))
 
 
 def denies(text: str) -> bool:
@@ -270,7 +291,7 @@ class Detector:
         `contrast_says` patterns as a failure of this one, and when none of those match, with the plain ones
         ("Output (a) is better because Output (b) contains errors"). constrained: the item's prompt states an
         explicit constraint (`states_constraint`): the entries' `says_if_unconstrained` patterns are not read."""
-        low = _QUOTED.sub(_blank_quote, " ".join(text.lower().replace("’", "'").replace("‘", "'").split()))
+        low = reading(text)
         if _HEDGE_ONLY.match(low) and len(low.split()) < 6:
             return []
         conceded = _CONCESSION.match(low)
@@ -289,7 +310,7 @@ class Detector:
         return self._read(low, has_reference, patterns, needles)
 
     def _read(self, low: str, has_reference: bool, patterns, needles) -> list[int]:
-        denied: list[tuple[int, int]] | None = None
+        denied: tuple[tuple[int, int], ...] | None = None
         out = []
         for k, (e, pat) in enumerate(zip(self.entries, patterns)):
             if pat is None or (e.needs == "reference" and not has_reference):
@@ -298,7 +319,7 @@ class Detector:
                 continue
             for m in pat.finditer(low):
                 if denied is None:
-                    denied = [(m_.start(), m_.end()) for m_ in _DENIED.finditer(low)]
+                    denied = denied_spans(low)
                 if not any(a <= m.start() < b or m.start() <= a < m.end() for a, b in denied):
                     out.append(k)
                     break

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .detect import denied_spans, reading
+
 # everything after one of these is the judge's own rewrite of the answer, not critique
 _REWRITE = re.compile(
     r"(?im)(?:^|(?<=[.!?:]\s))\s*(?:#+\s*)?(?:\*\*)?(?:here(?:\s+is|'s)\s+(?:a|the|my)\s+(?:corrected|revised|correct)|"
@@ -277,6 +279,12 @@ def classify(sentence: str) -> str:
         return "praise" if _POSITIVE.search(low) else "neutral"
     if _PRAISE_LEAD.search(low) and _PRAISE.search(low):
         return "praise"
+    # every failure word denied: "contains no irrelevant information", "avoids unnecessary jargon"
+    read = reading(sentence)
+    spans = denied_spans(read)
+    turns = _DISCOURSE.sub(lambda m: " " * len(m.group()), read)  # "but it is not robotic either": no failure
+    if spans and all(any(m.start() < b and a < m.end() for a, b in spans) for m in _NEG.finditer(turns)):
+        return "praise" if _POSITIVE.search(low) else "neutral"
     return "problem"
 
 
