@@ -148,6 +148,16 @@ def test_a_strength_is_named_by_what_its_members_say():
     name, said = strength_name(near("Concise and focused"), wishes + ["It is concise."], entries, anchors, 0.5, 0.5)
     assert name.label == "Concise and focused" and said == [1, 3]
     assert strength_name(near("Concise and focused"), wishes, entries, anchors, 0.5, 0.5) is None
+    # the specific merit its members say, not the general one nearer by the cosine (`instead_of`)
+    sums = ["The final sum is correctly given as 73.", "Output (b) correctly adds the ones and tens digits.",
+            "The answer is correct."]
+    name, said = strength_name(near("Accurate, correct answer", "Correct calculations"), sums, entries, anchors, 0.5,
+                               0.5)
+    assert name.label == "Correct calculations" and said == [0, 1]
+    facts = ["The answer is correct.", "The response is accurate.", "The final sum is correctly given as 73."]
+    name, said = strength_name(near("Accurate, correct answer", "Correct calculations"), facts, entries, anchors, 0.5,
+                               0.5)
+    assert name.label == "Accurate, correct answer" and said == [0, 1, 2]
     # a set with one strength says so ("35 issues and 1 strength", on the Issues page and in the set's repr)
     from analysis.formatting import count
 

@@ -177,9 +177,10 @@ def load(extra: str | Path | None = None) -> Lexicon:
         entries += more
     issues = {e.label for e in entries if e.kind == "issue"}
     for e in entries:
-        unknown = [x for x in e.instead_of if x not in issues]
+        same = {x.label for x in entries if x.kind == e.kind}
+        unknown = [x for x in e.instead_of if x not in same]
         if unknown:
-            raise UserError(f"lexicon: {e.label!r} is instead of {', '.join(map(repr, unknown))}, not issue labels")
+            raise UserError(f"lexicon: {e.label!r} is instead of {', '.join(map(repr, unknown))}, not {e.kind} labels")
         unknown = [x for x in e.unless_stated if x not in issues]
         if unknown:
             raise UserError(

@@ -91,18 +91,28 @@ def strength_name(
         return None
     sims = anchors @ centroid
     low = [t.lower() for t in texts]
-    for k in np.argsort(-sims, kind="stable").tolist():
-        if sims[k] < min_similarity:
-            break
-        e = entries[k]
+
+    def said(e: Entry) -> list[int]:
         says = any_of(e.says)
-        said = (
+        members = (
             [i for i, t in enumerate(low) if says.search(t) and not _SHORTFALL.search(t)]
             if says
             else list(range(len(texts)))
         )
-        if said and len(said) >= verify * len(texts):
-            return Name(e.label, e.description, e.category, "lexicon", float(sims[k])), said
+        return members if members and len(members) >= verify * len(texts) else []
+
+    for k in np.argsort(-sims, kind="stable").tolist():
+        if sims[k] < min_similarity:
+            break
+        if not (members := said(entries[k])):
+            continue
+        # the specific merit the members also say, not the general one (`instead_of`: a correct sum is a calculation)
+        for j, e in enumerate(entries):
+            if entries[k].label in e.instead_of and sims[j] >= min_similarity and (specific := said(e)):
+                k, members = j, specific
+                break
+        e = entries[k]
+        return Name(e.label, e.description, e.category, "lexicon", float(sims[k])), members
     return None
 
 
