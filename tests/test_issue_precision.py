@@ -590,6 +590,43 @@ def test_new_judgments_join_the_existing_issues(tmp_path):
     assert members == empty
 
 
+def test_worker_processes_end_with_the_process_that_started_them():
+    """A `judgescope issues` killed mid-run (SIGKILL: no clean-up runs) leaves no worker processes behind; they had
+    kept running for as long as their chunk took, then waited for the dead parent indefinitely."""
+    import os
+    import signal
+    import time
+
+    code = ("import sys, time; sys.path.insert(0, %r)\n"
+            "from analysis.issues.parallel import pool\n"
+            "with pool(2) as p: list(p.map(time.sleep, [120.0] * 4))\n") % str(ROOT)
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        children: list[int] = []
+        deadline = time.monotonic() + 60
+        while len(children) < 2 and time.monotonic() < deadline:  # wait for both workers, however busy the machine
+            time.sleep(0.2)
+            out = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(parent.pid)], capture_output=True, text=True)
+            children = [int(line.split()[0]) for line in out.stdout.splitlines() if "spawn_main" in line]
+        assert len(children) >= 2, out.stdout
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        with open(f"/proc/{pid}/stat") as f:  # a zombie waiting for init to reap it has ended
+            return f.read().split(") ")[-1][0] != "Z"
+
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in children)
+
+
 def test_reading_over_several_processes_gives_the_same_answers():
     """The sentence readings and the splitting of critiques give the same results in order when spread over
     processes (parallel.pmap, used above its size threshold) as in place."""

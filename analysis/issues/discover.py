@@ -17,7 +17,7 @@ from ..filters import Filter
 from ..query import Query
 from ..verdicts import shown_sql, winner_sql
 from .outcome import mark_failing, units_sql
-from .parallel import NO_SPLIT, bare_main
+from .parallel import NO_SPLIT, bare_main, pool
 from .pipeline import Inputs, Pipeline, Result, run
 
 
@@ -132,8 +132,6 @@ def discover_many(path, runs: list[tuple[str, Filter, Pipeline]], workers: int |
     read-only; nothing else may hold it meanwhile) and stored in the order given. Returns the issue set ids.
     The results are those of discover() one by one: the pipeline is deterministic across processes."""
     import os
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
 
     from .. import store as workspace_store
 
@@ -148,8 +146,8 @@ def discover_many(path, runs: list[tuple[str, Filter, Pipeline]], workers: int |
         sizes.append(q.scalar(f"SELECT count(*) FROM judgment_view j WHERE {where} AND j.critique IS NOT NULL", params))
     workspace_store.close(path)  # the workers open it read-only: no writer may hold it
     order = sorted(range(len(runs)), key=lambda i: -sizes[i])  # the largest first: the pool finishes evenly
-    with bare_main(), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = {i: pool.submit(_compute_in_worker, str(path), runs[i][1], runs[i][2]) for i in order}
+    with bare_main(), pool(workers) as running:
+        futures = {i: running.submit(_compute_in_worker, str(path), runs[i][1], runs[i][2]) for i in order}
         computed = [futures[i].result() for i in range(len(runs))]
     q = Query(path)
     return [store(q, c, name) for (name, _, _), c in zip(runs, computed)]

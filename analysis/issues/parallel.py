@@ -23,14 +23,35 @@ def pmap(fn: Callable[[Any], Any], items: Sequence, min_items: int = MIN_ITEMS) 
     workers = min(os.cpu_count() or 1, 4)
     if len(items) < min_items or workers < 2 or os.environ.get(NO_SPLIT):
         return [fn(x) for x in items]
+    size = -(-len(items) // (workers * 4))
+    chunks = [list(items[i : i + size]) for i in range(0, len(items), size)]
+    with bare_main(), pool(workers) as running:
+        parts = list(running.map(_apply, [fn] * len(chunks), chunks))
+    return [y for part in parts for y in part]
+
+
+def pool(workers: int):
+    """A pool of fresh (spawned) worker processes that end when this process ends, however it ends: a
+    `judgescope issues` killed mid-run leaves no workers behind, still computing or waiting for a parent that is
+    gone."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    size = -(-len(items) // (workers * 4))
-    chunks = [list(items[i : i + size]) for i in range(0, len(items), size)]
-    with bare_main(), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        parts = list(pool.map(_apply, [fn] * len(chunks), chunks))
-    return [y for part in parts for y in part]
+    return ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=_follow_parent, initargs=(os.getpid(),)
+    )
+
+
+def _follow_parent(parent: int) -> None:
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
 def _apply(fn: Callable[[Any], Any], chunk: list) -> list:
