@@ -58,7 +58,7 @@ with store.lease(state.workspace_path()):
     if old is not None and old not in state.PAGES:
         st.warning(state.md_escape(f"unknown page {old!r}; pages are {', '.join(state.PAGES)}"), icon="⚠️")
     state.begin(ws)
-    nav = st.navigation(list(state.PAGES.values()))
+    nav = st.navigation(list(state.PAGES.values()), position="top")  # the filters keep the sidebar
     name = next((n for n, p in state.PAGES.items() if p.url_path == nav.url_path), "overview")
     path = "" if name == "overview" else name
     try:

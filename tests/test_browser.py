@@ -214,6 +214,23 @@ def test_every_page_renders(demo_server, browser, output_dir):
         open_page(page, demo_server["url"] + f"{name}?dataset=arena_bench_v1", f"{name}, warm (s)")
 
 
+def test_every_page_is_one_click_away_with_the_selection_kept(demo_server, browser, output_dir):
+    """The page list is on screen (it had been hidden by the config: pages were reachable only by typing their
+    paths), and moving through it keeps the selection."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    open_page(page, demo_server["url"] + "?dataset=pandalm", "overview pandalm (s)")
+    links = page.locator('[data-testid="stTopNavLink"]')
+    links.first.wait_for(timeout=60_000)
+    titles = [links.nth(i).inner_text().strip() for i in range(links.count())]
+    assert titles == ["Overview", "Issues", "Instances", "Judges", "Rubrics", "Compare", "Export"]
+    page.get_by_role("link", name="Judges").first.click()
+    page.wait_for_url(re.compile(r"/judges\?.*dataset=pandalm"), timeout=60_000)
+    wait_idle(page)
+    no_exception(page)
+    assert "dataset = pandalm" in caption_with(page, "dataset = pandalm")
+    page.screenshot(path=str(output_dir / "browser-navigation.png"), full_page=True)
+
+
 def test_bias_heatmap_cell_opens_the_pairs_behind_it(demo_server, browser, output_dir):
     page = browser.new_page(viewport={"width": 1500, "height": 1200})
     open_page(page, demo_server["url"] + "judges?template=Swap_CoT", "judges Swap_CoT (s)")
