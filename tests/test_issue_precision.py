@@ -362,6 +362,33 @@ def test_a_denied_failure_is_no_failure_and_an_undone_fix_is_one():
     assert _stated("The assistant's response is not helpful and is incorrect.") != []
 
 
+def test_each_clause_counts_for_the_response_it_is_about():
+    """Session 12, from a new user's reading of AlpacaEval critiques (data the pipeline had not run on; hand-made
+    sentences in its style, known answers): "…, while Model 'M' included incorrect information" is about M, "Model m,
+    however, gave …" keeps its subject, and a pronoun subject keeps the previous sentence's response even when the
+    sentence names the other one later."""
+    from analysis.issues.segment import split
+    from analysis.issues.subjects import subjects
+
+    both = ("Model 'm' provided an accurate list of famous horses, while Model 'M' included fictional characters and "
+            "incorrect information.")
+    clauses = split(both)
+    assert len(clauses) == 2 and clauses[1].startswith("while Model 'M'")
+    aliases, ids = {"M": "b", "m": "a"}, {"a": "A", "b": "B"}
+    assert subjects(clauses, "A", "B", aliases, ids) == ["A", "B"]
+    assert split("Model m, however, gave an inaccurate recipe for the dish.") == [
+        "Model m, however, gave an inaccurate recipe for the dish."
+    ]
+    assert split("Output (a) is correct, while Output (b) is wrong about the date.")[1].startswith("while Output (b)")
+    later = ["Model 'M' is ranked second", "while it also provides a thorough guide, it lacks the encouraging tone "
+             "present in model 'm's response"]
+    assert subjects(later, "A", "B", aliases, ids) == ["B", "B"]
+    assert subjects(["Output (a) is correct.", "It is clear that Output (b) is wrong."], "A", "B") == ["A", "B"]
+    # the past tense reads as the present does
+    assert _stated("Model 'M' incorrectly stated that the Eiffel Tower is in Rome.") == ["Factual errors"]
+    assert _stated("It incorrectly concluded that the function is linear.") == ["Flawed reasoning"]
+
+
 def test_response_facts_from_the_text_itself():
     assert [f.kind for f in facts("   ", "Say hi.", 100)] == ["empty"]
     assert facts(None, "Say hi.", 100) == []      # a source without response texts: unknown, not empty

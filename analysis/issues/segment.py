@@ -32,9 +32,14 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 _ABBREV = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Dr|St|approx|U\.S|No|Fig)\.$", re.I)
 # clause breaks: before "but"/"however"/…, at a semicolon, and before "while" when it turns to the other answer of a
 # pair ("Response 2 is correct, while Response 1 is not": two statements, about two responses)
+# a clause about the other response starts a new segment: ", while Output (b) …", ", and Model 'M' …" (AlpacaEval's
+# aliases, quoted or a single letter)
+_OTHER = (
+    r"(?:the\s+)?(?:output|response|answer|assistant|model|candidate|option|completion|summary|solution)"
+    r"(?:\s*\(?[abAB12]\b|\s+['\"‘“][A-Za-z0-9]{1,3}['\"’”]|\s+[A-Za-z](?:'s)?\b)"
+)
 _CLAUSE = re.compile(
-    r"(?:,|;)\s+(?=(?:but|however|yet|though|whereas)\b)|;\s+|,\s+(?=while\s+(?:the\s+)?(?:output|"
-    r"response|answer|assistant|model|candidate|option|completion|summary|solution)\s*\(?[abAB12]\b)",
+    r"(?:,|;)\s+(?=(?:but|however|yet|though|whereas)\b)|;\s+|,\s+(?=(?:while|and)\s+" + _OTHER + ")",
     re.I,
 )
 MIN_WORDS, MAX_WORDS = 4, 60
@@ -198,12 +203,15 @@ def _parts(critique: str) -> list[str]:
             else:
                 sentences.append(piece)
         for sentence in sentences:
+            carry = ""  # "Model m, however, gave …": the subject stays with what is said of it
             for clause in _CLAUSE.split(sentence):
                 if _HEADER_ONLY.match(clause.strip(" ,;-")):
                     parts.append(clause.strip(" ,;-"))
+                    carry = ""
                     continue
-                clause = clause.strip(" ,;:-")
+                clause = (carry + ", " if carry else "") + clause.strip(" ,;:-")
                 words = clause.split()
+                carry = clause if len(words) < MIN_WORDS else ""
                 if len(words) < MIN_WORDS:
                     continue
                 if len(words) > MAX_WORDS:
@@ -282,8 +290,13 @@ def classify(sentence: str) -> str:
     # every failure word denied: "contains no irrelevant information", "avoids unnecessary jargon"
     read = reading(sentence)
     spans = denied_spans(read)
-    turns = _DISCOURSE.sub(lambda m: " " * len(m.group()), read)  # "but it is not robotic either": no failure
-    if spans and all(any(m.start() < b and a < m.end() for a, b in spans) for m in _NEG.finditer(turns)):
+
+    def denied(m: re.Match) -> bool:  # a turn to another denial is none: "but it is not robotic either"
+        if _DISCOURSE.fullmatch(m.group()):
+            return any(a > m.start() for a, _ in spans)
+        return any(m.start() < b and a < m.end() for a, b in spans)
+
+    if spans and all(denied(m) for m in _NEG.finditer(read)):
         return "praise" if _POSITIVE.search(low) else "neutral"
     return "problem"
 

@@ -22,6 +22,11 @@ _POSITION = {"a": 1, "1": 1, "first": 1, "former": 1, "b": 2, "2": 2, "second": 
 
 def slots(text: str, aliases: dict[str, str] | None = None) -> list[int | str]:
     """The slots (1 = shown first, 2 = second) and response-frame aliases ('a'/'b') a sentence names, in order."""
+    return [s for _, s in _named(text, aliases)]
+
+
+def _named(text: str, aliases: dict[str, str] | None) -> list[tuple[int, int | str]]:
+    """(where, slot) of every slot or alias the sentence names, in order."""
     found: list[tuple[int, int | str]] = []
     for m in _SLOT.finditer(text):
         letter = (m.group(1) or m.group(2)).lower()
@@ -33,7 +38,13 @@ def slots(text: str, aliases: dict[str, str] | None = None) -> list[int | str]:
             side = aliases.get(m.group(1))
             if side in ("a", "b"):
                 found.append((m.start(), side))
-    return [s for _, s in sorted(found, key=lambda x: x[0])]
+    return sorted(found, key=lambda x: x[0])
+
+
+# a pronoun before the first slot named is the sentence's subject: "while it also provides a thorough guide, it lacks
+# the tips present in model 'm's response" is still about the response the previous sentence named ("It is clear that
+# Output (b) …" is not: a "that" clause names its own subject)
+_PRONOUN = re.compile(r"^(?:(?!\bthat\b).)*?\b(?:it|its|it's|they|their)\b(?:(?!\bthat\b).)*$", re.I)
 
 
 _COMPARE = re.compile(
@@ -80,9 +91,9 @@ def subjects(
     out: list[str | None] = []
     current: str | None = None
     for text in sentences:
-        named = slots(text, aliases)
-        if named:
-            s = named[0]
+        named = _named(text, aliases)
+        if named and not (current is not None and _PRONOUN.match(text[: named[0][0]])):
+            s = named[0][1]
             current = (first if s == 1 else second) if isinstance(s, int) else (ids or {}).get(s)
         elif _BOTH.search(text):
             current = None
