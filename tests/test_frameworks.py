@@ -256,6 +256,7 @@ def test_alpaca_eval_referenced_models_name_output_keys(ws):
         want[(s, v)] = want.get((s, v), 0) + 1
     assert got == want and want[(None, "tie")] == 1
     assert shown.count("a") == 81 and shown.count("b") == 117
+    assert result.dataset == "alpaca_eval"  # whatever the file is called: every model's file judges the same items
     # the alias -> response map, in the response frame
     first = raw[0]
     meta = json.loads(one(ws, "SELECT meta FROM judgments WHERE source_line = 1")[0])

@@ -119,6 +119,8 @@ REGISTRY: tuple[Format, ...] = (
         "alpaca-eval",
         "AlpacaEval annotations",
         lambda p, m: alpaca_eval.read(p),
+        # one benchmark whatever the files are called: each model's annotations judge the same 805 instructions
+        dataset=lambda p: "alpaca_eval",
         aliases=("alpacaeval",),
         keys=_keys(alpaca_eval.KEYS, also=lambda k: "generator_1" in k or "referenced_models" in k),
     ),
