@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -455,8 +456,6 @@ def _given(args, fields) -> dict:
 
 
 def _judge_options(args, spec_names: tuple[str, ...]) -> dict:
-    import os
-
     from .judge.api import call_fields, spec_fields
 
     opts = _given(args, call_fields())
@@ -876,6 +875,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader stopped (`| head`): nothing is wrong, and nothing more is written
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:  # a path that cannot be read or written (a folder, no permission, no such place)
         where = f"{exc.filename}: " if getattr(exc, "filename", None) not in (None, "") else ""
         print(f"judgescope: error: {where}{exc.strerror or exc}", file=sys.stderr)

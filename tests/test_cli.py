@@ -47,6 +47,10 @@ def test_ingest_real_llmbar_and_filter_export(tmp_path):
 
     frame = pl.read_parquet(out)
     assert frame.height > 0 and set(frame["judge"]) == {"PandaLM-7B"}
+    # a reader that stops early (`| head -2`) is no error
+    piped = subprocess.run(f"{EXE} judgments -w {ws} --json | head -c 300", shell=True, capture_output=True, text=True,
+                           timeout=300)
+    assert len(piped.stdout) == 300 and "error" not in piped.stderr, piped.stderr
 
 
 def test_user_errors_exit_1_with_one_line(tmp_path):
