@@ -195,7 +195,7 @@ def compare_issues(iset, a: str, b: str, by: str = "model", filter: Filter | str
     """Issue prevalence of group a versus group b (models or judges) within the filter: shares, their difference
     and a 95% interval for it (Newcombe's hybrid score interval from the two Wilson intervals), the two-sided
     p-value of a two-proportion z-test, and `significant`: that p-value below 0.05 after Holm's correction over
-    every issue compared (p_holm)."""
+    every issue compared (p_holm). The largest differences come first, whichever side they favour."""
     prev = iset.prevalence(by, filter)
     if prev.height == 0:
         return prev
@@ -227,8 +227,10 @@ def compare_issues(iset, a: str, b: str, by: str = "model", filter: Filter | str
         x["p_holm"] = h
         x["significant"] = h < 0.05
     frame = pl.DataFrame(rows)
-    return frame.with_columns(pl.lit(a).alias("a"), pl.lit(b).alias("b")).sort(
-        "difference", descending=True, nulls_last=True
+    # the largest differences first, whichever side they favour
+    return (
+        frame.with_columns(pl.lit(a).alias("a"), pl.lit(b).alias("b"))
+        .sort(pl.col("difference").abs(), "issue_id", descending=[True, False], nulls_last=True)
     )
 
 

@@ -66,6 +66,9 @@ def test_compare_difference_and_holm_on_real_numbers(alone):
     wide = diff.filter((pl.col("ci_low") > 0.05) | (pl.col("ci_high") < -0.05))
     assert wide.height == 0 or wide["significant"].any()
     assert _holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    # the largest differences first, whichever side they favour (a new user had found the large ones at the bottom)
+    sizes = diff["difference"].abs().to_list()
+    assert sizes == sorted(sizes, reverse=True)
 
 
 @pytest.mark.parametrize("page,key", [("instances", "offset"), ("instances", "sort"), ("instances", "desc"),

@@ -87,8 +87,8 @@ def _issue_differences(set_id: str | None, covered: list[str], a: str, b: str, b
     st.caption(
         md_escape(
             f"Issue set {set_id}, within {flt.describe()}. {n_sig} of {diff.height} differences are significant "
-            f"(two-proportion z-test, Holm-corrected over the {diff.height} issues, 5%). Click a row to open A's "
-            f"instances with that issue."
+            f"(two-proportion z-test, Holm-corrected over the {diff.height} issues, 5%); the largest differences "
+            f"first, either way. Click a row to open A's instances with that issue."
         )
     )
     shown = diff.with_columns(
