@@ -228,9 +228,8 @@ def compare_issues(iset, a: str, b: str, by: str = "model", filter: Filter | str
         x["significant"] = h < 0.05
     frame = pl.DataFrame(rows)
     # the largest differences first, whichever side they favour
-    return (
-        frame.with_columns(pl.lit(a).alias("a"), pl.lit(b).alias("b"))
-        .sort(pl.col("difference").abs(), "issue_id", descending=[True, False], nulls_last=True)
+    return frame.with_columns(pl.lit(a).alias("a"), pl.lit(b).alias("b")).sort(
+        pl.col("difference").abs(), "issue_id", descending=[True, False], nulls_last=True
     )
 
 
