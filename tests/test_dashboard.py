@@ -125,6 +125,11 @@ def test_issues_page_honours_the_selection(monkeypatch, demo_path):
     assert set(tree["issue_id"].dropna()) == set(table.filter(pl.col("n_units") > 0)["issue_id"])
     examples = [c.value for c in at.caption if "judged by" in c.value]
     assert examples and all(e.replace("\\", "").startswith("llama-13b ·") for e in examples)
+    # an issue listed though failing responses do not clearly have it more often says so
+    rows = {r["issue_id"]: r for r in table.iter_rows(named=True) if r["n_units"]}
+    for r in tree.iter_rows(named=True) if isinstance(tree, pl.DataFrame) else tree.to_dict("records"):
+        low = rows[r["issue_id"]]["lift_ci_low"]
+        assert ("not clearly tied" in r["lift_interval"]) == (low is not None and low <= 1), r
 
 
 def test_instance_reads_as_the_judge_saw_it(monkeypatch, demo_path):

@@ -174,7 +174,9 @@ COLUMNS = {
     ),
     "lift_interval": st.column_config.TextColumn(
         "95% interval",
-        help="The range the tie to failing lies in with 95% confidence; wide when few responses have the issue",
+        help="The range the tie to failing lies in with 95% confidence; wide when few responses have the issue. "
+        "'not clearly tied': it reaches 1, so in this selection failing responses do not clearly have it more often "
+        "(an issue the critique states or the response shows is listed all the same)",
     ),
     "checked": st.column_config.TextColumn(
         "Checked by readers", help="Examples readers marked (Examples view): the share that fit, with its 95% interval"
@@ -189,7 +191,10 @@ def _flat(table: pl.DataFrame) -> pl.DataFrame:
     """The issue table as a reader sees it: one row per issue, biggest first, words instead of codes."""
 
     def interval(lo, hi):
-        return "" if lo is None or hi is None else f"{lo:.2f} – {hi:.2f}"
+        if lo is None or hi is None:
+            return ""
+        # a stated or response-shown failure is listed without a test on the outcome: say when it is not tied
+        return f"{lo:.2f} – {hi:.2f}" + (" · not clearly tied" if lo <= 1 else "")
 
     def checked(r):
         if not r["n_checked"]:
