@@ -110,8 +110,12 @@ def _critique_names(row: dict, slots: list[dict]) -> dict[str, str]:
     if isinstance(aliases, dict):
         by_side = {"a": row["response_a"], "b": row["response_b"]}
         model_of = {s["response_id"]: s["model"] for s in slots}
-        for alias, side in aliases.items():
-            if f"'{alias}'" in text or f'"{alias}"' in text:
+        for alias, side in aliases.items():  # quoted ("Model 'm'") or not ("Model M's answer")
+            if (
+                f"'{alias}'" in text
+                or f'"{alias}"' in text
+                or re.search(rf"\b[Mm]odel\s+{re.escape(alias)}(?![\w])", text)
+            ):
                 names[f"Model '{alias}'"] = model_of.get(by_side.get(side)) or side
     return names
 

@@ -6,6 +6,7 @@ the adapters."""
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 
 import polars as pl
@@ -263,6 +264,11 @@ def test_alpaca_eval_referenced_models_name_output_keys(ws):
     assert first["referenced_models"] == {"M": "output_1", "m": "output_2"}
     assert meta["slot_aliases"] == {"m": "b", "M": "a"} and meta["slot_aliases_from"] == "referenced_models"
     assert one(ws, "SELECT critique FROM judgments WHERE source_line = 1")[0] == first["raw_completion"]["concise_explanation"]
+    # the page says which model each alias stands for, quoted in the critique or not ("Model M's answer")
+    unquoted = [r for r in rows(ws, "SELECT judgment_id, critique FROM judgments WHERE critique IS NOT NULL")
+                if re.search(r"\bModel M\b", r[1]) and "'M'" not in r[1] and '"M"' not in r[1]]
+    assert unquoted
+    assert "Model 'M'" in ws.instance(unquoted[0][0])["critique_names"]
     # the identical-output tie carries no order and no critique
     assert one(ws, "SELECT count(*) FROM judgments WHERE meta->>'$.identical_outputs' = 'true' AND critique IS NULL")[0] == 1
     # p_first_shown_wins, computed here from the raw file: verdicts for the response 'm' stood for
