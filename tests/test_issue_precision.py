@@ -384,6 +384,11 @@ def test_each_clause_counts_for_the_response_it_is_about():
              "present in model 'm's response"]
     assert subjects(later, "A", "B", aliases, ids) == ["B", "B"]
     assert subjects(["Output (a) is correct.", "It is clear that Output (b) is wrong."], "A", "B") == ["A", "B"]
+    # a response named after a preposition is an object, not the subject
+    assert subjects(["Model 'M' gave a list of dishes", "but lacked the depth and context provided by model 'm'"],
+                    "A", "B", aliases, ids) == ["B", "B"]
+    assert subjects(["The answers differ.", "Unlike Output (b), Output (a) is correct."], "A", "B") == [None, "A"]
+    assert _stated("Model 'm' addressed the inaccuracy in the prompt's assumption.") == []
     # the past tense reads as the present does
     assert _stated("Model 'M' incorrectly stated that the Eiffel Tower is in Rome.") == ["Factual errors"]
     assert _stated("It incorrectly concluded that the function is linear.") == ["Flawed reasoning"]

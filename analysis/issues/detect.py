@@ -108,7 +108,7 @@ _DENIED = re.compile(
     r"|\b(?<!\bnot\s)(?<!n't\s)(?<!\bnever\s)(?<!fails\sto\s)(?<!failed\sto\s)(?<!fail\sto\s)(?<!unable\sto\s)"
     r"(?:correct(?:s|ed|ing)|identif(?:y|ies|ied|ying)|fix(?:es|ed|ing)?|rectif(?:y|ies|ied|ying)|spot(?:s|ted)?|"
     r"catch(?:es)?|caught|points?\s+out|pointed\s+out|acknowledg(?:es|ed|ing)|recogni[sz](?:es|ed|ing)|avoid(?:s|ed|ing)?|"
-    r"explains?|addresses|handles|detects?|notic(?:es|ed)|remov(?:es|ed|ing)|eliminat\w+)\s+(?:[\w,]+\s+){0,5}?"
+    r"explain(?:s|ed)?|address(?:es|ed)|handl(?:es|ed)|detect(?:s|ed)?|notic(?:es|ed)|remov(?:es|ed|ing)|eliminat\w+)\s+(?:[\w,]+\s+){0,5}?"
     r"(?:inaccura\w+|errors?|mistakes?|bugs?|flaws?|issues?|misconceptions?|inconsisten\w+|edge\s+cases?|limitations?|risks?|"
     r"repetiti\w+|redundan\w+)\b"
 )

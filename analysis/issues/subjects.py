@@ -44,6 +44,9 @@ def _named(text: str, aliases: dict[str, str] | None) -> list[tuple[int, int | s
 # a pronoun before the first slot named is the sentence's subject: "while it also provides a thorough guide, it lacks
 # the tips present in model 'm's response" is still about the response the previous sentence named ("It is clear that
 # Output (b) …" is not: a "that" clause names its own subject)
+# a slot named after a preposition is an object, not the subject: "but lacked the depth provided by model 'm'",
+# "it is shorter than Output (b)"
+_OBJECT = re.compile(r"\b(?:by|than|to|from|of|in|with|like|unlike|as|over|versus|vs\.?)\s+(?:the\s+)?$", re.I)
 _PRONOUN = re.compile(r"^(?:(?!\bthat\b).)*?\b(?:it|its|it's|they|their)\b(?:(?!\bthat\b).)*$", re.I)
 
 
@@ -92,9 +95,14 @@ def subjects(
     current: str | None = None
     for text in sentences:
         named = _named(text, aliases)
-        if named and not (current is not None and _PRONOUN.match(text[: named[0][0]])):
-            s = named[0][1]
-            current = (first if s == 1 else second) if isinstance(s, int) else (ids or {}).get(s)
+        # the subject: the first slot named that is no object; a pronoun before it keeps the previous one
+        subject = next((s for at, s in named if not _OBJECT.search(text[:at])), None)
+        if named and current is not None and (subject is None or _PRONOUN.match(text[: named[0][0]])):
+            subject = None
+        elif named and subject is None:
+            subject = named[0][1]
+        if subject is not None:
+            current = (first if subject == 1 else second) if isinstance(subject, int) else (ids or {}).get(subject)
         elif _BOTH.search(text):
             current = None
         out.append(current)
