@@ -125,28 +125,28 @@ def is_truncated(text: str) -> bool:
     return len(body) >= 1500 and len(_WORD.findall(stripped)) >= 8
 
 
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+_SCRIPTS = {  # code point ranges, in the order a tie is broken
+    "latin": re.compile("[\x00-\u024f]"),
+    "cjk": re.compile("[\u3040-\u9fff\uac00-\ud7af]"),
+    "cyrillic": re.compile("[\u0400-\u052f]"),
+    "arabic": re.compile("[\u0600-\u06ff]"),
+}
+
+
 def _script(text: str) -> str | None:
     """The writing system most letters of a text are in (latin, cjk, cyrillic, arabic, other), or None when it has
     fewer than 20 letters."""
-    counts = {"latin": 0, "cjk": 0, "cyrillic": 0, "arabic": 0, "other": 0}
-    n = 0
-    for ch in text[:4000]:
-        if not ch.isalpha():
-            continue
-        n += 1
-        o = ord(ch)
-        if o < 0x250:
-            counts["latin"] += 1
-        elif 0x400 <= o < 0x530:
-            counts["cyrillic"] += 1
-        elif 0x600 <= o < 0x700:
-            counts["arabic"] += 1
-        elif 0x3040 <= o < 0xA000 or 0xAC00 <= o < 0xD7B0:
-            counts["cjk"] += 1
-        else:
-            counts["other"] += 1
+    head = text[:4000]
+    if head.isascii():  # most responses: every letter is latin, counted in C
+        raw = head.encode("ascii")
+        return "latin" if len(raw) - len(raw.translate(None, _ASCII_LETTERS)) >= 20 else None
+    letters = "".join(filter(str.isalpha, head))
+    n = len(letters)
     if n < 20:
         return None
+    counts = {name: len(rx.findall(letters)) for name, rx in _SCRIPTS.items()}
+    counts["other"] = n - sum(counts.values())
     best = max(counts, key=lambda k: counts[k])
     return best if counts[best] >= 0.6 * n else None
 
