@@ -388,6 +388,7 @@ def test_each_clause_counts_for_the_response_it_is_about():
     assert subjects(["Model 'M' gave a list of dishes", "but lacked the depth and context provided by model 'm'"],
                     "A", "B", aliases, ids) == ["B", "B"]
     assert subjects(["The answers differ.", "Unlike Output (b), Output (a) is correct."], "A", "B") == [None, "A"]
+    assert subjects(["Output (a) is correct.", "In Output (b), the loop never ends."], "A", "B") == ["A", "B"]
     assert _stated("Model 'm' addressed the inaccuracy in the prompt's assumption.") == []
     # the past tense reads as the present does
     assert _stated("Model 'M' incorrectly stated that the Eiffel Tower is in Rome.") == ["Factual errors"]

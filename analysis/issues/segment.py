@@ -30,10 +30,9 @@ _LONG_QUOTE = re.compile(r"[\"“]([^\"”]{80,})[\"”]")
 _BULLET = re.compile(r"(?m)^\s*(?:[-*•]|\d+[.)])\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 _ABBREV = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Dr|St|approx|U\.S|No|Fig)\.$", re.I)
-# clause breaks: before "but"/"however"/…, at a semicolon, and before "while" when it turns to the other answer of a
-# pair ("Response 2 is correct, while Response 1 is not": two statements, about two responses)
-# a clause about the other response starts a new segment: ", while Output (b) …", ", and Model 'M' …" (AlpacaEval's
-# aliases, quoted or a single letter)
+# clause breaks: before "but"/"however"/…, at a semicolon, and before "while"/"and" when it turns to the other answer
+# of a pair ("Response 2 is correct, while Response 1 is not": two statements, about two responses; ", and Model 'M' …":
+# AlpacaEval's aliases, quoted or a single letter)
 _OTHER = (
     r"(?:the\s+)?(?:output|response|answer|assistant|model|candidate|option|completion|summary|solution)"
     r"(?:\s*\(?[abAB12]\b|\s+['\"‘“][A-Za-z0-9]{1,3}['\"’”]|\s+[A-Za-z](?:'s)?\b)"

@@ -47,6 +47,8 @@ def _named(text: str, aliases: dict[str, str] | None) -> list[tuple[int, int | s
 # a slot named after a preposition is an object, not the subject: "but lacked the depth provided by model 'm'",
 # "it is shorter than Output (b)"
 _OBJECT = re.compile(r"\b(?:by|than|to|from|of|in|with|like|unlike|as|over|versus|vs\.?)\s+(?:the\s+)?$", re.I)
+# … unless it opens the sentence as its topic: "In Output (b), the loop never ends"
+_TOPIC = re.compile(r"^\W*(?:in|for|with|as\s+for|regarding)\s+(?:the\s+)?$", re.I)
 _PRONOUN = re.compile(r"^(?:(?!\bthat\b).)*?\b(?:it|its|it's|they|their)\b(?:(?!\bthat\b).)*$", re.I)
 
 
@@ -95,15 +97,18 @@ def subjects(
     current: str | None = None
     for text in sentences:
         named = _named(text, aliases)
+        if not named:
+            if _BOTH.search(text):
+                current = None
+            out.append(current)
+            continue
         # the subject: the first slot named that is no object; a pronoun before it keeps the previous one
-        subject = next((s for at, s in named if not _OBJECT.search(text[:at])), None)
-        if named and current is not None and (subject is None or _PRONOUN.match(text[: named[0][0]])):
+        subject = next((s for at, s in named if _TOPIC.match(text[:at]) or not _OBJECT.search(text[:at])), None)
+        if current is not None and (subject is None or _PRONOUN.match(text[: named[0][0]])):
             subject = None
-        elif named and subject is None:
+        elif subject is None:
             subject = named[0][1]
         if subject is not None:
             current = (first if subject == 1 else second) if isinstance(subject, int) else (ids or {}).get(subject)
-        elif _BOTH.search(text):
-            current = None
         out.append(current)
     return out
