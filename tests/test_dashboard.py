@@ -128,8 +128,9 @@ def test_issues_page_honours_the_selection(monkeypatch, demo_path):
     # an issue listed though failing responses do not clearly have it more often says so
     rows = {r["issue_id"]: r for r in table.iter_rows(named=True) if r["n_units"]}
     for r in tree.iter_rows(named=True) if isinstance(tree, pl.DataFrame) else tree.to_dict("records"):
-        low = rows[r["issue_id"]]["lift_ci_low"]
-        assert ("not clearly tied" in r["lift_interval"]) == (low is not None and low <= 1), r
+        low, high = rows[r["issue_id"]]["lift_ci_low"], rows[r["issue_id"]]["lift_ci_high"]
+        assert ("more in passing" in r["lift_interval"]) == (high is not None and high < 1), r
+        assert ("not clearly tied" in r["lift_interval"]) == (low is not None and low <= 1 <= high), r
 
 
 def test_instance_reads_as_the_judge_saw_it(monkeypatch, demo_path):

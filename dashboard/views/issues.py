@@ -175,8 +175,10 @@ COLUMNS = {
     "lift_interval": st.column_config.TextColumn(
         "95% interval",
         help="The range the tie to failing lies in with 95% confidence; wide when few responses have the issue. "
-        "'not clearly tied': it reaches 1, so in this selection failing responses do not clearly have it more often "
-        "(an issue the critique states or the response shows is listed all the same)",
+        "'not clearly tied': it reaches 1, so in this selection failing responses do not clearly have it more often; "
+        "'more in passing': passing responses have it more often (an issue the critique states or the response "
+        "shows is listed all the same)",
+        width="medium",
     ),
     "checked": st.column_config.TextColumn(
         "Checked by readers", help="Examples readers marked (Examples view): the share that fit, with its 95% interval"
@@ -194,7 +196,7 @@ def _flat(table: pl.DataFrame) -> pl.DataFrame:
         if lo is None or hi is None:
             return ""
         # a stated or response-shown failure is listed without a test on the outcome: say when it is not tied
-        return f"{lo:.2f} – {hi:.2f}" + (" · not clearly tied" if lo <= 1 else "")
+        return f"{lo:.2f} – {hi:.2f}" + (" · more in passing" if hi < 1 else " · not clearly tied" if lo <= 1 else "")
 
     def checked(r):
         if not r["n_checked"]:
