@@ -210,9 +210,10 @@ def _parts(critique: str) -> list[str]:
                     continue
                 clause = (carry + ", " if carry else "") + clause.strip(" ,;:-")
                 words = clause.split()
-                carry = clause if len(words) < MIN_WORDS else ""
                 if len(words) < MIN_WORDS:
+                    carry = clause
                     continue
+                carry = ""
                 if len(words) > MAX_WORDS:
                     clause = " ".join(words[:MAX_WORDS]) + " …"
                 parts.append(clause)

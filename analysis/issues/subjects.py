@@ -102,13 +102,11 @@ def subjects(
                 current = None
             out.append(current)
             continue
-        # the subject: the first slot named that is no object; a pronoun before it keeps the previous one
+        # the subject: the first slot named that is no object; a pronoun before it, or only objects named, keep the
+        # previous one (with none before, the first slot named is it)
         subject = next((s for at, s in named if _TOPIC.match(text[:at]) or not _OBJECT.search(text[:at])), None)
-        if current is not None and (subject is None or _PRONOUN.match(text[: named[0][0]])):
-            subject = None
-        elif subject is None:
-            subject = named[0][1]
-        if subject is not None:
-            current = (first if subject == 1 else second) if isinstance(subject, int) else (ids or {}).get(subject)
+        if current is None or (subject is not None and not _PRONOUN.match(text[: named[0][0]])):
+            s = named[0][1] if subject is None else subject
+            current = (first if s == 1 else second) if isinstance(s, int) else (ids or {}).get(s)
         out.append(current)
     return out
