@@ -4,14 +4,32 @@ critique per judgment, so the parts are joined under headers the issue pipeline'
 ("Strengths: …" is praise unless it turns, "Weaknesses: …" a problem even where it reads as a plain
 description).
 
-Used by `ingest/mapping.py` (the roles `strengths` and `weaknesses` and the column names guessed for them),
-`ingest/generic.py` (joining the columns) and `judge/parse.py` (a JSON reply with these keys).
+The names a critique is written under are here too (`CRITIQUE`): a file's column and a judge's JSON key are
+read by the same list.
+
+Used by `ingest/mapping.py` (the roles `critique`, `strengths` and `weaknesses` and the column names guessed for
+them), `ingest/generic.py` (joining the columns) and `judge/parse.py` (a JSON reply with these keys).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+# the names a whole critique is written under, in order of preference: a file's column (case-insensitive) and a
+# judge's JSON key
+CRITIQUE: list[str] = [
+    "critique",
+    "feedback",
+    "explanation",
+    "rationale",
+    "reasoning",
+    "justification",
+    "evaluation",
+    "judgment",
+    "evaluation_text",
+    "comment",
+]
 
 # role -> (header written before it, field and column names it is guessed from, case-insensitive, in order)
 SECTIONS: dict[str, tuple[str, list[str]]] = {
@@ -48,6 +66,14 @@ def join(critique: str | None, parts: dict[str, Any]) -> str | None:
         if text is not None:
             out.append(f"{header}:{chr(10) if text.startswith('- ') else ' '}{text}")
     return "\n".join(out) or None
+
+
+def critique_of_reply(obj: dict[str, Any]) -> str | None:
+    """A judge's JSON reply as one critique: the first CRITIQUE key (case-insensitive) that holds text, then its
+    parts (`strengths`, `weaknesses`, …) under their headers."""
+    keys = {str(k).lower(): k for k in obj}
+    text = next((obj[keys[n]] for n in CRITIQUE if n in keys and isinstance(obj[keys[n]], str)), None)
+    return join(text, from_reply(obj))
 
 
 def from_reply(obj: dict[str, Any]) -> dict[str, Any]:

@@ -81,6 +81,13 @@ def test_strict_parsers():
     assert parse_verdict('{"explanation": "B errs.", "cons": "B is wrong.", "winner": "A"}').critique == (
         "B errs.\nWeaknesses: B is wrong."
     )
+    # the keys a critique is read from are the importer's column names (sections.CRITIQUE), in its order
+    assert parse_score('{"Rationale": "Off by one.", "score": 3}', (1, 10)).critique == "Off by one."
+    assert parse_verdict('{"reasoning": "B is vague.", "feedback": "A wins.", "winner": "A"}').critique == "A wins."
+    from analysis.ingest.mapping import GUESSES
+    from analysis.sections import CRITIQUE
+
+    assert GUESSES["critique"] == CRITIQUE
     multi = parse_criteria("accuracy: Rating: [[4]]\nclarity - Rating: [[9]]", ["accuracy", "clarity", "style"], (1, 5))
     assert multi.criteria["accuracy"].score == 4 and multi.criteria["clarity"].status == "unparsed"
     assert multi.criteria["style"].status == "unparsed"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..sections import SECTIONS
+from ..sections import CRITIQUE, SECTIONS
 
 # role -> common column names, tried case-insensitively in this order
 GUESSES: dict[str, list[str]] = {
@@ -25,18 +25,7 @@ GUESSES: dict[str, list[str]] = {
     "score": ["score", "rating", "grade", "judge_score"],
     "scale_min": ["scale_min", "score_min", "min_score"],
     "scale_max": ["scale_max", "score_max", "max_score"],
-    "critique": [
-        "critique",
-        "feedback",
-        "explanation",
-        "rationale",
-        "reasoning",
-        "justification",
-        "evaluation",
-        "judgment",
-        "evaluation_text",
-        "comment",
-    ],
+    "critique": list(CRITIQUE),
     # a critique written in fields: joined after the critique under their headers (analysis/sections.py)
     **{role: list(names) for role, (_, names) in SECTIONS.items()},
     "raw_output": ["raw_output", "raw_completion", "judge_output"],

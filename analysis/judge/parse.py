@@ -47,13 +47,6 @@ def _json(text: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _critique(obj: dict, *keys: str) -> str | None:
-    """A JSON reply's critique: the first of `keys` that holds text, then its "strengths" / "weaknesses"
-    fields under their headers (analysis/sections.py)."""
-    text = next((obj[k] for k in keys if isinstance(obj.get(k), str)), None)
-    return sections.join(text, sections.from_reply(obj))
-
-
 def _number(value, scale: tuple[float, float]) -> float | None:
     if isinstance(value, bool):
         return None
@@ -82,7 +75,7 @@ def parse_score(text: str | None, scale: tuple[float, float]) -> Parsed:
     obj = _json(text)
     if obj is not None:
         score = _number(obj.get("score", obj.get("rating")), scale)
-        critique = _critique(obj, "critique", "feedback", "explanation")
+        critique = sections.critique_of_reply(obj)
         if score is None:
             return Parsed("unparsed", critique=critique, reason="JSON reply without a score inside the scale")
         return Parsed(
@@ -112,7 +105,7 @@ def parse_verdict(text: str | None) -> Parsed:
     obj = _json(text)
     if obj is not None:
         label = obj.get("verdict", obj.get("winner"))
-        critique = _critique(obj, "critique", "explanation")
+        critique = sections.critique_of_reply(obj)
         key = verdicts.compact(label) if isinstance(label, str) else None
         if key not in VERDICTS:
             return Parsed("unparsed", critique=critique, reason="JSON reply without a known verdict")
@@ -140,7 +133,7 @@ def parse_criteria(text: str | None, names: list[str], scale: tuple[float, float
             v = given.get(name.lower())
             if isinstance(v, dict):
                 score = _number(v.get("score"), scale)
-                crit = _critique(v, "critique")
+                crit = sections.critique_of_reply(v)
                 out.criteria[name] = (
                     Parsed("ok", score=score, critique=crit, how="json")
                     if score is not None
