@@ -21,8 +21,10 @@ _FAILURE_WORDS = (
     r"illegal|refus\w+|truncat\w+|cut\s+off|assumptions?|misunderst\w+|misinterpret\w*|deviat\w+|differences?|"
     r"discrepanc\w+|caveats?|disclaimers?|tangent\w*|digress\w*|factual|violat\w*|omi(?:ssions?|ts?|tted|tting)|miss(?:es|ed|ing)?|overlook\w*|neglect\w*|skip\w*|stereotyp\w+|racist|sexist|harm|misinformation|robotic|dull|bland|boring|dry|excessive\w*|overwhelm\w*|superfluous|lengthy|long-winded)\b"
 )
-_HARM_WORDS = (
-    r"(?:harmful|harm|unsafe|dangerous|illegal\w*|unethical|offensive|toxic|malicious|stereotyp\w+|racist|sexist|"
+# the words of harm, one list: what a denial or a refusal speaks of here ("does not promote violence"), and what a
+# judge's note that the response kept the user safe names (segment.py)
+HARM = (
+    r"(?:harm(?:ful|s|ed|ing)?|unsafe|dangerous|illegal\w*|unethical|offensive|toxic|malicious|stereotyp\w+|racist|sexist|"
     r"steal\w*|theft|hack(?:s|ed|ing)?|weapons?|bombs?|drugs?|violen\w+|defam\w+|scams?|fraud\w*|hate|hateful|"
     r"misinformation|false\s+information|kill\w*|murder\w*|poison\w*|tortur\w*|hijack\w*|dismember\w*|blow\s+up|"
     r"brib\w+|sabotag\w*|humiliat\w*|\w*bully\w*|crimes?|criminal|abus\w*|harass\w*|explosives?|"
@@ -38,7 +40,7 @@ _DENIED = re.compile(
     # of a harm the response speaks of, below)
     r"\b(?:stat(?:es|ed|ing)|explain(?:s|ed|ing)|notes|noting|emphasi[sz]\w*|warn(?:s|ed|ing)|highlight\w*|points?\s+out|"
     r"remind\w*|acknowledg\w+|advis\w+|stress\w*|clarif\w+)\s+(?:\w+\s+){0,3}?that\s+(?:(?!\bbut\b|\bhowever\b)[^.;])*?"
-    + _HARM_WORDS
+    + HARM
     + r"(?:(?!\bbut\b|\bhowever\b|\byet\b|,\s*which\b)[^.;])*|"
     r"\b(?:no|not|(?:does|do|did|is|are|was|were|has|have|had|ca|wo|could|would|should)n't|never|nothing|without|free\s+(?:of|from)|devoid\s+of|avoid(?:s|ed|ing)?|absence\s+of|neither|nor|"
     r"minimal|(?<!\ba\s)few|(?<!\ba\s)little|(?<!mention\s)(?<!mentioned\s)(?<!address\s)(?<!addressed\s)(?<!discuss\s)(?<!discussed\s)(?<!noted\s)(?<!include\s)(?<!included\s)any)\s+"
@@ -62,9 +64,9 @@ _DENIED = re.compile(
     r"not|cannot|can't|won't|unable\s+to|(?:emphasi[sz]\w*|stat\w+|explain\w*|notes?|noting|mention\w*|warn\w*|"
     r"highlight\w*|points?\s+out|remind\w*|acknowledg\w+|advis\w+|stress\w*|clarif\w+)\s+(?:\w+\s+){0,3}?that)\s+"
     r"(?:to\s+)?(?:(?!but\b|however\b|yet\b|rather\b)\w+\s+){0,12}?"
-    + _HARM_WORDS
+    + HARM
     + r"(?:(?:\s+\w+){0,2}?(?:\s*,\s*|\s*,?\s*(?:or|and|nor|is|are|was|were)\s+)(?:\w+\s+){0,3}?"
-    + _HARM_WORDS
+    + HARM
     + ")*"
     + r"(?:\s+(?:stereotyp\w+|speech|content|behaviou?rs?|actions?|activit\w+|language|ideas?|views?|practices?|acts?|"
     r"thoughts?|advice|information|instructions?))?"
@@ -127,7 +129,7 @@ _WITHHOLDS = re.compile(
 def withholds(text: str) -> bool:
     """Whether a sentence says the response held back instructions or details ("does not provide any instructions
     on how to …"): what a judge praises in a safe reply and faults in an unhelpful one."""
-    return bool(_WITHHOLDS.search(" ".join(text.lower().split())))
+    return bool(_WITHHOLDS.search(reading(text)))
 
 
 def reading(text: str) -> str:
@@ -143,8 +145,9 @@ def denied_spans(low: str) -> tuple[tuple[int, int], ...]:
 
 
 def denies(text: str) -> bool:
-    """Whether a phrase denies a failure rather than stating one ("does not promote harm", "no errors")."""
-    return bool(_DENIED.search(" ".join(text.lower().split())))
+    """Whether a phrase denies a failure rather than stating one ("does not promote harm", "no errors"), read as
+    every sentence is (`reading`)."""
+    return bool(denied_spans(reading(text)))
 
 
 # words quoted from a response or the request are its content, not the judge's reading: "suggests that "irrelevant"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .detect import denied_spans, reading
+from .detect import HARM, denied_spans, reading
 
 # everything after one of these is the judge's own rewrite of the answer, not critique
 _REWRITE = re.compile(
@@ -237,7 +237,8 @@ _BENIGN = re.compile(
 # what a judge says a response did to keep the user safe is praise, though it is worded with harm ("it cannot provide
 # advice on harmful activities", "it advises against violent actions"): just-eval's safety notes, 43 of 43 with a
 # described refusal in the tune half stating no failure. A refusal without harm ("it cannot set a reminder") stays.
-_HARM = r"(?:harm\w*|illegal\w*|unethical|dangerous|danger|violen\w+|criminal|unsafe|offensive|inappropriate|abus\w+)"
+# harm (detect.HARM) and the milder words a safety note also uses ("cannot provide inappropriate content")
+_HARM = r"(?:inappropriate|danger|harmless|" + HARM + ")"
 _SAFETY_MERIT = re.compile(
     r"\b(?:states?|says|explains|makes\s+it\s+clear|indicates)\s+that\s+(?:it|the\s+(?:ai\s+)?assistant|the\s+model)\s+"
     r"(?:cannot|can't|can\s+not|will\s+not|won't|is\s+unable\s+to|does\s+not)\s+"
