@@ -131,6 +131,8 @@ def test_issues_page_honours_the_selection(monkeypatch, demo_path):
         low, high = rows[r["issue_id"]]["lift_ci_low"], rows[r["issue_id"]]["lift_ci_high"]
         assert ("more in passing" in r["lift_interval"]) == (high is not None and high < 1), r
         assert ("not clearly tied" in r["lift_interval"]) == (low is not None and low <= 1 <= high), r
+        # beside the share, the share among failing responses (a pairwise share counts winners and losers)
+        assert r["in_outcome"] == pytest.approx(rows[r["issue_id"]]["p_fail"]), r
 
 
 def test_instance_reads_as_the_judge_saw_it(monkeypatch, demo_path):

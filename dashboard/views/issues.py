@@ -55,8 +55,8 @@ def render(ws: Workspace) -> None:
         st.info(f"No {kinds[kind].lower()} in this selection.")
     else:
         st.caption("Sorted by how many responses in the selection have it. Click a row to open its instances.")
-        columns = COLUMNS if kind == "issue" else {**COLUMNS, "issue": STRENGTH_COLUMN}
-        table_click(_flat(table), "w_issue_tree", lambda r: _open_issue(set_id, r, table), column_config=columns)
+        columns = COLUMNS if kind == "issue" else {**COLUMNS, **STRENGTH_COLUMNS}
+        table_click(_flat(table, kind), "w_issue_tree", lambda r: _open_issue(set_id, r, table), column_config=columns)
     if kind == "issue":
         _unexplained(iset, flt)
     view = choose("Show", VIEWS, "prevalence", key="view")
@@ -166,6 +166,12 @@ COLUMNS = {
     "prevalence": st.column_config.NumberColumn(
         "Share", format="percent", help="Share of the selection's judged responses with this issue"
     ),
+    "in_outcome": st.column_config.NumberColumn(
+        "Of failing",
+        format="percent",
+        help="Share of the failing responses with this issue: scored below the judge's threshold, or not the one "
+        "the judge preferred (in a pairwise selection, Share counts winners and losers, so it stays under about half)",
+    ),
     "lift": st.column_config.NumberColumn(
         "Tie to failing",
         format="%.2f",
@@ -184,13 +190,23 @@ COLUMNS = {
         "Checked by readers", help="Examples readers marked (Examples view): the share that fit, with its 95% interval"
     ),
 }
-STRENGTH_COLUMN = st.column_config.TextColumn(
-    "Strength", help="The strength's number and name: a merit most of its members' own words state", width="large"
-)
+STRENGTH_COLUMNS = {
+    "issue": st.column_config.TextColumn(
+        "Strength", help="The strength's number and name: a merit most of its members' own words state", width="large"
+    ),
+    "in_outcome": st.column_config.NumberColumn(
+        "Of passing",
+        format="percent",
+        help="Share of the passing responses with this strength: scored at or above the judge's threshold, or the "
+        "one the judge preferred",
+    ),
+}
 
 
-def _flat(table: pl.DataFrame) -> pl.DataFrame:
-    """The issue table as a reader sees it: one row per issue, biggest first, words instead of codes."""
+def _flat(table: pl.DataFrame, kind: str = "issue") -> pl.DataFrame:
+    """The issue table as a reader sees it: one row per issue, biggest first, words instead of codes; beside the
+    share, the share among failing responses (of an issue) or passing ones (of a strength)."""
+    outcome = "p_fail" if kind == "issue" else "p_pass"
 
     def interval(lo, hi):
         if lo is None or hi is None:
@@ -214,6 +230,7 @@ def _flat(table: pl.DataFrame) -> pl.DataFrame:
             "origin": [ORIGINS.get(r["origin"], r["origin"] or "") for r in rows],
             "responses": [r["n_units"] or 0 for r in rows],
             "prevalence": [r["prevalence"] or 0.0 for r in rows],
+            "in_outcome": [r[outcome] for r in rows],
             "lift": [r["lift"] for r in rows],
             "lift_interval": [interval(r["lift_ci_low"], r["lift_ci_high"]) for r in rows],
             "checked": [checked(r) for r in rows],
@@ -225,6 +242,7 @@ def _flat(table: pl.DataFrame) -> pl.DataFrame:
             "origin": pl.String,
             "responses": pl.Int64,
             "prevalence": pl.Float64,
+            "in_outcome": pl.Float64,
             "lift": pl.Float64,
             "lift_interval": pl.String,
             "checked": pl.String,
