@@ -111,6 +111,20 @@ def test_a_critique_written_in_parts_is_one_critique(tmp_path, ws):
     assert ws.judgments("dataset=csv")["critique"][0] == "Fine.\nStrengths: Polite.\nWeaknesses: Ignores the word limit."
 
 
+def test_a_model_judged_against_itself_is_kept_and_said(tmp_path, ws):
+    """AlpacaEval ships the baseline judged against itself: such pairs are kept, and the import says what they are."""
+    rows = [{"id": f"p{i}", "prompt": "x", "model_a": a, "model_b": b, "response_a": "ra", "response_b": "rb",
+             "judge": "j", "winner": "a"} for i, (a, b) in enumerate([("A", "A"), ("A", "A"), ("A", "B"), ("C", "C")])]
+    path = tmp_path / "self.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    result = ws.ingest(path, mapping={"columns": {"item_id": "id"}})
+    assert result.n_ingested == 4
+    said = [n for n in result.notes if "compare a model with itself" in n]
+    assert len(said) == 1 and said[0].startswith("3 pairwise judgments") and "A (2), C (1)" in said[0], result.notes
+    path.with_name("other.jsonl").write_text(json.dumps(rows[2]))
+    assert not any("itself" in n for n in ws.ingest(path.with_name("other.jsonl"), dataset="o").notes)
+
+
 def test_long_criteria_and_pairwise_position_frame(tmp_path, ws):
     rows = [
         # the verdict names the slot that won; shown_first says which response sat in slot 1

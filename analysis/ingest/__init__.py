@@ -181,6 +181,7 @@ def ingest(
     with transaction(con) as cur:  # one transaction per import: a failed import leaves the store as it was
         rejects = _write_batches(cur, path, fmt, mapping, bool(explicit), strict, identities, result)
         _account_rows(result, rejects, path)
+        _note_self_pairs(cur, result)
         write_rejects(cur, run_id, rejects)
         write_run(
             cur,
@@ -279,6 +280,23 @@ def _write_batches(
             len(rejects),
         )
     return rejects
+
+
+def _note_self_pairs(cur: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
+    """A note on the run's pairwise judgments of a model against itself (AlpacaEval's baseline file, a position
+    probe): kept, but they say nothing about which model is better."""
+    rows = cur.execute(
+        "SELECT model_a, count(*) FROM judgments WHERE run_id = ? AND protocol = 'pairwise' AND model_a = model_b "
+        "GROUP BY model_a ORDER BY count(*) DESC, model_a",
+        [result.run_id],
+    ).fetchall()
+    if rows:
+        n = sum(k for _, k in rows)
+        shown = ", ".join(f"{m} ({k:,})" for m, k in rows[:3]) + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
+        result.notes.append(
+            f"{n:,} pairwise judgments compare a model with itself: {shown}. They are kept: they say nothing about "
+            "which model is better, and their verdicts show the judge's preference for a position or a sample"
+        )
 
 
 def _account_rows(result: IngestResult, rejects: list[Reject], path: Path) -> None:
