@@ -376,6 +376,11 @@ def _print_issue_set(iset, table, by_model: dict[str, dict[str, float]]) -> None
         f"responses with it (all: {cell(table['mean_outcome'][0]) if table.height else '–'}); "
         f"`judgescope issues --show {iset.id} --json` prints every field"
     )
+    if iset.corrected:
+        print(
+            f"Readers' marks left {sum(iset.corrected.values()):,} judgments out of the issues they were marked "
+            "'does not fit' for: " + ", ".join(f"{t} ({n:,})" for t, n in iset.corrected.items())
+        )
 
 
 def _dest(option: str) -> str:

@@ -538,6 +538,42 @@ def test_readers_marks_give_a_measured_precision(tmp_path, pandalm):
     assert "Checked by readers: 4 of 6 examples fit" in report
 
 
+def test_a_readers_does_not_fit_holds_in_the_next_discovery(tmp_path):
+    """A judgment readers marked "does not fit" stays out of the issue of that name when issues are discovered
+    again (their majority counts, a tie as "does not fit"; a reader's newest mark); the set says how many marks
+    moved; marks can be ignored."""
+    ws = Workspace(tmp_path / "ws.duckdb")
+    ws.ingest(DEMO / "pandalm")
+    first = ws.issues.discover("dataset=pandalm")
+    issue_id, title = first.table().row(0)[:2]
+    j = first.examples(issue_id, n=3)["judgment_id"].to_list()
+    first.mark(issue_id, j[0], False, who="ana")
+    first.mark(issue_id, j[1], False, who="ana")
+    first.mark(issue_id, j[1], True, who="bo")    # one each: a tie counts as "does not fit"
+    first.mark(issue_id, j[2], True, who="ana")
+
+    def members(iset) -> set[str]:
+        row = iset.table().filter(pl.col("title") == title).row(0, named=True)
+        a = iset.assignments()
+        return set(a.filter(pl.col("issue_id") == row["issue_id"])["judgment_id"])
+
+    before = members(first)
+    second = ws.issues.discover("dataset=pandalm")
+    assert members(second) == before - {j[0], j[1]} and second.corrected == {title: 2}
+    first.mark(issue_id, j[0], True, who="ana")   # ana changes her mind
+    assert members(ws.issues.discover("dataset=pandalm")) == before - {j[1]}
+    ignored = ws.issues.discover("dataset=pandalm", **{"marks.enabled": False})
+    assert members(ignored) == before and ignored.corrected == {}
+    # the CLI says what the marks did
+    path = ws.path
+    from analysis import store
+
+    store.close(path)
+    r = subprocess.run([sys.executable, "-m", "analysis.cli", "issues", "-w", str(path), "--show", second.id],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0 and "Readers' marks left 2 judgments out" in r.stdout and f"{title} (2)" in r.stdout
+
+
 def _quality_module():
     spec = importlib.util.spec_from_file_location("issue_quality", ROOT / "benchmarks" / "issue_quality.py")
     mod = importlib.util.module_from_spec(spec)
@@ -610,7 +646,18 @@ def test_new_judgments_join_the_existing_issues(tmp_path):
     assert iset.update()["new_judgments"] == 0
     shutil.copy(DEMO / "pandalm" / "pandalm-7b-testset-v1.jsonl", src / "pandalm-7b-testset-v1.jsonl")
     ws.ingest(src, format="pandalm")
+    # a reader marks one of the new judge's judgments "does not fit" in a set of its own: the update respects it
+    other = ws.issues.discover("dataset=pandalm&judge=PandaLM-7B")
+    shared = other.table().filter(pl.col("title").is_in(iset.table()["title"].to_list()))
+    misfit = other.examples(shared["issue_id"][0], n=1)["judgment_id"][0]
+    other.mark(shared["issue_id"][0], misfit, False, who="ana")
     done = iset.update()
+    title = shared["title"][0]
+    joined = ws.count(f"issue_set={iset.id}&issue=" + iset.table().filter(pl.col("title") == title)["issue_id"][0]
+                      + "&judge=PandaLM-7B")
+    assert joined > 0 and misfit in set(other.assignments()["judgment_id"])
+    kept_out = iset.assignments().filter(pl.col("judgment_id") == misfit)
+    assert title not in set(iset.table().filter(pl.col("issue_id").is_in(kept_out["issue_id"].to_list()))["title"])
     assert done["new_judgments"] > 900 and 0 < done["explained"] <= done["new_statements"]
     assert done["unexplained"] == done["new_statements"] - done["explained"]
     assert iset.n_instances() == before + done["new_judgments"]

@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..filters import Filter
 from ..query import Query
 from ..verdicts import shown_sql, winner_sql
+from .corrections import misfits
 from .outcome import mark_failing, units_sql
 from .parallel import NO_SPLIT, bare_main, pool
 from .pipeline import Inputs, Pipeline, Result, run
@@ -59,7 +60,7 @@ def select(q: Query, flt: Filter) -> Inputs:
                 responses[rid] = text
     finally:
         cur.close()
-    return Inputs(judgments, units, item_texts, signal, responses)
+    return Inputs(judgments, units, item_texts, signal, responses, misfits(q, where, params))
 
 
 @dataclass

@@ -71,6 +71,12 @@ class IssueSet:
         """Category key -> title."""
         return dict(self.stats.get("categories") or {})
 
+    @property
+    def corrected(self) -> dict[str, int]:
+        """Issue name -> judgments this set left out of it because readers had marked them "does not fit" (in an
+        earlier set of the workspace; corrections.py). Empty when no mark applied or marks were off."""
+        return dict(self.stats.get("corrected") or {})
+
     # ---- the selection an answer is about -----------------------------------------------------------------
     def _scope(self, flt: Filter | str | dict | None) -> tuple[str, list[Any]]:
         """CTEs: scope (the set's units in the selection), hits (unit × issue), jhits (judgment × issue)."""

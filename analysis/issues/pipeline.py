@@ -30,6 +30,7 @@ from . import cluster as cl
 from .embed import DEFAULT_MODEL, embed
 from .lexicon import Entry, Lexicon, load as load_lexicon
 from .mask import TaskMasker
+from .corrections import Misfits, left_out
 from .detect import Detector, denies, states_constraint, withholds
 from .evidence import EVIDENCE, JUDGED, facts
 from .parallel import pmap
@@ -300,6 +301,14 @@ class Namer:
         return load_lexicon(self.lexicon)
 
 
+@dataclass
+class Marks:
+    """Readers' corrections (corrections.py): a judgment readers marked "does not fit" for an issue, in any set of
+    the workspace, stays out of the issue of that kind and name. `enabled = False` ignores the marks."""
+
+    enabled: bool = True
+
+
 STAGES = (
     "segmenter",
     "masker",
@@ -311,6 +320,7 @@ STAGES = (
     "clusterer",
     "selector",
     "namer",
+    "marks",
 )
 # the range each numeric option must lie in (inclusive)
 RANGES = {
@@ -347,6 +357,7 @@ class Pipeline:
     clusterer: Clusterer = field(default_factory=Clusterer)
     selector: Selector = field(default_factory=Selector)
     namer: Namer = field(default_factory=Namer)
+    marks: Marks = field(default_factory=Marks)
     seed: int = 0
     coords: bool = True
 
@@ -431,6 +442,7 @@ class Inputs:
     item_texts: dict[str, list[str]]
     signal: str  # score | verdict | label | mixed | cues
     responses: dict[str, str | None] = field(default_factory=dict)  # response_id -> text (the units' responses)
+    misfits: Misfits = field(default_factory=dict)  # readers' "does not fit" marks (corrections.py)
 
 
 class IssueRecord(TypedDict):
@@ -508,6 +520,7 @@ class _Context:
         self.dropped: Counter[str] = Counter()
         self.n_fine = 0
         self.n_named = 0
+        self.corrected: dict[str, int] = {}  # issue name -> judgments readers' marks left out (_corrected)
 
     def stats(self, rows, z: float = 1.959963984540054) -> dict:
         """Outcome statistics of the units that segment rows `rows` are about."""
@@ -564,7 +577,7 @@ def run(
             groups += _taxonomy_groups(ctx, taxonomy, raw, idx)
         groups += _cluster_groups(ctx, x, raw, idx, stated, groups)
         timer.tick("cluster")
-    groups = [g for g in groups if len(g.members)]
+    groups = [g for g in _corrected(ctx, groups) if len(g.members)]
     groups.sort(
         key=lambda g: (g.origin != "taxonomy", g.kind != "issue", -len({ctx.seg_j[i] for i in g.members}), g.title)
     )
@@ -607,6 +620,23 @@ class _Timer:
         following = self.STEPS[self.STEPS.index(name) + 1 :]
         if following:
             self.bar.set_postfix_str(following[0])
+
+
+def _corrected(ctx: _Context, groups: list[Group]) -> list[Group]:
+    """Each group without the judgments readers marked as not having it (corrections.py); how many left each is
+    kept for the set's statistics (`corrected`)."""
+    if not ctx.p.marks.enabled or not ctx.inputs.misfits:
+        return groups
+    for g in groups:
+        gone = ctx.inputs.misfits.get((g.kind, g.title))
+        if not gone:
+            continue
+        keep = left_out(g.members.tolist(), ctx.seg_j, gone)
+        n = len({ctx.seg_j[i] for i in g.members.tolist()}) - len({ctx.seg_j[i] for i in keep})
+        if n:
+            ctx.corrected[g.title] = ctx.corrected.get(g.title, 0) + n
+            g.members, g.stats = np.array(keep, dtype=int), {}  # its statistics afresh, without them
+    return groups
 
 
 def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFrame:
@@ -1094,6 +1124,7 @@ def _run_stats(ctx: _Context, groups: list[Group], used: np.ndarray, assignments
         "n_problem_explained": int((problem & explained).sum()),
         "failing_units_without_issue": sum(1 for k in failing if k not in units_with),
         "n_evidence": int((ctx.kind == "evidence").sum()),
+        "corrected": dict(sorted(ctx.corrected.items())),
     }
 
 

@@ -66,6 +66,7 @@ def update(q: Query, set_id: str, filter_query: str, params: dict) -> UpdateSumm
         everything.item_texts,
         everything.signal,
         everything.responses,
+        everything.misfits,
     )
     p = pipeline_of(params)
     p = replace(p, stated=replace(p.stated, min_units=1, min_lift=0.0), evidence=replace(p.evidence, min_units=1))
@@ -93,6 +94,9 @@ def update(q: Query, set_id: str, filter_query: str, params: dict) -> UpdateSumm
             if says_name(title, ctx.masked[i], contrast=title.startswith("Less ")):
                 rows.append((int(i), issue_id, "update"))
                 break
+    if p.marks.enabled:  # readers' "does not fit" marks hold here too (corrections.py)
+        title_of = dict(zip(issues["issue_id"], issues["title"]))
+        rows = [r for r in rows if ctx.seg_j[r[0]] not in inputs.misfits.get(("issue", title_of[r[1]]), ())]
     rows = sorted(set(rows))
     problem = np.flatnonzero(ctx.kind == "problem")
     explained = {i for i, _, _ in rows}
