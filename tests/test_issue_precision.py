@@ -342,6 +342,33 @@ def test_what_the_tune_halves_taught_in_session_11():
         assert classify(complaint) == "problem", complaint
 
 
+def _stated_of(text: str, constrained: bool, contrast: bool = False) -> list[str]:
+    d = Detector.of(load().of_kind("issue"))
+    return [d.entries[k].label for k in d.stated(text, contrast=contrast, constrained=constrained)]
+
+
+def test_a_turn_to_what_was_asked_is_the_failure_to_do_it():
+    """Session 13 (LLMBar's critiques, tune half): "However, the instruction specifically asks for an unhelpful
+    response." after what a response did says the response did not do it: a broken constraint where the prompt or
+    the sentence states one, else an answer to another question; "Output (a) follows the instruction more closely"
+    is the other one's failure to, whatever else the sentence grants ("despite its lack of detail")."""
+    turn = "However, the instruction specifically asks for an unhelpful response."
+    assert classify(turn) == "problem"
+    assert _stated_of(turn, constrained=True) == _stated_of(turn, constrained=False) == [
+        "Ignores instructions or constraints"]
+    other = "However, the instruction specifically asks for the closest star to Earth."
+    assert _stated_of(other, constrained=False) == ["Answers a different question"]
+    assert _stated_of(other, constrained=True) == ["Ignores instructions or constraints"]
+    for kept in ("However, the instruction also states that sacrificing quality is acceptable.",
+                 "However, the instruction asks for jokes, and only Output (a) provides jokes about hobbits."):
+        assert _stated_of(kept, constrained=True) == [], kept
+    for closer in ("Output (a) follows the instruction more closely than Output (b).",
+                   "Therefore, despite its lack of detail, Output (a) more closely follows the instruction.",
+                   "Output (b) better adheres to the instructions."):
+        assert _stated_of(closer, constrained=True, contrast=True) == ["Ignores instructions or constraints"], closer
+    assert _stated_of("Output (b) precisely follows the instruction.", constrained=True, contrast=True) == []
+
+
 def test_a_denied_failure_is_no_failure_and_an_undone_fix_is_one():
     """Session 12 (hand-made and corpus sentences, known answers): a sentence whose every failure word is denied states
     no failure; a failure the response does not fix, and a clause after "and is", are still failures."""

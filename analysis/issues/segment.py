@@ -271,12 +271,24 @@ def _safety_merit(low: str) -> bool:
 _WORDS = re.compile(r"[a-z']+")
 
 
+# a turn to what was asked, after what a response did: "However, the instruction specifically asks for an unhelpful
+# response." states that the response did not do it (the lexicon's entries say which failure that is)
+_UNMET = re.compile(
+    r"^(?:however|but)\s*,?\s+the\s+(?:user's\s+)?(?:instructions?|prompt|task|user|request|question)\s+"
+    r"(?:(?:specifically|explicitly|clearly|only|also|actually)\s+)?(?:asks?|asked|requests?|requested|requires?|required|"
+    r"wants|wanted|calls\s+for|called\s+for|was\s+to|is\s+to|(?:states?|stated|specifies|specified|says|said)\s+that\s+"
+    r"(?:the\s+)?(?:response|answer|output)s?\s+(?:should|must|needs?\s+to|has\s+to|is\s+to))\b"
+)
+
+
 def classify(sentence: str) -> str:
     """problem, praise, verdict (a bare judgement of the whole answer) or neutral."""
     low = sentence.lower()
     words = _WORDS.findall(low)
     if words and all(w in _VERDICT_WORDS for w in words):
         return "verdict"
+    if _UNMET.match(low) and not _NEG.search(_DISCOURSE.sub(" ", low)) and not _POSITIVE.search(low):
+        return "problem"
     if not _NEG.search(low):
         return "neutral"
     if _safety_merit(low):
