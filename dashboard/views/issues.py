@@ -165,6 +165,12 @@ ORIGINS = {
     "merge": "merged",
     "split": "split",
 }
+
+
+def _share(label: str, help: str):
+    return st.column_config.NumberColumn(label, format="percent", help=help)
+
+
 COLUMNS = {
     "issue_id": None,
     "issue": st.column_config.TextColumn("Issue", help="The issue's number and name", width="large"),
@@ -175,14 +181,11 @@ COLUMNS = {
         "judge's words state this failure; discovered: sentences grouped and named by their own words",
     ),
     "responses": st.column_config.NumberColumn("Responses", help="Judged responses in the selection with this issue"),
-    "prevalence": st.column_config.NumberColumn(
-        "Share", format="percent", help="Share of the selection's judged responses with this issue"
-    ),
-    "in_outcome": st.column_config.NumberColumn(
+    "prevalence": _share("Share", "Share of the selection's judged responses with this issue"),
+    "in_outcome": _share(
         "Of failing",
-        format="percent",
-        help="Share of the failing responses with this issue: scored below the judge's threshold, or not the one "
-        "the judge preferred (in a pairwise selection, Share counts winners and losers, so it stays under about half)",
+        "Share of the failing responses with this issue: scored below the judge's threshold, or not the one the judge "
+        "preferred (in a pairwise selection, Share counts winners and losers, so it stays under about half)",
     ),
     "lift": st.column_config.NumberColumn(
         "Tie to failing",
@@ -206,11 +209,10 @@ STRENGTH_COLUMNS = {
     "issue": st.column_config.TextColumn(
         "Strength", help="The strength's number and name: a merit most of its members' own words state", width="large"
     ),
-    "in_outcome": st.column_config.NumberColumn(
+    "in_outcome": _share(
         "Of passing",
-        format="percent",
-        help="Share of the passing responses with this strength: scored at or above the judge's threshold, or the "
-        "one the judge preferred",
+        "Share of the passing responses with this strength: scored at or above the judge's threshold, or the one the "
+        "judge preferred",
     ),
 }
 
