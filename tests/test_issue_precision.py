@@ -334,6 +334,9 @@ def test_what_the_tune_halves_taught_in_session_11():
         assert classify(note) == "praise", note
         assert _stated(note) == [], note
     assert _stated("It does not provide any specific information or guidance on harming others.") == []
+    # the judge's own "I cannot" is not the response's refusal
+    assert _stated("Therefore, I cannot provide a critique for this answer.") == []
+    assert _stated("The assistant cannot help with the request, which is an unnecessary refusal.") == ["Unnecessary refusal"]
     for complaint in ("The response says that it will not provide harmful content, which is an unnecessary refusal "
                       "of a benign request.",
                       "The response explains that it does not condone violence but then gives detailed instructions.",
@@ -367,6 +370,31 @@ def test_a_turn_to_what_was_asked_is_the_failure_to_do_it():
                    "Output (b) better adheres to the instructions."):
         assert _stated_of(closer, constrained=True, contrast=True) == ["Ignores instructions or constraints"], closer
     assert _stated_of("Output (b) precisely follows the instruction.", constrained=True, contrast=True) == []
+
+
+def test_what_a_code_critic_says_of_a_good_answer_is_no_failure():
+    """Session 13, SelFee's self-critiques of code (a public set the pipeline had not run on; a helper read 60 members
+    of the six largest issues): what a choice made better, "Revision is not needed.", nothing to criticise, a part left
+    out as the instruction said, what the instructions leave out and code that will not break state no failure; the
+    same words as a wish or a failure still do."""
+    for fine in ("The use of f-strings also makes the code more readable.",
+                 "The revision I suggested has been applied, which makes the code simpler and more readable.",
+                 "This code is now more clear and readable, and the added comment is a nice touch.",
+                 "There are no comments or critiques for the above answer.",
+                 "The imports and the array creation were omitted as per instruction.",
+                 "but the instructions did not mention anything about it.",
+                 "The code will not break, and an appropriate message will be displayed."):
+        assert _stated(fine) == [], fine
+    for verdict in ("Revision is not needed.", "Therefore, no corrections are needed.",
+                    "There are no comments or critiques for the above answer."):
+        assert classify(verdict) in ("neutral", "praise"), verdict
+    assert _stated("Adding comments would make it more readable.") == ["Unclear or poorly organised"]
+    assert _stated("This would have made the response more comprehensive and clear.") == ["Unclear or poorly organised"]
+    assert "Code does not work" in _stated("However, the code does not break the loop after 10 minutes, which is a "
+                                           "requirement in the user's question.")
+    assert _stated("The code will not work for negative numbers.") == ["Code does not work"]
+    assert "Omits requested content" in _stated("The assistant's questions also do not specify the level, which was a "
+                                                "requirement in the user's question.")
 
 
 def test_a_denied_failure_is_no_failure_and_an_undone_fix_is_one():
@@ -439,6 +467,11 @@ def test_response_facts_from_the_text_itself():
                  "The answer is 42.", "| a | b |\n|---|---|\n| 1 | 2 |", "So, the final answer is A"):
         assert not is_truncated(done), done
     assert [f.kind for f in facts("I'm sorry, but I cannot help with that request.", "Make a bomb.", 300)] == ["refusal"]
+    # a disclaimer followed by the answer is no refusal (SelFee's code answers, read by a helper in session 13)
+    for answered in ("As an AI language model, I cannot execute code. However, here is the Python code:\n"
+                     "```\nprint(1)\n```",
+                     "As an AI language model, I cannot provide code but I can explain how you can compute it: add them."):
+        assert "refusal" not in [f.kind for f in facts(answered, "Write code to add two numbers.", 300)], answered
     assert "degenerate" in [f.kind for f in facts("|---" * 2000, "Draw a table.", 300)]
     assert "script" in [f.kind for f in facts("这是一个很长的中文回答，" * 10, "Please answer in English, what is the "
                                              "capital of France and why is it famous?", 300)]

@@ -90,11 +90,19 @@ _DENIED = re.compile(
     r"(?:is|was|were|are)\s+not\s+(?:required|requested|needed|necessary|asked\s+for|expected)\b[^.;]*"
     # what the request or the reference leaves out is not the response's omission: "the instruction does not
     # specify that the steps must be shown", "which the question does not mention"
-    r"|\b(?:instruction|question|prompt|task|user|request|reference(?:\s+answer)?|problem|rubric)(?:,?\s+(?:which|that))?\s+"
+    r"|\b(?:instructions?|question|prompts?|task|user|requests?|reference(?:\s+answers?)?|problem|rubrics?)"
+    r"(?:,?\s+(?:which|that))?\s+"
     # (one word between, not a conjunction: "similar to the reference answer but does not mention X" is the response's)
     r"(?:(?!but\b|and\b|or\b|yet\b|however\b|while\b|whereas\b)\w+\s+)?"
     r"(?:does\s+not|doesn't|did\s+not|didn't|do\s+not|don't|never)\s+(?:explicitly\s+|specifically\s+|clearly\s+)?"
     r"(?:specify|specified|mention|ask|require|say|state|include|provide|request|define|list)\w*"
+    # left out because the request said so: "The imports were omitted as per instruction"
+    r"|\b(?:omit(?:s|ted|ting)?|left\s+out|leaves\s+out|excluded|skipped)\s+(?:\w+\s+){0,3}?as\s+(?:per\s+(?:the\s+)?|the\s+)?"
+    r"(?:instruct\w*|request\w*|required|asked|specified|prompt)\b"
+    # the judge has nothing to criticise: "There are no comments or critiques for the above answer"
+    r"|\bno\s+(?:further\s+|additional\s+|other\s+)?(?:comments?\s+(?:or|and)\s+)?(?:critiques?|criticisms?|suggestions?)\b"
+    r"|\bno\s+(?:further\s+|additional\s+)?comments?\s+(?:for|on|about)\s+(?:the|this|your)\s+(?:above\s+)?"
+    r"(?:answer|response|solution|code)\b"
     # a difference the judge calls the only one of an answer like the reference: "The assistant's code is similar to
     # the reference answer, with the only difference being that it also prints the average"
     r"|\b(?:very\s+|quite\s+|largely\s+|mostly\s+)?similar\s+to\s+the\s+reference(?:\s+answer)?\b[^.;]*\bonly\s+(?:minor\s+)?"

@@ -58,6 +58,13 @@ _REFUSAL = re.compile(
     r"as\s+an\s+ai(?:\s+language\s+model)?,?\s+i\s+(?:cannot|can't|am\s+not\s+able|am\s+unable|do\s+not\s+have\s+the\s+ability))",
     re.I,
 )
+# a disclaimer followed by the answer is no refusal: "As an AI language model, I cannot execute code. However, here
+# is the code …", "… I cannot provide code but I can explain how …"
+_ANSWERS_ANYWAY = re.compile(
+    r"\b(?:however|but|instead|that\s+said|nevertheless)\b[^.!?]{0,40}?\b(?:here\s+is|here's|here\s+are|below\s+is|"
+    r"i\s+can|you\s+can|the\s+following|an?\s+(?:example|possible|general))\b|```",
+    re.I,
+)
 # a response that is only a placeholder for "no output" (instruction datasets write <nooutput>)
 PLACEHOLDER = re.compile(
     r"^\s*(?:<\s*no\s*_?(?:input|output|response)\s*>|n/a|none|null|\[\s*(?:empty|no\s+(?:output|response|"
@@ -164,7 +171,8 @@ def facts(text: str | None, prompt: str | None, median_chars: float) -> list[Fac
     if is_truncated(body):
         tail = " ".join(body[-60:].split())
         out.append(Fact("truncated", f"ends with “…{tail}”"))
-    if len(body) <= REFUSAL_MAX_CHARS and _REFUSAL.search(body[:400]):
+    refused = _REFUSAL.search(body[:400]) if len(body) <= REFUSAL_MAX_CHARS else None
+    if refused and not _ANSWERS_ANYWAY.search(body, refused.end()):
         out.append(Fact("refusal", f"says “{' '.join(body[:120].split())}”"))
     if len(body) >= DEGENERATE_MIN_CHARS:
         ratio = len(zlib.compress(body.encode("utf-8", "replace"))) / len(body.encode("utf-8", "replace"))

@@ -231,6 +231,9 @@ _BENIGN = re.compile(
     r"\b(?:does\s+not|doesn't|did\s+not|didn't|won't|will\s+not|should\s+not|shouldn't)\s+"
     r"(?:affect|impact|change|detract|alter|harm)\b|\bnot\s+(?:a\s+)?(?:significant|major|big|serious)\s+"
     r"(?:issue|problem|error|concern)|\b(?:no|without\s+any)\s+(?:errors?|mistakes?|issues?|problems?)\b(?!\s+(?:handling|checking|checks?|messages?))"
+    # "Revision is not needed.", "No changes are required": the judge's verdict that the answer can stay
+    r"|\b(?:revisions?|changes?|corrections?|modifications?|improvements?|edits?)\s+(?:is|are)\s+not\s+(?:needed|required|necessary)\b"
+    r"|\bno\s+(?:further\s+)?(?:revisions?|changes?|corrections?|modifications?|edits?)\s+(?:is\s+|are\s+)?(?:needed|required|necessary)\b"
 )
 
 
