@@ -135,6 +135,24 @@ def test_issues_page_honours_the_selection(monkeypatch, demo_path):
         assert r["in_outcome"] == pytest.approx(rows[r["issue_id"]]["p_fail"]), r
 
 
+def test_an_issue_in_the_selection_picks_its_examples_not_the_list(monkeypatch, demo_path):
+    """A link to one issue (Overview's "issue 2 in model X") opens the Issues page on that issue's examples; the list
+    still counts the rest of the selection (it had shown the issue holding 100% of its own judgments)."""
+    ws = Workspace(demo_path, read_only=True)
+    arena = ws.issues.sets().filter(pl.col("filter") == "dataset=arena_bench_v1")["issue_set_id"][0]
+    table = ws.issues.get(arena).table("model=llama-13b")
+    second = table.sort("n_units", descending=True)["issue_id"][1]
+    at = app(monkeypatch, demo_path, page="issues", model="llama-13b", issue=second, issue_set=arena, view="examples")
+    assert f"Selected: issue {second}" in captions(at)
+    tree = at.dataframe[0].value
+    rows = tree.to_dict("records") if not isinstance(tree, pl.DataFrame) else tree.to_dicts()
+    mine = next(r for r in rows if r["issue_id"] == second)
+    want = table.filter(pl.col("issue_id") == second).row(0, named=True)
+    assert mine["prevalence"] == pytest.approx(want["prevalence"]) and mine["prevalence"] < 0.9
+    assert len(rows) == table.filter(pl.col("n_units") > 0).height
+    assert at.selectbox(key="w_example_issue").value == second
+
+
 def test_instance_reads_as_the_judge_saw_it(monkeypatch, demo_path):
     ws = Workspace(demo_path, read_only=True)
     rows = ws.judgments("judge=GPT-4&template=Swap_CoT&dataset=llmbar", limit=50)

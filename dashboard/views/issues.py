@@ -4,6 +4,8 @@ in the set's history). Every row, cell and point opens the instances behind it."
 
 from __future__ import annotations
 
+import dataclasses
+
 import polars as pl
 import streamlit as st
 
@@ -34,10 +36,20 @@ def render(ws: Workspace) -> None:
             "`ws.issues.discover(…)`; the dashboard never runs that step on a page load."
         )
         return
-    set_id, flt = _pick_set(ws, sets)
+    set_id, chosen = _pick_set(ws, sets)
+    # an issue in the selection (a link to "issue 2 in model X") picks what the examples show; the list, the
+    # prevalence and the map are over the rest of the selection, or issue 2 would hold 100% of its own judgments
+    flt = dataclasses.replace(chosen, issue=())
     iset = ws.issues.get(set_id)
     s = iset.stats
     n_sel = state.cached(_n, set_id, flt)
+    if chosen.issue:
+        st.caption(
+            md_escape(
+                f"Selected: issue {', '.join(chosen.issue)} (its examples below; its judgments on the Instances page). "
+                "The list counts the selection without that condition."
+            )
+        )
     st.caption(
         md_escape(
             f"{n_sel:,} of the set's {s.get('n_judgments', 0):,} critiques are in the selection ({flt.describe()}). "
@@ -66,7 +78,7 @@ def render(ws: Workspace) -> None:
     elif view == "map":
         _issue_map(set_id, flt)
     elif view == "examples":
-        _examples(ws, iset, table, flt)
+        _examples(ws, iset, table, flt, chosen.issue)
     elif view == "cooccurrence":
         _cooccurring(set_id, table, flt)
     elif view == "curate":
@@ -309,11 +321,11 @@ def _covering(ws, sets, flt) -> str:
     return sets["issue_set_id"][0]
 
 
-def _examples(ws: Workspace, iset, table: pl.DataFrame, flt) -> None:
+def _examples(ws: Workspace, iset, table: pl.DataFrame, flt, selected: tuple[str, ...] = ()) -> None:
     if table.height == 0:
         return
     titles = dict(zip(table["issue_id"], table["title"]))
-    current = flt.issue[0] if len(flt.issue) == 1 and flt.issue[0] in titles else table["issue_id"][0]
+    current = selected[0] if len(selected) == 1 and selected[0] in titles else table["issue_id"][0]
     issue_id = st.selectbox(
         "Issue",
         list(titles),
