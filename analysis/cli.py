@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .issues.issueset import SELECTION_STATS
-from .formatting import cell, with_interval
+from .formatting import cell, tie_note, with_interval
 from . import __version__
 from . import progress
 from .errors import UserError
@@ -365,7 +365,12 @@ def _print_issue_set(iset, table, by_model: dict[str, dict[str, float]]) -> None
                     "prevalence": f"{r['prevalence']:.1%}",
                     "lift": ""
                     if row["lift"] is None
-                    else with_interval(row["lift"], row["lift_ci_low"], row["lift_ci_high"], 1),
+                    else with_interval(row["lift"], row["lift_ci_low"], row["lift_ci_high"], 1)
+                    + (
+                        f" {note}"
+                        if kind == "issue" and (note := tie_note(row["lift_ci_low"], row["lift_ci_high"]))
+                        else ""
+                    ),
                     "severity": row["severity"],
                     "most in": "; ".join(f"{m} {v:.0%}" for m, v in models),
                 }

@@ -38,6 +38,15 @@ def with_interval(value: float | None, lo: float | None, hi: float | None, digit
     return f"{value:.{digits}f}" + (f" {around}" if around else "")
 
 
+def tie_note(lo: float | None, hi: float | None) -> str:
+    """What a lift interval (failing over passing) says when it does not clearly tie an issue to failing: "more in
+    passing" when it lies below 1, "not clearly tied" when it reaches 1, "" otherwise. A stated or response-shown
+    failure is listed without a test on the outcome, so the reader is told."""
+    if lo is None or hi is None:
+        return ""
+    return "more in passing" if hi < 1 else "not clearly tied" if lo <= 1 else ""
+
+
 def cell(value) -> str:
     """A plain-text table cell: floats to 3 decimals, integers with thousands separators, one line."""
     if value is None:

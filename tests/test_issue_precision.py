@@ -632,6 +632,11 @@ def test_a_readers_does_not_fit_holds_in_the_next_discovery(tmp_path):
     r = subprocess.run([sys.executable, "-m", "analysis.cli", "issues", "-w", str(path), "--show", second.id],
                        capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0 and "Readers' marks left 2 judgments out" in r.stdout and f"{title} (2)" in r.stdout
+    # an issue whose lift interval reaches 1 says so, as on the Issues page (PandaLM has a few)
+    loose = second.table().filter(pl.col("lift_ci_low") <= 1)["title"].to_list()
+    lines = {line.split("  ", 1)[-1].strip(): line for line in r.stdout.splitlines()}
+    assert loose and all(any(t in line and "not clearly tied" in line for line in r.stdout.splitlines()) for t in loose)
+    assert not any("not clearly tied" in line for line in r.stdout.splitlines() if "Lacks depth" in line), lines
 
 
 def _quality_module():

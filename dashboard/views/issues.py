@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from analysis import Workspace, store
-from analysis.formatting import count
+from analysis.formatting import count, tie_note
 
 from .. import state
 from ..state import md_escape
@@ -237,8 +237,8 @@ def _flat(table: pl.DataFrame, kind: str = "issue") -> pl.DataFrame:
     def interval(lo, hi):
         if lo is None or hi is None:
             return ""
-        # a stated or response-shown failure is listed without a test on the outcome: say when it is not tied
-        return f"{lo:.2f} – {hi:.2f}" + (" · more in passing" if hi < 1 else " · not clearly tied" if lo <= 1 else "")
+        note = tie_note(lo, hi)
+        return f"{lo:.2f} – {hi:.2f}" + (f" · {note}" if note else "")
 
     def checked(r):
         if not r["n_checked"]:
