@@ -251,18 +251,21 @@ def _holm(p_values: list[float]) -> list[float]:
 def compare_instances(
     q: Query, a: str, b: str, by: str = "model", filter: Filter | str | dict | None = None, limit: int = 50
 ) -> pl.DataFrame:
-    """Items both groups were judged on where their mean normalised scores differ most."""
+    """Items both groups were judged on where their mean normalised scores differ most: the item, its prompt (160
+    characters), each side's mean score as judged (`raw_a`, `raw_b`) and normalised to 0-1 (`score_a`, `score_b`),
+    the normalised difference and a judgment of each side."""
     col = {"model": "model", "judge": "judge"}.get(by)
     if col is None:
         raise UserError("compare: by must be 'model' or 'judge'")
     where, params = as_filter(filter).where("j")
     return q.frame(
         f"""
-        WITH s AS (SELECT j.item_id, j.{col} AS g, avg(j.score_norm) AS score, count(*) AS n,
+        WITH s AS (SELECT j.item_id, j.{col} AS g, avg(j.score_norm) AS score, avg(j.score) AS raw, count(*) AS n,
                           min(j.judgment_id) AS judgment_id
                    FROM judgment_view j WHERE {where} AND j.score_norm IS NOT NULL AND j.{col} IN (?, ?)
                    GROUP BY 1, 2)
-        SELECT x.item_id, left(it.prompt, 160) AS prompt, x.score AS score_a, y.score AS score_b,
+        SELECT x.item_id, left(it.prompt, 160) AS prompt, x.raw AS raw_a, y.raw AS raw_b, x.score AS score_a,
+               y.score AS score_b,
                x.score - y.score AS difference, x.judgment_id AS judgment_a, y.judgment_id AS judgment_b
         FROM s x JOIN s y ON x.item_id = y.item_id AND x.g = ? AND y.g = ?
         JOIN items it ON it.item_id = x.item_id

@@ -201,6 +201,10 @@ def test_compare_from_the_link_honours_the_selection(monkeypatch, demo_path):
     assert len(diff) == want.height
     assert abs(diff["share_a"].iloc[0] - want["share_a"][0]) < 1e-12
     assert param(at, "compare_a") == "llama-13b"
+    # the items table: scores as judged (arena: 1-10) beside the difference on a 0-1 scale
+    items = next(d.value for d in at.dataframe if "raw_a" in d.value.columns)
+    assert items["raw_a"].max() > 1 and items["difference"].abs().max() <= 1
+    assert abs((items["score_a"] - items["score_b"] - items["difference"]).abs().max()) < 1e-9
 
 
 def test_sidebar_issue_condition_pins_the_issue_set(monkeypatch, demo_path):

@@ -126,7 +126,21 @@ def _score_differences(a: str, b: str, by: str, flt) -> None:
         items,
         "w_cmp_items",
         lambda r: ("instances", flt, {"instance": r["judgment_a"]}),
-        column_config={"judgment_a": None, "judgment_b": None, "item_id": None},
+        column_config={
+            "judgment_a": None,
+            "judgment_b": None,
+            "item_id": None,
+            "score_a": None,
+            "score_b": None,
+            "prompt": st.column_config.TextColumn("Prompt", help="The item's prompt (its first 160 characters)"),
+            "raw_a": st.column_config.NumberColumn(f"{a}: score", format="%.2g", help=f"{a}'s mean score on the item"),
+            "raw_b": st.column_config.NumberColumn(f"{b}: score", format="%.2g", help=f"{b}'s mean score on the item"),
+            "difference": st.column_config.NumberColumn(
+                "Difference (0–1)",
+                format="%+.2f",
+                help=f"{a}'s mean score minus {b}'s, each normalised to 0–1 by its scale (so scales can be compared)",
+            ),
+        },
     )
 
 
