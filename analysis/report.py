@@ -21,7 +21,8 @@ from .errors import UserError
 from .filters import Filter
 
 FORMATS = ("md", "html", "csv", "json")
-_MD = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+# the characters that could make text markup; a parenthesis only matters right after "]" (a link), escaped there
+_MD = re.compile(r"([\\`*_{}\[\]#+!|<>~])")
 
 
 class ReportGroup(TypedDict):
@@ -103,7 +104,7 @@ class ReportContent(TypedDict):
 
 def md(text: Any) -> str:
     """Text shown literally in GitHub Markdown (also inside table cells)."""
-    return _MD.sub(r"\\\1", str(text if text is not None else "")).replace("\n", " ")
+    return _MD.sub(r"\\\1", str(text if text is not None else "")).replace("](", "]\\(").replace("\n", " ")
 
 
 def collect(
@@ -164,7 +165,7 @@ def _add_issue_set(
     if shown.height < table.height:
         out["left_out"].append(
             f"{table.height - shown.height} of {table.height} issues with the fewest "
-            f"instances (keep every issue with top=None, or --all)"
+            f"instances (keep every issue: top=None in a notebook, --top 0 or --all on the command line)"
         )
     prev = iset.prevalence(by, flt)
     # every group's size, so a group an issue never reaches counts with 0% (prevalence lists only those it does)
@@ -179,7 +180,7 @@ def _add_issue_set(
     if cut_groups:
         out["left_out"].append(
             f"up to {cut_groups} {by} group(s) per issue with the lowest prevalence "
-            f"(keep every group with groups=None, or --all)"
+            f"(keep every group: groups=None in a notebook, --all on the command line)"
         )
     out["strengths"] = [
         {
