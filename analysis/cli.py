@@ -41,8 +41,24 @@ def _workspace(args, read_only: bool = False):
     return ws
 
 
-def _filter(args) -> Filter:
-    return Filter.parse(getattr(args, "filter", None))[0]
+# the filter fields whose values a workspace lists: a value it does not have selects nothing, which is said
+NAMED_FIELDS = ("model", "judge", "dataset", "template")
+
+
+def _filter(args, ws=None) -> Filter:
+    """The command's --filter; with the workspace, a model, judge, dataset or template it does not have gets a
+    warning on stderr (the selection is empty or smaller than asked; the command still runs)."""
+    flt = Filter.parse(getattr(args, "filter", None))[0]
+    for field in NAMED_FIELDS if ws is not None else ():
+        asked = getattr(flt, field)
+        if not asked:
+            continue
+        known = set(ws.values(field))
+        for value in asked:
+            if value not in known:
+                hint = ", ".join(sorted(known)[:8]) + (" …" if len(known) > 8 else "")
+                print(f"warning: no {field} {value!r} in {ws.path.name} ({field}s: {hint or 'none'})", file=sys.stderr)
+    return flt
 
 
 def _print_table(rows: list[dict], columns: list[str], out=sys.stdout) -> None:
@@ -155,7 +171,7 @@ def _write_frame(frame, out: Path, text_formats: dict | None = None) -> None:
 
 def cmd_judgments(args) -> int:
     ws = _workspace(args, read_only=True)
-    frame = ws.judgments(_filter(args), limit=args.limit)
+    frame = ws.judgments(_filter(args, ws), limit=args.limit)
     if args.output:
         out = Path(args.output)
         _write_frame(frame, out)
@@ -186,7 +202,7 @@ def cmd_audit(args) -> int:
     import polars as pl
 
     ws = _workspace(args, read_only=True)
-    frame = ws.audit(_filter(args), by=args.by)
+    frame = ws.audit(_filter(args, ws), by=args.by)
     if args.output:
         out = Path(args.output)
         _write_frame(
@@ -332,7 +348,7 @@ def _discover(args):
     taxonomy = _read_taxonomy(Path(args.taxonomy)) if args.taxonomy else None
     options = {key: getattr(args, _dest(key)) for key in Pipeline.options() if getattr(args, _dest(key)) is not None}
     return ws.issues.discover(
-        _filter(args),
+        _filter(args, ws),
         seed=args.seed,
         name_with=args.name_with,
         taxonomy=taxonomy,
@@ -541,7 +557,7 @@ def cmd_report(args) -> int:
         args.format,
         path=args.output,
         issue_set=args.issue_set,
-        filter=_filter(args),
+        filter=_filter(args, ws),
         by=args.by,
         top=top,
         groups=groups,
@@ -555,7 +571,7 @@ def cmd_report(args) -> int:
 
 def cmd_bundle(args) -> int:
     ws = _workspace(args, read_only=True)
-    out = ws.bundle(args.output, filter=_filter(args), issue_set=args.issue_set, by=args.by, examples=args.examples)
+    out = ws.bundle(args.output, filter=_filter(args, ws), issue_set=args.issue_set, by=args.by, examples=args.examples)
     print(
         f"wrote a static bundle to {out}: open {out / 'index.html'} in a browser, or serve the folder from any "
         f"static host"

@@ -46,7 +46,11 @@ def test_ingest_real_llmbar_and_filter_export(tmp_path):
     import polars as pl
 
     frame = pl.read_parquet(out)
-    assert frame.height > 0 and set(frame["judge"]) == {"PandaLM-7B"}
+    assert frame.height > 0 and set(frame["judge"]) == {"PandaLM-7B"} and "warning" not in r.stderr
+    # a name the workspace does not have selects nothing, and is said
+    r = run("judgments", "-w", ws, "--filter", "model=gpt-3.5-turbo-rev9", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout) == []
+    assert "warning: no model 'gpt-3.5-turbo-rev9' in w.duckdb" in r.stderr
     # a reader that stops early (`| head -2`) is no error
     piped = subprocess.run(f"{EXE} judgments -w {ws} --json | head -c 300", shell=True, capture_output=True, text=True,
                            timeout=300)
