@@ -447,19 +447,21 @@ def issue_map(frame: pl.DataFrame, highlight: list[str], title: str) -> go.Figur
         return empty_figure("No map: the issue set has no coordinates.", title)
     import textwrap
 
+    # twelve colours no two of which read alike (the first ten and two more of plotly's had: blue 1 and 9, orange 2
+    # and 10); from plotly's Dark24
     palette = [
-        "#3b6fb6",
-        "#e07b39",
-        "#5a9e4b",
-        "#a05195",
-        "#d62728",
-        "#8c6d31",
-        "#17becf",
-        "#bcbd22",
-        "#1f77b4",
-        "#ff7f0e",
-        "#9467bd",
-        "#e377c2",
+        "#2E91E5",
+        "#E15F99",
+        "#1CA71C",
+        "#FB0D0D",
+        "#DA16FF",
+        "#222A2A",
+        "#B68100",
+        "#750D86",
+        "#EB663B",
+        "#511CFB",
+        "#00A08B",
+        "#FB00D1",
     ]
     frame = frame.with_columns(pl.col("issue_id").fill_null(""), pl.col("kind").fill_null("none"))
     groups: list[tuple[str, pl.DataFrame, str, float]] = []

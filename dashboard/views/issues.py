@@ -165,7 +165,20 @@ def _cooccurring(set_id: str, table: pl.DataFrame, flt) -> None:
             state.narrowed(issue_set=set_id, issue=[], issue_all=[r["issue_a"], r["issue_b"]]),
             {},
         ),
-        column_config={"issue_a": None, "issue_b": None},
+        column_config={
+            "issue_a": None,
+            "issue_b": None,
+            "a": st.column_config.TextColumn("Issue", width="large"),
+            "b": st.column_config.TextColumn("Together with", width="large"),
+            "n_both": st.column_config.NumberColumn("Judgments with both", format="%d"),
+            "lift": st.column_config.NumberColumn(
+                "Together vs by chance",
+                format="%.2f",
+                help="How much more often the two issues are found in the same judgment than if they were "
+                "independent: judgments with both × all judgments / (judgments with one × judgments with the other); "
+                "1 = as by chance. Not the tie to failing of the issue list.",
+            ),
+        },
     )
 
 
