@@ -20,13 +20,15 @@ class Scores:
         self.q = q
 
     def stats(self, by: str = "model", filter: FilterLike = None) -> pl.DataFrame:
-        """Per group: judgments, scored, unparsed, mean raw score, mean normalised score."""
+        """Per group: judgments, scored, unparsed (a reply with no score the parser could read), missing (no score
+        given at all), mean raw score, mean normalised score."""
         g = self.q.group(by)
         where, params = as_filter(filter).where("j")
         return self.q.frame(
             f"""
             SELECT {g.scalar} AS {g.alias}, count(*) AS judgments, count(j.score) AS scored,
-                   count(*) FILTER (WHERE j.parse_status <> 'ok') AS not_parsed,
+                   count(*) FILTER (WHERE j.parse_status = 'unparsed') AS unparsed,
+                   count(*) FILTER (WHERE j.parse_status = 'missing') AS missing,
                    avg(j.score) AS mean_score, avg(j.score_norm) AS mean_score_norm,
                    min(j.scale_min) AS scale_min, max(j.scale_max) AS scale_max
             FROM judgment_view j

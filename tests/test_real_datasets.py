@@ -190,6 +190,10 @@ def test_arena_mean_scores(arena):
     assert means["llama-13b"] == pytest.approx(1.48, abs=0.005)
     assert means["gpt-4-1106-preview"] == pytest.approx(8.87, abs=0.005)
     assert min(means, key=means.get) == "llama-13b" and max(means, key=means.get) == "gpt-4-1106-preview"
+    # judgments without a score: an unreadable reply ("unparsed") apart from a source that gave none ("missing")
+    want = dict(ws.sql("SELECT parse_status, count(*) FROM judgments WHERE protocol = 'pointwise' GROUP BY 1").rows())
+    assert stats["unparsed"].sum() == want.get("unparsed", 0) and stats["missing"].sum() == want.get("missing", 0)
+    assert stats["scored"].sum() + stats["unparsed"].sum() + stats["missing"].sum() == stats["judgments"].sum()
 
 
 # ---- Prometheus -----------------------------------------------------------------------------------

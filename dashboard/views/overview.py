@@ -74,7 +74,7 @@ def render(ws: Workspace) -> None:
             open_clicked(event, lambda cell: _bucket_filter(chosen, cell))
         if scales.height > MAX_SCALES:
             st.caption(f"{scales.height - MAX_SCALES} smaller scale(s) not drawn: narrow the selection to see them.")
-        st.dataframe(state.cached(_stats, chosen, flt), hide_index=True, width="stretch")
+        st.dataframe(state.cached(_stats, chosen, flt), hide_index=True, width="stretch", column_config=STATS_COLUMNS)
     if st.toggle("Runs and rejected rows", key="w_overview_runs"):
         st.dataframe(ws.runs(), hide_index=True, width="stretch")
         st.dataframe(ws.reject_reasons(), hide_index=True, width="stretch")
@@ -145,6 +145,18 @@ def _totals(ws):
 
 def _protocols(ws, flt) -> dict[str, int]:
     return ws.protocol_counts(flt)
+
+
+STATS_COLUMNS = {
+    "judgments": st.column_config.NumberColumn("Judgments", help="Pointwise judgments in the group"),
+    "scored": st.column_config.NumberColumn("Scored", help="Judgments with a score"),
+    "unparsed": st.column_config.NumberColumn(
+        "Unparsed", help="The judge replied, but no score could be read from the reply (kept with its raw text)"
+    ),
+    "missing": st.column_config.NumberColumn("No score", help="The source gave no score for these judgments"),
+    "mean_score": st.column_config.NumberColumn("Mean score", format="%.2f"),
+    "mean_score_norm": st.column_config.NumberColumn("Mean (0–1)", format="%.3f", help="Scores normalised by scale"),
+}
 
 
 def _scales(ws, flt):
