@@ -501,15 +501,18 @@ def issue_map(frame: pl.DataFrame, highlight: list[str], title: str) -> go.Figur
     return _layout(fig, title, 620)
 
 
-def prevalence_heatmap(frame: pl.DataFrame, by: str, issue_order: list[str], title: str) -> go.Figure:
-    """Issues × groups: share of each group's instances with the issue, annotated; hover shows the interval."""
+def prevalence_heatmap(
+    frame: pl.DataFrame, by: str, issue_order: list[str], title: str, sizes: dict[str, int] | None = None
+) -> go.Figure:
+    """Issues × groups: share of each group's instances with the issue, annotated; hover shows the interval. With
+    `sizes` (group -> judged responses), every group is a column, 0% where none of these issues reaches it."""
     if frame.height == 0:
         return empty_figure("No issue instances in these groups.", title)
-    groups = sorted(set(frame[by]))
+    groups = sorted(set(frame[by]) | set(sizes or ()))
     titles = dict(zip(frame["issue_id"], frame["title"]))
     rows = [i for i in issue_order if i in titles]
     cell = {(r["issue_id"], r[by]): r for r in frame.iter_rows(named=True)}
-    z = [[(cell.get((i, g)) or {}).get("share") for g in groups] for i in rows]
+    z = [[(cell.get((i, g)) or {}).get("share", 0.0 if sizes and g in sizes else None) for g in groups] for i in rows]
     hover = [
         [
             f"{inert(titles[i])}<br>{inert(by)}: {inert(g)}<br>"

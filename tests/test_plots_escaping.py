@@ -180,6 +180,12 @@ def test_prevalence_heatmap():
     heat = fig.data[0]
     assert len(set(heat.x)) == len(NAMES) and sorted(shown(x) for x in heat.x) == sorted(NAMES)
     assert len(set(heat.y)) == len(NAMES)
+    # a group none of the issues reaches is a column of 0% (it had been left out)
+    fig = plots.prevalence_heatmap(pl.DataFrame(rows), "model", ["1"], "prevalence",
+                                   sizes={**{g: 10 for g in NAMES}, "rev4": 33})
+    heat = fig.data[0]
+    col = [shown(x) for x in heat.x].index("rev4")
+    assert heat.z[0][col] == 0.0 and heat.text[0][col] == "0%"
 
 
 def test_empty_figure_and_titles():

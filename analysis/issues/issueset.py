@@ -457,7 +457,9 @@ class IssueSet:
         frame = self.prevalence(by, filter)
         top_ids = self.table(filter)["issue_id"].head(top).to_list()
         frame = frame.filter(pl.col("issue_id").is_in(top_ids)) if frame.height else frame
-        return plots.prevalence_heatmap(frame, by, top_ids, f"Issue prevalence by {by} (share of judged responses)")
+        return plots.prevalence_heatmap(
+            frame, by, top_ids, f"Issue prevalence by {by} (share of judged responses)", self.group_sizes(by, filter)
+        )
 
     # ---- curation (each change one transaction, recorded in issue_events) ---------------------------------
     def _event(self, cur, action: str, detail: dict) -> None:
