@@ -233,7 +233,16 @@ def bias_heatmap(audit: pl.DataFrame, metrics: dict[str, tuple[float, str]], tit
     )
     if frame.height == 0:
         return empty_figure("No bias metric applies to these judgments.", title)
-    cols = [m for m in metrics if m in set(frame["metric"])]
+    # a metric no judge has a value for (position bias of pointwise-only data) is named, not drawn as a column of n/a
+    computed = set(frame.filter(pl.col("value").is_not_null())["metric"])
+    cols = [m for m in metrics if m in computed]
+    absent = [m for m in metrics if m in set(frame["metric"]) and m not in computed]
+    if not cols:
+        return empty_figure(
+            f"No bias metric could be computed here ({', '.join(absent)}): see the audit's notes.", title
+        )
+    if absent:
+        title = f"{title} · not computed for any judge here: {', '.join(absent)}"
     judges = sorted(set(frame["judge"]))
     cell = {(r["judge"], r["metric"]): r for r in frame.iter_rows(named=True)}
     z, text, hover = [], [], []

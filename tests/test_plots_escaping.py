@@ -99,16 +99,22 @@ def test_verdict_bars():
 
 
 def test_bias_heatmap():
-    metrics = {"swap_consistency": (1.0, "same verdict in both orders"), "p_first_wins": (0.5, "first wins")}
+    metrics = {"swap_consistency": (1.0, "same verdict in both orders"), "p_first_wins": (0.5, "first wins"),
+               "length_bias": (0.0, "longer wins")}
     rows = []
-    for j in NAMES:
+    for k, j in enumerate(NAMES):
         rows.append({"judge": j, "metric": "swap_consistency", "value": 0.8, "ci_low": 0.7, "ci_high": 0.9, "n": 10,
                      "note": None})
-        rows.append({"judge": j, "metric": "p_first_wins", "value": None, "ci_low": None, "ci_high": None, "n": 0,
-                     "note": f"not computed for {IMG}"})
+        rows.append({"judge": j, "metric": "p_first_wins", "value": 0.6 if k == 0 else None, "ci_low": None,
+                     "ci_high": None, "n": 0, "note": f"not computed for {IMG}"})
+        rows.append({"judge": j, "metric": "length_bias", "value": None, "ci_low": None, "ci_high": None, "n": 0,
+                     "note": "pairwise only"})
     fig = plots.bias_heatmap(pl.DataFrame(rows), metrics, title=f"bias {MDIMG}")
     assert_inert(fig)
     heat = fig.data[0]
+    # a metric no judge has is named in the title, not drawn as a column of n/a
+    assert list(heat.x) == ["swap_consistency", "p_first_wins"] and "not computed" in fig.layout.title.text
+    assert "length_bias" in fig.layout.title.text
     assert len(set(heat.y)) == len(NAMES) and sorted(shown(y) for y in heat.y) == sorted(NAMES)
     hover = list(fig.data[1].hovertext)
     assert all(h.startswith("<b>") for h in hover)  # our own bold survives, the data's does not
