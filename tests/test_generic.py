@@ -125,6 +125,20 @@ def test_a_model_judged_against_itself_is_kept_and_said(tmp_path, ws):
     assert not any("itself" in n for n in ws.ingest(path.with_name("other.jsonl"), dataset="o").notes)
 
 
+def test_a_column_of_nested_records_is_said_not_imported(tmp_path, ws):
+    """SelFee keeps each answer's revisions and critiques in a list of records per row: judgescope reads one judgment
+    per row, and the import says what it leaves inside those records."""
+    rows = [{"id": f"q{i}", "model": "m", "judge": "j", "score": 5, "tags": ["a", "b"],
+             "outputs": [{"output": "x", "feedback": "Too short."}, {"output": "y", "feedback": "Fine."}]}
+            for i in range(3)]
+    path = tmp_path / "nested.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    result = ws.ingest(path, mapping={"columns": {"item_id": "id"}})
+    said = [n for n in result.notes if "lists of records" in n]
+    assert result.n_ingested == 3 and len(said) == 1
+    assert "'outputs'" in said[0] and "(output, feedback)" in said[0] and "tags" not in said[0]
+
+
 def test_long_criteria_and_pairwise_position_frame(tmp_path, ws):
     rows = [
         # the verdict names the slot that won; shown_first says which response sat in slot 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -103,6 +105,8 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     roles, guessed = resolve(mapping, columns)
     if guessed and not quiet:
         batch.notes.append(f"{path.name}: guessed columns " + ", ".join(f"{r}←{c}" for r, c in guessed.items()))
+    if not quiet:
+        batch.notes += _nested_notes(path, frame, set(roles.values()))
     pairwise = ("response_a" in roles or "model_a" in roles) and ("response_b" in roles or "model_b" in roles)
     if not pairwise:
         for r in ("response_a", "response_b", "model_a", "model_b", "shown_first"):
@@ -130,6 +134,46 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     if "label_score" in roles or "label_verdict" in roles:
         batch.labels = _labels(base, mapping)
     return batch, effective
+
+
+def _nested_notes(path: Path, frame: pl.DataFrame, used: set[str]) -> list[str]:
+    """A note per column no role uses that holds lists of records (SelFee's `outputs`: answers with their critiques):
+    one judgment is read per row, so what sits inside those records is not imported."""
+    out = []
+    for c in frame.columns:
+        dtype = frame.schema[c]
+        if c in used:
+            continue
+        if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+            keys = ", ".join(f.name for f in dtype.inner.fields[:6])
+        elif dtype == pl.String:  # JSON and JSON Lines readers keep nested values as JSON text
+            keys = _record_list_keys(frame[c].drop_nulls().head(20).to_list())
+            if not keys:
+                continue
+        else:
+            continue
+        out.append(
+            f"{path.name}: column {c!r} holds lists of records ({keys}); one judgment is read per row, so they are "
+            "not imported: write one row per record to import them (docs/ingest.md)"
+        )
+    return out
+
+
+def _record_list_keys(values: list[str]) -> str:
+    """The keys of the records, when every value is a JSON list of objects ("" otherwise)."""
+    keys: list[str] = []
+    for v in values:
+        if not v.lstrip().startswith("[{"):
+            return ""
+        try:
+            records = json.loads(v)
+        except ValueError:
+            return ""
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            return ""
+        for r in records:
+            keys += [k for k in r if k not in keys]
+    return ", ".join(keys[:6])
 
 
 def _check_roles(path: Path, roles: dict[str, str], mapping: Mapping, pairwise: bool, columns: list[str]) -> None:
