@@ -153,6 +153,32 @@ def test_an_issue_in_the_selection_picks_its_examples_not_the_list(monkeypatch, 
     assert at.selectbox(key="w_example_issue").value == second
 
 
+def test_marks_and_curation_from_the_issues_page(monkeypatch, demo_path, tmp_path):
+    """Fits / Does not fit and the curation buttons write through the library (they had raised AttributeError: the
+    page still called the removed Workspace.issue_set)."""
+    import shutil
+
+    path = tmp_path / "copy.duckdb"
+    from analysis import store
+
+    store.close(demo_path)
+    shutil.copy(demo_path, path)
+    ws = Workspace(path, read_only=True)
+    pandalm = ws.issues.sets().filter(pl.col("filter") == "dataset=pandalm")["issue_set_id"][0]
+    ws.close()
+    at = app(monkeypatch, path, page="issues", issue_set=pandalm, view="examples")
+    at.button(key="w_nofit_0").click().run()
+    assert not at.exception, at.exception
+    marks = Workspace(path, read_only=True).issues.get(pandalm).marks()
+    assert marks.height == 1 and marks["fits"].to_list() == [False]
+    store.close(path)
+    at = app(monkeypatch, path, page="issues", issue_set=pandalm, view="curate")
+    drop = next(b for b in at.button if b.label == "Drop")
+    drop.click().run()
+    assert not at.exception, at.exception
+    assert Workspace(path, read_only=True).issues.get(pandalm).history()["action"].to_list()[-1] == "drop"
+
+
 def test_instance_reads_as_the_judge_saw_it(monkeypatch, demo_path):
     ws = Workspace(demo_path, read_only=True)
     rows = ws.judgments("judge=GPT-4&template=Swap_CoT&dataset=llmbar", limit=50)

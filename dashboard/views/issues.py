@@ -415,7 +415,7 @@ def _edit(ws: Workspace, set_id: str, change, done: str) -> None:
     try:
         writer = W(ws.path)
         try:
-            change(writer.issue_set(set_id))
+            change(writer.issues.get(set_id))
         finally:
             writer.close()  # a failed edit must not keep the write lock from the other sessions
     except UserError as exc:
