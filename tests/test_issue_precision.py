@@ -450,6 +450,11 @@ def test_each_clause_counts_for_the_response_it_is_about():
                     "A", "B", aliases, ids) == ["B", "B"]
     assert subjects(["The answers differ.", "Unlike Output (b), Output (a) is correct."], "A", "B") == [None, "A"]
     assert subjects(["Output (a) is correct.", "In Output (b), the loop never ends."], "A", "B") == ["A", "B"]
+    # a possessive names the slot too (QLoRA's GPT-4 reviews, read by a helper in session 13: "Assistant 2's answer
+    # contained a few inaccuracies" had counted for Assistant 1, the winner)
+    assert subjects(["Assistant 1 is thorough.", "Assistant 2's answer contained a few inaccuracies."], "A", "B") == [
+        "A", "B"]
+    assert subjects(["Response B’s code fails."], "A", "B") == ["B"]
     assert _stated("Model 'm' addressed the inaccuracy in the prompt's assumption.") == []
     # the past tense reads as the present does
     assert _stated("Model 'M' incorrectly stated that the Eiffel Tower is in Rome.") == ["Factual errors"]

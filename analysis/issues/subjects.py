@@ -13,7 +13,8 @@ import re
 
 _NOUN = r"(?:output|response|answer|assistant|model|candidate|option|completion|summary|solution|text)"
 # (a) / (B) / A / 2 after a noun; a bare lower-case letter ("answer a question") is no slot
-_SLOT = re.compile(r"(?i:" + _NOUN + r")\s*(?:\(\s*([abAB12])\s*\)|([AB12])(?![\w']))")
+# (a possessive names the slot too: "Assistant 2's answer"; another apostrophe does not: "Model A'")
+_SLOT = re.compile(r"(?i:" + _NOUN + r")\s*(?:\(\s*([abAB12])\s*\)|([AB12])(?!\w|['’](?!s\b)))")
 _ORDINAL = re.compile(r"\b(first|second|former|latter)\s+" + _NOUN + r"s?\b|\bthe\s+(former|latter)\b", re.I)
 _ALIAS = re.compile(r"\b" + _NOUN + r"\s+['\"‘“]?([A-Za-z0-9]{1,3})['\"’”]?(?![\w])", re.I)
 _BOTH = re.compile(r"\b(?:both|neither|either|each\s+of\s+the|the\s+two)\b", re.I)
