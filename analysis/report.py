@@ -51,6 +51,7 @@ class ReportIssue(TypedDict):
     description: str | None
     keywords: list[str]
     instances: int  # judgments with it in the selection
+    responses: int  # judged responses with it (what `prevalence` counts; two per pairwise judgment)
     items: int
     severity: float | None
     prevalence: float  # share of the selection's judged responses with it
@@ -82,6 +83,7 @@ class ReportSet(TypedDict):
     id: str
     filter: str | None
     instances: int  # the selection's judgments the set covers
+    responses: int  # the responses those judgments judged (the denominator of the issues' prevalence)
     no_issue: Any  # iset.no_issue(flt): failing responses with no named issue
     coverage: float | None
     issues_total: int
@@ -157,6 +159,7 @@ def _add_issue_set(
         "id": iset.id,
         "filter": iset.filter,
         "instances": iset.n_instances(flt),
+        "responses": iset.n_units(flt),
         "no_issue": iset.no_issue(flt),
         "coverage": iset.stats.get("coverage"),
         "issues_total": table.height,
@@ -205,6 +208,7 @@ def _issue_entry(r: dict, p: pl.DataFrame, kept: pl.DataFrame, ex: pl.DataFrame,
         "description": r["description"],
         "keywords": r["keywords"],
         "instances": r["n_instances"],
+        "responses": r["n_units"],
         "items": r["n_items"],
         "severity": r["severity"],
         "prevalence": r["prevalence"],
@@ -262,12 +266,13 @@ def findings(d: ReportContent, n: int = 6, esc=str) -> list[str]:
     from .reliability.metrics import metric
 
     out: list[str] = []
-    total = d["issue_set"]["instances"] if d["issue_set"] else 0  # there are issues only when there is a set
+    # there are issues only when there is a set; prevalence is a share of judged responses (two per pairwise judgment)
+    units = d["issue_set"]["responses"] if d["issue_set"] else 0
     for x in d["issues"][:2]:
         lo, hi = x["prevalence_ci"]
         out.append(
-            f"“{esc(x['title'])}” is in {pct(x['prevalence'])} [{pct(lo)}, {pct(hi)}] of the {total:,} "
-            f"judgments ({x['instances']:,})."
+            f"“{esc(x['title'])}” is in {pct(x['prevalence'])} [{pct(lo)}, {pct(hi)}] of the {units:,} judged "
+            f"responses ({x['responses']:,}, in {x['instances']:,} judgments)."
         )
     gaps = []
     for x in d["issues"][:8]:
@@ -280,7 +285,7 @@ def findings(d: ReportContent, n: int = 6, esc=str) -> list[str]:
     for _, x, top, low in sorted(gaps, key=lambda g: -g[0])[:2]:
         out.append(
             f"{esc(top['group'])} has “{esc(x['title'])}” in {pct(top['share'])} [{pct(top['ci'][0])}, {pct(top['ci'][1])}] "
-            f"of its judgments, {esc(low['group'])} in {pct(low['share'])} [{pct(low['ci'][0])}, {pct(low['ci'][1])}]."
+            f"of its judged responses, {esc(low['group'])} in {pct(low['share'])} [{pct(low['ci'][0])}, {pct(low['ci'][1])}]."
         )
     departures = []
     for r in d["audit"]:

@@ -177,3 +177,18 @@ def test_bundle_never_deletes_what_it_did_not_create(evil_ws, tmp_path):
     with pytest.raises(Exception, match="not an empty directory"):
         evil_ws.bundle(tmp_path / "full")
     assert [p.name for p in (tmp_path / "full").iterdir()] == ["keep.txt"]
+
+
+def test_findings_count_what_the_share_counts(demo_path):
+    """A pairwise judgment judges two responses: the finding's share and its count are both of judged responses
+    (a helper read "in 16.4% of the 5,028 judgments (1,563)", where 1,563 was judgments and 16.4% of responses)."""
+    from analysis.report import collect, findings
+
+    ws = Workspace(demo_path, read_only=True)
+    pandalm = ws.issues.sets().filter(ws.issues.sets()["filter"] == "dataset=pandalm")["issue_set_id"][0]
+    d = collect(ws.q, demo_path, pandalm)
+    first = d["issues"][0]
+    assert d["issue_set"]["responses"] == 2 * d["issue_set"]["instances"]   # PandaLM: every judgment a pair
+    line = findings(d)[0]
+    assert f"of the {d['issue_set']['responses']:,} judged responses ({first['responses']:,}," in line
+    assert first["prevalence"] == pytest.approx(first["responses"] / d["issue_set"]["responses"])
