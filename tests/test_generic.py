@@ -121,6 +121,10 @@ def test_a_model_judged_against_itself_is_kept_and_said(tmp_path, ws):
     assert result.n_ingested == 4
     said = [n for n in result.notes if "compare a model with itself" in n]
     assert len(said) == 1 and said[0].startswith("3 pairwise judgments") and "A (2), C (1)" in said[0], result.notes
+    # no shown-first column: the audit says the order is unknown, not that no pair was judged both ways
+    audit = ws.audit()
+    note = audit.filter((audit["metric"] == "swap_consistency") & (audit["judge"] == "j"))["note"][0]
+    assert "order the responses were shown in is unknown" in note and "shown_first" in note
     path.with_name("other.jsonl").write_text(json.dumps(rows[2]))
     assert not any("itself" in n for n in ws.ingest(path.with_name("other.jsonl"), dataset="o").notes)
 

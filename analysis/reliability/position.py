@@ -33,12 +33,25 @@ def _swap_pairs_sql(ctx: AuditContext) -> str:
     """
 
 
+# why no swap pair was found when the source never said which response was shown first
+UNKNOWN_ORDER = (
+    "the order the responses were shown in is unknown: map the file's shown-first column, or --set shown_first=a if "
+    "response a was always shown first (docs/ingest.md)"
+)
+
+
+def _no_swaps(ctx: AuditContext) -> str:
+    """Why no pair was judged in both orders: none was, or the order shown is unknown."""
+    known = ctx.frame(f"WITH pw AS ({ctx.pairwise_sql()}) SELECT count(first_rid) AS k FROM pw")["k"][0]
+    return "no pair was judged in both orders" if known else UNKNOWN_ORDER
+
+
 def position_metrics(ctx: AuditContext) -> list[AuditRow]:
     per_item = ctx.frame(_swap_pairs_sql(ctx))
     judges = ctx.pairwise_judges()
     rows = []
     if per_item.height == 0:
-        why = "no pair was judged in both orders" if judges else "no pairwise judgments"
+        why = _no_swaps(ctx) if judges else "no pairwise judgments"
         rows += [ctx.none(j, m, why) for j in or_none(judges) for m in ("swap_consistency", "first_slot_rate")]
     else:
         n_pairs = dict(per_item.group_by("jkey").agg(p=pl.col("pairs").sum()).iter_rows())
