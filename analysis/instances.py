@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from .issues.pipeline import EACH_ORD
 from .errors import UserError
 from .filters import Filter, as_filter
 from .query import Query
@@ -60,8 +61,8 @@ def instance(q: Query, judgment_id: str, issue_set_id: str | None = None) -> dic
             FROM segments s LEFT JOIN segment_issues si USING (issue_set_id, segment_id)
             LEFT JOIN issues i ON i.issue_set_id = s.issue_set_id AND i.issue_id = si.issue_id AND i.status = 'active'
             LEFT JOIN responses r ON r.response_id = s.response_id
-            WHERE s.issue_set_id = ? AND s.judgment_id = ? ORDER BY s.ord""",
-            [set_id, judgment_id],
+            WHERE s.issue_set_id = ? AND s.judgment_id = ? ORDER BY s.ord % ?, s.ord""",
+            [set_id, judgment_id, EACH_ORD],  # a sentence about both responses: its two rows side by side
         )
     out["issue_set"] = set_id
     return out

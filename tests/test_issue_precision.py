@@ -455,6 +455,20 @@ def test_each_clause_counts_for_the_response_it_is_about():
     assert subjects(["Assistant 1 is thorough.", "Assistant 2's answer contained a few inaccuracies."], "A", "B") == [
         "A", "B"]
     assert subjects(["Response B’s code fails."], "A", "B") == ["B"]
+    # a failure stated of both counts for each, not where it praises them or turns to one
+    from analysis.issues.pipeline import EACH_ORD, Segmenter
+
+    judgments = pl.DataFrame({
+        "judgment_id": ["j"], "item_id": ["i"], "protocol": ["pairwise"], "response_a": ["A"], "response_b": ["B"],
+        "first_id": ["A"], "second_id": ["B"], "aliases": [None], "winner": ["A"],
+        "critique": ["Both responses are incorrect as they do not provide antonyms for the word. "
+                     "Both responses provided helpful answers without seeming rude. "
+                     "Both gave an answer. However, Response 2's answer is wrong."]})
+    seg = Segmenter().run(judgments)
+    each = seg.filter(pl.col("about") == "each")
+    assert sorted(each["response_id"].to_list()) == ["A", "B"] and each["text"].n_unique() == 1
+    assert sorted(each["ord"].to_list())[1] == sorted(each["ord"].to_list())[0] + EACH_ORD
+    assert seg.filter(pl.col("text").str.contains("rude"))["about"].to_list() != ["each", "each"]
     assert _stated("Model 'm' addressed the inaccuracy in the prompt's assumption.") == []
     # the past tense reads as the present does
     assert _stated("Model 'M' incorrectly stated that the Eiffel Tower is in Rome.") == ["Factual errors"]

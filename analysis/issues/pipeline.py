@@ -36,8 +36,8 @@ from .evidence import EVIDENCE, JUDGED, facts
 from .parallel import pmap
 from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name, strength_name
 from .outcome import lift, z_for
-from .segment import NEGATIVE, segment
-from .subjects import is_contrast, subjects, without_slots
+from .segment import NEGATIVE, praises, segment
+from .subjects import about_each, is_contrast, subjects, without_slots
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +98,14 @@ class Segmenter:
                         about[len(rids) - 1] = "contrast"
                     else:
                         rids.append(rid)
+                segs, rids, about, ords = _each(segs, rids, about, (r["first_id"], r["second_id"]))
             else:
                 rids = [r["response_id"]] * len(segs)
-            for s, rid, how in zip(segs, rids, about):
+                ords = [s.ord for s in segs]
+            for s, rid, how, o in zip(segs, rids, about, ords):
                 rows["judgment_id"].append(r["judgment_id"])
                 rows["item_id"].append(r["item_id"])
-                rows["ord"].append(s.ord)
+                rows["ord"].append(o)
                 rows["text"].append(s.text)
                 if r["protocol"] == "pairwise":
                     if s.text not in unslotted:
@@ -115,6 +117,33 @@ class Segmenter:
                 rows["response_id"].append(rid)
                 rows["about"].append(how)
         return pl.DataFrame(rows, schema=SEGMENT_SCHEMA)
+
+
+# the copy of a sentence about both responses that counts for the second one: its ord is the sentence's plus this
+EACH_ORD = 1_000_000
+
+
+def _each(segs: list, rids: list, about: list, shown: tuple) -> tuple[list, list, list, list[int]]:
+    """A failure stated of both responses ("Both responses are incorrect …", "Neither Output (a) nor Output (b)
+    follows the requirement"), with no praise beside it, counts for each: one row per response shown (about = 'each'; the second's ord is
+    EACH_ORD past the sentence's). Every other sentence keeps its row. Returns segments, response ids, abouts, ords."""
+    out: tuple[list, list, list, list[int]] = ([], [], [], [])
+    for s, rid, how in zip(segs, rids, about):
+        # (not where it also praises them: "Both provided helpful answers … without seeming rude" is no failure)
+        if (
+            s.kind == "problem"
+            and how != "contrast"
+            and None not in shown
+            and about_each(s.text)
+            and not praises(s.text)
+        ):
+            for k, shown_rid in enumerate(shown):
+                for col, v in zip(out, (s, shown_rid, "each", s.ord + k * EACH_ORD)):
+                    col.append(v)
+        else:
+            for col, v in zip(out, (s, rid, how, s.ord)):
+                col.append(v)
+    return out
 
 
 @dataclass

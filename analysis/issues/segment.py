@@ -227,6 +227,11 @@ _POSITIVE = re.compile(
 )
 
 
+def praises(text: str) -> bool:
+    """Whether a sentence holds a word of praise ("helpful", "accurate", "relevant", …)."""
+    return bool(_POSITIVE.search(text.lower()))
+
+
 _BENIGN = re.compile(
     r"\b(?:does\s+not|doesn't|did\s+not|didn't|won't|will\s+not|should\s+not|shouldn't)\s+"
     r"(?:affect|impact|change|detract|alter|harm)\b|\bnot\s+(?:a\s+)?(?:significant|major|big|serious)\s+"

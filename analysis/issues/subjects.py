@@ -21,6 +21,25 @@ _BOTH = re.compile(r"\b(?:both|neither|either|each\s+of\s+the|the\s+two)\b", re.
 _POSITION = {"a": 1, "1": 1, "first": 1, "former": 1, "b": 2, "2": 2, "second": 2, "latter": 2}
 
 
+# a statement about each response: "Both responses are incorrect …", "However, neither Output (a) nor Output (b)
+# follows this requirement" (the subject is both; a comparison "Both … but (a) is better" is split at "but")
+_EACH = re.compile(
+    r"^(?:(?:however|unfortunately|also|additionally|moreover|overall|furthermore|in\s+addition|that\s+said|"
+    r"in\s+this\s+case)\s*,?\s+)?(?:both|neither)\b",
+    re.I,
+)
+
+
+_TURN = re.compile(r"\b(?:however|but|while|whereas|although|though|except|unlike)\b", re.I)
+
+
+def about_each(text: str) -> bool:
+    """Whether a sentence's subject is both responses ("Both answers …", "Neither Output (a) nor Output (b) …"),
+    and it does not turn to one of them ("Both provided relevant answers. However, Assistant 1's …")."""
+    head = _EACH.match(text.strip())
+    return head is not None and not _TURN.search(text.strip(), head.end())
+
+
 def slots(text: str, aliases: dict[str, str] | None = None) -> list[int | str]:
     """The slots (1 = shown first, 2 = second) and response-frame aliases ('a'/'b') a sentence names, in order."""
     return [s for _, s in _named(text, aliases)]
