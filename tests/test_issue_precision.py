@@ -372,6 +372,15 @@ def test_a_turn_to_what_was_asked_is_the_failure_to_do_it():
     assert _stated_of("Output (b) precisely follows the instruction.", constrained=True, contrast=True) == []
 
 
+def test_a_mask_is_no_keyword():
+    """Task words masked to X leave "X's" behind; it is no content word (QLoRA's keyword lists showed "x's")."""
+    from analysis.issues.naming import content_list, ctfidf_keywords
+
+    assert content_list("X's answer is wrong about X’s value") == ["wrong", "value"]
+    docs = {0: ["X's answer is wrong", "X's answer is wrong again"], 1: ["fine answer", "fine text"]}
+    assert "x's" not in ctfidf_keywords(docs)[0]
+
+
 def test_what_a_code_critic_says_of_a_good_answer_is_no_failure():
     """Session 13, SelFee's self-critiques of code (a public set the pipeline had not run on; a helper read 60 members
     of the six largest issues): what a choice made better, "Revision is not needed.", nothing to criticise, a part left
@@ -455,6 +464,9 @@ def test_each_clause_counts_for_the_response_it_is_about():
     assert subjects(["Assistant 1 is thorough.", "Assistant 2's answer contained a few inaccuracies."], "A", "B") == [
         "A", "B"]
     assert subjects(["Response B’s code fails."], "A", "B") == ["B"]
+    # a sentence ends after a closing quote too, so the next one keeps its own subject
+    assert split('Assistant 1 mentioned the term "temporal distortion." Assistant 2\'s answer was more concise.') == [
+        'Assistant 1 mentioned the term "temporal distortion."', "Assistant 2's answer was more concise."]
     # a failure stated of both counts for each, not where it praises them or turns to one
     from analysis.issues.pipeline import EACH_ORD, Segmenter
 

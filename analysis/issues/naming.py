@@ -32,7 +32,8 @@ _OPENER = re.compile(
 
 def content_list(text: str) -> list[str]:
     """The words of a segment that can name a failure: no stop-words, no critique boilerplate, no masks."""
-    return [t for t in tokens(text) if t not in CRITIQUE_STOP and len(t) > 2 and t != "x"]
+    # (a mask's possessive, "X's", is a mask too)
+    return [t for t in tokens(text) if t not in CRITIQUE_STOP and len(t) > 2 and t.split("'")[0] != "x"]
 
 
 def content_words(text: str) -> set[str]:

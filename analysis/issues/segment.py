@@ -28,7 +28,8 @@ _RATING_INLINE = re.compile(
 _QUOTE_LINE = re.compile(r"(?m)^\s*>.*$")
 _LONG_QUOTE = re.compile(r"[\"“]([^\"”]{80,})[\"”]")
 _BULLET = re.compile(r"(?m)^\s*(?:[-*•]|\d+[.)])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+# (also after a closing quote or bracket: 'mentioning the term "temporal distortion." Assistant 2's answer …')
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _ABBREV = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Dr|St|approx|U\.S|No|Fig)\.$", re.I)
 # clause breaks: before "but"/"however"/…, at a semicolon, and before "while"/"and" when it turns to the other answer
 # of a pair ("Response 2 is correct, while Response 1 is not": two statements, about two responses; ", and Model 'M' …":
