@@ -153,7 +153,8 @@ CREATE TABLE IF NOT EXISTS segments (
     kind VARCHAR NOT NULL,          -- the cue rules' reading: problem, praise, verdict, neutral, task
     used BOOLEAN NOT NULL,           -- clustered
     response_id VARCHAR,             -- the response it counts for or against (pairwise: the slot it names), or NULL
-    about VARCHAR                    -- self (a statement about response_id), contrast (a reason the other won)
+    about VARCHAR                    -- self (a statement about response_id), contrast (a reason the other won), each
+                                     -- (a failure stated of both: one row per response, the second's ord + 1,000,000)
 );
 
 CREATE TABLE IF NOT EXISTS issue_set_units (  -- the responses an issue set's judgments judged, with their outcome
