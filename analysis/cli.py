@@ -12,13 +12,14 @@ import traceback
 from pathlib import Path
 from typing import NoReturn
 
+from .issues import corrections
 from .issues.issueset import SELECTION_STATS
 from .formatting import cell, tie_note, with_interval
 from . import __version__
 from . import progress
 from .errors import UserError
 from .query import read_limit
-from .filters import Filter
+from .filters import Filter, unknown_values
 from .ingest.formats import FORMATS
 
 FILTER_HELP = (
@@ -49,15 +50,10 @@ def _filter(args, ws=None) -> Filter:
     """The command's --filter; with the workspace, a model, judge, dataset or template it does not have gets a
     warning on stderr (the selection is empty or smaller than asked; the command still runs)."""
     flt = Filter.parse(getattr(args, "filter", None))[0]
-    for field in NAMED_FIELDS if ws is not None else ():
-        asked = getattr(flt, field)
-        if not asked:
-            continue
-        known = set(ws.values(field))
-        for value in asked:
-            if value not in known:
-                hint = ", ".join(sorted(known)[:8]) + (" …" if len(known) > 8 else "")
-                print(f"warning: no {field} {value!r} in {ws.path.name} ({field}s: {hint or 'none'})", file=sys.stderr)
+    for field, value in unknown_values(flt, ws.values, NAMED_FIELDS) if ws is not None else ():
+        known = sorted(ws.values(field))
+        hint = ", ".join(known[:8]) + (" …" if len(known) > 8 else "")
+        print(f"warning: no {field} {value!r} in {ws.path.name} ({field}s: {hint or 'none'})", file=sys.stderr)
     return flt
 
 
@@ -398,10 +394,7 @@ def _print_issue_set(iset, table, by_model: dict[str, dict[str, float]]) -> None
         f"`judgescope issues --show {iset.id} --json` prints every field"
     )
     if iset.corrected:
-        print(
-            f"Readers' marks left {sum(iset.corrected.values()):,} judgments out of the issues they were marked "
-            "'does not fit' for: " + ", ".join(f"{t} ({n:,})" for t, n in iset.corrected.items())
-        )
+        print(corrections.describe(iset.corrected))
 
 
 def _dest(option: str) -> str:

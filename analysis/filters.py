@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -445,3 +446,15 @@ def as_filter(value: "Filter | str | dict | None") -> Filter:
     if isinstance(value, dict):
         return Filter.make(**value)
     raise UserError(f"a filter must be a Filter, a query string or a dict, not {type(value).__name__}")
+
+
+def unknown_values(flt: Filter, known: Callable[[str], Iterable[str]], fields: Iterable[str]) -> list[tuple[str, str]]:
+    """(field, value) for each value of `fields` the filter asks for that `known(field)` does not list: a name the
+    workspace does not have selects nothing (the CLI warns of it, the dashboard's link warns and drops it)."""
+    out = []
+    for name in fields:
+        asked = getattr(flt, name)
+        if asked:
+            have = set(known(name))
+            out += [(name, v) for v in asked if v not in have]
+    return out

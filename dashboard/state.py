@@ -22,7 +22,7 @@ import streamlit as st
 from analysis import Filter, UserError, Workspace
 from analysis.errors import WorkspaceLocked
 from analysis.query import read_limit
-from analysis.filters import CHOICES, ISSUE_KEYS, LIST_KEYS
+from analysis.filters import CHOICES, ISSUE_KEYS, LIST_KEYS, unknown_values
 
 # view parameters that ride in the URL beside the filter (per page; see each view)
 VIEW_KEYS = (
@@ -139,15 +139,12 @@ def _url_pairs() -> list[tuple[str, str]]:
 def _known_values(ws: Workspace, flt: Filter, warnings: list[str]) -> Filter:
     """A link's filter, each sidebar value checked against the workspace (an unknown one is dropped, with a
     warning), the issue set pinned to one that exists."""
-    changes: dict[str, Any] = {}  # Filter field -> its new value (each of that field's type)
-    for field in LIST_WIDGETS:
-        chosen = getattr(flt, field)
-        if chosen:
-            options = set(values(ws, field))
-            for v in chosen:
-                if v not in options:
-                    warnings.append(f"{field} {v!r} is not in this workspace; ignored")
-            changes[field] = tuple(v for v in chosen if v in options)
+    unknown = unknown_values(flt, lambda field: values(ws, field), LIST_WIDGETS)
+    warnings += [f"{field} {v!r} is not in this workspace; ignored" for field, v in unknown]
+    # Filter field -> its new value (each of that field's type)
+    changes: dict[str, Any] = {
+        field: tuple(v for v in getattr(flt, field) if (field, v) not in unknown) for field in {f for f, _ in unknown}
+    }
     if flt.issue_set is not None:
         sets = set(ws.issues.sets()["issue_set_id"])
         if flt.issue_set not in sets:

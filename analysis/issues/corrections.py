@@ -12,7 +12,6 @@ is matched by its kind and its name as it is now (a renamed issue's marks follow
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from ..query import Query
@@ -41,6 +40,18 @@ def misfits(q: Query, where: str = "TRUE", params: list[Any] | None = None) -> M
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def left_out(members: Iterable[int], judgment_of: list[str], gone: frozenset[str]) -> list[int]:
-    """The member rows (segment-frame rows) whose judgment is not among `gone`."""
-    return [i for i in members if judgment_of[i] not in gone]
+def marked_out(misfits: Misfits, kind: str, title: str, judgment_id: str) -> bool:
+    """Whether readers marked the judgment as not having the issue of that kind and name."""
+    return judgment_id in misfits.get((kind, title), ())
+
+
+def describe(corrected: dict[str, int]) -> str:
+    """What readers' marks changed in a set (`IssueSet.corrected`), as the CLI and the Issues page say it; "" when
+    nothing moved."""
+    if not corrected:
+        return ""
+    named = ", ".join(f"{title} ({n:,})" for title, n in corrected.items())
+    return (
+        f"Readers' marks left {sum(corrected.values()):,} judgments out of the issues they were marked "
+        f"'does not fit' for: {named}."
+    )

@@ -30,7 +30,7 @@ from . import cluster as cl
 from .embed import DEFAULT_MODEL, embed
 from .lexicon import Entry, Lexicon, load as load_lexicon
 from .mask import TaskMasker
-from .corrections import Misfits, left_out
+from .corrections import Misfits, marked_out
 from .detect import Detector, denies, states_constraint, withholds
 from .evidence import EVIDENCE, JUDGED, facts
 from .parallel import pmap
@@ -125,25 +125,19 @@ EACH_ORD = 1_000_000
 
 def _each(segs: list, rids: list, about: list, shown: tuple) -> tuple[list, list, list, list[int]]:
     """A failure stated of both responses ("Both responses are incorrect …", "Neither Output (a) nor Output (b)
-    follows the requirement"), with no praise beside it, counts for each: one row per response shown (about = 'each'; the second's ord is
-    EACH_ORD past the sentence's). Every other sentence keeps its row. Returns segments, response ids, abouts, ords."""
-    out: tuple[list, list, list, list[int]] = ([], [], [], [])
+    follows the requirement"), with no praise beside it, counts for each: one row per response shown (about =
+    'each'; the second's ord is EACH_ORD past the sentence's). Every other sentence keeps its row. Returns segments,
+    response ids, abouts, ords."""
+    rows = []
     for s, rid, how in zip(segs, rids, about):
         # (not where it also praises them: "Both provided helpful answers … without seeming rude" is no failure)
-        if (
-            s.kind == "problem"
-            and how != "contrast"
-            and None not in shown
-            and about_each(s.text)
-            and not praises(s.text)
-        ):
-            for k, shown_rid in enumerate(shown):
-                for col, v in zip(out, (s, shown_rid, "each", s.ord + k * EACH_ORD)):
-                    col.append(v)
+        each = s.kind == "problem" and how != "contrast" and None not in shown
+        if each and about_each(s.text) and not praises(s.text):
+            rows += [(s, shown_rid, "each", s.ord + k * EACH_ORD) for k, shown_rid in enumerate(shown)]
         else:
-            for col, v in zip(out, (s, rid, how, s.ord)):
-                col.append(v)
-    return out
+            rows.append((s, rid, how, s.ord))
+    out_segs, out_rids, out_about, ords = map(list, zip(*rows))
+    return out_segs, out_rids, out_about, ords
 
 
 @dataclass
@@ -657,10 +651,7 @@ def _corrected(ctx: _Context, groups: list[Group]) -> list[Group]:
     if not ctx.p.marks.enabled or not ctx.inputs.misfits:
         return groups
     for g in groups:
-        gone = ctx.inputs.misfits.get((g.kind, g.title))
-        if not gone:
-            continue
-        keep = left_out(g.members.tolist(), ctx.seg_j, gone)
+        keep = [i for i in g.members.tolist() if not marked_out(ctx.inputs.misfits, g.kind, g.title, ctx.seg_j[i])]
         n = len({ctx.seg_j[i] for i in g.members.tolist()}) - len({ctx.seg_j[i] for i in keep})
         if n:
             ctx.corrected[g.title] = ctx.corrected.get(g.title, 0) + n

@@ -16,6 +16,7 @@ import polars as pl
 from ..filters import Filter
 from ..query import Query
 from .discover import SEGMENT_ISSUE_SCHEMA, _insert, insert_judgments, select
+from .corrections import marked_out
 from .naming import says_name
 from .pipeline import Inputs, Pipeline, _Context, _evidence_groups, _stated, _with_evidence
 
@@ -96,7 +97,7 @@ def update(q: Query, set_id: str, filter_query: str, params: dict) -> UpdateSumm
                 break
     if p.marks.enabled:  # readers' "does not fit" marks hold here too (corrections.py)
         title_of = dict(zip(issues["issue_id"], issues["title"]))
-        rows = [r for r in rows if ctx.seg_j[r[0]] not in inputs.misfits.get(("issue", title_of[r[1]]), ())]
+        rows = [r for r in rows if not marked_out(inputs.misfits, "issue", title_of[r[1]], ctx.seg_j[r[0]])]
     rows = sorted(set(rows))
     problem = np.flatnonzero(ctx.kind == "problem")
     explained = {i for i, _, _ in rows}

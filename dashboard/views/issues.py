@@ -11,6 +11,7 @@ import streamlit as st
 
 from analysis import Workspace, store
 from analysis.formatting import count, tie_note
+from analysis.issues import corrections
 
 from .. import state
 from ..state import md_escape
@@ -55,7 +56,7 @@ def render(ws: Workspace) -> None:
             f"{n_sel:,} of the set's {s.get('n_judgments', 0):,} critiques are in the selection ({flt.describe()}). "
             f"Outcome from {s.get('signal', 'cues')}. A judgment counts for an issue only when its response shows it "
             f"(origin: response) or its critique says it (stated, or discovered: a group named by its own words)."
-            + _corrections(iset.corrected)
+            + (" " + corrections.describe(iset.corrected) if iset.corrected else "")
         )
     )
     if n_sel == 0:
@@ -85,17 +86,6 @@ def render(ws: Workspace) -> None:
         _curate(ws, iset, table)
     else:
         st.dataframe(iset.history(), hide_index=True, width="stretch")
-
-
-def _corrections(corrected: dict[str, int]) -> str:
-    """What readers' earlier "does not fit" marks changed in this set (corrections.py), as a sentence."""
-    if not corrected:
-        return ""
-    named = ", ".join(f"{title} ({n:,})" for title, n in corrected.items())
-    return (
-        f" Readers' marks left {sum(corrected.values()):,} judgments out of the issues they were marked "
-        f"'does not fit' for: {named}."
-    )
 
 
 def _pick_set(ws: Workspace, sets: pl.DataFrame):
