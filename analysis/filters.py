@@ -244,7 +244,8 @@ class Filter:
                 "issue_set": "issue set",
                 "label": "human or gold label:",
             }.get(key, key + " =")
-            parts.append(f"{label} {', '.join(values)}")
+            whose = " (in these models' responses)" if key in ISSUE_KEYS and self.model else ""
+            parts.append(f"{label} {', '.join(values)}{whose}")
         return "; ".join(parts) or "everything"
 
     # ---- SQL ----------------------------------------------------------------------------------
@@ -332,9 +333,15 @@ class Filter:
             cond = ""
             if ids is not None:
                 cond = f" AND si.issue_id {'NOT ' if negate_ids else ''}IN ({', '.join('?' for _ in ids)})"
+            if self.model:
+                # with models chosen, an issue counts where it is about their response (as prevalence counts it): in a
+                # pairwise judgment, the opponent's issue is not the model's
+                models = placeholders(len(self.model))
+                cond += f" AND sg.response_id IN (SELECT r.response_id FROM responses r WHERE r.model IN ({models}))"
             params.extend(set_params)
             if ids is not None:
                 params.extend(ids)
+            params.extend(self.model)
             return (
                 f"EXISTS (SELECT 1 FROM segment_issues si JOIN segments sg USING (issue_set_id, segment_id) "
                 f"JOIN issues iss ON iss.issue_set_id = si.issue_set_id AND iss.issue_id = si.issue_id "

@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from analysis import UserError, Workspace
+from analysis.filters import Filter
 from analysis.issues import Pipeline
 from analysis.issues.cluster import PCA, KMeans, layout
 from analysis.issues.naming import core
@@ -344,6 +345,25 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path):
     assert table.height >= 3 and (table.head(8)["severity"] < 0.5).sum() >= 6, table
     segs = ws.q.frame("SELECT about, count(*) AS n FROM segments WHERE issue_set_id = ? GROUP BY 1", [iset.id])
     assert "contrast" in segs["about"].to_list()     # "1 is better because it is more specific" counts against 2
+
+    # a prevalence cell (issue X in model M) opens the judgments where M's own response has X, not those where its
+    # opponent has it; the issue list for model M counts M's responses only
+    prev = iset.prevalence("model").filter(pl.col("n_with") >= 5).sort("n_with", "issue_id", "model", descending=True)
+    issue_id, model, n_with = prev.row(0, named=True)["issue_id"], prev["model"][0], prev["n_with"][0]
+    cell = {"model": model, "issue": issue_id, "issue_set": iset.id}
+    assert ws.count(cell) == n_with, (ws.count(cell), n_with, ws.count({"issue": issue_id, "issue_set": iset.id}))
+    listed = ws.judgments(cell, limit=None)["judgment_id"].to_list()
+    about = ws.q.frame(
+        "SELECT DISTINCT s.judgment_id, r.model FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id) "
+        "JOIN responses r ON r.response_id = s.response_id WHERE si.issue_set_id = ? AND si.issue_id = ?",
+        [iset.id, issue_id],
+    )
+    theirs = set(about.filter(pl.col("model") == model)["judgment_id"])
+    others = set(about.filter(pl.col("model") != model)["judgment_id"]) - theirs
+    assert set(listed) == theirs and not others & set(listed)
+    row = iset.table(f"model={model}").filter(pl.col("issue_id") == issue_id).row(0, named=True)
+    assert row["n_units"] == n_with and row["n_instances"] == n_with
+    assert "in these models' responses" in Filter.make(**cell).describe()
 
 
 def _synthetic_praise_judge(path: Path) -> Path:

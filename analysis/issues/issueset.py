@@ -87,6 +87,12 @@ class IssueSet:
             where, fp = f.where("j")
             cond = f" AND u.judgment_id IN (SELECT j.judgment_id FROM judgment_view j WHERE {where})"
             params += fp
+        mine = ""
+        if f.model:
+            # the chosen models' responses, not their pairwise opponents': "model X" counts X's issues
+            cond += f" AND u.model IN ({placeholders(len(f.model))})"
+            params += list(f.model)
+            mine = " AND (h.judgment_id, h.response_id) IN (SELECT judgment_id, response_id FROM scope)"
         params += [self.id]
         sql = f"""
             scope AS (SELECT u.judgment_id, u.response_id, u.model, u.outcome, u.failing FROM issue_set_units u
@@ -99,7 +105,7 @@ class IssueSet:
             hits AS (SELECT h.issue_id, h.kind, h.category, u.* FROM seghits h
                      JOIN scope u ON u.judgment_id = h.judgment_id AND u.response_id = h.response_id),
             jhits AS (SELECT DISTINCT h.issue_id, h.judgment_id FROM seghits h
-                      WHERE h.judgment_id IN (SELECT judgment_id FROM scope))"""
+                      WHERE h.judgment_id IN (SELECT judgment_id FROM scope){mine})"""
         return sql, params
 
     def n_instances(self, filter: Filter | str | dict | None = None) -> int:
