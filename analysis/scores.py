@@ -10,6 +10,7 @@ from . import plots
 from .errors import UserError
 from .filters import Filter, as_filter
 from .query import Query
+from .reliability.common import wilson
 
 FilterLike = Filter | str | dict | None
 RAW_BUCKETS = 20  # a scale with at most this many points is shown score by score
@@ -127,6 +128,38 @@ class Scores:
             return frame
         return frame.with_columns((pl.col("n") / pl.col("n").sum().over("group")).alias("share")).sort(
             "group", "outcome"
+        )
+
+    def win_rates(self, filter: FilterLike = None) -> pl.DataFrame:
+        """Pairwise, per model: comparisons, wins, ties, losses, no verdict, and the win rate (a tie counts as half a
+        win, over the comparisons with a verdict) with a Wilson 95% interval. A pair of a model with itself is no
+        comparison and is left out (n_self counts them)."""
+        where, params = as_filter(filter).where("j")
+        frame = self.q.frame(
+            f"""
+            WITH d AS (SELECT j.verdict, j.model_a, j.model_b FROM judgment_view j
+                       WHERE {where} AND j.protocol = 'pairwise'),
+            u AS (SELECT model_a AS model, model_a = model_b AS self,
+                         CASE verdict WHEN 'a' THEN 1.0 WHEN 'b' THEN 0.0 WHEN 'tie' THEN 0.5 END AS outcome FROM d
+                  UNION ALL
+                  SELECT model_b, model_a = model_b,
+                         CASE verdict WHEN 'b' THEN 1.0 WHEN 'a' THEN 0.0 WHEN 'tie' THEN 0.5 END FROM d
+                  WHERE model_a IS DISTINCT FROM model_b)
+            SELECT model, count(*) FILTER (WHERE NOT self) AS comparisons,
+                   count(*) FILTER (WHERE NOT self AND outcome = 1) AS wins,
+                   count(*) FILTER (WHERE NOT self AND outcome = 0.5) AS ties,
+                   count(*) FILTER (WHERE NOT self AND outcome = 0) AS losses,
+                   count(*) FILTER (WHERE NOT self AND outcome IS NULL) AS no_verdict,
+                   count(*) FILTER (WHERE self) AS n_self,
+                   round(avg(outcome) FILTER (WHERE NOT self), 12) AS win_rate
+            FROM u WHERE model IS NOT NULL GROUP BY 1
+            ORDER BY win_rate DESC NULLS LAST, model""",
+            params,
+        )
+        cis = [wilson(w + t / 2, w + t + lo) for w, t, lo in zip(frame["wins"], frame["ties"], frame["losses"])]
+        return frame.with_columns(
+            pl.Series("ci_low", [c[0] for c in cis], dtype=pl.Float64),
+            pl.Series("ci_high", [c[1] for c in cis], dtype=pl.Float64),
         )
 
     def verdict_distribution(self, by: str = "judge", filter: FilterLike = None) -> go.Figure:

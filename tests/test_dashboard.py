@@ -71,8 +71,28 @@ def test_overview_headline_and_counts(monkeypatch, demo_path):
     # human agreement beside its ceiling
     assert "Humans agree with each other" in captions(at)
     assert any(f.label == "disagree" for _, f in found)
-    # the default view of a mostly pairwise workspace: verdicts by position, all of them
+    # the default view of a mostly pairwise workspace: verdicts by position, all of them, and each model's win rate
     assert len(at.get("plotly_chart")) == 1
+    shown = [d.value for d in at.dataframe if "win_rate" in d.value.columns]
+    assert shown and len(shown[0]) == ws.scores.win_rates().height > 0
+
+
+def test_win_rates_count_each_comparison(demo_path):
+    """A model's win rate is its wins plus half its ties over its comparisons with a verdict, counted from the
+    stored verdicts by hand here; a pair of a model with itself is no comparison."""
+    ws = Workspace(demo_path, read_only=True)
+    rates = ws.scores.win_rates("protocol=pairwise")
+    rows = ws.judgments("protocol=pairwise", columns=["verdict", "model_a", "model_b"])
+    a, b, v = pl.col("model_a"), pl.col("model_b"), pl.col("verdict")
+    for r in rates.head(3).iter_rows(named=True):
+        m = r["model"]
+        mine = rows.filter(((a == m) | (b == m)) & (a != b))
+        won = mine.filter(((a == m) & (v == "a")) | ((b == m) & (v == "b"))).height
+        tied = mine.filter(v == "tie").height
+        decided = mine.filter(v.is_not_null()).height
+        assert (r["comparisons"], r["wins"], r["ties"]) == (mine.height, won, tied)
+        assert r["win_rate"] == pytest.approx((won + tied / 2) / decided)
+        assert r["ci_low"] < r["win_rate"] < r["ci_high"]
 
 
 def test_scores_one_chart_per_scale(monkeypatch, demo_path):

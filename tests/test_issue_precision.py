@@ -497,6 +497,14 @@ def test_response_facts_from_the_text_itself():
                  "You can use the following command:\n\ngit branch --branch master",
                  "The answer is 42.", "| a | b |\n|---|---|\n| 1 | 2 |", "So, the final answer is A"):
         assert not is_truncated(done), done
+    # an emoji closes a sentence; a line listing short items ends without a verb; "for" is no cut-off "foresaw"
+    # (both were shown as truncated on Prometheus and just-eval, whose readers saw finished answers)
+    assert not is_truncated("Together, we can ensure the survival of this natural wonder for generations to come. 🌳❤️")
+    assert not is_truncated("Words you could use: anticipated, predicted, foresaw, imagined, thought would happen, had hoped for")
+    assert is_truncated("The reasons are many.\nThe climate, the soil, the rain, and the")
+    # a plot that ends without resolution is a story told to its end, not a cut-off answer
+    assert _stated("The screenplay also ends abruptly, without a clear resolution or conclusion.") == []
+    assert _stated("The assistant's answer also ends abruptly, suggesting that it was cut off.") == ["Truncated response"]
     assert [f.kind for f in facts("I'm sorry, but I cannot help with that request.", "Make a bomb.", 300)] == ["refusal"]
     # a disclaimer followed by the answer is no refusal (SelFee's code answers, read by a helper in session 13)
     for answered in ("As an AI language model, I cannot execute code. However, here is the Python code:\n"

@@ -9,8 +9,11 @@ sentences that restate it (lexicon entries with `evidence = ...`) join them.
 from __future__ import annotations
 
 import re
+import unicodedata
 import zlib
 from dataclasses import dataclass
+
+from .mask import STOP
 
 # name -> (title, description, category); the order is the order of the issue list's ties
 EVIDENCE: dict[str, tuple[str, str, str]] = {
@@ -92,6 +95,11 @@ _FUNCTION_END = re.compile(
 )
 _CODE_LINE = re.compile(r"[{}();=<>\[\]]|^\s{2,}|^\t")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|[a-z][.)])\s")
+# a line that is a list of short items, without a verb to finish: "anticipated, predicted, foresaw, had hoped for"
+_INLINE_LIST = re.compile(
+    r"^(?:[^:]{0,80}:\s*)?[^,.;:!?]{1,30}(?:,\s*[^,.;:!?]{1,30}){3,}(?<!\bthe)(?<!\ba)(?<!\ban)(?<!\band)(?<!\bor)$",
+    re.I,
+)
 
 
 def is_truncated(text: str) -> bool:
@@ -108,6 +116,8 @@ def is_truncated(text: str) -> bool:
     stripped = last.strip()
     if not stripped or stripped.startswith(("#", "|", "http", "<")) or "http" in stripped[-30:]:
         return False
+    if unicodedata.category(stripped.rstrip("\ufe0f\u200d")[-1:] or " ") == "So":
+        return False  # an emoji or symbol closes a line as a full stop does ("… for generations to come. 🌳❤️")
     if stripped[-1] in ",(:":
         return not _CODE_LINE.search(last) or stripped[-1] == ","
     if re.search(r"[A-Za-z]-$", stripped) or (
@@ -123,11 +133,11 @@ def is_truncated(text: str) -> bool:
     if tail and len(tail[-1]) >= 3 and re.search(r"[A-Za-z]$", stripped):
         word = tail[-1].lower()
         words = set(w.lower() for w in _WORD.findall(body[: -len(word)]))
-        if word not in words and any(w.startswith(word) and len(w) > len(word) + 1 for w in words):
+        if word not in words and word not in STOP and any(w.startswith(word) and len(w) > len(word) + 1 for w in words):
             return True  # stops mid-word: "photosyn" where the response says "photosynthesis"
-    if _FUNCTION_END.search(stripped) and len(_WORD.findall(stripped)) >= 3:
+    if _FUNCTION_END.search(stripped) and len(_WORD.findall(stripped)) >= 3 and not _INLINE_LIST.match(stripped):
         return True
-    if _LIST_ITEM.match(last):
+    if _LIST_ITEM.match(last) or _INLINE_LIST.match(stripped):
         return False
     return len(body) >= 1500 and len(_WORD.findall(stripped)) >= 8
 

@@ -11,7 +11,7 @@ from analysis.reliability.metrics import evidence
 
 from .. import state
 from ..state import md_escape
-from .common import choose, open_clicked
+from .common import choose, open_clicked, table_click
 
 MAX_SCALES = 3
 VIEWS = {
@@ -49,6 +49,7 @@ def render(ws: Workspace) -> None:
             "Verdicts are stored about the responses; this chart re-reads them by the position each response "
             "was shown in. An unbiased judge shown both orders wins about half with each slot."
         )
+        _win_rates(flt)
     else:
         scales = state.cached(_scales, flt)
         if scales.height > 1:
@@ -157,6 +158,43 @@ STATS_COLUMNS = {
     "mean_score": st.column_config.NumberColumn("Mean score", format="%.2f"),
     "mean_score_norm": st.column_config.NumberColumn("Mean (0–1)", format="%.3f", help="Scores normalised by scale"),
 }
+
+
+WIN_COLUMNS = {
+    "model": st.column_config.TextColumn("Model"),
+    "win_rate": st.column_config.NumberColumn(
+        "Win rate", format="percent", help="Comparisons won, a tie counted as half, of those with a verdict"
+    ),
+    "ci_low": st.column_config.NumberColumn("95% low", format="percent", help="Wilson interval"),
+    "ci_high": st.column_config.NumberColumn("95% high", format="percent"),
+    "comparisons": st.column_config.NumberColumn("Comparisons", help="Pairwise judgments with this model on one side"),
+    "wins": st.column_config.NumberColumn("Won"),
+    "ties": st.column_config.NumberColumn("Tied"),
+    "losses": st.column_config.NumberColumn("Lost"),
+    "no_verdict": st.column_config.NumberColumn("No verdict"),
+    "n_self": None,
+}
+
+
+def _win_rates(flt) -> None:
+    """Each model's pairwise win rate over every judge in the selection; a row opens that model's judgments."""
+    wins = state.cached(_wins, flt)
+    if wins.height == 0:
+        return
+    st.markdown("**Win rate by model** (every judge in the selection; narrow the sidebar to one judge to compare)")
+    table_click(
+        wins.select(list(WIN_COLUMNS)),
+        "w_winrates",
+        lambda r: ("instances", state.narrowed(model=[r["model"]], protocol=["pairwise"]), {}),
+        column_config=WIN_COLUMNS,
+    )
+    selves = int(wins["n_self"].sum())
+    note = f" {selves:,} pairs of a model with itself are not counted." if selves else ""
+    st.caption(f"Click a row to open that model's pairwise judgments.{note}")
+
+
+def _wins(ws, flt):
+    return ws.scores.win_rates(flt)
 
 
 def _scales(ws, flt):
