@@ -252,24 +252,38 @@ def _holm(p_values: list[float]) -> list[float]:
 def compare_instances(
     q: Query, a: str, b: str, by: str = "model", filter: Filter | str | dict | None = None, limit: int = 50
 ) -> pl.DataFrame:
-    """Items both groups were judged on where their mean normalised scores differ most: the item, its prompt (160
-    characters), each side's mean score as judged (`raw_a`, `raw_b`) and normalised to 0-1 (`score_a`, `score_b`),
-    the normalised difference and a judgment of each side."""
+    """Items both groups were judged on where their results differ most: the item, its prompt (160 characters), each
+    side's mean result as judged (`raw_a`, `raw_b`) and on 0-1 (`score_a`, `score_b`), the difference, a judgment of
+    each side, and `basis`: 'score' (pointwise: the mean score, normalised by its scale) or 'verdicts' (pairwise, by
+    model: the share of the item's comparisons the model won, a tie as half; a pair of a model with itself is none)."""
     col = {"model": "model", "judge": "judge"}.get(by)
     if col is None:
         raise UserError("compare: by must be 'model' or 'judge'")
     where, params = as_filter(filter).where("j")
+    won = (
+        f"""
+        UNION ALL
+        SELECT j.item_id, j.model_{{s}} AS g, CASE j.verdict WHEN '{{s}}' THEN 1.0 WHEN 'tie' THEN 0.5 ELSE 0.0 END,
+               NULL, j.judgment_id, 'verdicts'
+        FROM judgment_view j WHERE {where} AND j.protocol = 'pairwise' AND j.verdict IS NOT NULL
+             AND j.model_a IS DISTINCT FROM j.model_b AND j.model_{{s}} IN (?, ?)"""
+        if by == "model"
+        else ""
+    )
+    pairwise = won.format(s="a") + won.format(s="b")
     return q.frame(
         f"""
-        WITH s AS (SELECT j.item_id, j.{col} AS g, avg(j.score_norm) AS score, avg(j.score) AS raw, count(*) AS n,
-                          min(j.judgment_id) AS judgment_id
-                   FROM judgment_view j WHERE {where} AND j.score_norm IS NOT NULL AND j.{col} IN (?, ?)
-                   GROUP BY 1, 2)
+        WITH u AS (SELECT j.item_id, j.{col} AS g, j.score_norm AS score, j.score AS raw, j.judgment_id,
+                          'score' AS basis
+                   FROM judgment_view j WHERE {where} AND j.score_norm IS NOT NULL AND j.{col} IN (?, ?){pairwise}),
+        s AS (SELECT item_id, g, avg(score) AS score, coalesce(avg(raw), avg(score)) AS raw,
+                     min(judgment_id) AS judgment_id, min(basis) AS basis
+              FROM u GROUP BY 1, 2)
         SELECT x.item_id, left(it.prompt, 160) AS prompt, x.raw AS raw_a, y.raw AS raw_b, x.score AS score_a,
-               y.score AS score_b,
-               x.score - y.score AS difference, x.judgment_id AS judgment_a, y.judgment_id AS judgment_b
+               y.score AS score_b, x.score - y.score AS difference, x.judgment_id AS judgment_a,
+               y.judgment_id AS judgment_b, x.basis
         FROM s x JOIN s y ON x.item_id = y.item_id AND x.g = ? AND y.g = ?
         JOIN items it ON it.item_id = x.item_id
         ORDER BY abs(x.score - y.score) DESC, x.item_id LIMIT ?""",
-        [*params, a, b, a, b, int(limit)],
+        [*params, a, b, *((params + [a, b]) * 2 if by == "model" else []), a, b, int(limit)],
     )

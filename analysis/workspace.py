@@ -338,7 +338,8 @@ class Workspace:
     def compare_instances(
         self, a: str, b: str, by: str = "model", filter: FilterLike = None, limit: int = 50
     ) -> pl.DataFrame:
-        """Items where a and b got the most different mean normalised scores."""
+        """Items where a and b got the most different results: mean normalised scores, or (pairwise, by model)
+        the share of the item's comparisons each won (instances.compare_instances)."""
         from .instances import compare_instances
 
         return compare_instances(self.q, a, b, by, filter, limit)

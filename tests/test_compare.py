@@ -50,6 +50,20 @@ def test_compare_defaults_to_two_sides_and_marks_significance(monkeypatch, alone
     assert "Holm-corrected" in caption and "differences are significant" in caption
     table = at.dataframe[0].value
     assert set(table["significant"]) <= {"yes", ""} and len(table) >= 5
+    # the items where the two differ most: pairwise models by the share of comparisons won on the item
+    if name == "pandalm" and by == "model":
+        items = at.dataframe[1].value
+        assert len(items) > 0 and set(items["basis"]) == {"verdicts"}
+        ws = Workspace(alone[name], read_only=True)
+        mine = ws.compare_instances(a, b, "model", "dataset=pandalm", limit=500)
+        assert mine["difference"].abs().max() == 1.0  # some item one of them won every comparison on, the other none
+        r = mine.row(0, named=True)
+        v = ws.judgments({"item": [r["item_id"]], "protocol": "pairwise"}, columns=["verdict", "model_a", "model_b"])
+        ma, mb = pl.col("model_a"), pl.col("model_b")
+        side = v.filter(((ma == a) & (mb != a) | (mb == a) & (ma != a)) & pl.col("verdict").is_not_null())
+        got = [0.5 if x["verdict"] == "tie" else float((x["model_a"] == a) == (x["verdict"] == "a"))
+               for x in side.iter_rows(named=True)]
+        assert r["score_a"] == pytest.approx(sum(got) / len(got))
     # choosing B = A's value resets B to another side, never the same on both
     at.selectbox(key="w_cmp_b").set_value(a).run()
     assert not at.exception

@@ -117,11 +117,19 @@ def _issue_differences(set_id: str | None, covered: list[str], a: str, b: str, b
 
 def _score_differences(a: str, b: str, by: str, flt) -> None:
     """The items where A's and B's mean normalised scores differ most; a row opens A's judgment."""
-    st.subheader("Items where their scores differ most")
+    st.subheader("Items where their results differ most")
     items = state.cached(_items, a, b, by, flt)
     if items.height == 0:
-        st.caption(md_escape(f"No item has scores for both {a} and {b} here (pairwise verdicts carry no score)."))
+        why = " (pairwise verdicts are compared by model, not by judge)" if by == "judge" else ""
+        st.caption(md_escape(f"No item has results for both {a} and {b} here{why}."))
         return
+    # pairwise: the share of the item's comparisons each side won (a tie as half), not a score
+    won = items["basis"].eq("verdicts").all()
+    unit, what = (
+        ("won", "share of its comparisons on the item it won, a tie as half") if won else ("score", "mean score")
+    )
+    if won:
+        st.caption("Pairwise verdicts: each side's share of the comparisons it won on the item (1 = won every one).")
     table_click(
         items,
         "w_cmp_items",
@@ -132,13 +140,15 @@ def _score_differences(a: str, b: str, by: str, flt) -> None:
             "item_id": None,
             "score_a": None,
             "score_b": None,
+            "basis": None,
             "prompt": st.column_config.TextColumn("Prompt", help="The item's prompt (its first 160 characters)"),
-            "raw_a": st.column_config.NumberColumn(f"{a}: score", format="%.2g", help=f"{a}'s mean score on the item"),
-            "raw_b": st.column_config.NumberColumn(f"{b}: score", format="%.2g", help=f"{b}'s mean score on the item"),
+            "raw_a": st.column_config.NumberColumn(f"{a}: {unit}", format="%.2g", help=f"{a}'s {what}"),
+            "raw_b": st.column_config.NumberColumn(f"{b}: {unit}", format="%.2g", help=f"{b}'s {what}"),
             "difference": st.column_config.NumberColumn(
                 "Difference (0–1)",
                 format="%+.2f",
-                help=f"{a}'s mean score minus {b}'s, each normalised to 0–1 by its scale (so scales can be compared)",
+                help=f"{a}'s {what} minus {b}'s"
+                + ("" if won else ", each normalised to 0–1 by its scale (so scales can be compared)"),
             ),
         },
     )
