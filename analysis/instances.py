@@ -14,6 +14,7 @@ from .issues.pipeline import EACH_ORD
 from .errors import UserError
 from .filters import Filter, as_filter
 from .query import Query
+from .verdicts import outcome_sql
 from .reliability.common import wilson
 
 SLOT_NAMES = ("A", "B")
@@ -260,17 +261,14 @@ def compare_instances(
     if col is None:
         raise UserError("compare: by must be 'model' or 'judge'")
     where, params = as_filter(filter).where("j")
-    won = (
-        f"""
+    pairwise, pairwise_params = "", []
+    for side in ("a", "b") if by == "model" else ():
+        pairwise += f"""
         UNION ALL
-        SELECT j.item_id, j.model_{{s}} AS g, CASE j.verdict WHEN '{{s}}' THEN 1.0 WHEN 'tie' THEN 0.5 ELSE 0.0 END,
-               NULL, j.judgment_id, 'verdicts'
+        SELECT j.item_id, j.model_{side} AS g, {outcome_sql("j.", side)}, NULL, j.judgment_id, 'verdicts'
         FROM judgment_view j WHERE {where} AND j.protocol = 'pairwise' AND j.verdict IS NOT NULL
-             AND j.model_a IS DISTINCT FROM j.model_b AND j.model_{{s}} IN (?, ?)"""
-        if by == "model"
-        else ""
-    )
-    pairwise = won.format(s="a") + won.format(s="b")
+             AND j.model_a IS DISTINCT FROM j.model_b AND j.model_{side} IN (?, ?)"""
+        pairwise_params += [*params, a, b]
     return q.frame(
         f"""
         WITH u AS (SELECT j.item_id, j.{col} AS g, j.score_norm AS score, j.score AS raw, j.judgment_id,
@@ -285,5 +283,5 @@ def compare_instances(
         FROM s x JOIN s y ON x.item_id = y.item_id AND x.g = ? AND y.g = ?
         JOIN items it ON it.item_id = x.item_id
         ORDER BY abs(x.score - y.score) DESC, x.item_id LIMIT ?""",
-        [*params, a, b, *((params + [a, b]) * 2 if by == "model" else []), a, b, int(limit)],
+        [*params, a, b, *pairwise_params, a, b, int(limit)],
     )

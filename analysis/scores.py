@@ -11,6 +11,7 @@ from .errors import UserError
 from .filters import Filter, as_filter
 from .query import Query
 from .reliability.common import wilson
+from .verdicts import outcome_sql
 
 FilterLike = Filter | str | dict | None
 RAW_BUCKETS = 20  # a scale with at most this many points is shown score by score
@@ -139,11 +140,9 @@ class Scores:
             f"""
             WITH d AS (SELECT j.verdict, j.model_a, j.model_b FROM judgment_view j
                        WHERE {where} AND j.protocol = 'pairwise'),
-            u AS (SELECT model_a AS model, model_a = model_b AS self,
-                         CASE verdict WHEN 'a' THEN 1.0 WHEN 'b' THEN 0.0 WHEN 'tie' THEN 0.5 END AS outcome FROM d
+            u AS (SELECT model_a AS model, model_a = model_b AS self, {outcome_sql("", "a")} AS outcome FROM d
                   UNION ALL
-                  SELECT model_b, model_a = model_b,
-                         CASE verdict WHEN 'b' THEN 1.0 WHEN 'a' THEN 0.0 WHEN 'tie' THEN 0.5 END FROM d
+                  SELECT model_b, model_a = model_b, {outcome_sql("", "b")} FROM d
                   WHERE model_a IS DISTINCT FROM model_b)
             SELECT model, count(*) FILTER (WHERE NOT self) AS comparisons,
                    count(*) FILTER (WHERE NOT self AND outcome = 1) AS wins,

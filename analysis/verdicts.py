@@ -118,6 +118,13 @@ def winner_sql(alias: str = "", tie: str = "'tie'") -> str:
     return f"(CASE {alias}verdict WHEN 'a' THEN {alias}response_a WHEN 'b' THEN {alias}response_b WHEN 'tie' THEN {tie} END)"
 
 
+def outcome_sql(alias: str = "", side: str = "a") -> str:
+    """What a pairwise row's verdict gives the response in slot `side` ('a' or 'b'): 1.0 preferred, 0.5 a tie, 0.0
+    the other preferred, NULL no verdict (a win rate counts a tie as half a win)."""
+    other = {"a": "b", "b": "a"}[side]
+    return f"(CASE {alias}verdict WHEN '{side}' THEN 1.0 WHEN 'tie' THEN 0.5 WHEN '{other}' THEN 0.0 END)"
+
+
 def shown_sql(alias: str = "", which: str = "first", known_only: bool = False) -> str:
     """The response the judge saw first (or second): `{alias}shown_first` names its slot. An unknown order reads
     as response a shown first (what a file without an order means), or as NULL with `known_only` (where the

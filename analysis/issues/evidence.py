@@ -135,9 +135,10 @@ def is_truncated(text: str) -> bool:
         words = set(w.lower() for w in _WORD.findall(body[: -len(word)]))
         if word not in words and word not in STOP and any(w.startswith(word) and len(w) > len(word) + 1 for w in words):
             return True  # stops mid-word: "photosyn" where the response says "photosynthesis"
-    if _FUNCTION_END.search(stripped) and len(_WORD.findall(stripped)) >= 3 and not _INLINE_LIST.match(stripped):
+    listed = _INLINE_LIST.match(stripped) is not None
+    if _FUNCTION_END.search(stripped) and len(_WORD.findall(stripped)) >= 3 and not listed:
         return True
-    if _LIST_ITEM.match(last) or _INLINE_LIST.match(stripped):
+    if listed or _LIST_ITEM.match(last):
         return False
     return len(body) >= 1500 and len(_WORD.findall(stripped)) >= 8
 
