@@ -138,12 +138,11 @@ class Scores:
         where, params = as_filter(filter).where("j")
         frame = self.q.frame(
             f"""
-            WITH d AS (SELECT j.verdict, j.model_a, j.model_b FROM judgment_view j
-                       WHERE {where} AND j.protocol = 'pairwise'),
-            u AS (SELECT model_a AS model, model_a = model_b AS self, {outcome_sql("", "a")} AS outcome FROM d
+            WITH d AS (SELECT j.verdict, j.model_a, j.model_b, j.model_a IS NOT DISTINCT FROM j.model_b AS self
+                       FROM judgment_view j WHERE {where} AND j.protocol = 'pairwise'),
+            u AS (SELECT model_a AS model, self, {outcome_sql("", "a")} AS outcome FROM d
                   UNION ALL
-                  SELECT model_b, model_a = model_b, {outcome_sql("", "b")} FROM d
-                  WHERE model_a IS DISTINCT FROM model_b)
+                  SELECT model_b, self, {outcome_sql("", "b")} FROM d WHERE NOT self)
             SELECT model, count(*) FILTER (WHERE NOT self) AS comparisons,
                    count(*) FILTER (WHERE NOT self AND outcome = 1) AS wins,
                    count(*) FILTER (WHERE NOT self AND outcome = 0.5) AS ties,

@@ -95,6 +95,19 @@ def test_win_rates_count_each_comparison(demo_path):
         assert r["ci_low"] < r["win_rate"] < r["ci_high"]
 
 
+def test_win_rates_keep_a_comparison_with_an_unnamed_model(tmp_path):
+    """SYNTHETIC, a known answer: m1 beats m2, an unnamed model and (no comparison) itself; m2 also loses as b."""
+    src = tmp_path / "pairs.csv"
+    src.write_text("prompt,response_a,response_b,model_a,model_b,verdict,judge\n"
+                   "q1,x,y,m1,m2,a,J\nq2,x,y,m1,,a,J\nq3,x,y,m2,m1,b,J\nq4,x,y,m1,m1,a,J\n")
+    ws = Workspace(tmp_path / "ws.duckdb")
+    ws.ingest(src, format="generic", dataset="g")
+    rates = {r["model"]: r for r in ws.scores.win_rates().iter_rows(named=True)}
+    assert set(rates) == {"m1", "m2"}
+    assert (rates["m1"]["comparisons"], rates["m1"]["wins"], rates["m1"]["n_self"]) == (3, 3, 1)
+    assert (rates["m2"]["comparisons"], rates["m2"]["losses"], rates["m2"]["win_rate"]) == (2, 2, 0.0)
+
+
 def test_scores_one_chart_per_scale(monkeypatch, demo_path):
     at = app(monkeypatch, demo_path, view="judge", protocol="pointwise")
     charts = at.get("plotly_chart")
