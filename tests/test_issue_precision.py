@@ -48,6 +48,9 @@ def test_a_sentence_counts_only_for_the_failure_it_states():
                  "Minor inaccuracies are not present in this response.", "The response gives a good general overview.",
                  "The assistant's answer is correct and helpful."):
         assert _stated(text) == [], text
+    # "short of" a mark is the idiom for missing it, not brevity (read on Prometheus, outside the tune half)
+    assert _stated("Therefore, it mostly aligns with the rubric but falls slightly short of a perfect score.") == []
+    assert _stated("The response is slightly short and lacks detail.") == ["Lacks depth"]
 
 
 def test_omissions_wrong_answers_and_harm_are_told_apart():
