@@ -233,6 +233,53 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_scores(args) -> int:
+    """Pointwise score statistics per group, and (when the selection has pairwise verdicts) each model's win rate."""
+    ws = _workspace(args, read_only=True)
+    flt = _filter(args, ws)
+    stats = ws.scores.stats(args.by, flt)
+    wins = ws.scores.win_rates(flt)
+    if args.output:
+        out = Path(args.output)
+        frame = wins if args.win_rates else stats
+        _write_frame(frame, out, {".json": lambda: json.dumps(frame.to_dicts(), indent=2, default=str)})
+        print(f"wrote {frame.height} rows to {out}", file=sys.stderr)
+        return 0
+    if args.json:
+        print(json.dumps({"scores": stats.to_dicts(), "win_rates": wins.to_dicts()}, indent=2, default=str))
+        return 0
+    if not args.win_rates and not stats.height:
+        print("no pointwise scores in the selection")
+    elif not args.win_rates:
+        print(f"scores by {args.by} (pointwise judgments)")
+        rows = [
+            {
+                **r,
+                "mean": "" if r["mean_score"] is None else f"{r['mean_score']:.2f}",
+                "normalised": "" if r["mean_score_norm"] is None else f"{r['mean_score_norm']:.3f}",
+                "scale": "" if r["scale_min"] is None else f"{r['scale_min']:g}-{r['scale_max']:g}",
+            }
+            for r in stats.iter_rows(named=True)
+        ]
+        _print_table(
+            rows, [stats.columns[0], "judgments", "scored", "unparsed", "missing", "mean", "normalised", "scale"]
+        )
+    if not wins.height:
+        print("no pairwise verdicts between named models in the selection")
+        return 0
+    print("win rates (pairwise; a tie counts half, 95% Wilson interval)")
+    rows = [
+        {
+            **r,
+            "win rate": "" if r["win_rate"] is None else f"{r['win_rate']:.3f}",
+            "95% CI": "" if r["ci_low"] is None else f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
+        }
+        for r in wins.iter_rows(named=True)
+    ]
+    _print_table(rows, ["model", "comparisons", "wins", "ties", "losses", "no_verdict", "win rate", "95% CI"])
+    return 0
+
+
 def cmd_issues(args) -> int:
     """List, show, update, edit or discover an issue set, then print it (as a table, or every field as JSON)."""
     if args.marks:
@@ -653,6 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
     for commands in (
         _data_commands,
         _audit_command,
+        _scores_command,
         _issues_command,
         _judge_commands,
         _output_commands,
@@ -722,6 +770,18 @@ def _audit_command(add) -> None:
     fmt.add_argument("--json", action="store_true", help="print the metric rows as JSON records")
     fmt.add_argument("--markdown", action="store_true", help="print a GitHub Markdown table")
     p.add_argument("--output", "-o", help="also write .json, .md, .csv or .parquet")
+
+
+def _scores_command(add) -> None:
+    """scores: score statistics and win rates."""
+    p = add("scores", "pointwise score statistics per group, and each model's pairwise win rate", cmd_scores)
+    p.add_argument("--filter", help=FILTER_HELP)
+    p.add_argument(
+        "--by", default="model", help="group scores by: model, judge, criterion, template, dataset, meta.KEY"
+    )
+    p.add_argument("--win-rates", action="store_true", help="only the win rates (and --output writes them)")
+    p.add_argument("--output", "-o", help="write the score table (or --win-rates) as .csv, .parquet or .json")
+    p.add_argument("--json", action="store_true", help="print both tables as JSON")
 
 
 def _issues_command(add) -> None:

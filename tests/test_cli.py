@@ -55,6 +55,26 @@ def test_ingest_real_llmbar_and_filter_export(tmp_path):
     piped = subprocess.run(f"{EXE} judgments -w {ws} --json | head -c 300", shell=True, capture_output=True, text=True,
                            timeout=300)
     assert len(piped.stdout) == 300 and "error" not in piped.stderr, piped.stderr
+    # scores: PandaLM is pairwise only; its win rates are the notebook's, and the table says there are no scores
+    r = run("scores", "-w", ws, "--json")
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    from analysis import Workspace
+
+    w = Workspace(ws, read_only=True)
+    want = w.scores.win_rates().to_dicts()
+    w.close()
+    assert got["scores"] == [] and [x["model"] for x in got["win_rates"]] == [x["model"] for x in want]
+    assert all(x["wins"] + x["ties"] + x["losses"] + x["no_verdict"] == x["comparisons"] for x in got["win_rates"])
+    assert got["win_rates"][0]["win_rate"] == want[0]["win_rate"] > got["win_rates"][-1]["win_rate"]
+    r = run("scores", "-w", ws, "--filter", "judge=PandaLM-7B")
+    assert r.returncode == 0 and "no pointwise scores in the selection" in r.stdout
+    assert "win rates" in r.stdout and want[0]["model"] in r.stdout
+    out = tmp_path / "wins.csv"
+    r = run("scores", "-w", ws, "--win-rates", "-o", out)
+    assert r.returncode == 0 and pl.read_csv(out).height == len(want)
+    r = run("scores", "-w", ws, "--by", "meta.nope")
+    assert r.returncode == 1 and "cannot group by 'meta.nope'" in r.stderr
 
 
 def test_user_errors_exit_1_with_one_line(tmp_path):
