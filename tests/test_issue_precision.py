@@ -192,6 +192,40 @@ def test_a_reason_the_other_answer_won_is_read_as_this_ones_failure():
         "Impersonal or unsuitable tone"]
 
 
+def test_what_a_program_does_not_correctly_do_is_its_code_failure():
+    """Of a response that gives a program (three or more lines of code; not a JSON object, not fenced prose), "does
+    not correctly handle the collision" and "the first optimization is incorrect" are code failures; of a response in
+    prose the same words are not (there "incorrect" stays the general "Incorrect answer")."""
+    from analysis.issues.evidence import shows_code
+
+    program = "Here it is:\n```python\ndef area(r):\n    if r < 0:\n        return None\n    return 3.14 * r * r\n```"
+    c = "int main() {\n  int n;\n  scanf(\"%d\", &n);\n  printf(\"%d\", n * 2);\n}"
+    assert shows_code(program) and shows_code(c)
+    assert not shows_code('```json\n{\n  "a": {\n    "country": "Denmark"\n  },\n  "b": {}\n}\n```')
+    assert not shows_code("```\nYou wake up in a dark cave.\nYou hear noises.\nIf you go left: a door.\n```")
+    assert not shows_code("If you want it quick: use a pan.\nFor the sauce: cream.\nWhile it cooks: stir.")
+    assert not shows_code(None) and not shows_code("")
+
+    d = Detector.of(load().of_kind("issue"))
+
+    def read(text: str, code: bool) -> list[str]:
+        return [d.entries[k].label for k in d.stated(text, False, False, False, code)]
+
+    for text in ("The assistant's answer also does not correctly handle the collision between the two balls.",
+                 "The first optimization suggested in the response is incorrect.",
+                 "The assistant's answer also doesn't correctly parse the method calls from the AST."):
+        assert read(text, code=True) == ["Code does not work"], text
+        assert "Code does not work" not in read(text, code=False), text
+    assert read("The first optimization suggested in the response is incorrect.", code=False) == ["Incorrect answer"]
+    # what it does not "correctly address" or "explain" is no code failure, code or not
+    for text in ("It does not correctly address the user's question.", "It does not properly explain the loop."):
+        assert "Code does not work" not in read(text, code=True), text
+    # a reason the other response won is read as a comparison, not with the code patterns
+    assert d.stated("Output (a) is better because Output (b) does not correctly sort the list.", False, True, False,
+                    True) == d.stated("Output (a) is better because Output (b) does not correctly sort the list.",
+                                      False, True, False, False)
+
+
 def test_not_following_the_instruction_is_read_against_what_the_prompt_asked():
     """"Output (a) does not follow the instruction" breaks a constraint where the prompt states one (a count, a
     limit, a format, "do not …") and answers something else where it states none (LLMBar's readers: 10 of 12 and 18

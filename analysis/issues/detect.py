@@ -270,10 +270,12 @@ class Detector:
     contrast_needles: tuple[re.Pattern | None, ...]
     constrained: tuple[re.Pattern | None, ...]  # says alone: for a prompt that states a constraint
     constrained_needles: tuple[re.Pattern | None, ...]
+    code: tuple[re.Pattern | None, ...] = ()  # says_if_code: read besides, of a response that gives a program
+    code_needles: tuple[re.Pattern | None, ...] = ()
 
     @classmethod
     def of(cls, issue_entries: list[Entry]) -> "Detector":
-        keep = [e for e in issue_entries if e.says or e.contrast_says or e.says_if_unconstrained]
+        keep = [e for e in issue_entries if e.says or e.contrast_says or e.says_if_unconstrained or e.says_if_code]
 
         def needles(patterns):  # one search in C for the strings, much cheaper than trying every pattern
             sets = [_anchors(p) for p in patterns]
@@ -292,16 +294,24 @@ class Detector:
             tuple(needles(e.contrast_says) for e in keep),
             tuple(any_of(e.says) if e.says_if_unconstrained else p for e, p in zip(keep, plain)),
             tuple(needles(e.says) if e.says_if_unconstrained else n for e, n in zip(keep, plain_needles)),
+            tuple(any_of(e.says_if_code) for e in keep),
+            tuple(needles(e.says_if_code) if e.says_if_code else None for e in keep),
         )
 
     def stated(
-        self, text: str, has_reference: bool = True, contrast: bool = False, constrained: bool = False
+        self,
+        text: str,
+        has_reference: bool = True,
+        contrast: bool = False,
+        constrained: bool = False,
+        code: bool = False,
     ) -> list[int]:
         """Indices (into `entries`) of every failure the sentence states, in lexicon order. contrast: the sentence
         is a reason the other answer won ("A is better because it is more concise"), read with the entries'
         `contrast_says` patterns as a failure of this one, and when none of those match, with the plain ones
         ("Output (a) is better because Output (b) contains errors"). constrained: the item's prompt states an
-        explicit constraint (`states_constraint`): the entries' `says_if_unconstrained` patterns are not read."""
+        explicit constraint (`states_constraint`): the entries' `says_if_unconstrained` patterns are not read. code:
+        the response gives a program (`evidence.shows_code`): the entries' `says_if_code` patterns are read too."""
         low = reading(text)
         if _HEDGE_ONLY.match(low) and len(low.split()) < 6:
             return []
@@ -315,10 +325,17 @@ class Detector:
             (self.constrained, self.constrained_needles) if constrained else (self.patterns, self.needles)
         )
         if contrast:
-            return self._read(low, has_reference, self.contrast, self.contrast_needles) or self._read(
+            out = self._read(low, has_reference, self.contrast, self.contrast_needles) or self._read(
                 low, has_reference, patterns, needles
             )
-        return self._read(low, has_reference, patterns, needles)
+        else:
+            out = self._read(low, has_reference, patterns, needles)
+            if code and any(self.code):
+                out = sorted({*out, *self._read(low, has_reference, self.code, self.code_needles)})
+        if len(out) > 1:  # the specific failure, not also the general one ("5+5 equals 11": a calculation error)
+            general = {label for k in out for label in self.entries[k].instead_of}
+            out = [k for k in out if self.entries[k].label not in general]
+        return out
 
     def _read(self, low: str, has_reference: bool, patterns, needles) -> list[int]:
         denied: tuple[tuple[int, int], ...] | None = None
@@ -334,7 +351,4 @@ class Detector:
                 if not any(a <= m.start() < b or m.start() <= a < m.end() for a, b in denied):
                     out.append(k)
                     break
-        if len(out) > 1:  # the specific failure, not also the general one ("5+5 equals 11": a calculation error)
-            general = {label for k in out for label in self.entries[k].instead_of}
-            out = [k for k in out if self.entries[k].label not in general]
         return out

@@ -102,6 +102,24 @@ _INLINE_LIST = re.compile(
 )
 
 
+# a line of a program: a statement that opens like one (keywords are lower-case; a line of prose opens with a
+# capital), or one that ends a statement (;) or opens a block after a condition or a signature (") {"); not a bare
+# brace, which JSON has too
+_PROGRAM_LINE = re.compile(
+    r"^\s*(?:def |class |import |from \S+ import |#include|function\b|public |private |fn |SELECT |CREATE |"
+    r"for\s*\(|while\s*\(|if\s*\(|return\b|const |let |var |print\(|"
+    r"(?:for|while|if|elif|else|with|try|except)\b[^\n]*:\s*$)|(?:;|\)\s*\{)\s*$",
+    re.M,
+)
+
+
+def shows_code(text: str | None) -> bool:
+    """The response gives a program: three or more lines that read as code (a fence alone is not enough: judges'
+    prompts fence plain text and JSON too). What a critique says the response 'does not correctly handle' is then
+    what its code does (the lexicon's `says_if_code` patterns)."""
+    return text is not None and len(_PROGRAM_LINE.findall(text)) >= 3
+
+
 def is_truncated(text: str) -> bool:
     """Stops before it is finished: an unclosed code fence; or the last line of prose ends in a comma, an opening
     bracket, a colon or a function word ("… relevant to the"); or, in a long response (1,500+ characters), a

@@ -38,6 +38,9 @@ class Entry:
     # (an entry with `evidence`) more general entries that, said of a response showing the fact, restate it: "does not
     # provide the requested information" of a response that refused is the refusal
     restated_by: tuple[str, ...] = ()
+    # patterns read only of a response that gives a program (evidence.shows_code): there "the answer does not
+    # correctly handle the collisions" is what its code does
+    says_if_code: tuple[str, ...] = ()
 
     def texts(self) -> list[str]:
         """What is embedded for this entry (its vector is their mean)."""
@@ -78,6 +81,7 @@ class Lexicon:
                     list(e.unless_stated),
                     list(e.says_if_unconstrained),
                     list(e.restated_by),
+                    list(e.says_if_code),
                 ]
                 for e in self.entries
             ]
@@ -100,15 +104,16 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
             if not isinstance(cues, list) or not all(isinstance(c, str) for c in cues):
                 raise UserError(f"{where}: [[{kind}]] {e['label']!r}: cues must be a list of strings")
             says, contrast_says = e.get("says", []), e.get("contrast_says", [])
-            if_unconstrained = e.get("says_if_unconstrained", [])
+            if_unconstrained, if_code = e.get("says_if_unconstrained", []), e.get("says_if_code", [])
             for name, value in (
                 ("says", says),
                 ("contrast_says", contrast_says),
                 ("says_if_unconstrained", if_unconstrained),
+                ("says_if_code", if_code),
             ):
                 if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
                     raise UserError(f"{where}: [[{kind}]] {e['label']!r}: {name} must be a list of patterns")
-            for pattern in [*says, *contrast_says, *if_unconstrained]:
+            for pattern in [*says, *contrast_says, *if_unconstrained, *if_code]:
                 try:
                     re.compile(pattern)
                 except re.error as exc:
@@ -149,6 +154,7 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
                     tuple(unless_stated),
                     tuple(if_unconstrained),
                     tuple(restated_by),
+                    tuple(if_code),
                 )
             )
     unknown = sorted(set(data) - {"categories", *KINDS})

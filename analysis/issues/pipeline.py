@@ -32,7 +32,7 @@ from .lexicon import Entry, Lexicon, load as load_lexicon
 from .mask import TaskMasker
 from .corrections import Misfits, marked_out
 from .detect import Detector, denies, states_constraint, withholds
-from .evidence import EVIDENCE, JUDGED, facts
+from .evidence import EVIDENCE, JUDGED, facts, shows_code
 from .parallel import pmap
 from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name, strength_name
 from .outcome import lift, z_for
@@ -733,7 +733,7 @@ def _passed_fact(ctx: _Context, fact: str, i: int) -> bool:
     return fact in JUDGED and _judge_passed(ctx, i)
 
 
-def _read_sentence(det: Detector, key: tuple[str, bool, bool, bool]) -> list[int]:
+def _read_sentence(det: Detector, key: tuple[str, bool, bool, bool, bool]) -> list[int]:
     return det.stated(*key)
 
 
@@ -790,18 +790,20 @@ def _stated(ctx: _Context, groups: list[Group]) -> np.ndarray:
 
 
 def _readings(ctx: _Context, det: Detector, rows: list[int]) -> list[list[int]]:
-    """What each row states (indices into det.entries), read with what its item gives: whether the judge had a
-    reference, whether the prompt states an explicit constraint. Judges repeat themselves: each distinct reading once
-    (over the cores when there are many)."""
+    """What each row states (indices into det.entries), read with what its item and response give: whether the judge
+    had a reference, whether the prompt states an explicit constraint, whether the response the row is about gives a
+    program. Judges repeat themselves: each distinct reading once (over the cores when there are many)."""
     texts_of = ctx.inputs.item_texts
     has_ref = {item: bool(len(texts) > 1 and (texts[1] or "").strip()) for item, texts in texts_of.items()}
     constrained = {item: states_constraint(texts[0] if texts else "") for item, texts in texts_of.items()}
+    code = {r: shows_code(text) for r, text in ctx.inputs.responses.items()} if any(det.code) else {}
     keys = [
         (
             ctx.text[i],
             has_ref.get(ctx.items[i], False),
             ctx.about[i] == "contrast",
             constrained.get(ctx.items[i], False),
+            code.get(ctx.seg_r[i], False),
         )
         for i in rows
     ]
