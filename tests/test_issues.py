@@ -345,6 +345,14 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path):
     assert table.height >= 3 and (table.head(8)["severity"] < 0.5).sum() >= 6, table
     segs = ws.q.frame("SELECT about, count(*) AS n FROM segments WHERE issue_set_id = ? GROUP BY 1", [iset.id])
     assert "contrast" in segs["about"].to_list()     # "1 is better because it is more specific" counts against 2
+    # a fact both responses show (PandaLM has pairs of two empty answers) is two segments, one per response
+    dup = ws.q.frame("SELECT segment_id, count(*) AS n FROM segments WHERE issue_set_id = ? GROUP BY 1 HAVING n > 1",
+                     [iset.id])
+    assert dup.height == 0, dup
+    both = ws.q.scalar("SELECT count(*) FROM (SELECT judgment_id FROM segments WHERE issue_set_id = ? AND "
+                       "kind = 'evidence' AND masked = 'empty' GROUP BY 1 HAVING count(DISTINCT response_id) = 2)",
+                       [iset.id])
+    assert both >= 1
 
     # a prevalence cell (issue X in model M) opens the judgments where M's own response has X, not those where its
     # opponent has it; the issue list for model M counts M's responses only

@@ -659,9 +659,13 @@ def _corrected(ctx: _Context, groups: list[Group]) -> list[Group]:
     return groups
 
 
+EVIDENCE_SLOT = 1_000  # a pairwise judgment's second response's facts: their ords this much lower than the first's
+
+
 def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFrame:
     """One row per fact a response shows (evidence.py), appended to the segment frame: kind `evidence`, about
-    `response`, negative ord, the fact as text (never embedded or clustered)."""
+    `response`, negative ord (the second response of a pairwise judgment EVIDENCE_SLOT further down, so that two
+    responses showing one fact are two segments), the fact as text (never embedded or clustered)."""
     if not p.evidence.enabled or not inputs.responses:
         return seg
     chars = [len(t.strip()) for t in inputs.responses.values() if t and t.strip()]
@@ -669,6 +673,7 @@ def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFra
     prompts = {item: (texts[0] if texts else "") for item, texts in inputs.item_texts.items()}
     rows: dict[str, list] = {k: [] for k in SEGMENT_SCHEMA}
     item_of = dict(zip(inputs.judgments["judgment_id"], inputs.judgments["item_id"]))
+    second = set(zip(inputs.judgments["judgment_id"], inputs.judgments["response_b"]))
     seen: dict[str, list] = {}  # a response judged many times (both orders, several judges) is read once
     for j, r in inputs.units.select("judgment_id", "response_id").iter_rows():
         if r is None or r not in inputs.responses:
@@ -684,7 +689,7 @@ def _with_evidence(seg: pl.DataFrame, inputs: Inputs, p: Pipeline) -> pl.DataFra
                 (
                     j,
                     item_of.get(j),
-                    -1 - k - 10 * list(EVIDENCE).index(fact.kind),
+                    -1 - k - 10 * list(EVIDENCE).index(fact.kind) - EVIDENCE_SLOT * ((j, r) in second),
                     text,
                     fact.kind,
                     "evidence",
