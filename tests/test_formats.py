@@ -41,15 +41,33 @@ def test_fastchat_pair_from_llmbar(tmp_path, ws):
     rows = []
     pairs = _llmbar_swap_cot("GPT-4")
     n_null = pairs["w1"].null_count() + pairs["w2"].null_count()
-    for r in pairs.iter_rows(named=True):
+
+    def shown(question, a, b):  # FastChat's pair-v2 judge prompt (the file alone, without question.jsonl beside it)
+        return (f"[User Question]\n{question}\n\n[The Start of Assistant A's Answer]\n{a}\n[The End of Assistant A's "
+                f"Answer]\n\n[The Start of Assistant B's Answer]\n{b}\n[The End of Assistant B's Answer]")
+
+    for k, r in enumerate(pairs.iter_rows(named=True)):
         name = {"1": "model_1", "2": "model_2", None: "error"}
         rows.append({"question_id": f"{r['subset']}/{r['idx']}", "model_1": "out1", "model_2": "out2",
                      "g1_winner": name[r["w1"]], "g2_winner": name[r["w2"]], "g1_judgment": r["c1"],
                      "g2_judgment": r["c2"], "judge": ["gpt-4", "pair-v2"], "turn": 1, "tstamp": 0})
+        if k < 700:  # the rest come without the judge's prompt
+            rows[-1].update(g1_user_prompt=shown(r["input"], r["output_1"], r["output_2"]),
+                            g2_user_prompt=shown(r["input"], r["output_2"], r["output_1"]))
     path = _write_jsonl(tmp_path / "gpt-4_pair.jsonl", rows)
     assert detect_format(path) == "fastchat-pair"
     result = ws.ingest(path)
     assert result.n_source_rows == 734 and result.n_rejected == 0
+    # the texts the judge saw, read from its prompt, each answer in its model's slot whichever order it was shown in
+    first = pairs.row(0, named=True)
+    texts = ws.q.frame("SELECT j.shown_first, it.prompt, ra.text AS a, rb.text AS b FROM judgment_view j "
+                       "JOIN items it ON it.item_id = j.item_id JOIN responses ra ON ra.response_id = j.response_a "
+                       "JOIN responses rb ON rb.response_id = j.response_b WHERE it.source_key = ?",
+                       [f"{first['subset']}/{first['idx']}"])
+    assert texts.height == 2 and set(texts["shown_first"]) == {"a", "b"}
+    assert set(texts["a"]) == {first["output_1"]} and set(texts["b"]) == {first["output_2"]}
+    assert set(texts["prompt"]) == {first["input"]}
+    assert any("68 of 1,468 judgments without the answers they judged" in n for n in result.notes), result.notes
     r = swap_pairs(ws, "pair-v2").row(0, named=True)
     assert r["pairs"] == 734 and r["both_parsed"] == 730
     assert r["consistent"] / r["both_parsed"] == pytest.approx(0.848, abs=0.0015)

@@ -5,6 +5,11 @@
   game 2 showed the answers swapped, and both winners are already written as model_1 / model_2 / tie / error
 - a directory with question.jsonl, model answers, reference answers and model judgments (arena-bench v1
   as published, or its flattened copy with model_answer.parquet and model_judgment.parquet)
+
+A judgment file on its own (not beside question.jsonl and model_answer/) still has its texts: FastChat keeps the
+prompt it sent the judge (`user_prompt`, `g1_user_prompt`), and the question, the reference and the answers are read
+out of its single-turn templates ("[User Question]", "[The Start of Assistant A's Answer]" …). A multi-turn prompt
+is not taken apart; the import says when texts are missing.
 """
 
 from __future__ import annotations
@@ -142,14 +147,32 @@ def load_context(path: Path, batches: list[SourceBatch]) -> Context:
     return ctx
 
 
-def _item_fields(ctx: Context, qid: str, turn: int) -> dict:
+def _item_fields(ctx: Context, qid: str, turn: int, shown: dict[str, str] | None = None) -> dict:
+    shown = shown or {}
     return {
         "item_key": _item(qid, turn),
-        "prompt": ctx.prompt(qid, turn),
-        "reference": ctx.reference(qid, turn),
+        "prompt": ctx.prompt(qid, turn) or shown.get("question"),
+        "reference": ctx.reference(qid, turn) or shown.get("reference"),
         "category": ctx.category(qid),
         "item_meta": to_json({"question_id": qid, "turn": turn}),
     }
+
+
+_SHOWN = {
+    "question": re.compile(r"\[(?:User )?Question\]\n(.*?)\n\n\[The Start of ", re.S),
+    "reference": re.compile(r"\[The Start of Reference Answer\]\n(.*?)\n\[The End of Reference Answer\]", re.S),
+    "answer": re.compile(r"\[The Start of Assistant's Answer\]\n(.*?)\n\[The End of Assistant's Answer\]", re.S),
+    "a": re.compile(r"\[The Start of Assistant A's Answer\]\n(.*?)\n\[The End of Assistant A's Answer\]", re.S),
+    "b": re.compile(r"\[The Start of Assistant B's Answer\]\n(.*?)\n\[The End of Assistant B's Answer\]", re.S),
+}
+
+
+def shown_texts(prompt: Any) -> dict[str, str]:
+    """What a FastChat single-turn judge prompt showed the judge: question, reference, answer (single grading) or
+    a / b (the answers in the order shown); empty for a prompt in another form."""
+    if not isinstance(prompt, str):
+        return {}
+    return {k: m.group(1) for k, rx in _SHOWN.items() if (m := rx.search(prompt))}
 
 
 def _config_judge(path: Path) -> str | None:
@@ -209,14 +232,15 @@ def single_batch(recs: Records, ctx: Context | None = None, default_judge: str =
             rejects.append(Reject(recs.source, line, "score", f"score {score!r} is not a number", clip_raw(r)))
             continue
         ok = score is not None and 1 <= score <= 10
+        shown = shown_texts(r.get("user_prompt"))
         rows.append(
             {
-                **_item_fields(ctx, qid, turn),
+                **_item_fields(ctx, qid, turn, shown),
                 "protocol": "pointwise",
                 "judge": judge,
                 "template": template,
                 "model": model,
-                "response": ctx.answer(qid, model, turn),
+                "response": ctx.answer(qid, model, turn) or shown.get("answer"),
                 "score": score if ok else None,
                 "scale_min": 1.0,
                 "scale_max": 10.0,
@@ -236,7 +260,11 @@ def single_batch(recs: Records, ctx: Context | None = None, default_judge: str =
             }
         )
     return SourceBatch(
-        recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA), rejects=rejects, notes=recs.notes
+        recs.source,
+        recs.n_source_rows,
+        judgments=flat_frame(rows, JUDGMENT_SCHEMA),
+        rejects=rejects,
+        notes=[*recs.notes, *_missing_texts(recs.source, rows)],
     )
 
 
@@ -262,16 +290,19 @@ def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = "
             if winner is None and text is None:
                 continue
             verdict = WINNERS.get(str(winner).strip().lower()) if winner is not None else None
+            # the judge's own prompt, where the files beside it do not give the texts: game 2 showed model_2 as A
+            seen = shown_texts(r.get(f"{game}_user_prompt"))
+            first, second = (seen.get("a"), seen.get("b")) if shown == "a" else (seen.get("b"), seen.get("a"))
             rows.append(
                 {
-                    **_item_fields(ctx, qid, turn),
+                    **_item_fields(ctx, qid, turn, seen),
                     "protocol": "pairwise",
                     "judge": judge,
                     "template": template,
                     "model_a": m1,
-                    "response_a": ctx.answer(qid, m1, turn),
+                    "response_a": ctx.answer(qid, m1, turn) or first,
                     "model_b": m2,
-                    "response_b": ctx.answer(qid, m2, turn),
+                    "response_b": ctx.answer(qid, m2, turn) or second,
                     "shown_first": shown,
                     "verdict": verdict,
                     "critique": text,
@@ -284,8 +315,25 @@ def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = "
                 }
             )
     return SourceBatch(
-        recs.source, recs.n_source_rows, judgments=flat_frame(rows, JUDGMENT_SCHEMA), rejects=rejects, notes=recs.notes
+        recs.source,
+        recs.n_source_rows,
+        judgments=flat_frame(rows, JUDGMENT_SCHEMA),
+        rejects=rejects,
+        notes=[*recs.notes, *_missing_texts(recs.source, rows)],
     )
+
+
+def _missing_texts(source: str, rows: list[dict]) -> list[str]:
+    """A note when judgments come without the answers they judged (no FastChat layout around the file, and judge
+    prompts that are multi-turn or absent): what the response text shows (empty, cut off …) cannot be read then."""
+    keys = ("response", "response_a", "response_b")
+    n = sum(1 for row in rows if not any(row.get(k) for k in keys))
+    if not n:
+        return []
+    return [
+        f"{Path(source).name}: {n:,} of {len(rows):,} judgments without the answers they judged; put the file in "
+        "FastChat's layout (<bench>/model_judgment/, beside question.jsonl and model_answer/) to import them"
+    ]
 
 
 def read_single(path: Path) -> list[SourceBatch]:
