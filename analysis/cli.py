@@ -689,11 +689,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="say what it does on stderr (-v: each step, batch, retry and wait; -vv: debug)",
     )
+    # the workspace before the command too ("judgescope -w x.duckdb info"); given after it, that one counts
+    parser.add_argument("--workspace", "-w", default=None, help="workspace file (default judgescope.duckdb)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add(name: str, help: str, func, workspace_help: str = "workspace file (default judgescope.duckdb)"):
         p = sub.add_parser(name, help=help, description=help)
-        p.add_argument("--workspace", "-w", help=workspace_help)
+        p.add_argument("--workspace", "-w", help=workspace_help, default=argparse.SUPPRESS)
         p.set_defaults(func=func)
         return p
 

@@ -31,6 +31,8 @@ def test_ingest_info_rejects_round_trip(tmp_path):
     r = run("info", "--workspace", ws, "--json")
     info = json.loads(r.stdout)
     assert info["counts"]["judgments"] == 1 and info["counts"]["rejects"] == 2
+    r = run("-w", ws, "info", "--json")      # the workspace also before the command
+    assert r.returncode == 0 and json.loads(r.stdout)["counts"] == info["counts"]
     assert {x["reason"] for x in info["rejects_by_reason"]} >= {"score 9 is outside the scale 1–5"}
 
 
