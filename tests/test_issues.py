@@ -23,7 +23,7 @@ from analysis.issues.cluster import PCA, KMeans, layout
 from analysis.issues.naming import core
 from analysis.issues.outcome import balanced_threshold, lift, mark_failing
 from analysis.issues.segment import classify, segment, split
-from analysis.issues.subjects import is_contrast, slots, subjects, without_slots
+from analysis.issues.subjects import about_each, is_contrast, slots, subjects, without_slots
 
 from .conftest import DEMO, ROOT
 
@@ -85,6 +85,23 @@ def test_which_response_a_pairwise_sentence_is_about():
     assert is_contrast("Response 1 is better because it is more concise") and not is_contrast("It drops the carry.")
     assert without_slots("Response 1 is better because it provides a list of books.") == "provides a list of books."
     assert without_slots("Output (b) is better.") == "the response is better."
+    # found on MT-Bench's GPT-4 pairs: a clause that turns to the other answer without a comma; what a response is
+    # said to leave out ("not covered by Assistant A") is about it, not about the sentence's subject; one of two
+    # objects ("as shown in the reference answer and Assistant A's answer") is no subject; "A and B both …" is each
+    from analysis.issues.segment import segment
+
+    turned = segment("Therefore, Assistant A provided the accurate count while Assistant B made an error in counting.")
+    assert [t.text for t in turned][1] == "while Assistant B made an error in counting."
+    assert subjects([t.text for t in turned], "A", "B") == ["A", "B"]
+    assert subjects(["Assistant B also discusses Socrates' use of public speaking, which is not covered by Assistant A.",
+                     "It also lacks a summary."], "A", "B") == ["A", "A"]
+    assert subjects(["Assistant B adds a point that was not included in Assistant A's response."], "A", "B") == ["A"]
+    assert subjects(["Assistant B is wrong.", "This is not correct, as shown in the reference answer and Assistant A's "
+                     "answer."], "A", "B") == ["B", "B"]
+    assert subjects(["Of the two responses Output (b) is better."], "A", "B") == ["B"]
+    assert about_each("Assistant A and Assistant B both incorrectly stated that the third statement is uncertain.")
+    assert about_each("Output (a) and Output (b) fail to count the vowels.")
+    assert not about_each("Output (a) and Output (b) are both fine, but Output (b) is shorter.")
 
 
 def test_outcomes_failing_and_lift():

@@ -39,7 +39,9 @@ _OTHER = (
     r"(?:\s*\(?[abAB12]\b|\s+['\"‘“][A-Za-z0-9]{1,3}['\"’”]|\s+[A-Za-z](?:'s)?\b)"
 )
 _CLAUSE = re.compile(
-    r"(?:,|;)\s+(?=(?:but|however|yet|though|whereas)\b)|;\s+|,\s+(?=(?:while|and)\s+" + _OTHER + ")",
+    r"(?:,|;)\s+(?=(?:but|however|yet|though|whereas)\b)|;\s+|,\s+(?=(?:while|and)\s+" + _OTHER + ")"
+    # (without a comma too: "Assistant A provided the accurate count while Assistant B made an error in counting")
+    r"|\s+(?=(?:while|whereas)\s+" + _OTHER + ")",
     re.I,
 )
 MIN_WORDS, MAX_WORDS = 4, 60

@@ -25,7 +25,13 @@ _POSITION = {"a": 1, "1": 1, "first": 1, "former": 1, "b": 2, "2": 2, "second": 
 # follows this requirement" (the subject is both; a comparison "Both … but (a) is better" is split at "but")
 _EACH = re.compile(
     r"^(?:(?:however|unfortunately|also|additionally|moreover|overall|furthermore|in\s+addition|that\s+said|"
-    r"in\s+this\s+case)\s*,?\s+)?(?:both|neither)\b",
+    r"in\s+this\s+case)\s*,?\s+)?(?:both|neither|"
+    # "Assistant A and Assistant B both incorrectly state …", "Output (a) and Output (b) fail to …"
+    r"(?:the\s+)?"
+    + _NOUN
+    + r"\s*(?:\(\s*[ab12]\s*\)|[ab12])\s+and\s+(?:the\s+)?"
+    + _NOUN
+    + r"\s*(?:\(\s*[ab12]\s*\)|[ab12])(?!\w|['’]s\b))",
     re.I,
 )
 
@@ -66,7 +72,20 @@ def _named(text: str, aliases: dict[str, str] | None) -> list[tuple[int, int | s
 # Output (b) …" is not: a "that" clause names its own subject)
 # a slot named after a preposition is an object, not the subject: "but lacked the depth provided by model 'm'",
 # "it is shorter than Output (b)"
-_OBJECT = re.compile(r"\b(?:by|than|to|from|of|in|with|like|unlike|as|over|versus|vs\.?)\s+(?:the\s+)?$", re.I)
+_OBJECT = re.compile(
+    r"\b(?:by|than|to|from|of|in|with|like|unlike|as|over|versus|vs\.?)\s+(?:the\s+)?"
+    # (one of two objects: "as shown in the reference answer and Assistant A's answer")
+    r"(?:(?:[\w'’-]+\s+){1,3}?(?:and|or)\s+(?:the\s+)?)?$",
+    re.I,
+)
+# … but what a response is said to leave out is about that response: "Assistant B also discusses X, which is not
+# covered by Assistant A", "a useful piece of information that was not included in Assistant A's response"
+_LEFT_OUT_IN = re.compile(
+    r"\b(?:not|n['’]t|never)\s+(?:[\w'’-]+\s+)?(?:covered|included|mentioned|present|found|addressed|discussed|"
+    r"provided|given|offered|explained|considered)\s+(?:by|in)\s+(?:the\s+)?$|"
+    r"\b(?:missing|absent|lacking)\s+(?:from|in)\s+(?:the\s+)?$",
+    re.I,
+)
 # … unless it opens the sentence as its topic: "In Output (b), the loop never ends"
 _TOPIC = re.compile(r"^\W*(?:in|for|with|as\s+for|regarding)\s+(?:the\s+)?$", re.I)
 _PRONOUN = re.compile(r"^(?:(?!\bthat\b).)*?\b(?:it|its|it's|they|their)\b(?:(?!\bthat\b).)*$", re.I)
@@ -125,6 +144,9 @@ def subjects(
         # the subject: the first slot named that is no object; a pronoun before it, or only objects named, keep the
         # previous one (with none before, the first slot named is it)
         subject = next((s for at, s in named if _TOPIC.match(text[:at]) or not _OBJECT.search(text[:at])), None)
+        left_out = next((s for at, s in named if _LEFT_OUT_IN.search(text[:at])), None)
+        if left_out is not None:
+            subject, current = left_out, None
         if current is None or (subject is not None and not _PRONOUN.match(text[: named[0][0]])):
             s = named[0][1] if subject is None else subject
             current = (first if s == 1 else second) if isinstance(s, int) else (ids or {}).get(s)
