@@ -39,6 +39,7 @@ class ReportExample(TypedDict):
     model: str | None
     judge: str | None
     score: float | None
+    outcome: str  # how the response fared: "score 3", or (pairwise) "preferred", "not preferred", "tie", "no verdict"
     segment: str  # the statement that puts it in the issue, trimmed to 300 characters
 
 
@@ -233,6 +234,7 @@ def _issue_entry(r: dict, p: pl.DataFrame, kept: pl.DataFrame, ex: pl.DataFrame,
                 "model": e["model"],
                 "judge": e["judge"],
                 "score": e["score"],
+                "outcome": e["outcome"],
                 "segment": trim(e["segment"], 300),
             }
             for e in ex.iter_rows(named=True)
@@ -364,7 +366,7 @@ def _markdown(d: ReportContent) -> str:
                 lines += ["", f"({shown} of {x['groups_total']} groups shown)"]
             lines += ["", "Examples:", ""]
             for e in x["examples"]:
-                lines.append(f"- {md(e['model'] or '')} ({md(e['judge'])}, score {e['score']}): {md(e['segment'])}")
+                lines.append(f"- {md(e['model'] or '')} ({md(e['judge'])}, {md(e['outcome'])}): {md(e['segment'])}")
             lines.append("")
         if d["strengths"]:
             lines += [
@@ -529,7 +531,7 @@ def _html(q, workspace: Path, d: ReportContent, filter) -> str:
             parts.append(
                 "<ul class='ex'>"
                 + "".join(
-                    f"<li>{e(ex['model'] or '')} ({e(str(ex['judge']))}, score {e(str(ex['score']))}): {e(ex['segment'])}</li>"
+                    f"<li>{e(ex['model'] or '')} ({e(str(ex['judge']))}, {e(str(ex['outcome']))}): {e(ex['segment'])}</li>"
                     for ex in x["examples"]
                 )
                 + "</ul>"

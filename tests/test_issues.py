@@ -370,6 +370,12 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path):
                        "kind = 'evidence' AND masked = 'empty' GROUP BY 1 HAVING count(DISTINCT response_id) = 2)",
                        [iset.id])
     assert both >= 1
+    # an example says how its response fared: in a pairwise judgment, preferred or not (not a "score None")
+    ex = iset.examples(table["issue_id"][0], 20)
+    assert set(ex["outcome"]) <= {"preferred", "not preferred", "tie", "no verdict"}
+    assert (ex["outcome"] == "not preferred").sum() > ex.height / 2, ex["outcome"].value_counts()
+    text = ws.report("md", issue_set=iset.id)
+    assert "not preferred)" in text and "score None" not in text
 
     # a prevalence cell (issue X in model M) opens the judgments where M's own response has X, not those where its
     # opponent has it; the issue list for model M counts M's responses only

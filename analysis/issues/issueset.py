@@ -356,12 +356,20 @@ class IssueSet:
 
     def examples(self, issue_id: str | int, n: int = 5, filter: Filter | str | dict | None = None) -> pl.DataFrame:
         """The segments closest to the issue's centre, one per judgment, with the judgment around them and the
-        model of the response the segment is about."""
+        model of the response the segment is about; `outcome` says how that response fared ("score 3", and in a
+        pairwise judgment "preferred", "not preferred", "tie" or "no verdict")."""
         sql, params = self._scope(filter)
         return self.q.frame(
             f"""
             WITH {sql}
             SELECT s.judgment_id, j.item_id, coalesce(r.model, j.model) AS model, j.judge, j.score, j.verdict,
+                   CASE WHEN j.score IS NOT NULL THEN 'score ' || printf('%g', j.score)
+                        WHEN j.protocol <> 'pairwise' THEN 'no score'
+                        WHEN j.verdict = 'tie' THEN 'tie'
+                        WHEN s.response_id = j.response_a AND j.verdict = 'a'
+                          OR s.response_id = j.response_b AND j.verdict = 'b' THEN 'preferred'
+                        WHEN j.verdict IN ('a', 'b') AND s.response_id IS NOT NULL THEN 'not preferred'
+                        ELSE 'no verdict' END AS outcome,
                    s.text AS segment, si.similarity, si.how, j.critique, s.response_id
             FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id)
             JOIN judgment_view j ON j.judgment_id = s.judgment_id
