@@ -329,6 +329,7 @@ ISSUE_JSON_FIELDS = (
     "n_instances",
     "n_units",
     "n_segments",
+    "n_compared",
     "n_items",
     "max_item_share",
     *SELECTION_STATS,

@@ -370,6 +370,16 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path):
                        "kind = 'evidence' AND masked = 'empty' GROUP BY 1 HAVING count(DISTINCT response_id) = 2)",
                        [iset.id])
     assert both >= 1
+    # responses in an issue only through comparisons are counted (they lost by construction); a fact the response
+    # shows never comes from one
+    by_title = {r["title"]: r for r in table.iter_rows(named=True)}
+    assert by_title["Empty response"]["n_compared"] == 0
+    depth = by_title["Lacks depth"]
+    assert depth["n_units"] / 2 < depth["n_compared"] <= depth["n_units"], depth
+    from dashboard.views.issues import _flat
+
+    flat = {r["issue"].split(". ", 1)[1]: r["lift_interval"] for r in _flat(table).iter_rows(named=True)}
+    assert "mostly from comparisons" in flat["Lacks depth"] and "comparisons" not in flat["Empty response"]
     # an example says how its response fared: in a pairwise judgment, preferred or not (not a "score None")
     ex = iset.examples(table["issue_id"][0], 20)
     assert set(ex["outcome"]) <= {"preferred", "not preferred", "tie", "no verdict"}

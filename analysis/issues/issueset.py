@@ -183,7 +183,10 @@ class IssueSet:
         score, or the win rate) beside mean_outcome (of every unit in the selection), n_items and
         max_item_share (the largest share of its judgments from one item), origin (response: shown by the
         response text; stated: a lexicon failure the critique states; cluster: a group named by its own words),
-        and the readers' checks: n_checked, n_fits, precision with a Wilson interval (see mark())."""
+        and the readers' checks: n_checked, n_fits, precision with a Wilson interval (see mark()). n_compared: the
+        responses in it only through comparisons ("Output (a) is more detailed" is the reason against (b)); such a
+        response lost by construction, so where they are most of n_units the lift says how the judge explains its
+        preferences, not that the failure goes with losing."""
         if kind not in (*KINDS, None):
             raise UserError(f"kind must be issue, strength or None, not {kind!r}")
         sql, params = self._scope(filter)
@@ -204,18 +207,29 @@ class IssueSet:
             items AS (SELECT issue_id, count(*) AS n_items, max(n) AS top FROM per_item GROUP BY 1),
             segs AS (SELECT si.issue_id, count(*) AS n_segments FROM segment_issues si
                      JOIN segments s USING (issue_set_id, segment_id)
-                     WHERE si.issue_set_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope) GROUP BY 1)
+                     WHERE si.issue_set_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope) GROUP BY 1),
+            -- responses in it only through comparisons ("Output (a) is more detailed" counts for (b), the loser)
+            compared AS (SELECT issue_id, count(*) AS n_compared
+                         FROM (SELECT DISTINCT h.issue_id, h.judgment_id, h.response_id FROM hits h
+                               WHERE NOT EXISTS (SELECT 1 FROM segment_issues si JOIN segments s
+                                                 USING (issue_set_id, segment_id)
+                                                 WHERE si.issue_set_id = ? AND si.issue_id = h.issue_id
+                                                   AND s.judgment_id = h.judgment_id
+                                                   AND s.response_id IS NOT DISTINCT FROM h.response_id
+                                                   AND s.about IS DISTINCT FROM 'contrast'))
+                         GROUP BY 1)
             SELECT i.issue_id, i.title, coalesce(i.category, '') AS category, i.kind, i.description, i.keywords,
                    i.origin, i.named_by, coalesce(jn.n_instances, 0) AS n_instances, coalesce(u.n_units, 0) AS n_units,
-                   coalesce(segs.n_segments, 0) AS n_segments, coalesce(items.n_items, 0) AS n_items,
+                   coalesce(segs.n_segments, 0) AS n_segments, coalesce(compared.n_compared, 0) AS n_compared,
+                   coalesce(items.n_items, 0) AS n_items,
                    CASE WHEN jn.n_instances > 0 THEN items.top / jn.n_instances END AS max_item_share,
                    coalesce(u.k_fail, 0) AS k_fail, coalesce(u.k_pass, 0) AS k_pass,
                    t.n AS n_units_total, t.n_fail, t.n_pass, u.severity, t.mean_outcome
             FROM issues i LEFT JOIN u USING (issue_id) LEFT JOIN jn USING (issue_id) LEFT JOIN items USING (issue_id)
-            LEFT JOIN segs USING (issue_id), totals t
+            LEFT JOIN segs USING (issue_id) LEFT JOIN compared USING (issue_id), totals t
             WHERE i.issue_set_id = ? AND i.status = 'active' AND i.kind IN ({placeholders(len(kinds))})
             ORDER BY i.kind, n_units DESC, i.issue_id""",
-            [*params, self.id, self.id, *kinds],
+            [*params, self.id, self.id, self.id, *kinds],
         )
         return self._derive(frame)
 

@@ -213,7 +213,8 @@ COLUMNS = {
         help="The range the tie to failing lies in with 95% confidence; wide when few responses have the issue. "
         "'not clearly tied': it reaches 1, so in this selection failing responses do not clearly have it more often; "
         "'more in passing': passing responses have it more often (an issue the critique states or the response "
-        "shows is listed all the same)",
+        "shows is listed all the same); 'mostly from comparisons': most of its responses have it only because the "
+        "judge said the other one was better at it ('Output (a) is more detailed'), so they lost by construction",
         width="medium",
     ),
     "checked": st.column_config.TextColumn(
@@ -243,6 +244,11 @@ def _flat(table: pl.DataFrame, kind: str = "issue") -> pl.DataFrame:
         note = tie_note(lo, hi)
         return f"{lo:.2f} – {hi:.2f}" + (f" · {note}" if note else "")
 
+    def compared(r):  # a comparison counts for the response that lost: its tie to failing is there by construction
+        if kind == "issue" and 2 * (r.get("n_compared") or 0) > (r["n_units"] or 0):
+            return " · mostly from comparisons, which count for the loser"
+        return ""
+
     def checked(r):
         if not r["n_checked"]:
             return "not yet"
@@ -261,7 +267,7 @@ def _flat(table: pl.DataFrame, kind: str = "issue") -> pl.DataFrame:
             "prevalence": [r["prevalence"] or 0.0 for r in rows],
             "in_outcome": [r[outcome] for r in rows],
             "lift": [r["lift"] for r in rows],
-            "lift_interval": [interval(r["lift_ci_low"], r["lift_ci_high"]) for r in rows],
+            "lift_interval": [interval(r["lift_ci_low"], r["lift_ci_high"]) + compared(r) for r in rows],
             "checked": [checked(r) for r in rows],
         },
         schema={
