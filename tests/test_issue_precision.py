@@ -51,6 +51,12 @@ def test_a_sentence_counts_only_for_the_failure_it_states():
     # "short of" a mark is the idiom for missing it, not brevity (read on Prometheus, outside the tune half)
     assert _stated("Therefore, it mostly aligns with the rubric but falls slightly short of a perfect score.") == []
     assert _stated("The response is slightly short and lacks detail.") == ["Lacks depth"]
+    # read on MT-Bench's GPT-4 pairs: a miscount said with "mistakenly", a mistake "in their calculation"; an extra
+    # the judge welcomes ("not requested but adds value") is no unrequested content
+    assert _stated("They mistakenly count 35 outcomes.") == ["Calculation errors"]
+    assert _stated("Assistant B, however, makes a mistake in their calculation.") == ["Calculation errors"]
+    assert _stated("It adds a summary in JSON format, which was not requested but adds value to the response.") == []
+    assert _stated("It adds a summary in JSON format, which was not requested.") == ["Adds unrequested content"]
 
 
 def test_omissions_wrong_answers_and_harm_are_told_apart():
