@@ -545,6 +545,10 @@ def test_response_facts_from_the_text_itself():
     assert not is_truncated("Together, we can ensure the survival of this natural wonder for generations to come. 🌳❤️")
     assert not is_truncated("Words you could use: anticipated, predicted, foresaw, imagined, thought would happen, had hoped for")
     assert is_truncated("The reasons are many.\nThe climate, the soil, the rain, and the")
+    # a stray fence (an odd count) in an answer that ends in a sentence is no open code block (MT-Bench, phi-3);
+    # a code comment at the end of an open block is still code
+    assert not is_truncated("Here:\n```json\n{\"1\": [\"x\"]}\n```\nThe ``` marks end it.\n\nI hope this helps!")
+    assert is_truncated("Here is the code you need:\n```python\ndef f(x):\n    return x + 1\n# This returns x.")
     # a plot that ends without resolution is a story told to its end, not a cut-off answer
     assert _stated("The screenplay also ends abruptly, without a clear resolution or conclusion.") == []
     assert _stated("The assistant's answer also ends abruptly, suggesting that it was cut off.") == ["Truncated response"]

@@ -120,17 +120,21 @@ def shows_code(text: str | None) -> bool:
     return text is not None and len(_PROGRAM_LINE.findall(text)) >= 3
 
 
+# a line of prose that ends a text: a capital, three or more words, a full stop (not a code comment)
+_FINISHED_PROSE = re.compile(r"^[A-Z][^\n]*\s\S+\s[^\n]*[.!?]$")
+
+
 def is_truncated(text: str) -> bool:
-    """Stops before it is finished: an unclosed code fence; or the last line of prose ends in a comma, an opening
+    """Stops before it is finished: an unclosed code fence (unless a sentence ends it); or the last line of prose ends in a comma, an opening
     bracket, a colon or a function word ("… relevant to the"); or, in a long response (1,500+ characters), a
     prose line of eight or more words that ends without punctuation. List items, headings, table rows, URLs and
     code lines may end without punctuation and do not count."""
     body = text.rstrip()
     if len(body) < 40:
         return False
-    if body.count("```") % 2 == 1:
-        return True
     last = body.rsplit("\n", 1)[-1]
+    if body.count("```") % 2 == 1 and not _FINISHED_PROSE.match(last.strip()):
+        return True  # (an odd fence in a response that ends in a sentence, "… I hope this helps!", is a stray one)
     stripped = last.strip()
     if not stripped or stripped.startswith(("#", "|", "http", "<")) or "http" in stripped[-30:]:
         return False
