@@ -209,15 +209,15 @@ class IssueSet:
                      JOIN segments s USING (issue_set_id, segment_id)
                      WHERE si.issue_set_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope) GROUP BY 1),
             -- responses in it only through comparisons ("Output (a) is more detailed" counts for (b), the loser)
-            compared AS (SELECT issue_id, count(*) AS n_compared
-                         FROM (SELECT DISTINCT h.issue_id, h.judgment_id, h.response_id FROM hits h
-                               WHERE NOT EXISTS (SELECT 1 FROM segment_issues si JOIN segments s
-                                                 USING (issue_set_id, segment_id)
-                                                 WHERE si.issue_set_id = ? AND si.issue_id = h.issue_id
-                                                   AND s.judgment_id = h.judgment_id
-                                                   AND s.response_id IS NOT DISTINCT FROM h.response_id
-                                                   AND s.about IS DISTINCT FROM 'contrast'))
-                         GROUP BY 1)
+            cmp AS (SELECT si.issue_id, s.judgment_id, s.response_id,
+                           bool_and(coalesce(s.about = 'contrast', false)) AS only_compared
+                    FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id)
+                    WHERE si.issue_set_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope) GROUP BY ALL),
+            compared AS (SELECT c.issue_id, count(*) AS n_compared
+                         FROM cmp c JOIN (SELECT DISTINCT issue_id, judgment_id, response_id FROM hits) h
+                           ON h.issue_id = c.issue_id AND h.judgment_id = c.judgment_id
+                          AND h.response_id IS NOT DISTINCT FROM c.response_id
+                         WHERE c.only_compared GROUP BY 1)
             SELECT i.issue_id, i.title, coalesce(i.category, '') AS category, i.kind, i.description, i.keywords,
                    i.origin, i.named_by, coalesce(jn.n_instances, 0) AS n_instances, coalesce(u.n_units, 0) AS n_units,
                    coalesce(segs.n_segments, 0) AS n_segments, coalesce(compared.n_compared, 0) AS n_compared,
