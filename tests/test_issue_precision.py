@@ -57,6 +57,18 @@ def test_a_sentence_counts_only_for_the_failure_it_states():
     assert _stated("Assistant B, however, makes a mistake in their calculation.") == ["Calculation errors"]
     assert _stated("It adds a summary in JSON format, which was not requested but adds value to the response.") == []
     assert _stated("It adds a summary in JSON format, which was not requested.") == ["Adds unrequested content"]
+    # read on MT-Bench's single grades: agreement with the reference is no difference from it (a lexicon entry's
+    # `says_not`), a correction still is; "lacks a certain level of detail" is a lack of depth, "the need to gather
+    # more information" the response names is not
+    for agree in ("This is the same reasoning as in the reference answer.",
+                  "Both the assistant and the reference answer correctly identify the bug.",
+                  "The assistant's solution also has a better time complexity of O(n) compared to the reference "
+                  "answer's O(n^2)."):
+        assert _stated(agree) == [], agree
+    assert _stated("The correct answer, as shown in the reference answer, is 1/64.") == [
+        "Differs from the reference answer"]
+    assert _stated("However, the assistant's answer lacks a certain level of detail.") == ["Lacks depth"]
+    assert _stated("The assistant correctly identifies the need to gather more information and evidence.") == []
 
 
 def test_omissions_wrong_answers_and_harm_are_told_apart():

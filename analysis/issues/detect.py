@@ -272,6 +272,7 @@ class Detector:
     constrained_needles: tuple[re.Pattern | None, ...]
     code: tuple[re.Pattern | None, ...] = ()  # says_if_code: read besides, of a response that gives a program
     code_needles: tuple[re.Pattern | None, ...] = ()
+    unless: tuple[re.Pattern | None, ...] = ()  # says_not: a sentence matching it does not state the entry's failure
 
     @classmethod
     def of(cls, issue_entries: list[Entry]) -> "Detector":
@@ -296,6 +297,7 @@ class Detector:
             tuple(needles(e.says) if e.says_if_unconstrained else n for e, n in zip(keep, plain_needles)),
             tuple(any_of(e.says_if_code) for e in keep),
             tuple(needles(e.says_if_code) if e.says_if_code else None for e in keep),
+            tuple(any_of(e.says_not) for e in keep),
         )
 
     def stated(
@@ -332,10 +334,16 @@ class Detector:
             out = self._read(low, has_reference, patterns, needles)
             if code and any(self.code):
                 out = sorted({*out, *self._read(low, has_reference, self.code, self.code_needles)})
+        out = [k for k in out if not self._unsaid(k, low)]
         if len(out) > 1:  # the specific failure, not also the general one ("5+5 equals 11": a calculation error)
             general = {label for k in out for label in self.entries[k].instead_of}
             out = [k for k in out if self.entries[k].label not in general]
         return out
+
+    def _unsaid(self, k: int, low: str) -> bool:
+        """The sentence matches entry k's `says_not`: whatever else it says, it does not state that failure."""
+        pattern = self.unless[k] if self.unless else None
+        return pattern is not None and pattern.search(low) is not None
 
     def _read(self, low: str, has_reference: bool, patterns, needles) -> list[int]:
         denied: tuple[tuple[int, int], ...] | None = None

@@ -41,6 +41,9 @@ class Entry:
     # patterns read only of a response that gives a program (evidence.shows_code): there "the answer does not
     # correctly handle the collisions" is what its code does
     says_if_code: tuple[str, ...] = ()
+    # patterns of a sentence that, whatever else it says, does not state this failure ("the same reasoning as in the
+    # reference answer" is no difference from it)
+    says_not: tuple[str, ...] = ()
 
     def texts(self) -> list[str]:
         """What is embedded for this entry (its vector is their mean)."""
@@ -82,6 +85,7 @@ class Lexicon:
                     list(e.says_if_unconstrained),
                     list(e.restated_by),
                     list(e.says_if_code),
+                    list(e.says_not),
                 ]
                 for e in self.entries
             ]
@@ -105,15 +109,17 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
                 raise UserError(f"{where}: [[{kind}]] {e['label']!r}: cues must be a list of strings")
             says, contrast_says = e.get("says", []), e.get("contrast_says", [])
             if_unconstrained, if_code = e.get("says_if_unconstrained", []), e.get("says_if_code", [])
+            says_not = e.get("says_not", [])
             for name, value in (
                 ("says", says),
                 ("contrast_says", contrast_says),
                 ("says_if_unconstrained", if_unconstrained),
                 ("says_if_code", if_code),
+                ("says_not", says_not),
             ):
                 if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
                     raise UserError(f"{where}: [[{kind}]] {e['label']!r}: {name} must be a list of patterns")
-            for pattern in [*says, *contrast_says, *if_unconstrained, *if_code]:
+            for pattern in [*says, *contrast_says, *if_unconstrained, *if_code, *says_not]:
                 try:
                     re.compile(pattern)
                 except re.error as exc:
@@ -155,6 +161,7 @@ def _parse(data: dict, where: str) -> tuple[list[Entry], dict[str, str]]:
                     tuple(if_unconstrained),
                     tuple(restated_by),
                     tuple(if_code),
+                    tuple(says_not),
                 )
             )
     unknown = sorted(set(data) - {"categories", *KINDS})
