@@ -98,7 +98,7 @@ def cmd_ingest(args) -> int:
             print(f"note: {note}")
         print(f"{path}: {result.summary()}")
         if result.n_rejected and not result.already_imported:
-            for r in result.rejects[:5]:
+            for r in sorted(result.rejects, key=lambda r: (r.source, r.line or 0))[:5]:
                 print(f"  rejected {r.describe()}")
             more = len(result.rejects) - 5
             if more > 0:

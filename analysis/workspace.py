@@ -239,8 +239,12 @@ class Workspace:
         return self.q.frame(sql, params)
 
     def reject_reasons(self) -> pl.DataFrame:
-        """Rejects grouped by reason (numbers in reasons are kept: they say which value was wrong)."""
-        return self.q.frame("SELECT reason, count(*) AS n FROM rejects GROUP BY reason ORDER BY n DESC, reason")
+        """Rejects grouped by reason (numbers in reasons are kept: they say which value was wrong; the line a
+        repeated row repeats is not, so one cause is one group: "same key as line N but different content")."""
+        return self.q.frame(
+            r"""SELECT regexp_replace(reason, '\bline \d+\b', 'line N', 'g') AS reason, count(*) AS n
+                FROM rejects GROUP BY 1 ORDER BY n DESC, reason"""
+        )
 
     def values(self, field: str, filter: Filter | str | dict | None = None) -> list[str]:
         """Distinct values of a filter field (model, judge, criterion, template, dataset, run, category, probe)."""

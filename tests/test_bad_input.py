@@ -129,6 +129,23 @@ def test_duplicate_ids_with_different_content(tmp_path, ws):
     assert ws.judgments()["score"].sort().to_list() == [4.0, 4.0]
 
 
+
+def test_a_named_format_says_it_does_not_read_a_column_mapping(tmp_path, ws):
+    """MT-Bench judged one model twice (a helper met 160 such rows): the repeats are rejected, the reason says how to
+    keep both, `info` counts them as one reason, and a --map given to a format that reads its own columns is said
+    to be unused rather than silently ignored."""
+    rows = [{"question_id": i, "model": "m", "judge": ["gpt-4", "single-v1"], "judgment": f"Rating: [[{3 + i}]] run {k}",
+             "score": 3 + i, "turn": 1, "tstamp": k} for k in range(2) for i in range(3)]
+    result = ws.ingest(jsonl(tmp_path / "gpt-4_single.jsonl", rows), mapping={"columns": {"sample": "tstamp"}})
+    assert result.format == "fastchat-single" and (result.n_ingested, result.n_rejected) == (3, 3)
+    assert any("reads its own columns; the column mapping (sample) is used only by --format generic" in n
+               for n in result.notes), result.notes
+    assert all("import with --format generic and map a judgment id or sample column" in r.reason
+               for r in result.rejects)
+    reasons = ws.reject_reasons()
+    assert reasons.height == 1 and reasons["n"][0] == 3 and "same key as line N" in reasons["reason"][0]
+
+
 def test_mixed_encodings(tmp_path, ws):
     path = tmp_path / "enc.jsonl"
     good = json.dumps(row(1, critique="naïve café"), ensure_ascii=False).encode("utf-8")

@@ -178,6 +178,11 @@ def ingest(
     if _already_imported(con, result):
         return result
 
+    if fmt != "generic" and (mapping.columns or mapping.criteria or mapping.criteria_critiques):
+        result.notes.append(  # a named format reads its own columns: say so rather than ignore the mapping
+            f"format {fmt} reads its own columns; the column mapping ({', '.join(sorted(mapping.columns))}) is used "
+            "only by --format generic"
+        )
     with transaction(con) as cur:  # one transaction per import: a failed import leaves the store as it was
         rejects = _write_batches(cur, path, fmt, mapping, bool(explicit), strict, identities, result)
         _account_rows(result, rejects, path)

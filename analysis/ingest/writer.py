@@ -152,7 +152,8 @@ def _known_judgments(con: duckdb.DuckDBPyConnection, stats: WriteStats) -> str:
                     src,
                     line,
                     same,
-                    f"same key as line {first} but different content (map a judgment id or sample column to keep both)",
+                    f"same key as line {first} but different content (to keep both, import with --format generic and "
+                    "map a judgment id or sample column)",
                 )
                 for src, line, first, same in rows
             ],
