@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from .issues import corrections
 from .issues.issueset import SELECTION_STATS
-from .formatting import cell, tie_note, with_interval
+from .formatting import cell, compared_note, tie_note, with_interval
 from . import __version__
 from . import progress
 from .errors import UserError
@@ -429,6 +429,11 @@ def _print_issue_set(iset, table, by_model: dict[str, dict[str, float]]) -> None
                     + (
                         f" {note}"
                         if kind == "issue" and (note := tie_note(row["lift_ci_low"], row["lift_ci_high"]))
+                        else ""
+                    )
+                    + (
+                        f" ({note})"
+                        if kind == "issue" and (note := compared_note(row["n_compared"], row["n_units"]))
                         else ""
                     ),
                     "severity": row["severity"],

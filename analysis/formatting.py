@@ -47,6 +47,13 @@ def tie_note(lo: float | None, hi: float | None) -> str:
     return "more in passing" if hi < 1 else "not clearly tied" if lo <= 1 else ""
 
 
+def compared_note(n_compared: int | None, n_units: int | None) -> str:
+    """'mostly from comparisons' when most of an issue's responses are in it only because the judge said the other
+    answer was better at it ("Output (a) is more detailed"): they lost by construction, so the lift says how the judge
+    explains its preferences, not that the failure goes with losing; "" otherwise."""
+    return "mostly from comparisons" if n_units and 2 * (n_compared or 0) > n_units else ""
+
+
 def cell(value) -> str:
     """A plain-text table cell: floats to 3 decimals, integers with thousands separators, one line."""
     if value is None:

@@ -63,7 +63,8 @@ class IssueSet:
             f"IssueSet({self.id}: {count(counts.get('issue', 0), 'issue')} and "
             f"{count(counts.get('strength', 0), 'strength')} over "
             f"{self.stats.get('n_judgments', 0):,} judgments, outcome from {self.stats.get('signal', 'cues')}, "
-            f"coverage {self.stats.get('coverage', 0):.0%} of {self.stats.get('n_used', 0):,} segments)"
+            f"{self.stats.get('coverage', 0):.0%} of the {self.stats.get('n_used', 0):,} statements read are in an issue "
+            "or a strength)"
         )
 
     @property

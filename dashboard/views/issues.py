@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from analysis import Workspace, store
-from analysis.formatting import count, tie_note
+from analysis.formatting import compared_note, count, tie_note
 from analysis.issues import corrections
 
 from .. import state
@@ -245,9 +245,8 @@ def _flat(table: pl.DataFrame, kind: str = "issue") -> pl.DataFrame:
         return f"{lo:.2f} – {hi:.2f}" + (f" · {note}" if note else "")
 
     def compared(r):  # a comparison counts for the response that lost: its tie to failing is there by construction
-        if kind == "issue" and 2 * (r.get("n_compared") or 0) > (r["n_units"] or 0):
-            return " · mostly from comparisons, which count for the loser"
-        return ""
+        note = compared_note(r.get("n_compared"), r["n_units"]) if kind == "issue" else ""
+        return f" · {note}, which count for the loser" if note else ""
 
     def checked(r):
         if not r["n_checked"]:
