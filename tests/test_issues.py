@@ -352,7 +352,7 @@ def test_known_taxonomy(arena):
     assert table.filter(pl.col("origin") != "taxonomy").height >= 3  # the rest is still found
 
 
-def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path):
+def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path, capsys):
     ws = Workspace(tmp_path / "pandalm.duckdb")
     ws.ingest(DEMO / "pandalm")
     iset = ws.issues.discover("dataset=pandalm")
@@ -380,9 +380,10 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path):
 
     flat = {r["issue"].split(". ", 1)[1]: r["lift_interval"] for r in _flat(table).iter_rows(named=True)}
     assert "mostly from comparisons" in flat["Lacks depth"] and "comparisons" not in flat["Empty response"]
-    exe = str(Path(sys.executable).parent / "judgescope")
-    shown = subprocess.run([exe, "issues", "-w", str(ws.path), "--show", iset.id], capture_output=True, text=True,
-                           timeout=300).stdout
+    from analysis.cli import main
+
+    assert main(["issues", "-w", str(ws.path), "--show", iset.id]) == 0   # in this process: the file is open here
+    shown = capsys.readouterr().out
     assert "(mostly from comparisons)" in next(ln for ln in shown.splitlines() if "Lacks depth" in ln), shown
     # an example says how its response fared: in a pairwise judgment, preferred or not (not a "score None")
     ex = iset.examples(table["issue_id"][0], 20)
