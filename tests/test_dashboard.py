@@ -200,10 +200,19 @@ def test_marks_and_curation_from_the_issues_page(monkeypatch, demo_path, tmp_pat
     pandalm = ws.issues.sets().filter(pl.col("filter") == "dataset=pandalm")["issue_set_id"][0]
     ws.close()
     at = app(monkeypatch, path, page="issues", issue_set=pandalm, view="examples")
+    shown_issue = at.selectbox(key="w_example_issue").value
     at.button(key="w_nofit_0").click().run()
     assert not at.exception, at.exception
-    marks = Workspace(path, read_only=True).issues.get(pandalm).marks()
+    iset = Workspace(path, read_only=True).issues.get(pandalm)
+    marks = iset.marks()
     assert marks.height == 1 and marks["fits"].to_list() == [False]
+    # what a reader checks is a random draw of the members (the most typical would overstate the precision)
+    drawn = iset.examples(shown_issue, 10, sample=0)["judgment_id"].to_list()
+    assert marks["judgment_id"][0] == drawn[0] != iset.examples(shown_issue, 10)["judgment_id"][0]
+    at.button(key="w_example_next").click().run()
+    assert not at.exception and "drawn at random (draw 2)" in captions(at)
+    assert "judged by gpt-3.5-turbo · not preferred" in captions(at) or "judged by PandaLM-7B · not preferred" in \
+        captions(at)
     store.close(path)
     at = app(monkeypatch, path, page="issues", issue_set=pandalm, view="curate")
     drop = next(b for b in at.button if b.label == "Drop")

@@ -369,10 +369,21 @@ class IssueSet:
             pl.Series("ci_high", [c[1] for c in cis], dtype=pl.Float64),
         )
 
-    def examples(self, issue_id: str | int, n: int = 5, filter: Filter | str | dict | None = None) -> pl.DataFrame:
+    def examples(
+        self,
+        issue_id: str | int,
+        n: int = 5,
+        filter: Filter | str | dict | None = None,
+        sample: int | None = None,
+    ) -> pl.DataFrame:
         """The segments closest to the issue's centre, one per judgment, with the judgment around them and the
         model of the response the segment is about; `outcome` says how that response fared ("score 3", and in a
-        pairwise judgment "preferred", "not preferred", "tie" or "no verdict")."""
+        pairwise judgment "preferred", "not preferred", "tie" or "no verdict"). With `sample` (a seed): n of its
+        judgments drawn at random instead, the same for the same seed, for checking the issue (the most typical
+        members would overstate its precision)."""
+        if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int)):
+            raise UserError(f"sample must be an integer seed, not {sample!r}")
+        order = "si.similarity DESC, s.judgment_id" if sample is None else "hash(s.judgment_id || ?), s.judgment_id"
         sql, params = self._scope(filter)
         return self.q.frame(
             f"""
@@ -391,8 +402,8 @@ class IssueSet:
             LEFT JOIN responses r ON r.response_id = s.response_id
             WHERE si.issue_set_id = ? AND si.issue_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope)
             QUALIFY row_number() OVER (PARTITION BY s.judgment_id ORDER BY si.similarity DESC, s.ord) = 1
-            ORDER BY si.similarity DESC, s.judgment_id LIMIT ?""",
-            [*params, self.id, str(issue_id), int(n)],
+            ORDER BY {order} LIMIT ?""",
+            [*params, self.id, str(issue_id), *([] if sample is None else [str(sample)]), int(n)],
         )
 
     def assignments(self) -> pl.DataFrame:

@@ -354,14 +354,21 @@ def _examples(ws: Workspace, iset, table: pl.DataFrame, flt, selected: tuple[str
         )
     else:
         st.caption("Mark examples below as fitting the issue or not: the issue then shows its measured precision.")
-    ex = state.cached(_examples_of, iset.id, issue_id, flt)
+    # a random draw of its members, not the most typical ones, so that the marks estimate the precision of the whole
+    # issue; "Another sample" draws ten more
+    draw = st.session_state.get("w_example_draw", 0)
+    c1, c2 = st.columns([3, 1])
+    c1.caption(md_escape(f"Ten of its {count(row['n_instances'], 'judgment')}, drawn at random (draw {draw + 1})."))
+    if c2.button("Another sample", key="w_example_next"):
+        st.session_state["w_example_draw"] = draw + 1
+        st.rerun()
+    ex = state.cached(_examples_of, iset.id, issue_id, flt, draw)
     marked = state.cached(_my_marks, iset.id, issue_id)
     for k, r in enumerate(ex.iter_rows(named=True)):
         with st.container(border=True):
-            score = "" if r["score"] is None else f" · score {r['score']:g}"
             st.caption(
                 md_escape(
-                    f"{r['model'] or 'response'} · judged by {r['judge']}{score}"
+                    f"{r['model'] or 'response'} · judged by {r['judge']} · {r['outcome']}"
                     + (
                         f" · marked: {'fits' if marked[r['judgment_id']] else 'does not fit'}"
                         if r["judgment_id"] in marked
@@ -463,5 +470,5 @@ def _my_marks(ws, set_id, issue_id):
     return dict(zip(m["judgment_id"], m["fits"]))
 
 
-def _examples_of(ws, set_id, issue_id, flt):
-    return ws.issues.get(set_id).examples(issue_id, 10, flt)
+def _examples_of(ws, set_id, issue_id, flt, draw: int = 0):
+    return ws.issues.get(set_id).examples(issue_id, 10, flt, sample=draw)
