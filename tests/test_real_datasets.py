@@ -180,6 +180,7 @@ def test_arena_counts(arena):
     assert one(ws, "SELECT count(*) FROM judgments WHERE parse_status = 'unparsed'")[0] == 39
     assert one(ws, "SELECT count(*) FROM items WHERE reference IS NOT NULL")[0] == 300
     assert one(ws, "SELECT count(*) FROM judgment_view WHERE prompt IS NULL OR n_chars IS NULL")[0] == 0
+    assert not any("without the answers" in n for n in result.notes), result.notes   # an empty answer is an answer
     assert one(ws, "SELECT DISTINCT judge FROM judgments")[0] == "gpt-4"
 
 

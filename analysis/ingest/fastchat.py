@@ -151,8 +151,8 @@ def _item_fields(ctx: Context, qid: str, turn: int, shown: dict[str, str] | None
     shown = shown or {}
     return {
         "item_key": _item(qid, turn),
-        "prompt": ctx.prompt(qid, turn) or shown.get("question"),
-        "reference": ctx.reference(qid, turn) or shown.get("reference"),
+        "prompt": _first(ctx.prompt(qid, turn), shown.get("question")),
+        "reference": _first(ctx.reference(qid, turn), shown.get("reference")),
         "category": ctx.category(qid),
         "item_meta": to_json({"question_id": qid, "turn": turn}),
     }
@@ -165,6 +165,11 @@ _SHOWN = {
     "a": re.compile(r"\[The Start of Assistant A's Answer\]\n(.*?)\n\[The End of Assistant A's Answer\]", re.S),
     "b": re.compile(r"\[The Start of Assistant B's Answer\]\n(.*?)\n\[The End of Assistant B's Answer\]", re.S),
 }
+
+
+def _first(known: str | None, shown: str | None) -> str | None:
+    """The text the files beside the judgments give (an empty answer is an answer), else what the prompt showed."""
+    return known if known is not None else shown
 
 
 def shown_texts(prompt: Any) -> dict[str, str]:
@@ -240,7 +245,7 @@ def single_batch(recs: Records, ctx: Context | None = None, default_judge: str =
                 "judge": judge,
                 "template": template,
                 "model": model,
-                "response": ctx.answer(qid, model, turn) or shown.get("answer"),
+                "response": _first(ctx.answer(qid, model, turn), shown.get("answer")),
                 "score": score if ok else None,
                 "scale_min": 1.0,
                 "scale_max": 10.0,
@@ -300,9 +305,9 @@ def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = "
                     "judge": judge,
                     "template": template,
                     "model_a": m1,
-                    "response_a": ctx.answer(qid, m1, turn) or first,
+                    "response_a": _first(ctx.answer(qid, m1, turn), first),
                     "model_b": m2,
-                    "response_b": ctx.answer(qid, m2, turn) or second,
+                    "response_b": _first(ctx.answer(qid, m2, turn), second),
                     "shown_first": shown,
                     "verdict": verdict,
                     "critique": text,
@@ -327,7 +332,7 @@ def _missing_texts(source: str, rows: list[dict]) -> list[str]:
     """A note when judgments come without the answers they judged (no FastChat layout around the file, and judge
     prompts that are multi-turn or absent): what the response text shows (empty, cut off …) cannot be read then."""
     keys = ("response", "response_a", "response_b")
-    n = sum(1 for row in rows if not any(row.get(k) for k in keys))
+    n = sum(1 for row in rows if all(row.get(k) is None for k in keys))
     if not n:
         return []
     return [
