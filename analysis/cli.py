@@ -57,7 +57,9 @@ def _filter(args, ws=None) -> Filter:
     return flt
 
 
-def _print_table(rows: list[dict], columns: list[str], out=sys.stdout) -> None:
+def _print_table(rows: list[dict], columns: list[str], out=None) -> None:
+    # (the stream is looked up when printing: a default bound at import would miss a later redirection of stdout)
+    out = out or sys.stdout
     if not rows:
         print("  (none)", file=out)
         return
