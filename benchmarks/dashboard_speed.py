@@ -160,6 +160,7 @@ def main() -> None:
         "overview: score distribution by model": lambda: ws.scores.distribution_table("model", f),
         "overview: score stats by judge": lambda: ws.scores.stats("judge"),
         "overview: verdicts by position": lambda: ws.scores.verdict_outcomes("judge", f),
+        "overview: win rates": lambda: ws.scores.win_rates(f),
         "sidebar: distinct models": lambda: ws.values("model"),
         "sidebar: distinct judges": lambda: ws.values("judge"),
         "instances: count": lambda: ws.count(f + "&q=critique"),

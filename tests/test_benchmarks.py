@@ -94,7 +94,7 @@ def test_dashboard_speed(tmp_path):
     r = smoke("dashboard_speed", tmp_path)
     has_commit(r["machine"])
     assert r["benchmark"] == "dashboard" and r["judgments"] > 0 and r["audit_seconds_uncached"] >= 0
-    assert len(r["query_median_ms"]) == 11 and all(v >= 0 for v in r["query_median_ms"].values())
+    assert len(r["query_median_ms"]) == 12 and "overview: win rates" in r["query_median_ms"] and all(v >= 0 for v in r["query_median_ms"].values())
     assert set(r["page_drawn_seconds"]) == {"overview", "instances"}
     for times in r["page_drawn_seconds"].values():
         assert set(times) == {"first", "warm", "filtered", "other_selection", "model_selection"}
