@@ -378,8 +378,10 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path, capsys)
     assert depth["n_units"] / 2 < depth["n_compared"] <= depth["n_units"], depth
     from dashboard.views.issues import _flat
 
-    flat = {r["issue"].split(". ", 1)[1]: r["lift_interval"] for r in _flat(table).iter_rows(named=True)}
-    assert "mostly from comparisons" in flat["Lacks depth"] and "comparisons" not in flat["Empty response"]
+    flat = {r["issue"].split(". ", 1)[1]: r for r in _flat(table).iter_rows(named=True)}
+    assert "mostly from comparisons" in flat["Lacks depth"]["lift_interval"]
+    assert flat["Lacks depth"]["origin"] == "critique says it (comparisons)"
+    assert "comparisons" not in flat["Empty response"]["lift_interval"] + flat["Empty response"]["origin"]
     from analysis.cli import main
 
     assert main(["issues", "-w", str(ws.path), "--show", iset.id]) == 0   # in this process: the file is open here

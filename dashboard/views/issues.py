@@ -193,7 +193,8 @@ COLUMNS = {
     "origin": st.column_config.TextColumn(
         "Found from",
         help="response text: the response itself shows it (empty, cut off, …); critique says it: the "
-        "judge's words state this failure; discovered: sentences grouped and named by their own words",
+        "judge's words state this failure; discovered: sentences grouped and named by their own words; "
+        "(comparisons): most of its responses have it only because the judge said the other answer was better at it",
     ),
     "responses": st.column_config.NumberColumn("Responses", help="Judged responses in the selection with this issue"),
     "prevalence": _share("Share", "Share of the selection's judged responses with this issue"),
@@ -261,7 +262,10 @@ def _flat(table: pl.DataFrame, kind: str = "issue") -> pl.DataFrame:
             "issue_id": [r["issue_id"] for r in rows],
             "issue": [f"{r['issue_id']}. {r['title']}" for r in rows],
             "category": [r["category_title"] or "" for r in rows],
-            "origin": [ORIGINS.get(r["origin"], r["origin"] or "") for r in rows],
+            # (visible without scrolling: an issue mostly from comparisons says so where it says where it was found)
+            "origin": [
+                ORIGINS.get(r["origin"], r["origin"] or "") + (" (comparisons)" if compared(r) else "") for r in rows
+            ],
             "responses": [r["n_units"] or 0 for r in rows],
             "prevalence": [r["prevalence"] or 0.0 for r in rows],
             "in_outcome": [r[outcome] for r in rows],
