@@ -286,6 +286,8 @@ def cmd_issues(args) -> int:
     """List, show, update, edit or discover an issue set, then print it (as a table, or every field as JSON)."""
     if args.marks:
         return _print_marks(args)
+    if args.examples:
+        return _print_examples(args)
     if args.list:
         ws = _workspace(args, read_only=True)
         _print_table(
@@ -344,6 +346,29 @@ ISSUE_JSON_FIELDS = (
     "precision_ci_low",
     "precision_ci_high",
 )
+
+
+def _print_examples(args) -> int:
+    """An issue's members to read: n judgments drawn at random with --sample SEED (how to check an issue: the most
+    typical would overstate its precision), else the n closest to its centre; each with how its response fared."""
+    ws = _workspace(args, read_only=True)
+    iset = ws.issues.get(args.show)
+    if args.examples not in set(iset.table(kind=None)["issue_id"]):
+        raise UserError(
+            f"no issue {args.examples!r} in issue set {iset.id}; `judgescope issues --show {iset.id}` lists them"
+        )
+    if args.n < 1:
+        raise UserError("-n must be at least 1")
+    ex = iset.examples(args.examples, args.n, _filter(args, ws), sample=args.sample)
+    if args.json:
+        print(json.dumps(ex.drop("similarity").to_dicts(), indent=2, default=str))
+        return 0
+    how = f"drawn at random (seed {args.sample})" if args.sample is not None else "closest to its centre"
+    print(f"issue {args.examples} of set {iset.id}: {ex.height} judgments, {how}")
+    for r in ex.iter_rows(named=True):
+        print(f"- {r['judgment_id']} · {r['model'] or 'response'} · judged by {r['judge']} · {r['outcome']}")
+        print(f"    {cell(r['segment'])}")
+    return 0
 
 
 def _print_marks(args) -> int:
@@ -818,6 +843,13 @@ def _issues_command(add) -> None:
         help="print readers' fits / does-not-fit marks (CSV, or --json) of --show SET or the newest",
     )
     p.add_argument("--show", metavar="ID", help="print a stored issue set")
+    p.add_argument(
+        "--examples",
+        metavar="ISSUE",
+        help="print an issue's member judgments with the statement that puts each in it (of --show SET or the newest)",
+    )
+    p.add_argument("--sample", type=int, metavar="SEED", help="with --examples: draw them at random with this seed")
+    p.add_argument("-n", type=int, default=10, help="with --examples: how many (default 10)")
     p.add_argument("--json", action="store_true", help="print the issue table as JSON records")
     p.add_argument(
         "--rename", nargs=2, metavar=("ISSUE", "TITLE"), help="rename an issue (of --show SET, or the newest)"

@@ -387,6 +387,15 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path, capsys)
     assert main(["issues", "-w", str(ws.path), "--show", iset.id]) == 0   # in this process: the file is open here
     shown = capsys.readouterr().out
     assert "(mostly from comparisons)" in next(ln for ln in shown.splitlines() if "Lacks depth" in ln), shown
+    # an issue's members to read from the terminal: a seeded random draw, the notebook's, with how each fared
+    depth_id = depth["issue_id"]
+    assert main(["issues", "-w", str(ws.path), "--show", iset.id, "--examples", depth_id, "--sample", "0", "-n", "3"]) == 0
+    printed = capsys.readouterr().out
+    drawn = iset.examples(depth_id, 3, sample=0)
+    assert "drawn at random (seed 0)" in printed and all(j in printed for j in drawn["judgment_id"])
+    assert printed.count("· not preferred") + printed.count("· preferred") + printed.count("· tie") == 3
+    assert main(["issues", "-w", str(ws.path), "--show", iset.id, "--examples", "999"]) == 1
+    assert "no issue '999' in issue set" in capsys.readouterr().err
     # an example says how its response fared: in a pairwise judgment, preferred or not (not a "score None")
     ex = iset.examples(table["issue_id"][0], 20)
     assert set(ex["outcome"]) <= {"preferred", "not preferred", "tie", "no verdict"}
