@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from .issues import corrections
 from .issues.issueset import SELECTION_STATS
-from .formatting import cell, compared_note, tie_note, with_interval
+from .formatting import cell, compared_note, interval, tie_note, with_interval
 from . import __version__
 from . import progress
 from .errors import UserError
@@ -274,7 +274,7 @@ def cmd_scores(args) -> int:
         {
             **r,
             "win rate": "" if r["win_rate"] is None else f"{r['win_rate']:.3f}",
-            "95% CI": "" if r["ci_low"] is None else f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
+            "95% CI": interval(r["ci_low"], r["ci_high"], 3),
         }
         for r in wins.iter_rows(named=True)
     ]

@@ -18,6 +18,7 @@ from ..filters import Filter, as_filter
 from ..query import Query
 from ..reliability.common import wilson
 from ..sql import placeholders
+from ..verdicts import winner_sql
 from .outcome import lift
 
 if TYPE_CHECKING:
@@ -206,14 +207,13 @@ class IssueSet:
             per_item AS (SELECT h.issue_id, j.item_id, count(*) AS n FROM jhits h JOIN judgments j USING (judgment_id)
                          GROUP BY 1, 2),
             items AS (SELECT issue_id, count(*) AS n_items, max(n) AS top FROM per_item GROUP BY 1),
-            segs AS (SELECT si.issue_id, count(*) AS n_segments FROM segment_issues si
-                     JOIN segments s USING (issue_set_id, segment_id)
-                     WHERE si.issue_set_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope) GROUP BY 1),
-            -- responses in it only through comparisons ("Output (a) is more detailed" counts for (b), the loser)
-            cmp AS (SELECT si.issue_id, s.judgment_id, s.response_id,
+            -- an issue's segments per response, read once: how many, and whether only comparisons put the response
+            -- in it ("Output (a) is more detailed" counts for (b), the loser)
+            cmp AS (SELECT si.issue_id, s.judgment_id, s.response_id, count(*) AS n,
                            bool_and(coalesce(s.about = 'contrast', false)) AS only_compared
                     FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id)
                     WHERE si.issue_set_id = ? AND s.judgment_id IN (SELECT judgment_id FROM scope) GROUP BY ALL),
+            segs AS (SELECT issue_id, sum(n) AS n_segments FROM cmp GROUP BY 1),
             compared AS (SELECT c.issue_id, count(*) AS n_compared
                          FROM cmp c JOIN (SELECT DISTINCT issue_id, judgment_id, response_id FROM hits) h
                            ON h.issue_id = c.issue_id AND h.judgment_id = c.judgment_id
@@ -230,7 +230,7 @@ class IssueSet:
             LEFT JOIN segs USING (issue_id) LEFT JOIN compared USING (issue_id), totals t
             WHERE i.issue_set_id = ? AND i.status = 'active' AND i.kind IN ({placeholders(len(kinds))})
             ORDER BY i.kind, n_units DESC, i.issue_id""",
-            [*params, self.id, self.id, self.id, *kinds],
+            [*params, self.id, self.id, *kinds],
         )
         return self._derive(frame)
 
@@ -392,8 +392,7 @@ class IssueSet:
                    CASE WHEN j.score IS NOT NULL THEN 'score ' || printf('%g', j.score)
                         WHEN j.protocol <> 'pairwise' THEN 'no score'
                         WHEN j.verdict = 'tie' THEN 'tie'
-                        WHEN s.response_id = j.response_a AND j.verdict = 'a'
-                          OR s.response_id = j.response_b AND j.verdict = 'b' THEN 'preferred'
+                        WHEN s.response_id = {winner_sql("j.")} THEN 'preferred'
                         WHEN j.verdict IN ('a', 'b') AND s.response_id IS NOT NULL THEN 'not preferred'
                         ELSE 'no verdict' END AS outcome,
                    s.text AS segment, si.similarity, si.how, j.critique, s.response_id
