@@ -18,7 +18,7 @@ from analysis import UserError, Workspace
 from analysis.issues.detect import Detector, withholds
 from analysis.issues.evidence import facts, is_truncated
 from analysis.issues.lexicon import load
-from analysis.issues.segment import classify
+from analysis.issues.segment import classify, clean, segment
 
 from .conftest import DEMO, ROOT
 
@@ -425,6 +425,25 @@ def test_a_turn_to_what_was_asked_is_the_failure_to_do_it():
                    "Output (b) better adheres to the instructions."):
         assert _stated_of(closer, constrained=True, contrast=True) == ["Ignores instructions or constraints"], closer
     assert _stated_of("Output (b) precisely follows the instruction.", constrained=True, contrast=True) == []
+
+
+def test_only_long_quotations_are_left_out_of_a_critique():
+    """Session 16: a quotation of 80+ characters is the response's words and goes, but the judge's own words between
+    two short quotations stay. Straight quotes pair in order: before, the closing quote of "SHUP" and the opening one
+    of the next "PULL" were read as one long quotation, and the judge's "which is not accurate" went with it (arena's
+    tune half; 212 of the 2,864 annotated critiques lost words that way, 123 of them Auto-J's)."""
+    critique = ('The assistant suggests that the word "PULL" would appear as "SHUP" to someone on the other side of '
+                'the glass, which is not accurate. Mirror writing does not change the order of the letters. So "PULL" '
+                'would still read "PULL".')
+    kept = clean(critique)
+    assert "which is not accurate" in kept and "Mirror writing" in kept
+    assert [s.text for s in segment(critique)][0].endswith("which is not accurate.")
+    quoted = "The response says " + '"' + "a" * 90 + '"' + ", which is wrong."
+    assert clean(quoted) == 'The response says "…", which is wrong.'
+    assert "“" not in clean("It writes “" + "b" * 85 + "” twice.")
+    # an odd quote (an inch mark) leaves the rest as it is
+    assert clean('The board is 5" wide, which is too small for the stated use of the shelf.') == \
+        'The board is 5" wide, which is too small for the stated use of the shelf.'
 
 
 def test_a_mask_is_no_keyword():

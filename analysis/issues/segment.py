@@ -26,7 +26,25 @@ _RATING_INLINE = re.compile(
     r"\[\[\s*\d+(?:\.\d+)?\s*\]\]\.?"
 )
 _QUOTE_LINE = re.compile(r"(?m)^\s*>.*$")
-_LONG_QUOTE = re.compile(r"[\"“]([^\"”]{80,})[\"”]")
+# a quotation of 80+ characters is the response's or the request's words, not the judge's: it goes. Straight quotes pair
+# in order (1st with 2nd, 3rd with 4th): the text between a closing quote and the next opening one is the judge's
+# ('the word "PULL" would appear as "SHUP", which is not accurate. Mirror writing … "PULL"' keeps its middle)
+_CURLY_QUOTE = re.compile(r"“[^”]{80,}”")
+LONG_QUOTE = 80
+
+
+def _drop_long_quotes(text: str) -> str:
+    if '"' in text:
+        marks = [m.start() for m in re.finditer('"', text)]
+        out, last = [], 0
+        for a, b in zip(marks[0::2], marks[1::2]):
+            if b - a - 1 >= LONG_QUOTE:
+                out += [text[last:a], '"…"']
+                last = b + 1
+        text = "".join(out) + text[last:] if out else text
+    return _CURLY_QUOTE.sub('"…"', text) if "“" in text else text
+
+
 _BULLET = re.compile(r"(?m)^\s*(?:[-*•]|\d+[.)])\s+")
 # (also after a closing quote or bracket: 'mentioning the term "temporal distortion." Assistant 2's answer …')
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-Z0-9])")
@@ -169,7 +187,7 @@ def clean(critique: str) -> str:
     if "rating" in low or "score" in low:
         text = _RATING_LINE.sub(" ", text)
     if '"' in text or "“" in text:
-        text = _LONG_QUOTE.sub('"…"', text)
+        text = _drop_long_quotes(text)
     text = re.sub(r"[*_#`]{1,3}", "", text)  # markdown emphasis and headings
     return text
 
