@@ -446,6 +446,19 @@ def test_only_long_quotations_are_left_out_of_a_critique():
         'The board is 5" wide, which is too small for the stated use of the shelf.'
 
 
+def test_a_verdict_that_the_answer_is_wrong_states_that_it_is_wrong():
+    """Session 16 (arena's tune half; a new-user trial on arena-bench-v1 found 7 of 10 low-scored judgments with no
+    issue opening with it): "The assistant's answer is incorrect." is the vaguest failure of correctness, read as
+    "Incorrect answer" (which gives way to any specific error said of the same response); "is not helpful" still only
+    restates the score."""
+    for wrong in ("The assistant's answer is incorrect.", "The response is wrong.", "The answer is not correct."):
+        assert classify(wrong) == "problem", wrong
+        assert _stated(wrong) == ["Incorrect answer"], wrong
+    for verdict in ("The response is not helpful.", "The assistant's answer is correct and helpful.",
+                    "Therefore, the assistant's response is not helpful or correct."):
+        assert classify(verdict) == "verdict", verdict
+
+
 def test_a_mask_is_no_keyword():
     """Task words masked to X leave "X's" behind; it is no content word (QLoRA's keyword lists showed "x's")."""
     from analysis.issues.naming import content_list, ctfidf_keywords

@@ -152,6 +152,7 @@ _VERDICT_WORDS = {
     "did",
     "answer's",
 }
+_WRONG = re.compile(r"\b(?:incorrect|wrong|inaccurate|not\s+(?:\w+\s+)?(?:correct|accurate|right))\b")
 _PRAISE_LEAD = re.compile(r"^(?:despite|although|even\s+though|nevertheless|nonetheless|overall|in\s+summary)\b")
 _PRAISE = re.compile(
     r"\b(?:still|very|quite|generally|overall)\s+(?:\w+\s+)?(?:informative|helpful|good|accurate|"
@@ -315,7 +316,10 @@ def classify(sentence: str) -> str:
     low = sentence.lower()
     words = _WORDS.findall(low)
     if words and all(w in _VERDICT_WORDS for w in words):
-        return "verdict"
+        # "The assistant's answer is incorrect." says the answer is wrong, the vaguest failure of correctness (the
+        # lexicon's "Incorrect answer", which gives way to any specific error said of it); "is not helpful" only
+        # restates the score
+        return "problem" if _WRONG.search(low) else "verdict"
     if _UNMET.match(low) and not _NEG.search(_DISCOURSE.sub(" ", low)) and not _POSITIVE.search(low):
         return "problem"
     if not _NEG.search(low):
