@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from .issues import corrections
 from .issues.issueset import SELECTION_STATS
-from .formatting import cell, compared_note, interval, tie_note, with_interval
+from .formatting import cell, interval, lift_notes, unexplained_note, with_interval
 from . import __version__
 from . import progress
 from .errors import UserError
@@ -288,6 +288,8 @@ def cmd_issues(args) -> int:
         return _print_marks(args)
     if args.examples:
         return _print_examples(args)
+    if args.unexplained:
+        return _print_unexplained(args)
     if args.list:
         ws = _workspace(args, read_only=True)
         _print_table(
@@ -366,8 +368,29 @@ def _print_examples(args) -> int:
     how = f"drawn at random (seed {args.sample})" if args.sample is not None else "closest to its centre"
     print(f"issue {args.examples} of set {iset.id}: {ex.height} judgments, {how}")
     for r in ex.iter_rows(named=True):
-        print(f"- {r['judgment_id']} · {r['model'] or 'response'} · judged by {r['judge']} · {r['outcome']}")
+        shown = f" · shown {r['shown']}" if r["shown"] else ""
+        print(f"- {r['judgment_id']} · {r['model'] or 'response'}{shown} · judged by {r['judge']} · {r['outcome']}")
         print(f"    {cell(r['segment'])}")
+    return 0
+
+
+def _print_unexplained(args) -> int:
+    """What the critiques say that no issue explains, failing responses first (precision first: shown, not pushed
+    into the nearest name)."""
+    ws = _workspace(args, read_only=True)
+    iset = ws.issues.get(args.show)
+    if args.n < 1:
+        raise UserError("-n must be at least 1")
+    flt = _filter(args, ws)
+    rows = iset.unexplained(flt, args.n)
+    if args.json:
+        print(json.dumps({**iset.explained(flt), "statements": rows.to_dicts()}, indent=2, default=str))
+        return 0
+    print(unexplained_note(iset.explained(flt), None))
+    for r in rows.iter_rows(named=True):
+        fared = {True: "failing", False: "passing"}.get(r["failing"], "outcome unknown")
+        print(f"- {r['judgment_id']} · {r['model'] or 'response'} · {fared}")
+        print(f"    {cell(r['text'])}")
     return 0
 
 
@@ -454,13 +477,13 @@ def _print_issue_set(iset, table, by_model: dict[str, dict[str, float]]) -> None
                     if row["lift"] is None
                     else with_interval(row["lift"], row["lift_ci_low"], row["lift_ci_high"], 1)
                     + (
-                        f" {note}"
-                        if kind == "issue" and (note := tie_note(row["lift_ci_low"], row["lift_ci_high"]))
-                        else ""
-                    )
-                    + (
                         f" ({note})"
-                        if kind == "issue" and (note := compared_note(row["n_compared"], row["n_units"]))
+                        if kind == "issue"
+                        and (
+                            note := lift_notes(
+                                row["lift_ci_low"], row["lift_ci_high"], row["n_compared"], row["n_units"]
+                            )
+                        )
                         else ""
                     ),
                     "severity": row["severity"],
@@ -473,6 +496,7 @@ def _print_issue_set(iset, table, by_model: dict[str, dict[str, float]]) -> None
         f"responses with it (all: {cell(table['mean_outcome'][0]) if table.height else '–'}); "
         f"`judgescope issues --show {iset.id} --json` prints every field"
     )
+    print(unexplained_note(iset.explained(), f"`judgescope issues --show {iset.id} --unexplained`"))
     if iset.corrected:
         print(corrections.describe(iset.corrected))
 
@@ -848,8 +872,13 @@ def _issues_command(add) -> None:
         metavar="ISSUE",
         help="print an issue's member judgments with the statement that puts each in it (of --show SET or the newest)",
     )
+    p.add_argument(
+        "--unexplained",
+        action="store_true",
+        help="print the critical statements no issue explains (of --show SET or the newest), failing responses first",
+    )
     p.add_argument("--sample", type=int, metavar="SEED", help="with --examples: draw them at random with this seed")
-    p.add_argument("-n", type=int, default=10, help="with --examples: how many (default 10)")
+    p.add_argument("-n", type=int, default=10, help="with --examples or --unexplained: how many (default 10)")
     p.add_argument("--json", action="store_true", help="print the issue table as JSON records")
     p.add_argument(
         "--rename", nargs=2, metavar=("ISSUE", "TITLE"), help="rename an issue (of --show SET, or the newest)"

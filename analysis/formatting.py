@@ -54,6 +54,26 @@ def compared_note(n_compared: int | None, n_units: int | None) -> str:
     return "mostly from comparisons" if n_units and 2 * (n_compared or 0) > n_units else ""
 
 
+def lift_notes(lo: float | None, hi: float | None, n_compared: int | None, n_units: int | None) -> str:
+    """tie_note and compared_note together, "; "-joined ("" when neither applies): what a reader must know before
+    reading an issue's lift as a tie to failing."""
+    return "; ".join(n for n in (tie_note(lo, hi), compared_note(n_compared, n_units)) if n)
+
+
+def unexplained_note(explained: dict, read: str | None) -> str:
+    """How many failing responses no named issue explains (iset.explained()), and where to read what their critiques
+    say: nothing is pushed into a name that does not fit, so this is shown, not hidden."""
+    n, without = explained["failing_units"], explained["failing_without_issue"]
+    if not n:
+        return "no failing responses in the selection"
+    where = f"; {read} lists what their critiques say" if read else ""
+    return (
+        f"{without:,} of the {n:,} failing responses ({without / n:.0%}) have no named issue; "
+        f"{explained['unexplained_statements']:,} of {explained['problem_statements']:,} critical statements are in "
+        f"no issue{where}"
+    )
+
+
 def cell(value) -> str:
     """A plain-text table cell: floats to 3 decimals, integers with thousands separators, one line."""
     if value is None:

@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 
 import polars as pl
 
-from .formatting import interval, num, pct, trim, with_interval
+from .formatting import interval, lift_notes, num, pct, trim, unexplained_note, with_interval
 from .errors import UserError
 from .filters import Filter
 
@@ -59,6 +59,7 @@ class ReportIssue(TypedDict):
     prevalence_ci: list[float | None]
     lift: float | None  # p_fail / p_pass, with its 95% interval
     lift_ci: list[float | None]
+    lift_note: str  # "not clearly tied" / "more in passing" / "mostly from comparisons" ("" when none applies)
     origin: str  # response | stated | cluster | taxonomy | merge | split
     checked: int  # readers' marks: how many examples were checked, how many fit, and the precision with its interval
     fits: int
@@ -85,7 +86,8 @@ class ReportSet(TypedDict):
     filter: str | None
     instances: int  # the selection's judgments the set covers
     responses: int  # the responses those judgments judged (the denominator of the issues' prevalence)
-    no_issue: Any  # iset.no_issue(flt): failing responses with no named issue
+    no_issue: Any  # iset.no_issue(flt): judgments with no issue
+    explained: dict  # iset.explained(flt): failing responses with and without a named issue, critical statements
     coverage: float | None
     issues_total: int
 
@@ -162,6 +164,7 @@ def _add_issue_set(
         "instances": iset.n_instances(flt),
         "responses": iset.n_units(flt),
         "no_issue": iset.no_issue(flt),
+        "explained": iset.explained(flt),
         "coverage": iset.stats.get("coverage"),
         "issues_total": table.height,
     }
@@ -216,6 +219,7 @@ def _issue_entry(r: dict, p: pl.DataFrame, kept: pl.DataFrame, ex: pl.DataFrame,
         "prevalence_ci": [r["prevalence_ci_low"], r["prevalence_ci_high"]],
         "lift": r["lift"],
         "lift_ci": [r["lift_ci_low"], r["lift_ci_high"]],
+        "lift_note": lift_notes(r["lift_ci_low"], r["lift_ci_high"], r["n_compared"], r["n_units"]),
         "origin": r["origin"],
         "checked": r["n_checked"],
         "fits": r["n_fits"],
@@ -296,10 +300,19 @@ def findings(d: ReportContent, n: int = 6, esc=str) -> list[str]:
             continue
         if not (r["ci_low"] <= m.ideal <= r["ci_high"]) and (r["n"] or 0) >= 30:
             departures.append((abs(r["value"] - m.ideal), r, m))
-    for _, r, m in sorted(departures, key=lambda t: -t[0])[: max(0, n - len(out))]:
+    # largest departure first, but each judge's largest bias (position, length, …) before a second departure from the
+    # labels of the same judge: a judge that misses the gold label often also misses it when the better answer is
+    # shorter, and those would crowd out that it favours the first-shown answer
+    ranked = sorted(departures, key=lambda t: -t[0])
+    firsts = {}
+    for t in ranked:
+        firsts.setdefault((t[1]["judge"], t[2].bias), t)
+    chosen = [t for t in ranked if firsts.get((t[1]["judge"], t[2].bias)) is t]
+    chosen += [t for t in ranked if t not in chosen]
+    for _, r, m in chosen[: max(0, n - len(out))]:
         out.append(
             f"{esc(r['judge'])}: {m.label} {r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}] over {r['n']:,} "
-            f"(an unbiased judge: {m.ideal:g})."
+            f"({'an unbiased' if m.bias else 'a perfect'} judge: {m.ideal:g})."
         )
     return out[:n]
 
@@ -336,6 +349,9 @@ def _markdown(d: ReportContent) -> str:
             f"## Issues (set {s['id']}, {s['instances']:,} instances, {s['no_issue']:,} with no issue; "
             f"{len(d['issues'])} of {s['issues_total']} issues shown)",
             "",
+            md(unexplained_note(s["explained"], None)) + "; `judgescope issues --unexplained` lists what their "
+            "critiques say.",
+            "",
         ]
         for x in d["issues"]:
             lines.append(f"### {x['issue_id']}. {md(x['title'])}")
@@ -347,8 +363,8 @@ def _markdown(d: ReportContent) -> str:
             lines.append(f"Keywords: {md(', '.join(x['keywords'] or []))}  ")
             lines.append(
                 f"Instances: {x['instances']:,} across {x['items']:,} items · prevalence {pct(x['prevalence'])} "
-                f"[{pct(x['prevalence_ci'][0])}, {pct(x['prevalence_ci'][1])}] · lift {with_interval(x['lift'], *(x.get('lift_ci') or (None, None)))} · "
-                f"severity {num(x['severity'])}"
+                f"[{pct(x['prevalence_ci'][0])}, {pct(x['prevalence_ci'][1])}] · lift {with_interval(x['lift'], *(x.get('lift_ci') or (None, None)))}"
+                f"{' (' + x['lift_note'] + ')' if x.get('lift_note') else ''} · severity {num(x['severity'])}"
             )
             if x.get("checked"):
                 lines[-1] += "  "
@@ -502,7 +518,8 @@ def _html(q, workspace: Path, d: ReportContent, filter) -> str:
     if d["issue_set"]:
         s = d["issue_set"]
         parts.append(
-            f"<h2>Issues</h2><p>Set {e(s['id'])}: {s['instances']:,} instances, {s['no_issue']:,} with no issue.</p>"
+            f"<h2>Issues</h2><p>Set {e(s['id'])}: {s['instances']:,} instances, {s['no_issue']:,} with no issue. "
+            f"{e(unexplained_note(s['explained'], 'judgescope issues --unexplained'))}.</p>"
         )
         parts.append(charts[0])
         for x in d["issues"]:
@@ -512,7 +529,8 @@ def _html(q, workspace: Path, d: ReportContent, filter) -> str:
             parts.append(
                 f"<p class='kw'>{e(x['category'] or '')} · Keywords: {e(', '.join(x['keywords'] or []))} · "
                 f"{x['instances']:,} instances across {x['items']:,} items · prevalence "
-                f"{pct(x['prevalence'])} · lift {e(with_interval(x['lift'], *(x.get('lift_ci') or (None, None))))} · severity {num(x['severity'])}</p>"
+                f"{pct(x['prevalence'])} · lift {e(with_interval(x['lift'], *(x.get('lift_ci') or (None, None))))}"
+                f"{e(' (' + x['lift_note'] + ')') if x.get('lift_note') else ''} · severity {num(x['severity'])}</p>"
             )
             parts.append(
                 f"<table><tr><th>{e(x['by'])}</th><th>prevalence</th><th>95% CI</th><th>n</th></tr>"

@@ -385,8 +385,8 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path, capsys)
     from analysis.cli import main
 
     assert main(["issues", "-w", str(ws.path), "--show", iset.id]) == 0   # in this process: the file is open here
-    shown = capsys.readouterr().out
-    assert "(mostly from comparisons)" in next(ln for ln in shown.splitlines() if "Lacks depth" in ln), shown
+    shown_list = capsys.readouterr().out
+    assert "(mostly from comparisons)" in next(ln for ln in shown_list.splitlines() if "Lacks depth" in ln), shown_list
     # an issue's members to read from the terminal: a seeded random draw, the notebook's, with how each fared
     depth_id = depth["issue_id"]
     assert main(["issues", "-w", str(ws.path), "--show", iset.id, "--examples", depth_id, "--sample", "0", "-n", "3"]) == 0
@@ -394,6 +394,21 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path, capsys)
     drawn = iset.examples(depth_id, 3, sample=0)
     assert "drawn at random (seed 0)" in printed and all(j in printed for j in drawn["judgment_id"])
     assert printed.count("· not preferred") + printed.count("· preferred") + printed.count("· tie") == 3
+    # which of the two the judge saw it as: its "Output (a)" / "Assistant A" is the first shown
+    shown = dict(zip(drawn["judgment_id"], drawn["shown"]))
+    first = dict(ws.q.rows("SELECT judgment_id, CASE shown_first WHEN 'a' THEN response_a ELSE response_b END "
+                           "FROM judgments WHERE judgment_id IN (SELECT unnest(?))", [list(shown)]))
+    for j, rid in zip(drawn["judgment_id"], drawn["response_id"]):
+        assert shown[j] == ("first" if rid == first[j] else "second") and f"· shown {shown[j]} ·" in printed
+    # what no issue explains is counted under the list and readable from the terminal, failing responses first
+    e = iset.explained()
+    note = f"{e['failing_without_issue']:,} of the {e['failing_units']:,} failing responses"
+    assert note in shown_list and "--unexplained` lists what their critiques say" in shown_list
+    assert main(["issues", "-w", str(ws.path), "--show", iset.id, "--unexplained", "-n", "4"]) == 0
+    loose = capsys.readouterr().out
+    assert note in loose and loose.count("\n- ") == 4 and "· failing" in loose.split("\n- ")[1]
+    assert all(t.split(" ")[0] in loose for t in iset.unexplained(n=4)["text"])
+    assert note in ws.report("md", issue_set=iset.id)
     assert main(["issues", "-w", str(ws.path), "--show", iset.id, "--examples", "999"]) == 1
     assert "no issue '999' in issue set" in capsys.readouterr().err
     # an example says how its response fared: in a pairwise judgment, preferred or not (not a "score None")

@@ -192,3 +192,33 @@ def test_findings_count_what_the_share_counts(demo_path):
     line = findings(d)[0]
     assert f"of the {d['issue_set']['responses']:,} judged responses ({first['responses']:,}," in line
     assert first["prevalence"] == pytest.approx(first["responses"] / d["issue_set"]["responses"])
+
+
+def test_a_report_says_what_a_lift_does_not_show_and_what_no_issue_explains(demo_path):
+    """The notes the CLI and the Issues page put beside a lift ("not clearly tied", "mostly from comparisons") are in
+    the report too, and so is the share of failing responses no named issue explains (a new user read "Lacks depth",
+    lift 0.98, as a failure tied to losing in a report that did not say it was not)."""
+    from analysis.formatting import lift_notes
+    from analysis.report import collect, findings
+
+    ws = Workspace(demo_path, read_only=True)
+    sets = ws.issues.sets()
+    pandalm = sets.filter(sets["filter"] == "dataset=pandalm")["issue_set_id"][0]
+    d = collect(ws.q, demo_path, pandalm, top=None)
+    table = {r["issue_id"]: r for r in ws.issues.get(pandalm).table().iter_rows(named=True)}
+    noted = [x for x in d["issues"] if x["lift_note"]]
+    assert noted, [x["title"] for x in d["issues"]]
+    for x in d["issues"]:
+        r = table[x["issue_id"]]
+        assert x["lift_note"] == lift_notes(r["lift_ci_low"], r["lift_ci_high"], r["n_compared"], r["n_units"])
+    text = ws.report("md", issue_set=pandalm, top=None)
+    for x in noted:
+        assert f"({x['lift_note']}) · severity" in text, x["title"]
+    e = d["issue_set"]["explained"]
+    assert e["failing_units"] > 0 and f"{e['failing_without_issue']:,} of the {e['failing_units']:,} failing" in text
+    # an agreement with labels departs from what a perfect judge shows, a bias from what an unbiased one does
+    for line in findings(collect(ws.q, demo_path, None, top=None), n=20):
+        if "gold label" in line or "human" in line:
+            assert "(a perfect judge:" in line, line
+        elif "judge:" in line:
+            assert "(an unbiased judge:" in line, line

@@ -378,7 +378,8 @@ class IssueSet:
     ) -> pl.DataFrame:
         """The segments closest to the issue's centre, one per judgment, with the judgment around them and the
         model of the response the segment is about; `outcome` says how that response fared ("score 3", and in a
-        pairwise judgment "preferred", "not preferred", "tie" or "no verdict"). With `sample` (a seed): n of its
+        pairwise judgment "preferred", "not preferred", "tie" or "no verdict"), and `shown` which of the two the judge
+        saw it as ("first", "second"; the judge's "Assistant A" is the first shown). With `sample` (a seed): n of its
         judgments drawn at random instead, the same for the same seed, for checking the issue (the most typical
         members would overstate its precision)."""
         if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int)):
@@ -395,6 +396,9 @@ class IssueSet:
                         WHEN s.response_id = {winner_sql("j.")} THEN 'preferred'
                         WHEN j.verdict IN ('a', 'b') AND s.response_id IS NOT NULL THEN 'not preferred'
                         ELSE 'no verdict' END AS outcome,
+                   CASE WHEN j.protocol <> 'pairwise' OR s.response_id IS NULL OR j.shown_first IS NULL THEN NULL
+                        WHEN s.response_id = CASE j.shown_first WHEN 'a' THEN j.response_a ELSE j.response_b END
+                        THEN 'first' ELSE 'second' END AS shown,
                    s.text AS segment, si.similarity, si.how, j.critique, s.response_id
             FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id)
             JOIN judgment_view j ON j.judgment_id = s.judgment_id
