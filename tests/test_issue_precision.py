@@ -459,6 +459,37 @@ def test_a_verdict_that_the_answer_is_wrong_states_that_it_is_wrong():
         assert classify(verdict) == "verdict", verdict
 
 
+def test_the_judges_own_answer_and_rewrites_are_not_its_critique():
+    """Session 16 (new-user trials): an Arena-Hard-style judge writes its own answer first, and its sentences judge
+    the question's options ("Option (G) is incorrect"), not a response (JudgeBench, claude-3-haiku); a "Corrected RDF
+    Triples:" block is the judge's rewrite (arena-bench-v1). Both go; a critique that only announces an evaluation, or
+    whose own answer never turns to the responses, keeps everything, and arena's "Correction: The assistant should
+    have …" is critique and stays."""
+    own = ("To evaluate the responses, I will first provide my own answer to the prompt, then compare Assistants A "
+           "and B.\n\nMy answer: Option (G) is incorrect, as there is no evidence. The answer is C.\n\n"
+           "Assistant A's answer:\nAssistant A incorrectly picks F, which is wrong.")
+    assert clean(own).startswith("Assistant A's answer:") and "Option (G)" not in clean(own)
+    for kept in ("Here is my evaluation of the two assistants' answers:\n\nAssistant A is wrong.",
+                 "My own answer to the prompt would be: 42.\n\nThere is no line turning to them."):
+        assert clean(kept) == kept
+    assert clean("The triples are wrong.\n\n**Corrected RDF Triples:**\n(Orkney, was neglected by, Scotland)").strip() \
+        == "The triples are wrong."
+    critique = "The assistant does not mention Docker.\n\nCorrection: The assistant should have mentioned Docker."
+    assert clean(critique) == critique
+
+
+def test_a_discovered_name_says_which_failure():
+    """Session 16 (JudgeBench): a cluster whose words only say there is a problem ("A few minor issues") or whose
+    phrase lost its noun ("Does not meet the specific …") is not named by them."""
+    from analysis.issues.naming import core, phrase_name
+
+    minor = ["There are a few minor issues."] * 3
+    assert phrase_name(minor, minor, "issue") is None
+    assert core("The response does not meet the specific X.") == ""
+    adds = ["The response incorrectly adds the tens digits."] * 3
+    assert phrase_name(adds, adds, "issue").label == "Incorrectly adds the tens digits"
+
+
 def test_a_mask_is_no_keyword():
     """Task words masked to X leave "X's" behind; it is no content word (QLoRA's keyword lists showed "x's")."""
     from analysis.issues.naming import content_list, ctfidf_keywords

@@ -187,12 +187,80 @@ def core(text: str, max_words: int = 6) -> str:
         words.pop()
     if len(words) > max_words:  # no clause this short: a cut would leave half a thought
         return ""
+    if words and words[-1].lower().strip(".,;:!?") in _DANGLING:  # "does not meet the specific [X]": half a thought
+        return ""
     return " ".join(words).strip(".,;:!? ")
 
 
 _MORE = re.compile(
     r"^(?:(?:provides|offers|gives|includes|has|uses|is|contains)\s+)?(?:an?\s+)?(?:much\s+)?more\s+", re.I
 )
+
+
+# a modifier whose noun was cut (a masked task word, or the rest of the clause)
+_DANGLING = {
+    "specific",
+    "given",
+    "following",
+    "same",
+    "required",
+    "original",
+    "main",
+    "particular",
+    "certain",
+    "other",
+    "different",
+    "correct",
+    "proper",
+    "appropriate",
+    "necessary",
+    "relevant",
+    "key",
+    "important",
+}
+# words that say there is a problem without saying which: "A few minor issues" names no failure
+_META = {
+    "issue",
+    "issues",
+    "problem",
+    "problems",
+    "minor",
+    "major",
+    "few",
+    "some",
+    "several",
+    "error",
+    "errors",
+    "mistake",
+    "mistakes",
+    "concern",
+    "concerns",
+    "aspect",
+    "aspects",
+    "area",
+    "areas",
+    "point",
+    "points",
+    "thing",
+    "things",
+    "improvement",
+    "improvements",
+    "small",
+    "slight",
+    "slightly",
+    "certain",
+    "various",
+    "number",
+    "lot",
+    "part",
+    "parts",
+    "shortcoming",
+    "shortcomings",
+    "weakness",
+    "weaknesses",
+    "flaw",
+    "flaws",
+}
 
 
 def phrase_name(texts: list[str], central: list[str], kind: str, contrast: bool = False) -> Name | None:
@@ -204,7 +272,7 @@ def phrase_name(texts: list[str], central: list[str], kind: str, contrast: bool 
     if contrast:  # only a comparison ("more …") turns round into a name; other praise of the winner does not
         cores = [("Less " + _MORE.sub("", c)) if _MORE.match(c) else "" for c in cores]
     # a name says what went wrong in at least two words of content, and names no masked task word
-    cores = [c for c in cores if "X" not in c.split() and len(content_list(c)) >= 2]
+    cores = [c for c in cores if "X" not in c.split() and len([w for w in content_list(c) if w not in _META]) >= 2]
     if not cores:
         return None
     counts = Counter(c.lower() for c in cores)

@@ -14,9 +14,35 @@ from .detect import HARM, denied_spans, reading
 # everything after one of these is the judge's own rewrite of the answer, not critique
 _REWRITE = re.compile(
     r"(?im)(?:^|(?<=[.!?:]\s))\s*(?:#+\s*)?(?:\*\*)?(?:here(?:\s+is|'s)\s+(?:a|the|my)\s+(?:corrected|revised|correct)|"
-    r"corrected\s+(?:assistant'?s?\s+)?(?:answer|response|version|code)|the\s+correct(?:ed)?\s+(?:version\s+of\s+the\s+"
+    r"corrected\s+(?:assistant'?s?\s+)?(?:answer|response|version|code)|corrected\s+as\s+follows|"
+    r"corrected(?:\s+[\w'-]+){0,3}\s*:|the\s+correct(?:ed)?\s+(?:version\s+of\s+the\s+"
     r"(?:assistant'?s\s+)?)?(?:answer|response|code)\s+(?:should|would)\s+be\b|revised\s+(?:answer|response))"
 )
+# the judge writes its own answer first (Arena-Hard's prompt asks for it): "To evaluate the responses, I will first
+# provide my own answer to the prompt." Its sentences judge the question's options ("Option (G) is incorrect"), not a
+# response; they go, up to the first later line that turns to the responses ("Assistant A's answer:", "Evaluating …",
+# "Now, comparing …"). Without such a line nothing goes.
+_OWN_ANSWER = re.compile(
+    r"\b(?:(?:provide|generate|give|write|start\s+with|begin\s+with|first\s+answer\s+with)\s+my\s+own|my\s+own\s+"
+    r"(?:answer|response|solution)|my\s+(?:answer|solution|response)\s+to\s+(?:the|this)\s+(?:prompt|question|problem))\b",
+    re.I,
+)
+_TURN_TO_RESPONSES = re.compile(
+    r"(?im)^[ \t>*#_-]*(?:[^\n]{0,40}?\b(?:assistants?\s*(?:[ab12]\b|'s\s+answers)|(?:evaluat|compar|assess)\w*\s+"
+    r"(?:of\s+)?(?:the\s+)?(?:two\s+|both\s+)?(?:assistants?|responses?|answers?)|both\s+(?:assistants|responses|answers)"
+    r"|(?:response|answer|output)\s+[ab12]\b)|now,?\s+(?:let's|let\s+me|i\s+will|to)\s+(?:evaluat|compar|assess|look))"
+)
+
+
+def _without_own_answer(text: str) -> str:
+    head = text[:300]
+    first_line_end = text.find("\n")
+    if first_line_end < 0 or not _OWN_ANSWER.search(head):
+        return text
+    turn = _TURN_TO_RESPONSES.search(text, first_line_end + 1)
+    return text[turn.start() :] if turn else text
+
+
 _CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
 # a line that is only a rating ("Rating: 7/10"), and a rating inside a line ("… not halve it. Rating: [[2]]"): the
 # rating goes, the rest of the line stays (MT-Bench-style critiques are one line ending in "Rating: [[n]]")
@@ -175,6 +201,9 @@ def clean(critique: str) -> str:
     """The critique without code blocks, quoted output, rating lines and the judge's own rewrite."""
     text = critique or ""
     low = text.lower()
+    if "my " in low[:300]:
+        text = _without_own_answer(text)
+        low = text.lower()
     # each rule only where its marker occurs (a scan for a substring is much cheaper than the pattern)
     m = _REWRITE.search(text) if ("correct" in low or "revised" in low) else None
     if m:
