@@ -168,3 +168,49 @@ def test_fastchat_single_and_clear_from_arena(tmp_path, ws):
     assert got == (300, 0.0, 1.0)
     issues = one(ws, "SELECT json_extract(meta, '$.clear_issues') FROM judgments WHERE judge = 'gpt-4o' LIMIT 1")[0]
     assert json.loads(issues) == ["Incorrect facts", "Missing steps"]
+
+
+def test_a_flat_copy_of_arena_bench_per_model_files(tmp_path, ws, capsys):
+    """arena-bench-v1's per-model judgment files as arena-hard-auto published them (question_id, model, user_prompt,
+    judgment, score: no judge, no turn), downloaded beside question.jsonl and the reference answers into one folder
+    (written from the shipped real data in that layout). A new user's folder of this shape was refused whole; one file
+    alone was read as generic with the judge prompt as the question, and --set judge was ignored."""
+    import shutil
+
+    from analysis.cli import main
+
+    j = pl.read_parquet(DEMO / "arena_bench_v1" / "model_judgment.parquet")
+    answers = pl.read_parquet(DEMO / "arena_bench_v1" / "model_answer.parquet")
+    questions = {json.loads(x)["question_id"]: json.loads(x) for x in open(DEMO / "arena_bench_v1" / "question.jsonl")}
+    refs = {json.loads(x)["question_id"]: json.loads(x)["choices"][0]["turns"][0]
+            for x in open(DEMO / "arena_bench_v1" / "reference_answer_gpt-4.jsonl")}
+    answer = {(r["question_id"], r["model_id"]): r["answer"] for r in answers.iter_rows(named=True)}
+    folder = tmp_path / "arena-bench-v1"
+    folder.mkdir()
+    shutil.copy(DEMO / "arena_bench_v1" / "question.jsonl", folder / "question.jsonl")
+    shutil.copy(DEMO / "arena_bench_v1" / "reference_answer_gpt-4.jsonl", folder / "reference_answer_gpt-4.jsonl")
+    models = ["claude-1", "llama-13b"]
+    for model in models:
+        rows = []
+        for r in j.filter(pl.col("model") == model).iter_rows(named=True):
+            q = questions[r["question_id"]]["turns"][0]
+            prompt = (f"[Question]\n{q}\n\n[The Start of Reference Answer]\n{refs[r['question_id']]}\n"
+                      f"[The End of Reference Answer]\n\n[The Start of Assistant's Answer]\n"
+                      f"{answer[(r['question_id'], model)]}\n[The End of Assistant's Answer]")
+            rows.append({"question_id": r["question_id"], "model": model, "user_prompt": prompt,
+                         "judgment": r["judgment"], "score": r["score"]})
+        _write_jsonl(folder / f"{model}.jsonl", rows)
+    (folder / "notes.jsonl").write_text('{"what": "not judgments"}\n')
+    assert detect_format(folder / "claude-1.jsonl") == "fastchat-single"
+    assert detect_format(folder) == "fastchat"
+    assert main(["ingest", "-w", str(ws.path), str(folder), "--set", "judge=gpt-4", "--set", "model=x"]) == 0
+    judges = one(ws, "SELECT list(DISTINCT judge), count(*) FROM judgments")
+    assert judges == (["gpt-4"], 600)
+    # one item per question, with its reference, and every answer's text (read out of the judge prompt)
+    assert one(ws, "SELECT count(*), count(reference), count(DISTINCT dataset) FROM items") == (300, 300, 1)
+    for model in models:
+        stored = {t.strip() for (t,) in ws.q.rows("SELECT text FROM responses WHERE model = ?", [model])}
+        assert stored == {answer[(qid, model)].strip() for qid in questions}, model
+    # a file that is not judgments is left out and said so; a --set a named format does not read is said so too
+    printed = capsys.readouterr().out
+    assert "left out: notes.jsonl" in printed and "--set model is used only by --format generic" in printed

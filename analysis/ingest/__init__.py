@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pyarrow.parquet as pq
 
 from ..errors import UserError
 from ..identities import Identities
 from ..store import transaction
-from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, conform
+from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, UNKNOWN_JUDGE, Reject, SourceBatch, conform
 from .jsonscan import object_keys, skip_space
 from .mapping import Mapping, load_mapping
 from .formats import ALIASES, CONTAINERS, FORMATS, REGISTRY, Format, resolve
@@ -183,6 +184,12 @@ def ingest(
             f"format {fmt} reads its own columns; the column mapping ({', '.join(sorted(mapping.columns))}) is used "
             "only by --format generic"
         )
+    ignored = sorted(set(mapping.constants) - set(NAMED_FORMAT_CONSTANTS))
+    if fmt != "generic" and ignored:
+        result.notes.append(
+            f"format {fmt} reads its own columns; --set {', '.join(ignored)} is used only by --format generic "
+            f"(with a named format, --set names only what the files leave out: {', '.join(NAMED_FORMAT_CONSTANTS)})"
+        )
     with transaction(con) as cur:  # one transaction per import: a failed import leaves the store as it was
         rejects = _write_batches(cur, path, fmt, mapping, bool(explicit), strict, identities, result)
         _account_rows(result, rejects, path)
@@ -254,7 +261,10 @@ def _write_batches(
         result.notes.extend(b.notes)
         result.n_source_rows += b.n_source_rows
         stop_if_strict()
-        good_j, bad_j = split_valid(conform(b.judgments, JUDGMENT_SCHEMA), JUDGMENT_CHECKS)
+        judgments = conform(b.judgments, JUDGMENT_SCHEMA)
+        if fmt != "generic":
+            judgments = _fill_named(judgments, mapping)
+        good_j, bad_j = split_valid(judgments, JUDGMENT_CHECKS)
         good_l, bad_l = split_valid(conform(b.labels, LABEL_SCHEMA), LABEL_CHECKS)
         rejects.extend(bad_j + bad_l)
         stop_if_strict()
@@ -285,6 +295,22 @@ def _write_batches(
             len(rejects),
         )
     return rejects
+
+
+# what `--set ROLE=VALUE` names in a file of a named format: only what the file leaves out (FastChat judgment files
+# without a judge column, arena-bench-v1's per-model files)
+NAMED_FORMAT_CONSTANTS = ("judge", "template")
+
+
+def _fill_named(judgments: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
+    """A named format's judgments with the --set judge / template where its files name none."""
+    fills = []
+    for role in NAMED_FORMAT_CONSTANTS:
+        if role in mapping.constants:
+            value = str(mapping.constants[role]).strip()
+            unknown = pl.col(role).is_null() | (pl.col(role) == UNKNOWN_JUDGE if role == "judge" else pl.lit(False))
+            fills.append(pl.when(unknown).then(pl.lit(value)).otherwise(pl.col(role)).alias(role))
+    return judgments.with_columns(fills) if fills else judgments
 
 
 def _note_self_pairs(cur: duckdb.DuckDBPyConnection, result: IngestResult) -> None:

@@ -25,7 +25,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .batch import JUDGMENT_SCHEMA, Reject, SourceBatch, clip_raw, to_json
+from .batch import JUDGMENT_SCHEMA, UNKNOWN_JUDGE, Reject, SourceBatch, clip_raw, to_json
 from .jsonscan import loads_or
 from .readers import flat_frame, read_records, text_value
 
@@ -144,7 +144,7 @@ def read(path: Path) -> list[SourceBatch]:
             critique = raw.get("concise_explanation") or raw.get("explanation")
         elif isinstance(raw, str) and raw.strip():
             critique = raw
-        annotator = text_value(r.get("annotator") or "unknown-judge")
+        annotator = text_value(r.get("annotator") or UNKNOWN_JUDGE)
         identical = out1 == out2
         rows.append(
             {

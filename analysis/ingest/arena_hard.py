@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import verdicts
-from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, Reject, SourceBatch, clip_raw, to_json
+from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, UNKNOWN_JUDGE, Reject, SourceBatch, clip_raw, to_json
 from .jsonscan import loads_or
 from .readers import flat_frame, read_records, text_value
 
@@ -67,7 +67,7 @@ def read_arena_hard(path: Path, baseline: str = DEFAULT_BASELINE) -> list[Source
                 Reject(recs.source, line, "games", "expected question_id, model and a list of games", clip_raw(r))
             )
             continue
-        judge = text_value(r.get("judge") or "unknown-judge")
+        judge = text_value(r.get("judge") or UNKNOWN_JUDGE)
         for g, game in enumerate(games, start=1):
             if not isinstance(game, dict):
                 rejects.append(Reject(recs.source, line, "games", f"game {g} is not an object", clip_raw(game)))
@@ -139,7 +139,7 @@ def _judgebench_game(r: dict, pair: dict, g: int, game: Any, source: str, line: 
     pid = r.get("pair_id")
     inner = game.get("judgment") if isinstance(game, dict) else None
     inner = inner if isinstance(inner, dict) else {}
-    judge = text_value(inner.get("judge_model") or r.get("judge_name") or "unknown-judge")
+    judge = text_value(inner.get("judge_model") or r.get("judge_name") or UNKNOWN_JUDGE)
     shown_first = "a" if g % 2 == 1 else "b"
     winner, strength = parse_preference(game.get("decision") if isinstance(game, dict) else None)
     verdict = _to_response_frame(winner, shown_first)

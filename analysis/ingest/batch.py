@@ -116,6 +116,10 @@ class SourceBatch:
     # rows accounted for as ingested = n_source_rows - rows rejected.
 
 
+# the judge of a judgment whose source names none (`judgescope ingest --set judge=NAME` names it)
+UNKNOWN_JUDGE = "unknown-judge"
+
+
 def conform(df: pl.DataFrame | None, schema: dict[str, PlType]) -> pl.DataFrame:
     """Add the missing columns as nulls, cast to the schema, order the columns."""
     if df is None:

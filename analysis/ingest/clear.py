@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import UserError
-from .batch import JUDGMENT_SCHEMA, Reject, SourceBatch, clip_raw, to_json
+from .batch import JUDGMENT_SCHEMA, UNKNOWN_JUDGE, Reject, SourceBatch, clip_raw, to_json
 from .jsonscan import loads, loads_or
 from .readers import Records, flat_frame, iter_csv, iter_parquet_records
 from .values import guess_scale
@@ -165,7 +165,7 @@ def _batches(path: Path, member: str, results: Path, meta: dict) -> Iterator[Sou
     generator = str(
         meta.get("gen_model_name") or meta.get("generator_model") or meta.get("gen_model") or "unknown-model"
     )
-    judge = str(meta.get("eval_model_name") or meta.get("judge_model") or meta.get("eval_model") or "unknown-judge")
+    judge = str(meta.get("eval_model_name") or meta.get("judge_model") or meta.get("eval_model") or UNKNOWN_JUDGE)
     source = f"{path}!{member}"
     scale = _scale(results)
     notes = [f"{path.name}: generator {generator}, judge {judge}, scale {scale[0]:g}–{scale[1]:g}"]

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .batch import JUDGMENT_SCHEMA, RESPONSE_SCHEMA, Reject, SourceBatch, clip_raw, to_json
+from .batch import JUDGMENT_SCHEMA, RESPONSE_SCHEMA, UNKNOWN_JUDGE, Reject, SourceBatch, clip_raw, to_json
 from .jsonscan import loads_or
 from .readers import Records, flat_frame, read_records, require, text_value
 from .values import parse_bracket_rating
@@ -32,8 +32,38 @@ def detect_dir(path: Path) -> bool:
     return (
         path.is_dir()
         and (path / "question.jsonl").exists()
-        and ((path / "model_judgment.parquet").exists() or (path / "model_judgment").is_dir())
+        and (
+            (path / "model_judgment.parquet").exists()
+            or (path / "model_judgment").is_dir()
+            or bool(_flat_judgment_files(path)[0])
+        )
     )
+
+
+def _first_keys(path: Path) -> set[str]:
+    """The keys of a JSONL file's first record (empty when it has none or is not JSON)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.strip():
+                    row = loads_or(line, None)
+                    return set(row) if isinstance(row, dict) else set()
+    except OSError:
+        return set()
+    return set()
+
+
+def _flat_judgment_files(path: Path) -> tuple[list[Path], list[Path]]:
+    """A flat copy of a bench folder (question.jsonl beside the judgment files, as downloaded one by one): the files
+    whose first record is a FastChat judgment, and the other files that are neither those, the questions, nor
+    answers or references (left out, and said so)."""
+    judged, other = [], []
+    for f in sorted(path.glob("*.jsonl")):
+        if f.name == "question.jsonl" or f.name.startswith(("reference_answer", "model_answer")):
+            continue
+        keys = _first_keys(f)
+        (judged if SINGLE_KEYS <= keys or PAIR_KEYS <= keys else other).append(f)
+    return judged, other
 
 
 def _judge(value: Any, default: str) -> tuple[str, str | None]:
@@ -192,12 +222,20 @@ def read_dir(path: Path) -> list[SourceBatch]:
     require(path, "a FastChat bench directory", "question.jsonl")
     batches: list[SourceBatch] = []
     ctx = load_context(path, batches)
-    default_judge = _config_judge(path) or "unknown-judge"
-    judgment_files = (
-        [path / "model_judgment.parquet"]
-        if (path / "model_judgment.parquet").exists()
-        else sorted((path / "model_judgment").glob("*.jsonl"))
-    )
+    default_judge = _config_judge(path) or UNKNOWN_JUDGE
+    if (path / "model_judgment.parquet").exists():
+        judgment_files = [path / "model_judgment.parquet"]
+    elif (path / "model_judgment").is_dir():
+        judgment_files = sorted((path / "model_judgment").glob("*.jsonl"))
+    else:
+        judgment_files, other = _flat_judgment_files(path)
+        if other:
+            batches[0].notes.append(
+                f"{len(other)} file(s) beside question.jsonl are neither FastChat judgments, answers "
+                f"(model_answer*.jsonl) nor references (reference_answer*.jsonl), and were left out: "
+                + ", ".join(f.name for f in other[:5])
+                + (" …" if len(other) > 5 else "")
+            )
     for f in judgment_files:
         recs = read_records(f)
         keys = set().union(*(r.keys() for r in recs.rows)) if recs.rows else set()
@@ -208,7 +246,7 @@ def read_dir(path: Path) -> list[SourceBatch]:
     return batches
 
 
-def single_batch(recs: Records, ctx: Context | None = None, default_judge: str = "unknown-judge") -> SourceBatch:
+def single_batch(recs: Records, ctx: Context | None = None, default_judge: str = UNKNOWN_JUDGE) -> SourceBatch:
     ctx = ctx or Context()
     rows, rejects = [], list(recs.rejects)
     for line, r in zip(recs.lines, recs.rows):
@@ -273,7 +311,7 @@ def single_batch(recs: Records, ctx: Context | None = None, default_judge: str =
     )
 
 
-def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = "unknown-judge") -> SourceBatch:
+def pair_batch(recs: Records, ctx: Context | None = None, default_judge: str = UNKNOWN_JUDGE) -> SourceBatch:
     ctx = ctx or Context()
     rows, rejects = [], list(recs.rejects)
     for line, r in zip(recs.lines, recs.rows):
@@ -342,16 +380,17 @@ def _missing_texts(source: str, rows: list[dict]) -> list[str]:
 
 
 def read_single(path: Path) -> list[SourceBatch]:
-    return [single_batch(read_records(path), _sibling_context(path), _config_judge(path.parent) or "unknown-judge")]
+    return [single_batch(read_records(path), _sibling_context(path), _config_judge(path.parent) or UNKNOWN_JUDGE)]
 
 
 def read_pair(path: Path) -> list[SourceBatch]:
-    return [pair_batch(read_records(path), _sibling_context(path), _config_judge(path.parent) or "unknown-judge")]
+    return [pair_batch(read_records(path), _sibling_context(path), _config_judge(path.parent) or UNKNOWN_JUDGE)]
 
 
 def _sibling_context(path: Path) -> Context | None:
-    """A judgment file inside FastChat's layout (<bench>/model_judgment/x.jsonl) gets its questions and answers."""
-    bench = path.parent.parent if path.parent.name == "model_judgment" else None
-    if bench is not None and (bench / "question.jsonl").exists():
+    """A judgment file inside FastChat's layout (<bench>/model_judgment/x.jsonl), or beside question.jsonl in a flat
+    copy of it, gets its questions and answers."""
+    bench = path.parent.parent if path.parent.name == "model_judgment" else path.parent
+    if (bench / "question.jsonl").exists():
         return load_context(bench, [])
     return None

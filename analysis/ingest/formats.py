@@ -129,7 +129,8 @@ REGISTRY: tuple[Format, ...] = (
         "FastChat single-answer grading file",
         lambda p, m: fastchat.read_single(p),
         aliases=("mt-bench",),
-        keys=_keys(fastchat.SINGLE_KEYS, also=lambda k: "judge" in k and "turn" in k),
+        # (arena-bench-v1's per-model files have no judge or turn, but keep the judge prompt)
+        keys=_keys(fastchat.SINGLE_KEYS, also=lambda k: ("judge" in k and "turn" in k) or "user_prompt" in k),
     ),
     Format(
         "generic",
