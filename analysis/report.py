@@ -304,7 +304,7 @@ def findings(d: ReportContent, n: int = 6, esc=str) -> list[str]:
     # labels of the same judge: a judge that misses the gold label often also misses it when the better answer is
     # shorter, and those would crowd out that it favours the first-shown answer
     ranked = sorted(departures, key=lambda t: -t[0])
-    firsts = {}
+    firsts: dict[tuple[str, bool], tuple] = {}
     for t in ranked:
         firsts.setdefault((t[1]["judge"], t[2].bias), t)
     chosen = [t for t in ranked if firsts.get((t[1]["judge"], t[2].bias)) is t]

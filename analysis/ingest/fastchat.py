@@ -57,7 +57,8 @@ def _flat_judgment_files(path: Path) -> tuple[list[Path], list[Path]]:
     """A flat copy of a bench folder (question.jsonl beside the judgment files, as downloaded one by one): the files
     whose first record is a FastChat judgment, and the other files that are neither those, the questions, nor
     answers or references (left out, and said so)."""
-    judged, other = [], []
+    judged: list[Path] = []
+    other: list[Path] = []
     for f in sorted(path.glob("*.jsonl")):
         if f.name == "question.jsonl" or f.name.startswith(("reference_answer", "model_answer")):
             continue
