@@ -810,7 +810,7 @@ def _data_commands(add) -> None:
 
     p = add("judgments", "print or export the judgments a filter selects", cmd_judgments)
     p.add_argument("--filter", help=FILTER_HELP)
-    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--limit", "-n", type=int, default=None, help="at most this many (-n as in `issues --examples`)")
     p.add_argument("--output", "-o", help="write .csv or .parquet instead of printing")
     p.add_argument("--json", action="store_true")
 

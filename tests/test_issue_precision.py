@@ -441,6 +441,10 @@ def test_only_long_quotations_are_left_out_of_a_critique():
     quoted = "The response says " + '"' + "a" * 90 + '"' + ", which is wrong."
     assert clean(quoted) == 'The response says "…", which is wrong.'
     assert "“" not in clean("It writes “" + "b" * 85 + "” twice.")
+    # markdown marks go, what they mark stays, and so does a * or _ of the text (a new user found "p = pA + (1 - pA)
+    # (1 - pB)" quoted back for the judge's "p = p_A + (1 - p_A) * (1 - p_B)")
+    assert clean("**Weaknesses:** The *answer* is _wrong_: `x` fails.") == "Weaknesses: The answer is wrong: x fails."
+    assert clean("It writes p = p_A + (1 - p_A) * (1 - p_B) * p.") == "It writes p = p_A + (1 - p_A) * (1 - p_B) * p."
     # an odd quote (an inch mark) leaves the rest as it is
     assert clean('The board is 5" wide, which is too small for the stated use of the shelf.') == \
         'The board is 5" wide, which is too small for the stated use of the shelf.'

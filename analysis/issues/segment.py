@@ -197,6 +197,18 @@ class Segment:
         return self.kind == "problem"
 
 
+_HEADING = re.compile(r"(?m)^([ \t]*)#{1,6}[ \t]*")
+_STRONG = re.compile(r"\*\*\*?|___?|`+")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
+
+
+def _markdown_marks(text: str) -> str:
+    """Markdown headings, bold, italics and code marks go; what they mark stays, and so does a * or _ that is part of
+    the text ("p = p_A + (1 - p_A) * (1 - p_B)"): a statement quoted back to the reader is the judge's own words."""
+    text = _STRONG.sub("", _HEADING.sub(r"\1", text))
+    return _EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
+
+
 def clean(critique: str) -> str:
     """The critique without code blocks, quoted output, rating lines and the judge's own rewrite."""
     text = critique or ""
@@ -218,7 +230,8 @@ def clean(critique: str) -> str:
         text = _RATING_LINE.sub(" ", text)
     if '"' in text or "“" in text:
         text = _drop_long_quotes(text)
-    text = re.sub(r"[*_#`]{1,3}", "", text)  # markdown emphasis and headings
+    if "*" in text or "_" in text or "#" in text or "`" in text:
+        text = _markdown_marks(text)
     return text
 
 
