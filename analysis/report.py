@@ -485,13 +485,14 @@ def _csv(d: ReportContent) -> str:
     return buf.getvalue()
 
 
-def _html(q, workspace: Path, d: ReportContent, filter) -> str:
+def _html_charts(q, workspace: Path, d: ReportContent, filter) -> list[str]:
+    """The report's two charts as HTML fragments (plotly.js inlined once): the issues' prevalence and the bias
+    heatmap."""
     import plotly.io as pio
 
     from .issues.api import Issues
     from .reliability.api import Audit
 
-    e = html.escape
     figs = []
     flt = filter or Filter()
     if d["issue_set"]:
@@ -502,7 +503,12 @@ def _html(q, workspace: Path, d: ReportContent, filter) -> str:
         )
     audit = Audit(q, workspace)
     figs.append(audit.bias_heatmap(audit=pl.DataFrame(d["audit"]) if d["audit"] else audit(flt)))
-    charts = [pio.to_html(f, include_plotlyjs=(i == 0), full_html=False) for i, f in enumerate(figs)]
+    return [pio.to_html(f, include_plotlyjs=(i == 0), full_html=False) for i, f in enumerate(figs)]
+
+
+def _html(q, workspace: Path, d: ReportContent, filter) -> str:
+    e = html.escape
+    charts = _html_charts(q, workspace, d, filter)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>judgescope report</title>"
         "<style>body{font-family:Inter,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;"
