@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from .issues import corrections
 from .issues.issueset import SELECTION_STATS
-from .formatting import cell, interval, lift_notes, unexplained_note, with_interval
+from .formatting import DASH, cell, interval, lift_notes, unexplained_note, with_interval
 from . import __version__
 from . import progress
 from .errors import UserError
@@ -257,17 +257,26 @@ def cmd_scores(args) -> int:
         rows = [
             {
                 **r,
-                "mean": "" if r["mean_score"] is None else f"{r['mean_score']:.2f}",
-                "normalised": "" if r["mean_score_norm"] is None else f"{r['mean_score_norm']:.3f}",
-                "scale": "" if r["scale_min"] is None else f"{r['scale_min']:g}-{r['scale_max']:g}",
+                "mean (95% CI)": with_interval(r["mean_score"], r["mean_score_ci_low"], r["mean_score_ci_high"]),
+                "normalised": DASH if r["mean_score_norm"] is None else f"{r['mean_score_norm']:.3f}",
+                "scale": DASH if r["scale_min"] is None else f"{r['scale_min']:g}-{r['scale_max']:g}",
             }
             for r in stats.iter_rows(named=True)
         ]
         _print_table(
-            rows, [stats.columns[0], "judgments", "scored", "unparsed", "missing", "mean", "normalised", "scale"]
+            rows,
+            [stats.columns[0], "judgments", "scored", "unparsed", "missing", "mean (95% CI)", "normalised", "scale"],
         )
-    if not wins.height:
-        print("no pairwise verdicts between named models in the selection")
+    if not wins.height or not wins["comparisons"].sum():
+        self_pairs = int(wins["n_self"].sum()) if wins.height else 0
+        print(
+            "no pairwise verdicts between two different named models in the selection"
+            + (
+                f" ({self_pairs:,} compare a model with itself: they say nothing about which is better)"
+                if self_pairs
+                else ""
+            )
+        )
         return 0
     print("win rates (pairwise; a tie counts half, 95% Wilson interval)")
     rows = [

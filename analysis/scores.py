@@ -23,7 +23,8 @@ class Scores:
 
     def stats(self, by: str = "model", filter: FilterLike = None) -> pl.DataFrame:
         """Per group: judgments, scored, unparsed (a reply with no score the parser could read), missing (no score
-        given at all), mean raw score, mean normalised score."""
+        given at all), mean raw score with its 95% interval (normal approximation, 1.96 standard errors; none under
+        two scores), mean normalised score."""
         g = self.q.group(by)
         where, params = as_filter(filter).where("j")
         return self.q.frame(
@@ -31,7 +32,12 @@ class Scores:
             SELECT {g.scalar} AS {g.alias}, count(*) AS judgments, count(j.score) AS scored,
                    count(*) FILTER (WHERE j.parse_status = 'unparsed') AS unparsed,
                    count(*) FILTER (WHERE j.parse_status = 'missing') AS missing,
-                   avg(j.score) AS mean_score, avg(j.score_norm) AS mean_score_norm,
+                   avg(j.score) AS mean_score,
+                   CASE WHEN count(j.score) >= 2
+                        THEN avg(j.score) - 1.96 * stddev_samp(j.score) / sqrt(count(j.score)) END AS mean_score_ci_low,
+                   CASE WHEN count(j.score) >= 2
+                        THEN avg(j.score) + 1.96 * stddev_samp(j.score) / sqrt(count(j.score)) END AS mean_score_ci_high,
+                   avg(j.score_norm) AS mean_score_norm,
                    min(j.scale_min) AS scale_min, max(j.scale_max) AS scale_max
             FROM judgment_view j
             WHERE {where} AND j.protocol = 'pointwise' AND {g.scalar} IS NOT NULL

@@ -93,11 +93,12 @@ def test_arena_hard_games_written_in_shown_frame(tmp_path, ws):
     assert one(ws, "SELECT DISTINCT model_a FROM judgment_view")[0] == "output_1"
 
 
-def test_judgebench_from_llmbar(tmp_path, ws):
+def test_judgebench_from_llmbar(tmp_path, ws, capsys):
     rows = []
     for r in _llmbar_swap_cot("PaLM2").iter_rows(named=True):
         rows.append({"pair_id": f"{r['subset']}/{r['idx']}", "question": r["input"], "response_A": r["output_1"],
                      "response_B": r["output_2"], "label": "A>B" if r["label"] == 1 else "B>A", "judge_name": "arena_hard",
+                     "response_model": "gpt-4o",
                      "judgments": [
                          {"judgment": {"judge_model": "palm2", "response": r["c1"]},
                           "decision": {"1": "A>B", "2": "B>A"}.get(r["w1"])},
@@ -109,6 +110,13 @@ def test_judgebench_from_llmbar(tmp_path, ws):
     r = swap_pairs(ws, "arena_hard").row(0, named=True)
     assert r["consistent"] / r["both_parsed"] == pytest.approx(0.598, abs=0.0015)
     assert one(ws, "SELECT count(*) FROM labels WHERE kind = 'gold'")[0] == 734
+    # both answers of a JudgeBench pair come from one model: no win rate, and `scores` says why (a new user saw
+    # "0 comparisons" for every model)
+    from analysis.cli import main
+
+    assert main(["scores", "-w", str(ws.path)]) == 0
+    n = one(ws, "SELECT count(*) FROM judgments WHERE protocol = 'pairwise'")[0]
+    assert f"({n:,} compare a model with itself" in capsys.readouterr().out
 
 
 def test_alpaca_eval_from_pandalm(tmp_path, ws):

@@ -195,6 +195,15 @@ def test_arena_mean_scores(arena):
     want = dict(ws.sql("SELECT parse_status, count(*) FROM judgments WHERE protocol = 'pointwise' GROUP BY 1").rows())
     assert stats["unparsed"].sum() == want.get("unparsed", 0) and stats["missing"].sum() == want.get("missing", 0)
     assert stats["scored"].sum() + stats["unparsed"].sum() + stats["missing"].sum() == stats["judgments"].sum()
+    # each mean with its 95% interval (1.96 standard errors), as a user checks it from the scores themselves
+    import statistics
+
+    scores = [s for (s,) in ws.sql("SELECT score FROM judgment_view WHERE model = 'llama-13b' AND score IS NOT NULL")
+              .rows()]
+    half = 1.96 * statistics.stdev(scores) / len(scores) ** 0.5
+    row = stats.filter(pl.col("model") == "llama-13b").row(0, named=True)
+    assert row["mean_score_ci_low"] == pytest.approx(statistics.mean(scores) - half)
+    assert row["mean_score_ci_high"] == pytest.approx(statistics.mean(scores) + half)
 
 
 # ---- Prometheus -----------------------------------------------------------------------------------
