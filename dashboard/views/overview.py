@@ -156,6 +156,8 @@ STATS_COLUMNS = {
     ),
     "missing": st.column_config.NumberColumn("No score", help="The source gave no score for these judgments"),
     "mean_score": st.column_config.NumberColumn("Mean score", format="%.2f"),
+    "mean_score_ci_low": st.column_config.NumberColumn("95% low", format="%.2f", help="Mean − 1.96 standard errors"),
+    "mean_score_ci_high": st.column_config.NumberColumn("95% high", format="%.2f"),
     "mean_score_norm": st.column_config.NumberColumn("Mean (0–1)", format="%.3f", help="Scores normalised by scale"),
 }
 
