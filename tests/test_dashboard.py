@@ -347,3 +347,20 @@ def test_a_slow_query_is_stopped_with_one_line(monkeypatch, demo_path):
     monkeypatch.setenv("JUDGESCOPE_QUERY_SECONDS", "soon")
     with pytest.raises(UserError, match="must be a number of seconds"):
         _workspace(args, read_only=True)
+
+
+def test_a_label_on_two_answers_of_one_model_names_the_slot(monkeypatch, tmp_path):
+    """JudgeBench pairs two answers of one model: "prefers claude-3-5-sonnet" said nothing (a new user's reading);
+    the label names the slot as the page shows it. Hand-made rows, the layout's known answer."""
+    rows = [{"prompt": f"Question {i}?", "model_a": "m", "model_b": "m", "response_a": f"first answer {i}",
+             "response_b": f"second answer {i}", "judge": "j", "verdict": "A", "critique": "Assistant A is right.",
+             "label_verdict": "B"} for i in range(3)]
+    src = tmp_path / "pairs.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ws = Workspace(tmp_path / "w.duckdb")
+    ws.ingest(src, mapping={"columns": {"label_verdict": "label_verdict"}, "label_kind": "gold"})
+    jid = ws.judgments(limit=1)["judgment_id"][0]
+    ws.close()
+    at = app(monkeypatch, tmp_path / "w.duckdb", page="instances", instance=jid)
+    labels = next(m.value for m in at.markdown if "judge agrees" in m.value or "judge disagrees" in m.value)
+    assert "prefers response B (m)" in labels.replace("\\", "") and "judge disagrees" in labels, labels

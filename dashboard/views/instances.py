@@ -155,7 +155,15 @@ def _labels(d: dict[str, Any]) -> None:
     if not labels:
         return
     st.markdown("**Human and gold labels**")
-    model_of = {s["response_id"]: s["model"] or f"response {s['slot']}" for s in d["slots"]}
+    # the response's model, and its slot when both come from one model (JudgeBench pairs one model's two answers)
+    models = [s["model"] for s in d["slots"]]
+    same = len(models) == 2 and models[0] == models[1]
+    model_of = {
+        s["response_id"]: (f"response {s['slot']} ({s['model']})" if same and s["model"] else None)
+        or s["model"]
+        or f"response {s['slot']}"
+        for s in d["slots"]
+    }
     rows = []
     for lab in labels:
         agree = {True: "judge agrees ✓", False: "judge disagrees ✗", None: "–"}[lab["judge_agrees"]]
