@@ -478,6 +478,12 @@ def test_the_judges_own_answer_and_rewrites_are_not_its_critique():
         assert clean(kept) == kept
     assert clean("The triples are wrong.\n\n**Corrected RDF Triples:**\n(Orkney, was neglected by, Scotland)").strip() \
         == "The triples are wrong."
+    # "… should be corrected as follows:" opens a rewrite mid-line (arena: a copy of the answer's "Flaws and faulty logic
+    # of Answer 1" was read as the judge's); "should be corrected to: …" inside a sentence is critique
+    assert clean("It is wrong. The assistant's answer should be corrected as follows:\n\nAnswer 1: Flaws of Answer 1") \
+        == "It is wrong."
+    inline = 'The line "a" should be corrected to: "b". It also lacks tests.'
+    assert clean(inline) == inline
     critique = "The assistant does not mention Docker.\n\nCorrection: The assistant should have mentioned Docker."
     assert clean(critique) == critique
 

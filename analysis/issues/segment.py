@@ -14,7 +14,7 @@ from .detect import HARM, denied_spans, reading
 # everything after one of these is the judge's own rewrite of the answer, not critique
 _REWRITE = re.compile(
     r"(?im)(?:^|(?<=[.!?:]\s))\s*(?:#+\s*)?(?:\*\*)?(?:here(?:\s+is|'s)\s+(?:a|the|my)\s+(?:corrected|revised|correct)|"
-    r"corrected\s+(?:assistant'?s?\s+)?(?:answer|response|version|code)|corrected\s+as\s+follows|"
+    r"corrected\s+(?:assistant'?s?\s+)?(?:answer|response|version|code)|"
     r"corrected(?:\s+[\w'-]+){0,3}\s*:|the\s+correct(?:ed)?\s+(?:version\s+of\s+the\s+"
     r"(?:assistant'?s\s+)?)?(?:answer|response|code)\s+(?:should|would)\s+be\b|revised\s+(?:answer|response))"
 )
@@ -41,6 +41,20 @@ def _without_own_answer(text: str) -> str:
         return text
     turn = _TURN_TO_RESPONSES.search(text, first_line_end + 1)
     return text[turn.start() :] if turn else text
+
+
+# "The assistant's answer should be corrected as follows:" opens the judge's rewrite mid-line: the rewrite goes from
+# that sentence on
+_REWRITE_FOLLOWS = re.compile(
+    r"(?i)\b(?:(?:should|can|could|would|must)\s+be\s+)?(?:corrected|revised|rewritten)\s+as\s+follows\s*:"
+)
+
+
+def _without_rewrite_that_follows(text: str) -> str:
+    m = _REWRITE_FOLLOWS.search(text)
+    if m is None:
+        return text
+    return text[: max(text.rfind(". ", 0, m.start()), text.rfind("\n", 0, m.start())) + 1]
 
 
 _CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
@@ -220,6 +234,8 @@ def clean(critique: str) -> str:
     m = _REWRITE.search(text) if ("correct" in low or "revised" in low) else None
     if m:
         text = text[: m.start()]
+    if "as follows" in low:
+        text = _without_rewrite_that_follows(text)
     if "```" in text:
         text = _CODE_BLOCK.sub(" ", text)
     if ">" in text:
