@@ -500,6 +500,19 @@ def test_a_discovered_name_says_which_failure():
     assert phrase_name(adds, adds, "issue").label == "Incorrectly adds the tens digits"
 
 
+def test_what_the_tune_halves_taught_in_session_16():
+    """Prometheus' tune half: a method said to be wrong is a wrong method, a calculation said to be flawed a
+    calculation error, and a requested format not adhered to an ignored instruction; each beside a near miss."""
+    assert _stated("However, the methodology used for the calculation of the circle's radius and area is "
+                   "incorrect.") == ["Wrong method or formula"]
+    assert _stated("The approach is correct and efficient.") == []
+    assert _stated("The calculation process was fundamentally flawed, leading to an incorrect result.") == \
+        ["Calculation errors"]
+    assert _stated("However, the YAML format requested was not adhered to completely.") == \
+        ["Ignores instructions or constraints"]
+    assert _stated("The requested format was followed throughout.") == []
+
+
 def test_a_mask_is_no_keyword():
     """Task words masked to X leave "X's" behind; it is no content word (QLoRA's keyword lists showed "x's")."""
     from analysis.issues.naming import content_list, ctfidf_keywords
