@@ -7,7 +7,6 @@ did not. Importing the same source twice adds nothing.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -17,17 +16,14 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pyarrow.parquet as pq
 
 from ..errors import UserError
 from ..identities import Identities
 from ..store import transaction
 from .batch import JUDGMENT_SCHEMA, LABEL_SCHEMA, UNKNOWN_JUDGE, Reject, SourceBatch, conform
-from .jsonscan import object_keys, skip_space
 from .mapping import Mapping, load_mapping
 from .formats import ALIASES, CONTAINERS, FORMATS, REGISTRY, Format, resolve
-from .readers import SUFFIXES, file_kind
-from .textio import read_prefix
+from .readers import SUFFIXES, first_record_keys
 from .validate import JUDGMENT_CHECKS, LABEL_CHECKS, split_valid
 from .writer import write_flat, write_rejects, write_run
 
@@ -72,29 +68,6 @@ class IngestResult:
         return d
 
 
-DETECT_BYTES = 2 * 1024 * 1024  # format detection reads at most this much of a file
-
-
-def _first_record_keys(path: Path) -> set[str]:
-    """The column names of a file's first record, from a bounded prefix: a first line longer than
-    DETECT_BYTES is read only that far (its keys up to there count)."""
-    kind = file_kind(path)
-    try:
-        if kind == "parquet":
-            return set(pq.read_schema(path).names)
-        text = read_prefix(path, DETECT_BYTES)
-    except Exception:  # noqa: BLE001 - unreadable here means undetected; the reader reports the problem properly
-        return set()
-    if kind == "csv":
-        first = next((ln for ln in text.splitlines() if ln.strip()), "")
-        fields = next(csv.reader([first], delimiter="\t" if path.suffix.lower() == ".tsv" else ","), [])
-        return {f.strip() for f in fields}
-    start = skip_space(text, 0)
-    if kind == "json" and text.startswith("[", start):
-        start = skip_space(text, start + 1)
-    return set(object_keys(text[start:]))
-
-
 def detect_format(path: str | Path) -> str:
     """The format of a file or directory, or 'generic' when no known layout matches (formats.REGISTRY)."""
     path = Path(path)
@@ -107,7 +80,7 @@ def detect_format(path: str | Path) -> str:
         if detect(path):
             return container.name
         raise UserError(f"{path}: a {suffix} file that is not {holds}")
-    keys = _first_record_keys(path)
+    keys = first_record_keys(path)
     return next((f.name for f in REGISTRY if f.keys and f.keys(keys)), "generic")
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from .batch import JUDGMENT_SCHEMA, RESPONSE_SCHEMA, UNKNOWN_JUDGE, Reject, SourceBatch, clip_raw, to_json
 from .jsonscan import loads_or
-from .readers import Records, flat_frame, read_records, require, text_value
+from .readers import Records, first_record_keys, flat_frame, read_records, require, text_value
 from .values import parse_bracket_rating
 
 SINGLE_KEYS = {"question_id", "model", "judgment", "score"}
@@ -40,19 +40,6 @@ def detect_dir(path: Path) -> bool:
     )
 
 
-def _first_keys(path: Path) -> set[str]:
-    """The keys of a JSONL file's first record (empty when it has none or is not JSON)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if line.strip():
-                    row = loads_or(line, None)
-                    return set(row) if isinstance(row, dict) else set()
-    except OSError:
-        return set()
-    return set()
-
-
 def _flat_judgment_files(path: Path) -> tuple[list[Path], list[Path]]:
     """A flat copy of a bench folder (question.jsonl beside the judgment files, as downloaded one by one): the files
     whose first record is a FastChat judgment, and the other files that are neither those, the questions, nor
@@ -62,7 +49,7 @@ def _flat_judgment_files(path: Path) -> tuple[list[Path], list[Path]]:
     for f in sorted(path.glob("*.jsonl")):
         if f.name == "question.jsonl" or f.name.startswith(("reference_answer", "model_answer")):
             continue
-        keys = _first_keys(f)
+        keys = first_record_keys(f)
         (judged if SINGLE_KEYS <= keys or PAIR_KEYS <= keys else other).append(f)
     return judged, other
 

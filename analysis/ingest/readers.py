@@ -9,6 +9,7 @@ line. The internal line column of a frame never takes a name a source column has
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from collections.abc import Iterator
@@ -23,11 +24,12 @@ import pyarrow.parquet as pq
 from ..errors import UserError
 from .batch import PlType, Reject, clip_raw
 from .csvreader import CsvRows, header_names
-from .jsonscan import MAX_DEPTH, TooDeep, brackets, loads, skip_container, skip_space, too_deep
-from .textio import MAX_LINE_BYTES, Bad, BinaryFile, TextLines, read_text
+from .jsonscan import MAX_DEPTH, TooDeep, brackets, loads, object_keys, skip_container, skip_space, too_deep
+from .textio import MAX_LINE_BYTES, Bad, BinaryFile, TextLines, read_prefix, read_text
 
 __all__ = [
     "CHUNK_ROWS",
+    "first_record_keys",
     "MAX_LINE_BYTES",
     "Records",
     "file_kind",
@@ -69,6 +71,29 @@ def file_kind(path: Path) -> str:
     if kind is None:
         raise UserError(f"{path}: unknown file type {path.suffix!r}; expected .jsonl, .json, .csv or .parquet")
     return kind
+
+
+DETECT_BYTES = 2 * 1024 * 1024  # format detection reads at most this much of a file
+
+
+def first_record_keys(path: Path) -> set[str]:
+    """The column names of a file's first record, from a bounded prefix: a first line longer than
+    DETECT_BYTES is read only that far (its keys up to there count)."""
+    kind = file_kind(path)
+    try:
+        if kind == "parquet":
+            return set(pq.read_schema(path).names)
+        text = read_prefix(path, DETECT_BYTES)
+    except Exception:  # noqa: BLE001 - unreadable here means undetected; the reader reports the problem properly
+        return set()
+    if kind == "csv":
+        first = next((ln for ln in text.splitlines() if ln.strip()), "")
+        fields = next(csv.reader([first], delimiter="\t" if path.suffix.lower() == ".tsv" else ","), [])
+        return {f.strip() for f in fields}
+    start = skip_space(text, 0)
+    if kind == "json" and text.startswith("[", start):
+        start = skip_space(text, start + 1)
+    return set(object_keys(text[start:]))
 
 
 def require(path: Path, what: str, *names: str) -> None:
