@@ -511,6 +511,10 @@ def test_what_the_tune_halves_taught_in_session_16():
     assert _stated("However, the YAML format requested was not adhered to completely.") == \
         ["Ignores instructions or constraints"]
     assert _stated("The requested format was followed throughout.") == []
+    # what a response shows to be wrong is the question's options, not itself (JudgeBench, read after the session)
+    assert _stated("They go through the options systematically, correctly identifying and explaining the reasons why "
+                   "most of the options are incorrect.") == []
+    assert _stated("Assistant B's answer of yes, yes, yes is incorrect.") == ["Incorrect answer"]
 
 
 def test_a_mask_is_no_keyword():

@@ -121,6 +121,12 @@ _DENIED = re.compile(
     r"explain(?:s|ed)?|address(?:es|ed)|handl(?:es|ed)|detect(?:s|ed)?|notic(?:es|ed)|remov(?:es|ed|ing)|eliminat\w+)\s+(?:[\w,]+\s+){0,5}?"
     r"(?:inaccura\w+|errors?|mistakes?|bugs?|flaws?|issues?|misconceptions?|inconsisten\w+|edge\s+cases?|limitations?|risks?|"
     r"repetiti\w+|redundan\w+)\b"
+    # what the response shows to be wrong is the question's, not its own: "correctly identifying and explaining the
+    # reasons why most of the options are incorrect" (JudgeBench, claude-3-haiku)
+    r"|\b(?<!\bnot\s)(?<!n't\s)(?<!fails\sto\s)(?<!failed\sto\s)(?:identif\w+|explain\w*|recogni[sz]\w+|show(?:s|ed|ing)?|"
+    r"determin\w+|establish\w*|rul(?:es|ed|ing)\s+out)\s+(?:[\w,]+\s+){0,6}?(?:why|that)\s+(?:[\w,]+\s+){0,3}?"
+    r"(?:options?|choices?|alternatives?|statements?|answer\s+choices)\s+(?:[\w()]+\s+){0,3}?(?:is|are|was|were)\s+"
+    r"(?:[\w-]+\s+)?(?:incorrect|wrong|inaccurate|invalid|false)\b"
 )
 
 
