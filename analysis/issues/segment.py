@@ -117,7 +117,12 @@ NEGATIVE_PATTERN = r"""\b(?:
     excessive(?:ly)?|unsafe|harmful|refus(?:es|ed|al)|truncated|cut\s+off|unfinished|outdated|invalid|
     does\s+n[o']t|doesn't|didn't|isn't|wasn't|aren't|won't|neglect(?:s|ed)?|overlook(?:s|ed)?|forg(?:ets|ot)|
     misspell\w*|typos?|grammatical|inconsisten(?:t|cy)|ambiguous|assum(?:es|ed|ption)|unsupported|unverified|
-    violat(?:es|ed|ing|ions?)|forbidden|prohibited|exceed(?:s|ed|ing)?|more\s+than\s+what
+    violat(?:es|ed|ing|ions?)|forbidden|prohibited|exceed(?:s|ed|ing)?|more\s+than\s+what|
+    (?:could|might|may)\s+(?:also\s+|further\s+|greatly\s+)?benefit|absence\s+of|(?:minor|slight|small|few|some|several|significant|major|notable)\s+discrepanc(?:y|ies)|
+    (?:enhancement|improvement|addition)\s+(?:could|would|might)\s+be|
+    (?:may|might|could|would)\s+have\s+benefit+ed|falls?\s+short\s+(?:in|of|on)\s+(?:\w+ly\s+)?\w+ing|room\s+for\s+(?:\w+\s+)?improvement|
+    (?:could|might|may)\s+(?:potentially\s+|also\s+|still\s+)?(?:further\s+)?(?:improve|enhance|be\s+(?:further\s+)?(?:\w+ly\s+)?(?:expanded|improved|enhanced|explained|clarified|elaborated|strengthened|refined|simplified))|
+    (?:could|might|may)\s+(?:also\s+)?(?:further\s+(?:\w+)|delve|elaborate|expand)
 )\b"""
 NEGATIVE = re.compile(NEGATIVE_PATTERN, re.X | re.I)
 _NEG = re.compile(NEGATIVE_PATTERN, re.X)  # on lower-cased text: the same matches, about three times faster
