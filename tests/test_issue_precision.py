@@ -517,6 +517,48 @@ def test_what_the_tune_halves_taught_in_session_16():
     assert _stated("Assistant B's answer of yes, yes, yes is incorrect.") == ["Incorrect answer"]
 
 
+def test_what_the_tune_halves_taught_in_session_17():
+    """Auto-J's and just-eval's tune halves: a missing explanation of why or how is a lack of depth, and so is an
+    addition the judge says would add depth (readers: 11 of 12 and 11 of 11); inaccuracies in a calculation are a
+    calculation error; inaccuracies said to be fixed are none; each beside a near miss."""
+    assert _stated("It does not explain why these keywords are important.", False) == ["Lacks depth"]
+    assert _stated("but it does not explain how to sort the results by the number of matches.", False) == []
+    assert _stated("Output (a) does not accurately explain why we cannot divide by zero.", False) == \
+        ["Factual errors"]
+    # missing the explanation of why the other options are wrong is not a wrong answer
+    assert _stated("The response fails to explain why the other options are incorrect.", False) == ["Lacks depth"]
+    assert _stated("The response chose option C, which is incorrect.", False) == ["Incorrect answer"]
+    assert _stated("However, it does not provide definitions or contexts for the use of these antonyms, which would "
+                   "have added depth to the response.", False) == ["Lacks depth"]
+    assert _stated("However, it could include more options for vinegar types.", False) == ["Misses key points"]
+    assert _stated("but there were inaccuracies in the calculations which may affect the final estimate.", False) \
+        == ["Calculation errors"]
+    assert _stated("There are no inaccuracies in the calculation.", False) == []
+    assert _stated("All inaccuracies from the previous version have been rectified in the revised response.") == []
+    assert _stated("The errors in the code were not fixed.") == ["Code does not work"]
+
+
+def test_a_suggestion_worded_softly_is_a_problem_statement():
+    """Prometheus' and Auto-J's tune halves: a judge's suggestion without a failure word ("might benefit from",
+    "a minor enhancement could be", "could be explained more clearly", "room for improvement") was read as neutral
+    or as praise, so the judgment had no problem to explain (9 of Prometheus' 164 typed tune-half judgments had
+    none). Each beside a sentence of the same shape that states nothing against the response."""
+    for wish in ("However, while the instructions are generally comprehensive, they might benefit from a few more "
+                 "specific tips, such as observing the crowd at different times of the day.",
+                 "A minor enhancement could be the inclusion of personal emotions or reactions.",
+                 "However, a few terms like \"geodesic\" and \"metric\" could be explained more clearly.",
+                 "The response may have benefitted from a more direct mention of Shakespearean context",
+                 "There might be minor room for improvement in conveying the personal emotions of the tree.",
+                 "but falls short in meticulously addressing potential biases.",
+                 "However, it could further delve into the potential negative implications and challenges.",
+                 "However, the absence of the name of the dish results in minor discrepancies."):
+        assert classify(wish) == "problem", wish
+    for said in ("The response explains how small businesses can benefit from automation.",
+                 "Output (a) accurately identifies the discrepancies between the two texts.",
+                 "The story could be read aloud to children."):
+        assert classify(said) != "problem", said
+
+
 def test_a_mask_is_no_keyword():
     """Task words masked to X leave "X's" behind; it is no content word (QLoRA's keyword lists showed "x's")."""
     from analysis.issues.naming import content_list, ctfidf_keywords

@@ -82,6 +82,9 @@ _DENIED = re.compile(
     # "… errors are not present", "inaccuracies were absent"
     r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?|jargon|repetition)\s+(?:\w+\s+)?(?:is|are|was|were)\s+"
     r"(?:not\s+(?:present|found|evident|apparent|seen|noticeable)|absent|minimal|rare|negligible)"
+    # "All inaccuracies from the previous version have been rectified"
+    r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?)\s+(?:[\w-]+\s+){0,5}?(?:have|has|were|was|are|is)\s+"
+    r"(?:now\s+|all\s+|since\s+)?(?:been\s+)?(?:rectified|corrected|fixed|resolved|removed|eliminated)\b"
     # a harm the response speaks of, not one it commits: "the consequences of spreading false information"
     r"|\b(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)(?:spreading|sharing|promoting|creating|publishing|disseminating)\s+"
     r"(?:\w+\s+){0,2}?(?:false|fake|misleading|misinformation|disinformation|harmful|hateful)\b"
@@ -120,13 +123,17 @@ _DENIED = re.compile(
     r"catch(?:es)?|caught|points?\s+out|pointed\s+out|acknowledg(?:es|ed|ing)|recogni[sz](?:es|ed|ing)|avoid(?:s|ed|ing)?|"
     r"explain(?:s|ed)?|address(?:es|ed)|handl(?:es|ed)|detect(?:s|ed)?|notic(?:es|ed)|remov(?:es|ed|ing)|eliminat\w+)\s+(?:[\w,]+\s+){0,5}?"
     r"(?:inaccura\w+|errors?|mistakes?|bugs?|flaws?|issues?|misconceptions?|inconsisten\w+|edge\s+cases?|limitations?|risks?|"
-    r"repetiti\w+|redundan\w+)\b"
+    r"repetiti\w+|redundan\w+|discrepanc\w+)\b"
     # what the response shows to be wrong is the question's, not its own: "correctly identifying and explaining the
     # reasons why most of the options are incorrect" (JudgeBench, claude-3-haiku)
     r"|\b(?<!\bnot\s)(?<!n't\s)(?<!fails\sto\s)(?<!failed\sto\s)(?:identif\w+|explain\w*|recogni[sz]\w+|show(?:s|ed|ing)?|"
     r"determin\w+|establish\w*|rul(?:es|ed|ing)\s+out)\s+(?:[\w,]+\s+){0,6}?(?:why|that)\s+(?:[\w,]+\s+){0,3}?"
     r"(?:options?|choices?|alternatives?|statements?|answer\s+choices)\s+(?:[\w()]+\s+){0,3}?(?:is|are|was|were)\s+"
     r"(?:[\w-]+\s+)?(?:incorrect|wrong|inaccurate|invalid|false)\b"
+    # and where the judge misses that explanation, what is missing is the explanation ("fails to explain why the
+    # other options are incorrect": Lacks depth), not a right answer
+    r"|\bwhy\s+(?:[\w,]+\s+){0,3}?(?:options?|choices?|alternatives?|answer\s+choices)\s+"
+    r"(?:[\w()]+\s+){0,3}?(?:is|are|was|were)\s+(?:[\w-]+\s+)?(?:incorrect|wrong|inaccurate|invalid|false)\b"
 )
 
 
