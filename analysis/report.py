@@ -307,8 +307,7 @@ def findings(d: ReportContent, n: int = 6, esc=str) -> list[str]:
     firsts: dict[tuple[str, bool], tuple] = {}
     for t in ranked:
         firsts.setdefault((t[1]["judge"], t[2].bias), t)
-    chosen = [t for t in ranked if firsts.get((t[1]["judge"], t[2].bias)) is t]
-    chosen += [t for t in ranked if t not in chosen]
+    chosen = sorted(ranked, key=lambda t: firsts[(t[1]["judge"], t[2].bias)] is not t)  # stable: ranks kept within each
     for _, r, m in chosen[: max(0, n - len(out))]:
         out.append(
             f"{esc(r['judge'])}: {m.label} {r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}] over {r['n']:,} "

@@ -281,7 +281,9 @@ def _fill_named(judgments: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
     for role in NAMED_FORMAT_CONSTANTS:
         if role in mapping.constants:
             value = str(mapping.constants[role]).strip()
-            unknown = pl.col(role).is_null() | (pl.col(role) == UNKNOWN_JUDGE if role == "judge" else pl.lit(False))
+            unknown = pl.col(role).is_null()
+            if role == "judge":  # a reader's placeholder for a judge its file does not name
+                unknown = unknown | (pl.col(role) == UNKNOWN_JUDGE)
             fills.append(pl.when(unknown).then(pl.lit(value)).otherwise(pl.col(role)).alias(role))
     return judgments.with_columns(fills) if fills else judgments
 

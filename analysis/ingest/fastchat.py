@@ -15,6 +15,7 @@ is not taken apart; the import says when texts are missing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,23 +36,20 @@ def detect_dir(path: Path) -> bool:
         and (
             (path / "model_judgment.parquet").exists()
             or (path / "model_judgment").is_dir()
-            or bool(_flat_judgment_files(path)[0])
+            or any(judged for _, judged in _flat_files(path))  # (stops at the first judgment file)
         )
     )
 
 
-def _flat_judgment_files(path: Path) -> tuple[list[Path], list[Path]]:
-    """A flat copy of a bench folder (question.jsonl beside the judgment files, as downloaded one by one): the files
-    whose first record is a FastChat judgment, and the other files that are neither those, the questions, nor
-    answers or references (left out, and said so)."""
-    judged: list[Path] = []
-    other: list[Path] = []
+def _flat_files(path: Path) -> Iterator[tuple[Path, bool]]:
+    """A flat copy of a bench folder (question.jsonl beside the judgment files, as downloaded one by one): each file
+    that is not the questions, answers or references, and whether its first record is a FastChat judgment (the
+    others are left out, and said so)."""
     for f in sorted(path.glob("*.jsonl")):
         if f.name == "question.jsonl" or f.name.startswith(("reference_answer", "model_answer")):
             continue
         keys = first_record_keys(f)
-        (judged if SINGLE_KEYS <= keys or PAIR_KEYS <= keys else other).append(f)
-    return judged, other
+        yield f, SINGLE_KEYS <= keys or PAIR_KEYS <= keys
 
 
 def _judge(value: Any, default: str) -> tuple[str, str | None]:
@@ -216,7 +214,9 @@ def read_dir(path: Path) -> list[SourceBatch]:
     elif (path / "model_judgment").is_dir():
         judgment_files = sorted((path / "model_judgment").glob("*.jsonl"))
     else:
-        judgment_files, other = _flat_judgment_files(path)
+        files = list(_flat_files(path))
+        judgment_files = [f for f, judged in files if judged]
+        other = [f for f, judged in files if not judged]
         if other:
             batches[0].notes.append(
                 f"{len(other)} file(s) beside question.jsonl are neither FastChat judgments, answers "

@@ -32,6 +32,11 @@ HARM = (
     r"evad\w+\s+taxes|tax\s+evasion|false\s+(?:accusations?|rumou?rs?|flattery|claims)|mind\s+games|decei\w+|decept\w+|"
     r"cheat\w*|exploit\w*|social\s+engineering|phishing|plagiari\w+|unauthori[sz]ed|spy\w*|surveil\w+)\b"
 )
+# "… of the options are incorrect": the question's options said to be wrong, which a response shows or fails to explain
+# (not its own failure; _DENIED, twice)
+_SAID_WRONG = (
+    r"\s+(?:[\w()]+\s+){0,3}?(?:is|are|was|were)\s+(?:[\w-]+\s+)?(?:incorrect|wrong|inaccurate|invalid|false)\b"
+)
 # "no/not/without/free of … <failure word>": the sentence denies the failure (checked against the matched span);
 # the denial runs on over "… discrepancies or inaccuracies"
 _DENIED = re.compile(
@@ -128,12 +133,12 @@ _DENIED = re.compile(
     # reasons why most of the options are incorrect" (JudgeBench, claude-3-haiku)
     r"|\b(?<!\bnot\s)(?<!n't\s)(?<!fails\sto\s)(?<!failed\sto\s)(?:identif\w+|explain\w*|recogni[sz]\w+|show(?:s|ed|ing)?|"
     r"determin\w+|establish\w*|rul(?:es|ed|ing)\s+out)\s+(?:[\w,]+\s+){0,6}?(?:why|that)\s+(?:[\w,]+\s+){0,3}?"
-    r"(?:options?|choices?|alternatives?|statements?|answer\s+choices)\s+(?:[\w()]+\s+){0,3}?(?:is|are|was|were)\s+"
-    r"(?:[\w-]+\s+)?(?:incorrect|wrong|inaccurate|invalid|false)\b"
+    r"(?:options?|choices?|alternatives?|statements?|answer\s+choices)"
+    + _SAID_WRONG
     # and where the judge misses that explanation, what is missing is the explanation ("fails to explain why the
     # other options are incorrect": Lacks depth), not a right answer
-    r"|\bwhy\s+(?:[\w,]+\s+){0,3}?(?:options?|choices?|alternatives?|answer\s+choices)\s+"
-    r"(?:[\w()]+\s+){0,3}?(?:is|are|was|were)\s+(?:[\w-]+\s+)?(?:incorrect|wrong|inaccurate|invalid|false)\b"
+    + r"|\bwhy\s+(?:[\w,]+\s+){0,3}?(?:options?|choices?|alternatives?|answer\s+choices)"
+    + _SAID_WRONG
 )
 
 

@@ -18,7 +18,7 @@ from ..filters import Filter, as_filter
 from ..query import Query
 from ..reliability.common import wilson
 from ..sql import placeholders
-from ..verdicts import winner_sql
+from ..verdicts import shown_sql, winner_sql
 from .outcome import lift
 
 if TYPE_CHECKING:
@@ -397,8 +397,7 @@ class IssueSet:
                         WHEN j.verdict IN ('a', 'b') AND s.response_id IS NOT NULL THEN 'not preferred'
                         ELSE 'no verdict' END AS outcome,
                    CASE WHEN j.protocol <> 'pairwise' OR s.response_id IS NULL OR j.shown_first IS NULL THEN NULL
-                        WHEN s.response_id = CASE j.shown_first WHEN 'a' THEN j.response_a ELSE j.response_b END
-                        THEN 'first' ELSE 'second' END AS shown,
+                        WHEN s.response_id = {shown_sql("j.", known_only=True)} THEN 'first' ELSE 'second' END AS shown,
                    s.text AS segment, si.similarity, si.how, j.critique, s.response_id
             FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id)
             JOIN judgment_view j ON j.judgment_id = s.judgment_id

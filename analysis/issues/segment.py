@@ -69,8 +69,8 @@ _QUOTE_LINE = re.compile(r"(?m)^\s*>.*$")
 # a quotation of 80+ characters is the response's or the request's words, not the judge's: it goes. Straight quotes pair
 # in order (1st with 2nd, 3rd with 4th): the text between a closing quote and the next opening one is the judge's
 # ('the word "PULL" would appear as "SHUP", which is not accurate. Mirror writing … "PULL"' keeps its middle)
-_CURLY_QUOTE = re.compile(r"“[^”]{80,}”")
 LONG_QUOTE = 80
+_CURLY_QUOTE = re.compile(r"“[^”]{%d,}”" % LONG_QUOTE)
 
 
 def _drop_long_quotes(text: str) -> str:
@@ -122,7 +122,7 @@ NEGATIVE_PATTERN = r"""\b(?:
     (?:enhancement|improvement|addition)\s+(?:could|would|might)\s+be|
     (?:may|might|could|would)\s+have\s+benefit+ed|falls?\s+short\s+(?:in|of|on)\s+(?:\w+ly\s+)?\w+ing|room\s+for\s+(?:\w+\s+)?improvement|
     (?:could|might|may)\s+(?:potentially\s+|also\s+|still\s+)?(?:further\s+)?(?:improve|enhance|be\s+(?:further\s+)?(?:\w+ly\s+)?(?:expanded|improved|enhanced|explained|clarified|elaborated|strengthened|refined|simplified))|
-    (?:could|might|may)\s+(?:also\s+)?(?:further\s+(?:\w+)|delve|elaborate|expand)
+    (?:could|might|may)\s+(?:also\s+)?(?:further\s+\w+|delve|elaborate|expand)
 )\b"""
 NEGATIVE = re.compile(NEGATIVE_PATTERN, re.X | re.I)
 _NEG = re.compile(NEGATIVE_PATTERN, re.X)  # on lower-cased text: the same matches, about three times faster

@@ -158,12 +158,13 @@ def _labels(d: dict[str, Any]) -> None:
     # the response's model, and its slot when both come from one model (JudgeBench pairs one model's two answers)
     models = [s["model"] for s in d["slots"]]
     same = len(models) == 2 and models[0] == models[1]
-    model_of = {
-        s["response_id"]: (f"response {s['slot']} ({s['model']})" if same and s["model"] else None)
-        or s["model"]
-        or f"response {s['slot']}"
-        for s in d["slots"]
-    }
+
+    def name(s: dict[str, Any]) -> str:
+        if not s["model"]:
+            return f"response {s['slot']}"
+        return f"response {s['slot']} ({s['model']})" if same else s["model"]
+
+    model_of = {s["response_id"]: name(s) for s in d["slots"]}
     rows = []
     for lab in labels:
         agree = {True: "judge agrees ✓", False: "judge disagrees ✗", None: "–"}[lab["judge_agrees"]]
