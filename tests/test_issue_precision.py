@@ -538,6 +538,22 @@ def test_what_the_tune_halves_taught_in_session_17():
     assert _stated("The errors in the code were not fixed.") == ["Code does not work"]
 
 
+def test_what_a_logic_answer_concluded_is_its_reasoning_not_a_false_fact():
+    """Prometheus' "Factual errors", read as a user (ten random members, seed 11): seven were a logic puzzle's
+    conclusion, a misread problem, a miscount or praise. Each beside the factual error it must still find."""
+    assert _stated("However, the assistant incorrectly concluded that the first statement is false.") == \
+        ["Flawed reasoning"]
+    assert _stated("However, the assistant mistakenly concludes that the first statement is false.") == \
+        ["Flawed reasoning"]
+    assert _stated("The statement that Python is statically typed is false.") == ["Factual errors"]
+    assert _stated("The assistant failed to accurately interpret the revised problem and the new assumption.") == []
+    assert _stated("The summary does not accurately reflect the content of the article.") == ["Factual errors"]
+    assert _stated("While the assistant does display logical reasoning in their approach, the incorrect "
+                   "factorization undermines this.") == ["Calculation errors"]
+    assert _stated("This shows that the assistant is able to assess and correct inaccuracies") == []
+    assert _stated("The assistant is not able to correct the errors in its calculation.") == ["Calculation errors"]
+
+
 def test_a_suggestion_worded_softly_is_a_problem_statement():
     """Prometheus' and Auto-J's tune halves: a judge's suggestion without a failure word ("might benefit from",
     "a minor enhancement could be", "could be explained more clearly", "room for improvement") was read as neutral

@@ -87,6 +87,9 @@ _DENIED = re.compile(
     # "… errors are not present", "inaccuracies were absent"
     r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?|jargon|repetition)\s+(?:\w+\s+)?(?:is|are|was|were)\s+"
     r"(?:not\s+(?:present|found|evident|apparent|seen|noticeable)|absent|minimal|rare|negligible)"
+    # "is able to assess and correct inaccuracies" (not "is not able to", "should be able to")
+    r"|(?<!\bnot\s)(?<!n't\s)(?<!\bbe\s)\bable\s+to\s+(?:\w+\s+(?:and|or)\s+)?correct\s+(?:[\w,]+\s+){0,3}?"
+    r"(?:inaccura\w+|errors?|mistakes?)\b"
     # "All inaccuracies from the previous version have been rectified"
     r"|\b(?:errors?|mistakes?|inaccuracies|issues?|problems?|bugs?|flaws?)\s+(?:[\w-]+\s+){0,5}?(?:have|has|were|was|are|is)\s+"
     r"(?:now\s+|all\s+|since\s+)?(?:been\s+)?(?:rectified|corrected|fixed|resolved|removed|eliminated)\b"
