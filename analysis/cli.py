@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from .issues import corrections
 from .issues.issueset import SELECTION_STATS
-from .formatting import DASH, cell, interval, lift_notes, unexplained_note, with_interval
+from .formatting import DASH, cell, interval, lift_notes, unexplained_note, unmapped_note, with_interval
 from . import __version__
 from . import progress
 from .errors import UserError
@@ -506,6 +506,8 @@ def _print_issue_set(iset, table, by_model: dict[str, dict[str, float]]) -> None
         f"`judgescope issues --show {iset.id} --json` prints every field"
     )
     print(unexplained_note(iset.explained(), f"`judgescope issues --show {iset.id} --unexplained`"))
+    if unmapped := unmapped_note(iset.unmapped_names):
+        print(unmapped)
     if iset.corrected:
         print(corrections.describe(iset.corrected))
 

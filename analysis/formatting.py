@@ -74,6 +74,20 @@ def unexplained_note(explained: dict, read: str | None) -> str:
     )
 
 
+def unmapped_note(names: dict[str, int]) -> str | None:
+    """Why statements of pairwise critiques count for neither response: the judge names the responses in a way the
+    data does not map ("Model 'M'", an issue set's stats `unmapped_names`); None when none do."""
+    if not names:
+        return None
+    n = sum(names.values())
+    listed = ", ".join(f"“{name}” ({k:,})" for name, k in names.items())
+    return (
+        f"{n:,} statements of pairwise critiques name their response as {listed}, which the data does not map to "
+        "response a or b, so they count for neither; give each row's mapping in a `slot_aliases` column "
+        '({"M": "a", "m": "b"}) or import with the judge\'s own format (docs/ingest.md)'
+    )
+
+
 def cell(value) -> str:
     """A plain-text table cell: floats to 3 decimals, integers with thousands separators, one line."""
     if value is None:

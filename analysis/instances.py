@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from .issues.pipeline import EACH_ORD
+from .issues.subjects import aliases_of
 from .errors import UserError
 from .filters import Filter, as_filter
 from .query import Query
@@ -108,8 +109,8 @@ def _critique_names(row: dict, slots: list[dict]) -> dict[str, str]:
                 for m in re.finditer(pattern.format(re.escape(letter)), text):
                     names[m.group(0)] = model
     meta = _json(row.get("meta"))
-    aliases = meta.get("slot_aliases") if isinstance(meta, dict) else None
-    if isinstance(aliases, dict):
+    aliases = aliases_of(meta.get("slot_aliases")) if isinstance(meta, dict) else None
+    if aliases:
         by_side = {"a": row["response_a"], "b": row["response_b"]}
         model_of = {s["response_id"]: s["model"] for s in slots}
         for alias, side in aliases.items():  # quoted ("Model 'm'") or not ("Model M's answer")

@@ -279,6 +279,46 @@ def test_alpaca_eval_referenced_models_name_output_keys(ws):
     assert r["value"] == pytest.approx(p, abs=1e-12) and r["n"] == len(decided) == 198
 
 
+def test_a_plain_file_of_alpaca_eval_critiques_says_which_names_it_cannot_map(ws, tmp_path):
+    """Session 18: a new user wrote AlpacaEval's annotations as a plain JSONL file, as they would at first. Their
+    critiques name the outputs "Model 'M'" / "Model 'm'", which change places from row to row. Where a row gives no
+    `slot_aliases` column, a sentence about Model 'M' counts for neither response (it had counted for the one it
+    mentioned in passing), and the issue set says which names it could not map; where a row gives the column (JSON
+    text, as a plain file holds it), the sentence counts for the response it names."""
+    raw = json.loads((ALPACA / "gpt-3.5-turbo-0301_alpaca_eval_cot_gpt4_turbo_fn_rows300-499.json").read_text("utf-8"))
+    path = tmp_path / "plain.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for k, r in enumerate(raw):
+            if not (r["raw_completion"] and r["preference"] in (1.0, 2.0)):
+                continue
+            refs = {name: {"output_1": "a", "output_2": "b"}[out] for name, out in r["referenced_models"].items()}
+            f.write(json.dumps({
+                "judgment_id": f"r{k}", "item_id": r["instruction"][:60], "prompt": r["instruction"],
+                "model_a": r["generator_1"], "model_b": r["generator_2"], "response_a": r["output_1"],
+                "response_b": r["output_2"], "verdict": {1.0: "a", 2.0: "b"}[r["preference"]], "judge": "gpt-4-turbo",
+                "critique": r["raw_completion"]["concise_explanation"],
+                # every other row maps its names, as JSON text
+                "slot_aliases": json.dumps(refs) if k % 2 else None,
+            }) + "\n")
+    assert ws.ingest(path, format="generic").n_rejected == 0
+    iset = ws.issues.discover()
+    unmapped = iset.unmapped_names
+    assert unmapped and set(unmapped) <= {"Model 'M'", "Model 'm'", "Model M", "Model m", "model 'M'", "model 'm'"}
+    segs = rows(ws, """SELECT s.about, s.text, s.response_id, j.response_a, j.response_b,
+                              json_extract_string(j.meta, '$.slot_aliases')
+                       FROM segments s JOIN judgments j USING (judgment_id)
+                       WHERE s.issue_set_id = ? AND s.kind <> 'evidence'""", [iset.id])
+    opening = re.compile(r"^Model '([Mm])'")
+    unmapped_rows = [s for s in segs if s[5] is None and opening.match(s[1])]
+    mapped_rows = [s for s in segs if s[5] is not None and opening.match(s[1])]
+    assert len(unmapped_rows) >= 20 and len(mapped_rows) >= 20
+    assert all(s[2] is None for s in unmapped_rows)
+    for about, text, rid, a, b, aliases in mapped_rows:
+        named, other = (a, b) if json.loads(aliases)[opening.match(text).group(1)] == "a" else (b, a)
+        # (a comparison in the winner's favour counts against the other one)
+        assert rid == (other if about == "contrast" else named), text
+
+
 def test_alpaca_eval_order_from_ranked_completion(ws):
     """No referenced_models: the ranked raw completion and the preference give the aliases, as AlpacaEval's own
     ChainOfThoughtProcessor derives them (rank 1 = output_<preference>)."""

@@ -538,6 +538,37 @@ def test_what_the_tune_halves_taught_in_session_17():
     assert _stated("The errors in the code were not fixed.") == ["Code does not work"]
 
 
+def test_what_a_new_user_met_on_alpacaeval_and_just_eval_in_session_18():
+    """Session 18. A new user loaded AlpacaEval's chain-of-thought critiques as a plain file, where the judge names
+    the answers "Model 'M'" / "Model 'm'" and nothing maps them: "Model 'M' gave a generic response …, unlike the
+    first model" had counted against the first model, the one praised. Just-eval's "Misses key points" held praise
+    ("steps that a first-time car buyer should consider") and suggestions meant to engage the reader, which readers
+    type as generic, never as an omission; a concession the judge dismisses is no problem statement."""
+    from analysis.issues.segment import classify
+    from analysis.issues.subjects import subjects
+
+    stranger = ("Model 'M' gave a generic response that lacks personalization and the engaging tone of the first "
+                "model.")
+    assert subjects([stranger, "It also lacks examples."], "A", "B") == [None, None]
+    assert subjects(["Output (a) is correct.", stranger], "A", "B") == ["A", None]
+    # mapped, the same sentence is about M; a named object still keeps the previous subject
+    assert subjects([stranger], "A", "B", {"M": "b", "m": "a"}, {"a": "A", "b": "B"}) == ["B"]
+    assert subjects(["The answer provided by Assistant B has a bug."], "A", "B") == ["B"]
+    assert subjects(["Output (a) is better than Model X.", "It is wrong about the date."], "A", "B") == ["A", "A"]
+    # a suggestion to the response, not what its reader might do
+    assert _stated("The response provides a list of steps that a first-time car buyer should consider.", False) == []
+    assert _stated("You could also consider converting the plan to stock options.", False) == []
+    assert _stated("However, it could have mentioned the legal considerations.", False) == ["Misses key points"]
+    assert _stated("but it could include more personal anecdotes or questions to increase engagement.", False) == []
+    assert _stated("but it does not include any additional engaging elements.", False) == []
+    # a dismissed concession says what its main clause says
+    assert classify("While it is not particularly conversational, it is not robotic either.") == "neutral"
+    assert classify("While it is not particularly conversational, it maintains a tone suitable for the topic.") \
+        == "neutral"
+    assert classify("While the response is accurate, it still lacks depth.") == "problem"
+    assert classify("While the code works, it has a bug in the loop.") == "problem"
+
+
 def test_what_a_logic_answer_concluded_is_its_reasoning_not_a_false_fact():
     """Prometheus' "Factual errors", read as a user (ten random members, seed 11): seven were a logic puzzle's
     conclusion, a misread problem, a miscount or praise. Each beside the factual error it must still find."""
@@ -705,6 +736,17 @@ def test_response_facts_from_the_text_itself():
     assert not is_truncated("Together, we can ensure the survival of this natural wonder for generations to come. 🌳❤️")
     assert not is_truncated("Words you could use: anticipated, predicted, foresaw, imagined, thought would happen, had hoped for")
     assert is_truncated("The reasons are many.\nThe climate, the soil, the rain, and the")
+    # verse, and a list a phrase per line, end their lines without a stop (AlpacaEval, read by a new user in session
+    # 18: a song's last line and "what we have hoped for" were shown as truncated); prose that stops still is
+    phrases = "\n".join(["Synonyms:", "what we have predicted", "what we have assumed", "what we have looked forward to",
+                         "what we have envisaged", "what we have hoped for"])
+    assert not is_truncated(phrases)
+    verse = "\n".join(["We are living in the eighties, a time to be alive and feeling free"] * 6
+                      + ["We will keep on moving to the beat, it is our teenage life"])
+    assert not is_truncated("\n\n".join([verse] * 6))
+    prose = "\n".join(["Intro sentence here."] + [f"{i}. Item {i} is described here in full." for i in range(1, 8)]
+                      + ["8. Squat jumps: start in a squat position and then"])
+    assert is_truncated(prose)
     # a stray fence (an odd count) in an answer that ends in a sentence is no open code block (MT-Bench, phi-3);
     # a code comment at the end of an open block is still code
     assert not is_truncated("Here:\n```json\n{\"1\": [\"x\"]}\n```\nThe ``` marks end it.\n\nI hope this helps!")

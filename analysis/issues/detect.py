@@ -199,6 +199,14 @@ _DISMISSED = re.compile(
     r"given\s+the|in\s+the\s+sense|(?:does|do|did)\s+not\s+(?:detract|affect|matter))\b"
 )
 
+
+def conceded(low: str) -> str | None:
+    """The main clause of a concession the judge dismisses ("while it is not particularly conversational, it is not
+    robotic either"), which is all the sentence says; None when it is no such concession."""
+    m = _CONCESSION.match(low)
+    return m.group("main") if m and _DISMISSED.search(m.group("main")) else None
+
+
 # the same dismissal after a remark on depth: "It does not go into great detail but provides enough substance for a
 # thank-you note" (what follows "but" is what the judge says; "has a bug but provides a thorough explanation" keeps
 # its bug)
@@ -338,9 +346,9 @@ class Detector:
         low = reading(text)
         if _HEDGE_ONLY.match(low) and len(low.split()) < 6:
             return []
-        conceded = _CONCESSION.match(low)
-        if conceded and _DISMISSED.search(conceded.group("main")):
-            low = conceded.group("main")  # only what the main clause says
+        main = conceded(low)
+        if main is not None:
+            low = main  # only what the main clause says
         dismissed = _BUT_ENOUGH.search(low)
         if dismissed and _DEPTH_REMARK.search(low, 0, dismissed.start()):
             low = low[dismissed.start() :]

@@ -158,11 +158,21 @@ def is_truncated(text: str) -> bool:
         if word not in words and word not in STOP and any(w.startswith(word) and len(w) > len(word) + 1 for w in words):
             return True  # stops mid-word: "photosyn" where the response says "photosynthesis"
     listed = _INLINE_LIST.match(stripped) is not None
+    if _unpunctuated(lines):
+        return False  # verse, or a list a line per item: its lines end without a stop ("… what we have hoped for")
     if _FUNCTION_END.search(stripped) and len(_WORD.findall(stripped)) >= 3 and not listed:
         return True
     if listed or _LIST_ITEM.match(last):
         return False
     return len(body) >= 1500 and len(_WORD.findall(stripped)) >= 8
+
+
+def _unpunctuated(lines: list[str]) -> bool:
+    """The lines before the last are written without a stop at their ends: at least three of the last six, and
+    half of them (a song's verses, one phrase per line)."""
+    recent = lines[-6:]
+    bare = sum(ln[-1] not in _END_OK for ln in recent)
+    return bare >= 3 and 2 * bare >= len(recent)
 
 
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))

@@ -74,6 +74,12 @@ class IssueSet:
         return dict(self.stats.get("categories") or {})
 
     @property
+    def unmapped_names(self) -> dict[str, int]:
+        """Names pairwise critiques give their responses that the data does not map ("Model 'M'" in a plain file
+        without aliases) -> statements naming them, which count for neither response (formatting.unmapped_note)."""
+        return dict(self.stats.get("unmapped_names") or {})
+
+    @property
     def corrected(self) -> dict[str, int]:
         """Issue name -> judgments this set left out of it because readers had marked them "does not fit" (in an
         earlier set of the workspace; corrections.py). Empty when no mark applied or marks were off."""

@@ -13,8 +13,8 @@ aligned with the frame's `used` rows. `discover.py` selects the inputs from a wo
 from __future__ import annotations
 
 import functools
-import json
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -37,7 +37,7 @@ from .parallel import pmap
 from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name, strength_name
 from .outcome import lift, z_for
 from .segment import NEGATIVE, praises, segment
-from .subjects import about_each, is_contrast, subjects, without_slots
+from .subjects import about_each, aliases_of, is_contrast, subjects, unknown_name, without_slots
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Segmenter:
                 continue
             about = ["self"] * len(segs)
             if r["protocol"] == "pairwise":
-                aliases = json.loads(r["aliases"]) if r.get("aliases") else None
+                aliases = aliases_of(r.get("aliases"))
                 named = subjects(
                     [s.text for s in segs],
                     r["first_id"],
@@ -1152,7 +1152,26 @@ def _run_stats(ctx: _Context, groups: list[Group], used: np.ndarray, assignments
         "failing_units_without_issue": sum(1 for k in failing if k not in units_with),
         "n_evidence": int((ctx.kind == "evidence").sum()),
         "corrected": dict(sorted(ctx.corrected.items())),
+        "unmapped_names": _unmapped_names(ctx),
     }
+
+
+def _unmapped_names(ctx: _Context) -> dict[str, int]:
+    """How many statements of pairwise critiques name their response in a way the data does not map ("Model 'M'"
+    where the file gives no aliases), by name, most first (at most 5): they count for neither response, and a
+    reader should know why."""
+    seen: Counter = Counter()
+    js = ctx.inputs.judgments
+    pairwise = set(js.filter(pl.col("protocol") == "pairwise")["judgment_id"].to_list())
+    if not pairwise:
+        return {}
+    about, rid = ctx.seg["about"].to_list(), ctx.seg["response_id"].to_list()
+    for text, j, a, r, k in zip(ctx.text, ctx.seg_j, about, rid, ctx.kind.tolist()):
+        if r is None and a == "self" and k != "evidence" and j in pairwise:
+            m = unknown_name(text)
+            if m is not None:
+                seen[re.sub(r"\s+", " ", m.group(0)).strip()] += 1
+    return dict(seen.most_common(5))
 
 
 def _similarity(name: Name) -> float:

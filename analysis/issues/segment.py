@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .detect import HARM, denied_spans, reading
+from .detect import HARM, conceded, denied_spans, reading
 
 # everything after one of these is the judge's own rewrite of the answer, not critique
 _REWRITE = re.compile(
@@ -377,6 +377,9 @@ _UNMET = re.compile(
 def classify(sentence: str) -> str:
     """problem, praise, verdict (a bare judgement of the whole answer) or neutral."""
     low = sentence.lower()
+    main = conceded(low)
+    if main is not None:  # "While it is not particularly conversational, it is not robotic either": the main clause
+        return classify(main)
     words = _WORDS.findall(low)
     if words and all(w in _VERDICT_WORDS for w in words):
         # "The assistant's answer is incorrect." says the answer is wrong, the vaguest failure of correctness (the

@@ -9,6 +9,7 @@ judge saw them in (`shown_first`), aliases through the judgment's `meta.slot_ali
 
 from __future__ import annotations
 
+import json
 import re
 
 _NOUN = r"(?:output|response|answer|assistant|model|candidate|option|completion|summary|solution|text)"
@@ -17,6 +18,11 @@ _NOUN = r"(?:output|response|answer|assistant|model|candidate|option|completion|
 _SLOT = re.compile(r"(?i:" + _NOUN + r")\s*(?:\(\s*([abAB12])\s*\)|([AB12])(?!\w|['’](?!s\b)))")
 _ORDINAL = re.compile(r"\b(first|second|former|latter)\s+" + _NOUN + r"s?\b|\bthe\s+(former|latter)\b", re.I)
 _ALIAS = re.compile(r"\b" + _NOUN + r"\s+['\"‘“]?([A-Za-z0-9]{1,3})['\"’”]?(?![\w])", re.I)
+# a response named like a slot but not as one this judgment maps: "Model 'M'", "Assistant X", "Output 3" (a bare
+# capital or a quoted name; "the answer is" or "response to" name nothing)
+_STRANGER = re.compile(
+    r"\b" + _NOUN + r"\s+(?:['\"‘“]([A-Za-z0-9]{1,3})['\"’”]|(?-i:([A-Z]|[0-9]{1,2})))(?![\w'’])", re.I
+)
 _BOTH = re.compile(r"\b(?:both|neither|either|each\s+of\s+the|the\s+two)\b", re.I)
 _POSITION = {"a": 1, "1": 1, "first": 1, "former": 1, "b": 2, "2": 2, "second": 2, "latter": 2}
 
@@ -65,6 +71,34 @@ def _named(text: str, aliases: dict[str, str] | None) -> list[tuple[int, int | s
             if side in ("a", "b"):
                 found.append((m.start(), side))
     return sorted(found, key=lambda x: x[0])
+
+
+def aliases_of(raw: object) -> dict[str, str] | None:
+    """A judgment's `meta.slot_aliases` as stored (JSON, or JSON text inside JSON when a plain file's column held
+    it): name -> 'a' / 'b'; None when it is missing or maps nothing (values other than a/b are left out)."""
+    value: object = raw
+    for _ in range(2):  # an object, or the text of one
+        if not isinstance(value, str):
+            break
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dict):
+        return None
+    out = {str(k): v for k, v in value.items() if v in ("a", "b")}
+    return out or None
+
+
+def unknown_name(text: str, aliases: dict[str, str] | None = None) -> re.Match | None:
+    """The first response a sentence names as its subject (not after "than", "by", …) in a way its judgment does
+    not map: an alias missing from `aliases`, a slot other than a/b/1/2 ("Model 'M'"); None when it names none."""
+    for m in _STRANGER.finditer(text):
+        name = m.group(1) or m.group(2)
+        if name.lower() in _POSITION or (aliases and name in aliases) or _OBJECT.search(text[: m.start()]):
+            continue
+        return m
+    return None
 
 
 # a pronoun before the first slot named is the sentence's subject: "while it also provides a thorough guide, it lacks
@@ -136,6 +170,13 @@ def subjects(
     current: str | None = None
     for text in sentences:
         named = _named(text, aliases)
+        stranger = unknown_name(text, aliases)
+        if stranger is not None and (not named or stranger.start() < named[0][0]):
+            # about a response named in a way this judgment does not map ("Model 'M' gave a generic response …, unlike
+            # the first model"): about neither, rather than the one named as an object
+            current = None
+            out.append(None)
+            continue
         if not named:
             if _BOTH.search(text):
                 current = None

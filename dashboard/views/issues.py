@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from analysis import Workspace, store
-from analysis.formatting import compared_note, count, tie_note
+from analysis.formatting import compared_note, count, tie_note, unmapped_note
 from analysis.issues import corrections
 
 from .. import state
@@ -300,6 +300,8 @@ def _unexplained(iset, flt) -> None:
             f"(nothing is pushed into a name that does not fit)."
         )
     )
+    if note := unmapped_note(iset.unmapped_names):
+        st.warning(md_escape(note))
     with st.expander("Read the statements no issue explains"):
         loose = state.cached(_unexplained_of, iset.id, flt)
         if loose.height == 0:
