@@ -10,7 +10,7 @@ from . import plots
 from .errors import UserError
 from .filters import Filter, as_filter
 from .query import Query
-from .reliability.common import wilson
+from .reliability.common import half_width_sql, wilson
 from .verdicts import outcome_sql
 
 FilterLike = Filter | str | dict | None
@@ -23,20 +23,19 @@ class Scores:
 
     def stats(self, by: str = "model", filter: FilterLike = None) -> pl.DataFrame:
         """Per group: judgments, scored, unparsed (a reply with no score the parser could read), missing (no score
-        given at all), mean raw score with its 95% interval (normal approximation, 1.96 standard errors; none under
-        two scores), mean normalised score."""
+        given at all), mean raw score with its 95% interval (normal approximation, 1.96 standard errors:
+        common.half_width_sql; none under two scores), mean normalised score."""
         g = self.q.group(by)
         where, params = as_filter(filter).where("j")
+        half = half_width_sql("j.score", "count(j.score)")
         return self.q.frame(
             f"""
             SELECT {g.scalar} AS {g.alias}, count(*) AS judgments, count(j.score) AS scored,
                    count(*) FILTER (WHERE j.parse_status = 'unparsed') AS unparsed,
                    count(*) FILTER (WHERE j.parse_status = 'missing') AS missing,
                    avg(j.score) AS mean_score,
-                   CASE WHEN count(j.score) >= 2
-                        THEN avg(j.score) - 1.96 * stddev_samp(j.score) / sqrt(count(j.score)) END AS mean_score_ci_low,
-                   CASE WHEN count(j.score) >= 2
-                        THEN avg(j.score) + 1.96 * stddev_samp(j.score) / sqrt(count(j.score)) END AS mean_score_ci_high,
+                   CASE WHEN count(j.score) >= 2 THEN avg(j.score) - {half} END AS mean_score_ci_low,
+                   CASE WHEN count(j.score) >= 2 THEN avg(j.score) + {half} END AS mean_score_ci_high,
                    avg(j.score_norm) AS mean_score_norm,
                    min(j.scale_min) AS scale_min, max(j.scale_max) AS scale_max
             FROM judgment_view j

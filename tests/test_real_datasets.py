@@ -200,10 +200,10 @@ def test_arena_mean_scores(arena):
 
     scores = [s for (s,) in ws.sql("SELECT score FROM judgment_view WHERE model = 'llama-13b' AND score IS NOT NULL")
               .rows()]
-    half = 1.96 * statistics.stdev(scores) / len(scores) ** 0.5
+    half = statistics.NormalDist().inv_cdf(0.975) * statistics.stdev(scores) / len(scores) ** 0.5
     row = stats.filter(pl.col("model") == "llama-13b").row(0, named=True)
-    assert row["mean_score_ci_low"] == pytest.approx(statistics.mean(scores) - half)
-    assert row["mean_score_ci_high"] == pytest.approx(statistics.mean(scores) + half)
+    assert row["mean_score_ci_low"] == pytest.approx(statistics.mean(scores) - half, rel=1e-12)
+    assert row["mean_score_ci_high"] == pytest.approx(statistics.mean(scores) + half, rel=1e-12)
 
 
 # ---- Prometheus -----------------------------------------------------------------------------------

@@ -39,6 +39,13 @@ LARGE = 5_000
 Z95 = 1.959963984540054
 
 
+def half_width_sql(expr: str, n: str = "count(*)") -> str:
+    """SQL for the half-width of a mean's normal 95% interval over a group: Z95 standard errors of `expr` (the one
+    definition scores.py's and rubrics.py's intervals use). `expr` and `n` are SQL written by the caller, never user
+    text."""
+    return f"{Z95} * stddev_samp({expr}) / sqrt({n})"
+
+
 def rows_frame(rows: Sequence[AuditRow]) -> pl.DataFrame:
     """A metric frame: judge, metric, value, ci_low, ci_high, n, note."""
     return pl.DataFrame([{k: r.get(k) for k in ROW_SCHEMA} for r in rows], schema=ROW_SCHEMA)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from .common import half_width_sql
 from .context import AuditContext
 
 REDUNDANT_RHO = 0.9
@@ -16,11 +17,12 @@ def criteria_breakdown(ctx: AuditContext, by: str = "model") -> pl.DataFrame:
     group = {"model": "model", "judge": "jkey"}.get(by)
     if group is None:
         raise ValueError("by must be 'model' or 'judge'")
+    half = half_width_sql("score_norm")
     return ctx.frame(f"""
         SELECT coalesce(criterion, 'overall') AS criterion, {group} AS "{by}", count(*) AS n,
                avg(score_norm) AS mean_score, stddev_samp(score_norm) AS sd,
-               avg(score_norm) - 1.959964 * stddev_samp(score_norm) / sqrt(count(*)) AS ci_low,
-               avg(score_norm) + 1.959964 * stddev_samp(score_norm) / sqrt(count(*)) AS ci_high
+               avg(score_norm) - {half} AS ci_low,
+               avg(score_norm) + {half} AS ci_high
         FROM aj WHERE protocol = 'pointwise' AND probe IS NULL AND score_norm IS NOT NULL AND {group} IS NOT NULL
         GROUP BY 1, 2 ORDER BY 1, 2""")
 
@@ -68,12 +70,12 @@ def criterion_correlation(ctx: AuditContext, min_shared: int = 10) -> pl.DataFra
 
 def criterion_offsets(ctx: AuditContext) -> pl.DataFrame:
     """Per judge and criterion: mean normalised judge score minus the human score of the same response."""
-    return ctx.frame("""
+    return ctx.frame(f"""
         WITH h AS (SELECT response_id, criterion, avg(score_norm) AS human FROM labels
                    WHERE kind = 'human' AND response_id IS NOT NULL AND score_norm IS NOT NULL GROUP BY ALL)
         SELECT a.jkey AS judge, coalesce(a.criterion, 'overall') AS criterion, count(*) AS n,
                avg(a.score_norm - h.human) AS offset,
-               1.959964 * stddev_samp(a.score_norm - h.human) / sqrt(count(*)) AS ci_half_width
+               {half_width_sql("a.score_norm - h.human")} AS ci_half_width
         FROM aj a JOIN h ON h.response_id = a.response_id AND h.criterion IS NOT DISTINCT FROM a.criterion
         WHERE a.protocol = 'pointwise' AND a.score_norm IS NOT NULL
         GROUP BY 1, 2 ORDER BY 1, 2""")
