@@ -558,6 +558,9 @@ def test_what_a_new_user_met_on_alpacaeval_and_just_eval_in_session_18():
     # a suggestion to the response, not what its reader might do
     assert _stated("The response provides a list of steps that a first-time car buyer should consider.", False) == []
     assert _stated("You could also consider converting the plan to stock options.", False) == []
+    # ("they" may be the response's own parts)
+    assert _stated("While the instructions are comprehensive, they might benefit from a few more specific tips.",
+                   False) == ["Misses key points"]
     assert _stated("However, it could have mentioned the legal considerations.", False) == ["Misses key points"]
     assert _stated("but it could include more personal anecdotes or questions to increase engagement.", False) == []
     assert _stated("but it does not include any additional engaging elements.", False) == []
