@@ -82,9 +82,10 @@ def unmapped_note(names: dict[str, int]) -> str | None:
     n = sum(names.values())
     listed = ", ".join(f"“{name}” ({k:,})" for name, k in names.items())
     return (
-        f"{n:,} statements of pairwise critiques name their response as {listed}, which the data does not map to "
-        "response a or b, so they count for neither; give each row's mapping in a `slot_aliases` column "
-        '({"M": "a", "m": "b"}) or import with the judge\'s own format (docs/ingest.md)'
+        f"{count(n, 'statement')} of pairwise critiques name their response as {listed}, which the data does not map "
+        "to response a or b, so they count for neither; give each row's mapping in a `slot_aliases` column "
+        '({"M": "a", "m": "b"}) or import with the judge\'s own format (docs/ingest.md; AlpacaEval\'s leaves a row '
+        "unmapped where the judge ranked both answers equal)"
     )
 
 

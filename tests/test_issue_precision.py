@@ -555,9 +555,19 @@ def test_what_a_new_user_met_on_alpacaeval_and_just_eval_in_session_18():
     assert subjects([stranger], "A", "B", {"M": "b", "m": "a"}, {"a": "A", "b": "B"}) == ["B"]
     assert subjects(["The answer provided by Assistant B has a bug."], "A", "B") == ["B"]
     assert subjects(["Output (a) is better than Model X.", "It is wrong about the date."], "A", "B") == ["A", "A"]
+    # (a review's reproducers) an unmapped subject after a slot named as an object; a pronoun subject before one; and
+    # numbers, quoted words and options, which name no response
+    assert subjects(["Unlike the first model, Model 'M' lacks personalization.", "It is also too long."], "A", "B") \
+        == [None, None]
+    assert subjects(["Output (a) is fine.", "It follows the format, whereas Model 'm' does not."], "A", "B") == ["A", "A"]
+    assert subjects(["Output (a) is fine.", "Model 'M's response lacks depth."], "A", "B") == ["A", None]
+    assert subjects(["Assistant A is correct.", "It returns output 10 for input 3, which is wrong.",
+                     "Its answer 'No' is wrong.", "The answer I expected is missing.",
+                     "Option C is the correct answer, which Assistant A chose."], "A", "B") == ["A"] * 5
     # a suggestion to the response, not what its reader might do
     assert _stated("The response provides a list of steps that a first-time car buyer should consider.", False) == []
     assert _stated("You could also consider converting the plan to stock options.", False) == []
+    assert _stated("The reader would benefit from an estimate of the costs involved.", False) == ["Misses key points"]
     # ("they" may be the response's own parts)
     assert _stated("While the instructions are comprehensive, they might benefit from a few more specific tips.",
                    False) == ["Misses key points"]
@@ -570,6 +580,10 @@ def test_what_a_new_user_met_on_alpacaeval_and_just_eval_in_session_18():
         == "neutral"
     assert classify("While the response is accurate, it still lacks depth.") == "problem"
     assert classify("While the code works, it has a bug in the loop.") == "problem"
+    # a main clause with only "still" may state a failure of its own, and one that turns again keeps what it says
+    assert classify("Even though this might not affect functionality, it is still essential for a complete "
+                    "implementation.") == "problem"
+    assert classify("While it lacks citations, it is accurate enough, but the formatting is broken.") == "problem"
 
 
 def test_what_a_logic_answer_concluded_is_its_reasoning_not_a_false_fact():
@@ -750,6 +764,10 @@ def test_response_facts_from_the_text_itself():
     prose = "\n".join(["Intro sentence here."] + [f"{i}. Item {i} is described here in full." for i in range(1, 8)]
                       + ["8. Squat jumps: start in a squat position and then"])
     assert is_truncated(prose)
+    # … and so is a list a phrase per line whose last line ends in an article or a conjunction
+    assert is_truncated("Here is a workout plan:\n1. Push-ups\n2. Squats\n3. Lunges\n4. Burpees\n5. Plank\n"
+                        "6. Squat jumps: start in a squat position and then")
+    assert is_truncated("Recipe:\n- flour\n- sugar\n- eggs\n- butter\nMix the flour with the")
     # a stray fence (an odd count) in an answer that ends in a sentence is no open code block (MT-Bench, phi-3);
     # a code comment at the end of an open block is still code
     assert not is_truncated("Here:\n```json\n{\"1\": [\"x\"]}\n```\nThe ``` marks end it.\n\nI hope this helps!")

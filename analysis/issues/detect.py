@@ -200,11 +200,26 @@ _DISMISSED = re.compile(
 )
 
 
-def conceded(low: str) -> str | None:
+# what only turns back to the judge's point ("…, it still provides instructions that can lead to illegal actions")
+_STILL = re.compile(r"\b(?:still|nonetheless|nevertheless)\b")
+_TURNS = re.compile(r"\b(?:but|however|yet|whereas)\b")
+
+
+def conceded(low: str, plainly: bool = False) -> str | None:
     """The main clause of a concession the judge dismisses ("while it is not particularly conversational, it is not
-    robotic either"), which is all the sentence says; None when it is no such concession."""
+    robotic either"), which is all the sentence says; None when it is no such concession. plainly: only where the
+    main clause dismisses it in so many words ("enough", "either", "appropriate for"), not with a "still" that may
+    lead to a failure of its own, and does not turn again ("…, it is accurate enough, but the formatting is
+    broken")."""
     m = _CONCESSION.match(low)
-    return m.group("main") if m and _DISMISSED.search(m.group("main")) else None
+    if m is None:
+        return None
+    main = m.group("main")
+    if not plainly:
+        return main if _DISMISSED.search(main) else None
+    if _TURNS.search(main) or not any(not _STILL.fullmatch(d.group()) for d in _DISMISSED.finditer(main)):
+        return None
+    return main
 
 
 # the same dismissal after a remark on depth: "It does not go into great detail but provides enough substance for a

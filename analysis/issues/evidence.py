@@ -93,6 +93,8 @@ _FUNCTION_END = re.compile(
     r"(?:^|\s)(?:the|a|an|of|to|and|or|in|with|for|is|are|was|were|that|which|by|as|on|at|from|"
     r"this|be|their|its|his|her|our|your|if|but|than|then|because|such|into|will|can|would)$"
 )
+# words no finished phrase ends with, verse and lists included
+_OPEN_END = re.compile(r"(?:^|\s)(?:the|a|an|and|or|but|that|which|if|because|than|then|their|its|his|her|our|your)$")
 _CODE_LINE = re.compile(r"[{}();=<>\[\]]|^\s{2,}|^\t")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|[a-z][.)])\s")
 # a line that is a list of short items, without a verb to finish: "anticipated, predicted, foresaw, had hoped for"
@@ -159,7 +161,9 @@ def is_truncated(text: str) -> bool:
             return True  # stops mid-word: "photosyn" where the response says "photosynthesis"
     listed = _INLINE_LIST.match(stripped) is not None
     if _unpunctuated(lines):
-        return False  # verse, or a list a line per item: its lines end without a stop ("… what we have hoped for")
+        # verse, or a list a line per item: its lines end without a stop, and a phrase may end in "for" or "can" ("…
+        # what we have hoped for"); one that ends in an article or a conjunction still stops mid-sentence
+        return _OPEN_END.search(stripped) is not None and len(_WORD.findall(stripped)) >= 3
     if _FUNCTION_END.search(stripped) and len(_WORD.findall(stripped)) >= 3 and not listed:
         return True
     if listed or _LIST_ITEM.match(last):

@@ -377,7 +377,7 @@ _UNMET = re.compile(
 def classify(sentence: str) -> str:
     """problem, praise, verdict (a bare judgement of the whole answer) or neutral."""
     low = sentence.lower()
-    main = conceded(low)
+    main = conceded(low, plainly=True)
     if main is not None:  # "While it is not particularly conversational, it is not robotic either": the main clause
         return classify(main)
     words = _WORDS.findall(low)

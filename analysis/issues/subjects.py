@@ -18,10 +18,13 @@ _NOUN = r"(?:output|response|answer|assistant|model|candidate|option|completion|
 _SLOT = re.compile(r"(?i:" + _NOUN + r")\s*(?:\(\s*([abAB12])\s*\)|([AB12])(?!\w|['’](?!s\b)))")
 _ORDINAL = re.compile(r"\b(first|second|former|latter)\s+" + _NOUN + r"s?\b|\bthe\s+(former|latter)\b", re.I)
 _ALIAS = re.compile(r"\b" + _NOUN + r"\s+['\"‘“]?([A-Za-z0-9]{1,3})['\"’”]?(?![\w])", re.I)
-# a response named like a slot but not as one this judgment maps: "Model 'M'", "Assistant X", "Output 3" (a bare
-# capital or a quoted name; "the answer is" or "response to" name nothing)
+# a response named like a slot but not as one this judgment maps: "Model 'M'", "Assistant X", "Model 'm's answer" (a
+# quoted letter or two, or a bare capital, after a noun that names a responder; "the answer 12", "its answer 'No'",
+# "output 10", "Option C" and "the answer I expected" name no response)
 _STRANGER = re.compile(
-    r"\b" + _NOUN + r"\s+(?:['\"‘“]([A-Za-z0-9]{1,3})['\"’”]|(?-i:([A-Z]|[0-9]{1,2})))(?![\w'’])", re.I
+    r"\b(?:model|assistant|output|response|candidate|completion|chatbot|system)\s+"
+    r"(?:['\"‘“]([A-Za-z0-9]{1,2})['\"’”](?:s\b)?|(?-i:([A-HJ-Z]))(?:['’]s\b)?)(?![\w'’])",
+    re.I,
 )
 _BOTH = re.compile(r"\b(?:both|neither|either|each\s+of\s+the|the\s+two)\b", re.I)
 _POSITION = {"a": 1, "1": 1, "first": 1, "former": 1, "b": 2, "2": 2, "second": 2, "latter": 2}
@@ -171,12 +174,17 @@ def subjects(
     for text in sentences:
         named = _named(text, aliases)
         stranger = unknown_name(text, aliases)
-        if stranger is not None and (not named or stranger.start() < named[0][0]):
-            # about a response named in a way this judgment does not map ("Model 'M' gave a generic response …, unlike
-            # the first model"): about neither, rather than the one named as an object
-            current = None
-            out.append(None)
-            continue
+        if stranger is not None:
+            at = stranger.start()
+            first_subject = next((w for w, _ in named if _TOPIC.match(text[:w]) or not _OBJECT.search(text[:w])), None)
+            kept = current is not None and _PRONOUN.match(text[:at])  # "It follows the format, whereas Model 'm' …"
+            if not kept and (first_subject is None or at < first_subject):
+                # about a response named in a way this judgment does not map ("Model 'M' gave a generic response …,
+                # unlike the first model", "Unlike the first model, Model 'M' lacks …"): about neither, rather than
+                # the one named as an object
+                current = None
+                out.append(None)
+                continue
         if not named:
             if _BOTH.search(text):
                 current = None
