@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -37,7 +36,7 @@ from .parallel import pmap
 from .naming import Name, content_list, ctfidf_keywords, lexicon_name, phrase_name, says_name, strength_name
 from .outcome import lift, z_for
 from .segment import NEGATIVE, praises, segment
-from .subjects import about_each, aliases_of, is_contrast, subjects, unknown_name, without_slots
+from .subjects import about_each, aliases_of, is_contrast, spelled, subjects, unknown_name, without_slots
 
 log = logging.getLogger(__name__)
 
@@ -1170,7 +1169,7 @@ def _unmapped_names(ctx: _Context) -> dict[str, int]:
         if r is None and a == "self" and k != "evidence" and j in pairwise:
             m = unknown_name(text)
             if m is not None:
-                seen[re.sub(r"\s+", " ", m.group(0)).strip()] += 1
+                seen[spelled(m)] += 1
     return dict(seen.most_common(5))
 
 

@@ -76,6 +76,13 @@ def _named(text: str, aliases: dict[str, str] | None) -> list[tuple[int, int | s
     return sorted(found, key=lambda x: x[0])
 
 
+def spelled(m: re.Match) -> str:
+    """How an `unknown_name` match names its response, without a possessive: "Model 'M'" for "Model 'M's", "Model M"
+    for "Model M's"."""
+    text = re.sub(r"\s+", " ", m.group(0)).strip()
+    return re.sub(r"s$" if m.group(1) else r"['’]s$", "", text)  # quoted: "Model 'M's" ends in the quote and s
+
+
 def aliases_of(raw: object) -> dict[str, str] | None:
     """A judgment's `meta.slot_aliases` as stored (JSON, or JSON text inside JSON when a plain file's column held
     it): name -> 'a' / 'b'; None when it is missing or maps nothing (values other than a/b are left out)."""
