@@ -21,6 +21,13 @@ import polars as pl
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 
 
+def share_format(shares) -> str:
+    """A percent format with the decimals the largest share needs to tell cells apart: ".0%" from 10% up, ".1%"
+    from 1%, ".2%" below (an issue in 0.3% of responses is not shown as "0%")."""
+    top = max(shares, default=0.0)
+    return ".0%" if top >= 0.1 else ".1%" if top >= 0.01 else ".2%"
+
+
 def inert(text: object) -> str:
     """`text` (from data) as plotly pseudo-HTML that shows it literally: `&`, `<` and `>` escaped, so no
     tag is interpreted and no entity decoded. None becomes ""."""
@@ -534,7 +541,8 @@ def prevalence_heatmap(
         ]
         for i in rows
     ]
-    text = [[f"{v:.0%}" if v is not None else "" for v in r] for r in z]
+    fmt = share_format(v for r in z for v in r if v is not None)
+    text = [[format(v, fmt) if v is not None else "" for v in r] for r in z]
     labels = [inert(f"{i}. {(titles[i] or '')[:60]}") for i in rows]
     fig = go.Figure(
         go.Heatmap(
@@ -545,7 +553,7 @@ def prevalence_heatmap(
             texttemplate="%{text}",
             colorscale="Reds",
             zmin=0,
-            colorbar=dict(title="share", tickformat=".0%"),
+            colorbar=dict(title="share", tickformat=fmt),
             xgap=1,
             ygap=1,
         )

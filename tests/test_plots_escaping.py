@@ -192,6 +192,12 @@ def test_prevalence_heatmap():
     heat = fig.data[0]
     col = [shown(x) for x in heat.x].index("rev4")
     assert heat.z[0][col] == 0.0 and heat.text[0][col] == "0%"
+    # shares under 10% keep a decimal, so a rare issue's cells do not all read "0%" (seen on AlpacaEval, session 18)
+    rare = [{**r, "share": 0.003 if r["model"] == NAMES[0] else 0.0} for r in rows]
+    heat = plots.prevalence_heatmap(pl.DataFrame(rare), "model", ["1"], "prevalence").data[0]
+    col = [shown(x) for x in heat.x].index(NAMES[0])
+    assert heat.text[0][col] == "0.30%" and heat.colorbar.tickformat == ".2%"
+    assert plots.share_format([0.25, 0.01]) == ".0%" and plots.share_format([0.05]) == ".1%"
 
 
 def test_empty_figure_and_titles():
