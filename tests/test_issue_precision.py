@@ -574,6 +574,16 @@ def test_what_a_new_user_met_on_alpacaeval_and_just_eval_in_session_18():
     assert _stated("However, it could have mentioned the legal considerations.", False) == ["Misses key points"]
     assert _stated("but it could include more personal anecdotes or questions to increase engagement.", False) == []
     assert _stated("but it does not include any additional engaging elements.", False) == []
+    # a length limit met, and what a rubric assesses, break no constraint (BiGGen-Bench's GPT-4 feedback on the
+    # shipped Prometheus items, read by a new user: three of ten "Ignores instructions" members were praise)
+    for met in ("It shortened the sentence to fewer than 10 words as per the user's instructions.",
+                "The new version reduces the word count to fewer than 10 words.",
+                "You revised it in accordance with the instructions, keeping it fewer than 10 words.",
+                "The given rubric strictly assesses the inclusion of the requested words, not the correctness of the "
+                "word count."):
+        assert _stated(met, False) == [], met
+    assert _stated("The response has more than 10 words.", False) == ["Ignores instructions or constraints"]
+    assert _stated("The response does not respect the word count.", False) == ["Ignores instructions or constraints"]
     # a dismissed concession says what its main clause says
     assert classify("While it is not particularly conversational, it is not robotic either.") == "neutral"
     assert classify("While it is not particularly conversational, it maintains a tone suitable for the topic.") \
