@@ -121,7 +121,10 @@ def cmd_info(args) -> int:
         print(json.dumps(info, indent=2, default=str))
         return 0
     print(f"workspace {info['workspace']} (schema {info['schema_version']})")
-    print("  " + ", ".join(f"{t} {n:,}" for t, n in info["counts"].items()))
+    # (the criteria table holds rubric definitions: a file with only a criterion column has none, its criteria are
+    # listed below)
+    shown = {"criteria": "rubric definitions"}
+    print("  " + ", ".join(f"{shown.get(t, t)} {n:,}" for t, n in info["counts"].items()))
     print("  parse status: " + ", ".join(f"{k} {v:,}" for k, v in info["parse_status"].items()))
     print("runs:")
     _print_table(info["runs"], ["run_id", "name", "source_format", "n_ingested", "n_rejected", "created_at"])

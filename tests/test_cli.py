@@ -34,6 +34,10 @@ def test_ingest_info_rejects_round_trip(tmp_path):
     r = run("-w", ws, "info", "--json")      # the workspace also before the command
     assert r.returncode == 0 and json.loads(r.stdout)["counts"] == info["counts"]
     assert {x["reason"] for x in info["rejects_by_reason"]} >= {"score 9 is outside the scale 1–5"}
+    # the criteria table holds rubric definitions, and the summary line says so (it had read "criteria 0" above a
+    # list of the criteria judged)
+    r = run("-w", ws, "info")
+    assert "rubric definitions 0" in r.stdout and "criteria 0" not in r.stdout
 
 
 def test_ingest_real_llmbar_and_filter_export(tmp_path):
