@@ -217,7 +217,7 @@ def conceded(low: str, plainly: bool = False) -> str | None:
     main = m.group("main")
     if not plainly:
         return main if _DISMISSED.search(main) else None
-    if _TURNS.search(main) or not any(not _STILL.fullmatch(d.group()) for d in _DISMISSED.finditer(main)):
+    if _TURNS.search(main) or all(_STILL.fullmatch(d.group()) for d in _DISMISSED.finditer(main)):
         return None
     return main
 
