@@ -167,8 +167,8 @@ def main() -> None:
     report["reproducibility"] = reproducibility(tmp, sets["pandalm"])
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "datasets"}, indent=2, default=str))
+    shutil.rmtree(tmp, ignore_errors=True)  # a full run's workspaces are ~0.5 GB; nothing reads them afterwards
     if args.smoke:
-        shutil.rmtree(tmp, ignore_errors=True)
         print("->", out)
 
 

@@ -206,9 +206,9 @@ def main() -> None:
     }
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(json.dumps(report, indent=2, default=str))
+    ws.close()
+    shutil.rmtree(tmp, ignore_errors=True)  # nothing reads the workspace afterwards
     if args.smoke:
-        ws.close()
-        shutil.rmtree(tmp, ignore_errors=True)
         print("->", out)
 
 

@@ -99,9 +99,9 @@ def main() -> None:
                            "both the server and the client, so the rates are the machine's, not an endpoint's."}
         out.write_text(json.dumps(report, indent=2) + "\n")
         print(json.dumps(report, indent=2))
+        ws.close()
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing reads the workspace afterwards
         if args.smoke:
-            ws.close()
-            shutil.rmtree(tmp, ignore_errors=True)
             print("->", out)
     finally:
         proc.terminate()
