@@ -270,7 +270,7 @@ class _Page:
 def _issue_tree(table: pl.DataFrame, link: bool = True) -> str:
     rows = [
         "<table><tr><th>category / issue</th><th>responses</th><th>prevalence</th><th>lift [95% CI]</th>"
-        "<th>severity</th></tr>"
+        "<th>mean outcome</th></tr>"
     ]
     for cat in table["category_title"].unique(maintain_order=True).to_list():
         sub = table.filter(pl.col("category_title") == cat)
@@ -292,7 +292,7 @@ def _issue_page(r: dict, prev: pl.DataFrame, ex: pl.DataFrame, by: str) -> str:
         f"<p class='muted'>{_e(r['category_title'] or '')} · {r['n_instances']:,} judgments, "
         f"{r['n_units']:,} judged responses, {r['n_items']:,} items · prevalence {pct(r['prevalence'])} "
         f"[{pct(r['prevalence_ci_low'])}, {pct(r['prevalence_ci_high'])}] · lift {with_interval(r['lift'], r.get('lift_ci_low'), r.get('lift_ci_high'))} · "
-        f"severity {num(r['severity'])} (mean outcome of the selection {num(r['mean_outcome'])})</p>",
+        f"mean outcome with it {num(r['severity'])} (of the whole selection {num(r['mean_outcome'])}; 0 worst, 1 best)</p>",
     ]
     if r["description"]:
         parts.append(f"<p>{_e(r['description'])}</p>")

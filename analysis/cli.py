@@ -401,7 +401,8 @@ def _print_unexplained(args) -> int:
     print(unexplained_note(iset.explained(flt), None))
     for r in rows.iter_rows(named=True):
         fared = {True: "failing", False: "passing"}.get(r["failing"], "outcome unknown")
-        print(f"- {r['judgment_id']} · {r['model'] or 'response'} · {fared}")
+        other = " · has other issues" if r["has_issue"] else ""
+        print(f"- {r['judgment_id']} · {r['model'] or 'response'} · {fared}{other}")
         print(f"    {cell(r['text'])}")
     return 0
 
@@ -498,14 +499,14 @@ def _print_issue_set(iset, table, by_model: dict[str, dict[str, float]]) -> None
                         )
                         else ""
                     ),
-                    "severity": row["severity"],
+                    "outcome": row["severity"],
                     "most in": "; ".join(f"{m} {v:.0%}" for m, v in models),
                 }
             )
-        _print_table(rows, ["id", "title", "prevalence", "lift", "severity", "most in"])
+        _print_table(rows, ["id", "title", "prevalence", "lift", "outcome", "most in"])
     print(
-        f"{iset.no_issue():,} of {iset.n_instances():,} judgments have no issue; severity = mean outcome of the "
-        f"responses with it (all: {cell(table['mean_outcome'][0]) if table.height else '–'}); "
+        f"{iset.no_issue():,} of {iset.n_instances():,} judgments have no issue; outcome = mean outcome (0 worst, 1 best) "
+        f"of the responses with it (all: {cell(table['mean_outcome'][0]) if table.height else '–'}); "
         f"`judgescope issues --show {iset.id} --json` prints every field"
     )
     print(unexplained_note(iset.explained(), f"`judgescope issues --show {iset.id} --unexplained`"))

@@ -387,6 +387,10 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path, capsys)
     assert main(["issues", "-w", str(ws.path), "--show", iset.id]) == 0   # in this process: the file is open here
     shown_list = capsys.readouterr().out
     assert "(mostly from comparisons)" in next(ln for ln in shown_list.splitlines() if "Lacks depth" in ln), shown_list
+    # the mean outcome of an issue's responses is labelled as what it is, with its direction (a "severity" that
+    # rose as answers got better read backwards to a new user)
+    header = next(ln for ln in shown_list.splitlines() if ln.lstrip().startswith("id") and "title" in ln)
+    assert "outcome" in header and "severity" not in header and "outcome = mean outcome (0 worst, 1 best)" in shown_list
     # an issue's members to read from the terminal: a seeded random draw, the notebook's, with how each fared
     depth_id = depth["issue_id"]
     assert main(["issues", "-w", str(ws.path), "--show", iset.id, "--examples", depth_id, "--sample", "0", "-n", "3"]) == 0
@@ -407,6 +411,13 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path, capsys)
     assert main(["issues", "-w", str(ws.path), "--show", iset.id, "--unexplained", "-n", "4"]) == 0
     loose = capsys.readouterr().out
     assert note in loose and loose.count("\n- ") == 4 and "· failing" in loose.split("\n- ")[1]
+    # failing responses with no issue first (what the note counts), then failing ones with other issues
+    every = iset.unexplained(n=100_000)
+    failing = every["failing"].fill_null(False).to_list()
+    assert failing == sorted(failing, reverse=True), every
+    first = every.filter(pl.col("failing"))["has_issue"].to_list()
+    assert first == sorted(first) and False in first, every
+    assert every.filter(pl.col("failing") & ~pl.col("has_issue")).height <= e["unexplained_statements"]
     assert all(t.split(" ")[0] in loose for t in iset.unexplained(n=4)["text"])
     assert note in ws.report("md", issue_set=iset.id)
     assert main(["issues", "-w", str(ws.path), "--show", iset.id, "--examples", "999"]) == 1

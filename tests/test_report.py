@@ -213,7 +213,7 @@ def test_a_report_says_what_a_lift_does_not_show_and_what_no_issue_explains(demo
         assert x["lift_note"] == lift_notes(r["lift_ci_low"], r["lift_ci_high"], r["n_compared"], r["n_units"])
     text = ws.report("md", issue_set=pandalm, top=None)
     for x in noted:
-        assert f"({x['lift_note']}) · severity" in text, x["title"]
+        assert f"({x['lift_note']}) · mean outcome with it" in text, x["title"]
     e = d["issue_set"]["explained"]
     assert e["failing_units"] > 0 and f"{e['failing_without_issue']:,} of the {e['failing_units']:,} failing" in text
     # an agreement with labels departs from what a perfect judge shows, a bias from what an unbiased one does

@@ -138,19 +138,23 @@ class IssueSet:
 
     def unexplained(self, filter: Filter | str | dict | None = None, n: int = 50) -> pl.DataFrame:
         """Statements of failure (the cue rules' reading: `problem`) that no issue explains, about responses in the
-        selection, failing responses first: judgment_id, model, failing, text. Precision first means these are
-        shown, not pushed into the nearest name."""
+        selection: judgment_id, model, failing, has_issue (the response has some other issue), text. Failing
+        responses with no issue come first (what `explained()` counts as unexplained), then failing responses
+        with other issues, then the rest. Precision first means these are shown, not pushed into the nearest
+        name."""
         if not (isinstance(n, int) and 1 <= n <= 100_000):
             raise UserError("n must be a whole number from 1 to 100,000")
         sql, params = self._scope(filter)
         return self.q.frame(
             f"""
-            WITH {sql}
-            SELECT s.judgment_id, u.model, u.failing, s.text
+            WITH {sql},
+            iu AS (SELECT DISTINCT h.judgment_id, h.response_id FROM hits h WHERE h.kind = 'issue')
+            SELECT s.judgment_id, u.model, u.failing, iu.judgment_id IS NOT NULL AS has_issue, s.text
             FROM segments s JOIN scope u ON u.judgment_id = s.judgment_id AND u.response_id = s.response_id
+            LEFT JOIN iu ON iu.judgment_id = s.judgment_id AND iu.response_id = s.response_id
             WHERE s.issue_set_id = ? AND s.kind = 'problem' AND NOT EXISTS (
                 SELECT 1 FROM segment_issues si WHERE si.issue_set_id = s.issue_set_id AND si.segment_id = s.segment_id)
-            ORDER BY u.failing DESC NULLS LAST, hash(s.segment_id), s.segment_id LIMIT ?""",
+            ORDER BY u.failing DESC NULLS LAST, has_issue, hash(s.segment_id), s.segment_id LIMIT ?""",
             [*params, self.id, n],
         )
 

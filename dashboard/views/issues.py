@@ -307,7 +307,8 @@ def _unexplained(iset, flt) -> None:
         if loose.height == 0:
             st.caption("None.")
         for r in loose.iter_rows(named=True):
-            st.text(f"{r['model'] or ''}{' (failing)' if r['failing'] else ''}: {r['text']}")
+            fared = " (failing" + (", has other issues)" if r["has_issue"] else ")") if r["failing"] else ""
+            st.text(f"{r['model'] or ''}{fared}: {r['text']}")
 
 
 def _open_issue(set_id: str, row: dict, table: pl.DataFrame):
