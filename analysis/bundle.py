@@ -179,7 +179,8 @@ def _audit_page(auditor: Audit, root: Path, head, flt: Filter) -> None:
             "<th>metric</th><th>what it measures</th><th>value</th><th>95% CI</th><th>unbiased</th>"
             "<th>n</th></tr>"
             + "".join(
-                f"<tr><td>{_e(f['judge'])}</td><td>{_e(f['metric'])}</td><td>{_e(f['label'])}</td>"
+                f"<tr><td>{_e(f['judge'])}</td><td>{_e(f['metric'])}</td><td>{_e(f['label'])}"
+                f"{'<br><span class=muted>' + _e(f['caveat']) + '</span>' if f['caveat'] else ''}</td>"
                 f"<td class='n'>{f['value']:.3f}</td><td class='n'>[{f['ci_low']:.3f}, {f['ci_high']:.3f}]"
                 f"</td><td class='n'>{f['ideal']:g}</td><td class='n'>{f['n'] or 0:,}</td></tr>"
                 for f in flags.iter_rows(named=True)

@@ -72,9 +72,23 @@ def _print_table(rows: list[dict], columns: list[str], out=None) -> None:
 
 # ---- commands ------------------------------------------------------------------------------------
 def cmd_ingest(args) -> int:
+
+    from . import store
+
+    created = not store.workspace_path(args.workspace).exists()
+    ws = _workspace(args)
+    try:
+        return _ingest_each(args, ws)
+    except UserError:
+        # a first import that failed leaves no empty workspace behind (the store is as it was: absent)
+        if created and not ws.counts()["runs"]:
+            store.remove(ws.path)
+        raise
+
+
+def _ingest_each(args, ws) -> int:
     from .ingest.mapping import load_mapping
 
-    ws = _workspace(args)
     map_file = next((m for m in args.map if "=" not in m), None)
     pairs = [m for m in args.map if "=" in m]
     mapping = load_mapping(map_file, pairs)
@@ -716,7 +730,7 @@ def cmd_dashboard(args) -> int:
     from . import store
     from .serve import serve_foreground
 
-    path = Path(args.workspace or store.DEFAULT_WORKSPACE)
+    path = store.workspace_path(args.workspace)
     if not path.exists():
         raise UserError(f"workspace {path} does not exist; run `judgescope ingest` or `judgescope demo` first")
     return serve_foreground(path, port=args.port)

@@ -51,9 +51,7 @@ def build_demo(
         raise UserError(f"demo data directory {data_dir} not found")
     path = Path(path)
     if rebuild:
-        store.close(path)
-        for p in (path, Path(str(path) + ".wal")):
-            p.unlink(missing_ok=True)
+        store.remove(path)
     ws = Workspace(path)
     start = time.perf_counter()
     for name, fmt in DEMO_SOURCES:

@@ -18,6 +18,13 @@ from .errors import UserError, WorkspaceLocked
 SCHEMA_VERSION = 4
 DEFAULT_WORKSPACE = "judgescope.duckdb"
 
+
+def workspace_path(path: str | os.PathLike | None = None) -> Path:
+    """The workspace a command or notebook means: the path given, else $JUDGESCOPE_WORKSPACE, else
+    judgescope.duckdb in the working directory."""
+    return Path(path or os.environ.get("JUDGESCOPE_WORKSPACE", DEFAULT_WORKSPACE))
+
+
 # Migrations from version N to N+1, applied in order inside one transaction.
 MIGRATIONS: dict[int, list[str]] = {
     # 1 -> 2: judgments carry their item's dataset and category and their responses' models and lengths
@@ -105,6 +112,13 @@ def lock_holder(message: str) -> str:
 def _resolved(path: str | os.PathLike) -> str:
     """The one name a workspace file has in this process's connection table."""
     return str(Path(path).expanduser().resolve())
+
+
+def remove(path: str | os.PathLike) -> None:
+    """Close this process's connections to the workspace at `path` and delete its file and write-ahead log."""
+    close(path)
+    for p in (Path(path), Path(str(path) + ".wal")):
+        p.unlink(missing_ok=True)
 
 
 def connect(path: str | os.PathLike, read_only: bool = False, wait_s: float = 10.0) -> duckdb.DuckDBPyConnection:

@@ -84,7 +84,7 @@ class Workspace:
     """
 
     def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False):
-        self.path = Path(path or os.environ.get("JUDGESCOPE_WORKSPACE", store.DEFAULT_WORKSPACE))
+        self.path = store.workspace_path(path)
         self.q = Query(self.path, read_only)
         store.connect(self.path, read_only=read_only)  # open (create, migrate) now: errors surface here
         self.scores = Scores(self.q)  # score and verdict distributions

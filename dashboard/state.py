@@ -10,7 +10,6 @@ to the URL, so a copied link reopens the same view. Moving between pages keeps t
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from analysis import Filter, UserError, Workspace
+from analysis.store import workspace_path as _workspace_path
 from analysis.errors import WorkspaceLocked
 from analysis.query import read_limit
 from analysis.filters import CHOICES, ISSUE_KEYS, LIST_KEYS, unknown_values
@@ -66,7 +66,7 @@ def md_escape(text: object) -> str:
 
 # ---- the workspace -----------------------------------------------------------------------------------
 def workspace_path() -> str:
-    return os.environ.get("JUDGESCOPE_WORKSPACE", "judgescope.duckdb")
+    return str(_workspace_path())
 
 
 # a page's reads are stopped past this many seconds with a line saying what to narrow (JUDGESCOPE_QUERY_SECONDS)

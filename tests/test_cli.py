@@ -96,6 +96,19 @@ def test_user_errors_exit_1_with_one_line(tmp_path):
         assert r.returncode == 1, (args, r.stdout, r.stderr)
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("judgescope: error: "), (args, r.stderr)
+    # a first import that fails leaves no workspace behind (a new user's folder of model answers, no judge column,
+    # had left an empty 800 KB file); one that fails on a workspace with data leaves it as it was
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text('{"question_id": 1, "text": "hi", "model_id": "alpaca"}\n')
+    fresh = tmp_path / "fresh.duckdb"
+    r = run("ingest", answers, "-w", fresh)
+    assert r.returncode == 1 and "no judge column" in r.stderr and not fresh.exists(), r.stderr
+    assert not Path(str(fresh) + ".wal").exists()
+    kept = tmp_path / "kept.duckdb"
+    assert run("ingest", DEMO / "pandalm", "-w", kept).returncode == 0
+    before = run("info", "-w", kept, "--json").stdout
+    assert run("ingest", answers, "-w", kept).returncode == 1
+    assert kept.exists() and run("info", "-w", kept, "--json").stdout == before
 
 
 def test_demo_builds_from_shipped_data(tmp_path):

@@ -144,6 +144,40 @@ def test_alpaca_eval_from_pandalm(tmp_path, ws):
     assert one(ws, "SELECT count(*) FROM judgments WHERE critique IS NULL OR critique = ''")[0] == no_reason
 
 
+def test_a_pair_scored_per_answer_from_pandalm(tmp_path, ws, capsys):
+    """A pairwise judge that scores each answer and names no winner (FastChat's Vicuna-80 GPT-4 reviews open with
+    "8 9"; a new user in session 19 had to work the verdict out by hand): score_a / score_b give it, the higher
+    wins and equal scores tie, the scores stay as metadata and a score that is no number is rejected with its line
+    and column. Written from PandaLM's real GPT-3.5 verdicts, so the verdicts must come back unchanged."""
+    test = pl.read_ndjson(DEMO / "pandalm" / "testset-v1.jsonl")
+    gpt = pl.read_ndjson(DEMO / "pandalm" / "gpt-3.5-turbo-testset-v1.jsonl")
+    rows, want = [], {}
+    for r in test.join(gpt, on="idx").iter_rows(named=True):
+        m1, m2 = r["cmp_key"].split("_", 1)
+        scores = {"1": (8, 6), "2": (5, 9), "Tie": (7, 7)}.get(r["gpt_result"])
+        if scores is None:
+            continue
+        want[str(r["idx"])] = {"1": "a", "2": "b", "Tie": "tie"}[r["gpt_result"]]
+        rows.append({"question_id": r["idx"], "prompt": r["instruction"], "model_a": m1, "answer_1": r["response1"],
+                     "model_b": m2, "answer_2": r["response2"], "judge": "gpt-3.5-turbo", "score_1": scores[0],
+                     "score_2": scores[1], "review": r["gpt_reason"]})
+    rows.append({**rows[0], "question_id": "odd", "score_1": "eight"})
+    result = ws.ingest(_write_jsonl(tmp_path / "reviews.jsonl", rows), dataset="scored")
+    assert result.n_rejected == 1 and result.n_source_rows == len(rows)
+    assert "column 'score_1'" in result.rejects[0].reason or result.rejects[0].column == "score_1", result.rejects
+    got = dict(ws.con.execute(
+        "SELECT i.source_key, j.verdict FROM judgments j JOIN items i USING (item_id)").fetchall())
+    assert got == want and {"a", "b", "tie"} <= set(got.values())
+    assert ws.con.execute("SELECT count(*) FROM judgments WHERE meta->>'score_1' IS NULL").fetchone()[0] == 0
+    assert any("verdicts from each answer's score" in n for n in result.notes), result.notes
+    texts = {r["answer_1"] for r in rows} | {r["answer_2"] for r in rows}
+    assert ws.con.execute("SELECT count(DISTINCT text) FROM responses").fetchone()[0] == len(texts)
+    # without the scores the error says how to map them
+    bare = [{k: v for k, v in r.items() if not k.startswith("score")} for r in rows[:3]]
+    with pytest.raises(Exception, match="score_a=COLUMN"):
+        ws.ingest(_write_jsonl(tmp_path / "bare.jsonl", bare), dataset="bare")
+
+
 def test_fastchat_single_and_clear_from_arena(tmp_path, ws):
     j = pl.read_parquet(DEMO / "arena_bench_v1" / "model_judgment.parquet")
     single = [{"question_id": r["question_id"], "model": r["model"], "judge": ["gpt-4", "single-v1"],

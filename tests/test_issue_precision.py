@@ -207,7 +207,7 @@ def test_a_reason_the_other_answer_won_is_read_as_this_ones_failure():
     assert set(_stated("Response 2 provides more specific and relevant search queries.", contrast=True)) == {
         "Vague, generic content", "Irrelevant content"}
     assert _stated("Response 2 is better because it is more formal and polite.", contrast=True) == [
-        "Impersonal or unsuitable tone"]
+        "Unengaging or unsuitable tone"]
 
 
 def test_what_a_program_does_not_correctly_do_is_its_code_failure():
@@ -326,7 +326,7 @@ def test_what_the_tune_halves_taught_in_session_10():
     # a hedged remark on engagement is no tone failure; a missing conversational tone is
     assert _stated("It is not particularly engaging or conversational.") == []
     assert _stated("However, it lacks a conversational tone that might make it more engaging.") == [
-        "Impersonal or unsuitable tone"]
+        "Unengaging or unsuitable tone"]
     # a wish for personalisation is generic content; a "personalized touch" is tone
     assert _stated("Lastly, the response could have been more interactive and personalized.") == [
         "Vague, generic content"]
@@ -536,6 +536,72 @@ def test_what_the_tune_halves_taught_in_session_17():
     assert _stated("There are no inaccuracies in the calculation.", False) == []
     assert _stated("All inaccuracies from the previous version have been rectified in the revised response.") == []
     assert _stated("The errors in the code were not fixed.") == ["Code does not work"]
+
+
+def test_what_a_new_user_met_on_fastchats_gpt4_reviews_in_session_19():
+    """Session 19. A new user loaded FastChat's old Vicuna-80 GPT-4 reviews (720 pairwise reviews, data the pipeline
+    had not run on). Its code reviews put each response under a line naming it ("Assistant 1:\nStrengths:\n- …"):
+    their weaknesses had counted for neither model. Its stock reason "Assistant 2's response was more helpful,
+    relevant, accurate, and detailed" made the other answer's "Irrelevant content" and became an issue named "Less
+    helpful"; "which is not appropriate for the problem" read as a denial; wished-for code comments went unexplained,
+    and "flirty comments" must not count as code comments. (Hand-made sentences in its style, known answers.)"""
+    from analysis.issues.detect import Detector
+    from analysis.issues.naming import phrase_name
+    from analysis.issues.pipeline import Segmenter
+    from analysis.issues.subjects import heading, subjects
+
+    review = ("Assistant 1:\nStrengths:\n- The code is well-commented and easy to understand.\n\nWeaknesses:\n"
+              "- The implementation is incorrect.\n- Both solutions use recursion.\n- It does not handle empty input."
+              "\n\nAssistant 2:\nStrengths:\n- The code is well-structured.\n\nWeaknesses:\n"
+              "- The code does not include comments explaining the logic.\n- Unlike Assistant 1, it never returns.")
+    segs = segment(review)
+    assert [s.heading for s in segs] == ["Assistant 1:"] * 4 + ["Assistant 2:"] * 3, segs
+    assert [s.kind for s in segs] == ["praise", "problem", "problem", "problem", "praise", "problem", "problem"], segs
+    assert not any(heading(t) for t in (s.text for s in segs))  # the heading lines are no statements
+    got = subjects([s.text for s in segs], "A", "B", None, None, [s.heading for s in segs])
+    assert got == ["A", "A", None, "A", "B", "B", "B"], got
+    # through the segmenter: each weakness counts for the response it stands under
+    judgments = pl.DataFrame({
+        "judgment_id": ["j"], "item_id": ["i"], "protocol": ["pairwise"], "response_a": ["A"], "response_b": ["B"],
+        "first_id": ["A"], "second_id": ["B"], "aliases": [None], "winner": ["A"], "critique": [review]})
+    seg = Segmenter().run(judgments).filter(pl.col("kind") == "problem")
+    assert dict(zip(seg["text"], seg["response_id"]))["It does not handle empty input."] == "A"
+    assert dict(zip(seg["text"], seg["response_id"]))["The code does not include comments explaining the logic."] == "B"
+    # a line that names a response with more on it, or names none, heads nothing
+    assert heading("Response B") and heading("**Output (a):**".strip("*")) and heading("For Model 'm':")
+    assert not heading("Assistant 1: The code is correct.") and not heading("Here is my evaluation:")
+    assert [s.heading for s in segment("Output (a) is correct.\nIt explains each step.")] == [None, None]
+
+    # the stock list of virtues names no failure, in a comparison or not; what else the sentence says still counts
+    stock = "Assistant 2's response was more helpful, relevant, accurate, and detailed, which is why it scored higher."
+    assert _stated(stock, contrast=True) == [] and _stated(stock) == []
+    assert _stated("Assistant 2's answer was more helpful, relevant, and accurate, while Assistant 1 made a "
+                   "calculation error.") == ["Calculation errors"]
+    assert _stated("Assistant 2 provided a more detailed and comprehensive answer.", contrast=True) == ["Lacks depth"]
+    # gathered, it is no issue: a name of verdict words alone is refused
+    texts = ["The response's answer is more helpful, relevant, and accurate, which is why it receives a higher score."] * 5
+    assert phrase_name(texts, texts, "issue", contrast=True) is None
+    conc = ["The response's answer is more concise and to the point."] * 5
+    assert phrase_name(conc, conc, "issue", contrast=True).label == "Less concise"
+
+    # "not appropriate for the problem" judges the response; "not a problem" still denies one
+    assert classify("The code initializes the dp matrix to float('inf'), which is not appropriate for the problem.") \
+        == "problem"
+    assert classify("The approach is not suitable for this problem.") == "problem"
+    assert classify("This is not a problem.") == "neutral" and classify("It has no grammatical errors.") == "neutral"
+
+    # comments wished for a program count as missing code comments, only where the response gives one
+    d = Detector.of(load().of_kind("issue"))
+
+    def code(text: str, shows_code: bool) -> list[str]:
+        return [d.entries[k].label for k in d.stated(text, code=shows_code)]
+
+    for wish in ("Adding comments within the code would be helpful.", "Add comments to the code to explain the logic.",
+                 "It would be better to include comments in the code."):
+        assert "Code lacks explanation" in code(wish, True) and "Code lacks explanation" not in code(wish, False)
+    for other in ("The code does include comments.", "The response doesn't include any flirty comments.",
+                  "It could have included more comments from Gloria's fans."):
+        assert "Code lacks explanation" not in code(other, other.startswith("The code")), other
 
 
 def test_what_a_new_user_met_on_alpacaeval_and_just_eval_in_session_18():
@@ -838,6 +904,23 @@ def test_what_no_issue_explains_is_counted_and_shown(pandalm):
     assert not stated & set(loose["text"])
     # the stats the set was stored with say the same
     assert iset.stats["n_problem_statements"] >= iset.stats["n_problem_explained"] > 0
+
+
+def test_assignments_say_which_side_of_a_pair_has_the_issue(pandalm):
+    """A new user (session 19) could not tell from assignments() which answer of a pair had the issue: each row now
+    lists the responses it counts for and their models, one of the pair's two (or both, or none when its statements
+    name neither), adding up to the table's n_units."""
+    ws, iset = pandalm
+    a = iset.assignments()
+    pair = {j: {ra, rb} for j, ra, rb in ws.q.rows(
+        "SELECT judgment_id, response_a, response_b FROM judgments WHERE judgment_id IN (SELECT unnest(?))",
+        [a["judgment_id"].unique().to_list()])}
+    assert all(set(r) <= pair[j] and len(r) == len(set(r)) for j, r in zip(a["judgment_id"], a["response_ids"].to_list()))
+    assert (a["response_ids"].list.len() == 1).sum() > a.height / 2
+    units = a.group_by("issue_id").agg(pl.col("response_ids").list.len().sum().alias("n"))
+    table = iset.table(kind=None).select("issue_id", "n_units")
+    assert units.join(table, on="issue_id").filter(pl.col("n") != pl.col("n_units")).height == 0
+    assert (a["models"].list.len() == a["response_ids"].list.len()).all()
 
 
 def test_issue_names_describe_their_members(pandalm):

@@ -316,6 +316,12 @@ def test_filters_examples_and_map(arena):
     assign = iset.assignments()
     assert set(assign.columns) >= {"item_id", "judgment_id", "issue_id", "item_source_key", "judgment_source_key"}
     assert assign.filter(pl.col("issue_id") == one).height == n_one
+    # each row says which judged response (and model) it counts for: here the judgment's own one
+    own = {j: (r, m) for j, r, m in ws.q.rows(
+        "SELECT j.judgment_id, j.response_id, r.model FROM judgments j JOIN responses r USING (response_id) "
+        "WHERE j.judgment_id IN (SELECT unnest(?))", [assign["judgment_id"].unique().to_list()])}
+    assert all(r == [own[j][0]] and m == [own[j][1]]
+               for j, r, m in zip(assign["judgment_id"], assign["response_ids"].to_list(), assign["models"].to_list()))
 
 
 def test_curation_is_recorded_in_transactions(arena):

@@ -82,6 +82,19 @@ def test_pandalm_agreement_and_human_ceiling(demo_ws):
     assert 0.3 < kappa["value"] < 0.6 and kappa["ci_low"] < kappa["value"] < kappa["ci_high"]
     # one fixed order: the note says position and identity are confounded
     assert "confounded" in value(audit, "gpt-3.5-turbo", "p_first_shown_wins")["note"]
+    # and a flag raised on it says so where the flag is shown (a new user read "first-shown wins 0.31" as a bias of
+    # a judge whose data only ever showed the baseline first); a judge whose order varied gets no caveat
+    # (PandaLM's value is near 0.5: the flag is made here by moving its interval, a known answer)
+    first_row = (pl.col("metric") == "p_first_shown_wins") & (pl.col("judge") == "gpt-3.5-turbo")
+    skewed = audit.with_columns(
+        pl.when(first_row).then(0.31).otherwise(pl.col("value")).alias("value"),
+        pl.when(first_row).then(0.27).otherwise(pl.col("ci_low")).alias("ci_low"),
+        pl.when(first_row).then(0.35).otherwise(pl.col("ci_high")).alias("ci_high"),
+    )
+    flags = demo_ws.audit.flags(audit=skewed)
+    first = flags.filter(pl.col("metric") == "p_first_shown_wins")
+    assert first["judge"].to_list() == ["gpt-3.5-turbo"] and "confounded" in first["caveat"][0], flags
+    assert flags.filter(pl.col("metric") != "p_first_shown_wins")["caveat"].is_null().all(), flags
 
 
 def test_arena_length_and_self_preference(demo_ws):

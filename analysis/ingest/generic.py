@@ -109,8 +109,13 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
         batch.notes += _nested_notes(path, frame, set(roles.values()))
     pairwise = ("response_a" in roles or "model_a" in roles) and ("response_b" in roles or "model_b" in roles)
     if not pairwise:
-        for r in ("response_a", "response_b", "model_a", "model_b", "shown_first"):
+        for r in ("response_a", "response_b", "model_a", "model_b", "shown_first", "score_a", "score_b"):
             roles.pop(r, None)
+    elif "score_a" in roles and "score_b" in roles and "verdict" not in roles and "verdict" not in mapping.constants:
+        batch.notes.append(
+            f"{path.name}: verdicts from each answer's score ({roles['score_a']} / {roles['score_b']}): the higher "
+            f"wins, equal scores tie; the scores stay as metadata"
+        )
     judged = {"judge", "score", "critique", "verdict", "label_score", "label_verdict", *SECTIONS} & (
         set(roles) | set(mapping.constants)
     ) or mapping.criteria
@@ -184,8 +189,12 @@ def _check_roles(path: Path, roles: dict[str, str], mapping: Mapping, pairwise: 
             f"map one with --map judge=COLUMN or name the judge with --set judge=NAME"
         )
     if pairwise:
-        if "verdict" not in roles and "verdict" not in mapping.constants and "score" not in roles:
-            raise UserError(f"{path}: pairwise columns found but no verdict column; map one with --map verdict=COLUMN")
+        scored = "score_a" in roles and "score_b" in roles
+        if "verdict" not in roles and "verdict" not in mapping.constants and "score" not in roles and not scored:
+            raise UserError(
+                f"{path}: pairwise columns found but no verdict column; map one with --map verdict=COLUMN (or each "
+                f"answer's score with --map score_a=COLUMN --map score_b=COLUMN)"
+            )
     elif "score" not in roles and not _has_critique(roles) and not mapping.criteria:
         raise UserError(
             f"{path}: no score, critique or criterion columns (columns: {', '.join(columns)}); "
@@ -291,6 +300,14 @@ def _base(
     item_key = col("item_id") if ("item_id" in roles or "item_id" in mapping.constants) else col("prompt")
     verdict_raw = col("verdict")
     verdict = verdict_expr(verdict_raw)
+    if (
+        pairwise
+        and "verdict" not in roles
+        and "verdict" not in mapping.constants
+        and {"score_a", "score_b"} <= set(roles)
+    ):
+        a, b = numeric["score_a"], numeric["score_b"]
+        verdict = pl.when(a > b).then(pl.lit("a")).when(a < b).then(pl.lit("b")).when(a == b).then(pl.lit("tie"))
     shown = (
         position_expr(col("shown_first"))
         if "shown_first" in roles or "shown_first" in mapping.constants
@@ -367,7 +384,9 @@ def _critique(frame: pl.DataFrame, roles: dict[str, str], mapping: Mapping) -> p
 
 def _meta(frame: pl.DataFrame, roles: dict[str, str], mapping: Mapping, columns: list[str]) -> pl.Expr:
     """The columns no role uses, kept as the judgment's metadata (JSON)."""
-    used = set(roles.values()) | set(mapping.criteria) | set(mapping.criteria_critiques.values())
+    # (each answer's score is read for the verdict and kept: it is what the judge said of each answer)
+    kept = {roles[r] for r in ("score_a", "score_b") if r in roles}
+    used = (set(roles.values()) - kept) | set(mapping.criteria) | set(mapping.criteria_critiques.values())
     extra = [c for c in columns if c not in used]
     if not extra:
         return pl.lit(None, dtype=pl.String)

@@ -34,16 +34,39 @@ GUESSES: dict[str, list[str]] = {
     "sample": ["sample", "sample_idx", "sample_index", "repeat"],
     "model_a": ["model_a", "model_1", "generator_a", "generator_1", "model1"],
     "model_b": ["model_b", "model_2", "generator_b", "generator_2", "model2"],
-    "response_a": ["response_a", "output_a", "answer_a", "response_1", "output_1", "response1", "completion_a"],
-    "response_b": ["response_b", "output_b", "answer_b", "response_2", "output_2", "response2", "completion_b"],
+    "response_a": [
+        "response_a",
+        "output_a",
+        "answer_a",
+        "response_1",
+        "output_1",
+        "response1",
+        "completion_a",
+        "answer_1",
+        "answer1",
+    ],
+    "response_b": [
+        "response_b",
+        "output_b",
+        "answer_b",
+        "response_2",
+        "output_2",
+        "response2",
+        "completion_b",
+        "answer_2",
+        "answer2",
+    ],
     "verdict": ["verdict", "winner", "preference", "decision", "choice"],
+    # a pairwise judge that scores each answer (FastChat's Vicuna-80 reviews: "8 9"): the higher one wins
+    "score_a": ["score_a", "score_1", "rating_a", "rating_1", "score1"],
+    "score_b": ["score_b", "score_2", "rating_b", "rating_2", "score2"],
     "shown_first": ["shown_first", "first_shown"],
     "label_score": ["human_score", "gold_score", "label_score"],
     "label_verdict": ["human_verdict", "gold_verdict", "human_winner", "gold_winner", "human_preference", "gold_label"],
     "annotator": ["annotator", "rater", "labeler"],
 }
 ROLES = list(GUESSES)
-NUMERIC_ROLES = ["score", "scale_min", "scale_max", "label_score", "sample"]  # a constant for these is a number
+NUMERIC_ROLES = ["score", "scale_min", "scale_max", "label_score", "sample", "score_a", "score_b"]  # numbers
 FORMAT_OPTIONS = {"baseline": "arena-hard: the model shown as A in game 1 (default gpt-4-0314)"}
 OPTIONS = {
     "dataset",

@@ -51,7 +51,9 @@ _DENIED = re.compile(
     r"minimal|(?<!\ba\s)few|(?<!\ba\s)little|(?<!mention\s)(?<!mentioned\s)(?<!address\s)(?<!addressed\s)(?<!discuss\s)(?<!discussed\s)(?<!noted\s)(?<!include\s)(?<!included\s)any)\s+"
     # (the words between neither deal with the failure, "does not fix the bug", nor start another clause, "is not
     # helpful and is misleading"; "without promoting or encouraging harm" is one)
+    # (nor judge the response itself: "not appropriate for the problem" says the code is unfit for the task)
     r"(?:(?!handl|catch|check|account|deal|test|only\b|fix|solv|resolv|address|tackl|answer|correct|identif|detect|spot|"
+    r"appropriat|suitab|valid|relevan|accura|efficien|optimal|ideal\b|adequat|sufficien|proper|applicab|right\b|"
     r"notic(?:e|es|ed|ing)\b|recogni|acknowledg|explain|point|but\b|yet\b|so\b|(?:and|or)\s+(?:is|are|was|were|it|its|the)\b)\w+\s+){0,3}?"
     + _FAILURE_WORDS
     + r"(?:\s+"  # and the failure word that follows it: "no factual errors", "without unnecessary jargon"
@@ -255,6 +257,23 @@ def states_constraint(prompt: str) -> bool:
 # a short summing-up ("Overall, it is fine.") states no failure of its own
 _HEDGE_ONLY = re.compile(r"^(?:overall|in\s+summary|in\s+conclusion)\b")
 
+# the judge's stock verdict, a list of three or more general virtues: "Assistant 2's response was more helpful,
+# relevant, accurate, and detailed" (FastChat's GPT-4 reviews: in 249 of 720 critiques) names no failure of the other
+# answer, irrelevance or an error least of all; what else the sentence says is still read
+_VIRTUE = (
+    r"(?:helpful|relevant|accurate|detailed|precise|comprehensive|informative|useful|complete|thorough|clear|concise|"
+    r"engaging|specific|creative|appropriate|correct|insightful|coherent|well-structured|organi[sz]ed)"
+)
+_VIRTUES = re.compile(
+    r"\b(?:more|less|most|least)\s+"
+    + _VIRTUE
+    + r"(?:\s*,\s*(?:and\s+|or\s+)?"
+    + _VIRTUE
+    + r"|\s*,?\s+(?:and|or)\s+"
+    + _VIRTUE
+    + r"){2,}\b"
+)
+
 
 def _anchors(pattern: str) -> frozenset[str] | None:
     """Strings at least one of which every match of `pattern` contains (a fast, exact pre-check), or None when
@@ -364,6 +383,8 @@ class Detector:
         main = conceded(low)
         if main is not None:
             low = main  # only what the main clause says
+        if "," in low or " and " in low:
+            low = _VIRTUES.sub(" ", low)
         dismissed = _BUT_ENOUGH.search(low)
         if dismissed and _DEPTH_REMARK.search(low, 0, dismissed.start()):
             low = low[dismissed.start() :]

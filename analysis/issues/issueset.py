@@ -419,16 +419,22 @@ class IssueSet:
         )
 
     def assignments(self) -> pl.DataFrame:
-        """One row per judgment and issue (or strength): item_id, judgment_id, issue_id, kind and the source's
-        own record keys."""
+        """One row per judgment and issue (or strength): item_id, judgment_id, issue_id, kind, the judged
+        responses it counts for and their models (response_ids, models: in a pairwise judgment one side, both, or
+        none when its statements name neither) and the source's own record keys."""
         sql, params = self._scope(None)
         return self.q.frame(
             f"""
-            WITH {sql}
-            SELECT j.item_id, h.judgment_id, h.issue_id, i.kind, it.source_key AS item_source_key,
-                   j.source_key AS judgment_source_key, j.source_line
+            WITH {sql},
+            sides AS (SELECT judgment_id, issue_id, list(response_id ORDER BY response_id) AS response_ids,
+                             list(model ORDER BY response_id) AS models
+                      FROM hits GROUP BY judgment_id, issue_id)
+            SELECT j.item_id, h.judgment_id, h.issue_id, i.kind,
+                   coalesce(sd.response_ids, []::VARCHAR[]) AS response_ids, coalesce(sd.models, []::VARCHAR[]) AS models,
+                   it.source_key AS item_source_key, j.source_key AS judgment_source_key, j.source_line
             FROM jhits h JOIN judgments j USING (judgment_id) JOIN items it USING (item_id)
             JOIN issues i ON i.issue_set_id = ? AND i.issue_id = h.issue_id
+            LEFT JOIN sides sd ON sd.judgment_id = h.judgment_id AND sd.issue_id = h.issue_id
             ORDER BY h.issue_id, h.judgment_id""",
             [*params, self.id],
         )

@@ -263,6 +263,29 @@ _META = {
 }
 
 
+# words that only restate a verdict on the whole answer: "Less helpful" (FastChat's GPT-4 reviews: "Assistant 2's
+# response was more helpful, relevant, and accurate, which is why it received a higher score") names no failure
+_VERDICT_ONLY = {
+    "less",
+    "more",
+    "helpful",
+    "useful",
+    "good",
+    "better",
+    "best",
+    "quality",
+    "overall",
+    "effective",
+    "satisfactory",
+    "higher",
+    "lower",
+    "score",
+    "received",
+    "receives",
+    "deserving",
+}
+
+
 def phrase_name(texts: list[str], central: list[str], kind: str, contrast: bool = False) -> Name | None:
     """A name from the cluster's own words: the shared core of its most central sentences ('Does not handle
     empty input', 'Achieves the same result'), or None when none says enough (two content words, no masked
@@ -273,6 +296,7 @@ def phrase_name(texts: list[str], central: list[str], kind: str, contrast: bool 
         cores = [("Less " + _MORE.sub("", c)) if _MORE.match(c) else "" for c in cores]
     # a name says what went wrong in at least two words of content, and names no masked task word
     cores = [c for c in cores if "X" not in c.split() and len([w for w in content_list(c) if w not in _META]) >= 2]
+    cores = [c for c in cores if not {w for w in content_list(c) if w not in _META} <= _VERDICT_ONLY]
     if not cores:
         return None
     counts = Counter(c.lower() for c in cores)

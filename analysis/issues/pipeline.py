@@ -87,6 +87,7 @@ class Segmenter:
                     r["second_id"],
                     aliases,
                     {"a": r["response_a"], "b": r["response_b"]},
+                    [s.heading for s in segs],
                 )
                 winner = r.get("winner")
                 other = {r["response_a"]: r["response_b"], r["response_b"]: r["response_a"]}

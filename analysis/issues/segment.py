@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .detect import HARM, conceded, denied_spans, reading
+from .subjects import heading
 
 # everything after one of these is the judge's own rewrite of the answer, not critique
 _REWRITE = re.compile(
@@ -210,6 +211,7 @@ class Segment:
     ord: int
     text: str
     kind: str  # "problem", "praise", "verdict", "neutral"
+    heading: str | None = None  # the line naming a response this stands under ("Assistant 1:"), if any
 
     @property
     def is_problem(self) -> bool:
@@ -258,7 +260,7 @@ def clean(critique: str) -> str:
 
 def split(critique: str) -> list[str]:
     """Sentences and clauses of a critique, in order."""
-    return [p for p in _parts(critique) if not _HEADER_ONLY.match(p)]
+    return [p for p in _parts(critique) if not (_HEADER_ONLY.match(p) or heading(p))]
 
 
 # a critique written in sections: "Strengths: …" / "Weaknesses: …" (also Pros/Cons, Areas for improvement, …)
@@ -273,10 +275,24 @@ _HEADER_ONLY = re.compile(_HEADER.pattern + r"$", re.I)
 
 
 def _parts(critique: str) -> list[str]:
-    """split()'s clauses, with the section headers that stand alone ("Weaknesses:")."""
+    """split()'s clauses, with the section headers that stand alone ("Weaknesses:") and the lines that only name a
+    response ("Assistant 1:", subjects.heading)."""
     text = clean(critique)
     parts: list[str] = []
+    blocks: list[str] = []
     for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)", text):
+        kept: list[str] = []
+        for line in block.split("\n"):
+            if heading(line.strip()):
+                blocks += ["\n".join(kept), line.strip()]
+                kept = []
+            else:
+                kept.append(line)
+        blocks.append("\n".join(kept))
+    for block in blocks:
+        if heading(block):
+            parts.append(block)
+            continue
         block = _BULLET.sub("", block).replace("\n", " ").strip()
         if not block:
             continue
@@ -418,7 +434,11 @@ def segment(critique: str) -> list[Segment]:
     it turns ("but it lacks …"); under a "Weaknesses:" header a plain description is a problem."""
     out: list[Segment] = []
     section = None
+    under = None
     for text in _parts(critique):
+        if heading(text):
+            under, section = text, None
+            continue
         head = _HEADER.match(text)
         if head:
             section = "praise" if head.group("praise") else "problem"
@@ -433,5 +453,5 @@ def segment(critique: str) -> list[Segment]:
             kind = "praise"
         elif section == "problem" and kind == "neutral":
             kind = "problem"
-        out.append(Segment(len(out), text, kind))
+        out.append(Segment(len(out), text, kind, under))
     return out

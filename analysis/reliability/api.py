@@ -19,6 +19,7 @@ from ..filters import Filter, as_filter
 from ..query import Query
 from . import saved
 from .metrics import BIAS_METRICS
+from .position import CONFOUNDED
 
 FilterLike = Filter | str | dict | None
 AUDIT_BY = ("judge", "judge_template")
@@ -117,7 +118,8 @@ class Audit:
 
     def flags(self, filter: FilterLike = None, audit: pl.DataFrame | None = None) -> pl.DataFrame:
         """The bias findings: judge × bias metric cells whose 95% interval excludes the unbiased value, largest
-        deviation first (judge, metric, label, value, ci_low, ci_high, ideal, deviation, n)."""
+        deviation first (judge, metric, label, value, ci_low, ci_high, ideal, deviation, n, caveat: what else the
+        value may measure, e.g. that every pair was shown in one order, None when nothing)."""
         frame = audit if audit is not None else self(filter)
         rows = []
         for r in frame.filter(
@@ -133,6 +135,7 @@ class Audit:
                     "label": label,
                     "ideal": ideal,
                     "deviation": r["value"] - ideal,
+                    "caveat": _caveat(r["note"]),
                 }
             )
         if not rows:
@@ -147,6 +150,7 @@ class Audit:
                     "label": pl.String,
                     "ideal": pl.Float64,
                     "deviation": pl.Float64,
+                    "caveat": pl.String,
                 }
             )
         return pl.DataFrame(rows).sort(pl.col("deviation").abs(), descending=True)
@@ -263,6 +267,15 @@ class Audit:
             return self.judge_tables(filter)["length_by_model"]
         with self.context(filter) as ctx:
             return length_correlation(ctx, by)
+
+
+def _caveat(note: str | None) -> str | None:
+    """What a flagged value may measure besides the bias: said in its audit note."""
+    return (
+        "the order shown never varied, so position and response identity are confounded"
+        if (note and CONFOUNDED in note)
+        else None
+    )
 
 
 def agreement_protocols(matrix: pl.DataFrame) -> list[str]:

@@ -10,6 +10,13 @@ from .context import AuditContext
 NOTE_BOOT = "95% CI: bootstrap over items"
 
 
+# said of P(first shown wins) when a judge saw every pair in one order: the flags carry it as `caveat`
+CONFOUNDED = (
+    "every pair was shown in the same order, so position and response identity are confounded: read it as a "
+    "position effect only if that order was random"
+)
+
+
 def _swap_pairs_sql(ctx: AuditContext) -> str:
     """Per judge and item: swap pairs (same pair, template, criterion and sample, both orders shown)."""
     return f"""
@@ -102,9 +109,6 @@ def position_metrics(ctx: AuditContext) -> list[AuditRow]:
         "no parsed pairwise verdict with a known order",
     ):
         if r["judge"] in fixed and r["value"] is not None:
-            r["note"] = (r["note"] or "") + (
-                "; every pair was shown in the same order, so position and response identity are "
-                "confounded: read it as a position effect only if that order was random"
-            )
+            r["note"] = (r["note"] or "") + "; " + CONFOUNDED
         rows.append(r)
     return rows

@@ -114,6 +114,7 @@ def headline(ws: Workspace, flt) -> None:
                 md_escape(
                     f"{r['judge']}: {r['label']} {r['value']:.2f} "
                     f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}], unbiased {r['ideal']:g}"
+                    + (f" ({r['caveat']})" if r.get("caveat") else "")
                 ),
                 target,
             )
