@@ -43,6 +43,7 @@ SETS = {   # name: (filter, source to ingest, format, dataset, scale of a generi
     "prometheus": ("dataset=prometheus", "demo/prometheus", "prometheus", None, None),
     "autoj": ("dataset=autoj", "eval/autoj/judgments.jsonl", "generic", "autoj", "1-10"),
     "justeval": ("dataset=justeval", "eval/justeval/judgments.jsonl", "generic", "justeval", "1-5"),
+    "vicuna": ("dataset=vicuna", "eval/vicuna/judgments.jsonl", "generic", "vicuna", "1-10"),
 }
 TOP = 10
 MIN_MEMBERS = 3

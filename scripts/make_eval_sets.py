@@ -42,9 +42,14 @@ SETS = [
     ("prometheus", "dataset=prometheus", "model", 240),
     ("autoj", "dataset=autoj", "judge", 240),
     ("justeval", "dataset=justeval", "judge", 240),
+    ("vicuna", "dataset=vicuna", "meta.pair", 240),
 ]
 # sets fetched for evaluation only (not shipped as demo data): file under data/eval, its scale
-FETCHED = {"autoj": ("eval/autoj/judgments.jsonl", "1-10"), "justeval": ("eval/justeval/judgments.jsonl", "1-5")}
+FETCHED = {
+    "autoj": ("eval/autoj/judgments.jsonl", "1-10"),
+    "justeval": ("eval/justeval/judgments.jsonl", "1-5"),
+    "vicuna": ("eval/vicuna/judgments.jsonl", "1-10"),  # scripts/fetch_vicuna_reviews.py
+}
 CLIP = 2500
 
 

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import Filter, Workspace
 
-from .conftest import ROOT
+from .conftest import DEMO, ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
 PAGES = ("overview", "issues", "instances", "judges", "rubrics", "compare", "export")
@@ -75,6 +75,21 @@ def test_overview_headline_and_counts(monkeypatch, demo_path):
     assert len(at.get("plotly_chart")) == 1
     shown = [d.value for d in at.dataframe if "win_rate" in d.value.columns]
     assert shown and len(shown[0]) == ws.scores.win_rates().height > 0
+
+
+def test_overview_reads_the_newest_of_several_runs_over_one_selection(tmp_path):
+    """A selection discovered twice (a rerun; session 19's trial) listed its top issue twice in "What stands out",
+    once per run: only the newest set of a selection is read."""
+    from dashboard.views.overview import _worst_issues
+
+    ws = Workspace(tmp_path / "ws.duckdb")
+    ws.ingest(DEMO / "pandalm")
+    ws.issues.discover("dataset=pandalm", seed=0)
+    newest = ws.issues.discover("dataset=pandalm", seed=1)
+    got = _worst_issues(ws, Filter())
+    assert got["covered"] and got["issues"]
+    assert {r["issue_set"] for r in got["issues"]} == {newest.id}
+    assert len({r["issue_id"] for r in got["issues"]}) == len(got["issues"])
 
 
 def test_win_rates_count_each_comparison(demo_path):

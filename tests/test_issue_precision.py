@@ -1080,7 +1080,8 @@ def test_annotated_sets_are_complete():
              if line.startswith("| `")}
     assert len(types) == 20
     q = _quality_module()
-    for name in ("arena", "llmbar", "pandalm", "prometheus", "autoj", "justeval"):
+    assert set(q.SETS) == {"arena", "llmbar", "pandalm", "prometheus", "autoj", "justeval", "vicuna"}
+    for name in q.SETS:
         rows = [json.loads(x) for x in open(ROOT / "data" / "eval" / name / "rows.jsonl", encoding="utf-8")]
         ann = q.load_annotations(name)
         assert len(rows) >= 200 and len(ann) == len(rows), name

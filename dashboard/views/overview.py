@@ -219,10 +219,15 @@ def _verdicts(ws, flt):
 def _worst_issues(ws, flt) -> dict:
     """Per issue set that covers the selection: its three most prevalent issues, with the model most and least
     affected (at least 20 responses each); by judge where fewer than two models have that many (LLMBar's outputs
-    are unnamed). `covered`: whether any issue set covers the selection at all."""
+    are unnamed). Of several sets over one selection only the newest is read (a rerun would list its issues twice).
+    `covered`: whether any issue set covers the selection at all."""
     out: list[dict] = []
     covered = False
-    for set_id in ws.issues.sets()["issue_set_id"].to_list():
+    seen: set[str] = set()
+    for set_id, selection in ws.issues.sets().select("issue_set_id", "filter").iter_rows():
+        if selection in seen:
+            continue
+        seen.add(selection)
         iset = ws.issues.get(set_id)
         if iset.n_units(flt) == 0:
             continue
