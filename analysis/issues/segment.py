@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .detect import HARM, conceded, denied_spans, reading
-from .subjects import heading
+from .subjects import has_heading, heading
 
 # everything after one of these is the judge's own rewrite of the answer, not critique
 _REWRITE = re.compile(
@@ -281,6 +281,9 @@ def _parts(critique: str) -> list[str]:
     parts: list[str] = []
     blocks: list[str] = []
     for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)", text):
+        if not has_heading(block):
+            blocks.append(block)
+            continue
         kept: list[str] = []
         for line in block.split("\n"):
             if heading(line.strip()):
@@ -290,7 +293,7 @@ def _parts(critique: str) -> list[str]:
                 kept.append(line)
         blocks.append("\n".join(kept))
     for block in blocks:
-        if heading(block):
+        if len(block) <= 80 and heading(block):
             parts.append(block)
             continue
         block = _BULLET.sub("", block).replace("\n", " ").strip()

@@ -59,9 +59,17 @@ _HEADING = re.compile(
 )
 
 
+_HEADING_LINE = re.compile(_HEADING.pattern, re.I | re.M)  # any line of a block (a quick test before each line's)
+
+
 def heading(line: str) -> bool:
     """Whether a line of a critique only names a response, heading what follows."""
     return len(line) <= 80 and _HEADING.match(line) is not None
+
+
+def has_heading(block: str) -> bool:
+    """Whether some line of a block might be a `heading` (never False when one is)."""
+    return _HEADING_LINE.search(block) is not None
 
 
 def about_each(text: str) -> bool:
