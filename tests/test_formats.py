@@ -158,8 +158,8 @@ def test_a_pair_scored_per_answer_from_pandalm(tmp_path, ws, capsys):
         if scores is None:
             continue
         want[str(r["idx"])] = {"1": "a", "2": "b", "Tie": "tie"}[r["gpt_result"]]
-        rows.append({"question_id": r["idx"], "prompt": r["instruction"], "model_a": m1, "answer_1": r["response1"],
-                     "model_b": m2, "answer_2": r["response2"], "judge": "gpt-3.5-turbo", "score_1": scores[0],
+        rows.append({"question_id": r["idx"], "prompt": r["instruction"], "model_a": m1, "response_1": r["response1"],
+                     "model_b": m2, "response_2": r["response2"], "judge": "gpt-3.5-turbo", "score_1": scores[0],
                      "score_2": scores[1], "review": r["gpt_reason"]})
     rows.append({**rows[0], "question_id": "odd", "score_1": "eight"})
     result = ws.ingest(_write_jsonl(tmp_path / "reviews.jsonl", rows), dataset="scored")
@@ -170,8 +170,15 @@ def test_a_pair_scored_per_answer_from_pandalm(tmp_path, ws, capsys):
     assert got == want and {"a", "b", "tie"} <= set(got.values())
     assert ws.con.execute("SELECT count(*) FROM judgments WHERE meta->>'score_1' IS NULL").fetchone()[0] == 0
     assert any("verdicts from each answer's score" in n for n in result.notes), result.notes
-    texts = {r["answer_1"] for r in rows} | {r["answer_2"] for r in rows}
+    texts = {r["response_1"] for r in rows} | {r["response_2"] for r in rows}
     assert ws.con.execute("SELECT count(DISTINCT text) FROM responses").fetchone()[0] == len(texts)
+    # beside a verdict, each answer's score is metadata, whatever it holds ("8/10" is no reason to reject a row)
+    rated = [{**{k: v for k, v in r.items() if not k.startswith("score")}, "winner": want[str(r["question_id"])],
+              "rating_a": "8/10", "rating_b": "6/10"} for r in rows[:3]]
+    kept = ws.ingest(_write_jsonl(tmp_path / "rated.jsonl", rated), dataset="rated")
+    assert kept.n_rejected == 0 and kept.n_judgments_new == 3, kept
+    assert ws.con.execute("SELECT count(*) FROM judgments WHERE dataset = 'rated' AND meta->>'rating_a' = '8/10'"
+                          ).fetchone()[0] == 3
     # without the scores the error says how to map them
     bare = [{k: v for k, v in r.items() if not k.startswith("score")} for r in rows[:3]]
     with pytest.raises(Exception, match="score_a=COLUMN"):

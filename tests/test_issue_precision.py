@@ -550,16 +550,32 @@ def test_what_a_new_user_met_on_fastchats_gpt4_reviews_in_session_19():
     from analysis.issues.pipeline import Segmenter
     from analysis.issues.subjects import heading, subjects
 
+    def about(critique: str) -> list:
+        segs = segment(critique)
+        return list(zip([s.text for s in segs], subjects([s.text for s in segs], "A", "B", None, None,
+                                                          [s.heading for s in segs])))
+
     review = ("Assistant 1:\nStrengths:\n- The code is well-commented and easy to understand.\n\nWeaknesses:\n"
-              "- The implementation is incorrect.\n- Both solutions use recursion.\n- It does not handle empty input."
+              "- The implementation is incorrect.\n- It does not handle empty input.\n- Both solutions use recursion."
               "\n\nAssistant 2:\nStrengths:\n- The code is well-structured.\n\nWeaknesses:\n"
               "- The code does not include comments explaining the logic.\n- Unlike Assistant 1, it never returns.")
     segs = segment(review)
-    assert [s.heading for s in segs] == ["Assistant 1:"] * 4 + ["Assistant 2:"] * 3, segs
+    assert [s.heading for s in segs] == [(0, "Assistant 1:")] * 4 + [(1, "Assistant 2:")] * 3, segs
     assert [s.kind for s in segs] == ["praise", "problem", "problem", "problem", "praise", "problem", "problem"], segs
     assert not any(heading(t) for t in (s.text for s in segs))  # the heading lines are no statements
     got = subjects([s.text for s in segs], "A", "B", None, None, [s.heading for s in segs])
-    assert got == ["A", "A", None, "A", "B", "B", "B"], got
+    assert got == ["A", "A", "A", None, "B", "B", "B"], got
+    # after a sentence about both, the next one is about neither (the judge may have left the sections)
+    assert [r for _, r in about("Assistant 1:\n- Good structure.\n\nAssistant 2:\n- Clear code and tests.\n\n"
+                                "Both assistants wrote working code. The code lacks error handling.")][-1] is None
+
+    # the same heading again starts its section again, after a sentence that named the other response
+    assert about("Assistant 1:\n- The code is correct. Assistant 2, however, gives a better explanation.\n\n"
+                 "Assistant 1:\n- The code lacks comments entirely.")[-1] == ("The code lacks comments entirely.", "A")
+    # a verdict line without a colon heads nothing (LLMBar's judges answer "Output (b)"), and loses no reason
+    assert about("Output (a)\n\nThe other output is too verbose and ignores the word limit.") == [
+        ("The other output is too verbose and ignores the word limit.", None)]
+    assert [t for t, _ in about("Output (b) (as it provides more options)")] == ["Output (b) (as it provides more options)"]
     # through the segmenter: each weakness counts for the response it stands under
     judgments = pl.DataFrame({
         "judgment_id": ["j"], "item_id": ["i"], "protocol": ["pairwise"], "response_a": ["A"], "response_b": ["B"],
@@ -568,8 +584,9 @@ def test_what_a_new_user_met_on_fastchats_gpt4_reviews_in_session_19():
     assert dict(zip(seg["text"], seg["response_id"]))["It does not handle empty input."] == "A"
     assert dict(zip(seg["text"], seg["response_id"]))["The code does not include comments explaining the logic."] == "B"
     # a line that names a response with more on it, or names none, heads nothing
-    assert heading("Response B") and heading("**Output (a):**".strip("*")) and heading("For Model 'm':")
+    assert heading("Response B:") and heading("**Output (a):**".strip("*")) and heading("For Model 'm':")
     assert not heading("Assistant 1: The code is correct.") and not heading("Here is my evaluation:")
+    assert not heading("Response B") and not heading("Output (b)")
     assert [s.heading for s in segment("Output (a) is correct.\nIt explains each step.")] == [None, None]
 
     # the stock list of virtues names no failure, in a comparison or not; what else the sentence says still counts
@@ -578,6 +595,10 @@ def test_what_a_new_user_met_on_fastchats_gpt4_reviews_in_session_19():
     assert _stated("Assistant 2's answer was more helpful, relevant, and accurate, while Assistant 1 made a "
                    "calculation error.") == ["Calculation errors"]
     assert _stated("Assistant 2 provided a more detailed and comprehensive answer.", contrast=True) == ["Lacks depth"]
+    # a wish for them is a request, not the stock verdict (Auto-J's "could have been more detailed, precise, …")
+    assert _stated("The response could have been more detailed, precise, comprehensive, and structured.") == [
+        "Lacks depth"]
+    assert "Verbose or repetitive" in _stated("It should be more concise, clear, and specific.")
     # gathered, it is no issue: a name of verdict words alone is refused
     texts = ["The response's answer is more helpful, relevant, and accurate, which is why it receives a higher score."] * 5
     assert phrase_name(texts, texts, "issue", contrast=True) is None
@@ -589,6 +610,10 @@ def test_what_a_new_user_met_on_fastchats_gpt4_reviews_in_session_19():
         == "problem"
     assert classify("The approach is not suitable for this problem.") == "problem"
     assert classify("This is not a problem.") == "neutral" and classify("It has no grammatical errors.") == "neutral"
+    for denial in ("The response has no accuracy issues.", "I did not find any relevant errors.",
+                   "The code has no validation errors.", "There is no right or wrong answer to this question."):
+        assert classify(denial) != "problem", denial
+    assert classify("While it is somewhat helpful, it is not entirely accurate and omits key facts.") == "problem"
 
     # comments wished for a program count as missing code comments, only where the response gives one
     d = Detector.of(load().of_kind("issue"))
@@ -602,6 +627,10 @@ def test_what_a_new_user_met_on_fastchats_gpt4_reviews_in_session_19():
     for other in ("The code does include comments.", "The response doesn't include any flirty comments.",
                   "It could have included more comments from Gloria's fans."):
         assert "Code lacks explanation" not in code(other, other.startswith("The code")), other
+    for described in ("Both assistants include comments in their code.", "Adding comments to the code was a nice touch.",
+                      "Assistant 1 chose to include detailed comments, which makes the code easy to follow.",
+                      "The code could use fewer comments.", "The code should have used comments more sparingly."):
+        assert "Code lacks explanation" not in code(described, True), described
 
 
 def test_what_a_new_user_met_on_alpacaeval_and_just_eval_in_session_18():

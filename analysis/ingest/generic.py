@@ -111,7 +111,12 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     if not pairwise:
         for r in ("response_a", "response_b", "model_a", "model_b", "shown_first", "score_a", "score_b"):
             roles.pop(r, None)
-    elif "score_a" in roles and "score_b" in roles and "verdict" not in roles and "verdict" not in mapping.constants:
+    elif "verdict" in roles or "verdict" in mapping.constants or not {"score_a", "score_b"} <= set(roles):
+        # each answer's score is read only to give a verdict the file lacks; otherwise those columns are metadata
+        # (a "rating_a" of "8/10" beside a verdict column is no reason to reject the row)
+        roles.pop("score_a", None)
+        roles.pop("score_b", None)
+    else:
         batch.notes.append(
             f"{path.name}: verdicts from each answer's score ({roles['score_a']} / {roles['score_b']}): the higher "
             f"wins, equal scores tie; the scores stay as metadata"
@@ -300,12 +305,7 @@ def _base(
     item_key = col("item_id") if ("item_id" in roles or "item_id" in mapping.constants) else col("prompt")
     verdict_raw = col("verdict")
     verdict = verdict_expr(verdict_raw)
-    if (
-        pairwise
-        and "verdict" not in roles
-        and "verdict" not in mapping.constants
-        and {"score_a", "score_b"} <= set(roles)
-    ):
+    if pairwise and "score_a" in roles:  # kept only where it gives the verdict (above)
         a, b = numeric["score_a"], numeric["score_b"]
         verdict = pl.when(a > b).then(pl.lit("a")).when(a < b).then(pl.lit("b")).when(a == b).then(pl.lit("tie"))
     shown = (

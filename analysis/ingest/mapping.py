@@ -42,8 +42,6 @@ GUESSES: dict[str, list[str]] = {
         "output_1",
         "response1",
         "completion_a",
-        "answer_1",
-        "answer1",
     ],
     "response_b": [
         "response_b",
@@ -53,8 +51,6 @@ GUESSES: dict[str, list[str]] = {
         "output_2",
         "response2",
         "completion_b",
-        "answer_2",
-        "answer2",
     ],
     "verdict": ["verdict", "winner", "preference", "decision", "choice"],
     # a pairwise judge that scores each answer (FastChat's Vicuna-80 reviews: "8 9"): the higher one wins

@@ -51,9 +51,11 @@ _DENIED = re.compile(
     r"minimal|(?<!\ba\s)few|(?<!\ba\s)little|(?<!mention\s)(?<!mentioned\s)(?<!address\s)(?<!addressed\s)(?<!discuss\s)(?<!discussed\s)(?<!noted\s)(?<!include\s)(?<!included\s)any)\s+"
     # (the words between neither deal with the failure, "does not fix the bug", nor start another clause, "is not
     # helpful and is misleading"; "without promoting or encouraging harm" is one)
-    # (nor judge the response itself: "not appropriate for the problem" says the code is unfit for the task)
+    # (nor judge the response itself right after the negation: "not appropriate for the problem", "not entirely
+    # accurate and may confuse" say the response is unfit; "did not find any relevant errors" still denies errors)
+    r"(?!(?:(?:entirely|fully|very|quite|always|completely|totally|really|particularly|necessarily)\s+)?"
+    r"(?:appropriate|suitable|valid|relevant|accurate|efficient|optimal|ideal|adequate|sufficient|proper|applicable)\b)"
     r"(?:(?!handl|catch|check|account|deal|test|only\b|fix|solv|resolv|address|tackl|answer|correct|identif|detect|spot|"
-    r"appropriat|suitab|valid|relevan|accura|efficien|optimal|ideal\b|adequat|sufficien|proper|applicab|right\b|"
     r"notic(?:e|es|ed|ing)\b|recogni|acknowledg|explain|point|but\b|yet\b|so\b|(?:and|or)\s+(?:is|are|was|were|it|its|the)\b)\w+\s+){0,3}?"
     + _FAILURE_WORDS
     + r"(?:\s+"  # and the failure word that follows it: "no factual errors", "without unnecessary jargon"
@@ -264,14 +266,16 @@ _VIRTUE = (
     r"(?:helpful|relevant|accurate|detailed|precise|comprehensive|informative|useful|complete|thorough|clear|concise|"
     r"engaging|specific|creative|appropriate|correct|insightful|coherent|well-structured|organi[sz]ed)"
 )
+# (a wish for them is a request: "could have been more detailed, precise, comprehensive, and structured" lacks depth)
+_WISHED_BEFORE = re.compile(r"\b(?:could|should|would|might|needs?|needed|wish|benefit\w*|lacks?|ought)\b")
+
+
+def _unless_wished(m: re.Match) -> str:
+    return m.group(0) if _WISHED_BEFORE.search(m.string, 0, m.start()) else " "
+
+
 _VIRTUES = re.compile(
-    r"\b(?:more|less|most|least)\s+"
-    + _VIRTUE
-    + r"(?:\s*,\s*(?:and\s+|or\s+)?"
-    + _VIRTUE
-    + r"|\s*,?\s+(?:and|or)\s+"
-    + _VIRTUE
-    + r"){2,}\b"
+    r"\bmore\s+" + _VIRTUE + r"(?:\s*,\s*(?:and\s+|or\s+)?" + _VIRTUE + r"|\s*,?\s+(?:and|or)\s+" + _VIRTUE + r"){2,}\b"
 )
 
 
@@ -384,7 +388,7 @@ class Detector:
         if main is not None:
             low = main  # only what the main clause says
         if "," in low or " and " in low:
-            low = _VIRTUES.sub(" ", low)
+            low = _VIRTUES.sub(_unless_wished, low)
         dismissed = _BUT_ENOUGH.search(low)
         if dismissed and _DEPTH_REMARK.search(low, 0, dismissed.start()):
             low = low[dismissed.start() :]

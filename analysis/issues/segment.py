@@ -211,7 +211,8 @@ class Segment:
     ord: int
     text: str
     kind: str  # "problem", "praise", "verdict", "neutral"
-    heading: str | None = None  # the line naming a response this stands under ("Assistant 1:"), if any
+    # the line naming a response this stands under, with its place among the critique's headings: (0, "Assistant 1:")
+    heading: tuple[int, str] | None = None
 
     @property
     def is_problem(self) -> bool:
@@ -437,10 +438,10 @@ def segment(critique: str) -> list[Segment]:
     it turns ("but it lacks …"); under a "Weaknesses:" header a plain description is a problem."""
     out: list[Segment] = []
     section = None
-    under = None
+    under: tuple[int, str] | None = None
     for text in _parts(critique):
         if heading(text):
-            under, section = text, None
+            under, section = (0 if under is None else under[0] + 1, text), None
             continue
         head = _HEADER.match(text)
         if head:

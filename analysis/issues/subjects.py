@@ -47,14 +47,15 @@ _EACH = re.compile(
 
 _TURN = re.compile(r"\b(?:however|but|while|whereas|although|though|except|unlike)\b", re.I)
 
-# a line that only names a response, heading what follows ("Assistant 1:", "### Response B", "Output (a):", "For
-# Model 'm':", "Assistant 2's answer:"): the bullets under it are about that response until the next such line
-# (FastChat's GPT-4 code reviews: "Assistant 1:\nStrengths:\n- …\nWeaknesses:\n- …\n\nAssistant 2:\n…")
+# a line that only names a response and ends in a colon, heading what follows ("Assistant 1:", "### Response B:",
+# "Output (a):", "For Model 'm':", "Assistant 2's answer:"): the bullets under it are about that response until the
+# next such line (FastChat's GPT-4 code reviews: "Assistant 1:\nStrengths:\n- …\nWeaknesses:\n- …\n\nAssistant 2:\n…").
+# Without the colon a line naming a response is a verdict ("Output (b)", as LLMBar's judges answer), no heading.
 _HEADING = re.compile(
     r"^\W*(?:(?:for|about|regarding|evaluation\s+of|feedback\s+(?:for|on)|review\s+of)\s+)?(?:the\s+)?"
     + _NOUN
     + r"\s*(?:\(\s*[ab12]\s*\)|[ab12]|['\"‘“][A-Za-z0-9]{1,3}['\"’”])(?:['’]s\s+(?:answer|response|output|code))?"
-    r"\s*(?:\(\s*[\w .-]{1,40}\s*\))?\s*[:.–—-]?\s*$",
+    r"\s*(?:\(\s*[\w .-]{1,40}\s*\))?\s*:\s*$",
     re.I,
 )
 
@@ -195,13 +196,14 @@ def subjects(
     second: str | None,
     aliases: dict[str, str] | None = None,
     ids: dict[str, str] | None = None,
-    headings: list[str | None] | None = None,
+    headings: list[tuple[int, str] | None] | None = None,
 ) -> list[str | None]:
     """The response id each sentence is about (None: both or unknown).
 
     first / second: the response ids in the order shown; ids maps the response frame 'a'/'b' to response ids
-    (for aliases); headings: the line naming a response each sentence stands under ("Assistant 1:"), if any. A
-    sentence under a heading that names no response is about the heading's one."""
+    (for aliases); headings: the line naming a response each sentence stands under, with its place among the
+    critique's headings ((0, "Assistant 1:")), if any. A sentence under a heading that names no response is about
+    the heading's one."""
 
     def resolve(s: int | str) -> str | None:
         return (first if s == 1 else second) if isinstance(s, int) else (ids or {}).get(s)
@@ -209,12 +211,12 @@ def subjects(
     out: list[str | None] = []
     current: str | None = None
     under: str | None = None  # the heading's response
-    last_heading: str | None = None
+    last_heading: tuple[int, str] | None = None
     for i, text in enumerate(sentences):
         head = headings[i] if headings else None
         if head != last_heading:
             last_heading = head
-            named_by_head = _named(head, aliases) if head else []
+            named_by_head = _named(head[1], aliases) if head else []
             under = resolve(named_by_head[0][1]) if len({s for _, s in named_by_head}) == 1 else None
             current = under
         named = _named(text, aliases)
@@ -232,9 +234,7 @@ def subjects(
                 continue
         if not named:
             if _BOTH.search(text):
-                out.append(None)
-                current = under  # under a heading, the next sentence is about its response again
-                continue
+                current = None
             out.append(current)
             continue
         # the subject: the first slot named that is no object; a pronoun before it, or only objects named, keep the
