@@ -104,8 +104,9 @@ def test_user_errors_exit_1_with_one_line(tmp_path):
     r = run("ingest", answers, "-w", fresh)
     assert r.returncode == 1 and "no judge column" in r.stderr and not fresh.exists(), r.stderr
     assert not Path(str(fresh) + ".wal").exists()
-    kept = tmp_path / "kept.duckdb"
-    assert run("ingest", DEMO / "pandalm", "-w", kept).returncode == 0
+    kept, scored = tmp_path / "kept.duckdb", tmp_path / "scored.csv"
+    scored.write_text("prompt,model,response,judge,score\nq1,m1,an answer,J,4\nq2,m1,another,J,2\n")
+    assert run("ingest", scored, "-w", kept, "--scale", "1-5").returncode == 0
     before = run("info", "-w", kept, "--json").stdout
     assert run("ingest", answers, "-w", kept).returncode == 1
     assert kept.exists() and run("info", "-w", kept, "--json").stdout == before
