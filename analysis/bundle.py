@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from .formatting import interval, num, pct, trim, with_interval
+from .formatting import OUTCOME_WITH, interval, num, pct, trim, with_interval
 from .errors import UserError
 from .browse import judgment_ids, selection_counts
 from .filters import Filter
@@ -293,7 +293,7 @@ def _issue_page(r: dict, prev: pl.DataFrame, ex: pl.DataFrame, by: str) -> str:
         f"<p class='muted'>{_e(r['category_title'] or '')} · {r['n_instances']:,} judgments, "
         f"{r['n_units']:,} judged responses, {r['n_items']:,} items · prevalence {pct(r['prevalence'])} "
         f"[{pct(r['prevalence_ci_low'])}, {pct(r['prevalence_ci_high'])}] · lift {with_interval(r['lift'], r.get('lift_ci_low'), r.get('lift_ci_high'))} · "
-        f"mean outcome with it {num(r['severity'])} (of the whole selection {num(r['mean_outcome'])}; 0 worst, 1 best)</p>",
+        f"{OUTCOME_WITH} {num(r['severity'])} (of the whole selection {num(r['mean_outcome'])}; 0 worst, 1 best)</p>",
     ]
     if r["description"]:
         parts.append(f"<p>{_e(r['description'])}</p>")

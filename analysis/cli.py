@@ -72,7 +72,6 @@ def _print_table(rows: list[dict], columns: list[str], out=None) -> None:
 
 # ---- commands ------------------------------------------------------------------------------------
 def cmd_ingest(args) -> int:
-
     from . import store
 
     created = not store.workspace_path(args.workspace).exists()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 DASH = "–"  # a value that does not exist
+# an issue's `severity` column as the report and the bundle name it (the mean outcome of its responses, 0 worst)
+OUTCOME_WITH = "mean outcome with it"
 
 
 def trim(text: str | None, n: int = 240) -> str:

@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 
 import polars as pl
 
-from .formatting import interval, lift_notes, num, pct, trim, unexplained_note, with_interval
+from .formatting import OUTCOME_WITH, interval, lift_notes, num, pct, trim, unexplained_note, with_interval
 from .errors import UserError
 from .filters import Filter
 
@@ -363,7 +363,7 @@ def _markdown(d: ReportContent) -> str:
             lines.append(
                 f"Instances: {x['instances']:,} across {x['items']:,} items · prevalence {pct(x['prevalence'])} "
                 f"[{pct(x['prevalence_ci'][0])}, {pct(x['prevalence_ci'][1])}] · lift {with_interval(x['lift'], *(x.get('lift_ci') or (None, None)))}"
-                f"{' (' + x['lift_note'] + ')' if x.get('lift_note') else ''} · mean outcome with it {num(x['severity'])}"
+                f"{' (' + x['lift_note'] + ')' if x.get('lift_note') else ''} · {OUTCOME_WITH} {num(x['severity'])}"
             )
             if x.get("checked"):
                 lines[-1] += "  "
@@ -535,7 +535,7 @@ def _html(q, workspace: Path, d: ReportContent, filter) -> str:
                 f"<p class='kw'>{e(x['category'] or '')} · Keywords: {e(', '.join(x['keywords'] or []))} · "
                 f"{x['instances']:,} instances across {x['items']:,} items · prevalence "
                 f"{pct(x['prevalence'])} · lift {e(with_interval(x['lift'], *(x.get('lift_ci') or (None, None))))}"
-                f"{e(' (' + x['lift_note'] + ')') if x.get('lift_note') else ''} · mean outcome with it {num(x['severity'])}</p>"
+                f"{e(' (' + x['lift_note'] + ')') if x.get('lift_note') else ''} · {OUTCOME_WITH} {num(x['severity'])}</p>"
             )
             parts.append(
                 f"<table><tr><th>{e(x['by'])}</th><th>prevalence</th><th>95% CI</th><th>n</th></tr>"

@@ -40,6 +40,10 @@ SELECTION_STATS = (
 )
 
 
+# a CTE over _scope's: the selection's units (judgment, response) that have an issue (not only a strength)
+_WITH_ISSUE = "iu AS (SELECT DISTINCT h.judgment_id, h.response_id FROM hits h WHERE h.kind = 'issue')"
+
+
 class IssueSet:
     def __init__(self, q: Query, issue_set_id: str):
         self.q = q
@@ -147,8 +151,7 @@ class IssueSet:
         sql, params = self._scope(filter)
         return self.q.frame(
             f"""
-            WITH {sql},
-            iu AS (SELECT DISTINCT h.judgment_id, h.response_id FROM hits h WHERE h.kind = 'issue')
+            WITH {sql}, {_WITH_ISSUE}
             SELECT s.judgment_id, u.model, u.failing, iu.judgment_id IS NOT NULL AS has_issue, s.text
             FROM segments s JOIN scope u ON u.judgment_id = s.judgment_id AND u.response_id = s.response_id
             LEFT JOIN iu ON iu.judgment_id = s.judgment_id AND iu.response_id = s.response_id
@@ -164,8 +167,7 @@ class IssueSet:
         sql, params = self._scope(filter)
         row = self.q.rows(
             f"""
-            WITH {sql},
-            iu AS (SELECT DISTINCT h.judgment_id, h.response_id FROM hits h WHERE h.kind = 'issue'),
+            WITH {sql}, {_WITH_ISSUE},
             ps AS (SELECT s.segment_id, EXISTS (SELECT 1 FROM segment_issues si WHERE si.issue_set_id = s.issue_set_id
                                                 AND si.segment_id = s.segment_id) AS has
                    FROM segments s JOIN scope u ON u.judgment_id = s.judgment_id AND u.response_id = s.response_id

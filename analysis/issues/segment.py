@@ -294,7 +294,7 @@ def _parts(critique: str) -> list[str]:
                 kept.append(line)
         blocks.append("\n".join(kept))
     for block in blocks:
-        if len(block) <= 80 and heading(block):
+        if heading(block):
             parts.append(block)
             continue
         block = _BULLET.sub("", block).replace("\n", " ").strip()

@@ -19,7 +19,7 @@ from ..filters import Filter, as_filter
 from ..query import Query
 from . import saved
 from .metrics import BIAS_METRICS
-from .position import CONFOUNDED
+from .position import CONFOUNDED, CONFOUNDED_CAVEAT
 
 FilterLike = Filter | str | dict | None
 AUDIT_BY = ("judge", "judge_template")
@@ -271,11 +271,7 @@ class Audit:
 
 def _caveat(note: str | None) -> str | None:
     """What a flagged value may measure besides the bias: said in its audit note."""
-    return (
-        "the order shown never varied, so position and response identity are confounded"
-        if (note and CONFOUNDED in note)
-        else None
-    )
+    return CONFOUNDED_CAVEAT if note and CONFOUNDED in note else None
 
 
 def agreement_protocols(matrix: pl.DataFrame) -> list[str]:

@@ -10,11 +10,12 @@ from .context import AuditContext
 NOTE_BOOT = "95% CI: bootstrap over items"
 
 
-# said of P(first shown wins) when a judge saw every pair in one order: the flags carry it as `caveat`
+# said of P(first shown wins) when a judge saw every pair in one order; a flag on it carries the short form as `caveat`
 CONFOUNDED = (
     "every pair was shown in the same order, so position and response identity are confounded: read it as a "
     "position effect only if that order was random"
 )
+CONFOUNDED_CAVEAT = "the order shown never varied, so position and response identity are confounded"
 
 
 def _swap_pairs_sql(ctx: AuditContext) -> str:
