@@ -179,6 +179,18 @@ def test_a_pair_scored_per_answer_from_pandalm(tmp_path, ws, capsys):
     assert kept.n_rejected == 0 and kept.n_judgments_new == 3, kept
     assert ws.con.execute("SELECT count(*) FROM judgments WHERE dataset = 'rated' AND meta->>'rating_a' = '8/10'"
                           ).fetchone()[0] == 3
+    # a file mixing both kinds of review (QLoRA's GPT-4 reviews, a new user's trial in session 20): a row with no
+    # verdict takes it from its scores, a row with one keeps it even when its scores disagree
+    mixed = [{**{k: v for k, v in r.items() if not k.startswith("score")}, "verdict": want[str(r["question_id"])]}
+             for r in rows[:4]]
+    mixed += [{**r, "verdict": None} for r in rows[4:10]]
+    mixed[0] |= {"score_1": 1, "score_2": 9}
+    result = ws.ingest(_write_jsonl(tmp_path / "mixed.jsonl", mixed), dataset="mixed")
+    assert result.n_rejected == 0 and result.n_judgments_new == 10, result
+    got = dict(ws.con.execute("SELECT i.source_key, j.verdict FROM judgments j JOIN items i USING (item_id) "
+                              "WHERE j.dataset = 'mixed'").fetchall())
+    assert got == {str(r["question_id"]): want[str(r["question_id"])] for r in rows[:10]}
+    assert any("6 rows without a verdict take it from each answer's score" in n for n in result.notes), result.notes
     # without the scores the error says how to map them
     bare = [{k: v for k, v in r.items() if not k.startswith("score")} for r in rows[:3]]
     with pytest.raises(Exception, match="score_a=COLUMN"):

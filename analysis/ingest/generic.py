@@ -111,12 +111,11 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     if not pairwise:
         for r in ("response_a", "response_b", "model_a", "model_b", "shown_first", "score_a", "score_b"):
             roles.pop(r, None)
-    elif "verdict" in roles or "verdict" in mapping.constants or not {"score_a", "score_b"} <= set(roles):
-        # each answer's score is read only to give a verdict the file lacks; otherwise those columns are metadata
-        # (a "rating_a" of "8/10" beside a verdict column is no reason to reject the row)
+    elif "verdict" in mapping.constants or not {"score_a", "score_b"} <= set(roles):
+        # each answer's score is read only to give a verdict a row lacks; otherwise those columns are metadata
         roles.pop("score_a", None)
         roles.pop("score_b", None)
-    else:
+    elif "verdict" not in roles:
         batch.notes.append(
             f"{path.name}: verdicts from each answer's score ({roles['score_a']} / {roles['score_b']}): the higher "
             f"wins, equal scores tie; the scores stay as metadata"
@@ -128,6 +127,8 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
         return _outputs_only(path, frame, line, roles, mapping, batch), replace(mapping, columns=dict(roles))
     _check_roles(path, roles, mapping, pairwise, columns)
     frame, numeric, crit_exprs = _numbers(frame, line, roles, mapping, source, batch)
+    if pairwise and "score_a" in roles and "verdict" in roles:
+        _note_verdicts_from_scores(path, frame, roles, mapping, numeric, batch)
     lo, hi, guessed_scale = _scale(path, frame, roles, mapping, numeric, crit_exprs, batch)
     effective = replace(
         mapping, columns=dict(roles), constants=dict(mapping.constants), scale=mapping.scale or guessed_scale
@@ -144,6 +145,24 @@ def _read_frame(path: Path, piece: Piece, mapping: Mapping, quiet: bool = False)
     if "label_score" in roles or "label_verdict" in roles:
         batch.labels = _labels(base, mapping)
     return batch, effective
+
+
+def _note_verdicts_from_scores(
+    path: Path, frame: pl.DataFrame, roles: dict[str, str], mapping: Mapping, numeric: dict, batch: SourceBatch
+) -> None:
+    """A file with a verdict column and each answer's score: the rows with no verdict take it from their scores
+    (a file that mixes two kinds of review, a new user's QLoRA reviews in session 20), said in a note."""
+    blank = _blank(_col(frame, roles, mapping, "verdict"))
+    n = frame.select((blank & numeric["score_a"].is_not_null() & numeric["score_b"].is_not_null()).sum()).item()
+    if n:
+        batch.notes.append(
+            f"{path.name}: {n:,} rows without a verdict take it from each answer's score ({roles['score_a']} / "
+            f"{roles['score_b']}): the higher wins, equal scores tie; the scores stay as metadata"
+        )
+
+
+def _blank(expr: pl.Expr) -> pl.Expr:
+    return expr.is_null() | (expr.cast(pl.String).str.strip_chars() == "")
 
 
 def _nested_notes(path: Path, frame: pl.DataFrame, used: set[str]) -> list[str]:
@@ -230,11 +249,14 @@ def _numbers(
     constants = numeric_constants(mapping)
     numeric: dict[str, pl.Expr] = {}
     not_numbers: list[Reject] = []
+    # beside a verdict column each answer's score only fills a missing verdict: a "rating_a" of "8/10" there is
+    # no reason to reject the row (it stays metadata, and gives no verdict)
+    lenient = {"score_a", "score_b"} if "verdict" in roles else set()
     for role in NUMERIC_ROLES:
         if role in roles:
             expr, bad = _numeric(frame, line, roles[role], role, source)
             numeric[role] = expr
-            not_numbers.extend(bad)
+            not_numbers.extend([] if role in lenient else bad)
         elif role in constants:
             numeric[role] = pl.lit(constants[role], dtype=pl.Float64)
         else:
@@ -305,9 +327,10 @@ def _base(
     item_key = col("item_id") if ("item_id" in roles or "item_id" in mapping.constants) else col("prompt")
     verdict_raw = col("verdict")
     verdict = verdict_expr(verdict_raw)
-    if pairwise and "score_a" in roles:  # kept only where it gives the verdict (above)
+    if pairwise and "score_a" in roles:  # kept only where it gives a verdict (above): a row's own verdict first
         a, b = numeric["score_a"], numeric["score_b"]
-        verdict = pl.when(a > b).then(pl.lit("a")).when(a < b).then(pl.lit("b")).when(a == b).then(pl.lit("tie"))
+        scored = pl.when(a > b).then(pl.lit("a")).when(a < b).then(pl.lit("b")).when(a == b).then(pl.lit("tie"))
+        verdict = pl.when(_blank(verdict_raw)).then(scored).otherwise(verdict) if "verdict" in roles else scored
     shown = (
         position_expr(col("shown_first"))
         if "shown_first" in roles or "shown_first" in mapping.constants
