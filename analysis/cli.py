@@ -407,7 +407,7 @@ def _print_unexplained(args) -> int:
     if args.n < 1:
         raise UserError("-n must be at least 1")
     flt = _filter(args, ws)
-    rows = iset.unexplained(flt, args.n)
+    rows = iset.unexplained(flt, args.n, sample=args.sample)
     if args.json:
         print(json.dumps({**iset.explained(flt), "statements": rows.to_dicts()}, indent=2, default=str))
         return 0
@@ -905,7 +905,12 @@ def _issues_command(add) -> None:
         action="store_true",
         help="print the critical statements no issue explains (of --show SET or the newest), failing responses first",
     )
-    p.add_argument("--sample", type=int, metavar="SEED", help="with --examples: draw them at random with this seed")
+    p.add_argument(
+        "--sample",
+        type=int,
+        metavar="SEED",
+        help="with --examples or --unexplained: draw them at random with this seed",
+    )
     p.add_argument("-n", type=int, default=10, help="with --examples or --unexplained: how many (default 10)")
     p.add_argument("--json", action="store_true", help="print the issue table as JSON records")
     p.add_argument(

@@ -69,8 +69,10 @@ def unexplained_note(explained: dict, read: str | None) -> str:
     if not n:
         return "no failing responses in the selection"
     where = f"; {read} lists what their critiques say" if read else ""
+    silent = explained.get("failing_without_statement") or 0
+    of_them = f" ({silent:,} of them state no failure: a bare score or verdict, or only praise)" if silent else ""
     return (
-        f"{without:,} of the {n:,} failing responses ({without / n:.0%}) have no named issue; "
+        f"{without:,} of the {n:,} failing responses ({without / n:.0%}) have no named issue{of_them}; "
         f"{explained['unexplained_statements']:,} of {explained['problem_statements']:,} critical statements are in "
         f"no issue{where}"
     )

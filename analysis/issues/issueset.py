@@ -140,14 +140,19 @@ class IssueSet:
             [*params, self.id],
         )
 
-    def unexplained(self, filter: Filter | str | dict | None = None, n: int = 50) -> pl.DataFrame:
+    def unexplained(
+        self, filter: Filter | str | dict | None = None, n: int = 50, sample: int | None = None
+    ) -> pl.DataFrame:
         """Statements of failure (the cue rules' reading: `problem`) that no issue explains, about responses in the
         selection: judgment_id, model, failing, has_issue (the response has some other issue), text. Failing
         responses with no issue come first (what `explained()` counts as unexplained), then failing responses
-        with other issues, then the rest. Precision first means these are shown, not pushed into the nearest
-        name."""
+        with other issues, then the rest; within each, in a fixed order, or drawn at random with `sample` (a seed:
+        the same for the same seed). Precision first means these are shown, not pushed into the nearest name."""
         if not (isinstance(n, int) and 1 <= n <= 100_000):
             raise UserError("n must be a whole number from 1 to 100,000")
+        if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int)):
+            raise UserError(f"sample must be an integer seed, not {sample!r}")
+        seed = "" if sample is None else str(sample)
         sql, params = self._scope(filter)
         return self.q.frame(
             f"""
@@ -157,12 +162,13 @@ class IssueSet:
             LEFT JOIN iu ON iu.judgment_id = s.judgment_id AND iu.response_id = s.response_id
             WHERE s.issue_set_id = ? AND s.kind = 'problem' AND NOT EXISTS (
                 SELECT 1 FROM segment_issues si WHERE si.issue_set_id = s.issue_set_id AND si.segment_id = s.segment_id)
-            ORDER BY u.failing DESC NULLS LAST, has_issue, hash(s.segment_id), s.segment_id LIMIT ?""",
-            [*params, self.id, n],
+            ORDER BY u.failing DESC NULLS LAST, has_issue, hash(s.segment_id || ?), s.segment_id LIMIT ?""",
+            [*params, self.id, seed, n],
         )
 
     def explained(self, filter: Filter | str | dict | None = None) -> dict:
-        """How much of the selection the issues explain: failing responses (units) with and without an issue, and
+        """How much of the selection the issues explain: failing responses (units) with and without an issue (and of
+        those without, how many have no critical statement at all: a bare score or verdict, or praise only), and
         problem statements with and without one."""
         sql, params = self._scope(filter)
         row = self.q.rows(
@@ -175,14 +181,19 @@ class IssueSet:
             SELECT (SELECT count(*) FROM scope WHERE failing),
                    (SELECT count(*) FROM scope u WHERE failing AND NOT EXISTS (
                         SELECT 1 FROM iu WHERE iu.judgment_id = u.judgment_id AND iu.response_id = u.response_id)),
+                   (SELECT count(*) FROM scope u WHERE failing AND NOT EXISTS (
+                        SELECT 1 FROM segments s WHERE s.issue_set_id = ? AND s.kind = 'problem'
+                        AND s.judgment_id = u.judgment_id AND s.response_id = u.response_id) AND NOT EXISTS (
+                        SELECT 1 FROM iu WHERE iu.judgment_id = u.judgment_id AND iu.response_id = u.response_id)),
                    (SELECT count(*) FROM ps), (SELECT count(*) FROM ps WHERE NOT has)""",
-            [*params, self.id],
+            [*params, self.id, self.id],
         )[0]
-        failing, without, statements, loose = (int(v or 0) for v in row)
+        failing, without, silent, statements, loose = (int(v or 0) for v in row)
         return {
             "failing_units": failing,
             "failing_without_issue": without,
             "failing_without_issue_share": without / failing if failing else None,
+            "failing_without_statement": silent,
             "problem_statements": statements,
             "unexplained_statements": loose,
             "unexplained_share": loose / statements if statements else None,

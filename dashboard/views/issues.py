@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from analysis import Workspace, store
-from analysis.formatting import compared_note, count, tie_note, unmapped_note
+from analysis.formatting import compared_note, count, tie_note, unexplained_note, unmapped_note
 from analysis.issues import corrections
 
 from .. import state
@@ -293,13 +293,7 @@ def _unexplained(iset, flt) -> None:
     e = state.cached(_explained, iset.id, flt)
     if not e["failing_units"]:
         return
-    st.caption(
-        md_escape(
-            f"{e['failing_without_issue_share']:.0%} of the {e['failing_units']:,} failing responses have no named issue; "
-            f"{e['unexplained_statements']:,} of {e['problem_statements']:,} critical statements are in no issue "
-            f"(nothing is pushed into a name that does not fit)."
-        )
-    )
+    st.caption(md_escape(unexplained_note(e, None) + " (nothing is pushed into a name that does not fit)."))
     if note := unmapped_note(iset.unmapped_names):
         st.warning(md_escape(note))
     with st.expander("Read the statements no issue explains"):
