@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from analysis import UserError, Workspace
+from analysis.formatting import unexplained_note
 from analysis.issues.detect import Detector, withholds
 from analysis.issues.evidence import facts, is_truncated
 from analysis.issues.lexicon import load
@@ -109,8 +110,12 @@ def test_what_the_judge_quotes_grants_or_praises_is_no_failure():
                  "It also offers additional examples of how to apply the method."):
         assert _stated(text) == [], text
     for text in ("Additional examples would help the reader.", "Specific examples are missing.",
-                 "The response needs more specific examples.", "Response A provides more examples than Response B."):
+                 "The response needs more specific examples."):
         assert _stated(text) == ["Lacks examples"], text
+    # more examples given are the other response's lack, read as a reason it lost (session 20: read plainly, in a tie,
+    # "offered more specific examples" had counted against the response that gave them)
+    compared = "Response A provides more examples than Response B."
+    assert _stated(compared, contrast=True) == ["Lacks examples"] and _stated(compared) == []
     # what the request or the reference leaves out is not the response's omission
     assert _stated("Since the instruction does not specify that the steps must be shown, only the result is required.") \
         == []
@@ -538,6 +543,80 @@ def test_what_the_tune_halves_taught_in_session_17():
     assert _stated("The errors in the code were not fixed.") == ["Code does not work"]
 
 
+def test_what_a_new_user_met_on_qlora_gpt4_reviews_in_session_20():
+    """Session 20. A new user loaded QLoRA's GPT-4 reviews of 40 models on the Vicuna questions (10,010 pairwise
+    reviews, never run before). The stock "I would rate Assistant 2's answer as more helpful, relevant, accurate, and
+    detailed" made the other answer's issues ("would" read as a wish); a non-answer ("did not provide any information or
+    attempt to answer the question", "failed to understand the question"), "No code was provided", a refusal ("not
+    programmed to handle such questions") and a broken constraint ("contradicts the problem statement's requirement")
+    went unexplained; "offered more specific examples" counted as the praised answer's lack of examples; a suggestion
+    under the preferred answer's heading ("Add comments …, which will make the code more readable") counted against
+    the other; the question's topic ("… when they are actually confused") read as a finding. (Sentences in its style;
+    each beside a near miss that must not change.)"""
+    from analysis.issues.pipeline import Segmenter
+    from analysis.issues.subjects import is_contrast
+
+    stock = "I would rate Assistant 2's answer as more helpful, relevant, accurate, and detailed than Assistant 1's."
+    assert _stated(stock, contrast=True) == [] and _stated(stock) == []
+    assert _stated("Assistant 1's answer could have been more detailed, precise, comprehensive, and structured.") == [
+        "Lacks depth"]
+    non_answers = ["Assistant 1's response was not helpful, as it did not provide any information or attempt to answer "
+                   "the question.", "On the other hand, Assistant 2 failed to understand the question.",
+                   "The response shows a lack of understanding of the given problem statement.",
+                   "Assistant 1's answer was not helpful or relevant to the question, as it focused on other things.",
+                   "Assistant 1's response does not address the user's inquiry.", "Assistant 1 did not attempt to "
+                   "answer the question."]
+    for t in non_answers:
+        assert _stated(t) == ["Answers a different question"], t
+    for t in ("It does not include examples, or address the second part of the question.",
+              "Assistant 2 understood the question well.", "The response demonstrates a good understanding of the question."):
+        assert "Answers a different question" not in _stated(t), t
+    for t in ("No code was provided.", "Assistant 2 did not provide any code or attempt to solve the problem.",
+              "Did not provide an actual code implementation of the binary search algorithm.",
+              "The answer does not provide any code or solution to the given problem statement."):
+        assert _stated(t) == ["No code given"], t
+    for t in ("The response does not provide any code comments.", "The assistant did not provide the correct code.",
+              "Assistant 1 did not provide code for the delete function."):
+        assert "No code given" not in _stated(t), t
+    assert _stated("The code does not include any comments.") == ["Code lacks explanation"]  # not also a key point
+    assert _stated("There is no explanation of the code or its logic.") == ["Code lacks explanation"]
+    for t in ("Assistant 2 failed to provide any useful information, stating that they were not programmed to handle "
+              "such complex questions.", "It simply stated that it did not know the answer.",
+              "Assistant 2 was unable to find an answer."):
+        assert _stated(t) == ["Unnecessary refusal"], t
+    assert _stated("Assistant 1's solution uses a set, which contradicts the problem statement's requirement of not "
+                   "using any extra data structure.") == ["Ignores instructions or constraints"]
+    assert _stated("It mentioned looking for inaccuracies in the text.") == []
+    # a confusing conversation is no confusion of one thing with another
+    assert _stated("It engaged in a confusing back-and-forth conversation with the user.") == []
+    assert "Factual errors" in _stated("The response confuses Paris with Rome.")
+    assert _stated("The response contains factual inaccuracies.") == ["Factual errors"]
+    # praise of examples given is no lack of them; a wish for more still is
+    assert _stated("Assistant 2 provided a more direct answer and offered more specific examples.") == []
+    for wish in ("More examples would have helped.", "It would be better with more examples.",
+                 "The answer needs more examples."):
+        assert _stated(wish) == ["Lacks examples"], wish
+    # the question's topic is no finding; what is said of the answer to it still is
+    assert _stated("Both provided helpful answers to the question about clues that someone is pretending to "
+                   "understand when they are actually confused or uninformed.") == []
+    assert _stated("The answer to the question about the capital is not correct.") == ["Incorrect answer"]
+    # a suggestion for the preferred answer is about it, not a reason against the other
+    assert not is_contrast("Add comments to explain the regular expression, which will make the code more readable.")
+    assert not is_contrast("Assistant 2's answer could have been more concise.")
+    assert is_contrast("Assistant 2's answer is more concise and to the point.")
+    review = ("Assistant 1:\nWeaknesses:\n- The code does not include the import statement.\n\nAssistant 2:\n"
+              "Weaknesses:\n- The code does not include comments explaining the regular expression.\n\n"
+              "Suggestions for improvement:\n- Add comments to explain the regular expression, which will make the "
+              "code more readable.\n- The regular expression is more comprehensive than Assistant 1's.")
+    judgments = pl.DataFrame({
+        "judgment_id": ["j"], "item_id": ["i"], "protocol": ["pairwise"], "response_a": ["A"], "response_b": ["B"],
+        "first_id": ["A"], "second_id": ["B"], "aliases": [None], "winner": ["B"], "critique": [review]})
+    seg = Segmenter().run(judgments)
+    who = dict(zip(seg["text"], zip(seg["response_id"], seg["about"])))
+    assert who["Add comments to explain the regular expression, which will make the code more readable."] == ("B", "self")
+    assert who["The regular expression is more comprehensive than Assistant 1's."] == ("A", "contrast")
+
+
 def test_what_a_new_user_met_on_fastchats_gpt4_reviews_in_session_19():
     """Session 19. A new user loaded FastChat's old Vicuna-80 GPT-4 reviews (720 pairwise reviews, data the pipeline
     had not run on). Its code reviews put each response under a line naming it ("Assistant 1:\nStrengths:\n- …"):
@@ -931,6 +1010,17 @@ def test_what_no_issue_explains_is_counted_and_shown(pandalm):
     stated = set(ws.q.frame("SELECT s.text FROM segment_issues si JOIN segments s USING (issue_set_id, segment_id) "
                             "WHERE si.issue_set_id = ?", [iset.id])["text"])
     assert not stated & set(loose["text"])
+    # a failing response with no issue either has critical statements no issue explains, or states no failure at all
+    # (a bare verdict: a new user in session 20 could not find those, the list shows statements)
+    every = iset.unexplained(n=100_000).filter(pl.col("failing") & ~pl.col("has_issue"))
+    with_statement = every.select("judgment_id", "model").unique().height
+    assert e["failing_without_statement"] > 0
+    assert e["failing_without_issue"] == e["failing_without_statement"] + with_statement
+    assert f"{e['failing_without_statement']:,} of them state no failure" in unexplained_note(e, None)
+    # drawn at random with a seed (the CLI's --sample): the same for the same seed, failing ones without issue first
+    drawn = [iset.unexplained(n=30, sample=seed) for seed in (1, 1, 2)]
+    assert drawn[0].equals(drawn[1]) and not drawn[0].equals(drawn[2]) and not drawn[0].equals(loose)
+    assert all(d["failing"].all() and not d["has_issue"].any() for d in drawn)
     # the stats the set was stored with say the same
     assert iset.stats["n_problem_statements"] >= iset.stats["n_problem_explained"] > 0
 

@@ -165,6 +165,22 @@ def withholds(text: str) -> bool:
     return bool(_WITHHOLDS.search(reading(text)))
 
 
+# what the question is about is its topic, not the judge's finding: "helpful answers to the question about subtle clues
+# that someone is pretending to understand when they are actually confused" states nothing unclear (QLoRA's GPT-4
+# reviews, session 20); blanked up to the end of its clause
+_QUESTION_TOPIC = re.compile(
+    r"\b(?:question|prompt|query)\s+(?:about|on|regarding|concerning)\s+([^,;.]*?)"
+    r"(?=\s*(?:[,;.]|$|\b(?:but|however|while|whereas)\b|\b(?:is|was|are|were|seems?|seemed)\s+(?:not\s+|also\s+|"
+    r"partially\s+|partly\s+|entirely\s+|completely\s+|somewhat\s+|very\s+|quite\s+)?(?:incorrect|wrong|inaccurate|"
+    r"correct|accurate|false|true|right|misleading|flawed|incomplete|missing|unclear|confusing|vague|irrelevant|"
+    r"off|not|too|good|poor|excellent|helpful|unhelpful)\b))"
+)
+
+
+def _blank_topic(m: re.Match) -> str:
+    return m.group(0)[: m.start(1) - m.start(0)] + " " * (m.end(1) - m.start(1))
+
+
 def reading(text: str) -> str:
     """A sentence as the rules read it: lower case, one space, straight apostrophes, quoted words blanked."""
     return _QUOTED.sub(_blank_quote, " ".join(text.lower().replace("’", "'").replace("‘", "'").split()))
@@ -267,7 +283,11 @@ _VIRTUE = (
     r"engaging|specific|creative|appropriate|correct|insightful|coherent|well-structured|organi[sz]ed)"
 )
 # (a wish for them is a request: "could have been more detailed, precise, comprehensive, and structured" lacks depth)
-_WISHED_BEFORE = re.compile(r"\b(?:could|should|would|might|needs?|needed|wish|benefit\w*|lacks?|ought)\b")
+# ("I would rate Assistant 2's answer as more helpful, relevant, accurate, and detailed" is a verdict, not a wish)
+_WISHED_BEFORE = re.compile(
+    r"\b(?:could|should|would(?!\s+(?:rate|give|say|score|consider|judge|conclude|prefer|choose|recommend|argue|"
+    r"assess|evaluate|describe|call)\b)|might|needs?|needed|wish|benefit\w*|lacks?|ought)\b"
+)
 
 
 def _unless_wished(m: re.Match) -> str:
@@ -382,6 +402,8 @@ class Detector:
         explicit constraint (`states_constraint`): the entries' `says_if_unconstrained` patterns are not read. code:
         the response gives a program (`evidence.shows_code`): the entries' `says_if_code` patterns are read too."""
         low = reading(text)
+        if "question" in low or "prompt" in low or "query" in low:
+            low = _QUESTION_TOPIC.sub(_blank_topic, low)
         if _HEDGE_ONLY.match(low) and len(low.split()) < 6:
             return []
         main = conceded(low)

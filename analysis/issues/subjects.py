@@ -167,9 +167,23 @@ _COMPARE = re.compile(
 )
 
 
+# a suggestion or a wish is about the response it names, even the preferred one, whatever comparative it holds: "Add
+# comments to explain the regular expression, which will make the code more readable" (under the preferred answer's
+# "Suggestions for improvement"), "Assistant 2 could have been more concise" (QLoRA's GPT-4 reviews, session 20)
+_WISH = re.compile(
+    r"^\W*(?:also\s+|please\s+)?(?:add|include|consider|improve|use|provide|make|ensure|try|encapsulate|rename|avoid|"
+    r"remove|explain|expand|elaborate|clarify|simplify|organi[sz]e|optimi[sz]e|handle|check|validate)\b|"
+    r"\b(?:could|should|would|might|can)\s+(?:also\s+)?(?:have\s+)?(?:been\s+|be\s+)?(?:made\s+|improved\s+|enhanced\s+)?"
+    r"(?:even\s+|slightly\s+|a\s+bit\s+|much\s+)?more\b|"
+    r"\b(?:will|would|could|can|might)\s+(?:also\s+|further\s+)?(?:make|render)\s+(?:[\w'’-]+\s+){0,3}?more\b",
+    re.I,
+)
+
+
 def is_contrast(text: str) -> bool:
-    """A sentence that explains a preference by comparison ("A is better because it is more concise")."""
-    return bool(_COMPARE.search(text))
+    """A sentence that explains a preference by comparison ("A is better because it is more concise"), not a
+    suggestion for the response it names ("which will make the code more readable")."""
+    return bool(_COMPARE.search(text)) and not _WISH.search(text)
 
 
 _PREFERENCE = re.compile(
