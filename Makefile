@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo lint test test-fast bench bench-bertopic clean
+.PHONY: install demo lint test test-fast bench bench-smoke bench-bertopic clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("judgescope needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" if sys.version_info < (3, 11) else 0)'
@@ -31,12 +31,16 @@ lint: install
 	$(BIN)/ruff format --check analysis dashboard
 	$(BIN)/mypy
 
+# the test suite; every benchmark's --smoke run is `make bench-smoke` (CI runs both)
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not bench"
+
+bench-smoke: install
+	$(BIN)/python -m pytest -m bench
 
 # the inner loop: everything but the browser tests and the slow ones (embedding model, cross-process runs)
 test-fast: install
-	$(BIN)/python -m pytest -m "not browser and not slow" -q
+	$(BIN)/python -m pytest -m "not browser and not slow and not bench" -q
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py

@@ -15,6 +15,8 @@ import pytest
 
 from . import chromium
 
+pytestmark = pytest.mark.bench  # `make bench-smoke`, not `make test` (CI runs both)
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 

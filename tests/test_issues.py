@@ -37,8 +37,16 @@ def arena(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("issues") / "ws.duckdb")
     ws.ingest(DEMO / "arena_bench_v1")
     first = ws.issues.discover(ARENA, seed=0)
-    second = ws.issues.discover(ARENA, seed=0)
-    return ws, first, second
+    # another seed: its members, read before the curation test uses the set as its sandbox
+    other = ws.issues.discover(ARENA, seed=1)
+    return ws, first, other, _members(other)
+
+
+def _members(iset) -> dict[str, set]:
+    """issue title -> its member judgments."""
+    g = iset.assignments().filter(pl.col("kind") == "issue").group_by("issue_id").agg(pl.col("judgment_id"))
+    titles = dict(zip(iset.table()["issue_id"], iset.table()["title"]))
+    return {titles[i]: set(j) for i, j in g.iter_rows()}
 
 
 # ---- the stages, one at a time ----------------------------------------------------------------------
@@ -200,7 +208,7 @@ def test_options_are_checked():
 
 # ---- on real critiques -------------------------------------------------------------------------------
 def test_issues_are_failures_and_strengths_are_merits(arena):
-    ws, iset, _ = arena
+    ws, iset, _, _ = arena
     stats = iset.stats
     assert stats["n_judgments"] == 4500 and stats["signal"] == "score"
     assert iset.params["embedder"]["model"] == "minilm-static"     # the default (benchmarks/embedders.py)
@@ -243,7 +251,7 @@ def test_issues_are_failures_and_strengths_are_merits(arena):
 
 
 def test_weak_model_has_more_issues(arena):
-    ws, iset, _ = arena
+    ws, iset, _, _ = arena
     prev = iset.prevalence("model")
     total = dict(prev.group_by("model").agg(pl.col("n_with").sum()).iter_rows())
     assert total["llama-13b"] > total["gpt-4-1106-preview"] * 1.2
@@ -255,7 +263,7 @@ def test_weak_model_has_more_issues(arena):
 
 
 def test_categories_above_issues(arena):
-    ws, iset, _ = arena
+    ws, iset, _, _ = arena
     tree = iset.tree()
     cats = tree.filter(pl.col("level") == "category")
     issues = tree.filter(pl.col("level") == "issue")
@@ -270,30 +278,17 @@ def test_categories_above_issues(arena):
     assert by_cat.height and set(by_cat["category"]) <= set(iset.categories)
 
 
-def test_same_seed_same_issues(arena):
-    ws, first, second = arena
-    a = first.assignments().select("judgment_id", "issue_id").sort("judgment_id", "issue_id")
-    b = second.assignments().select("judgment_id", "issue_id").sort("judgment_id", "issue_id")
-    assert a.equals(b)
-    assert first.table(kind=None)["title"].to_list() == second.table(kind=None)["title"].to_list()
-
-
 def test_another_seed_finds_the_same_issues(arena):
-    ws, iset, _ = arena
-    other = ws.issues.discover(ARENA, seed=1)
-    sets = {}
-    for s in (iset, other):
-        g = s.assignments().filter(pl.col("kind") == "issue").group_by("issue_id").agg(pl.col("judgment_id"))
-        titles = dict(zip(s.table()["issue_id"], s.table()["title"]))
-        sets[s.id] = {titles[i]: set(j) for i, j in g.iter_rows()}
-    a, b = sets[iset.id], sets[other.id]
+    """(The same seed gives the same set, in one process and across processes: test_reproducible_across_processes.)"""
+    ws, iset, _, other = arena
+    a = _members(iset)
     top = iset.table()["title"].head(10).to_list()
-    jaccard = [max(len(a[t] & v) / len(a[t] | v) for v in b.values()) for t in top]
+    jaccard = [max(len(a[t] & v) / len(a[t] | v) for v in other.values()) for t in top]
     assert np.mean(jaccard) >= 0.7, jaccard
 
 
 def test_filters_examples_and_map(arena):
-    ws, iset, _ = arena
+    ws, iset, _, _ = arena
     ids = iset.table()["issue_id"].to_list()
     one, two = ids[0], ids[1]
     q = f"issue_set={iset.id}"
@@ -325,7 +320,7 @@ def test_filters_examples_and_map(arena):
 
 
 def test_curation_is_recorded_in_transactions(arena):
-    ws, _, iset = arena
+    ws, _, iset, _ = arena
     ids = iset.table()["issue_id"].to_list()
     before = iset.table().filter(pl.col("issue_id").is_in(ids[2:4]))["n_instances"].sum()
     new = iset.merge(ids[2:4], title="Merged issue")
@@ -347,7 +342,7 @@ def test_curation_is_recorded_in_transactions(arena):
 
 
 def test_known_taxonomy(arena):
-    ws, _, _ = arena
+    ws, _, _, _ = arena
     taxonomy = [{"title": "Code does not run", "description": "The code has bugs, errors or does not run correctly."},
                 {"title": "Missing information", "description": "The answer leaves out parts the user asked for."}]
     iset = ws.issues.discover("model=llama-13b&model=gpt-4-1106-preview", taxonomy=taxonomy)
@@ -495,11 +490,12 @@ def test_reproducible_across_processes(tmp_path):
     thread counts, with all-MiniLM-L6-v2 from a cold vector cache (embedded in the process) and a warm one. (The
     default embedder's runs in three such processes are benchmarks/issues.py's `reproducibility`, which
     test_benchmarks.py::test_issues requires to be identical.)"""
-    script = ("import sys, hashlib; from analysis import Workspace; ws = Workspace(sys.argv[1]); "
-              "s = ws.issues.discover('dataset=pandalm', seed=0, embedding_model=sys.argv[2]); "
-              "a = s.assignments().select('judgment_id', 'issue_id').sort('judgment_id', 'issue_id'); "
-              "t = s.table(kind=None).select('issue_id', 'title', 'kind', 'category'); "
-              "print(hashlib.md5((a.write_csv() + t.write_csv()).encode()).hexdigest(), "
+    script = ("import sys, hashlib; from analysis import Workspace; ws = Workspace(sys.argv[1])\n"
+              "for _ in range(int(sys.argv[3])):\n"
+              "    s = ws.issues.discover('dataset=pandalm', seed=0, embedding_model=sys.argv[2])\n"
+              "    a = s.assignments().select('judgment_id', 'issue_id').sort('judgment_id', 'issue_id')\n"
+              "    t = s.table(kind=None).select('issue_id', 'title', 'kind', 'category')\n"
+              "    print(hashlib.md5((a.write_csv() + t.write_csv()).encode()).hexdigest(), "
               "s.stats['embedding']['n_embedded'])")
     for name in ("cold1", "cold2"):
         Workspace(tmp_path / f"{name}.duckdb").ingest(DEMO / "pandalm")
@@ -507,17 +503,20 @@ def test_reproducible_across_processes(tmp_path):
 
     store.close(tmp_path / "cold1.duckdb")
     store.close(tmp_path / "cold2.duckdb")
-    def run(db, model, env):
-        r = subprocess.run([sys.executable, "-c", script, str(tmp_path / f"{db}.duckdb"), model], capture_output=True,
-                           text=True, timeout=600, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
+    def run(db, model, env, times=1):
+        r = subprocess.run([sys.executable, "-c", script, str(tmp_path / f"{db}.duckdb"), model, str(times)],
+                           capture_output=True, text=True, timeout=600, cwd=ROOT,
+                           env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
         assert r.returncode == 0, r.stderr[-2000:]
-        digest, embedded = r.stdout.split()
+        printed = [line.split() for line in r.stdout.splitlines()]
+        assert len(printed) == times and len({d for d, _ in printed}) == 1, printed  # the same again in one process
+        digest, embedded = printed[0]
         return digest, int(embedded)
 
     envs = ({"PYTHONHASHSEED": "1", "OMP_NUM_THREADS": "2"},
             {"PYTHONHASHSEED": "77", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
             {"PYTHONHASHSEED": "5", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
-    runs = [run(db, "all-MiniLM-L6-v2", env) for db, env in zip(("cold1", "cold1", "cold2"), envs)]
+    runs = [run(db, "all-MiniLM-L6-v2", env, times) for db, env, times in zip(("cold1", "cold1", "cold2"), envs, (1, 2, 1))]
     assert runs[0][1] > 1000 and runs[1][1] == 0 and runs[2][1] > 1000     # cold, warm, cold in another store
     assert len({d for d, _ in runs}) == 1, runs
 
@@ -526,7 +525,7 @@ def test_older_workspace_migrates(tmp_path, arena):
     """A schema-2 workspace (before issues had kinds, units and subjects) opens and its issue sets still read."""
     import duckdb
 
-    ws, iset, _ = arena
+    ws, iset, _, _ = arena
     from analysis import store
 
     store.close(ws.path)   # DuckDB lets one process attach a file once
@@ -575,7 +574,7 @@ class _Namer(BaseHTTPRequestHandler):
 
 
 def test_llm_naming_one_call_per_issue_and_cached(arena, monkeypatch):
-    ws, _, _ = arena
+    ws, _, _, _ = arena
     server = HTTPServer(("127.0.0.1", 0), _Namer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{server.server_port}/v1")
@@ -596,7 +595,7 @@ def test_llm_naming_one_call_per_issue_and_cached(arena, monkeypatch):
 
 
 def test_cli_issues(arena):
-    ws, iset, _ = arena
+    ws, iset, _, _ = arena
     from analysis import store
 
     store.close(ws.path)
