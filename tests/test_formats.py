@@ -185,12 +185,14 @@ def test_a_pair_scored_per_answer_from_pandalm(tmp_path, ws, capsys):
              for r in rows[:4]]
     mixed += [{**r, "verdict": None} for r in rows[4:10]]
     mixed[0] |= {"score_1": 1, "score_2": 9}
+    mixed[-1] |= {"score_1": "8/10"}  # neither a verdict nor two numbers: imported with no verdict, and said
     result = ws.ingest(_write_jsonl(tmp_path / "mixed.jsonl", mixed), dataset="mixed")
     assert result.n_rejected == 0 and result.n_judgments_new == 10, result
     got = dict(ws.con.execute("SELECT i.source_key, j.verdict FROM judgments j JOIN items i USING (item_id) "
                               "WHERE j.dataset = 'mixed'").fetchall())
-    assert got == {str(r["question_id"]): want[str(r["question_id"])] for r in rows[:10]}
-    assert any("6 rows without a verdict take it from each answer's score" in n for n in result.notes), result.notes
+    assert got == {str(r["question_id"]): want[str(r["question_id"])] if r is not rows[9] else None for r in rows[:10]}
+    assert any("5 rows without a verdict take it from each answer's score" in n for n in result.notes), result.notes
+    assert any("1 rows have neither a verdict nor a number" in n for n in result.notes), result.notes
     # without the scores the error says how to map them
     bare = [{k: v for k, v in r.items() if not k.startswith("score")} for r in rows[:3]]
     with pytest.raises(Exception, match="score_a=COLUMN"):

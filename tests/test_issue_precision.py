@@ -543,6 +543,29 @@ def test_what_the_tune_halves_taught_in_session_17():
     assert _stated("The errors in the code were not fixed.") == ["Code does not work"]
 
 
+def test_readings_added_from_prometheus_tune_half_in_session_20():
+    """Session 20, read off Prometheus' tune half (judgments readers typed that the pipeline missed), each beside a
+    near miss that must not change."""
+    assert _stated("The assistant made an error while factoring the cubic equation which led to a wrong answer.") == [
+        "Calculation errors"]
+    # a judging word right after the negation is no denial of what follows ("not clear and might confuse the user")
+    assert _stated("Besides, the explanation of the process wasn't clear and might confuse the user.") == [
+        "Unclear or poorly organised"]
+    assert _stated("The response is not confusing or unclear.") == []
+    assert "Factual errors" in _stated("The response is not detailed and contains several factual errors.")
+    for t in ("It provides a detailed plan but falls short in meticulously addressing potential biases.",
+              "It could further delve into the potential negative implications and challenges.",
+              "The assistant also did not mention that there might be more than one solution for x."):
+        assert "Missing caveats" in _stated(t), t
+    assert "Missing caveats" not in _stated("The response explained that there may be several causes.")
+    for t in ("However, the assistant didn't refine the translation into a more sophisticated expression as required "
+              "by the task instructions.", "It fails to effectively simulate the role of a mountain climber as instructed.",
+              "The assistant failed to maintain the character in the second response."):
+        assert _stated(t) == ["Ignores instructions or constraints"], t
+    assert _stated("The response does not include a summary as requested.") == ["Omits requested content"]
+    assert _stated("The assistant did a great job maintaining the role.") == []
+
+
 def test_what_a_new_user_met_on_qlora_gpt4_reviews_in_session_20():
     """Session 20. A new user loaded QLoRA's GPT-4 reviews of 40 models on the Vicuna questions (10,010 pairwise
     reviews, never run before). The stock "I would rate Assistant 2's answer as more helpful, relevant, accurate, and
@@ -576,14 +599,16 @@ def test_what_a_new_user_met_on_qlora_gpt4_reviews_in_session_20():
               "The answer does not provide any code or solution to the given problem statement."):
         assert _stated(t) == ["No code given"], t
     for t in ("The response does not provide any code comments.", "The assistant did not provide the correct code.",
-              "Assistant 1 did not provide code for the delete function."):
+              "Assistant 1 did not provide code for the delete function.", "The assistant did not write a script for "
+              "the video.", "It did not include any code to handle invalid input."):
         assert "No code given" not in _stated(t), t
     assert _stated("The code does not include any comments.") == ["Code lacks explanation"]  # not also a key point
     assert _stated("There is no explanation of the code or its logic.") == ["Code lacks explanation"]
     for t in ("Assistant 2 failed to provide any useful information, stating that they were not programmed to handle "
               "such complex questions.", "It simply stated that it did not know the answer.",
-              "Assistant 2 was unable to find an answer."):
+              "Assistant 2 gave nothing, stating that they were unsure and unable to find an answer."):
         assert _stated(t) == ["Unnecessary refusal"], t
+    assert _stated("I was unable to find an answer in Assistant 1's response.") == []  # the reader's, not the answer's
     assert _stated("Assistant 1's solution uses a set, which contradicts the problem statement's requirement of not "
                    "using any extra data structure.") == ["Ignores instructions or constraints"]
     assert _stated("It mentioned looking for inaccuracies in the text.") == []
@@ -594,15 +619,23 @@ def test_what_a_new_user_met_on_qlora_gpt4_reviews_in_session_20():
     # praise of examples given is no lack of them; a wish for more still is
     assert _stated("Assistant 2 provided a more direct answer and offered more specific examples.") == []
     for wish in ("More examples would have helped.", "It would be better with more examples.",
-                 "The answer needs more examples."):
+                 "The answer needs more examples.", "The answer could be improved with more examples."):
         assert _stated(wish) == ["Lacks examples"], wish
     # the question's topic is no finding; what is said of the answer to it still is
     assert _stated("Both provided helpful answers to the question about clues that someone is pretending to "
                    "understand when they are actually confused or uninformed.") == []
     assert _stated("The answer to the question about the capital is not correct.") == ["Incorrect answer"]
+    assert _stated("The response to the question about taxes contains factual errors.") == ["Factual errors"]
+    assert _stated("It answered the question about recursion, but it confuses the stack with the heap.") == [
+        "Factual errors", "Wrong definitions or terminology"]
     # a suggestion for the preferred answer is about it, not a reason against the other
     assert not is_contrast("Add comments to explain the regular expression, which will make the code more readable.")
     assert not is_contrast("Assistant 2's answer could have been more concise.")
+    # an explanation of the preference is still one ("because it would be more useful", "Use of examples makes …")
+    assert is_contrast("Assistant 2's answer is better because it would be more useful for a beginner.")
+    assert is_contrast("Use of examples makes Assistant 2's answer more engaging than Assistant 1's.")
+    # a recommendation is a wish ("I would recommend making the answer more detailed, specific, and comprehensive")
+    assert "Lacks depth" in _stated("I would recommend making it more detailed, specific, and comprehensive.", contrast=True)
     assert is_contrast("Assistant 2's answer is more concise and to the point.")
     review = ("Assistant 1:\nWeaknesses:\n- The code does not include the import statement.\n\nAssistant 2:\n"
               "Weaknesses:\n- The code does not include comments explaining the regular expression.\n\n"

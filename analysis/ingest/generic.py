@@ -153,11 +153,17 @@ def _note_verdicts_from_scores(
     """A file with a verdict column and each answer's score: the rows with no verdict take it from their scores
     (a file that mixes two kinds of review, a new user's QLoRA reviews in session 20), said in a note."""
     blank = _blank(_col(frame, roles, mapping, "verdict"))
-    n = frame.select((blank & numeric["score_a"].is_not_null() & numeric["score_b"].is_not_null()).sum()).item()
+    scored = numeric["score_a"].is_not_null() & numeric["score_b"].is_not_null()
+    n, neither = frame.select((blank & scored).sum().alias("n"), (blank & ~scored).sum().alias("neither")).row(0)
     if n:
         batch.notes.append(
             f"{path.name}: {n:,} rows without a verdict take it from each answer's score ({roles['score_a']} / "
             f"{roles['score_b']}): the higher wins, equal scores tie; the scores stay as metadata"
+        )
+    if neither:
+        batch.notes.append(
+            f"{path.name}: {neither:,} rows have neither a verdict nor a number in both {roles['score_a']} and "
+            f"{roles['score_b']}: they are imported with no verdict"
         )
 
 

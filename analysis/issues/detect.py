@@ -54,7 +54,10 @@ _DENIED = re.compile(
     # (nor judge the response itself right after the negation: "not appropriate for the problem", "not entirely
     # accurate and may confuse" say the response is unfit; "did not find any relevant errors" still denies errors)
     r"(?!(?:(?:entirely|fully|very|quite|always|completely|totally|really|particularly|necessarily)\s+)?"
-    r"(?:appropriate|suitable|valid|relevant|accurate|efficient|optimal|ideal|adequate|sufficient|proper|applicable)\b)"
+    r"(?:appropriate|suitable|valid|relevant|accurate|efficient|optimal|ideal|adequate|sufficient|proper|applicable|"
+    # ("the explanation was not clear and might confuse the user": Prometheus' tune half, session 20)
+    r"clear|correct|complete|helpful|coherent|concise|readable|understandable|precise|specific|detailed|thorough|"
+    r"comprehensive|informative|organi[sz]ed|structured)\b)"
     r"(?:(?!handl|catch|check|account|deal|test|only\b|fix|solv|resolv|address|tackl|answer|correct|identif|detect|spot|"
     r"notic(?:e|es|ed|ing)\b|recogni|acknowledg|explain|point|but\b|yet\b|so\b|(?:and|or)\s+(?:is|are|was|were|it|its|the)\b)\w+\s+){0,3}?"
     + _FAILURE_WORDS
@@ -165,20 +168,28 @@ def withholds(text: str) -> bool:
     return bool(_WITHHOLDS.search(reading(text)))
 
 
-# what the question is about is its topic, not the judge's finding: "helpful answers to the question about subtle clues
-# that someone is pretending to understand when they are actually confused" states nothing unclear (QLoRA's GPT-4
-# reviews, session 20); blanked up to the end of its clause
+# what the question is about is its topic, not the judge's finding: "provided helpful answers to the question about
+# subtle clues that someone is pretending to understand when they are actually confused" states nothing unclear
+# (QLoRA's GPT-4 reviews, session 20). Blanked to the end of its clause, and only after an answering verb: where the
+# topic is in the subject ("the response to the question about taxes contains factual errors") the verb that follows
+# is the judge's
 _QUESTION_TOPIC = re.compile(
-    r"\b(?:question|prompt|query)\s+(?:about|on|regarding|concerning)\s+([^,;.]*?)"
-    r"(?=\s*(?:[,;.]|$|\b(?:but|however|while|whereas)\b|\b(?:is|was|are|were|seems?|seemed)\s+(?:not\s+|also\s+|"
-    r"partially\s+|partly\s+|entirely\s+|completely\s+|somewhat\s+|very\s+|quite\s+)?(?:incorrect|wrong|inaccurate|"
-    r"correct|accurate|false|true|right|misleading|flawed|incomplete|missing|unclear|confusing|vague|irrelevant|"
-    r"off|not|too|good|poor|excellent|helpful|unhelpful)\b))"
+    r"\b(?:question|prompt|query)\s+(?:about|on|regarding|concerning)\s+([^,;.:]*?)"
+    r"(?=\s*(?:[,;.:]|$|\b(?:but|however|while|whereas|which|yet)\b|\band\s+(?:it|its|they|their|the|assistant|"
+    r"response|answer|output)\b))"
+)
+_ANSWERED = re.compile(
+    r"\b(?:provided|provides|provide|gave|gives|give|offered|offers|answered|answers|addressed|addresses|responded|"
+    r"responds|wrote|writes|presented|presents|discussed|discusses|delivered|delivers)\b"
 )
 
 
-def _blank_topic(m: re.Match) -> str:
-    return m.group(0)[: m.start(1) - m.start(0)] + " " * (m.end(1) - m.start(1))
+def _blank_topics(low: str) -> str:
+    for m in reversed(list(_QUESTION_TOPIC.finditer(low))):
+        clause = max(low.rfind(c, 0, m.start()) for c in ",;.:") + 1
+        if _ANSWERED.search(low, clause, m.start()):
+            low = low[: m.start(1)] + " " * (m.end(1) - m.start(1)) + low[m.end(1) :]
+    return low
 
 
 def reading(text: str) -> str:
@@ -285,8 +296,8 @@ _VIRTUE = (
 # (a wish for them is a request: "could have been more detailed, precise, comprehensive, and structured" lacks depth)
 # ("I would rate Assistant 2's answer as more helpful, relevant, accurate, and detailed" is a verdict, not a wish)
 _WISHED_BEFORE = re.compile(
-    r"\b(?:could|should|would(?!\s+(?:rate|give|say|score|consider|judge|conclude|prefer|choose|recommend|argue|"
-    r"assess|evaluate|describe|call)\b)|might|needs?|needed|wish|benefit\w*|lacks?|ought)\b"
+    r"\b(?:could|should|would(?!\s+(?:rate|give|say|score|judge|conclude|choose|argue|assess|evaluate|describe|call)\b)"
+    r"|might|needs?|needed|wish|benefit\w*|lacks?|ought)\b"
 )
 
 
@@ -403,7 +414,7 @@ class Detector:
         the response gives a program (`evidence.shows_code`): the entries' `says_if_code` patterns are read too."""
         low = reading(text)
         if "question" in low or "prompt" in low or "query" in low:
-            low = _QUESTION_TOPIC.sub(_blank_topic, low)
+            low = _blank_topics(low)
         if _HEDGE_ONLY.match(low) and len(low.split()) < 6:
             return []
         main = conceded(low)

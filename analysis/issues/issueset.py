@@ -162,7 +162,7 @@ class IssueSet:
             LEFT JOIN iu ON iu.judgment_id = s.judgment_id AND iu.response_id = s.response_id
             WHERE s.issue_set_id = ? AND s.kind = 'problem' AND NOT EXISTS (
                 SELECT 1 FROM segment_issues si WHERE si.issue_set_id = s.issue_set_id AND si.segment_id = s.segment_id)
-            ORDER BY u.failing DESC NULLS LAST, has_issue, hash(s.segment_id || ?), s.segment_id LIMIT ?""",
+            ORDER BY u.failing DESC NULLS LAST, has_issue, hash(s.segment_id || '|' || ?), s.segment_id LIMIT ?""",
             [*params, self.id, seed, n],
         )
 

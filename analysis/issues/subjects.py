@@ -171,10 +171,12 @@ _COMPARE = re.compile(
 # comments to explain the regular expression, which will make the code more readable" (under the preferred answer's
 # "Suggestions for improvement"), "Assistant 2 could have been more concise" (QLoRA's GPT-4 reviews, session 20)
 _WISH = re.compile(
-    r"^\W*(?:also\s+|please\s+)?(?:add|include|consider|improve|use|provide|make|ensure|try|encapsulate|rename|avoid|"
-    r"remove|explain|expand|elaborate|clarify|simplify|organi[sz]e|optimi[sz]e|handle|check|validate)\b|"
-    r"\b(?:could|should|would|might|can)\s+(?:also\s+)?(?:have\s+)?(?:been\s+|be\s+)?(?:made\s+|improved\s+|enhanced\s+)?"
-    r"(?:even\s+|slightly\s+|a\s+bit\s+|much\s+)?more\b|"
+    r"^\W*(?:also\s+|please\s+)?(?:add|include|consider|improve|use\s+(?:a|an|the|more|fewer|less|some)\b|provide|make|"
+    r"ensure|try|encapsulate|rename|avoid|remove|explain|expand|elaborate|clarify|simplify|organi[sz]e|optimi[sz]e|handle|"
+    r"check|validate)\b|"
+    # (a wish, not an explanation of the preference: "because it would be more useful for a beginner")
+    r"\b(?:(?:could|should|might)\s+(?:also\s+)?(?:have\s+been|be)|would\s+(?:also\s+)?have\s+been)\s+"
+    r"(?:made\s+|improved\s+|enhanced\s+)?(?:even\s+|slightly\s+|a\s+bit\s+|much\s+)?more\b|"
     r"\b(?:will|would|could|can|might)\s+(?:also\s+|further\s+)?(?:make|render)\s+(?:[\w'’-]+\s+){0,3}?more\b",
     re.I,
 )
