@@ -7,7 +7,9 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 from typing import NoReturn
@@ -375,6 +377,9 @@ ISSUE_JSON_FIELDS = (
 )
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _print_examples(args) -> int:
     """An issue's members to read: n judgments drawn at random with --sample SEED (how to check an issue: the most
     typical would overstate its precision), else the n closest to its centre; each with how its response fared."""
@@ -396,6 +401,9 @@ def _print_examples(args) -> int:
         shown = f" · shown {r['shown']}" if r["shown"] else ""
         print(f"- {r['judgment_id']} · {r['model'] or 'response'}{shown} · judged by {r['judge']} · {r['outcome']}")
         print(f"    {cell(r['segment'])}")
+        if args.critique:  # the whole critique, to judge the member by more than its one sentence
+            text = _CONTROL.sub("", (r["critique"] or "").strip())  # the data's text, never a terminal's command
+            print(textwrap.indent(text, "    | "))
     return 0
 
 
@@ -899,6 +907,11 @@ def _issues_command(add) -> None:
         "--examples",
         metavar="ISSUE",
         help="print an issue's member judgments with the statement that puts each in it (of --show SET or the newest)",
+    )
+    p.add_argument(
+        "--critique",
+        action="store_true",
+        help="with --examples: print each member's whole critique under its statement",
     )
     p.add_argument(
         "--unexplained",

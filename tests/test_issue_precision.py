@@ -543,6 +543,48 @@ def test_what_the_tune_halves_taught_in_session_17():
     assert _stated("The errors in the code were not fixed.") == ["Code does not work"]
 
 
+def test_what_a_new_user_met_on_ice_score_code_reviews_in_session_20():
+    """Session 20. A second new user loaded ICE-Score's GPT-3.5 usefulness reviews of CoNaLa code snippets (2,354,
+    never run before; numbered steps, "1. The problem requires …"). Each step 1 restates the task and was read as a
+    failure because of the word "problem" (two issues were made of them); "it is unclear how this code would work" is
+    the judge's doubt, not unclear writing; a format string's placeholders were "Incomplete code"; "It does not merge
+    …" of a program went unexplained, "does not address the problem at all" was also a code bug. (Sentences in its
+    style, each beside a near miss that must not change.)"""
+    for task in ("1. The problem requires adding a new column to the dataframe.",
+                 "The code snippet covers all required functionalities of the problem in a clear and logical order.",
+                 "The assistant correctly interpreted the first part of the problem."):
+        assert classify(task) != "problem", task
+    for found in ("The problem is that the code does not close the file.", "There is a problem with the loop.",
+                  "The main problem is the missing base case.", "The code snippet is completely unrelated to the problem.",
+                  "This problem arises because the list is empty.", "The code has nothing to do with the problem."):
+        assert classify(found) == "problem", found
+    d = Detector.of(load().of_kind("issue"))
+
+    def code(text: str) -> list[str]:
+        return [d.entries[k].label for k in d.stated(text, code=True)]
+
+    assert code("It does not merge the two dictionaries nor rename the keys.") == ["Code does not work"]
+    assert _stated("It does not merge the two dictionaries nor rename the keys.") == []  # only of a program
+    assert code("It does not include comments.") == ["Code lacks explanation"]
+    assert code("The variable integers is not defined.") == ["Code does not work"]
+    assert code("It appears to be a syntax error as it is missing an equal sign.") == ["Code does not work"]
+    assert "Code misses edge cases" in code("It does not handle empty lists.")
+    assert code("It does not correctly address the user's question.") != ["Code does not work"]
+    assert _stated("The code snippet does not address the problem at all.") == ["Answers a different question"]
+    assert _stated("The code snippet does not seem to be relevant.") == ["Answers a different question"]
+    assert _stated("The code does not provide any functionality related to setting the pythonpath.") == [
+        "Code does not work"]
+    for doubt in ("It is unclear what LD represents and how it is structured.",
+                  "The variable is not defined, so it is unclear how this code would work.",
+                  "It is not clear how this code snippet can be modified to solve the problem."):
+        assert "Unclear or poorly organised" not in code(doubt), doubt
+    assert _stated("The explanation is unclear.") == ["Unclear or poorly organised"]
+    for fine in ("The code snippet provides a format string with placeholders for goals and penalties.",
+                 "It uses an INSERT INTO query and a placeholder for the values."):
+        assert code(fine) == [], fine
+    assert code("The code leaves a placeholder where the parsing logic should be.") == ["Incomplete code"]
+
+
 def test_readings_added_from_prometheus_tune_half_in_session_20():
     """Session 20, read off Prometheus' tune half (judgments readers typed that the pipeline missed), each beside a
     near miss that must not change."""

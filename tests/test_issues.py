@@ -399,6 +399,13 @@ def test_pairwise_reasons_become_issues_of_the_losing_response(tmp_path, capsys)
     drawn = iset.examples(depth_id, 3, sample=0)
     assert "drawn at random (seed 0)" in printed and all(j in printed for j in drawn["judgment_id"])
     assert printed.count("· not preferred") + printed.count("· preferred") + printed.count("· tie") == 3
+    # with --critique each member's whole critique follows its statement, to read it as a person would
+    assert main(["issues", "-w", str(ws.path), "--show", iset.id, "--examples", depth_id, "--sample", "0", "-n", "3",
+                 "--critique"]) == 0
+    whole = capsys.readouterr().out
+    for c in drawn["critique"]:
+        last = c.strip().splitlines()[-1]
+        assert f"    | {last}" in whole, last
     # which of the two the judge saw it as: its "Output (a)" / "Assistant A" is the first shown
     shown = dict(zip(drawn["judgment_id"], drawn["shown"]))
     first = dict(ws.q.rows("SELECT judgment_id, CASE shown_first WHEN 'a' THEN response_a ELSE response_b END "

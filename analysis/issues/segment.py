@@ -114,7 +114,7 @@ NEGATIVE_PATTERN = r"""\b(?:
     ignor(?:es|ed|ing)|only|too|could\s+(?:have|be\s+improved|be\s+more)|should\s+have|should\s+be|
     would\s+(?:have\s+been|be\s+better|benefit)|instead|rather\s+than|however|but|unfortunately|
     problems?|issues?|bugs?|flaw(?:s|ed)?|contradict(?:s|ed|ory|ion|ing)?|contrary|hallucinat\w*|fabricat\w*|made\s+up|
-    nonsens\w*|off-topic|deviat(?:es|ed|ion)|unhelpful|poor(?:ly)?|weak|insufficient(?:ly)?|limited|overly|
+    nonsens\w*|off-topic|unrelated|useless|nothing\s+to\s+do\s+with|deviat(?:es|ed|ion)|unhelpful|poor(?:ly)?|weak|insufficient(?:ly)?|limited|overly|
     excessive(?:ly)?|unsafe|harmful|refus(?:es|ed|al)|truncated|cut\s+off|unfinished|outdated|invalid|
     does\s+n[o']t|doesn't|didn't|isn't|wasn't|aren't|won't|neglect(?:s|ed)?|overlook(?:s|ed)?|forg(?:ets|ot)|
     misspell\w*|typos?|grammatical|inconsisten(?:t|cy)|ambiguous|assum(?:es|ed|ption)|unsupported|unverified|
@@ -394,9 +394,23 @@ _UNMET = re.compile(
 )
 
 
+# "the problem" a math or coding judge speaks of is the task, not a failure: "The problem requires adding a column",
+# "correctly interpreted the problem", "covers all required functionalities of the problem" (ICE-Score's CoNaLa
+# reviews, a new user's trial in session 20: 2,039 task restatements read as failures, two issues made of them). A
+# problem the judge finds stays one: "the problem is that …", "a problem with the loop", "the main problem".
+_TASK_PROBLEM = re.compile(
+    r"\b(the|given|to|of|solve|solving|solves|solved)\s+((?:given\s+|original\s+|math\s+|coding\s+|second\s+|first\s+)?)"
+    r"problem(s?)\b(?!\s+(?:is\s+that|was\s+that|with|here|lies|in\s+(?:the|this|its|their)\s+(?:code|answer|response|solution)))"
+)
+
+
+def _as_task(low: str) -> str:
+    return _TASK_PROBLEM.sub(lambda m: f"{m.group(1)} {m.group(2)}task{m.group(3)}", low) if "problem" in low else low
+
+
 def classify(sentence: str) -> str:
     """problem, praise, verdict (a bare judgement of the whole answer) or neutral."""
-    low = sentence.lower()
+    low = _as_task(sentence.lower())
     main = conceded(low, plainly=True)
     if main is not None:  # "While it is not particularly conversational, it is not robotic either": the main clause
         return classify(main)
@@ -420,7 +434,7 @@ def classify(sentence: str) -> str:
     if _PRAISE_LEAD.search(low) and _PRAISE.search(low):
         return "praise"
     # every failure word denied: "contains no irrelevant information", "avoids unnecessary jargon"
-    read = reading(sentence)
+    read = _as_task(reading(sentence))
     spans = denied_spans(read)
 
     def denied(m: re.Match) -> bool:  # a turn to another denial is none: "but it is not robotic either"
