@@ -17,6 +17,7 @@ from .batch import Reject, SourceBatch, clip_raw
 from .mapping import NUMERIC_ROLES, Mapping, numeric_constants, resolve
 from . import readers
 from .readers import file_kind, iter_csv, iter_jsonl, iter_parquet_frames, read_json_array, records_to_frame
+from .validate import blank
 from .values import guess_scale, position_expr, verdict_expr
 
 
@@ -152,9 +153,9 @@ def _note_verdicts_from_scores(
 ) -> None:
     """A file with a verdict column and each answer's score: the rows with no verdict take it from their scores
     (a file that mixes two kinds of review, a new user's QLoRA reviews in session 20), said in a note."""
-    blank = _blank(_col(frame, roles, mapping, "verdict"))
+    missing = blank(_col(frame, roles, mapping, "verdict"))
     scored = numeric["score_a"].is_not_null() & numeric["score_b"].is_not_null()
-    n, neither = frame.select((blank & scored).sum().alias("n"), (blank & ~scored).sum().alias("neither")).row(0)
+    n, neither = frame.select((missing & scored).sum().alias("n"), (missing & ~scored).sum().alias("neither")).row(0)
     if n:
         batch.notes.append(
             f"{path.name}: {n:,} rows without a verdict take it from each answer's score ({roles['score_a']} / "
@@ -165,10 +166,6 @@ def _note_verdicts_from_scores(
             f"{path.name}: {neither:,} rows have neither a verdict nor a number in both {roles['score_a']} and "
             f"{roles['score_b']}: they are imported with no verdict"
         )
-
-
-def _blank(expr: pl.Expr) -> pl.Expr:
-    return expr.is_null() | (expr.cast(pl.String).str.strip_chars() == "")
 
 
 def _nested_notes(path: Path, frame: pl.DataFrame, used: set[str]) -> list[str]:
@@ -336,7 +333,7 @@ def _base(
     if pairwise and "score_a" in roles:  # kept only where it gives a verdict (above): a row's own verdict first
         a, b = numeric["score_a"], numeric["score_b"]
         scored = pl.when(a > b).then(pl.lit("a")).when(a < b).then(pl.lit("b")).when(a == b).then(pl.lit("tie"))
-        verdict = pl.when(_blank(verdict_raw)).then(scored).otherwise(verdict) if "verdict" in roles else scored
+        verdict = pl.when(blank(verdict_raw)).then(scored).otherwise(verdict) if "verdict" in roles else scored
     shown = (
         position_expr(col("shown_first"))
         if "shown_first" in roles or "shown_first" in mapping.constants

@@ -42,8 +42,13 @@ def _score_checks(score: str, lo: str, hi: str) -> list[tuple[pl.Expr, str, pl.E
     ]
 
 
+def blank(value: pl.Expr) -> pl.Expr:
+    """Missing or only whitespace (a text expression)."""
+    return value.is_null() | (value.str.strip_chars() == "")
+
+
 def _blank(name: str) -> pl.Expr:
-    return pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "")
+    return blank(pl.col(name))
 
 
 JUDGMENT_CHECKS: list[tuple[pl.Expr, str, pl.Expr]] = [
