@@ -177,14 +177,13 @@ class IssueSet:
             ps AS (SELECT s.segment_id, EXISTS (SELECT 1 FROM segment_issues si WHERE si.issue_set_id = s.issue_set_id
                                                 AND si.segment_id = s.segment_id) AS has
                    FROM segments s JOIN scope u ON u.judgment_id = s.judgment_id AND u.response_id = s.response_id
-                   WHERE s.issue_set_id = ? AND s.kind = 'problem')
-            SELECT (SELECT count(*) FROM scope WHERE failing),
-                   (SELECT count(*) FROM scope u WHERE failing AND NOT EXISTS (
-                        SELECT 1 FROM iu WHERE iu.judgment_id = u.judgment_id AND iu.response_id = u.response_id)),
-                   (SELECT count(*) FROM scope u WHERE failing AND NOT EXISTS (
+                   WHERE s.issue_set_id = ? AND s.kind = 'problem'),
+            bare AS (SELECT u.judgment_id, u.response_id FROM scope u WHERE failing AND NOT EXISTS (
+                         SELECT 1 FROM iu WHERE iu.judgment_id = u.judgment_id AND iu.response_id = u.response_id))
+            SELECT (SELECT count(*) FROM scope WHERE failing), (SELECT count(*) FROM bare),
+                   (SELECT count(*) FROM bare b WHERE NOT EXISTS (
                         SELECT 1 FROM segments s WHERE s.issue_set_id = ? AND s.kind = 'problem'
-                        AND s.judgment_id = u.judgment_id AND s.response_id = u.response_id) AND NOT EXISTS (
-                        SELECT 1 FROM iu WHERE iu.judgment_id = u.judgment_id AND iu.response_id = u.response_id)),
+                        AND s.judgment_id = b.judgment_id AND s.response_id = b.response_id)),
                    (SELECT count(*) FROM ps), (SELECT count(*) FROM ps WHERE NOT has)""",
             [*params, self.id, self.id],
         )[0]
